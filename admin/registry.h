@@ -1,0 +1,56 @@
+// The one place an agent's state and counters live; the admin endpoint only reads it.
+// Thread-safe: agent threads update their streams while HTTP handlers render snapshots.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "admin/lag.h"
+
+namespace ferry::admin {
+
+// The state of one replication stream: an upstream of an apply agent, or a subscriber of a
+// capture agent.
+struct StreamStatus {
+  std::string state = "starting";   // starting, connecting, streaming, error, stopped
+  std::string peer;                 // address of the other agent
+  std::string last_error;           // empty when healthy
+  std::string position;             // apply: last applied; capture: last acknowledged
+  std::string source_head;          // last end-of-log the source reported
+  uint64_t transactions = 0;        // applied (apply) / sent (capture) since start
+  uint64_t rows = 0;
+  uint64_t skipped_transactions = 0; // already covered by the checkpoint
+  LagTracker lag;
+};
+
+class MetricsRegistry {
+ public:
+  MetricsRegistry(std::string role, std::string node);
+
+  // Runs `update` on the stream's status under the registry's lock (creating it on first use).
+  void UpdateStream(const std::string& stream, const std::function<void(StreamStatus&)>& update);
+  // Adds to a counter that is exported as ferry_<name>_total{stream="..."} (e.g. "conflicts").
+  void AddCounter(const std::string& name, const std::string& stream, uint64_t delta = 1);
+
+  // {"role", "node", "version", "uptime_seconds", "streams": {name: {...,"lag_seconds"}}}
+  nlohmann::json StatusJson() const;
+  // {"streams": {name: {"lag_seconds", "last_commit_time", "position", "source_head"}}}
+  nlohmann::json LagJson() const;
+  // Prometheus text exposition format.
+  std::string PrometheusText() const;
+
+ private:
+  const std::string role_;
+  const std::string node_;
+  const std::chrono::steady_clock::time_point started_;
+  mutable std::mutex mutex_;
+  std::map<std::string, StreamStatus> streams_;
+  std::map<std::string, std::map<std::string, uint64_t>> counters_;  // name -> stream -> value
+};
+
+}  // namespace ferry::admin

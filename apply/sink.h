@@ -1,0 +1,58 @@
+// The apply side's view of a target database. Engine adapters (apply/postgres, later apply/mysql)
+// implement Sink; the apply agent drives it and knows nothing of the engine.
+// Invariant (DESIGN.md #1): every source transaction is written in exactly one target
+// transaction whose first statement records that transaction's position as the upstream's
+// checkpoint, so the target always holds exactly the transactions up to its checkpoint.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apply/table_mapping.h"
+#include "common/status.h"
+#include "wire/ferry.pb.h"
+
+namespace ferry::apply {
+
+// What the sink did with one row change, for logs and metrics. Upserts on a missing or
+// existing row are not errors in master-slave mode, but they mean the replica had diverged.
+enum class RowOutcome {
+  kApplied,
+  kInsertedOverExisting,  // insert met an existing key: row overwritten
+  kUpdateInsertedMissing, // update found no row: inserted
+  kDeleteMissing,         // delete found no row: nothing to do
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  // Connects and creates the ferry_meta schema (checkpoints, conflicts) if missing.
+  virtual Status Open() = 0;
+
+  // The upstream's checkpoint, or nullopt when this upstream never applied anything here.
+  virtual Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) = 0;
+
+  // Starts the target transaction for a source transaction; its first write records
+  // `begin.position()` (and commit time, origin) as `upstream`'s checkpoint.
+  virtual Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) = 0;
+
+  virtual Result<RowOutcome> ApplyRow(const MappedRelation& relation,
+                                      const wire::RowChange& change) = 0;
+
+  // Commits; returns once the commit is durable on the target.
+  virtual Status CommitTransaction() = 0;
+
+  // Rolls back the open transaction, if any. Safe to call at any time.
+  virtual void AbortTransaction() = 0;
+
+  // Column names of a target table, or nullopt when it does not exist. Used to check mappings.
+  virtual Result<std::optional<std::vector<std::string>>> TargetColumns(
+      const std::string& schema, const std::string& table) = 0;
+
+  // "postgres", ...
+  virtual std::string engine() const = 0;
+};
+
+}  // namespace ferry::apply

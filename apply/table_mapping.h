@@ -1,0 +1,60 @@
+// Maps source relations onto target tables: table renames, column renames and excluded columns
+// from the apply config. Engine-neutral; every sink receives MappedRelations.
+// Invariant: a MappedRelation's columns refer to source positions that exist in the relation,
+// and every key column of the source survives the mapping (or Map fails with the fix).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "wire/ferry.pb.h"
+
+namespace ferry::apply {
+
+// One `mappings:` entry of the apply config.
+struct MappingRule {
+  std::string source;                          // "schema.table"
+  std::string target;                          // "schema.table"; empty = same as source
+  std::map<std::string, std::string> renames;  // source column -> target column
+  std::set<std::string> exclude;               // source columns not written to the target
+};
+
+struct MappedColumn {
+  int source_index = 0;  // index into the RowChange value lists
+  std::string target_name;
+  bool key = false;
+  wire::Column source;
+};
+
+struct MappedRelation {
+  std::string target_schema;
+  std::string target_table;
+  std::vector<MappedColumn> columns;  // in source order, excluded columns left out
+  bool full_old_image = false;
+  wire::Relation source;
+
+  std::string target_name() const { return target_schema + "." + target_table; }
+};
+
+// Splits "schema.table" (no schema = "public").
+std::pair<std::string, std::string> SplitQualifiedName(const std::string& name);
+
+class TableMapper {
+ public:
+  explicit TableMapper(std::vector<MappingRule> rules = {});
+
+  // The target of `relation`: its rule if one names it, else the same schema and table.
+  // Fails when the relation has no key columns (with the fix: a primary key or
+  // REPLICA IDENTITY FULL) or a rule excludes a key column.
+  Result<MappedRelation> Map(const wire::Relation& relation) const;
+
+  const std::vector<MappingRule>& rules() const { return rules_; }
+
+ private:
+  std::vector<MappingRule> rules_;
+};
+
+}  // namespace ferry::apply

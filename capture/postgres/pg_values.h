@@ -1,0 +1,29 @@
+// PostgreSQL type OIDs to Ferry's typed values. pgoutput v1 sends every value as the text its
+// output function produces; this turns that text into a typed wire::Value without losing
+// anything (numeric stays exact text; floats round-trip; timestamptz is normalised to UTC when
+// the session time zone is UTC, as the source connection sets it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "wire/ferry.pb.h"
+
+namespace ferry::capture::postgres {
+
+// The neutral type of a built-in type OID; LOGICAL_TYPE_ARRAY for array types (see
+// PgArrayElementType), LOGICAL_TYPE_OTHER for types Ferry does not know.
+wire::LogicalType PgLogicalType(uint32_t type_oid);
+// For an array type OID, the element's logical type; UNSPECIFIED otherwise.
+wire::LogicalType PgArrayElementType(uint32_t type_oid);
+// "int4", "numeric(10,2)", "varchar(20)", "int4[]", ... from OID and type modifier;
+// empty for OIDs that are not built in.
+std::string PgTypeName(uint32_t type_oid, int32_t type_modifier);
+
+// Parses the text form of a value of type `type_oid` into a typed value. Unknown types become
+// Value.other with the text unchanged.
+Result<wire::Value> PgTextToValue(uint32_t type_oid, std::string_view text);
+
+}  // namespace ferry::capture::postgres

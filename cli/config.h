@@ -1,0 +1,59 @@
+// Agent configuration: one YAML file per agent (see README "Configuration").
+// Loading never stops at the first problem: every unknown key, missing required key, bad value
+// and unreadable token file is collected, each naming the file, the key and a hint, so that
+// `ferry --check` reports them all at once.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "apply/table_mapping.h"
+#include "common/status.h"
+
+namespace ferry::cli {
+
+struct DatabaseConfig {
+  std::string engine;  // "postgres"
+  std::string dsn;     // libpq connection string
+};
+
+struct CaptureConfig {
+  std::string file;                 // where it was loaded from, for messages
+  std::string node;
+  DatabaseConfig source;
+  std::string listen = "127.0.0.1:7400";
+  std::string auth_token;           // read from auth_token_file or the auth_token_env variable
+  std::string admin = "127.0.0.1:7480";
+  std::vector<std::string> tables;  // "schema.table" or "schema.*"
+  std::string publication;          // default: ferry_<node>
+  std::string slot_prefix;          // default: ferry_<node>; slot = <prefix>_<subscriber>
+  int heartbeat_interval_ms = 1000;
+  size_t max_frame_bytes = 16 * 1024 * 1024;
+  size_t rows_per_frame = 1000;
+  std::string log_level = "info";
+};
+
+struct UpstreamConfig {
+  std::string name;
+  std::string address;              // "host:port" of the capture agent
+  std::string auth_token;
+};
+
+struct ApplyConfig {
+  std::string file;
+  std::string node;
+  DatabaseConfig target;
+  std::vector<UpstreamConfig> upstreams;
+  std::string admin = "127.0.0.1:7481";
+  std::vector<apply::MappingRule> mappings;
+  int reconnect_delay_ms = 1000;
+  size_t max_frame_bytes = 16 * 1024 * 1024;
+  std::string log_level = "info";
+};
+
+// Parses and validates; the error lists every problem found, one per line.
+Result<CaptureConfig> LoadCaptureConfig(const std::string& path);
+Result<ApplyConfig> LoadApplyConfig(const std::string& path);
+
+}  // namespace ferry::cli

@@ -1,0 +1,64 @@
+// Blocking frame transport over a TCP socket (Boost.Asio underneath).
+// Invariants: Send writes whole frames or fails; it is safe to call Send from one thread while
+// another thread is blocked in Receive on the same connection; Close() from any thread wakes both.
+// Nothing buffers without bound: Send blocks while the peer is not reading, which is how
+// backpressure reaches the capture agent's source reader.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "wire/frame.h"
+
+namespace ferry::wire {
+
+class FrameConnection {
+ public:
+  // Connects to "host:port" within `timeout`.
+  static Result<std::unique_ptr<FrameConnection>> Connect(const std::string& address,
+                                                          std::chrono::milliseconds timeout,
+                                                          size_t max_frame_bytes = kDefaultMaxFrameBytes);
+  ~FrameConnection();
+  FrameConnection(const FrameConnection&) = delete;
+  FrameConnection& operator=(const FrameConnection&) = delete;
+
+  Status Send(FrameType type, const google::protobuf::MessageLite& message);
+  // The next frame; nullopt if none arrived within `timeout`; an error when the peer closed the
+  // connection, the connection broke, or the bytes are not a valid frame.
+  Result<std::optional<Frame>> Receive(std::chrono::milliseconds timeout);
+  // Shuts the socket down; pending and later Send/Receive calls fail.
+  void Close();
+  // "ip:port" of the other side, for logs.
+  const std::string& peer() const;
+
+  struct Impl;
+  explicit FrameConnection(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// A listening TCP socket that hands out FrameConnections.
+class FrameListener {
+ public:
+  // Binds "host:port" (port 0 picks a free port).
+  static Result<std::unique_ptr<FrameListener>> Listen(const std::string& address,
+                                                       size_t max_frame_bytes = kDefaultMaxFrameBytes);
+  ~FrameListener();
+  // The next connection; nullptr if none arrived within `timeout`.
+  Result<std::unique_ptr<FrameConnection>> Accept(std::chrono::milliseconds timeout);
+  uint16_t port() const;
+  void Close();
+
+  struct Impl;
+  explicit FrameListener(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ferry::wire

@@ -1,0 +1,67 @@
+// Frame codec: the byte layout every Ferry connection speaks (wire/PROTOCOL.md).
+//   u32 length (big-endian, counts type + payload + crc) | u8 type | payload | u32 CRC32C(type+payload)
+// Invariant: a decoder never allocates for a frame before its length has been checked against
+// the configured maximum, and never returns a frame whose CRC does not match.
+#pragma once
+
+#include <google/protobuf/message_lite.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace ferry::wire {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr size_t kDefaultMaxFrameBytes = 16 * 1024 * 1024;
+inline constexpr size_t kFrameHeaderBytes = 5;   // length + type
+inline constexpr size_t kFrameTrailerBytes = 4;  // crc
+
+enum class FrameType : uint8_t {
+  kHello = 1,
+  kWelcome = 2,
+  kBegin = 3,
+  kChanges = 4,
+  kCommit = 5,
+  kHeartbeat = 6,
+  kAck = 7,
+  kError = 8,
+};
+
+// Human-readable frame type name ("Hello", ..., or "unknown(42)").
+std::string FrameTypeName(FrameType type);
+
+struct Frame {
+  FrameType type;
+  std::string payload;  // serialized protobuf message of the type's payload kind
+};
+
+// Serializes `message` into one complete frame.
+std::string EncodeFrame(FrameType type, const google::protobuf::MessageLite& message);
+
+// Parses a frame's payload into `message`, naming the frame type on failure.
+Status ParsePayload(const Frame& frame, google::protobuf::MessageLite* message);
+
+// Incremental decoder: feed it bytes as they arrive, take frames out as they complete.
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(size_t max_frame_bytes = kDefaultMaxFrameBytes);
+
+  void Feed(std::string_view bytes);
+  // A complete frame, nullopt when more bytes are needed, or an error (oversized length, bad CRC,
+  // unknown type). After an error the stream is unusable: close the connection.
+  Result<std::optional<Frame>> Next();
+  // Bytes received but not yet consumed (a partial frame).
+  size_t buffered() const { return buffer_.size() - consumed_; }
+
+ private:
+  size_t max_frame_bytes_;
+  std::string buffer_;
+  size_t consumed_ = 0;
+};
+
+}  // namespace ferry::wire
