@@ -1,1 +1,388 @@
-// placeholder
+#include "apply/apply_agent.h"
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "common/log.h"
+#include "wire/connection.h"
+#include "wire/position.h"
+
+namespace ferry::apply {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kConnectTimeout{10000};
+constexpr milliseconds kWelcomeTimeout{60000};  // the capture side may be creating a slot
+
+std::string ConflictName(RowOutcome outcome) {
+  switch (outcome) {
+    case RowOutcome::kInsertedOverExisting:
+      return "insert_exists";
+    case RowOutcome::kUpdateInsertedMissing:
+      return "update_missing";
+    case RowOutcome::kDeleteMissing:
+      return "delete_missing";
+    case RowOutcome::kApplied:
+      break;
+  }
+  return "";
+}
+
+std::string OutcomeAction(RowOutcome outcome) {
+  switch (outcome) {
+    case RowOutcome::kInsertedOverExisting:
+      return "insert met an existing row: overwrote it with the source's row";
+    case RowOutcome::kUpdateInsertedMissing:
+      return "update found no row: inserted the source's row";
+    case RowOutcome::kDeleteMissing:
+      return "delete found no row: nothing to delete";
+    case RowOutcome::kApplied:
+      break;
+  }
+  return "";
+}
+
+}  // namespace
+
+// One upstream: a thread that (re)connects and applies that upstream's stream.
+class ApplyAgent::UpstreamStream {
+ public:
+  UpstreamStream(ApplyAgent& agent, Upstream upstream)
+      : agent_(agent), upstream_(std::move(upstream)), log_(Logger("apply")) {}
+  ~UpstreamStream() { Join(); }
+
+  void Launch() { thread_ = std::thread([this] { Loop(); }); }
+  void Wake() {
+    std::lock_guard lock(connection_mutex_);
+    if (connection_) connection_->Close();
+  }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  // Per-connection state; nothing in it survives a reconnect.
+  struct StreamState {
+    std::unique_ptr<Sink> sink;
+    std::optional<wire::Position> checkpoint;
+    std::map<uint32_t, MappedRelation> relations;
+    std::set<std::string> checked_targets;
+    bool in_transaction = false;
+    bool skipping = false;
+    uint64_t rows_in_transaction = 0;
+  };
+
+  void Loop();
+  Status RunConnection();
+  Status Connect(StreamState& state);
+  Status HandleFrame(StreamState& state, const wire::Frame& frame);
+  Status HandleBegin(StreamState& state, const wire::Begin& begin);
+  Status HandleChanges(StreamState& state, const wire::Changes& changes);
+  Status HandleRelation(StreamState& state, const wire::Relation& relation);
+  Status HandleRow(StreamState& state, const wire::RowChange& row);
+  Status HandleCommit(StreamState& state, const wire::Commit& commit);
+  Status CheckTargetColumns(StreamState& state, const MappedRelation& mapped);
+  void UpdateStatus(const std::function<void(admin::StreamStatus&)>& update) {
+    agent_.registry_.UpdateStream(upstream_.name, update);
+  }
+  wire::FrameConnection* connection() {
+    std::lock_guard lock(connection_mutex_);
+    return connection_.get();
+  }
+
+  ApplyAgent& agent_;
+  const Upstream upstream_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::thread thread_;
+  std::mutex connection_mutex_;
+  std::unique_ptr<wire::FrameConnection> connection_;
+};
+
+void ApplyAgent::UpstreamStream::Loop() {
+  while (!agent_.stopping_) {
+    Status status = RunConnection();
+    {
+      std::lock_guard lock(connection_mutex_);
+      connection_.reset();
+    }
+    if (agent_.stopping_) break;
+    log_->error("upstream {}: {}; reconnecting in {} ms", upstream_.name, status.message(),
+                agent_.options_.reconnect_delay.count());
+    UpdateStatus([&](admin::StreamStatus& st) {
+      st.state = "error";
+      st.last_error = status.message();
+    });
+    auto deadline = std::chrono::steady_clock::now() + agent_.options_.reconnect_delay;
+    while (!agent_.stopping_ && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+  UpdateStatus([](admin::StreamStatus& st) { st.state = "stopped"; });
+}
+
+Status ApplyAgent::UpstreamStream::RunConnection() {
+  StreamState state;
+  Status status = Connect(state);
+  while (status.ok() && !agent_.stopping_) {
+    auto frame = connection()->Receive(agent_.options_.receive_timeout);
+    if (!frame.ok()) {
+      status = frame.status().WithContext("connection to " + upstream_.address);
+    } else if (!frame->has_value()) {
+      status = Status::Error("no frame from " + upstream_.address + " for " +
+                             std::to_string(agent_.options_.receive_timeout.count()) +
+                             " ms (not even a heartbeat)");
+    } else {
+      status = HandleFrame(state, **frame);
+    }
+  }
+  if (state.sink) state.sink->AbortTransaction();
+  return status;
+}
+
+Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
+  UpdateStatus([&](admin::StreamStatus& st) {
+    st.state = "connecting";
+    st.peer = upstream_.address;
+  });
+  state.sink = agent_.sink_factory_();
+  FERRY_RETURN_IF_ERROR(state.sink->Open().WithContext("target database"));
+  auto checkpoint = state.sink->ReadCheckpoint(upstream_.name);
+  if (!checkpoint.ok()) return checkpoint.status().WithContext("reading the checkpoint");
+  state.checkpoint = *checkpoint;
+
+  auto connected = wire::FrameConnection::Connect(upstream_.address, kConnectTimeout,
+                                                  agent_.options_.max_frame_bytes);
+  if (!connected.ok()) return connected.status();
+  {
+    std::lock_guard lock(connection_mutex_);
+    connection_ = std::move(*connected);
+  }
+  if (agent_.stopping_) return Status::Error("stopping");
+
+  wire::Hello hello;
+  hello.set_protocol_version(wire::kProtocolVersion);
+  hello.set_subscriber_id(agent_.options_.node);
+  hello.set_auth_token(upstream_.auth_token);
+  if (state.checkpoint) *hello.mutable_resume_from() = *state.checkpoint;
+  FERRY_RETURN_IF_ERROR(connection()->Send(wire::FrameType::kHello, hello));
+
+  auto frame = connection()->Receive(kWelcomeTimeout);
+  if (!frame.ok()) return frame.status().WithContext("waiting for Welcome from " + upstream_.address);
+  if (!frame->has_value()) return Status::Error("no Welcome from " + upstream_.address + " in 60 s");
+  if ((*frame)->type == wire::FrameType::kError) {
+    wire::Error error;
+    FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &error));
+    return Status::Error("capture agent at " + upstream_.address + " refused: " + error.message());
+  }
+  wire::Welcome welcome;
+  if ((*frame)->type != wire::FrameType::kWelcome) {
+    return Status::Error("expected Welcome, got " + wire::FrameTypeName((*frame)->type));
+  }
+  FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &welcome));
+  std::string resume = state.checkpoint ? state.checkpoint->value() : "the start of the slot";
+  log_->info("upstream {}: connected to node {} ({}) at {}, resuming after {}", upstream_.name,
+             welcome.node(), welcome.engine(), upstream_.address, resume);
+  UpdateStatus([&](admin::StreamStatus& st) {
+    st.state = "streaming";
+    st.last_error.clear();
+    if (state.checkpoint) st.position = state.checkpoint->value();
+  });
+  return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, const wire::Frame& frame) {
+  switch (frame.type) {
+    case wire::FrameType::kBegin: {
+      wire::Begin begin;
+      FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, &begin));
+      return HandleBegin(state, begin);
+    }
+    case wire::FrameType::kChanges: {
+      wire::Changes changes;
+      FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, &changes));
+      return HandleChanges(state, changes);
+    }
+    case wire::FrameType::kCommit: {
+      wire::Commit commit;
+      FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, &commit));
+      return HandleCommit(state, commit);
+    }
+    case wire::FrameType::kHeartbeat: {
+      wire::Heartbeat heartbeat;
+      FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, &heartbeat));
+      UpdateStatus([&](admin::StreamStatus& st) {
+        st.lag.OnHeartbeat(heartbeat.source_time_us(), heartbeat.idle() && !state.in_transaction,
+                           std::chrono::steady_clock::now());
+        if (heartbeat.has_source_head()) st.source_head = heartbeat.source_head().value();
+      });
+      return Status::Ok();
+    }
+    case wire::FrameType::kError: {
+      wire::Error error;
+      FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, &error));
+      return Status::Error("capture agent reported: " + error.message());
+    }
+    default:
+      return Status::Error("unexpected " + wire::FrameTypeName(frame.type) + " frame from capture");
+  }
+}
+
+Status ApplyAgent::UpstreamStream::HandleBegin(StreamState& state, const wire::Begin& begin) {
+  if (state.in_transaction) return Status::Error("Begin inside an open transaction");
+  state.in_transaction = true;
+  state.rows_in_transaction = 0;
+  state.skipping = false;
+  if (state.checkpoint) {
+    auto covered = wire::IsCovered(begin.position(), *state.checkpoint);
+    if (!covered.ok()) return covered.status().WithContext("comparing with the checkpoint");
+    state.skipping = *covered;
+  }
+  UpdateStatus([](admin::StreamStatus& st) { st.lag.OnTransactionBegin(); });
+  if (state.skipping) return Status::Ok();
+  return state.sink->BeginTransaction(upstream_.name, begin);
+}
+
+Status ApplyAgent::UpstreamStream::HandleChanges(StreamState& state, const wire::Changes& changes) {
+  if (!state.in_transaction) return Status::Error("Changes outside a transaction");
+  for (const wire::Change& change : changes.changes()) {
+    if (change.has_relation()) {
+      FERRY_RETURN_IF_ERROR(HandleRelation(state, change.relation()));
+    } else if (change.has_row() && !state.skipping) {
+      FERRY_RETURN_IF_ERROR(HandleRow(state, change.row()));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::HandleRelation(StreamState& state, const wire::Relation& relation) {
+  auto mapped = agent_.mapper_.Map(relation);
+  if (!mapped.ok()) return mapped.status();
+  FERRY_RETURN_IF_ERROR(CheckTargetColumns(state, *mapped));
+  state.relations[relation.id()] = std::move(*mapped);
+  return Status::Ok();
+}
+
+// A mapped column the target lacks would fail on the first row anyway; failing on the relation
+// names the fix instead of an SQL error.
+Status ApplyAgent::UpstreamStream::CheckTargetColumns(StreamState& state,
+                                                      const MappedRelation& mapped) {
+  std::string signature = mapped.target_name();
+  for (const auto& column : mapped.columns) signature += "," + column.target_name;
+  if (state.checked_targets.count(signature) != 0) return Status::Ok();
+  auto columns = state.sink->TargetColumns(mapped.target_schema, mapped.target_table);
+  if (!columns.ok()) return columns.status();
+  std::string source = mapped.source.schema() + "." + mapped.source.table();
+  if (!columns->has_value()) {
+    return Status::Error("target table " + mapped.target_name() + " (for source table " + source +
+                         ") does not exist: create it on the target, or map " + source +
+                         " to an existing table under `mappings:`");
+  }
+  std::set<std::string> present((*columns)->begin(), (*columns)->end());
+  for (const auto& column : mapped.columns) {
+    if (present.count(column.target_name) == 0) {
+      return Status::Error("target table " + mapped.target_name() + " has no column \"" +
+                           column.target_name + "\" (source column " + source + "." +
+                           column.source.name() + "): add the column on the target, rename it " +
+                           "under the mapping's `columns:`, or list it under `exclude:`");
+    }
+  }
+  state.checked_targets.insert(signature);
+  return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::RowChange& row) {
+  auto relation = state.relations.find(row.relation_id());
+  if (relation == state.relations.end()) {
+    return Status::Error("row change for relation " + std::to_string(row.relation_id()) +
+                         " that was never described: the capture agent broke the protocol");
+  }
+  auto outcome = state.sink->ApplyRow(relation->second, row);
+  if (!outcome.ok()) return outcome.status();
+  ++state.rows_in_transaction;
+  if (*outcome != RowOutcome::kApplied) {
+    log_->warn("upstream {}: {}: {} (the replica had diverged from its source)", upstream_.name,
+               relation->second.target_name(), OutcomeAction(*outcome));
+    agent_.registry_.AddCounter("conflicts_" + ConflictName(*outcome), upstream_.name);
+  }
+  return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::HandleCommit(StreamState& state, const wire::Commit& commit) {
+  if (!state.in_transaction) return Status::Error("Commit outside a transaction");
+  bool skipped = state.skipping;
+  if (!skipped) {
+    FERRY_RETURN_IF_ERROR(state.sink->CommitTransaction());
+    state.checkpoint = commit.position();
+  }
+  state.in_transaction = false;
+  state.skipping = false;
+  // Acknowledge only now: the target's commit is durable (synchronous commit).
+  wire::Ack ack;
+  *ack.mutable_position() = commit.position();
+  FERRY_RETURN_IF_ERROR(connection()->Send(wire::FrameType::kAck, ack));
+  uint64_t rows = state.rows_in_transaction;
+  UpdateStatus([&](admin::StreamStatus& st) {
+    st.lag.OnTransactionApplied(commit.commit_time_us());
+    if (skipped) {
+      ++st.skipped_transactions;
+      return;
+    }
+    st.position = commit.position().value();
+    ++st.transactions;
+    st.rows += rows;
+  });
+  return Status::Ok();
+}
+
+ApplyAgent::ApplyAgent(ApplyAgentOptions options, SinkFactory sink_factory, TableMapper mapper,
+                       admin::MetricsRegistry& registry)
+    : options_(std::move(options)),
+      sink_factory_(std::move(sink_factory)),
+      mapper_(std::move(mapper)),
+      registry_(registry) {}
+
+ApplyAgent::~ApplyAgent() { Stop(); }
+
+void ApplyAgent::Start() {
+  for (const Upstream& upstream : options_.upstreams) {
+    streams_.push_back(std::make_unique<UpstreamStream>(*this, upstream));
+    streams_.back()->Launch();
+  }
+}
+
+void ApplyAgent::Stop() {
+  stopping_ = true;
+  for (auto& stream : streams_) stream->Wake();
+  for (auto& stream : streams_) stream->Join();
+}
+
+Status CheckMappingsAgainstTarget(const std::vector<MappingRule>& rules, Sink& sink) {
+  std::string problems;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const MappingRule& rule = rules[i];
+    auto [schema, table] = SplitQualifiedName(rule.target.empty() ? rule.source : rule.target);
+    std::string where = "mappings[" + std::to_string(i) + "] (" + rule.source + "): ";
+    auto columns = sink.TargetColumns(schema, table);
+    if (!columns.ok()) return columns.status();
+    if (!columns->has_value()) {
+      problems += where + "target table " + schema + "." + table +
+                  " does not exist on the target: create it, or fix `target:`\n";
+      continue;
+    }
+    std::set<std::string> present((*columns)->begin(), (*columns)->end());
+    for (const auto& [source_column, target_column] : rule.renames) {
+      if (present.count(target_column) == 0) {
+        problems += where + "columns." + source_column + ": target table " + schema + "." +
+                    table + " has no column \"" + target_column + "\"\n";
+      }
+    }
+  }
+  if (problems.empty()) return Status::Ok();
+  problems.pop_back();
+  return Status::Error(problems);
+}
+
+}  // namespace ferry::apply

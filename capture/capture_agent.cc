@@ -1,1 +1,420 @@
-// placeholder
+#include "capture/capture_agent.h"
+
+#include <condition_variable>
+#include <optional>
+#include <variant>
+
+#include "common/log.h"
+#include "wire/position.h"
+
+namespace ferry::capture {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr milliseconds kHelloTimeout{10000};
+constexpr milliseconds kAcceptPoll{200};
+constexpr milliseconds kMaxSourceWait{200};
+
+int64_t NowUnixMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Acks arrive on the connection's reading side while the session thread is busy sending; this
+// collects them for the session thread.
+class AckInbox {
+ public:
+  void Add(const wire::Position& position) {
+    std::lock_guard lock(mutex_);
+    latest_ = position;
+    ++count_;
+  }
+  void Fail(std::string reason) {
+    std::lock_guard lock(mutex_);
+    if (!failure_) failure_ = std::move(reason);
+  }
+  // Acks received since the last call, and the newest acked position.
+  std::pair<uint64_t, std::optional<wire::Position>> Take() {
+    std::lock_guard lock(mutex_);
+    auto result = std::make_pair(count_, latest_);
+    count_ = 0;
+    latest_.reset();
+    return result;
+  }
+  std::optional<std::string> failure() {
+    std::lock_guard lock(mutex_);
+    return failure_;
+  }
+
+ private:
+  std::mutex mutex_;
+  uint64_t count_ = 0;
+  std::optional<wire::Position> latest_;
+  std::optional<std::string> failure_;
+};
+
+}  // namespace
+
+// One apply agent's connection: handshake, then stream source events as frames until the
+// connection or the source fails, or the agent stops.
+class CaptureAgent::Session {
+ public:
+  Session(CaptureAgent& agent, std::unique_ptr<wire::FrameConnection> connection)
+      : agent_(agent), connection_(std::move(connection)), log_(Logger("capture")) {}
+
+  ~Session() {
+    Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Launch() {
+    thread_ = std::thread([this] {
+      Serve();
+      finished_ = true;
+    });
+  }
+  void Stop() {
+    stopping_ = true;
+    connection_->Close();
+  }
+  bool finished() const { return finished_; }
+  const std::string& subscriber() const { return subscriber_; }
+
+ private:
+  void Serve();
+  Status Handshake(wire::Hello& hello);
+  Status Stream(ChangeSource& source);
+  Status SendEvent(const SourceEvent& event);
+  Status FlushChanges();
+  Status SendHeartbeat();
+  Status ProcessAcks(ChangeSource& source);
+  Status ConfirmIfIdle(ChangeSource& source);
+  void ReadAcks();
+  void Refuse(const std::string& code, const std::string& message);
+  void UpdateStatus(const std::function<void(admin::StreamStatus&)>& update) {
+    agent_.registry_.UpdateStream(subscriber_.empty() ? connection_->peer() : subscriber_, update);
+  }
+
+  CaptureAgent& agent_;
+  std::unique_ptr<wire::FrameConnection> connection_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::thread thread_;
+  std::thread ack_reader_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> finished_{false};
+  std::string subscriber_;
+  AckInbox acks_;
+
+  // Streaming state, touched only by the session thread.
+  wire::Changes pending_changes_;
+  size_t pending_bytes_ = 0;
+  bool in_transaction_ = false;
+  uint64_t commits_in_flight_ = 0;  // Commit frames sent but not yet acknowledged
+  std::optional<wire::Position> source_head_;
+  Clock::time_point last_heartbeat_sent_{};
+  uint64_t rows_in_transaction_ = 0;
+};
+
+void CaptureAgent::Session::Serve() {
+  wire::Hello hello;
+  if (Status s = Handshake(hello); !s.ok()) {
+    log_->warn("refused connection from {}: {}", connection_->peer(), s.message());
+    connection_->Close();
+    return;
+  }
+  agent_.TakeOverSubscriber(this, subscriber_);
+  UpdateStatus([&](admin::StreamStatus& st) {
+    st.state = "connecting";
+    st.peer = connection_->peer();
+    st.last_error.clear();
+  });
+
+  auto source = agent_.source_factory_(subscriber_, {hello.tables().begin(), hello.tables().end()});
+  Status status = source.ok() ? (*source)->Start(hello.resume_from()) : source.status();
+  if (!status.ok()) {
+    log_->error("subscriber {}: cannot start the source: {}", subscriber_, status.message());
+    Refuse("source", status.message());
+    UpdateStatus([&](admin::StreamStatus& st) {
+      st.state = "error";
+      st.last_error = status.message();
+    });
+    return;
+  }
+  wire::Welcome welcome;
+  welcome.set_protocol_version(wire::kProtocolVersion);
+  welcome.set_node(agent_.options_.node);
+  welcome.set_engine((*source)->engine());
+  status = connection_->Send(wire::FrameType::kWelcome, welcome);
+  if (status.ok()) {
+    log_->info("subscriber {} connected from {}, resuming after {}", subscriber_,
+               connection_->peer(),
+               hello.resume_from().engine().empty() ? "the slot's confirmed position"
+                                                    : hello.resume_from().value());
+    UpdateStatus([](admin::StreamStatus& st) { st.state = "streaming"; });
+    ack_reader_ = std::thread([this] { ReadAcks(); });
+    status = Stream(**source);
+  }
+  (*source)->Stop();
+  connection_->Close();
+  if (ack_reader_.joinable()) ack_reader_.join();
+  if (stopping_) {
+    log_->info("subscriber {}: session ended", subscriber_);
+    UpdateStatus([](admin::StreamStatus& st) { st.state = "disconnected"; });
+  } else {
+    log_->warn("subscriber {}: session ended: {}", subscriber_, status.message());
+    UpdateStatus([&](admin::StreamStatus& st) {
+      st.state = "disconnected";
+      st.last_error = status.message();
+    });
+  }
+}
+
+Status CaptureAgent::Session::Handshake(wire::Hello& hello) {
+  auto frame = connection_->Receive(kHelloTimeout);
+  if (!frame.ok()) return frame.status();
+  if (!frame->has_value()) return Status::Error("no Hello within 10 s");
+  if ((*frame)->type != wire::FrameType::kHello) {
+    Refuse("protocol", "expected Hello, got " + wire::FrameTypeName((*frame)->type));
+    return Status::Error("first frame was " + wire::FrameTypeName((*frame)->type) + ", not Hello");
+  }
+  FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &hello));
+  if (hello.protocol_version() != wire::kProtocolVersion) {
+    std::string message = "protocol version " + std::to_string(hello.protocol_version()) +
+                          " is not supported; this capture agent speaks version " +
+                          std::to_string(wire::kProtocolVersion) + ": run the same Ferry version";
+    Refuse("version", message);
+    return Status::Error(message);
+  }
+  if (!wire::ConstantTimeEquals(hello.auth_token(), agent_.options_.auth_token)) {
+    Refuse("auth", "authentication failed: the apply agent's auth token does not match this "
+                   "capture agent's auth_token_file");
+    return Status::Error("wrong auth token from subscriber '" + hello.subscriber_id() + "'");
+  }
+  if (hello.subscriber_id().empty()) {
+    Refuse("protocol", "Hello without subscriber id");
+    return Status::Error("Hello without subscriber id");
+  }
+  subscriber_ = hello.subscriber_id();
+  return Status::Ok();
+}
+
+void CaptureAgent::Session::Refuse(const std::string& code, const std::string& message) {
+  wire::Error error;
+  error.set_code(code);
+  error.set_message(message);
+  (void)connection_->Send(wire::FrameType::kError, error);
+}
+
+void CaptureAgent::Session::ReadAcks() {
+  while (!stopping_) {
+    auto frame = connection_->Receive(milliseconds(1000));
+    if (!frame.ok()) {
+      acks_.Fail(frame.message());
+      return;
+    }
+    if (!frame->has_value()) continue;
+    wire::Ack ack;
+    if ((*frame)->type != wire::FrameType::kAck) {
+      wire::Error error;
+      if ((*frame)->type == wire::FrameType::kError && wire::ParsePayload(**frame, &error).ok()) {
+        acks_.Fail("apply agent reported: " + error.message());
+      } else {
+        acks_.Fail("unexpected " + wire::FrameTypeName((*frame)->type) + " frame from apply");
+      }
+      return;
+    }
+    if (Status s = wire::ParsePayload(**frame, &ack); !s.ok()) {
+      acks_.Fail(s.message());
+      return;
+    }
+    acks_.Add(ack.position());
+  }
+}
+
+Status CaptureAgent::Session::Stream(ChangeSource& source) {
+  while (!stopping_) {
+    if (auto failure = acks_.failure()) return Status::Error(*failure);
+    FERRY_RETURN_IF_ERROR(ProcessAcks(source));
+    auto wait = std::min(kMaxSourceWait, agent_.options_.heartbeat_interval);
+    auto event = source.Next(wait);
+    if (!event.ok()) return event.status();
+    FERRY_RETURN_IF_ERROR(SendEvent(*event));
+    if (std::holds_alternative<SourceHeartbeat>(*event)) FERRY_RETURN_IF_ERROR(ConfirmIfIdle(source));
+    if (Clock::now() - last_heartbeat_sent_ >= agent_.options_.heartbeat_interval) {
+      FERRY_RETURN_IF_ERROR(SendHeartbeat());
+    }
+  }
+  return Status::Ok();
+}
+
+Status CaptureAgent::Session::ProcessAcks(ChangeSource& source) {
+  auto [count, latest] = acks_.Take();
+  if (count == 0) return Status::Ok();
+  commits_in_flight_ -= std::min(commits_in_flight_, count);
+  FERRY_RETURN_IF_ERROR(source.Confirm(*latest));
+  UpdateStatus([&](admin::StreamStatus& st) { st.position = latest->value(); });
+  return Status::Ok();
+}
+
+// When everything sent is acknowledged and no transaction is being read, nothing up to the
+// source's head is of interest to this subscriber: confirming it keeps the source from holding
+// log for changes on tables this subscriber does not replicate.
+Status CaptureAgent::Session::ConfirmIfIdle(ChangeSource& source) {
+  bool idle = !in_transaction_ && pending_changes_.changes_size() == 0 && commits_in_flight_ == 0;
+  if (!idle || !source_head_) return Status::Ok();
+  return source.Confirm(*source_head_);
+}
+
+Status CaptureAgent::Session::SendEvent(const SourceEvent& event) {
+  if (auto* heartbeat = std::get_if<SourceHeartbeat>(&event)) {
+    source_head_ = heartbeat->head;
+    UpdateStatus([&](admin::StreamStatus& st) { st.source_head = heartbeat->head.value(); });
+    return Status::Ok();
+  }
+  if (auto* begin = std::get_if<wire::Begin>(&event)) {
+    in_transaction_ = true;
+    rows_in_transaction_ = 0;
+    return connection_->Send(wire::FrameType::kBegin, *begin);
+  }
+  if (auto* relation = std::get_if<wire::Relation>(&event)) {
+    *pending_changes_.add_changes()->mutable_relation() = *relation;
+    pending_bytes_ += relation->ByteSizeLong();
+  } else if (auto* row = std::get_if<wire::RowChange>(&event)) {
+    *pending_changes_.add_changes()->mutable_row() = *row;
+    pending_bytes_ += row->ByteSizeLong();
+    ++rows_in_transaction_;
+  } else if (auto* commit = std::get_if<wire::Commit>(&event)) {
+    FERRY_RETURN_IF_ERROR(FlushChanges());
+    FERRY_RETURN_IF_ERROR(connection_->Send(wire::FrameType::kCommit, *commit));
+    in_transaction_ = false;
+    ++commits_in_flight_;
+    uint64_t rows = rows_in_transaction_;
+    UpdateStatus([&](admin::StreamStatus& st) {
+      ++st.transactions;
+      st.rows += rows;
+    });
+    return Status::Ok();
+  }
+  if (static_cast<size_t>(pending_changes_.changes_size()) >= agent_.options_.rows_per_frame ||
+      pending_bytes_ >= agent_.options_.bytes_per_frame) {
+    return FlushChanges();
+  }
+  return Status::Ok();
+}
+
+Status CaptureAgent::Session::FlushChanges() {
+  if (pending_changes_.changes_size() == 0) return Status::Ok();
+  Status status = connection_->Send(wire::FrameType::kChanges, pending_changes_);
+  pending_changes_.Clear();
+  pending_bytes_ = 0;
+  return status;
+}
+
+// Tells apply the source's clock: this agent runs beside the source, so its clock is the
+// source's, and commit times come from the same clock.
+Status CaptureAgent::Session::SendHeartbeat() {
+  bool idle = !in_transaction_ && pending_changes_.changes_size() == 0;
+  wire::Heartbeat heartbeat;
+  if (source_head_) *heartbeat.mutable_source_head() = *source_head_;
+  heartbeat.set_source_time_us(NowUnixMicros());
+  heartbeat.set_idle(idle);
+  last_heartbeat_sent_ = Clock::now();
+  return connection_->Send(wire::FrameType::kHeartbeat, heartbeat);
+}
+
+CaptureAgent::CaptureAgent(CaptureAgentOptions options, ChangeSourceFactory source_factory,
+                           admin::MetricsRegistry& registry)
+    : options_(std::move(options)), source_factory_(std::move(source_factory)), registry_(registry) {}
+
+CaptureAgent::~CaptureAgent() {
+  Stop();
+  EndAllSessions();
+}
+
+Status CaptureAgent::Start() {
+  auto listener = wire::FrameListener::Listen(options_.listen, options_.max_frame_bytes);
+  if (!listener.ok()) return listener.status().WithContext("capture listen address " + options_.listen);
+  listener_ = std::move(*listener);
+  Logger("capture")->info("node {} listening on {} (port {})", options_.node, options_.listen,
+                          listener_->port());
+  return Status::Ok();
+}
+
+void CaptureAgent::Run() {
+  while (!stopping_) {
+    auto connection = listener_->Accept(kAcceptPoll);
+    ReapFinishedSessions();
+    if (!connection.ok()) {
+      if (!stopping_) Logger("capture")->error("accept failed: {}", connection.message());
+      continue;
+    }
+    if (*connection) StartSession(std::move(*connection));
+  }
+  EndAllSessions();
+}
+
+// Sessions are destroyed (joined) outside the lock: a session thread may be waiting for it.
+void CaptureAgent::EndAllSessions() {
+  std::map<Session*, std::shared_ptr<Session>> ending;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    ending.swap(sessions_);
+  }
+  for (auto& [ptr, session] : ending) session->Stop();
+  ending.clear();
+}
+
+void CaptureAgent::Stop() {
+  stopping_ = true;
+  std::lock_guard lock(sessions_mutex_);
+  for (auto& [ptr, session] : sessions_) session->Stop();
+}
+
+uint16_t CaptureAgent::port() const { return listener_ ? listener_->port() : 0; }
+
+void CaptureAgent::StartSession(std::unique_ptr<wire::FrameConnection> connection) {
+  auto session = std::make_shared<Session>(*this, std::move(connection));
+  Session* raw = session.get();
+  std::lock_guard lock(sessions_mutex_);
+  sessions_.emplace(raw, std::move(session));
+  raw->Launch();
+}
+
+void CaptureAgent::ReapFinishedSessions() {
+  std::vector<std::shared_ptr<Session>> finished;
+  std::lock_guard lock(sessions_mutex_);
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (it->second->finished()) {
+      finished.push_back(it->second);
+      it = sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void CaptureAgent::TakeOverSubscriber(Session* newcomer, const std::string& subscriber) {
+  std::vector<std::shared_ptr<Session>> previous;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& [ptr, session] : sessions_) {
+      if (ptr != newcomer && session->subscriber() == subscriber && !session->finished()) {
+        Logger("capture")->info("subscriber {} reconnected: ending its previous session", subscriber);
+        session->Stop();
+        previous.push_back(session);
+      }
+    }
+  }
+  // The source (a PostgreSQL slot) can be read by one session at a time: wait for the old one.
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (const auto& old : previous) {
+    while (!old->finished() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+}
+
+}  // namespace ferry::capture

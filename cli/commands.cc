@@ -1,1 +1,203 @@
-// placeholder
+#include "cli/commands.h"
+
+#include <signal.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "admin/admin_server.h"
+#include "admin/registry.h"
+#include "apply/apply_agent.h"
+#include "apply/postgres/postgres_sink.h"
+#include "capture/capture_agent.h"
+#include "capture/postgres/postgres_source.h"
+#include "cli/config.h"
+#include "common/log.h"
+
+namespace ferry::cli {
+namespace {
+
+constexpr char kUsage[] = R"(ferry — database replication and change data capture
+
+Usage:
+  ferry capture --config FILE [--check]   run a capture agent beside a source database
+  ferry apply   --config FILE [--check]   run an apply agent beside a target database
+  ferry --version
+  ferry --help
+
+Options:
+  --config FILE   the agent's YAML configuration (see README.md, "Configuration")
+  --check         validate the configuration (and, for apply, the mappings against the
+                  target database), report every problem, and exit: 0 when valid, 2 otherwise
+
+The admin endpoint of a running agent answers GET /healthz, /status, /lag and /metrics.
+)";
+
+struct Arguments {
+  std::string command;
+  std::string config;
+  bool check = false;
+};
+
+Result<Arguments> ParseArguments(int argc, char** argv) {
+  Arguments args;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      args.config = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      args.config = arg.substr(9);
+    } else if (arg == "--check") {
+      args.check = true;
+    } else if (args.command.empty() && arg[0] != '-') {
+      args.command = arg;
+    } else {
+      return Status::Error("unknown argument \"" + arg + "\"; see ferry --help");
+    }
+  }
+  if (args.command != "capture" && args.command != "apply") {
+    return Status::Error(args.command.empty() ? "no command given; see ferry --help"
+                                              : "unknown command \"" + args.command +
+                                                    "\"; the commands are capture and apply");
+  }
+  if (args.config.empty()) {
+    return Status::Error("ferry " + args.command + " needs --config FILE; see ferry --help");
+  }
+  return args;
+}
+
+// Blocks SIGINT/SIGTERM in every thread; WaitForStopSignal() then receives them synchronously,
+// so no agent code ever runs inside a signal handler.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+void WaitForStopSignal(const sigset_t& signals) {
+  int received = 0;
+  sigwait(&signals, &received);
+  Logger("ferry")->info("received {}, stopping", strsignal(received));
+}
+
+int ConfigError(const Status& status) {
+  std::cerr << "ferry: configuration is not valid:\n" << status.message() << "\n";
+  return 2;
+}
+
+int RunCapture(const Arguments& args, const sigset_t& signals) {
+  auto config = LoadCaptureConfig(args.config);
+  if (!config.ok()) return ConfigError(config.status());
+  if (args.check) {
+    std::cout << args.config << ": ok\n";
+    return 0;
+  }
+  SetLogLevel(config->log_level);
+  admin::MetricsRegistry registry("capture", config->node);
+  admin::AdminServer admin_server(config->admin, registry);
+  if (Status s = admin_server.Start(); !s.ok()) {
+    Logger("ferry")->error("{}", s.message());
+    return 1;
+  }
+
+  capture::postgres::PostgresSourceOptions source_options;
+  source_options.dsn = config->source.dsn;
+  source_options.publication = config->publication;
+  source_options.tables = config->tables;
+  std::string slot_prefix = config->slot_prefix;
+  auto factory = [source_options, slot_prefix](const std::string& subscriber,
+                                               const std::vector<std::string>&)
+      -> Result<std::unique_ptr<capture::ChangeSource>> {
+    capture::postgres::PostgresSourceOptions options = source_options;
+    options.slot = capture::postgres::SanitizeIdentifier(slot_prefix + "_" + subscriber);
+    return capture::postgres::MakePostgresSource(options);
+  };
+
+  capture::CaptureAgentOptions options;
+  options.node = config->node;
+  options.listen = config->listen;
+  options.auth_token = config->auth_token;
+  options.heartbeat_interval = std::chrono::milliseconds(config->heartbeat_interval_ms);
+  options.max_frame_bytes = config->max_frame_bytes;
+  options.rows_per_frame = config->rows_per_frame;
+  capture::CaptureAgent agent(options, factory, registry);
+  if (Status s = agent.Start(); !s.ok()) {
+    Logger("ferry")->error("{}", s.message());
+    return 1;
+  }
+  std::thread stopper([&] {
+    WaitForStopSignal(signals);
+    agent.Stop();
+  });
+  agent.Run();
+  stopper.join();
+  admin_server.Stop();
+  return 0;
+}
+
+int RunApply(const Arguments& args, const sigset_t& signals) {
+  auto config = LoadApplyConfig(args.config);
+  if (!config.ok()) return ConfigError(config.status());
+  std::string dsn = config->target.dsn;
+  auto make_sink = [dsn] { return apply::postgres::MakePostgresSink(dsn); };
+  if (args.check) {
+    auto sink = make_sink();
+    Status status = sink->Open();
+    if (status.ok()) status = apply::CheckMappingsAgainstTarget(config->mappings, *sink);
+    if (!status.ok()) return ConfigError(status.WithContext(args.config + ": target"));
+    std::cout << args.config << ": ok\n";
+    return 0;
+  }
+  SetLogLevel(config->log_level);
+  admin::MetricsRegistry registry("apply", config->node);
+  admin::AdminServer admin_server(config->admin, registry);
+  if (Status s = admin_server.Start(); !s.ok()) {
+    Logger("ferry")->error("{}", s.message());
+    return 1;
+  }
+
+  apply::ApplyAgentOptions options;
+  options.node = config->node;
+  for (const auto& upstream : config->upstreams) {
+    options.upstreams.push_back({upstream.name, upstream.address, upstream.auth_token});
+  }
+  options.reconnect_delay = std::chrono::milliseconds(config->reconnect_delay_ms);
+  options.max_frame_bytes = config->max_frame_bytes;
+  apply::ApplyAgent agent(options, make_sink, apply::TableMapper(config->mappings), registry);
+  agent.Start();
+  WaitForStopSignal(signals);
+  agent.Stop();
+  admin_server.Stop();
+  return 0;
+}
+
+}  // namespace
+
+int RunCommandLine(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (std::strcmp(argv[i], "--version") == 0) {
+      std::cout << "ferry " << FERRY_VERSION << "\n";
+      return 0;
+    }
+  }
+  auto args = ParseArguments(argc, argv);
+  if (!args.ok()) {
+    std::cerr << "ferry: " << args.message() << "\n";
+    return 2;
+  }
+  sigset_t signals = BlockStopSignals();
+  return args->command == "capture" ? RunCapture(*args, signals) : RunApply(*args, signals);
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,72 @@
+// The apply agent: for each configured upstream (a capture agent), connects, resumes at the
+// checkpoint stored in the target, and applies every source transaction in one target
+// transaction, acknowledging it only after the target committed it.
+//
+// Invariants it keeps (DESIGN.md #1, #2, #5):
+//  - The checkpoint in the target is the only truth about progress: it is read on every
+//    (re)connect and sent as the resume position; the agent keeps no progress state of its own.
+//  - A transaction the checkpoint already covers is skipped (pgoutput may resend one).
+//  - Transactions of one upstream are applied one at a time, in the order they arrive.
+//  - Any error aborts the open target transaction, drops the connection and retries after a
+//    delay, so nothing is half-applied and nothing is acknowledged that is not committed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "admin/registry.h"
+#include "apply/sink.h"
+#include "apply/table_mapping.h"
+#include "common/status.h"
+
+namespace ferry::apply {
+
+struct Upstream {
+  std::string name;
+  std::string address;  // host:port of the capture agent
+  std::string auth_token;
+};
+
+struct ApplyAgentOptions {
+  std::string node;  // sent as subscriber id: the capture side names its slot after it
+  std::vector<Upstream> upstreams;
+  std::chrono::milliseconds reconnect_delay{1000};
+  // A connection that delivers no frame (not even a heartbeat) for this long is dropped.
+  std::chrono::milliseconds receive_timeout{30000};
+  size_t max_frame_bytes = 16 * 1024 * 1024;
+};
+
+// Makes a fresh, unopened sink; called once per connection attempt.
+using SinkFactory = std::function<std::unique_ptr<Sink>()>;
+
+class ApplyAgent {
+ public:
+  ApplyAgent(ApplyAgentOptions options, SinkFactory sink_factory, TableMapper mapper,
+             admin::MetricsRegistry& registry);
+  ~ApplyAgent();
+
+  // Starts one thread per upstream.
+  void Start();
+  // Ends every upstream's stream (aborting open target transactions) and joins the threads.
+  void Stop();
+
+ private:
+  class UpstreamStream;
+  const ApplyAgentOptions options_;
+  const SinkFactory sink_factory_;
+  const TableMapper mapper_;
+  admin::MetricsRegistry& registry_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<UpstreamStream>> streams_;
+};
+
+// Checks that every mapping names a target table that exists and columns it has. Returns every
+// problem at once, one per line.
+Status CheckMappingsAgainstTarget(const std::vector<MappingRule>& rules, Sink& sink);
+
+}  // namespace ferry::apply

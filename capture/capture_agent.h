@@ -1,0 +1,70 @@
+// The capture agent: listens for apply agents and, for each one, streams its source's
+// transactions as wire frames. Engine-neutral: the source comes from a ChangeSourceFactory.
+//
+// Invariants it keeps:
+//  - The source is told to discard changes only up to what the apply side acknowledged
+//    (DESIGN.md #3), or up to the source's end of log when nothing is in flight, so a slot never
+//    holds WAL because of traffic on tables nobody replicates.
+//  - Frames are written with blocking sends and the source is read only between sends, so a slow
+//    apply side stops the source reader instead of filling memory (DESIGN.md #4).
+//  - One session per subscriber: a new connection for a subscriber replaces the old one.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "admin/registry.h"
+#include "capture/source.h"
+#include "common/status.h"
+#include "wire/connection.h"
+
+namespace ferry::capture {
+
+struct CaptureAgentOptions {
+  std::string node;
+  std::string listen = "127.0.0.1:7400";
+  std::string auth_token;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
+  size_t rows_per_frame = 1000;
+  size_t bytes_per_frame = 1024 * 1024;  // a Changes frame is flushed at this size
+};
+
+class CaptureAgent {
+ public:
+  CaptureAgent(CaptureAgentOptions options, ChangeSourceFactory source_factory,
+               admin::MetricsRegistry& registry);
+  ~CaptureAgent();
+
+  // Binds the listening address.
+  Status Start();
+  // Accepts and serves apply agents until Stop() is called.
+  void Run();
+  // Ends Run() and every session; callable from any thread.
+  void Stop();
+  uint16_t port() const;
+
+ private:
+  class Session;
+  void StartSession(std::unique_ptr<wire::FrameConnection> connection);
+  void ReapFinishedSessions();
+  void EndAllSessions();
+  // Ends the other sessions of `subscriber` and waits for them: a source (a PostgreSQL slot)
+  // serves one reader at a time.
+  void TakeOverSubscriber(Session* newcomer, const std::string& subscriber);
+
+  const CaptureAgentOptions options_;
+  const ChangeSourceFactory source_factory_;
+  admin::MetricsRegistry& registry_;
+  std::unique_ptr<wire::FrameListener> listener_;
+  std::atomic<bool> stopping_{false};
+  std::mutex sessions_mutex_;
+  std::map<Session*, std::shared_ptr<Session>> sessions_;
+};
+
+}  // namespace ferry::capture

@@ -1,0 +1,34 @@
+# Installs the Debian 12 packages Ferry needs to build and test, if any are missing.
+# Sourced by scripts/test.sh and scripts/quickstart.sh.
+
+FERRY_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git curl
+  libpq-dev postgresql-15 postgresql-client-15
+  libprotobuf-dev protobuf-compiler
+  libboost-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
+  libgtest-dev
+)
+
+ferry_install_dependencies() {
+  local missing=()
+  for package in "${FERRY_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
+      missing+=("$package")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  echo "==> installing missing Debian packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ferry_build() {
+  local build_dir="$1"
+  shift
+  cmake -S . -B "$build_dir" -G Ninja "$@" >/dev/null
+  cmake --build "$build_dir" -j"$(nproc)"
+}

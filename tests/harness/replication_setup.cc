@@ -1,0 +1,119 @@
+#include "tests/harness/replication_setup.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace ferry::testing {
+
+std::string RowsAsText(const PostgresServer& server, const std::string& query) {
+  auto rows = server.Query(query);
+  if (!rows.ok()) return "ERROR: " + rows.message();
+  std::string text;
+  for (const Row& row : *rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) text += "|";
+      text += row[i] ? *row[i] : "<NULL>";
+    }
+    text += "\n";
+  }
+  return text;
+}
+
+Result<std::unique_ptr<PgReplicationSetup>> PgReplicationSetup::Create(const std::string& schema_sql) {
+  std::unique_ptr<PgReplicationSetup> setup(new PgReplicationSetup());
+  auto source = PostgresServer::Start("source");
+  if (!source.ok()) return source.status();
+  auto target = PostgresServer::Start("target");
+  if (!target.ok()) return target.status();
+  setup->source_ = std::move(*source);
+  setup->target_ = std::move(*target);
+  if (!schema_sql.empty()) {
+    FERRY_RETURN_IF_ERROR(setup->source_->Exec(schema_sql).WithContext("source schema"));
+    FERRY_RETURN_IF_ERROR(setup->target_->Exec(schema_sql).WithContext("target schema"));
+  }
+  setup->capture_port_ = FreePort();
+  setup->capture_admin_port_ = FreePort();
+  setup->apply_admin_port_ = FreePort();
+  setup->dir_.Write("secret.token", "e2e-test-token-0123456789\n");
+  return setup;
+}
+
+std::string PgReplicationSetup::CaptureConfig() const {
+  std::ostringstream yaml;
+  yaml << "node: east\n"
+       << "source:\n  engine: postgres\n  dsn: \"" << source_->dsn() << "\"\n"
+       << "listen: 127.0.0.1:" << capture_port_ << "\n"
+       << "auth_token_file: secret.token\n"
+       << "admin: 127.0.0.1:" << capture_admin_port_ << "\n"
+       << "tables: " << capture_tables << "\n"
+       << "heartbeat_interval_ms: 200\n"
+       << "log_level: debug\n";
+  return yaml.str();
+}
+
+std::string PgReplicationSetup::ApplyConfig() const {
+  std::ostringstream yaml;
+  yaml << "node: west\n"
+       << "target:\n  engine: postgres\n  dsn: \"" << target_->dsn() << "\"\n"
+       << "upstreams:\n  - name: east\n    address: 127.0.0.1:" << capture_port_ << "\n"
+       << "    auth_token_file: secret.token\n"
+       << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"
+       << "reconnect_delay_ms: 200\n"
+       << "log_level: debug\n";
+  if (!apply_mappings.empty()) yaml << "mappings:\n" << apply_mappings;
+  return yaml.str();
+}
+
+Status PgReplicationSetup::StartCapture() {
+  std::string config = dir_.Write("capture.yaml", CaptureConfig());
+  auto process = FerryProcess::Start({"capture", "--config", config}, dir_.path() + "/capture.log");
+  if (!process.ok()) return process.status();
+  capture_ = std::move(*process);
+  if (!WaitFor([&] { return HttpGet(capture_admin_port_, "/healthz").ok() || !capture_->Running(); },
+               std::chrono::seconds(20)) ||
+      !capture_->Running()) {
+    return Status::Error("capture agent did not come up; its log:\n" + capture_log());
+  }
+  return Status::Ok();
+}
+
+Status PgReplicationSetup::StartApply() {
+  std::string config = dir_.Write("apply.yaml", ApplyConfig());
+  auto process = FerryProcess::Start({"apply", "--config", config}, dir_.path() + "/apply.log");
+  if (!process.ok()) return process.status();
+  apply_ = std::move(*process);
+  if (!WaitFor([&] { return HttpGet(apply_admin_port_, "/healthz").ok() || !apply_->Running(); },
+               std::chrono::seconds(20)) ||
+      !apply_->Running()) {
+    return Status::Error("apply agent did not come up; its log:\n" + apply_log());
+  }
+  return Status::Ok();
+}
+
+static std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string PgReplicationSetup::capture_log() const { return ReadFile(dir_.path() + "/capture.log"); }
+std::string PgReplicationSetup::apply_log() const { return ReadFile(dir_.path() + "/apply.log"); }
+
+bool PgReplicationSetup::WaitForSameRows(const std::string& query, std::chrono::milliseconds timeout) {
+  return WaitFor([&] { return RowsAsText(*source_, query) == RowsAsText(*target_, query); }, timeout);
+}
+
+std::string PgReplicationSetup::DescribeDifference(const std::string& query,
+                                                   const std::string& target_query) {
+  std::string source_rows = RowsAsText(*source_, query);
+  std::string target_rows = RowsAsText(*target_, target_query.empty() ? query : target_query);
+  auto clip = [](const std::string& s) { return s.size() > 4000 ? s.substr(0, 4000) + "..." : s; };
+  return "source:\n" + clip(source_rows) + "\ntarget:\n" + clip(target_rows) +
+         "\n--- capture log (tail) ---\n" + clip(capture_log().substr(
+             capture_log().size() > 4000 ? capture_log().size() - 4000 : 0)) +
+         "\n--- apply log (tail) ---\n" +
+         clip(apply_log().substr(apply_log().size() > 4000 ? apply_log().size() - 4000 : 0));
+}
+
+}  // namespace ferry::testing

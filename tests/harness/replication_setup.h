@@ -1,0 +1,60 @@
+// A complete PostgreSQL -> PostgreSQL setup for end-to-end tests: two throwaway servers, a
+// shared token, config files, and the real `ferry capture` / `ferry apply` processes, which a
+// test can kill and restart at will.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/harness/ferry_process.h"
+#include "tests/harness/postgres_server.h"
+
+namespace ferry::testing {
+
+class PgReplicationSetup {
+ public:
+  // Starts both servers; `schema_sql` runs on both before the agents start.
+  static Result<std::unique_ptr<PgReplicationSetup>> Create(const std::string& schema_sql);
+
+  // Config file bodies are generated; these add to them before the agents start.
+  std::string capture_tables = "[\"public.*\"]";
+  std::string apply_mappings;  // YAML block under `mappings:` (already indented), or empty
+
+  Status StartCapture();
+  Status StartApply();
+  void KillCapture() { capture_.reset(); }
+  void KillApply() { apply_.reset(); }
+
+  PostgresServer& source() { return *source_; }
+  PostgresServer& target() { return *target_; }
+  uint16_t capture_admin_port() const { return capture_admin_port_; }
+  uint16_t apply_admin_port() const { return apply_admin_port_; }
+  std::string capture_log() const;
+  std::string apply_log() const;
+  const TempDir& dir() const { return dir_; }
+
+  // Waits until `query` returns the same rows on source and target.
+  bool WaitForSameRows(const std::string& query, std::chrono::milliseconds timeout);
+  // Both sides' rows of `query`, for a readable failure message.
+  std::string DescribeDifference(const std::string& query, const std::string& target_query = "");
+
+ private:
+  PgReplicationSetup() = default;
+  std::string CaptureConfig() const;
+  std::string ApplyConfig() const;
+
+  TempDir dir_{"ferry-e2e"};
+  std::unique_ptr<PostgresServer> source_;
+  std::unique_ptr<PostgresServer> target_;
+  uint16_t capture_port_ = 0;
+  uint16_t capture_admin_port_ = 0;
+  uint16_t apply_admin_port_ = 0;
+  std::unique_ptr<FerryProcess> capture_;
+  std::unique_ptr<FerryProcess> apply_;
+};
+
+// Rows of a query as one text block ("a|b\n..."), for exact comparisons.
+std::string RowsAsText(const PostgresServer& server, const std::string& query);
+
+}  // namespace ferry::testing
