@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "conflict/conflict.h"
 #include "wire/connection.h"
 #include "wire/position.h"
 
@@ -20,11 +21,11 @@ constexpr milliseconds kWelcomeTimeout{60000};  // the capture side may be creat
 std::string ConflictName(RowOutcome outcome) {
   switch (outcome) {
     case RowOutcome::kInsertedOverExisting:
-      return "insert_exists";
+      return conflict::ConflictTypeName(conflict::ConflictType::kInsertExists);
     case RowOutcome::kUpdateInsertedMissing:
-      return "update_missing";
+      return conflict::ConflictTypeName(conflict::ConflictType::kUpdateMissing);
     case RowOutcome::kDeleteMissing:
-      return "delete_missing";
+      return conflict::ConflictTypeName(conflict::ConflictType::kDeleteMissing);
     case RowOutcome::kApplied:
       break;
   }
