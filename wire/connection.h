@@ -18,19 +18,23 @@ namespace ferry::wire {
 
 class FrameConnection {
  public:
-  // Connects to "host:port" within `timeout`.
-  static Result<std::unique_ptr<FrameConnection>> Connect(const std::string& address,
-                                                          std::chrono::milliseconds timeout,
-                                                          size_t max_frame_bytes = kDefaultMaxFrameBytes);
+  // Connects to "host:port" (IPv6 as "[::1]:7400") within `timeout`. Name resolution itself is
+  // not bounded by the timeout (getaddrinfo has none); numeric addresses resolve at once.
+  static Result<std::unique_ptr<FrameConnection>> Connect(
+      const std::string& address, std::chrono::milliseconds timeout,
+      size_t max_frame_bytes = kDefaultMaxFrameBytes);
   ~FrameConnection();
   FrameConnection(const FrameConnection&) = delete;
   FrameConnection& operator=(const FrameConnection&) = delete;
 
+  // Writes one whole frame; blocks while the peer is not reading. Refuses a frame larger than
+  // max_frame_bytes without writing anything. Thread-safe against other Send calls.
   Status Send(FrameType type, const google::protobuf::MessageLite& message);
   // The next frame; nullopt if none arrived within `timeout`; an error when the peer closed the
   // connection, the connection broke, or the bytes are not a valid frame.
   Result<std::optional<Frame>> Receive(std::chrono::milliseconds timeout);
-  // Shuts the socket down; pending and later Send/Receive calls fail.
+  // Shuts the socket down; pending and later Send/Receive calls fail. Idempotent and callable
+  // from any thread; the descriptor itself is released by the destructor.
   void Close();
   // "ip:port" of the other side, for logs.
   const std::string& peer() const;
@@ -46,12 +50,14 @@ class FrameConnection {
 class FrameListener {
  public:
   // Binds "host:port" (port 0 picks a free port).
-  static Result<std::unique_ptr<FrameListener>> Listen(const std::string& address,
-                                                       size_t max_frame_bytes = kDefaultMaxFrameBytes);
+  static Result<std::unique_ptr<FrameListener>> Listen(
+      const std::string& address, size_t max_frame_bytes = kDefaultMaxFrameBytes);
   ~FrameListener();
   // The next connection; nullptr if none arrived within `timeout`.
   Result<std::unique_ptr<FrameConnection>> Accept(std::chrono::milliseconds timeout);
+  // The bound port (the real one when port 0 was asked for).
   uint16_t port() const;
+  // Stops listening; wakes a thread blocked in Accept, which then fails. Callable from any thread.
   void Close();
 
   struct Impl;

@@ -1,5 +1,6 @@
 // Frame codec: the byte layout every Ferry connection speaks (wire/PROTOCOL.md).
-//   u32 length (big-endian, counts type + payload + crc) | u8 type | payload | u32 CRC32C(type+payload)
+//   u32 length | u8 type | payload | u32 CRC32C(type + payload)
+// Both u32 are big-endian; length counts type + payload + crc, so it is at least 5.
 // Invariant: a decoder never allocates for a frame before its length has been checked against
 // the configured maximum, and never returns a frame whose CRC does not match.
 #pragma once
@@ -40,13 +41,17 @@ struct Frame {
   std::string payload;  // serialized protobuf message of the type's payload kind
 };
 
-// Serializes `message` into one complete frame.
+// Serializes `message` into one complete frame. Does not check any size limit: a sender compares
+// the result against its max_frame_bytes (FrameConnection::Send does).
 std::string EncodeFrame(FrameType type, const google::protobuf::MessageLite& message);
 
 // Parses a frame's payload into `message`, naming the frame type on failure.
 Status ParsePayload(const Frame& frame, google::protobuf::MessageLite* message);
 
 // Incremental decoder: feed it bytes as they arrive, take frames out as they complete.
+// `max_frame_bytes` bounds the length field (type + payload + crc); a larger length is refused as
+// soon as its 4 bytes arrive, before any memory is set aside for the frame. Memory held is at most
+// one frame plus whatever the caller fed beyond it.
 class FrameDecoder {
  public:
   explicit FrameDecoder(size_t max_frame_bytes = kDefaultMaxFrameBytes);
@@ -59,9 +64,14 @@ class FrameDecoder {
   size_t buffered() const { return buffer_.size() - consumed_; }
 
  private:
+  // Drops consumed bytes from the front of buffer_ so it does not grow with the stream.
+  void Compact();
+  Status Fail(Status error);
+
   size_t max_frame_bytes_;
   std::string buffer_;
   size_t consumed_ = 0;
+  std::optional<Status> error_;  // sticky: once the stream is broken, every Next() says so
 };
 
 }  // namespace ferry::wire
