@@ -1,1 +1,362 @@
-// placeholder
+#include "admin/admin_server.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "common/log.h"
+
+namespace ferry::admin {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// A slow or silent client must not hold a connection (and its memory) forever.
+constexpr auto kIoTimeout = std::chrono::seconds(30);
+// Every path is a GET; a request body this large is not a request we want.
+constexpr uint64_t kMaxBodyBytes = 64 * 1024;
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// Splits "host:port" or "[v6]:port".
+std::optional<Endpoint> ParseAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return std::nullopt;
+  std::string host = address.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text = address.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return std::nullopt;
+  }
+  return Endpoint{host, static_cast<uint16_t>(port)};
+}
+
+// Compares without an early exit, so response time does not reveal how much of a guess matched.
+// Beast 1.74 hands out boost::string_view.
+std::string_view View(beast::string_view v) { return {v.data(), v.size()}; }
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::string Dump(const nlohmann::json& json) {
+  // Stream errors may quote bytes from a server that are not UTF-8; replace them rather than
+  // throw.
+  return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+Response MakeResponse(const Request& request, http::status status, std::string content_type,
+                      std::string body) {
+  Response response{status, request.version()};
+  response.set(http::field::server, "ferry");
+  response.set(http::field::content_type, std::move(content_type));
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+Response JsonResponse(const Request& request, http::status status, const nlohmann::json& json) {
+  return MakeResponse(request, status, "application/json", Dump(json));
+}
+
+Response ErrorResponse(const Request& request, http::status status, const std::string& message) {
+  return JsonResponse(request, status, {{"error", message}});
+}
+
+// Turns one request into its response; the only place that knows the paths.
+class Router {
+ public:
+  Router(const MetricsRegistry& registry, std::string token)
+      : registry_(registry), token_(std::move(token)) {}
+
+  Response Handle(const Request& request) const {
+    try {
+      return Route(request);
+    } catch (const std::exception& e) {
+      return ErrorResponse(request, http::status::internal_server_error,
+                           std::string("internal error: ") + e.what());
+    } catch (...) {
+      return ErrorResponse(request, http::status::internal_server_error, "internal error");
+    }
+  }
+
+ private:
+  Response Route(const Request& request) const {
+    if (request.method() != http::verb::get) {
+      Response response =
+          ErrorResponse(request, http::status::method_not_allowed,
+                        "method " + std::string(request.method_string()) +
+                            " is not allowed: the admin endpoint is read-only, use GET");
+      response.set(http::field::allow, "GET");
+      return response;
+    }
+    const std::string_view target = View(request.target());
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/healthz") {
+      return MakeResponse(request, http::status::ok, "text/plain; charset=utf-8", "ok\n");
+    }
+    if (!Authorized(request)) {
+      Response response = ErrorResponse(
+          request, http::status::unauthorized,
+          "missing or wrong bearer token: send \"Authorization: Bearer <token>\" with the "
+          "agent's auth token");
+      response.set(http::field::www_authenticate, "Bearer realm=\"ferry\"");
+      return response;
+    }
+    if (path == "/status") return JsonResponse(request, http::status::ok, registry_.StatusJson());
+    if (path == "/lag") return JsonResponse(request, http::status::ok, registry_.LagJson());
+    if (path == "/metrics") {
+      return MakeResponse(request, http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                          registry_.PrometheusText());
+    }
+    return ErrorResponse(request, http::status::not_found,
+                         "no such path " + std::string(path) +
+                             "; the admin endpoint serves /healthz, /status, /lag and /metrics");
+  }
+
+  bool Authorized(const Request& request) const {
+    if (token_.empty()) return true;
+    const auto header = request.find(http::field::authorization);
+    if (header == request.end()) return false;
+    const std::string_view value = View(header->value());
+    constexpr std::string_view kScheme = "Bearer ";
+    if (value.size() < kScheme.size()) return false;
+    const std::string_view scheme = value.substr(0, kScheme.size());
+    if (!beast::iequals({scheme.data(), scheme.size()}, {kScheme.data(), kScheme.size()})) {
+      return false;
+    }
+    return ConstantTimeEquals(value.substr(kScheme.size()), token_);
+  }
+
+  const MetricsRegistry& registry_;
+  const std::string token_;
+};
+
+// One client connection: read a request, write its response, repeat while the client keeps the
+// connection alive. Owned by the handlers in flight, so it lives exactly as long as its I/O.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Router& router) : stream_(std::move(socket)), router_(router) {}
+
+  void Start() { ReadRequest(); }
+
+ private:
+  void ReadRequest() {
+    parser_.emplace();
+    parser_->body_limit(kMaxBodyBytes);
+    stream_.expires_after(kIoTimeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted) {
+      return Close();
+    }
+    if (ec) {
+      // Garbage on the socket: say so once and hang up.
+      Request dummy;
+      dummy.version(11);
+      dummy.keep_alive(false);
+      return Write(ErrorResponse(dummy, http::status::bad_request,
+                                 "malformed HTTP request: " + ec.message()));
+    }
+    Write(router_.Handle(parser_->get()));
+  }
+
+  void Write(Response response) {
+    response_ = std::move(response);
+    stream_.expires_after(kIoTimeout);
+    http::async_write(
+        stream_, response_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    if (ec || response_.need_eof()) return Close();
+    ReadRequest();
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Response response_;
+  const Router& router_;
+};
+
+std::string BindError(const std::string& address, const beast::error_code& ec) {
+  const std::string fix = "; choose another `admin:` address";
+  if (ec == net::error::address_in_use) {
+    return "admin address " + address + " is already in use" + fix;
+  }
+  if (ec == net::error::access_denied) {
+    return "admin address " + address + ": permission denied (ports below 1024 need privileges)" +
+           fix;
+  }
+  if (ec == boost::system::errc::address_not_available) {
+    return "admin address " + address + " is not an address of this host" + fix;
+  }
+  return "admin address " + address + ": cannot listen: " + ec.message() + fix;
+}
+
+}  // namespace
+
+struct AdminServer::Impl {
+  Impl(std::string address_in, const MetricsRegistry& registry, std::string token)
+      : address(std::move(address_in)), router(registry, std::move(token)) {}
+
+  Status Open(const tcp::endpoint& endpoint);
+  void Accept();
+  void Run();
+  void ResetIo();
+
+  const std::string address;
+  const Router router;
+  std::unique_ptr<net::io_context> io;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<net::steady_timer> retry_timer;
+  std::thread thread;
+  std::atomic<uint16_t> port{0};
+  bool started = false;
+  bool stopped = false;
+};
+
+Status AdminServer::Impl::Open(const tcp::endpoint& endpoint) {
+  beast::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  // SO_REUSEADDR lets a restarted agent bind while old connections sit in TIME_WAIT; on Linux it
+  // still refuses a port another process is listening on.
+  if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    acceptor->close(ignored);
+    return Status::Error(BindError(address, ec));
+  }
+  port = acceptor->local_endpoint(ec).port();
+  return Status::Ok();
+}
+
+void AdminServer::Impl::Accept() {
+  acceptor->async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+    if (ec) {
+      // Usually out of file descriptors: back off instead of spinning on the failing accept.
+      Logger("admin")->warn("admin endpoint cannot accept a connection: {}", ec.message());
+      retry_timer->expires_after(std::chrono::milliseconds(100));
+      retry_timer->async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec) Accept();
+      });
+      return;
+    }
+    std::make_shared<Session>(std::move(socket), router)->Start();
+    Accept();
+  });
+}
+
+// The I/O objects must go before the io_context they were made from.
+void AdminServer::Impl::ResetIo() {
+  retry_timer.reset();
+  acceptor.reset();
+  io.reset();
+}
+
+void AdminServer::Impl::Run() {
+  // Handlers catch their own errors; this is the last line so that a bug cannot kill the process
+  // through an exception escaping a thread.
+  for (;;) {
+    try {
+      io->run();
+      return;
+    } catch (const std::exception& e) {
+      Logger("admin")->error("admin endpoint handler failed: {}", e.what());
+    } catch (...) {
+      Logger("admin")->error("admin endpoint handler failed with an unknown error");
+    }
+  }
+}
+
+AdminServer::AdminServer(std::string address, const MetricsRegistry& registry,
+                         std::string bearer_token)
+    : impl_(std::make_unique<Impl>(std::move(address), registry, std::move(bearer_token))) {}
+
+AdminServer::~AdminServer() { Stop(); }
+
+Status AdminServer::Start() {
+  Impl& s = *impl_;
+  if (s.started) return Status::Error("admin endpoint on " + s.address + " was already started");
+  const auto parsed = ParseAddress(s.address);
+  if (!parsed) {
+    return Status::Error("admin address \"" + s.address +
+                         "\" is malformed: expected host:port, e.g. 127.0.0.1:7480");
+  }
+  s.ResetIo();  // a Start that failed before may have left them behind
+  s.io = std::make_unique<net::io_context>(1);
+  tcp::resolver resolver(*s.io);
+  beast::error_code ec;
+  const auto endpoints =
+      resolver.resolve(parsed->host, std::to_string(parsed->port),
+                       tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    return Status::Error("admin address " + s.address + ": cannot resolve host \"" + parsed->host +
+                         "\": " + ec.message() + "; use an IP address");
+  }
+  s.acceptor = std::make_unique<tcp::acceptor>(*s.io);
+  s.retry_timer = std::make_unique<net::steady_timer>(*s.io);
+  FERRY_RETURN_IF_ERROR(s.Open(endpoints.begin()->endpoint()));
+  s.started = true;
+  s.Accept();
+  s.thread = std::thread([&s] { s.Run(); });
+  Logger("admin")->info("admin endpoint listening on {}:{}", parsed->host, s.port.load());
+  return Status::Ok();
+}
+
+void AdminServer::Stop() {
+  Impl& s = *impl_;
+  if (!s.started || s.stopped) return;
+  s.stopped = true;
+  s.io->stop();
+  if (s.thread.joinable()) s.thread.join();
+  // Destroying the io_context destroys the handlers still queued, and with them the sessions
+  // and their sockets, so no client is left hanging on a keep-alive connection.
+  s.ResetIo();
+}
+
+uint16_t AdminServer::port() const { return impl_->port.load(); }
+
+}  // namespace ferry::admin

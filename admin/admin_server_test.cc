@@ -1,1 +1,201 @@
+#include "admin/admin_server.h"
+
 #include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <string>
+
+namespace ferry::admin {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+struct Reply {
+  unsigned status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+http::request<http::string_body> MakeRequest(http::verb verb, const std::string& target,
+                                             const std::string& token) {
+  http::request<http::string_body> request{verb, target, 11};
+  request.set(http::field::host, "127.0.0.1");
+  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+  request.prepare_payload();
+  return request;
+}
+
+Reply ReadReply(tcp::socket& socket, beast::flat_buffer& buffer) {
+  http::response<http::string_body> response;
+  http::read(socket, buffer, response);
+  return {response.result_int(), std::string(response[http::field::content_type]), response.body()};
+}
+
+// One request on a fresh connection, as curl or a Prometheus scraper would send it.
+Reply Fetch(uint16_t port, const std::string& target, const std::string& token = "",
+            http::verb verb = http::verb::get) {
+  net::io_context io;
+  tcp::socket socket(io);
+  socket.connect({net::ip::make_address("127.0.0.1"), port});
+  http::write(socket, MakeRequest(verb, target, token));
+  beast::flat_buffer buffer;
+  return ReadReply(socket, buffer);
+}
+
+class AdminServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    registry.UpdateStream("upstream-a", [](StreamStatus& s) {
+      s.state = "streaming";
+      s.transactions = 7;
+    });
+  }
+  MetricsRegistry registry{"apply", "replica1"};
+};
+
+TEST_F(AdminServerTest, ServesHealthStatusLagAndMetrics) {
+  AdminServer server("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.Start().ok());
+  ASSERT_NE(server.port(), 0);
+
+  const Reply health = Fetch(server.port(), "/healthz");
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_EQ(health.body, "ok\n");
+
+  const Reply status = Fetch(server.port(), "/status");
+  EXPECT_EQ(status.status, 200u);
+  EXPECT_EQ(status.content_type, "application/json");
+  const auto json = nlohmann::json::parse(status.body);
+  EXPECT_EQ(json["node"], "replica1");
+  EXPECT_EQ(json["streams"]["upstream-a"]["transactions"], 7);
+
+  const Reply lag = Fetch(server.port(), "/lag?pretty=1");
+  EXPECT_EQ(lag.status, 200u);
+  EXPECT_TRUE(nlohmann::json::parse(lag.body)["streams"].contains("upstream-a"));
+
+  const Reply metrics = Fetch(server.port(), "/metrics");
+  EXPECT_EQ(metrics.status, 200u);
+  EXPECT_EQ(metrics.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
+  EXPECT_NE(metrics.body.find("ferry_transactions_total{stream=\"upstream-a\"} 7"),
+            std::string::npos);
+}
+
+TEST_F(AdminServerTest, StatusShowsLaterUpdates) {
+  AdminServer server("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.Start().ok());
+  registry.UpdateStream("upstream-b", [](StreamStatus& s) { s.last_error = "boom"; });
+  const auto json = nlohmann::json::parse(Fetch(server.port(), "/status").body);
+  EXPECT_EQ(json["streams"]["upstream-b"]["last_error"], "boom");
+}
+
+TEST_F(AdminServerTest, UnknownPathIs404WithJsonError) {
+  AdminServer server("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.Start().ok());
+  const Reply reply = Fetch(server.port(), "/nope");
+  EXPECT_EQ(reply.status, 404u);
+  EXPECT_EQ(reply.content_type, "application/json");
+  EXPECT_NE(nlohmann::json::parse(reply.body)["error"].get<std::string>().find("/nope"),
+            std::string::npos);
+}
+
+TEST_F(AdminServerTest, NonGetIs405) {
+  AdminServer server("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.Start().ok());
+  EXPECT_EQ(Fetch(server.port(), "/status", "", http::verb::post).status, 405u);
+  EXPECT_EQ(Fetch(server.port(), "/healthz", "", http::verb::delete_).status, 405u);
+}
+
+TEST_F(AdminServerTest, TokenRequiredOnAllButHealthz) {
+  AdminServer server("127.0.0.1:0", registry, "s3cret");
+  ASSERT_TRUE(server.Start().ok());
+  EXPECT_EQ(Fetch(server.port(), "/healthz").status, 200u);
+  for (const char* path : {"/status", "/lag", "/metrics", "/nope"}) {
+    EXPECT_EQ(Fetch(server.port(), path).status, 401u) << path;
+    EXPECT_EQ(Fetch(server.port(), path, "wrong!").status, 401u) << path;
+  }
+  EXPECT_EQ(Fetch(server.port(), "/status", "s3cret").status, 200u);
+  EXPECT_EQ(Fetch(server.port(), "/metrics", "s3cret").status, 200u);
+}
+
+TEST_F(AdminServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  AdminServer server("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.Start().ok());
+  net::io_context io;
+  tcp::socket socket(io);
+  socket.connect({net::ip::make_address("127.0.0.1"), server.port()});
+  beast::flat_buffer buffer;
+  for (const char* path : {"/healthz", "/status", "/metrics"}) {
+    http::write(socket, MakeRequest(http::verb::get, path, ""));
+    EXPECT_EQ(ReadReply(socket, buffer).status, 200u) << path;
+  }
+}
+
+TEST_F(AdminServerTest, GarbageGets400) {
+  AdminServer server("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.Start().ok());
+  net::io_context io;
+  tcp::socket socket(io);
+  socket.connect({net::ip::make_address("127.0.0.1"), server.port()});
+  net::write(socket, net::buffer(std::string("\x01\x02 not http\r\n\r\n")));
+  beast::flat_buffer buffer;
+  EXPECT_EQ(ReadReply(socket, buffer).status, 400u);
+}
+
+TEST_F(AdminServerTest, AddressInUseIsAClearError) {
+  AdminServer first("127.0.0.1:0", registry);
+  ASSERT_TRUE(first.Start().ok());
+  const std::string address = "127.0.0.1:" + std::to_string(first.port());
+  AdminServer second(address, registry);
+  const Status status = second.Start();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(),
+            "admin address " + address + " is already in use; choose another `admin:` address");
+}
+
+TEST_F(AdminServerTest, MalformedAddressIsAClearError) {
+  for (const char* address : {"127.0.0.1", "127.0.0.1:http", "127.0.0.1:70000", ":80", "[::1"}) {
+    AdminServer server(address, registry);
+    const Status status = server.Start();
+    ASSERT_FALSE(status.ok()) << address;
+    EXPECT_NE(status.message().find("host:port"), std::string::npos) << status.message();
+  }
+}
+
+TEST_F(AdminServerTest, StopIsIdempotentAndClosesTheListener) {
+  AdminServer server("127.0.0.1:0", registry);
+  server.Stop();  // before Start: nothing to do
+  ASSERT_TRUE(server.Start().ok());
+  const uint16_t port = server.port();
+  EXPECT_EQ(Fetch(port, "/healthz").status, 200u);
+  server.Stop();
+  server.Stop();
+  net::io_context io;
+  tcp::socket socket(io);
+  beast::error_code ec;
+  socket.connect({net::ip::make_address("127.0.0.1"), port}, ec);
+  EXPECT_TRUE(ec) << "still accepting after Stop";
+}
+
+TEST_F(AdminServerTest, StopClosesIdleKeepAliveConnections) {
+  auto server = std::make_unique<AdminServer>("127.0.0.1:0", registry);
+  ASSERT_TRUE(server->Start().ok());
+  net::io_context io;
+  tcp::socket socket(io);
+  socket.connect({net::ip::make_address("127.0.0.1"), server->port()});
+  beast::flat_buffer buffer;
+  http::write(socket, MakeRequest(http::verb::get, "/healthz", ""));
+  EXPECT_EQ(ReadReply(socket, buffer).status, 200u);
+  server.reset();
+  char byte;
+  beast::error_code ec;
+  socket.read_some(net::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, net::error::eof);
+}
+
+}  // namespace
+}  // namespace ferry::admin

@@ -1,1 +1,234 @@
-// placeholder
+#include "admin/registry.h"
+
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#ifndef FERRY_VERSION
+#define FERRY_VERSION "dev"
+#endif
+
+namespace ferry::admin {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// "2024-02-29T11:45:10.123456Z", or null when no transaction was applied yet.
+nlohmann::json IsoUtcOrNull(int64_t time_us) {
+  if (time_us <= 0) return nullptr;
+  const std::time_t seconds = static_cast<std::time_t>(time_us / 1000000);
+  std::tm utc{};
+  if (gmtime_r(&seconds, &utc) == nullptr) return nullptr;
+  char buffer[40];
+  const size_t n = std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &utc);
+  char fraction[16];
+  std::snprintf(fraction, sizeof(fraction), ".%06lldZ", static_cast<long long>(time_us % 1000000));
+  return std::string(buffer, n) + fraction;
+}
+
+nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now) {
+  return {
+      {"state", s.state},
+      {"peer", s.peer},
+      {"last_error", s.last_error},
+      {"position", s.position},
+      {"source_head", s.source_head},
+      {"transactions", s.transactions},
+      {"rows", s.rows},
+      {"skipped_transactions", s.skipped_transactions},
+      {"lag_seconds", s.lag.LagSeconds(now)},
+      {"last_commit_time", IsoUtcOrNull(s.lag.last_commit_time_us())},
+  };
+}
+
+// Label values may hold anything a user named a stream; the exposition format needs \, " and
+// newline escaped.
+std::string EscapeLabel(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// Metric names allow [a-zA-Z0-9_:] only; anything else in a counter name becomes '_'.
+std::string SanitizeMetricName(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) c = '_';
+  }
+  return out;
+}
+
+std::string FormatDouble(double value) {
+  char buffer[64];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  if (ec != std::errc()) return "NaN";
+  return std::string(buffer, end);
+}
+
+// Writes one metric family: HELP and TYPE once, then one sample per stream.
+class FamilyWriter {
+ public:
+  explicit FamilyWriter(std::ostringstream& out) : out_(out) {}
+
+  void Header(const std::string& name, const std::string& type, const std::string& help) {
+    out_ << "# HELP " << name << ' ' << help << '\n' << "# TYPE " << name << ' ' << type << '\n';
+  }
+  void Sample(const std::string& name, const std::string& labels, const std::string& value) {
+    out_ << name;
+    if (!labels.empty()) out_ << '{' << labels << '}';
+    out_ << ' ' << value << '\n';
+  }
+
+ private:
+  std::ostringstream& out_;
+};
+
+std::string StreamLabel(const std::string& stream) {
+  return "stream=\"" + EscapeLabel(stream) + "\"";
+}
+
+// The families the registry always exports; a counter with one of these names is renamed so
+// the exposition never holds the same family twice.
+const std::set<std::string>& BuiltinFamilies() {
+  static const std::set<std::string> kNames = {
+      "ferry_up",
+      "ferry_info",
+      "ferry_uptime_seconds",
+      "ferry_lag_seconds",
+      "ferry_stream_connected",
+      "ferry_transactions_total",
+      "ferry_rows_total",
+      "ferry_skipped_transactions_total",
+  };
+  return kNames;
+}
+
+}  // namespace
+
+MetricsRegistry::MetricsRegistry(std::string role, std::string node)
+    : role_(std::move(role)), node_(std::move(node)), started_(Clock::now()) {}
+
+void MetricsRegistry::UpdateStream(const std::string& stream,
+                                   const std::function<void(StreamStatus&)>& update) {
+  std::lock_guard lock(mutex_);
+  update(streams_[stream]);
+}
+
+void MetricsRegistry::AddCounter(const std::string& name, const std::string& stream,
+                                 uint64_t delta) {
+  std::lock_guard lock(mutex_);
+  counters_[name][stream] += delta;
+}
+
+nlohmann::json MetricsRegistry::StatusJson() const {
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  nlohmann::json streams = nlohmann::json::object();
+  for (const auto& [name, status] : streams_) streams[name] = StreamJson(status, now);
+  nlohmann::json counters = nlohmann::json::object();
+  for (const auto& [name, per_stream] : counters_) counters[name] = per_stream;
+  return {
+      {"role", role_},
+      {"node", node_},
+      {"version", FERRY_VERSION},
+      {"uptime_seconds", std::chrono::duration<double>(now - started_).count()},
+      {"streams", std::move(streams)},
+      {"counters", std::move(counters)},
+  };
+}
+
+nlohmann::json MetricsRegistry::LagJson() const {
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  nlohmann::json streams = nlohmann::json::object();
+  for (const auto& [name, s] : streams_) {
+    streams[name] = {
+        {"lag_seconds", s.lag.LagSeconds(now)},
+        {"last_commit_time", IsoUtcOrNull(s.lag.last_commit_time_us())},
+        {"position", s.position},
+        {"source_head", s.source_head},
+    };
+  }
+  return {{"streams", std::move(streams)}};
+}
+
+std::string MetricsRegistry::PrometheusText() const {
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  std::ostringstream out;
+  FamilyWriter w(out);
+
+  w.Header("ferry_up", "gauge", "1 while the agent is running and serving its admin endpoint.");
+  w.Sample("ferry_up", "", "1");
+  w.Header("ferry_info", "gauge", "Constant 1, labelled with the agent's role, node and version.");
+  w.Sample("ferry_info",
+           "role=\"" + EscapeLabel(role_) + "\",node=\"" + EscapeLabel(node_) + "\",version=\"" +
+               EscapeLabel(FERRY_VERSION) + "\"",
+           "1");
+  w.Header("ferry_uptime_seconds", "gauge", "Seconds since the agent started.");
+  w.Sample("ferry_uptime_seconds", "",
+           FormatDouble(std::chrono::duration<double>(now - started_).count()));
+
+  w.Header("ferry_lag_seconds", "gauge",
+           "Seconds the stream is behind its source, measured on the source's clock.");
+  for (const auto& [name, s] : streams_) {
+    w.Sample("ferry_lag_seconds", StreamLabel(name), FormatDouble(s.lag.LagSeconds(now)));
+  }
+  w.Header("ferry_stream_connected", "gauge", "1 when the stream is connected and streaming.");
+  for (const auto& [name, s] : streams_) {
+    w.Sample("ferry_stream_connected", StreamLabel(name), s.state == "streaming" ? "1" : "0");
+  }
+  w.Header("ferry_transactions_total", "counter",
+           "Transactions applied (apply agent) or sent (capture agent) since start.");
+  for (const auto& [name, s] : streams_) {
+    w.Sample("ferry_transactions_total", StreamLabel(name), std::to_string(s.transactions));
+  }
+  w.Header("ferry_rows_total", "counter", "Row changes applied or sent since start.");
+  for (const auto& [name, s] : streams_) {
+    w.Sample("ferry_rows_total", StreamLabel(name), std::to_string(s.rows));
+  }
+  w.Header("ferry_skipped_transactions_total", "counter",
+           "Transactions skipped because the checkpoint already covered them.");
+  for (const auto& [name, s] : streams_) {
+    w.Sample("ferry_skipped_transactions_total", StreamLabel(name),
+             std::to_string(s.skipped_transactions));
+  }
+
+  // Two counter names may sanitize to the same family ("a-b", "a_b"); they are summed rather
+  // than exported twice, which Prometheus would reject.
+  std::map<std::string, std::map<std::string, uint64_t>> families;
+  for (const auto& [counter, per_stream] : counters_) {
+    std::string family = "ferry_" + SanitizeMetricName(counter) + "_total";
+    if (BuiltinFamilies().count(family) != 0) family = "ferry_counter_" + family.substr(6);
+    for (const auto& [stream, value] : per_stream) families[family][stream] += value;
+  }
+  for (const auto& [family, per_stream] : families) {
+    w.Header(family, "counter", "Events counted by the agent under this name, per stream.");
+    for (const auto& [stream, value] : per_stream) {
+      w.Sample(family, StreamLabel(stream), std::to_string(value));
+    }
+  }
+  return out.str();
+}
+
+}  // namespace ferry::admin

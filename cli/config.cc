@@ -1,1 +1,745 @@
-// placeholder
+#include "cli/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace ferry::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kMaxIntervalMs = 3600 * 1000;
+constexpr int64_t kMinFrameBytes = 4096;
+constexpr int64_t kMaxFrameBytes = int64_t{1} << 30;
+constexpr int64_t kMaxRowsPerFrame = 1000000;
+constexpr char kTokenHowTo[] = "head -c 32 /dev/urandom | base64 > ";
+
+// ---------------------------------------------------------------------------------------------
+// Collecting problems
+
+// Every problem found in one file, each rendered as "<file>: <key path>: <message>".
+class Problems {
+ public:
+  explicit Problems(std::string file) : file_(std::move(file)) {}
+
+  void Add(const std::string& path, const std::string& message) {
+    lines_.push_back(file_ + ": " + (path.empty() ? "" : path + ": ") + message);
+  }
+  bool empty() const { return lines_.empty(); }
+  const std::string& file() const { return file_; }
+
+  Status ToStatus() const {
+    std::string joined;
+    for (const auto& line : lines_) joined += (joined.empty() ? "" : "\n") + line;
+    return Status::Error(joined);
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string> lines_;
+};
+
+std::string Child(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string Item(const std::string& path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+std::string Quote(const std::string& text) { return "\"" + text + "\""; }
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suggestions for misspelt keys and values
+
+// Optimal string alignment distance: Levenshtein plus adjacent transpositions, the commonest
+// typo ("tabels").
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The closest candidate, if it is close enough to be what the user meant.
+std::optional<std::string> Closest(const std::string& word, const std::vector<std::string>& known) {
+  std::optional<std::string> best;
+  size_t best_distance = 0;
+  for (const auto& candidate : known) {
+    const size_t distance = EditDistance(word, candidate);
+    if (!best || distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  const size_t allowed = std::max<size_t>(2, word.size() / 3);
+  if (!best || best_distance > allowed) return std::nullopt;
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading typed values out of YAML maps
+
+// Keys of the other agent's file, with the hint given when one turns up in the wrong file.
+using ForeignKeys = std::map<std::string, std::string>;
+
+// One YAML map being read. Checks its keys and reads typed values, reporting each problem under
+// the key's full path ("upstreams[0].address") and leaving the default in place.
+class MapReader {
+ public:
+  MapReader(Problems& problems, YAML::Node node, std::string path)
+      : problems_(problems), node_(std::move(node)), path_(std::move(path)) {}
+
+  Problems& problems() const { return problems_; }
+  std::string PathOf(const std::string& key) const { return Child(path_, key); }
+
+  // Reports keys not in `known` (suggesting the closest) and keys given twice.
+  void CheckKeys(const std::vector<std::string>& known, const ForeignKeys& foreign = {}) const;
+
+  // The value of `key`; undefined when absent. `null` ("key:" with nothing after it) counts as
+  // absent so that an emptied value is reported as missing, not as the string "".
+  YAML::Node Get(const std::string& key) const {
+    const YAML::Node value = node_[key];
+    if (!value.IsDefined() || value.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
+    return value;
+  }
+  bool Has(const std::string& key) const { return Get(key).IsDefined(); }
+
+  // A non-empty string; reports `missing` (when not empty) if the key is absent.
+  std::optional<std::string> String(const std::string& key, const std::string& missing) const;
+  void OptionalString(const std::string& key, std::string& out) const {
+    if (auto value = String(key, "")) out = *value;
+  }
+  // A whole number in [min, max]; `unit` names what it counts, for the message.
+  template <typename T>
+  void Integer(const std::string& key, T& out, int64_t min, int64_t max,
+               const std::string& unit) const;
+
+ private:
+  Problems& problems_;
+  YAML::Node node_;
+  std::string path_;
+};
+
+void MapReader::CheckKeys(const std::vector<std::string>& known, const ForeignKeys& foreign) const {
+  std::set<std::string> seen;
+  for (const auto& entry : node_) {
+    const YAML::Node& key_node = entry.first;
+    if (!key_node.IsScalar()) {
+      problems_.Add(path_, "keys must be plain names, not lists or maps");
+      continue;
+    }
+    const std::string key = key_node.Scalar();
+    if (!seen.insert(key).second) {
+      problems_.Add(path_, "key " + Quote(key) + " is given twice; keep one");
+      continue;
+    }
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string message = "unknown key " + Quote(key);
+    if (auto hint = foreign.find(key); hint != foreign.end()) {
+      message += " (" + hint->second + ")";
+    } else if (auto suggestion = Closest(key, known)) {
+      message += " (did you mean " + Quote(*suggestion) + "?)";
+    } else {
+      message += "; known keys: " + JoinNames(known);
+    }
+    problems_.Add(path_, message);
+  }
+}
+
+std::optional<std::string> MapReader::String(const std::string& key,
+                                             const std::string& missing) const {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined()) {
+    if (!missing.empty()) problems_.Add(PathOf(key), missing);
+    return std::nullopt;
+  }
+  if (!value.IsScalar()) {
+    problems_.Add(PathOf(key), "expected a single value, not a list or map");
+    return std::nullopt;
+  }
+  if (value.Scalar().empty()) {
+    problems_.Add(PathOf(key), "is empty; " + (missing.empty() ? "remove it or set it" : missing));
+    return std::nullopt;
+  }
+  return value.Scalar();
+}
+
+template <typename T>
+void MapReader::Integer(const std::string& key, T& out, int64_t min, int64_t max,
+                        const std::string& unit) const {
+  const YAML::Node value = Get(key);
+  if (!value.IsDefined()) return;
+  const std::string text = value.IsScalar() ? value.Scalar() : "";
+  int64_t number = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    problems_.Add(PathOf(key), "expected a whole number of " + unit +
+                                   (value.IsScalar() ? ", got " + Quote(text) : ""));
+    return;
+  }
+  if (number < min || number > max) {
+    problems_.Add(PathOf(key), text + " is out of range; use " + std::to_string(min) + " to " +
+                                   std::to_string(max) + " " + unit);
+    return;
+  }
+  out = static_cast<T>(number);
+}
+
+// A YAML value that must be a map; reports and returns false when it is something else.
+bool ExpectMap(Problems& problems, const YAML::Node& node, const std::string& path,
+               const std::string& example) {
+  if (node.IsMap()) return true;
+  problems.Add(path, "expected a map, e.g. " + example);
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value checks
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+bool IsIdentifierChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+bool IsName(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), IsNameChar);
+}
+
+// Node and upstream names end up in slot and publication names and in log lines, so they are
+// kept to a safe alphabet.
+void CheckName(Problems& problems, const std::string& path,
+               const std::optional<std::string>& name) {
+  if (name && !IsName(*name)) {
+    problems.Add(
+        path,
+        Quote(*name) + " is not a valid name; use letters, digits, '_' and '-' only, e.g. east");
+  }
+}
+
+// "" when `address` is a valid "host:port" (host may be "[v6]"), else what is wrong with it.
+std::string AddressProblem(const std::string& address) {
+  const std::string example = "expected host:port, e.g. 127.0.0.1:7400";
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return Quote(address) + " is not host:port, e.g. 127.0.0.1:7400";
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']')
+      return Quote(address) + ": unbalanced '['; " + example;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return Quote(address) + ": write an IPv6 host in brackets, e.g. [::1]:7400";
+  }
+  if (host.empty()) return Quote(address) + " has no host; " + example;
+  int number = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number < 1 ||
+      number > 65535) {
+    return Quote(address) + ": port must be a number from 1 to 65535";
+  }
+  return "";
+}
+
+void ReadAddress(const MapReader& map, const std::string& key, std::string& out,
+                 const std::string& missing = "") {
+  auto value = map.String(key, missing);
+  if (!value) return;
+  if (std::string problem = AddressProblem(*value); !problem.empty()) {
+    map.problems().Add(map.PathOf(key), problem);
+    return;
+  }
+  out = *value;
+}
+
+// Splits "schema.table"; nullopt unless both parts are present and there is exactly one dot.
+std::optional<std::pair<std::string, std::string>> SplitTableName(const std::string& name) {
+  const size_t dot = name.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size() ||
+      name.find('.', dot + 1) != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::make_pair(name.substr(0, dot), name.substr(dot + 1));
+}
+
+bool IsQualifiedTable(const std::string& name, bool allow_wildcard) {
+  const auto parts = SplitTableName(name);
+  if (!parts || parts->first == "*") return false;
+  if (parts->second == "*") return allow_wildcard;
+  return parts->second.find('*') == std::string::npos;
+}
+
+void ReadLogLevel(const MapReader& map, std::string& out) {
+  static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
+  auto value = map.String("log_level", "");
+  if (!value) return;
+  if (std::find(kLevels.begin(), kLevels.end(), *value) == kLevels.end()) {
+    map.problems().Add(map.PathOf("log_level"),
+                       "unknown level " + Quote(*value) + "; use one of " + JoinNames(kLevels));
+    return;
+  }
+  out = *value;
+}
+
+// `source:` / `target:` — the database this agent reads or writes.
+void ReadDatabase(const MapReader& parent, const std::string& key, DatabaseConfig& out) {
+  const std::string path = parent.PathOf(key);
+  const std::string example = "{engine: postgres, dsn: \"host=localhost dbname=app\"}";
+  const YAML::Node node = parent.Get(key);
+  if (!node.IsDefined()) {
+    parent.problems().Add(path, "missing; set the database to connect to, e.g. " + example);
+    return;
+  }
+  if (!ExpectMap(parent.problems(), node, path, example)) return;
+  MapReader map(parent.problems(), node, path);
+  map.CheckKeys({"engine", "dsn"});
+  if (auto engine = map.String("engine", "missing; set it to postgres")) {
+    if (*engine == "postgres") {
+      out.engine = *engine;
+    } else if (*engine == "mariadb" || *engine == "mysql") {
+      map.problems().Add(map.PathOf("engine"),
+                         Quote(*engine) + " is not supported yet; supported engines: postgres");
+    } else {
+      map.problems().Add(map.PathOf("engine"),
+                         "unknown engine " + Quote(*engine) + "; supported engines: postgres");
+    }
+  }
+  if (auto dsn = map.String("dsn",
+                            "missing; set a libpq connection string, e.g. "
+                            "\"host=localhost port=5432 dbname=app user=ferry\"")) {
+    out.dsn = *dsn;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auth tokens
+
+std::string TrimTrailingWhitespace(std::string text) {
+  const size_t end = text.find_last_not_of(" \t\r\n");
+  text.erase(end == std::string::npos ? 0 : end + 1);
+  return text;
+}
+
+std::optional<std::string> ReadTokenFile(Problems& problems, const std::string& path,
+                                         const fs::path& file) {
+  const std::string create = "; create it with: " + std::string(kTokenHowTo) + file.string();
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) {
+    problems.Add(path, "cannot read " + Quote(file.string()) + ": it is a directory" + create);
+    return std::nullopt;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    problems.Add(path,
+                 "cannot read " + Quote(file.string()) + ": " + std::strerror(errno) + create);
+    return std::nullopt;
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  std::string token = TrimTrailingWhitespace(contents.str());
+  if (token.empty()) {
+    problems.Add(path, Quote(file.string()) + " is empty; put the shared token in it" + create);
+    return std::nullopt;
+  }
+  return token;
+}
+
+// The token from exactly one of auth_token_file (relative to the config file's directory) and
+// auth_token_env.
+void ReadAuthToken(const MapReader& map, const fs::path& config_dir, std::string& out) {
+  const bool from_file = map.Has("auth_token_file");
+  const bool from_env = map.Has("auth_token_env");
+  if (from_file && from_env) {
+    map.problems().Add(map.PathOf("auth_token_file"),
+                       "set only one of auth_token_file and auth_token_env, not both");
+    return;
+  }
+  if (!from_file && !from_env) {
+    map.problems().Add(map.PathOf("auth_token_file"),
+                       "missing auth token: set auth_token_file (a file holding the shared token; "
+                       "create one with: " +
+                           std::string(kTokenHowTo) +
+                           "secret.token) or "
+                           "auth_token_env (an environment variable holding it)");
+    return;
+  }
+  if (from_file) {
+    const auto name = map.String("auth_token_file", "");
+    if (!name) return;
+    const fs::path file = fs::path(*name).is_absolute() ? fs::path(*name) : config_dir / *name;
+    if (auto token = ReadTokenFile(map.problems(), map.PathOf("auth_token_file"), file)) {
+      out = *token;
+    }
+    return;
+  }
+  const auto variable = map.String("auth_token_env", "");
+  if (!variable) return;
+  const char* value = std::getenv(variable->c_str());
+  const std::string token = TrimTrailingWhitespace(value ? value : "");
+  if (token.empty()) {
+    map.problems().Add(map.PathOf("auth_token_env"),
+                       "environment variable " + *variable +
+                           " is not set or empty; export it before starting ferry");
+    return;
+  }
+  out = token;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+// Reads and parses `path`; reports and returns nullopt when it cannot, or when the top level is
+// not a map.
+std::optional<YAML::Node> LoadYamlMap(Problems& problems, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    problems.Add("", std::string("cannot read the file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text.str());
+  } catch (const YAML::ParserException& e) {
+    problems.Add("", "line " + std::to_string(e.mark.line + 1) + ", column " +
+                         std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
+    return std::nullopt;
+  }
+  if (!root.IsMap()) {
+    problems.Add("", root.IsNull() ? "the file is empty; expected a map of settings"
+                                   : "expected a map of settings (key: value lines) at the top");
+    return std::nullopt;
+  }
+  return root;
+}
+
+// Empty for a file in the working directory, so that messages show "secret.token", not
+// "./secret.token".
+fs::path DirectoryOf(const std::string& path) { return fs::path(path).parent_path(); }
+
+// yaml-cpp throws from a few accessors on shapes we did not expect; this turns any such escape
+// into a Status instead of a crash.
+template <typename Config, typename Fill>
+Result<Config> LoadConfig(const std::string& path, Fill fill) {
+  Problems problems(path);
+  Config config;
+  config.file = path;
+  try {
+    if (auto root = LoadYamlMap(problems, path)) fill(problems, *root, config);
+  } catch (const std::exception& e) {
+    problems.Add("", std::string("cannot interpret the file: ") + e.what());
+  }
+  if (!problems.empty()) return problems.ToStatus();
+  return config;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture
+
+const std::string kWrongFile = "that key belongs in an apply config; is this the right file?";
+
+void ReadTables(const MapReader& map, std::vector<std::string>& out) {
+  const std::string example = "[public.orders, inventory.*]";
+  const YAML::Node node = map.Get("tables");
+  if (!node.IsDefined()) {
+    map.problems().Add(map.PathOf("tables"),
+                       "missing; list the tables to capture, e.g. " + example);
+    return;
+  }
+  if (!node.IsSequence() || node.size() == 0) {
+    map.problems().Add(map.PathOf("tables"),
+                       "expected a non-empty list of tables, e.g. " + example);
+    return;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string path = Item(map.PathOf("tables"), i);
+    const std::string name = node[i].IsScalar() ? node[i].Scalar() : "";
+    if (!IsQualifiedTable(name, /*allow_wildcard=*/true)) {
+      map.problems().Add(path, (name.empty() ? "expected" : Quote(name) + " is not") +
+                                   std::string(" a schema.table or schema.* name, e.g. ") +
+                                   "public.orders");
+      continue;
+    }
+    out.push_back(name);
+  }
+}
+
+// Publication and slot names are created on the source; PostgreSQL identifiers are safest
+// lower-case, and slot names may not hold anything else.
+void ReadIdentifier(const MapReader& map, const std::string& key, size_t max_length,
+                    std::string& out) {
+  auto value = map.String(key, "");
+  if (!value) return;
+  const bool ok = value->size() <= max_length &&
+                  std::all_of(value->begin(), value->end(), IsIdentifierChar) &&
+                  !std::isdigit(static_cast<unsigned char>(value->front()));
+  if (!ok) {
+    map.problems().Add(map.PathOf(key),
+                       Quote(*value) + " is not a valid name; use at most " +
+                           std::to_string(max_length) +
+                           " lower-case letters, digits and '_', not starting with a digit");
+    return;
+  }
+  out = *value;
+}
+
+std::string DefaultIdentifier(const std::string& node) {
+  std::string out = "ferry_";
+  for (char c : node) {
+    out += IsIdentifierChar(c)      ? c
+           : (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a')
+                                    : '_';
+  }
+  return out;
+}
+
+void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& config) {
+  const MapReader map(problems, root, "");
+  map.CheckKeys({"node", "source", "listen", "auth_token_file", "auth_token_env", "admin", "tables",
+                 "publication", "slot_prefix", "heartbeat_interval_ms", "max_frame_bytes",
+                 "rows_per_frame", "log_level"},
+                {{"target", kWrongFile},
+                 {"upstreams", kWrongFile},
+                 {"mappings", kWrongFile},
+                 {"reconnect_delay_ms", kWrongFile}});
+  const auto node = map.String("node", "missing; name this agent, e.g. node: east");
+  CheckName(problems, "node", node);
+  if (node) config.node = *node;
+  ReadDatabase(map, "source", config.source);
+  ReadAddress(map, "listen", config.listen);
+  ReadAuthToken(map, DirectoryOf(config.file), config.auth_token);
+  ReadAddress(map, "admin", config.admin);
+  ReadTables(map, config.tables);
+  ReadIdentifier(map, "publication", 63, config.publication);
+  // Leaves room for "_<subscriber>" within PostgreSQL's 63-byte slot names.
+  ReadIdentifier(map, "slot_prefix", 40, config.slot_prefix);
+  if (config.publication.empty()) config.publication = DefaultIdentifier(config.node);
+  if (config.slot_prefix.empty()) config.slot_prefix = DefaultIdentifier(config.node);
+  map.Integer("heartbeat_interval_ms", config.heartbeat_interval_ms, 10, kMaxIntervalMs,
+              "milliseconds");
+  map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
+  map.Integer("rows_per_frame", config.rows_per_frame, 1, kMaxRowsPerFrame, "rows");
+  ReadLogLevel(map, config.log_level);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apply
+
+const std::string kCaptureKey = "that key belongs in a capture config; is this the right file?";
+const std::string kUpstreamKey = "auth tokens are set on each entry of upstreams:";
+
+void ReadUpstream(Problems& problems, const YAML::Node& node, const std::string& path,
+                  const fs::path& config_dir, UpstreamConfig& out) {
+  const std::string example =
+      "{name: east, address: \"10.0.0.1:7400\", auth_token_file: secret.token}";
+  if (!ExpectMap(problems, node, path, example)) return;
+  const MapReader map(problems, node, path);
+  map.CheckKeys({"name", "address", "auth_token_file", "auth_token_env"});
+  const auto name = map.String("name", "missing; name the upstream, e.g. name: east");
+  CheckName(problems, map.PathOf("name"), name);
+  if (name) out.name = *name;
+  ReadAddress(map, "address", out.address,
+              "missing; set the capture agent's listen address, e.g. 10.0.0.1:7400");
+  ReadAuthToken(map, config_dir, out.auth_token);
+}
+
+void ReadUpstreams(const MapReader& map, const fs::path& config_dir,
+                   std::vector<UpstreamConfig>& out) {
+  const YAML::Node node = map.Get("upstreams");
+  if (!node.IsDefined() || !node.IsSequence() || node.size() == 0) {
+    map.problems().Add("upstreams", std::string(node.IsDefined() ? "expected" : "missing;") +
+                                        " a non-empty list of capture agents to pull from, e.g. "
+                                        "[{name: east, address: \"10.0.0.1:7400\", "
+                                        "auth_token_file: secret.token}]");
+    return;
+  }
+  std::map<std::string, size_t> first_use;
+  for (size_t i = 0; i < node.size(); ++i) {
+    UpstreamConfig upstream;
+    ReadUpstream(map.problems(), node[i], Item("upstreams", i), config_dir, upstream);
+    if (!upstream.name.empty()) {
+      auto [it, inserted] = first_use.emplace(upstream.name, i);
+      if (!inserted) {
+        map.problems().Add(Item("upstreams", i) + ".name",
+                           Quote(upstream.name) + " is already used by " +
+                               Item("upstreams", it->second) +
+                               "; upstream names must be unique (each has its own slot)");
+      }
+    }
+    out.push_back(std::move(upstream));
+  }
+}
+
+void ReadTableName(const MapReader& map, const std::string& key, const std::string& missing,
+                   std::string& out) {
+  auto value = map.String(key, missing);
+  if (!value) return;
+  if (!IsQualifiedTable(*value, /*allow_wildcard=*/false)) {
+    map.problems().Add(map.PathOf(key),
+                       Quote(*value) + " is not a schema.table name, e.g. public.orders");
+    return;
+  }
+  out = *value;
+}
+
+void ReadRenames(const MapReader& map, std::map<std::string, std::string>& out) {
+  const YAML::Node node = map.Get("columns");
+  if (!node.IsDefined()) return;
+  const std::string path = map.PathOf("columns");
+  if (!node.IsMap()) {
+    map.problems().Add(
+        path, "expected a map of source column to target column, e.g. {total: total_cents}");
+    return;
+  }
+  std::map<std::string, std::string> renamed_to;  // target -> source, to find collisions
+  for (const auto& entry : node) {
+    const bool scalars = entry.first.IsScalar() && entry.second.IsScalar();
+    if (!scalars || entry.first.Scalar().empty() || entry.second.Scalar().empty()) {
+      map.problems().Add(path,
+                         "expected a map of source column to target column, e.g. "
+                         "{total: total_cents}");
+      continue;
+    }
+    const std::string& source = entry.first.Scalar();
+    const std::string& target = entry.second.Scalar();
+    if (!out.emplace(source, target).second) {
+      map.problems().Add(path, "column " + Quote(source) + " is renamed twice; keep one");
+      continue;
+    }
+    if (auto [it, inserted] = renamed_to.emplace(target, source); !inserted) {
+      map.problems().Add(path, "columns " + Quote(it->second) + " and " + Quote(source) +
+                                   " are both renamed to " + Quote(target));
+    }
+  }
+}
+
+void ReadExclude(const MapReader& map, std::set<std::string>& out) {
+  const YAML::Node node = map.Get("exclude");
+  if (!node.IsDefined()) return;
+  const std::string message = "expected a list of source columns, e.g. [internal_notes]";
+  if (!node.IsSequence()) {
+    map.problems().Add(map.PathOf("exclude"), message);
+    return;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    if (!node[i].IsScalar() || node[i].Scalar().empty()) {
+      map.problems().Add(Item(map.PathOf("exclude"), i), message);
+      continue;
+    }
+    out.insert(node[i].Scalar());
+  }
+}
+
+void ReadMapping(Problems& problems, const YAML::Node& node, const std::string& path,
+                 apply::MappingRule& out) {
+  if (!ExpectMap(problems, node, path, "{source: public.orders, target: sales.orders}")) return;
+  const MapReader map(problems, node, path);
+  map.CheckKeys({"source", "target", "columns", "exclude"});
+  ReadTableName(map, "source", "missing; name the source table, e.g. source: public.orders",
+                out.source);
+  ReadTableName(map, "target", "", out.target);
+  ReadRenames(map, out.renames);
+  ReadExclude(map, out.exclude);
+  for (const auto& [column, target] : out.renames) {
+    if (out.exclude.count(column) != 0) {
+      problems.Add(path, "column " + Quote(column) +
+                             " is both renamed (columns) and excluded (exclude); drop one");
+    }
+  }
+}
+
+void ReadMappings(const MapReader& map, std::vector<apply::MappingRule>& out) {
+  const YAML::Node node = map.Get("mappings");
+  if (!node.IsDefined()) return;
+  if (!node.IsSequence()) {
+    map.problems().Add("mappings",
+                       "expected a list of table mappings, e.g. "
+                       "[{source: public.orders, target: sales.orders}]");
+    return;
+  }
+  std::map<std::string, size_t> first_use;
+  for (size_t i = 0; i < node.size(); ++i) {
+    apply::MappingRule rule;
+    ReadMapping(map.problems(), node[i], Item("mappings", i), rule);
+    if (!rule.source.empty()) {
+      auto [it, inserted] = first_use.emplace(rule.source, i);
+      if (!inserted) {
+        map.problems().Add(Item("mappings", i) + ".source",
+                           Quote(rule.source) + " is already mapped by " +
+                               Item("mappings", it->second) + "; merge the two entries");
+      }
+    }
+    out.push_back(std::move(rule));
+  }
+}
+
+void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
+  const MapReader map(problems, root, "");
+  map.CheckKeys({"node", "target", "upstreams", "admin", "mappings", "reconnect_delay_ms",
+                 "max_frame_bytes", "log_level"},
+                {{"source", kCaptureKey},
+                 {"listen", kCaptureKey},
+                 {"tables", kCaptureKey},
+                 {"publication", kCaptureKey},
+                 {"slot_prefix", kCaptureKey},
+                 {"heartbeat_interval_ms", kCaptureKey},
+                 {"rows_per_frame", kCaptureKey},
+                 {"auth_token_file", kUpstreamKey},
+                 {"auth_token_env", kUpstreamKey}});
+  const auto node = map.String("node", "missing; name this agent, e.g. node: west");
+  CheckName(problems, "node", node);
+  if (node) config.node = *node;
+  ReadDatabase(map, "target", config.target);
+  ReadUpstreams(map, DirectoryOf(config.file), config.upstreams);
+  ReadAddress(map, "admin", config.admin);
+  ReadMappings(map, config.mappings);
+  map.Integer("reconnect_delay_ms", config.reconnect_delay_ms, 10, kMaxIntervalMs, "milliseconds");
+  map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
+  ReadLogLevel(map, config.log_level);
+}
+
+}  // namespace
+
+Result<CaptureConfig> LoadCaptureConfig(const std::string& path) {
+  return LoadConfig<CaptureConfig>(path, FillCapture);
+}
+
+Result<ApplyConfig> LoadApplyConfig(const std::string& path) {
+  return LoadConfig<ApplyConfig>(path, FillApply);
+}
+
+}  // namespace ferry::cli

@@ -1,1 +1,549 @@
+#include "cli/config.h"
+
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace ferry::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test holding the config files and token files it writes.
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "ferry-config-test-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    Write("secret.token", "s3cret-token\n");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string Write(const std::string& name, const std::string& contents) {
+    const fs::path path = dir_ / name;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << contents;
+    return path.string();
+  }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // The error of loading `yaml` as a capture (or apply) config, which must fail.
+  std::string CaptureError(const std::string& yaml) {
+    auto config = LoadCaptureConfig(Write("capture.yaml", yaml));
+    EXPECT_FALSE(config.ok()) << "expected an error for:\n" << yaml;
+    return config.ok() ? "" : config.message();
+  }
+  std::string ApplyError(const std::string& yaml) {
+    auto config = LoadApplyConfig(Write("apply.yaml", yaml));
+    EXPECT_FALSE(config.ok()) << "expected an error for:\n" << yaml;
+    return config.ok() ? "" : config.message();
+  }
+
+  fs::path dir_;
+};
+
+// A complete valid capture config, to break one key at a time.
+const char kCapture[] = R"(node: east
+source:
+  engine: postgres
+  dsn: "host=localhost dbname=app"
+auth_token_file: secret.token
+tables: [public.orders]
+)";
+
+const char kApply[] = R"(node: west
+target:
+  engine: postgres
+  dsn: "host=localhost dbname=replica"
+upstreams:
+  - name: east
+    address: 127.0.0.1:7400
+    auth_token_file: secret.token
+)";
+
+bool Contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+size_t LineCount(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+}
+
+// --- capture ---------------------------------------------------------------------------------
+
+TEST_F(ConfigTest, CaptureLoadsEveryField) {
+  const std::string path = Write("capture.yaml", R"(
+node: east-1
+source:
+  engine: postgres
+  dsn: "host=db port=5432 dbname=app user=ferry"
+listen: 0.0.0.0:7500
+auth_token_file: secret.token
+admin: "[::1]:9000"
+tables:
+  - public.orders
+  - inventory.*
+publication: my_pub
+slot_prefix: my_slot
+heartbeat_interval_ms: 250
+max_frame_bytes: 1048576
+rows_per_frame: 50
+log_level: debug
+)");
+  auto config = LoadCaptureConfig(path);
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->file, path);
+  EXPECT_EQ(config->node, "east-1");
+  EXPECT_EQ(config->source.engine, "postgres");
+  EXPECT_EQ(config->source.dsn, "host=db port=5432 dbname=app user=ferry");
+  EXPECT_EQ(config->listen, "0.0.0.0:7500");
+  EXPECT_EQ(config->auth_token, "s3cret-token");
+  EXPECT_EQ(config->admin, "[::1]:9000");
+  EXPECT_EQ(config->tables, (std::vector<std::string>{"public.orders", "inventory.*"}));
+  EXPECT_EQ(config->publication, "my_pub");
+  EXPECT_EQ(config->slot_prefix, "my_slot");
+  EXPECT_EQ(config->heartbeat_interval_ms, 250);
+  EXPECT_EQ(config->max_frame_bytes, 1048576u);
+  EXPECT_EQ(config->rows_per_frame, 50u);
+  EXPECT_EQ(config->log_level, "debug");
+}
+
+TEST_F(ConfigTest, CaptureDefaults) {
+  auto config = LoadCaptureConfig(Write("capture.yaml", kCapture));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->listen, "127.0.0.1:7400");
+  EXPECT_EQ(config->admin, "127.0.0.1:7480");
+  EXPECT_EQ(config->publication, "ferry_east");
+  EXPECT_EQ(config->slot_prefix, "ferry_east");
+  EXPECT_EQ(config->heartbeat_interval_ms, 1000);
+  EXPECT_EQ(config->max_frame_bytes, 16u * 1024 * 1024);
+  EXPECT_EQ(config->rows_per_frame, 1000u);
+  EXPECT_EQ(config->log_level, "info");
+}
+
+TEST_F(ConfigTest, DefaultPublicationIsAValidIdentifierForAnyNodeName) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("east"), 4, "East-Coast");
+  auto config = LoadCaptureConfig(Write("capture.yaml", yaml));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->publication, "ferry_east_coast");
+  EXPECT_EQ(config->slot_prefix, "ferry_east_coast");
+}
+
+TEST_F(ConfigTest, UnknownKeySuggestsTheClosest) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("tables:"), 7, "tabels:");
+  const std::string error = CaptureError(yaml);
+  EXPECT_TRUE(
+      Contains(error, Path("capture.yaml") + ": unknown key \"tabels\" (did you mean \"tables\"?)"))
+      << error;
+  EXPECT_TRUE(Contains(error, Path("capture.yaml") + ": tables: missing")) << error;
+}
+
+TEST_F(ConfigTest, UnknownNestedKeyNamesItsParent) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("dsn:"), 4, "dns:");
+  const std::string error = CaptureError(yaml);
+  EXPECT_TRUE(Contains(error, ": source: unknown key \"dns\" (did you mean \"dsn\"?)")) << error;
+  EXPECT_TRUE(Contains(error, ": source.dsn: missing")) << error;
+}
+
+TEST_F(ConfigTest, UnknownKeyFarFromAnyListsKnownKeys) {
+  const std::string error = CaptureError(std::string(kCapture) + "zzzzzzzz: 1\n");
+  EXPECT_TRUE(Contains(error, "unknown key \"zzzzzzzz\"; known keys: node, source, listen"))
+      << error;
+}
+
+TEST_F(ConfigTest, ApplyKeyInCaptureFileSaysWrongFile) {
+  const std::string error = CaptureError(std::string(kCapture) + "upstreams: []\n");
+  EXPECT_TRUE(Contains(error, "unknown key \"upstreams\" (that key belongs in an apply config"))
+      << error;
+}
+
+TEST_F(ConfigTest, MissingRequiredKeysAreAllReported) {
+  const std::string error = CaptureError("log_level: info\n");
+  for (const char* key : {"node: missing", "source: missing", "tables: missing",
+                          "auth_token_file: missing auth token"}) {
+    EXPECT_TRUE(Contains(error, Path("capture.yaml") + ": " + key)) << key << "\n" << error;
+  }
+  EXPECT_EQ(LineCount(error), 4u) << error;
+}
+
+TEST_F(ConfigTest, UnsupportedEngines) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("postgres"), 8, "mariadb");
+  EXPECT_TRUE(Contains(CaptureError(yaml), "source.engine: \"mariadb\" is not supported yet"));
+  yaml.replace(yaml.find("mariadb"), 7, "mysql");
+  EXPECT_TRUE(Contains(CaptureError(yaml), "source.engine: \"mysql\" is not supported yet"));
+  yaml.replace(yaml.find("mysql"), 5, "oracle");
+  EXPECT_TRUE(Contains(CaptureError(yaml), "source.engine: unknown engine \"oracle\""));
+}
+
+TEST_F(ConfigTest, BadNodeName) {
+  std::string yaml = kCapture;
+  yaml.replace(0, 10, "node: \"east coast\"");
+  EXPECT_TRUE(Contains(CaptureError(yaml), ": node: \"east coast\" is not a valid name"));
+}
+
+TEST_F(ConfigTest, BadValuesAreAllReportedAtOnce) {
+  const std::string error = CaptureError(std::string(kCapture) + R"(listen: localhost
+admin: 127.0.0.1:70000
+heartbeat_interval_ms: fast
+max_frame_bytes: -1
+rows_per_frame: 0
+log_level: verbose
+publication: My-Pub
+)");
+  EXPECT_TRUE(Contains(error, ": listen: \"localhost\" is not host:port")) << error;
+  EXPECT_TRUE(
+      Contains(error, ": admin: \"127.0.0.1:70000\": port must be a number from 1 to 65535"))
+      << error;
+  EXPECT_TRUE(Contains(error,
+                       ": heartbeat_interval_ms: expected a whole number of milliseconds, "
+                       "got \"fast\""))
+      << error;
+  EXPECT_TRUE(Contains(error, ": max_frame_bytes: -1 is out of range")) << error;
+  EXPECT_TRUE(Contains(error, ": rows_per_frame: 0 is out of range; use 1 to")) << error;
+  EXPECT_TRUE(Contains(error, ": log_level: unknown level \"verbose\"; use one of trace, debug"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": publication: \"My-Pub\" is not a valid name")) << error;
+  EXPECT_EQ(LineCount(error), 7u) << error;
+}
+
+TEST_F(ConfigTest, TablesMustBeQualifiedNames) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("[public.orders]"), 15, "[orders, public.*, \"*.*\", a.b.c]");
+  const std::string error = CaptureError(yaml);
+  EXPECT_TRUE(Contains(error, ": tables[0]: \"orders\" is not a schema.table or schema.* name"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": tables[2]: \"*.*\" is not")) << error;
+  EXPECT_TRUE(Contains(error, ": tables[3]: \"a.b.c\" is not")) << error;
+  EXPECT_FALSE(Contains(error, "tables[1]")) << error;
+
+  yaml = kCapture;
+  yaml.replace(yaml.find("[public.orders]"), 15, "[]");
+  EXPECT_TRUE(Contains(CaptureError(yaml), ": tables: expected a non-empty list"));
+}
+
+TEST_F(ConfigTest, UnparseableYamlGivesLineAndColumn) {
+  const std::string error = CaptureError("node: east\nsource: {engine: postgres\ntables: [a.b]\n");
+  EXPECT_TRUE(Contains(error, Path("capture.yaml") + ": line ")) << error;
+  EXPECT_TRUE(Contains(error, ", column ")) << error;
+  EXPECT_TRUE(Contains(error, "invalid YAML")) << error;
+}
+
+TEST_F(ConfigTest, EmptyOrMissingFile) {
+  EXPECT_TRUE(Contains(CaptureError(""), "the file is empty"));
+  EXPECT_TRUE(Contains(CaptureError("- a\n- b\n"), "expected a map of settings"));
+  auto config = LoadCaptureConfig(Path("nope.yaml"));
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.message(),
+            Path("nope.yaml") + ": cannot read the file: No such file or directory");
+}
+
+TEST_F(ConfigTest, DuplicateKey) {
+  const std::string error = CaptureError(std::string(kCapture) + "node: west\n");
+  EXPECT_TRUE(Contains(error, ": key \"node\" is given twice")) << error;
+}
+
+// --- auth tokens -----------------------------------------------------------------------------
+
+TEST_F(ConfigTest, TokenFileIsRelativeToTheConfigFile) {
+  Write("conf/tokens/east.token", "  token with spaces inside \t\r\n\n");
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("secret.token"), 12, "tokens/east.token");
+  const std::string path = Write("conf/capture.yaml", yaml);
+  // Loading from another working directory must still find the token.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(fs::temp_directory_path());
+  auto config = LoadCaptureConfig(path);
+  fs::current_path(cwd);
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->auth_token, "  token with spaces inside");
+}
+
+TEST_F(ConfigTest, AbsoluteTokenPath) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("secret.token"), 12, Path("secret.token"));
+  auto config = LoadCaptureConfig(Write("sub/capture.yaml", yaml));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->auth_token, "s3cret-token");
+}
+
+TEST_F(ConfigTest, MissingTokenFileNamesThePathAndHowToCreateIt) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("secret.token"), 12, "missing.token");
+  const std::string error = CaptureError(yaml);
+  const std::string token = (dir_ / "missing.token").string();
+  EXPECT_TRUE(Contains(error, ": auth_token_file: cannot read \"" + token +
+                                  "\": No such file or directory; create it with: head -c 32 "
+                                  "/dev/urandom | base64 > " +
+                                  token))
+      << error;
+}
+
+TEST_F(ConfigTest, UnreadableTokenFile) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads any file";
+  Write("locked.token", "x\n");
+  ASSERT_EQ(chmod(Path("locked.token").c_str(), 0), 0);
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("secret.token"), 12, "locked.token");
+  const std::string error = CaptureError(yaml);
+  EXPECT_TRUE(Contains(error, "cannot read \"" + Path("locked.token") + "\": Permission denied"))
+      << error;
+}
+
+TEST_F(ConfigTest, TokenPathThatIsADirectory) {
+  fs::create_directories(dir_ / "tokdir");
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("secret.token"), 12, "tokdir");
+  EXPECT_TRUE(Contains(CaptureError(yaml), "tokdir\": it is a directory"));
+}
+
+TEST_F(ConfigTest, EmptyTokenFile) {
+  Write("empty.token", " \n\n");
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("secret.token"), 12, "empty.token");
+  const std::string error = CaptureError(yaml);
+  EXPECT_TRUE(Contains(error, "\"" + Path("empty.token") + "\" is empty; put the shared token"))
+      << error;
+}
+
+TEST_F(ConfigTest, TokenFromEnvironment) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("auth_token_file: secret.token"), 29,
+               "auth_token_env: FERRY_CONFIG_TEST_TOKEN");
+  setenv("FERRY_CONFIG_TEST_TOKEN", "from-env\n", 1);
+  auto config = LoadCaptureConfig(Write("capture.yaml", yaml));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->auth_token, "from-env");
+
+  unsetenv("FERRY_CONFIG_TEST_TOKEN");
+  EXPECT_TRUE(
+      Contains(CaptureError(yaml),
+               ": auth_token_env: environment variable FERRY_CONFIG_TEST_TOKEN is not set"));
+}
+
+TEST_F(ConfigTest, ExactlyOneTokenSource) {
+  const std::string both = CaptureError(std::string(kCapture) + "auth_token_env: X\n");
+  EXPECT_TRUE(Contains(both, "set only one of auth_token_file and auth_token_env")) << both;
+  std::string neither = kCapture;
+  neither.erase(neither.find("auth_token_file: secret.token\n"), 30);
+  EXPECT_TRUE(Contains(CaptureError(neither), ": auth_token_file: missing auth token"));
+}
+
+// --- apply -----------------------------------------------------------------------------------
+
+TEST_F(ConfigTest, ApplyLoadsEveryField) {
+  setenv("FERRY_CONFIG_TEST_SOUTH", "south-token", 1);
+  const std::string path = Write("apply.yaml", R"(
+node: west
+target:
+  engine: postgres
+  dsn: "host=replica dbname=app"
+upstreams:
+  - name: east
+    address: 10.0.0.1:7400
+    auth_token_file: secret.token
+  - name: south
+    address: "[fd00::1]:7401"
+    auth_token_env: FERRY_CONFIG_TEST_SOUTH
+admin: 0.0.0.0:9481
+mappings:
+  - source: public.orders
+    target: sales.orders
+    columns: {total: total_cents, note: comment}
+    exclude: [internal_notes, secret]
+  - source: public.customers
+reconnect_delay_ms: 5000
+max_frame_bytes: 65536
+log_level: warn
+)");
+  auto config = LoadApplyConfig(path);
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->file, path);
+  EXPECT_EQ(config->node, "west");
+  EXPECT_EQ(config->target.engine, "postgres");
+  EXPECT_EQ(config->target.dsn, "host=replica dbname=app");
+  ASSERT_EQ(config->upstreams.size(), 2u);
+  EXPECT_EQ(config->upstreams[0].name, "east");
+  EXPECT_EQ(config->upstreams[0].address, "10.0.0.1:7400");
+  EXPECT_EQ(config->upstreams[0].auth_token, "s3cret-token");
+  EXPECT_EQ(config->upstreams[1].name, "south");
+  EXPECT_EQ(config->upstreams[1].address, "[fd00::1]:7401");
+  EXPECT_EQ(config->upstreams[1].auth_token, "south-token");
+  EXPECT_EQ(config->admin, "0.0.0.0:9481");
+  ASSERT_EQ(config->mappings.size(), 2u);
+  const apply::MappingRule& orders = config->mappings[0];
+  EXPECT_EQ(orders.source, "public.orders");
+  EXPECT_EQ(orders.target, "sales.orders");
+  EXPECT_EQ(orders.renames,
+            (std::map<std::string, std::string>{{"total", "total_cents"}, {"note", "comment"}}));
+  EXPECT_EQ(orders.exclude, (std::set<std::string>{"internal_notes", "secret"}));
+  EXPECT_EQ(config->mappings[1].source, "public.customers");
+  EXPECT_EQ(config->mappings[1].target, "");
+  EXPECT_EQ(config->reconnect_delay_ms, 5000);
+  EXPECT_EQ(config->max_frame_bytes, 65536u);
+  EXPECT_EQ(config->log_level, "warn");
+  unsetenv("FERRY_CONFIG_TEST_SOUTH");
+}
+
+TEST_F(ConfigTest, ApplyDefaults) {
+  auto config = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->admin, "127.0.0.1:7481");
+  EXPECT_TRUE(config->mappings.empty());
+  EXPECT_EQ(config->reconnect_delay_ms, 1000);
+  EXPECT_EQ(config->max_frame_bytes, 16u * 1024 * 1024);
+  EXPECT_EQ(config->log_level, "info");
+}
+
+TEST_F(ConfigTest, ColumnsMustBeAMap) {
+  const std::string error = ApplyError(std::string(kApply) + R"(mappings:
+  - source: public.orders
+    columns: [total, total_cents]
+)");
+  EXPECT_EQ(error, Path("apply.yaml") +
+                       ": mappings[0].columns: expected a map of source column to target column, "
+                       "e.g. {total: total_cents}");
+}
+
+TEST_F(ConfigTest, MappingProblemsAreAllReported) {
+  const std::string error = ApplyError(std::string(kApply) + R"(mappings:
+  - source: public.orders
+    columns: {total: total_cents, note: total_cents}
+    exclude: [total]
+  - target: sales.orders
+  - source: public.orders
+    exclude: internal
+  - source: orders
+    colums: {}
+)");
+  EXPECT_TRUE(Contains(error,
+                       ": mappings[0].columns: columns \"total\" and \"note\" are both "
+                       "renamed to \"total_cents\""))
+      << error;
+  EXPECT_TRUE(Contains(error,
+                       ": mappings[0]: column \"total\" is both renamed (columns) and "
+                       "excluded (exclude)"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": mappings[1].source: missing")) << error;
+  EXPECT_TRUE(Contains(error, ": mappings[2].exclude: expected a list of source columns")) << error;
+  EXPECT_TRUE(Contains(error,
+                       ": mappings[2].source: \"public.orders\" is already mapped by "
+                       "mappings[0]"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": mappings[3].source: \"orders\" is not a schema.table name"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": mappings[3]: unknown key \"colums\" (did you mean \"columns\"?)"))
+      << error;
+  EXPECT_EQ(LineCount(error), 7u) << error;
+}
+
+TEST_F(ConfigTest, UpstreamProblems) {
+  const std::string error = ApplyError(R"(node: west
+target: {engine: postgres, dsn: "dbname=x"}
+auth_token_file: secret.token
+upstreams:
+  - name: east
+    address: 127.0.0.1:0
+    auth_token_file: secret.token
+  - name: east
+    address: 127.0.0.1:7401
+    auth_token_file: secret.token
+  - adress: 127.0.0.1:7402
+    auth_token_env: FERRY_CONFIG_TEST_UNSET_VARIABLE
+  - just-a-string
+)");
+  EXPECT_TRUE(Contains(error,
+                       ": unknown key \"auth_token_file\" (auth tokens are set on each "
+                       "entry of upstreams:)"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": upstreams[0].address: \"127.0.0.1:0\": port must be")) << error;
+  EXPECT_TRUE(Contains(error, ": upstreams[1].name: \"east\" is already used by upstreams[0]"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": upstreams[2]: unknown key \"adress\" (did you mean \"address\"?)"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": upstreams[2].name: missing")) << error;
+  EXPECT_TRUE(Contains(error, ": upstreams[2].address: missing")) << error;
+  EXPECT_TRUE(Contains(error, ": upstreams[2].auth_token_env: environment variable")) << error;
+  EXPECT_TRUE(Contains(error, ": upstreams[3]: expected a map")) << error;
+  EXPECT_EQ(LineCount(error), 8u) << error;
+}
+
+TEST_F(ConfigTest, ApplyRequiredKeys) {
+  const std::string error = ApplyError("node: west\nupstreams: []\n");
+  EXPECT_TRUE(Contains(error, ": target: missing")) << error;
+  EXPECT_TRUE(Contains(error, ": upstreams: expected a non-empty list")) << error;
+  EXPECT_TRUE(Contains(ApplyError("node: west\n"), ": upstreams: missing"));
+}
+
+TEST_F(ConfigTest, CaptureKeyInApplyFileSaysWrongFile) {
+  const std::string error = ApplyError(std::string(kApply) + "tables: [a.b]\n");
+  EXPECT_TRUE(Contains(error, "unknown key \"tables\" (that key belongs in a capture config"))
+      << error;
+}
+
+// --- the example files under configs/ --------------------------------------------------------
+
+#ifdef FERRY_SOURCE_DIR
+// Copies an example directory next to a token file, as an operator following its comments would
+// set it up, so the examples cannot drift from what the loader accepts.
+TEST_F(ConfigTest, ExampleConfigsLoad) {
+  const fs::path examples = fs::path(FERRY_SOURCE_DIR) / "configs";
+  ASSERT_TRUE(fs::is_directory(examples)) << examples;
+  size_t loaded = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(examples)) {
+    const std::string name = entry.path().filename().string();
+    if (name != "capture.yaml" && name != "apply.yaml") continue;
+    const fs::path copy = dir_ / fs::relative(entry.path(), examples);
+    fs::create_directories(copy.parent_path());
+    fs::copy_file(entry.path(), copy, fs::copy_options::overwrite_existing);
+    std::ofstream(copy.parent_path() / "secret.token") << "example-token\n";
+    if (name == "capture.yaml") {
+      auto config = LoadCaptureConfig(copy.string());
+      EXPECT_TRUE(config.ok()) << config.message();
+    } else {
+      auto config = LoadApplyConfig(copy.string());
+      EXPECT_TRUE(config.ok()) << config.message();
+    }
+    ++loaded;
+  }
+  EXPECT_GE(loaded, 2u);
+}
+
+// The commented-out mappings example in apply.yaml, uncommented, must load too.
+TEST_F(ConfigTest, ExampleMappingsLoad) {
+  std::ifstream in(fs::path(FERRY_SOURCE_DIR) / "configs/postgres-to-postgres/apply.yaml");
+  ASSERT_TRUE(in) << "example apply.yaml not found";
+  std::string yaml;
+  bool in_example = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line == "#   mappings:") in_example = true;
+    if (in_example && line.rfind("#   ", 0) != 0) in_example = false;
+    if (in_example) line = line.substr(4);
+    if (line == "mappings: []") continue;
+    yaml += line + "\n";
+  }
+  Write("secret.token", "example-token\n");
+  auto config = LoadApplyConfig(Write("apply.yaml", yaml));
+  ASSERT_TRUE(config.ok()) << config.message();
+  ASSERT_EQ(config->mappings.size(), 1u);
+  EXPECT_EQ(config->mappings[0].target, "sales.orders");
+  EXPECT_EQ(config->mappings[0].renames.at("total"), "total_cents");
+  EXPECT_EQ(config->mappings[0].exclude.count("internal_notes"), 1u);
+}
+#endif
+
+}  // namespace
+}  // namespace ferry::cli
