@@ -1,1 +1,714 @@
-// placeholder
+#include "apply/postgres/postgres_sink.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apply/postgres/pg_sql.h"
+#include "apply/postgres/pg_text.h"
+#include "common/log.h"
+
+namespace ferry::apply::postgres {
+namespace {
+
+using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// Session settings of every apply connection.
+//  - synchronous_commit=on: COMMIT returns only once the commit is on disk, so the apply agent
+//    may ack the position as soon as CommitTransaction returns (DESIGN.md invariant 3).
+//  - TimeZone, DateStyle, IntervalStyle, extra_float_digits: values are parsed and compared the
+//    same way whatever the server's or role's defaults are (timestamptz text carries its offset;
+//    ISO and postgres interval style are what capture produces; 3 makes float text exact).
+//  - session_replication_role=replica: the target behaves like a native logical replica.
+//    Ordinary triggers and foreign-key checks (which are triggers) do not fire, because the
+//    source already ran its triggers and checked its constraints, and the rows those produced
+//    arrive through the stream themselves: firing them again would apply side effects twice,
+//    and FK checks would refuse rows the source accepted (a parent table that is not
+//    replicated, a deferred constraint checked only at the source's commit, rows applied in an
+//    order the source never had to validate). Triggers marked ENABLE REPLICA / ALWAYS still
+//    fire, so an operator can opt in per trigger, as on a native subscriber.
+constexpr const char* kSessionSettings[] = {
+    "SET synchronous_commit = on",
+    "SET TimeZone = 'UTC'",
+    "SET DateStyle = ISO",
+    "SET IntervalStyle = postgres",
+    "SET extra_float_digits = 3",
+    "SET client_encoding = 'UTF8'",
+    "SET session_replication_role = replica",
+};
+
+// Any constant works; it only has to be the same for every Ferry apply agent, so that two
+// agents creating ferry_meta at once take turns instead of failing on pg_namespace/pg_type.
+constexpr const char* kMetaLockSql = "SELECT pg_advisory_xact_lock(7310575183440030066)";
+
+// Scans pg_class rather than calling to_regclass(): a scan sees everything committed before the
+// statement started, while to_regclass() goes through the catalog cache, which is not refreshed
+// by waiting on an advisory lock and so can miss tables another agent just created.
+constexpr const char* kMetaExistsSql =
+    "SELECT count(*) = 2 FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = 'ferry_meta' AND c.relname IN ('checkpoints', 'conflicts')";
+
+constexpr const char* kMetaDdl[] = {
+    "CREATE SCHEMA IF NOT EXISTS ferry_meta",
+    "CREATE TABLE IF NOT EXISTS ferry_meta.checkpoints ("
+    " upstream text PRIMARY KEY,"
+    " engine text NOT NULL,"
+    " position text NOT NULL,"
+    " commit_time timestamptz,"
+    " origin text,"
+    " applied_at timestamptz NOT NULL DEFAULT now())",
+    "CREATE TABLE IF NOT EXISTS ferry_meta.conflicts ("
+    " id bigserial PRIMARY KEY,"
+    " at timestamptz NOT NULL DEFAULT now(),"
+    " upstream text,"
+    " table_name text,"
+    " key jsonb,"
+    " conflict_type text,"
+    " remote_row jsonb,"
+    " local_row jsonb,"
+    " resolver text,"
+    " outcome text)",
+};
+
+constexpr const char* kCheckpointStatement = "ferry_checkpoint";
+// commit_time from microseconds since the epoch by interval arithmetic, which is exact (a
+// to_timestamp(double) would round).
+constexpr const char* kCheckpointSql =
+    "INSERT INTO ferry_meta.checkpoints AS c (upstream, engine, position, commit_time, origin)"
+    " VALUES ($1, $2, $3, 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5)"
+    " ON CONFLICT (upstream) DO UPDATE SET engine = EXCLUDED.engine,"
+    " position = EXCLUDED.position, commit_time = EXCLUDED.commit_time,"
+    " origin = EXCLUDED.origin, applied_at = now()";
+
+constexpr const char* kReadCheckpointSql =
+    "SELECT engine, position FROM ferry_meta.checkpoints WHERE upstream = $1";
+
+// One row per column (NULL attname for a table without columns), with relkind, the declared
+// type, and the type whose equality matters (array element, domain base).
+constexpr const char* kTargetColumnsSql =
+    "SELECT c.oid, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod),"
+    "       coalesce(e.typname, b.typname)"
+    " FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " LEFT JOIN pg_catalog.pg_attribute a"
+    "   ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+    " LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+    " LEFT JOIN pg_catalog.pg_type b"
+    "   ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+    " LEFT JOIN pg_catalog.pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'"
+    " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'f')"
+    " ORDER BY a.attnum";
+
+// Unique indexes that can be ON CONFLICT arbiters (immediate, valid, plain columns, no
+// predicate), one row per key column in index order.
+constexpr const char* kUniqueIndexesSql =
+    "SELECT i.indexrelid, i.indisprimary, i.indisreplident, a.attname"
+    " FROM pg_catalog.pg_index i"
+    " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
+    " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+    " WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid AND i.indimmediate"
+    "   AND i.indpred IS NULL AND i.indexprs IS NULL AND k.ord <= i.indnkeyatts"
+    " ORDER BY i.indisprimary DESC, i.indexrelid, k.ord";
+
+// Types without an equality operator (or, for box, with one that compares areas): rows are
+// matched on their text form. Only reachable with REPLICA IDENTITY FULL, since key columns
+// always have equality.
+bool NeedsTextCompare(const std::string& type_name) {
+  static const char* const kTypes[] = {"json", "xml",  "point",   "line",  "lseg",
+                                       "box",  "path", "polygon", "circle"};
+  for (const char* type : kTypes) {
+    if (type_name == type) return true;
+  }
+  return false;
+}
+
+const char* OpName(wire::RowChange::Op op) {
+  switch (op) {
+    case wire::RowChange::INSERT:
+      return "INSERT";
+    case wire::RowChange::UPDATE:
+      return "UPDATE";
+    case wire::RowChange::DELETE:
+      return "DELETE";
+    case wire::RowChange::TRUNCATE:
+      return "TRUNCATE";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+// Drops surrounding whitespace and folds the lines of a libpq message into one.
+std::string OneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  const size_t begin = text.find_first_not_of(' ');
+  const size_t end = text.find_last_not_of(' ');
+  if (begin == std::string::npos) return "";
+  std::string out;
+  for (size_t i = begin; i <= end; ++i) {
+    if (text[i] == ' ' && !out.empty() && out.back() == ' ') continue;
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+// "ERROR: message (DETAIL: ...) (HINT: ...)" from a failed result, or the connection's error.
+std::string ServerMessage(PGconn* conn, const PGresult* result) {
+  const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  if (primary == nullptr) {
+    std::string message = OneLine(conn ? PQerrorMessage(conn) : "no connection");
+    return message.empty() ? "unknown libpq error" : message;
+  }
+  const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY);
+  std::string message = std::string(severity ? severity : "ERROR") + ": " + primary;
+  if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) {
+    message += " (DETAIL: " + std::string(detail) + ")";
+  }
+  if (const char* hint = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT)) {
+    message += " (HINT: " + std::string(hint) + ")";
+  }
+  return OneLine(message);
+}
+
+bool IsOk(const PGresult* result) {
+  const ExecStatusType status = PQresultStatus(result);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+// PQcmdTuples takes a non-const result though it only reads it.
+long AffectedRows(PGresult* result) { return std::strtol(PQcmdTuples(result), nullptr, 10); }
+
+std::optional<std::string> Field(const PGresult* result, int row, int column) {
+  if (PQgetisnull(result, row, column)) return std::nullopt;
+  return std::string(PQgetvalue(result, row, column));
+}
+
+void LogNotice(void* logger, const char* message) {
+  static_cast<spdlog::logger*>(logger)->debug("target: {}", OneLine(message));
+}
+
+// The mapped target columns of a relation, in order: what a cached TargetTable was read for.
+std::string Shape(const MappedRelation& relation) {
+  std::string shape;
+  for (const MappedColumn& column : relation.columns) {
+    // NUL cannot occur in an identifier, so names cannot run into each other.
+    shape += column.target_name;
+    shape.push_back('\0');
+    shape.push_back(column.key ? 'k' : '-');
+  }
+  return shape;
+}
+
+class PostgresSink final : public Sink {
+ public:
+  explicit PostgresSink(std::string dsn) : dsn_(std::move(dsn)), log_(Logger("apply.postgres")) {}
+  ~PostgresSink() override { Close(); }
+
+  Status Open() override;
+  Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) override;
+  Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
+  Result<RowOutcome> ApplyRow(const MappedRelation& relation,
+                              const wire::RowChange& change) override;
+  Status CommitTransaction() override;
+  void AbortTransaction() override;
+  Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
+                                                                const std::string& table) override;
+  std::string engine() const override { return "postgres"; }
+
+ private:
+  void Close();
+  Status CheckOpen() const;
+  Status ExecSimple(const std::string& sql);
+  Result<bool> MetaExists();
+  Status CreateMeta();
+  Result<PgResult> ExecParams(const std::string& sql,
+                              const std::vector<std::optional<std::string>>& params);
+  Result<PgResult> ExecPrepared(const Statement& statement);
+  Result<std::string> Prepare(const std::string& sql);
+
+  Result<std::optional<TargetTable>> LoadTarget(const std::string& schema,
+                                                const std::string& table);
+  Result<const TargetTable*> Target(const MappedRelation& relation);
+
+  Result<RowOutcome> ApplyInsert(const MappedRelation& relation, const TargetTable& target,
+                                 const wire::RowChange& change);
+  Result<RowOutcome> ApplyUpdate(const MappedRelation& relation, const TargetTable& target,
+                                 const wire::RowChange& change);
+  Result<RowOutcome> ApplyDelete(const MappedRelation& relation, const TargetTable& target,
+                                 const wire::RowChange& change);
+  Result<RowOutcome> ApplyTruncate(const TargetTable& target, const wire::RowChange& change);
+  // Inserts `row`; when it meets an existing row on the arbiter index, overwrites that row and
+  // reports `on_existing`, else reports `on_new`.
+  Result<RowOutcome> InsertRow(const MappedRelation& relation, const TargetTable& target,
+                               const std::vector<BoundColumn>& row, RowOutcome on_new,
+                               RowOutcome on_existing);
+  Result<std::vector<BoundColumn>> MatchOf(const MappedRelation& relation,
+                                           const TargetTable& target,
+                                           const wire::RowChange& change);
+
+  const std::string dsn_;
+  std::shared_ptr<spdlog::logger> log_;
+  PGconn* conn_ = nullptr;
+  bool in_transaction_ = false;
+  // Prepared statements by SQL text. The text names the target table, the operation, the
+  // columns present and the null pattern of the match, so a relation that changes shape simply
+  // gets new statements; prepared statements live as long as the connection.
+  std::map<std::string, std::string> statements_;
+  bool checkpoint_prepared_ = false;
+  // What the catalog says about each target table ("schema.table"). Read again when the
+  // source relation mapped onto it changes shape (the target was likely altered first, e.g. a
+  // column added on both sides) and after any failed statement on the table.
+  struct CachedTarget {
+    std::string shape;  // Shape() of the relation it was read for
+    TargetTable table;
+  };
+  std::map<std::string, CachedTarget> targets_;
+};
+
+void PostgresSink::Close() {
+  if (conn_ != nullptr) PQfinish(conn_);
+  conn_ = nullptr;
+  in_transaction_ = false;
+  statements_.clear();
+  checkpoint_prepared_ = false;
+  targets_.clear();
+}
+
+Status PostgresSink::CheckOpen() const {
+  if (conn_ == nullptr) return Status::Error("PostgreSQL target is not open: call Open() first");
+  return Status::Ok();
+}
+
+Status PostgresSink::ExecSimple(const std::string& sql) {
+  PgResult result(PQexec(conn_, sql.c_str()), &PQclear);
+  if (IsOk(result.get())) return Status::Ok();
+  return Status::Error(sql + ": " + ServerMessage(conn_, result.get()));
+}
+
+Result<PgResult> PostgresSink::ExecParams(const std::string& sql,
+                                          const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+  PgResult result(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0),
+                  &PQclear);
+  if (!IsOk(result.get())) return Status::Error(ServerMessage(conn_, result.get()));
+  return result;
+}
+
+Result<std::string> PostgresSink::Prepare(const std::string& sql) {
+  if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
+  std::string name = "ferry_s_" + std::to_string(statements_.size() + 1);
+  PgResult result(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), &PQclear);
+  if (!IsOk(result.get())) return Status::Error(ServerMessage(conn_, result.get()));
+  log_->debug("prepared {}: {}", name, sql);
+  statements_.emplace(sql, name);
+  return name;
+}
+
+Result<PgResult> PostgresSink::ExecPrepared(const Statement& statement) {
+  Result<std::string> name = Prepare(statement.sql);
+  if (!name.ok()) return name.status();
+  std::vector<const char*> values;
+  for (const auto& param : statement.params) values.push_back(param ? param->c_str() : nullptr);
+  PgResult result(PQexecPrepared(conn_, name->c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0),
+                  &PQclear);
+  if (!IsOk(result.get())) return Status::Error(ServerMessage(conn_, result.get()));
+  return result;
+}
+
+Status PostgresSink::Open() {
+  Close();
+  // expand_dbname lets `dsn` be a keyword string or a URI; the application name shows the
+  // connection for what it is in pg_stat_activity unless the DSN sets its own.
+  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
+  const char* values[] = {dsn_.c_str(), "ferry-apply", nullptr};
+  conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+    Status error = Status::Error("connect to target PostgreSQL: " + ServerMessage(conn_, nullptr) +
+                                 ": check the target dsn and that the server is up");
+    Close();
+    return error;
+  }
+  // Server notices ("truncate cascades to table ...") go to the log instead of stderr.
+  PQsetNoticeProcessor(conn_, &LogNotice, log_.get());
+  for (const char* sql : kSessionSettings) {
+    Status status = ExecSimple(sql);
+    if (!status.ok()) {
+      Close();
+      if (std::string(sql).find("session_replication_role") != std::string::npos) {
+        return status.WithContext(
+            "configure target session (the apply user must be a superuser, or be granted it "
+            "with GRANT SET ON PARAMETER session_replication_role TO <user>)");
+      }
+      return status.WithContext("configure target session");
+    }
+  }
+  Status meta = CreateMeta();
+  if (!meta.ok()) {
+    Close();
+    return meta.WithContext("create ferry_meta on the target");
+  }
+  log_->info("connected to target PostgreSQL {} (database {})",
+             PQparameterStatus(conn_, "server_version"), PQdb(conn_));
+  return Status::Ok();
+}
+
+// Creates ferry_meta.checkpoints and ferry_meta.conflicts unless both exist. Checking first
+// lets an apply user without CREATE privilege run against a prepared schema; the advisory lock
+// makes concurrent first starts of several agents wait for each other instead of colliding on
+// the catalog's unique indexes (IF NOT EXISTS alone does not prevent that race).
+Result<bool> PostgresSink::MetaExists() {
+  PgResult exists(PQexec(conn_, kMetaExistsSql), &PQclear);
+  if (!IsOk(exists.get())) return Status::Error(ServerMessage(conn_, exists.get()));
+  return std::string(PQgetvalue(exists.get(), 0, 0)) == "t";
+}
+
+Status PostgresSink::CreateMeta() {
+  Result<bool> exists = MetaExists();
+  if (!exists.ok()) return exists.status();
+  if (*exists) return Status::Ok();
+
+  FERRY_RETURN_IF_ERROR(ExecSimple("BEGIN"));
+  Status status = ExecSimple(kMetaLockSql);
+  if (status.ok()) {
+    // Another agent may have created everything while this one waited for the lock.
+    exists = MetaExists();
+    if (!exists.ok()) status = exists.status();
+  }
+  bool created = false;
+  if (status.ok() && !*exists) {
+    for (const char* ddl : kMetaDdl) {
+      status = ExecSimple(ddl);
+      if (!status.ok()) break;
+    }
+    created = status.ok();
+  }
+  if (status.ok()) status = ExecSimple("COMMIT");
+  if (!status.ok()) {
+    AbortTransaction();
+    return status;
+  }
+  if (created) log_->info("created ferry_meta.checkpoints and ferry_meta.conflicts");
+  return Status::Ok();
+}
+
+Result<std::optional<wire::Position>> PostgresSink::ReadCheckpoint(const std::string& upstream) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<PgResult> result = ExecParams(kReadCheckpointSql, {upstream});
+  if (!result.ok()) {
+    return result.status().WithContext("read checkpoint of upstream " + upstream);
+  }
+  if (PQntuples(result->get()) == 0) return std::optional<wire::Position>();
+  wire::Position position;
+  position.set_engine(PQgetvalue(result->get(), 0, 0));
+  position.set_value(PQgetvalue(result->get(), 0, 1));
+  return std::optional<wire::Position>(std::move(position));
+}
+
+Status PostgresSink::BeginTransaction(const std::string& upstream, const wire::Begin& begin) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  const std::string context = "begin transaction for upstream " + upstream;
+  if (in_transaction_) {
+    return Status::Error(context + ": a transaction is already open (commit or abort it first)");
+  }
+  if (begin.position().engine().empty() || begin.position().value().empty()) {
+    return Status::Error(context +
+                         ": the Begin carries no position, so no checkpoint can be "
+                         "recorded: the change stream is malformed");
+  }
+  if (!checkpoint_prepared_) {
+    PgResult prepared(PQprepare(conn_, kCheckpointStatement, kCheckpointSql, 0, nullptr), &PQclear);
+    if (!IsOk(prepared.get())) {
+      return Status::Error(context +
+                           ": prepare checkpoint: " + ServerMessage(conn_, prepared.get()));
+    }
+    checkpoint_prepared_ = true;
+  }
+  Status begun = ExecSimple("BEGIN");
+  if (!begun.ok()) return begun.WithContext(context);
+  in_transaction_ = true;
+
+  // The checkpoint is the transaction's first write (DESIGN.md: exactly-once and loop
+  // prevention both rely on it). A commit time of 0 means the source did not say.
+  const std::string commit_time_us = std::to_string(begin.commit_time_us());
+  const char* values[] = {
+      upstream.c_str(),
+      begin.position().engine().c_str(),
+      begin.position().value().c_str(),
+      begin.commit_time_us() != 0 ? commit_time_us.c_str() : nullptr,
+      begin.origin().empty() ? nullptr : begin.origin().c_str(),
+  };
+  PgResult result(PQexecPrepared(conn_, kCheckpointStatement, 5, values, nullptr, nullptr, 0),
+                  &PQclear);
+  if (!IsOk(result.get())) {
+    return Status::Error(context + ": write checkpoint: " + ServerMessage(conn_, result.get()));
+  }
+  return Status::Ok();
+}
+
+Result<RowOutcome> PostgresSink::ApplyRow(const MappedRelation& relation,
+                                          const wire::RowChange& change) {
+  const std::string context =
+      "apply to " + relation.target_name() + " (" + OpName(change.op()) + ")";
+  FERRY_RETURN_IF_ERROR(CheckOpen().WithContext(context));
+  if (!in_transaction_) {
+    return Status::Error(context + ": no transaction is open: call BeginTransaction first");
+  }
+  Result<const TargetTable*> target = Target(relation);
+  if (!target.ok()) return target.status().WithContext(context);
+
+  Result<RowOutcome> outcome =
+      Status::Error("unsupported operation " + std::to_string(static_cast<int>(change.op())) +
+                    ": the change stream is malformed");
+  switch (change.op()) {
+    case wire::RowChange::INSERT:
+      outcome = ApplyInsert(relation, **target, change);
+      break;
+    case wire::RowChange::UPDATE:
+      outcome = ApplyUpdate(relation, **target, change);
+      break;
+    case wire::RowChange::DELETE:
+      outcome = ApplyDelete(relation, **target, change);
+      break;
+    case wire::RowChange::TRUNCATE:
+      outcome = ApplyTruncate(**target, change);
+      break;
+    default:
+      break;
+  }
+  if (!outcome.ok()) {
+    // The table may have been altered under us; read its catalog again next time.
+    targets_.erase(relation.target_name());
+    return outcome.status().WithContext(context);
+  }
+  return outcome;
+}
+
+Result<const TargetTable*> PostgresSink::Target(const MappedRelation& relation) {
+  const std::string name = relation.target_name();
+  const std::string shape = Shape(relation);
+  if (auto it = targets_.find(name); it != targets_.end() && it->second.shape == shape) {
+    return &it->second.table;
+  }
+  Result<std::optional<TargetTable>> loaded =
+      LoadTarget(relation.target_schema, relation.target_table);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) {
+    return Status::Error("target table " + name +
+                         " does not exist: create it on the target (Ferry does not create "
+                         "tables) or map the source table onto an existing one");
+  }
+  CachedTarget& cached = targets_[name];
+  cached = {shape, std::move(**loaded)};
+  return &cached.table;
+}
+
+Result<std::optional<TargetTable>> PostgresSink::LoadTarget(const std::string& schema,
+                                                            const std::string& table) {
+  Result<PgResult> columns = ExecParams(kTargetColumnsSql, {schema, table});
+  if (!columns.ok()) return columns.status().WithContext("read catalog of " + schema + "." + table);
+  const PGresult* rows = columns->get();
+  if (PQntuples(rows) == 0) return std::optional<TargetTable>();
+
+  TargetTable target;
+  target.schema = schema;
+  target.table = table;
+  target.relkind = PQgetvalue(rows, 0, 1)[0];
+  const std::string oid = PQgetvalue(rows, 0, 0);
+  for (int row = 0; row < PQntuples(rows); ++row) {
+    if (PQgetisnull(rows, row, 2)) continue;
+    target.columns.push_back({PQgetvalue(rows, row, 2), PQgetvalue(rows, row, 3),
+                              NeedsTextCompare(Field(rows, row, 4).value_or(""))});
+  }
+
+  Result<PgResult> indexes = ExecParams(kUniqueIndexesSql, {oid});
+  if (!indexes.ok()) return indexes.status().WithContext("read indexes of " + target.name());
+  std::string current;
+  for (int row = 0; row < PQntuples(indexes->get()); ++row) {
+    const PGresult* index_rows = indexes->get();
+    if (current != PQgetvalue(index_rows, row, 0)) {
+      current = PQgetvalue(index_rows, row, 0);
+      target.unique_indexes.push_back({{},
+                                       std::string(PQgetvalue(index_rows, row, 1)) == "t",
+                                       std::string(PQgetvalue(index_rows, row, 2)) == "t"});
+    }
+    target.unique_indexes.back().columns.push_back(PQgetvalue(index_rows, row, 3));
+  }
+  return std::optional<TargetTable>(std::move(target));
+}
+
+Result<RowOutcome> PostgresSink::InsertRow(const MappedRelation& relation,
+                                           const TargetTable& target,
+                                           const std::vector<BoundColumn>& row, RowOutcome on_new,
+                                           RowOutcome on_existing) {
+  const std::optional<std::vector<std::string>> arbiter = ArbiterColumns(relation, target);
+  if (!arbiter && !relation.full_old_image) {
+    // Without a unique index on the key the target cannot tell an insert of an existing row
+    // from a new one, and every update and delete would scan the table.
+    std::vector<std::string> keys = MatchColumns(relation, target);
+    std::string list;
+    for (const std::string& key : keys) list += (list.empty() ? "" : ", ") + key;
+    return Status::Error("target table " + target.name() +
+                         " needs a primary key or unique index on (" + list +
+                         "), the key of the source table: add one, e.g. ALTER TABLE " +
+                         target.name() + " ADD PRIMARY KEY (" + list + ")");
+  }
+  // A full-image relation without any unique index on the target is a table that may hold
+  // identical rows: a plain INSERT, as the source did.
+  Result<PgResult> inserted =
+      ExecPrepared(InsertStatement(target, row, arbiter ? &*arbiter : nullptr));
+  if (!inserted.ok()) return inserted.status();
+  if (!arbiter || AffectedRows(inserted->get()) == 1) return on_new;
+
+  // The arbiter found an existing row: overwrite it with the source's row (the replica follows
+  // its source). DO NOTHING + UPDATE rather than DO UPDATE ... RETURNING (xmax = 0) because
+  // partitioned tables cannot return system columns.
+  Result<std::vector<BoundColumn>> match = Select(row, *arbiter);
+  if (!match.ok()) return match.status();
+  std::vector<BoundColumn> set;
+  for (const BoundColumn& column : row) {
+    if (std::find(arbiter->begin(), arbiter->end(), column.name) == arbiter->end()) {
+      set.push_back(column);
+    }
+  }
+  if (set.empty()) return on_existing;
+  Result<PgResult> updated = ExecPrepared(UpdateStatement(target, set, *match, false));
+  if (!updated.ok()) return updated.status();
+  if (AffectedRows(updated->get()) != 1) {
+    return Status::Error("the existing row the insert met changed concurrently: retry");
+  }
+  return on_existing;
+}
+
+Result<RowOutcome> PostgresSink::ApplyInsert(const MappedRelation& relation,
+                                             const TargetTable& target,
+                                             const wire::RowChange& change) {
+  Result<std::vector<BoundColumn>> row = BindImage(relation, target, change.new_values());
+  if (!row.ok()) return row.status();
+  return InsertRow(relation, target, *row, RowOutcome::kApplied, RowOutcome::kInsertedOverExisting);
+}
+
+// The values that find the row an update or delete refers to: from the old image when the
+// source sent one (key change, or REPLICA IDENTITY FULL), else from the new image's key.
+Result<std::vector<BoundColumn>> PostgresSink::MatchOf(const MappedRelation& relation,
+                                                       const TargetTable& target,
+                                                       const wire::RowChange& change) {
+  const bool has_old = change.old_values_size() > 0;
+  Result<std::vector<BoundColumn>> image =
+      BindImage(relation, target, has_old ? change.old_values() : change.new_values());
+  if (!image.ok()) return image.status().WithContext(has_old ? "old image" : "new image");
+  std::vector<BoundColumn> match;
+  if (MatchesWholeRow(relation, target)) {
+    // Every mapped column the source sent (unchanged ones were left out by BindImage).
+    match = std::move(image).value();
+  } else {
+    Result<std::vector<BoundColumn>> keys = Select(*image, MatchColumns(relation, target));
+    if (!keys.ok()) return keys.status();
+    match = std::move(keys).value();
+  }
+  if (match.empty()) {
+    return Status::Error(
+        "the change carries no values to find its row by: the change stream "
+        "is malformed");
+  }
+  return match;
+}
+
+Result<RowOutcome> PostgresSink::ApplyUpdate(const MappedRelation& relation,
+                                             const TargetTable& target,
+                                             const wire::RowChange& change) {
+  Result<std::vector<BoundColumn>> row = BindImage(relation, target, change.new_values());
+  if (!row.ok()) return row.status().WithContext("new image");
+  Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
+  if (!match.ok()) return match.status();
+  Result<PgResult> updated =
+      ExecPrepared(UpdateStatement(target, *row, *match, MatchesWholeRow(relation, target)));
+  if (!updated.ok()) return updated.status();
+  if (AffectedRows(updated->get()) > 0) return RowOutcome::kApplied;
+  // No row: the replica had diverged. Insert the source's row (columns the source did not send
+  // get their defaults) so the replica follows its source.
+  return InsertRow(relation, target, *row, RowOutcome::kUpdateInsertedMissing,
+                   RowOutcome::kUpdateInsertedMissing);
+}
+
+Result<RowOutcome> PostgresSink::ApplyDelete(const MappedRelation& relation,
+                                             const TargetTable& target,
+                                             const wire::RowChange& change) {
+  if (change.old_values_size() == 0) {
+    return Status::Error("the delete carries no old image: the change stream is malformed");
+  }
+  Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
+  if (!match.ok()) return match.status();
+  Result<PgResult> deleted =
+      ExecPrepared(DeleteStatement(target, *match, MatchesWholeRow(relation, target)));
+  if (!deleted.ok()) return deleted.status();
+  return AffectedRows(deleted->get()) > 0 ? RowOutcome::kApplied : RowOutcome::kDeleteMissing;
+}
+
+Result<RowOutcome> PostgresSink::ApplyTruncate(const TargetTable& target,
+                                               const wire::RowChange& change) {
+  FERRY_RETURN_IF_ERROR(
+      ExecSimple(TruncateStatement(target, change.cascade(), change.restart_identity())));
+  return RowOutcome::kApplied;
+}
+
+Status PostgresSink::CommitTransaction() {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  if (!in_transaction_) return Status::Error("commit: no transaction is open");
+  // If COMMIT fails because the connection broke, whether it committed is unknown; the
+  // checkpoint, read again after reconnecting, is what tells (DESIGN.md invariant 2).
+  PgResult result(PQexec(conn_, "COMMIT"), &PQclear);
+  in_transaction_ = false;
+  if (!IsOk(result.get())) {
+    return Status::Error("commit on target: " + ServerMessage(conn_, result.get()));
+  }
+  // COMMIT of a transaction that already failed succeeds as a ROLLBACK; that must not pass
+  // for a commit, or the apply agent would ack a transaction that is not there.
+  if (std::string(PQcmdStatus(result.get())) != "COMMIT") {
+    return Status::Error(
+        "commit on target: the transaction was rolled back because an earlier "
+        "statement in it failed");
+  }
+  return Status::Ok();
+}
+
+void PostgresSink::AbortTransaction() {
+  in_transaction_ = false;
+  if (conn_ == nullptr) return;
+  const PGTransactionStatusType state = PQtransactionStatus(conn_);
+  if (state != PQTRANS_INTRANS && state != PQTRANS_INERROR) return;
+  PgResult result(PQexec(conn_, "ROLLBACK"), &PQclear);
+  if (!IsOk(result.get())) {
+    log_->warn("rollback on target failed: {}", ServerMessage(conn_, result.get()));
+  }
+}
+
+Result<std::optional<std::vector<std::string>>> PostgresSink::TargetColumns(
+    const std::string& schema, const std::string& table) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<std::optional<TargetTable>> target = LoadTarget(schema, table);
+  if (!target.ok()) return target.status();
+  if (!target->has_value()) return std::optional<std::vector<std::string>>();
+  std::vector<std::string> names;
+  for (const TargetColumn& column : (*target)->columns) names.push_back(column.name);
+  return std::optional<std::vector<std::string>>(std::move(names));
+}
+
+}  // namespace
+
+std::unique_ptr<Sink> MakePostgresSink(std::string dsn) {
+  return std::make_unique<PostgresSink>(std::move(dsn));
+}
+
+}  // namespace ferry::apply::postgres

@@ -1,9 +1,14 @@
 // PostgreSQL as an apply target (libpq). Keeps ferry_meta.checkpoints and ferry_meta.conflicts,
 // writes each source transaction in one target transaction that upserts the checkpoint first,
-// and applies rows through prepared statements keyed by relation, operation and column set.
+// and applies rows through prepared statements keyed by their SQL text (target table,
+// operation, columns present, null pattern of the row match).
 // For now the replica follows its source: an insert meeting an existing key becomes an update,
 // an update finding no row becomes an insert, a delete finding no row is a no-op; each is
 // reported as a RowOutcome (and logged by the agent), never silently.
+// Target requirements: the table exists (Ferry creates none) with every mapped column; for a
+// source with a key, a primary key or unique index on the key columns (else inserts fail with
+// that fix); the apply user may SET session_replication_role (superuser, or GRANT SET ON
+// PARAMETER). One sink serves one stream from one thread.
 #pragma once
 
 #include <memory>

@@ -1,0 +1,106 @@
+// SQL the PostgreSQL sink sends, built from a mapped relation, what the target's catalog says
+// about the target table, and one row change. Pure functions, no libpq, so that the choice of
+// row match, conflict arbiter and statement text is unit-tested without a server.
+//
+// Parameters are text with an unspecified type and no casts: the server infers each one from
+// the column it is assigned to or compared with, so its own input function parses the value,
+// and type modifiers behave as for a literal (a too-long varchar is an error, never a silent
+// truncation as an explicit ::varchar(n) cast would do).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apply/table_mapping.h"
+#include "common/status.h"
+#include "wire/ferry.pb.h"
+
+namespace ferry::apply::postgres {
+
+// What the target's catalog says about one target table.
+struct TargetColumn {
+  std::string name;
+  std::string type;  // format_type(), e.g. "numeric(10,2)"
+  // The type (or its array element / domain base type) has no equality operator (json, xml,
+  // geometric types): rows are matched on its text form instead.
+  bool text_compare = false;
+};
+
+struct UniqueIndex {
+  std::vector<std::string> columns;
+  bool primary = false;
+  bool replica_identity = false;
+};
+
+struct TargetTable {
+  std::string schema;
+  std::string table;
+  char relkind = 'r';  // pg_class.relkind: r table, p partitioned, v view, f foreign
+  std::vector<TargetColumn> columns;
+  // Usable as ON CONFLICT arbiters: unique, valid, immediate, no expressions, no predicate.
+  std::vector<UniqueIndex> unique_indexes;
+
+  std::string name() const { return schema + "." + table; }
+  std::string quoted() const;
+  const TargetColumn* Find(const std::string& column) const;
+};
+
+// One column of a statement and the text of its value (nullopt = NULL).
+struct BoundColumn {
+  std::string name;
+  std::optional<std::string> value;
+  bool text_compare = false;
+};
+
+struct Statement {
+  std::string sql;
+  std::vector<std::optional<std::string>> params;
+};
+
+// Binds the mapped columns of `values` (a RowChange's old or new image), leaving out unchanged
+// values. Fails when the image does not fit the relation, a mapped column is missing on the
+// target, or a value cannot be written (the error names the column).
+Result<std::vector<BoundColumn>> BindImage(
+    const MappedRelation& relation, const TargetTable& target,
+    const google::protobuf::RepeatedPtrField<wire::Value>& values);
+
+// The target columns whose values identify a row for UPDATE and DELETE. With a key identity
+// they are the source's key columns. With a full old image (REPLICA IDENTITY FULL, every column
+// flagged key) they are the target's primary key or replica identity index when the mapping
+// covers it, as PostgreSQL's own apply worker does (index lookups, not scans); otherwise every
+// mapped column.
+std::vector<std::string> MatchColumns(const MappedRelation& relation, const TargetTable& target);
+
+// True when MatchColumns fell back to every column of a full-image relation: the target has no
+// usable key, so several identical rows may match and UPDATE/DELETE must touch only one of
+// them, as the source did.
+bool MatchesWholeRow(const MappedRelation& relation, const TargetTable& target);
+
+// The columns of the target's unique index an INSERT can use as its ON CONFLICT arbiter:
+// one on exactly the key columns if there is one, else the primary key, else any unique index
+// whose columns are all mapped key columns (for a full image: all mapped columns).
+std::optional<std::vector<std::string>> ArbiterColumns(const MappedRelation& relation,
+                                                       const TargetTable& target);
+
+// Picks `names` out of `bound` in that order; fails naming the first one missing.
+Result<std::vector<BoundColumn>> Select(const std::vector<BoundColumn>& bound,
+                                        const std::vector<std::string>& names);
+
+// INSERT INTO t (cols) VALUES ($1...) [ON CONFLICT (arbiter) DO NOTHING].
+Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns,
+                          const std::vector<std::string>* arbiter);
+
+// UPDATE t SET cols WHERE match. With `one_row` only one matching row is changed (by ctid).
+// An empty `set` assigns the first match column to itself, so the row count still tells
+// whether the row exists.
+Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColumn>& set,
+                          const std::vector<BoundColumn>& match, bool one_row);
+
+// DELETE FROM t WHERE match, one row only with `one_row`.
+Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
+                          bool one_row);
+
+std::string TruncateStatement(const TargetTable& target, bool cascade, bool restart_identity);
+
+}  // namespace ferry::apply::postgres

@@ -1,0 +1,198 @@
+#include "apply/postgres/pg_sql.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::apply::postgres {
+namespace {
+
+wire::Column MakeColumn(const std::string& name, bool key) {
+  wire::Column column;
+  column.set_name(name);
+  column.set_key(key);
+  return column;
+}
+
+// public.t(id key, a, b) mapped onto itself.
+MappedRelation Relation(bool full_old_image = false) {
+  wire::Relation relation;
+  relation.set_schema("public");
+  relation.set_table("t");
+  relation.set_full_old_image(full_old_image);
+  *relation.add_columns() = MakeColumn("id", true);
+  *relation.add_columns() = MakeColumn("a", full_old_image);
+  *relation.add_columns() = MakeColumn("b", full_old_image);
+  Result<MappedRelation> mapped = TableMapper().Map(relation);
+  EXPECT_TRUE(mapped.ok()) << mapped.message();
+  return *mapped;
+}
+
+TargetTable Target(std::vector<UniqueIndex> indexes = {}) {
+  TargetTable target;
+  target.schema = "public";
+  target.table = "t";
+  target.columns = {{"id", "integer", false}, {"a", "text", false}, {"b", "json", true}};
+  target.unique_indexes = std::move(indexes);
+  return target;
+}
+
+wire::Value Int(int64_t i) {
+  wire::Value v;
+  v.set_int64(i);
+  return v;
+}
+
+wire::Value Unchanged() {
+  wire::Value v;
+  v.mutable_unchanged();
+  return v;
+}
+
+wire::Value Null() {
+  wire::Value v;
+  v.mutable_null();
+  return v;
+}
+
+google::protobuf::RepeatedPtrField<wire::Value> Image(std::initializer_list<wire::Value> values) {
+  google::protobuf::RepeatedPtrField<wire::Value> image;
+  for (const wire::Value& v : values) *image.Add() = v;
+  return image;
+}
+
+TEST(BindImageTest, SkipsUnchangedAndMarksTextCompare) {
+  wire::Value json;
+  json.set_json("{}");
+  Result<std::vector<BoundColumn>> bound =
+      BindImage(Relation(), Target(), Image({Int(1), Unchanged(), json}));
+  ASSERT_TRUE(bound.ok()) << bound.message();
+  ASSERT_EQ(bound->size(), 2u);
+  EXPECT_EQ((*bound)[0].name, "id");
+  EXPECT_EQ((*bound)[0].value, "1");
+  EXPECT_EQ((*bound)[1].name, "b");
+  EXPECT_TRUE((*bound)[1].text_compare);
+}
+
+TEST(BindImageTest, WrongLengthIsAnError) {
+  Result<std::vector<BoundColumn>> bound = BindImage(Relation(), Target(), Image({Int(1)}));
+  ASSERT_FALSE(bound.ok());
+  EXPECT_NE(bound.message().find("has 1 values but relation public.t has 3"), std::string::npos)
+      << bound.message();
+}
+
+TEST(BindImageTest, MissingTargetColumnNamesTheFix) {
+  TargetTable target = Target();
+  target.columns.pop_back();
+  Result<std::vector<BoundColumn>> bound =
+      BindImage(Relation(), target, Image({Int(1), Null(), Null()}));
+  ASSERT_FALSE(bound.ok());
+  EXPECT_NE(bound.message().find("target table public.t has no column b"), std::string::npos)
+      << bound.message();
+}
+
+TEST(BindImageTest, BadValueNamesTheColumn) {
+  wire::Value text;
+  text.set_text(std::string("x\0", 2));
+  Result<std::vector<BoundColumn>> bound =
+      BindImage(Relation(), Target(), Image({Int(1), text, Null()}));
+  ASSERT_FALSE(bound.ok());
+  EXPECT_EQ(bound.message().rfind("column a: ", 0), 0u) << bound.message();
+}
+
+TEST(MatchColumnsTest, KeyIdentityUsesSourceKey) {
+  EXPECT_EQ(MatchColumns(Relation(), Target()), std::vector<std::string>{"id"});
+  EXPECT_FALSE(MatchesWholeRow(Relation(), Target()));
+}
+
+TEST(MatchColumnsTest, FullImagePrefersTargetPrimaryKey) {
+  TargetTable target = Target({{{"a"}, false, false}, {{"id"}, true, false}});
+  EXPECT_EQ(MatchColumns(Relation(true), target), std::vector<std::string>{"id"});
+  EXPECT_FALSE(MatchesWholeRow(Relation(true), target));
+}
+
+TEST(MatchColumnsTest, FullImageUsesReplicaIdentityIndexWithoutPrimaryKey) {
+  TargetTable target = Target({{{"a"}, false, true}});
+  EXPECT_EQ(MatchColumns(Relation(true), target), std::vector<std::string>{"a"});
+}
+
+TEST(MatchColumnsTest, FullImageWithoutKeyMatchesWholeRow) {
+  TargetTable target = Target({{{"a"}, false, false}});
+  EXPECT_EQ(MatchColumns(Relation(true), target), (std::vector<std::string>{"id", "a", "b"}));
+  EXPECT_TRUE(MatchesWholeRow(Relation(true), target));
+}
+
+TEST(ArbiterColumnsTest, PrefersIndexOnExactlyTheKey) {
+  TargetTable target = Target({{{"id", "a"}, true, false}, {{"id"}, false, false}});
+  EXPECT_EQ(ArbiterColumns(Relation(), target), std::vector<std::string>{"id"});
+}
+
+TEST(ArbiterColumnsTest, NoneWhenNoIndexFitsTheKey) {
+  EXPECT_FALSE(ArbiterColumns(Relation(), Target()).has_value());
+  EXPECT_FALSE(ArbiterColumns(Relation(), Target({{{"a"}, false, false}})).has_value());
+}
+
+TEST(ArbiterColumnsTest, FullImageTakesPrimaryKeyOverOtherUniqueIndex) {
+  TargetTable target = Target({{{"a"}, false, false}, {{"id"}, true, false}});
+  EXPECT_EQ(ArbiterColumns(Relation(true), target), std::vector<std::string>{"id"});
+}
+
+TEST(StatementTest, Insert) {
+  std::vector<BoundColumn> row = {{"id", "1", false}, {"a", std::nullopt, false}};
+  std::vector<std::string> arbiter = {"id"};
+  Statement statement = InsertStatement(Target(), row, &arbiter);
+  EXPECT_EQ(statement.sql,
+            "INSERT INTO \"public\".\"t\" (\"id\", \"a\") VALUES ($1, $2) ON CONFLICT (\"id\") "
+            "DO NOTHING");
+  ASSERT_EQ(statement.params.size(), 2u);
+  EXPECT_EQ(statement.params[0], "1");
+  EXPECT_FALSE(statement.params[1].has_value());
+  EXPECT_EQ(InsertStatement(Target(), row, nullptr).sql,
+            "INSERT INTO \"public\".\"t\" (\"id\", \"a\") VALUES ($1, $2)");
+}
+
+TEST(StatementTest, UpdateMatchesNullsWithIsNullAndJsonAsText) {
+  std::vector<BoundColumn> set = {{"a", "x", false}};
+  std::vector<BoundColumn> match = {
+      {"id", "1", false}, {"a", std::nullopt, false}, {"b", "{}", true}};
+  Statement statement = UpdateStatement(Target(), set, match, false);
+  EXPECT_EQ(statement.sql,
+            "UPDATE \"public\".\"t\" SET \"a\" = $1 WHERE \"id\" = $2 AND \"a\" IS NULL AND "
+            "\"b\"::text = $3::text");
+  EXPECT_EQ(statement.params.size(), 3u);
+}
+
+TEST(StatementTest, UpdateOneRowPinsByCtid) {
+  std::vector<BoundColumn> match = {{"id", "1", false}};
+  Statement statement = UpdateStatement(Target(), {{"a", "x", false}}, match, true);
+  EXPECT_EQ(statement.sql,
+            "UPDATE \"public\".\"t\" SET \"a\" = $1 WHERE ctid = (SELECT ctid FROM "
+            "\"public\".\"t\" WHERE \"id\" = $2 LIMIT 1) AND \"id\" = $2");
+  EXPECT_EQ(statement.params.size(), 2u);
+}
+
+TEST(StatementTest, UpdateWithNothingToSetStillFindsTheRow) {
+  Statement statement = UpdateStatement(Target(), {}, {{"id", "1", false}}, false);
+  EXPECT_EQ(statement.sql, "UPDATE \"public\".\"t\" SET \"id\" = \"id\" WHERE \"id\" = $1");
+}
+
+TEST(StatementTest, DeleteAndTruncate) {
+  EXPECT_EQ(DeleteStatement(Target(), {{"id", "1", false}}, false).sql,
+            "DELETE FROM \"public\".\"t\" WHERE \"id\" = $1");
+  TargetTable view = Target();
+  view.relkind = 'v';
+  EXPECT_EQ(DeleteStatement(view, {{"id", "1", false}}, true).sql,
+            "DELETE FROM \"public\".\"t\" WHERE \"id\" = $1");
+  EXPECT_EQ(TruncateStatement(Target(), false, false), "TRUNCATE \"public\".\"t\"");
+  EXPECT_EQ(TruncateStatement(Target(), true, true),
+            "TRUNCATE \"public\".\"t\" RESTART IDENTITY CASCADE");
+}
+
+TEST(SelectTest, MissingColumnIsAnError) {
+  std::vector<BoundColumn> bound = {{"a", "1", false}};
+  EXPECT_FALSE(Select(bound, {"id"}).ok());
+  Result<std::vector<BoundColumn>> selected = Select(bound, {"a"});
+  ASSERT_TRUE(selected.ok());
+  EXPECT_EQ(selected->size(), 1u);
+}
+
+}  // namespace
+}  // namespace ferry::apply::postgres

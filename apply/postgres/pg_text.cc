@@ -1,0 +1,152 @@
+#include "apply/postgres/pg_text.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace ferry::apply::postgres {
+namespace {
+
+Status CheckNoNul(const std::string& text) {
+  if (text.find('\0') == std::string::npos) return Status::Ok();
+  return Status::Error(
+      "value contains a NUL byte (\\0), which PostgreSQL text types cannot hold: remove it at "
+      "the source, or exclude the column in the mapping");
+}
+
+// Text of a non-null scalar; arrays are handled by AppendArray.
+Result<std::string> ScalarText(const wire::Value& value);
+
+// Array elements are always double-quoted so that commas, braces, spaces, backslashes and the
+// word NULL inside an element stay part of it; only a real null is written as bare NULL.
+void AppendQuotedElement(const std::string& text, std::string* out) {
+  out->push_back('"');
+  for (char c : text) {
+    if (c == '"' || c == '\\') out->push_back('\\');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+Status AppendArray(const wire::ArrayValue& array, std::string* out) {
+  out->push_back('{');
+  for (int i = 0; i < array.elements_size(); ++i) {
+    if (i > 0) out->push_back(',');
+    const wire::Value& element = array.elements(i);
+    if (element.has_null()) {
+      out->append("NULL");
+    } else if (element.has_array()) {
+      FERRY_RETURN_IF_ERROR(AppendArray(element.array(), out));
+    } else {
+      Result<std::string> text = ScalarText(element);
+      if (!text.ok()) return text.status().WithContext("array element " + std::to_string(i + 1));
+      AppendQuotedElement(*text, out);
+    }
+  }
+  out->push_back('}');
+  return Status::Ok();
+}
+
+Result<std::string> Checked(const std::string& text) {
+  FERRY_RETURN_IF_ERROR(CheckNoNul(text));
+  return text;
+}
+
+Result<std::string> ScalarText(const wire::Value& value) {
+  switch (value.kind_case()) {
+    case wire::Value::kBoolean:
+      return std::string(value.boolean() ? "t" : "f");
+    case wire::Value::kInt64:
+      return std::to_string(value.int64());
+    case wire::Value::kUint64:
+      return std::to_string(value.uint64());
+    case wire::Value::kFloat64:
+      return Float8Text(value.float64());
+    case wire::Value::kBytes:
+      return ByteaHex(value.bytes());
+    case wire::Value::kDecimal:
+      return Checked(value.decimal());
+    case wire::Value::kText:
+      return Checked(value.text());
+    case wire::Value::kDate:
+      return Checked(value.date());
+    case wire::Value::kTime:
+      return Checked(value.time());
+    case wire::Value::kTimeTz:
+      return Checked(value.time_tz());
+    case wire::Value::kTimestamp:
+      return Checked(value.timestamp());
+    case wire::Value::kTimestampTz:
+      return Checked(value.timestamp_tz());
+    case wire::Value::kInterval:
+      return Checked(value.interval());
+    case wire::Value::kJson:
+      return Checked(value.json());
+    case wire::Value::kUuid:
+      return Checked(value.uuid());
+    case wire::Value::kEnumValue:
+      return Checked(value.enum_value());
+    case wire::Value::kSetValue:
+      return Checked(value.set_value());
+    case wire::Value::kBits:
+      return Checked(value.bits());
+    case wire::Value::kOther:
+      return Checked(value.other());
+    case wire::Value::kArray: {
+      std::string out;
+      FERRY_RETURN_IF_ERROR(AppendArray(value.array(), &out));
+      return out;
+    }
+    case wire::Value::kNull:
+      return Status::Error("internal: null reached ScalarText");
+    case wire::Value::kUnchanged:
+      return Status::Error(
+          "an unchanged (TOAST) value cannot be written: only whole columns may be unchanged, "
+          "and those are left out of the statement");
+    case wire::Value::KIND_NOT_SET:
+      break;
+  }
+  return Status::Error("value has no kind: the change record is malformed");
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> ValueToPgText(const wire::Value& value) {
+  if (value.has_null()) return std::optional<std::string>();
+  Result<std::string> text = ScalarText(value);
+  if (!text.ok()) return text.status();
+  return std::optional<std::string>(std::move(text).value());
+}
+
+std::string Float8Text(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  // std::to_chars without a precision writes the shortest text that parses back to exactly
+  // `value` (the same guarantee PostgreSQL 12+'s float8out gives with extra_float_digits > 0).
+  char buffer[64];
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  (void)error;  // 64 bytes always suffice for a double
+  return std::string(buffer, end);
+}
+
+std::string ByteaHex(const std::string& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + 2 * bytes.size());
+  for (unsigned char byte : bytes) {
+    out.push_back(kHex[byte >> 4]);
+    out.push_back(kHex[byte & 0x0f]);
+  }
+  return out;
+}
+
+std::string QuoteIdent(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace ferry::apply::postgres
