@@ -2,6 +2,12 @@
 // replication=database connection, one slot per subscriber.
 // Invariant (DESIGN.md #3): the slot's confirmed position only moves when Confirm() is called,
 // so the server keeps every change the subscriber has not acknowledged.
+//
+// Start() connects, checks wal_level, creates the publication and the slot when missing, and
+// starts streaming at the resume LSN (the slot's confirmed position when the resume position is
+// empty). A subscriber that resumes from a position while its slot is missing, or whose slot was
+// invalidated, gets an error that says a re-snapshot is needed: a new slot would silently skip
+// changes. A keepalive becomes a SourceHeartbeat whose head is the server's end of WAL.
 #pragma once
 
 #include <memory>
@@ -20,7 +26,8 @@ struct PostgresSourceOptions {
 };
 
 // Derives a valid PostgreSQL identifier (lowercase, [a-z0-9_], at most 63 bytes) for
-// publication/slot names from node and subscriber names.
+// publication/slot names from node and subscriber names: letters are lowercased, every other
+// byte outside [a-z0-9_] becomes '_', and a name starting with a digit gets a "ferry_" prefix.
 std::string SanitizeIdentifier(const std::string& name);
 
 std::unique_ptr<ChangeSource> MakePostgresSource(PostgresSourceOptions options);

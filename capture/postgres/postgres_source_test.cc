@@ -1,0 +1,64 @@
+#include "capture/postgres/postgres_source.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::capture::postgres {
+namespace {
+
+TEST(SanitizeIdentifierTest, Rules) {
+  EXPECT_EQ(SanitizeIdentifier("ferry_east_west"), "ferry_east_west");
+  EXPECT_EQ(SanitizeIdentifier("East-West.1"), "east_west_1");
+  EXPECT_EQ(SanitizeIdentifier("1node"), "ferry_1node");
+  EXPECT_EQ(SanitizeIdentifier("héllo wörld"), "h__llo_w__rld");  // each UTF-8 byte
+  EXPECT_EQ(SanitizeIdentifier(""), "ferry_");
+  EXPECT_EQ(SanitizeIdentifier("a\"; DROP TABLE x; --"), "a___drop_table_x____");
+}
+
+TEST(SanitizeIdentifierTest, AtMost63Bytes) {
+  EXPECT_EQ(SanitizeIdentifier(std::string(100, 'a')), std::string(63, 'a'));
+  const std::string prefixed = SanitizeIdentifier(std::string(70, '9'));
+  EXPECT_EQ(prefixed.size(), 63u);
+  EXPECT_EQ(prefixed, "ferry_" + std::string(57, '9'));
+}
+
+PostgresSourceOptions Unreachable() {
+  PostgresSourceOptions options;
+  options.dsn = "host=127.0.0.1 port=1 dbname=x connect_timeout=2";
+  options.publication = "ferry_pub";
+  options.slot = "ferry_slot";
+  return options;
+}
+
+TEST(PostgresSourceTest, EngineAndUseBeforeStart) {
+  std::unique_ptr<ChangeSource> source = MakePostgresSource(Unreachable());
+  EXPECT_EQ(source->engine(), "postgres");
+  EXPECT_FALSE(source->Next(std::chrono::milliseconds(1)).ok());
+  EXPECT_FALSE(source->Confirm(wire::Position()).ok());
+  source->Stop();  // harmless when not started
+}
+
+TEST(PostgresSourceTest, StartRefusesAForeignResumePosition) {
+  std::unique_ptr<ChangeSource> source = MakePostgresSource(Unreachable());
+  wire::Position mysql;
+  mysql.set_engine("mysql");
+  mysql.set_value("binlog.000001:4");
+  Status status = source->Start(mysql);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("engine \"mysql\""), std::string::npos) << status.message();
+
+  wire::Position garbage;
+  garbage.set_engine("postgres");
+  garbage.set_value("not-an-lsn");
+  EXPECT_FALSE(source->Start(garbage).ok());
+}
+
+TEST(PostgresSourceTest, StartReportsConnectionErrors) {
+  std::unique_ptr<ChangeSource> source = MakePostgresSource(Unreachable());
+  Status status = source->Start(wire::Position());
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("connecting to source PostgreSQL"), std::string::npos)
+      << status.message();
+}
+
+}  // namespace
+}  // namespace ferry::capture::postgres
