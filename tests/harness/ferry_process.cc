@@ -101,6 +101,15 @@ int FerryProcess::Wait(std::chrono::milliseconds timeout) {
   return -1;
 }
 
+long FerryProcess::PeakRssKb() const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
 std::string FerryProcess::Log() const {
   std::ifstream in(log_path_);
   std::stringstream text;

@@ -41,6 +41,8 @@ class FerryProcess {
   int Wait(std::chrono::milliseconds timeout);
   std::string Log() const;   // everything it printed so far
   pid_t pid() const { return pid_; }
+  // Peak resident memory so far (VmHWM), in kB; 0 when unknown.
+  long PeakRssKb() const;
 
  private:
   pid_t pid_ = -1;

@@ -25,6 +25,8 @@ class PgReplicationSetup {
   Status StartApply();
   void KillCapture() { capture_.reset(); }
   void KillApply() { apply_.reset(); }
+  FerryProcess* capture_process() { return capture_.get(); }
+  FerryProcess* apply_process() { return apply_.get(); }
 
   PostgresServer& source() { return *source_; }
   PostgresServer& target() { return *target_; }

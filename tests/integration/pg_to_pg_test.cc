@@ -92,6 +92,29 @@ TEST_F(PgToPgTest, LargeTransactionOf100kRowsArrivesWhole) {
   ExpectSame("SELECT * FROM events ORDER BY id");
 }
 
+// DESIGN.md #4: a transaction far larger than the agents' memory bound streams through, and a
+// stalled apply side makes the capture side stop reading instead of buffering.
+TEST_F(PgToPgTest, MemoryStaysBoundedForAHugeTransactionWhileApplyIsStalled) {
+  StartAgents();
+  auto stall = std::thread([&] {
+    (void)setup_->target().Exec(
+        "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // About 240 MB of row data in one transaction.
+  Exec("INSERT INTO events SELECT g, g % 7, repeat(md5(g::text), 12) FROM generate_series(1, 600000) g");
+  stall.join();
+  ExpectSame("SELECT count(*), sum(id), md5(string_agg(payload, ',' ORDER BY id)) FROM events",
+             seconds(600));
+  long capture_kb = setup_->capture_process()->PeakRssKb();
+  long apply_kb = setup_->apply_process()->PeakRssKb();
+  std::printf("[ figure ] peak RSS for a 240 MB transaction: capture %ld kB, apply %ld kB\n",
+              capture_kb, apply_kb);
+  EXPECT_GT(capture_kb, 0);
+  EXPECT_LT(capture_kb, 100 * 1024);
+  EXPECT_LT(apply_kb, 100 * 1024);
+}
+
 TEST_F(PgToPgTest, MappingRenamesAndExcludesColumns) {
   ASSERT_TRUE(setup_->target().Exec(
       "CREATE SCHEMA archive; CREATE TABLE archive.orders (id int PRIMARY KEY, total_cents bigint, "

@@ -1,0 +1,79 @@
+// The `ferry` binary's command line: help, version, usage errors and --check, as an operator
+// meets them.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/harness/ferry_process.h"
+#include "tests/harness/postgres_server.h"
+
+namespace ferry::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(CommandLineTest, VersionAndHelp) {
+  auto version = RunFerry({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_THAT(version.output, HasSubstr("ferry 0."));
+  auto help = RunFerry({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.output, HasSubstr("ferry capture --config FILE"));
+  EXPECT_THAT(help.output, HasSubstr("--check"));
+}
+
+TEST(CommandLineTest, UsageErrorsExitWithTwoAndSayWhatToDo) {
+  auto none = RunFerry({});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_THAT(none.output, HasSubstr("no command given"));
+  auto unknown = RunFerry({"replicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.output, HasSubstr("the commands are capture and apply"));
+  auto no_config = RunFerry({"apply"});
+  EXPECT_EQ(no_config.exit_code, 2);
+  EXPECT_THAT(no_config.output, HasSubstr("needs --config FILE"));
+  auto missing_file = RunFerry({"capture", "--config", "/nonexistent/capture.yaml", "--check"});
+  EXPECT_EQ(missing_file.exit_code, 2);
+  EXPECT_THAT(missing_file.output, HasSubstr("/nonexistent/capture.yaml"));
+}
+
+TEST(CommandLineTest, CheckReportsEveryConfigProblemAtOnce) {
+  TempDir dir;
+  std::string config = dir.Write("capture.yaml",
+                                 "node: east\n"
+                                 "source: {engine: postgres}\n"
+                                 "auth_token_file: missing.token\n"
+                                 "tabels: [\"public.*\"]\n");
+  auto result = RunFerry({"capture", "--config", config, "--check"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.output, HasSubstr("source.dsn"));
+  EXPECT_THAT(result.output, HasSubstr("missing.token"));
+  EXPECT_THAT(result.output, HasSubstr("did you mean \"tables\""));
+}
+
+TEST(CommandLineTest, ApplyCheckValidatesMappingsAgainstTheTarget) {
+  auto server = PostgresServer::Start("check");
+  ASSERT_TRUE(server.ok()) << server.message();
+  ASSERT_TRUE((*server)->Exec("CREATE TABLE orders (id int PRIMARY KEY, total bigint)").ok());
+  TempDir dir;
+  dir.Write("secret.token", "token\n");
+  auto write_config = [&](const std::string& mappings) {
+    return dir.Write("apply.yaml", "node: west\n"
+                                   "target:\n  engine: postgres\n  dsn: \"" + (*server)->dsn() + "\"\n"
+                                   "upstreams:\n  - name: east\n    address: 127.0.0.1:7400\n"
+                                   "    auth_token_file: secret.token\n"
+                                   "mappings:\n" + mappings);
+  };
+  auto good = RunFerry({"apply", "--check", "--config",
+                        write_config("  - source: public.orders\n    columns: {total: total}\n")});
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+
+  auto bad = RunFerry({"apply", "--check", "--config",
+                       write_config("  - source: public.orders\n    columns: {total: total_cents}\n"
+                                    "  - source: public.items\n    target: archive.items\n")});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("has no column \"total_cents\""));
+  EXPECT_THAT(bad.output, HasSubstr("archive.items does not exist"));
+}
+
+}  // namespace
+}  // namespace ferry::testing
