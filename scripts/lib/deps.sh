@@ -6,7 +6,7 @@ FERRY_PACKAGES=(
   libpq-dev postgresql-15 postgresql-client-15
   libprotobuf-dev protobuf-compiler
   libboost-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libzstd-dev zlib1g-dev
 )
 
 ferry_install_dependencies() {
