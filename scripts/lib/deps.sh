@@ -7,6 +7,7 @@ FERRY_PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libboost-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libzstd-dev zlib1g-dev
+  libmariadb-dev mariadb-server mariadb-client libmysqlcppconn-dev
 )
 
 ferry_install_dependencies() {

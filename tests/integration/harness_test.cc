@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "tests/harness/mariadb_server.h"
 #include "tests/harness/postgres_server.h"
 
 namespace ferry::testing {
@@ -37,6 +38,26 @@ TEST(PostgresServerTest, SurvivesImmediateStopAndRemovesItsDirectory) {
     EXPECT_EQ((*server)->Scalar("SELECT id FROM t"), "7");
   }
   EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+TEST(MariaDbServerTest, StartsWithRowBinlogAndRunsSql) {
+  auto server = MariaDbServer::Start("harness-maria");
+  ASSERT_TRUE(server.ok()) << server.message();
+  EXPECT_EQ((*server)->Scalar("SELECT @@binlog_format"), "ROW");
+  EXPECT_EQ((*server)->Scalar("SELECT @@binlog_row_image"), "FULL");
+  EXPECT_EQ((*server)->Scalar("SELECT @@log_bin"), "1");
+  ASSERT_TRUE((*server)->Exec("CREATE TABLE t (id int primary key, v text); "
+                              "INSERT INTO t VALUES (1, NULL), (2, 'two')").ok());
+  auto rows = (*server)->Query("SELECT id, v FROM t ORDER BY id");
+  ASSERT_TRUE(rows.ok()) << rows.message();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0][1], std::nullopt);
+  EXPECT_EQ((*rows)[1][1], std::optional<std::string>("two"));
+  EXPECT_FALSE((*server)->Exec("SELECT * FROM missing_table").ok());
+  ASSERT_TRUE((*server)->Kill().ok());
+  EXPECT_FALSE((*server)->Exec("SELECT 1").ok());
+  ASSERT_TRUE((*server)->Restart().ok());
+  EXPECT_EQ((*server)->Scalar("SELECT count(*) FROM t"), "2");
 }
 
 }  // namespace

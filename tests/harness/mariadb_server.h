@@ -1,0 +1,64 @@
+// Throwaway MariaDB 10.11 servers for tests: mariadb-install-db into a temporary directory, then
+// mariadbd on a free loopback port with row-based binary logging (binlog_format=ROW,
+// binlog_row_image=FULL, binlog_row_metadata=FULL, GTIDs always on in MariaDB), removed when the
+// object dies. As root the server runs with --user=root.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "tests/harness/postgres_server.h"  // Row
+
+namespace ferry::testing {
+
+struct MariaDbOptions {
+  uint32_t server_id = 1;
+  // Extra mariadbd arguments, e.g. "--log-bin-compress=ON" or "--binlog-format=STATEMENT".
+  std::vector<std::string> extra_args;
+};
+
+class MariaDbServer {
+ public:
+  static Result<std::unique_ptr<MariaDbServer>> Start(const std::string& name = "mariadb",
+                                                      MariaDbOptions options = {});
+  ~MariaDbServer();  // SIGKILL and delete the directory
+
+  uint16_t port() const { return port_; }
+  const std::string& host() const { return host_; }
+  const std::string& user() const { return user_; }  // "root", no password
+  const std::string& database() const { return database_; }  // "ferry", created at start
+  // Connection string for Ferry configs: "host=127.0.0.1 port=N user=root dbname=ferry".
+  std::string dsn() const;
+
+  Status Exec(const std::string& sql) const;  // one or more statements (multi-statement)
+  Result<std::vector<Row>> Query(const std::string& sql) const;
+  std::string Scalar(const std::string& sql) const;  // like PostgresServer::Scalar
+
+  Status Kill();     // SIGKILL, like a crash
+  Status Restart();  // start again on the same port and data directory
+
+  const std::string& binlog_dir() const { return root_dir_; }
+  const std::string& error_log() const { return error_log_; }
+
+ private:
+  MariaDbServer() = default;
+  Status Launch();
+
+  std::string root_dir_;
+  std::string data_dir_;
+  std::string socket_;
+  std::string error_log_;
+  std::string host_ = "127.0.0.1";
+  std::string user_ = "root";
+  std::string database_ = "ferry";
+  MariaDbOptions options_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace ferry::testing
