@@ -251,11 +251,13 @@ Status CaptureAgent::Session::Stream(ChangeSource& source) {
 }
 
 Status CaptureAgent::Session::ProcessAcks(ChangeSource& source) {
-  auto [count, latest] = acks_.Take();
+  auto acks = acks_.Take();
+  uint64_t count = acks.first;
   if (count == 0) return Status::Ok();
+  const wire::Position latest = *acks.second;
   commits_in_flight_ -= std::min(commits_in_flight_, count);
-  FERRY_RETURN_IF_ERROR(source.Confirm(*latest));
-  UpdateStatus([&](admin::StreamStatus& st) { st.position = latest->value(); });
+  FERRY_RETURN_IF_ERROR(source.Confirm(latest));
+  UpdateStatus([&](admin::StreamStatus& st) { st.position = latest.value(); });
   return Status::Ok();
 }
 
