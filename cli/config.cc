@@ -314,8 +314,10 @@ void ReadLogLevel(const MapReader& map, std::string& out) {
   out = *value;
 }
 
-// `source:` / `target:` — the database this agent reads or writes.
-void ReadDatabase(const MapReader& parent, const std::string& key, DatabaseConfig& out) {
+// `source:` / `target:` — the database this agent reads or writes. `is_source` allows the
+// settings only a binlog reader has (server_id, zero_dates).
+void ReadDatabase(const MapReader& parent, const std::string& key, bool is_source,
+                  DatabaseConfig& out) {
   const std::string path = parent.PathOf(key);
   const std::string example = "{engine: postgres, dsn: \"host=localhost dbname=app\"}";
   const YAML::Node node = parent.Get(key);
@@ -325,22 +327,36 @@ void ReadDatabase(const MapReader& parent, const std::string& key, DatabaseConfi
   }
   if (!ExpectMap(parent.problems(), node, path, example)) return;
   MapReader map(parent.problems(), node, path);
-  map.CheckKeys({"engine", "dsn"});
-  if (auto engine = map.String("engine", "missing; set it to postgres")) {
-    if (*engine == "postgres") {
+  std::vector<std::string> keys = {"engine", "dsn"};
+  if (is_source) keys.insert(keys.end(), {"server_id", "zero_dates"});
+  map.CheckKeys(keys);
+  static const std::vector<std::string> kEngines = {"postgres", "mariadb", "mysql"};
+  if (auto engine = map.String("engine", "missing; set it to postgres, mariadb or mysql")) {
+    if (std::find(kEngines.begin(), kEngines.end(), *engine) != kEngines.end()) {
       out.engine = *engine;
-    } else if (*engine == "mariadb" || *engine == "mysql") {
-      map.problems().Add(map.PathOf("engine"),
-                         Quote(*engine) + " is not supported yet; supported engines: postgres");
     } else {
-      map.problems().Add(map.PathOf("engine"),
-                         "unknown engine " + Quote(*engine) + "; supported engines: postgres");
+      map.problems().Add(map.PathOf("engine"), "unknown engine " + Quote(*engine) +
+                                                   "; supported engines: " + JoinNames(kEngines));
     }
   }
   if (auto dsn = map.String("dsn",
-                            "missing; set a libpq connection string, e.g. "
+                            "missing; set a connection string, e.g. "
                             "\"host=localhost port=5432 dbname=app user=ferry\"")) {
     out.dsn = *dsn;
+  }
+  const bool binlog = out.engine == "mariadb" || out.engine == "mysql";
+  if (!binlog && (map.Has("server_id") || map.Has("zero_dates"))) {
+    map.problems().Add(path, "server_id and zero_dates apply only to mariadb and mysql sources");
+  }
+  map.Integer("server_id", out.server_id, 1, 4294967295LL, "replica server id");
+  if (auto zero_dates = map.String("zero_dates", "")) {
+    if (*zero_dates != "null" && *zero_dates != "error") {
+      map.problems().Add(map.PathOf("zero_dates"),
+                         "expected null (carry zero dates such as 0000-00-00 as NULL) or error "
+                         "(stop the stream on one)");
+    } else {
+      out.zero_dates = *zero_dates;
+    }
   }
 }
 
@@ -539,7 +555,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   const auto node = map.String("node", "missing; name this agent, e.g. node: east");
   CheckName(problems, "node", node);
   if (node) config.node = *node;
-  ReadDatabase(map, "source", config.source);
+  ReadDatabase(map, "source", /*is_source=*/true, config.source);
   ReadAddress(map, "listen", config.listen);
   ReadAuthToken(map, DirectoryOf(config.file), config.auth_token);
   ReadAddress(map, "admin", config.admin);
@@ -723,7 +739,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   const auto node = map.String("node", "missing; name this agent, e.g. node: west");
   CheckName(problems, "node", node);
   if (node) config.node = *node;
-  ReadDatabase(map, "target", config.target);
+  ReadDatabase(map, "target", /*is_source=*/false, config.target);
   ReadUpstreams(map, DirectoryOf(config.file), config.upstreams);
   ReadAddress(map, "admin", config.admin);
   ReadMappings(map, config.mappings);

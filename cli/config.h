@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,12 @@
 namespace ferry::cli {
 
 struct DatabaseConfig {
-  std::string engine;  // "postgres"
-  std::string dsn;     // libpq connection string
+  std::string engine;  // "postgres", "mariadb" or "mysql"
+  std::string dsn;     // "key=value ..." connection string (libpq syntax for every engine)
+  // Binlog sources only: the replica server id Ferry reads with (default: derived from the
+  // node name), and how zero dates are carried ("null" or "error").
+  uint32_t server_id = 0;
+  std::string zero_dates = "null";
 };
 
 struct CaptureConfig {

@@ -179,14 +179,30 @@ TEST_F(ConfigTest, MissingRequiredKeysAreAllReported) {
   EXPECT_EQ(LineCount(error), 4u) << error;
 }
 
-TEST_F(ConfigTest, UnsupportedEngines) {
+TEST_F(ConfigTest, Engines) {
   std::string yaml = kCapture;
-  yaml.replace(yaml.find("postgres"), 8, "mariadb");
-  EXPECT_TRUE(Contains(CaptureError(yaml), "source.engine: \"mariadb\" is not supported yet"));
-  yaml.replace(yaml.find("mariadb"), 7, "mysql");
-  EXPECT_TRUE(Contains(CaptureError(yaml), "source.engine: \"mysql\" is not supported yet"));
-  yaml.replace(yaml.find("mysql"), 5, "oracle");
+  yaml.replace(yaml.find("postgres"), 8, "oracle");
   EXPECT_TRUE(Contains(CaptureError(yaml), "source.engine: unknown engine \"oracle\""));
+}
+
+TEST_F(ConfigTest, BinlogSourceSettings) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("engine: postgres"), 16,
+               "engine: mariadb\n  server_id: 4001\n  zero_dates: error");
+  auto config = LoadCaptureConfig(Write("capture.yaml", yaml));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->source.engine, "mariadb");
+  EXPECT_EQ(config->source.server_id, 4001u);
+  EXPECT_EQ(config->source.zero_dates, "error");
+
+  std::string bad_policy = yaml;
+  bad_policy.replace(bad_policy.find("zero_dates: error"), 17, "zero_dates: zero");
+  EXPECT_TRUE(Contains(CaptureError(bad_policy), "source.zero_dates: expected null"));
+
+  std::string on_postgres = kCapture;
+  on_postgres.replace(on_postgres.find("engine: postgres"), 16,
+                      "engine: postgres\n  server_id: 4001");
+  EXPECT_TRUE(Contains(CaptureError(on_postgres), "apply only to mariadb and mysql sources"));
 }
 
 TEST_F(ConfigTest, BadNodeName) {
