@@ -56,6 +56,9 @@ struct CommandResult {
 };
 CommandResult RunFerry(const std::vector<std::string>& args);
 
+// A free TCP port on 127.0.0.1 at the time of the call.
+uint16_t FreePort();
+
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

@@ -169,13 +169,6 @@ Result<std::vector<Row>> MariaDbServer::Query(const std::string& sql) const {
   return Run(conn->get(), sql);
 }
 
-std::string MariaDbServer::Scalar(const std::string& sql) const {
-  auto rows = Query(sql);
-  if (!rows.ok()) return "ERROR: " + rows.message();
-  if (rows->size() != 1 || (*rows)[0].size() != 1) return "ERROR: not exactly one value";
-  return (*rows)[0][0].value_or("");
-}
-
 Status MariaDbServer::Kill() {
   if (pid_ <= 0) return Status::Ok();
   kill(pid_, SIGKILL);

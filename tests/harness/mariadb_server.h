@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "tests/harness/postgres_server.h"  // Row
+#include "tests/harness/test_database.h"
 
 namespace ferry::testing {
 
@@ -22,22 +22,23 @@ struct MariaDbOptions {
   std::vector<std::string> extra_args;
 };
 
-class MariaDbServer {
+class MariaDbServer : public TestDatabase {
  public:
   static Result<std::unique_ptr<MariaDbServer>> Start(const std::string& name = "mariadb",
                                                       MariaDbOptions options = {});
-  ~MariaDbServer();  // SIGKILL and delete the directory
+  ~MariaDbServer() override;  // SIGKILL and delete the directory
+
+  std::string engine() const override { return "mariadb"; }
 
   uint16_t port() const { return port_; }
   const std::string& host() const { return host_; }
   const std::string& user() const { return user_; }  // "root", no password
   const std::string& database() const { return database_; }  // "ferry", created at start
   // Connection string for Ferry configs: "host=127.0.0.1 port=N user=root dbname=ferry".
-  std::string dsn() const;
+  std::string dsn() const override;
 
-  Status Exec(const std::string& sql) const;  // one or more statements (multi-statement)
-  Result<std::vector<Row>> Query(const std::string& sql) const;
-  std::string Scalar(const std::string& sql) const;  // like PostgresServer::Scalar
+  Status Exec(const std::string& sql) const override;  // one or more statements
+  Result<std::vector<Row>> Query(const std::string& sql) const override;
 
   Status Kill();     // SIGKILL, like a crash
   Status Restart();  // start again on the same port and data directory

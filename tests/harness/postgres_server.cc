@@ -1,5 +1,7 @@
 #include "tests/harness/postgres_server.h"
 
+#include "tests/harness/ferry_process.h"
+
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -69,19 +71,6 @@ Result<PgConn> Connect(const std::string& dsn) {
 }
 
 }  // namespace
-
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string& name) {
   std::unique_ptr<PostgresServer> server(new PostgresServer());
@@ -186,13 +175,6 @@ Result<std::vector<Row>> PostgresServer::Query(const std::string& sql) const {
     rows.push_back(std::move(row));
   }
   return rows;
-}
-
-std::string PostgresServer::Scalar(const std::string& sql) const {
-  auto rows = Query(sql);
-  if (!rows.ok()) return "ERROR: " + rows.message();
-  if (rows->size() != 1 || (*rows)[0].size() != 1) return "ERROR: not exactly one value";
-  return (*rows)[0][0].value_or("");
 }
 
 Status PostgresServer::Kill() {

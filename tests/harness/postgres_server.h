@@ -10,27 +10,27 @@
 #include <vector>
 
 #include "common/status.h"
+#include "tests/harness/ferry_process.h"  // FreePort
+#include "tests/harness/test_database.h"
 
 namespace ferry::testing {
 
-using Row = std::vector<std::optional<std::string>>;  // text values, nullopt = NULL
-
-class PostgresServer {
+class PostgresServer : public TestDatabase {
  public:
   // Starts a server; `name` only appears in the data directory's name and in logs.
   static Result<std::unique_ptr<PostgresServer>> Start(const std::string& name = "pg");
-  ~PostgresServer();  // stops the server (immediate mode) and deletes its directory
+  ~PostgresServer() override;  // stops the server (immediate mode) and deletes its directory
+
+  std::string engine() const override { return "postgres"; }
 
   uint16_t port() const { return port_; }
   // libpq connection string for database `ferry` (created at start) as the superuser.
-  std::string dsn() const;
+  std::string dsn() const override;
 
   // Runs one or more SQL statements in database `ferry`.
-  Status Exec(const std::string& sql) const;
+  Status Exec(const std::string& sql) const override;
   // Runs a query and returns all rows as text.
-  Result<std::vector<Row>> Query(const std::string& sql) const;
-  // Convenience: the single value of a one-row, one-column query ("" on NULL, error text on error).
-  std::string Scalar(const std::string& sql) const;
+  Result<std::vector<Row>> Query(const std::string& sql) const override;
 
   // pg_ctl stop -m immediate / start again on the same port and data directory.
   Status Kill();
@@ -51,8 +51,5 @@ class PostgresServer {
   uint16_t port_ = 0;
   bool running_ = false;
 };
-
-// A free TCP port on 127.0.0.1 at the time of the call.
-uint16_t FreePort();
 
 }  // namespace ferry::testing

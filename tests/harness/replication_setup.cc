@@ -3,9 +3,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/harness/mariadb_server.h"
+#include "tests/harness/postgres_server.h"
+
 namespace ferry::testing {
 
-std::string RowsAsText(const PostgresServer& server, const std::string& query) {
+std::string RowsAsText(const TestDatabase& server, const std::string& query) {
   auto rows = server.Query(query);
   if (!rows.ok()) return "ERROR: " + rows.message();
   std::string text;
@@ -19,17 +22,37 @@ std::string RowsAsText(const PostgresServer& server, const std::string& query) {
   return text;
 }
 
-Result<std::unique_ptr<PgReplicationSetup>> PgReplicationSetup::Create(const std::string& schema_sql) {
-  std::unique_ptr<PgReplicationSetup> setup(new PgReplicationSetup());
-  auto source = PostgresServer::Start("source");
+Result<std::unique_ptr<TestDatabase>> StartDatabase(const std::string& engine,
+                                                    const std::string& name) {
+  if (engine == "postgres") {
+    auto server = PostgresServer::Start(name);
+    if (!server.ok()) return server.status();
+    return std::unique_ptr<TestDatabase>(std::move(*server));
+  }
+  if (engine == "mariadb") {
+    auto server = MariaDbServer::Start(name);
+    if (!server.ok()) return server.status();
+    return std::unique_ptr<TestDatabase>(std::move(*server));
+  }
+  return Status::Error("no test server for engine " + engine);
+}
+
+Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Create(const std::string& source_engine,
+                                                                   const std::string& target_engine,
+                                                                   const std::string& source_schema,
+                                                                   const std::string& target_schema) {
+  std::unique_ptr<ReplicationSetup> setup(new ReplicationSetup());
+  auto source = StartDatabase(source_engine, "source");
   if (!source.ok()) return source.status();
-  auto target = PostgresServer::Start("target");
+  auto target = StartDatabase(target_engine, "target");
   if (!target.ok()) return target.status();
   setup->source_ = std::move(*source);
   setup->target_ = std::move(*target);
-  if (!schema_sql.empty()) {
-    FERRY_RETURN_IF_ERROR(setup->source_->Exec(schema_sql).WithContext("source schema"));
-    FERRY_RETURN_IF_ERROR(setup->target_->Exec(schema_sql).WithContext("target schema"));
+  if (!source_schema.empty()) {
+    FERRY_RETURN_IF_ERROR(setup->source_->Exec(source_schema).WithContext("source schema"));
+  }
+  if (!target_schema.empty()) {
+    FERRY_RETURN_IF_ERROR(setup->target_->Exec(target_schema).WithContext("target schema"));
   }
   setup->capture_port_ = FreePort();
   setup->capture_admin_port_ = FreePort();
@@ -38,10 +61,11 @@ Result<std::unique_ptr<PgReplicationSetup>> PgReplicationSetup::Create(const std
   return setup;
 }
 
-std::string PgReplicationSetup::CaptureConfig() const {
+std::string ReplicationSetup::CaptureConfig() const {
   std::ostringstream yaml;
   yaml << "node: east\n"
-       << "source:\n  engine: postgres\n  dsn: \"" << source_->dsn() << "\"\n"
+       << "source:\n  engine: " << source_->engine() << "\n  dsn: \"" << source_->dsn() << "\"\n"
+       << (source_->engine() == "postgres" ? "" : "  server_id: 4242\n")
        << "listen: 127.0.0.1:" << capture_port_ << "\n"
        << "auth_token_file: secret.token\n"
        << "admin: 127.0.0.1:" << capture_admin_port_ << "\n"
@@ -51,10 +75,10 @@ std::string PgReplicationSetup::CaptureConfig() const {
   return yaml.str();
 }
 
-std::string PgReplicationSetup::ApplyConfig() const {
+std::string ReplicationSetup::ApplyConfig() const {
   std::ostringstream yaml;
   yaml << "node: west\n"
-       << "target:\n  engine: postgres\n  dsn: \"" << target_->dsn() << "\"\n"
+       << "target:\n  engine: " << target_->engine() << "\n  dsn: \"" << target_->dsn() << "\"\n"
        << "upstreams:\n  - name: east\n    address: 127.0.0.1:" << capture_port_ << "\n"
        << "    auth_token_file: secret.token\n"
        << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"
@@ -64,7 +88,7 @@ std::string PgReplicationSetup::ApplyConfig() const {
   return yaml.str();
 }
 
-Status PgReplicationSetup::StartCapture() {
+Status ReplicationSetup::StartCapture() {
   std::string config = dir_.Write("capture.yaml", CaptureConfig());
   auto process = FerryProcess::Start({"capture", "--config", config}, dir_.path() + "/capture.log");
   if (!process.ok()) return process.status();
@@ -77,7 +101,7 @@ Status PgReplicationSetup::StartCapture() {
   return Status::Ok();
 }
 
-Status PgReplicationSetup::StartApply() {
+Status ReplicationSetup::StartApply() {
   std::string config = dir_.Write("apply.yaml", ApplyConfig());
   auto process = FerryProcess::Start({"apply", "--config", config}, dir_.path() + "/apply.log");
   if (!process.ok()) return process.status();
@@ -97,14 +121,14 @@ static std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-std::string PgReplicationSetup::capture_log() const { return ReadFile(dir_.path() + "/capture.log"); }
-std::string PgReplicationSetup::apply_log() const { return ReadFile(dir_.path() + "/apply.log"); }
+std::string ReplicationSetup::capture_log() const { return ReadFile(dir_.path() + "/capture.log"); }
+std::string ReplicationSetup::apply_log() const { return ReadFile(dir_.path() + "/apply.log"); }
 
-bool PgReplicationSetup::WaitForSameRows(const std::string& query, std::chrono::milliseconds timeout) {
+bool ReplicationSetup::WaitForSameRows(const std::string& query, std::chrono::milliseconds timeout) {
   return WaitFor([&] { return RowsAsText(*source_, query) == RowsAsText(*target_, query); }, timeout);
 }
 
-std::string PgReplicationSetup::DescribeDifference(const std::string& query,
+std::string ReplicationSetup::DescribeDifference(const std::string& query,
                                                    const std::string& target_query) {
   std::string source_rows = RowsAsText(*source_, query);
   std::string target_rows = RowsAsText(*target_, target_query.empty() ? query : target_query);

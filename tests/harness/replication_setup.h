@@ -1,6 +1,6 @@
-// A complete PostgreSQL -> PostgreSQL setup for end-to-end tests: two throwaway servers, a
-// shared token, config files, and the real `ferry capture` / `ferry apply` processes, which a
-// test can kill and restart at will.
+// A complete replication setup for end-to-end tests: a throwaway source and target server of any
+// engines (postgres, mariadb), a shared token, config files, and the real `ferry capture` /
+// `ferry apply` processes, which a test can kill and restart at will.
 #pragma once
 
 #include <memory>
@@ -8,14 +8,22 @@
 #include <vector>
 
 #include "tests/harness/ferry_process.h"
-#include "tests/harness/postgres_server.h"
+#include "tests/harness/test_database.h"
 
 namespace ferry::testing {
 
-class PgReplicationSetup {
+class ReplicationSetup {
  public:
-  // Starts both servers; `schema_sql` runs on both before the agents start.
-  static Result<std::unique_ptr<PgReplicationSetup>> Create(const std::string& schema_sql);
+  // Starts a source and a target server of the given engines ("postgres", "mariadb") and runs
+  // each one's schema SQL on it.
+  static Result<std::unique_ptr<ReplicationSetup>> Create(const std::string& source_engine,
+                                                          const std::string& target_engine,
+                                                          const std::string& source_schema,
+                                                          const std::string& target_schema);
+  // PostgreSQL -> PostgreSQL with the same schema on both sides.
+  static Result<std::unique_ptr<ReplicationSetup>> Create(const std::string& schema_sql) {
+    return Create("postgres", "postgres", schema_sql, schema_sql);
+  }
 
   // Config file bodies are generated; these add to them before the agents start.
   std::string capture_tables = "[\"public.*\"]";
@@ -28,8 +36,8 @@ class PgReplicationSetup {
   FerryProcess* capture_process() { return capture_.get(); }
   FerryProcess* apply_process() { return apply_.get(); }
 
-  PostgresServer& source() { return *source_; }
-  PostgresServer& target() { return *target_; }
+  TestDatabase& source() { return *source_; }
+  TestDatabase& target() { return *target_; }
   uint16_t capture_admin_port() const { return capture_admin_port_; }
   uint16_t apply_admin_port() const { return apply_admin_port_; }
   std::string capture_log() const;
@@ -42,13 +50,13 @@ class PgReplicationSetup {
   std::string DescribeDifference(const std::string& query, const std::string& target_query = "");
 
  private:
-  PgReplicationSetup() = default;
+  ReplicationSetup() = default;
   std::string CaptureConfig() const;
   std::string ApplyConfig() const;
 
   TempDir dir_{"ferry-e2e"};
-  std::unique_ptr<PostgresServer> source_;
-  std::unique_ptr<PostgresServer> target_;
+  std::unique_ptr<TestDatabase> source_;
+  std::unique_ptr<TestDatabase> target_;
   uint16_t capture_port_ = 0;
   uint16_t capture_admin_port_ = 0;
   uint16_t apply_admin_port_ = 0;
@@ -56,7 +64,12 @@ class PgReplicationSetup {
   std::unique_ptr<FerryProcess> apply_;
 };
 
+using PgReplicationSetup = ReplicationSetup;
+
 // Rows of a query as one text block ("a|b\n..."), for exact comparisons.
-std::string RowsAsText(const PostgresServer& server, const std::string& query);
+std::string RowsAsText(const TestDatabase& server, const std::string& query);
+
+// Starts a throwaway server of `engine` ("postgres" or "mariadb").
+Result<std::unique_ptr<TestDatabase>> StartDatabase(const std::string& engine, const std::string& name);
 
 }  // namespace ferry::testing
