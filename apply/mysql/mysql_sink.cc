@@ -1,0 +1,790 @@
+#include "apply/mysql/mysql_sink.h"
+
+#include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/resultset_metadata.h>
+#include <cppconn/statement.h>
+#include <mysql_connection.h>
+#include <mysql_driver.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apply/mysql/mysql_sql.h"
+#include "apply/mysql/mysql_values.h"
+#include "common/log.h"
+
+namespace ferry::apply::mysql {
+namespace {
+
+using Row = std::vector<std::optional<std::string>>;
+
+// Session settings of every apply connection.
+//  - time_zone UTC: TIMESTAMP values arrive as UTC wall time and are written and compared in
+//    the session time zone, so it must be UTC whatever the server's default.
+//  - sql_mode strict: a value the column cannot hold is an error, never a silent truncation
+//    (the sink checks first, the server is the second line); NO_AUTO_VALUE_ON_ZERO keeps a
+//    replicated id 0 as 0 instead of drawing the next AUTO_INCREMENT value; zero dates are
+//    refused as they are by PostgreSQL.
+//  - utf8mb4: every character the wire's UTF-8 text can hold.
+//  - foreign_key_checks=0: the target behaves like a native replica of a source that checked
+//    its constraints already. Parents may arrive later or not at all (a table that is not
+//    replicated, rows applied in an order the source never had to validate, a deferred
+//    PostgreSQL constraint); and InnoDB's cascades are off too, which is right, because the
+//    rows a source cascade changed arrive through the stream themselves.
+//  - unique_checks=1 (the default, set explicitly): a native replica checks uniqueness unless
+//    the source session had turned it off, and the sink relies on duplicate-key errors to find
+//    an insert over an existing row; with 0, InnoDB may skip the check on secondary unique
+//    indexes and let the replica silently diverge.
+//  - READ COMMITTED: each statement sees the latest committed rows and InnoDB takes no gap
+//    locks, so applying does not block (or deadlock with) local writers on ranges it does not
+//    touch; the apply agent is the only writer of its rows and reads nothing it depends on.
+constexpr const char* kSessionSettings[] = {
+    "SET time_zone = '+00:00'",
+    "SET sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
+    "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+    "SET NAMES utf8mb4",
+    "SET SESSION foreign_key_checks = 0",
+    "SET SESSION unique_checks = 1",
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+};
+
+constexpr const char* kMetaExistsSql =
+    "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ferry_meta'"
+    " AND TABLE_NAME IN ('checkpoints', 'conflicts')";
+
+// upstream is compared byte for byte (utf8mb4_bin): two upstreams differing in case are two.
+constexpr const char* kMetaDdl[] = {
+    "CREATE DATABASE IF NOT EXISTS ferry_meta CHARACTER SET utf8mb4",
+    "CREATE TABLE IF NOT EXISTS ferry_meta.checkpoints ("
+    " upstream VARCHAR(255) COLLATE utf8mb4_bin PRIMARY KEY,"
+    " engine VARCHAR(32) NOT NULL,"
+    " position TEXT NOT NULL,"
+    " commit_time DATETIME(6) NULL,"
+    " origin VARCHAR(255) NULL,"
+    " applied_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    "CREATE TABLE IF NOT EXISTS ferry_meta.conflicts ("
+    " id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,"
+    " at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+    " upstream TEXT NULL,"
+    " table_name TEXT NULL,"
+    " `key` JSON NULL,"
+    " conflict_type TEXT NULL,"
+    " remote_row JSON NULL,"
+    " local_row JSON NULL,"
+    " resolver TEXT NULL,"
+    " outcome TEXT NULL"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+};
+
+// commit_time is DATETIME(6) holding UTC wall time. VALUES() rather than MySQL 8.0.19's row
+// alias because MariaDB knows only VALUES() (MySQL 8 accepts it with a deprecation warning).
+constexpr const char* kCheckpointSql =
+    "INSERT INTO ferry_meta.checkpoints (upstream, engine, position, commit_time, origin,"
+    " applied_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
+    " ON DUPLICATE KEY UPDATE engine = VALUES(engine), position = VALUES(position),"
+    " commit_time = VALUES(commit_time), origin = VALUES(origin),"
+    " applied_at = CURRENT_TIMESTAMP(6)";
+
+constexpr const char* kReadCheckpointSql =
+    "SELECT engine, position FROM ferry_meta.checkpoints WHERE upstream = ?";
+
+constexpr const char* kColumnsSql =
+    "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE,"
+    " CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, IS_NULLABLE"
+    " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?"
+    " ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION";
+
+// Unique indexes, primary key first, one row per column in index order. A functional index
+// part (MySQL 8) has no COLUMN_NAME; such an index cannot identify rows by column values.
+constexpr const char* kUniqueIndexesSql =
+    "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS"
+    " WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0"
+    " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX";
+
+constexpr int kErrDupEntry = 1062;
+constexpr int kErrDupEntryWithKeyName = 1586;
+
+const char* OpName(wire::RowChange::Op op) {
+  switch (op) {
+    case wire::RowChange::INSERT:
+      return "INSERT";
+    case wire::RowChange::UPDATE:
+      return "UPDATE";
+    case wire::RowChange::DELETE:
+      return "DELETE";
+    case wire::RowChange::TRUNCATE:
+      return "TRUNCATE";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+// The mapped target columns of a relation, in order: what a cached TargetTable was read for.
+std::string Shape(const MappedRelation& relation) {
+  std::string shape;
+  for (const MappedColumn& column : relation.columns) {
+    shape += column.target_name;
+    shape.push_back('\0');  // cannot occur in an identifier
+    shape.push_back(column.key ? 'k' : '-');
+  }
+  return shape;
+}
+
+std::optional<uint64_t> Number(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  uint64_t number = 0;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), number);
+  if (error != std::errc() || end != text->data() + text->size()) return std::nullopt;
+  return number;
+}
+
+// The first value of a one-row result ("" when there is none or it is NULL).
+std::string FirstValue(const std::vector<Row>& rows, size_t column = 0) {
+  if (rows.empty() || rows.front().size() <= column) return "";
+  return rows.front()[column].value_or("");
+}
+
+std::optional<uint32_t> Number32(const std::optional<std::string>& text) {
+  std::optional<uint64_t> number = Number(text);
+  if (!number) return std::nullopt;
+  return static_cast<uint32_t>(*number);
+}
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// The driver instance is created once: Connector/C++ initialises the client library there,
+// which is not safe to do from several threads at once.
+sql::mysql::MySQL_Driver* Driver() {
+  static sql::mysql::MySQL_Driver* const driver = sql::mysql::get_mysql_driver_instance();
+  return driver;
+}
+
+class MysqlSink final : public Sink {
+ public:
+  explicit MysqlSink(std::string dsn) : dsn_(std::move(dsn)), log_(Logger("apply.mysql")) {}
+  ~MysqlSink() override { Close(); }
+
+  Status Open() override;
+  Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) override;
+  Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
+  Result<RowOutcome> ApplyRow(const MappedRelation& relation,
+                              const wire::RowChange& change) override;
+  Status CommitTransaction() override;
+  void AbortTransaction() override;
+  Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
+                                                                const std::string& table) override;
+  std::string engine() const override { return "mysql"; }
+
+ private:
+  void Close();
+  Status CheckOpen() const;
+  Status Connect(const Dsn& dsn);
+  void CheckDurability();
+  Status CreateMeta();
+  // Commits the transaction a read outside BeginTransaction opened (autocommit is off), so it
+  // holds no snapshot or metadata lock until the next source transaction.
+  Status EndRead();
+
+  // Runs `body`, turning a Connector/C++ exception into a Status ("MariaDB error 1406: ...")
+  // and remembering the server's error code (0 when the failure was not the server's).
+  template <typename Body>
+  Status Guard(Body&& body);
+  Status Exec(const std::string& sql);
+  Result<sql::PreparedStatement*> Prepare(const std::string& sql);
+  // Executes a prepared statement; the number of rows it found (CLIENT_FOUND_ROWS).
+  Result<uint64_t> Execute(const Statement& statement);
+  Result<std::vector<Row>> Query(const std::string& sql, const std::vector<std::string>& params);
+
+  Result<std::optional<TargetTable>> LoadTarget(const std::string& schema,
+                                                const std::string& table);
+  Result<const TargetTable*> Target(const MappedRelation& relation);
+
+  Result<RowOutcome> ApplyInsert(const MappedRelation& relation, const TargetTable& target,
+                                 const wire::RowChange& change);
+  Result<RowOutcome> ApplyUpdate(const MappedRelation& relation, const TargetTable& target,
+                                 const wire::RowChange& change);
+  Result<RowOutcome> ApplyDelete(const MappedRelation& relation, const TargetTable& target,
+                                 const wire::RowChange& change);
+  Result<RowOutcome> ApplyTruncate(const TargetTable& target);
+  Result<RowOutcome> InsertRow(const MappedRelation& relation, const TargetTable& target,
+                               const std::vector<BoundColumn>& row, RowOutcome on_new,
+                               RowOutcome on_existing);
+  Result<std::vector<BoundColumn>> MatchOf(const MappedRelation& relation,
+                                           const TargetTable& target,
+                                           const wire::RowChange& change);
+
+  const std::string dsn_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::string product_ = "server";  // "MariaDB" or "MySQL" once connected
+  int last_error_code_ = 0;
+  // Declared before the statements: they must be closed before their connection.
+  std::unique_ptr<sql::Connection> conn_;
+  bool in_transaction_ = false;
+  // A statement of the open transaction failed. MySQL, unlike PostgreSQL, would still commit
+  // the statements before it, so CommitTransaction refuses and rolls back instead.
+  bool transaction_failed_ = false;
+  // Prepared statements by SQL text. The text names the target table, the operation and the
+  // columns present, so a relation that changes shape gets new statements; they live as long
+  // as the connection.
+  std::map<std::string, std::unique_ptr<sql::PreparedStatement>> statements_;
+  // What information_schema says about each target table ("schema.table"). Read again when the
+  // source relation mapped onto it changes shape and after any failed statement on the table.
+  struct CachedTarget {
+    std::string shape;
+    TargetTable table;
+  };
+  std::map<std::string, CachedTarget> targets_;
+};
+
+template <typename Body>
+Status MysqlSink::Guard(Body&& body) {
+  last_error_code_ = 0;
+  try {
+    body();
+    return Status::Ok();
+  } catch (const sql::SQLException& e) {
+    last_error_code_ = e.getErrorCode();
+    const std::string code = std::to_string(e.getErrorCode());
+    if (e.getErrorCode() == 0) return Status::Error(std::string("Connector/C++: ") + e.what());
+    // 2000..2999 are the client library's own errors (connection refused, lost, ...).
+    if (e.getErrorCode() >= 2000 && e.getErrorCode() < 3000) {
+      return Status::Error("client error " + code + ": " + e.what());
+    }
+    return Status::Error(product_ + " error " + code + ": " + e.what());
+  } catch (const std::exception& e) {
+    return Status::Error(std::string("Connector/C++: ") + e.what());
+  } catch (...) {
+    return Status::Error("Connector/C++: unknown exception");
+  }
+}
+
+void MysqlSink::Close() {
+  statements_.clear();
+  if (conn_ != nullptr) {
+    (void)Guard([&] { conn_->close(); });
+  }
+  conn_.reset();
+  in_transaction_ = false;
+  transaction_failed_ = false;
+  targets_.clear();
+}
+
+Status MysqlSink::CheckOpen() const {
+  if (conn_ == nullptr) return Status::Error("MySQL target is not open: call Open() first");
+  return Status::Ok();
+}
+
+Status MysqlSink::Exec(const std::string& sql) {
+  Status status = Guard([&] {
+    std::unique_ptr<sql::Statement> statement(conn_->createStatement());
+    statement->execute(sql);
+  });
+  return status.WithContext(sql);
+}
+
+Result<sql::PreparedStatement*> MysqlSink::Prepare(const std::string& sql) {
+  if (auto it = statements_.find(sql); it != statements_.end()) return it->second.get();
+  std::unique_ptr<sql::PreparedStatement> prepared;
+  Status status = Guard([&] { prepared.reset(conn_->prepareStatement(sql)); });
+  if (!status.ok()) return status.WithContext("prepare " + sql);
+  sql::PreparedStatement* raw = prepared.get();
+  statements_[sql] = std::move(prepared);
+  return raw;
+}
+
+Result<uint64_t> MysqlSink::Execute(const Statement& statement) {
+  Result<sql::PreparedStatement*> prepared = Prepare(statement.sql);
+  if (!prepared.ok()) return prepared.status();
+  sql::PreparedStatement* ps = *prepared;
+  // Blob parameters are streamed from these at execution; they must outlive it.
+  std::vector<std::unique_ptr<std::istringstream>> blobs;
+  uint64_t rows = 0;
+  Status status = Guard([&] {
+    ps->clearParameters();
+    for (size_t i = 0; i < statement.params.size(); ++i) {
+      const Param& param = statement.params[i];
+      const auto index = static_cast<unsigned int>(i + 1);
+      switch (param.kind) {
+        case Param::Kind::kNull:
+          ps->setNull(index, sql::DataType::VARCHAR);
+          break;
+        case Param::Kind::kInt64:
+          ps->setInt64(index, param.int64);
+          break;
+        case Param::Kind::kUInt64:
+          ps->setUInt64(index, param.uint64);
+          break;
+        case Param::Kind::kDouble:
+          ps->setDouble(index, param.float64);
+          break;
+        case Param::Kind::kString:
+          ps->setString(index, param.text);
+          break;
+        case Param::Kind::kBytes:
+          blobs.push_back(std::make_unique<std::istringstream>(param.text));
+          ps->setBlob(index, blobs.back().get());
+          break;
+      }
+    }
+    rows = static_cast<uint64_t>(ps->executeUpdate());
+    ps->clearParameters();
+  });
+  if (!status.ok()) return status;
+  return rows;
+}
+
+Result<std::vector<Row>> MysqlSink::Query(const std::string& sql,
+                                          const std::vector<std::string>& params) {
+  Result<sql::PreparedStatement*> prepared = Prepare(sql);
+  if (!prepared.ok()) return prepared.status();
+  std::vector<Row> rows;
+  Status status = Guard([&] {
+    sql::PreparedStatement* ps = *prepared;
+    ps->clearParameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      ps->setString(static_cast<unsigned int>(i + 1), params[i]);
+    }
+    std::unique_ptr<sql::ResultSet> result(ps->executeQuery());
+    const unsigned int width = result->getMetaData()->getColumnCount();
+    while (result->next()) {
+      Row row;
+      for (unsigned int column = 1; column <= width; ++column) {
+        if (result->isNull(column)) {
+          row.push_back(std::nullopt);
+        } else {
+          row.push_back(std::string(result->getString(column)));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+  });
+  if (!status.ok()) return status;
+  return rows;
+}
+
+Status MysqlSink::Connect(const Dsn& dsn) {
+  sql::ConnectOptionsMap options;
+  options["hostName"] = sql::SQLString(dsn.host);
+  options["port"] = static_cast<int>(dsn.port);
+  options["userName"] = sql::SQLString(dsn.user);
+  options["password"] = sql::SQLString(dsn.password);
+  if (!dsn.dbname.empty()) options["schema"] = sql::SQLString(dsn.dbname);
+  if (!dsn.socket.empty()) options["socket"] = sql::SQLString(dsn.socket);
+  options["OPT_CONNECT_TIMEOUT"] = static_cast<int>(dsn.connect_timeout);
+  if (dsn.read_timeout) options["OPT_READ_TIMEOUT"] = static_cast<int>(*dsn.read_timeout);
+  if (dsn.write_timeout) options["OPT_WRITE_TIMEOUT"] = static_cast<int>(*dsn.write_timeout);
+  // Found (matched) rows, not changed rows: see the header.
+  options["CLIENT_FOUND_ROWS"] = true;
+  options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+  // A silent reconnect would lose the open transaction and the session settings.
+  options["OPT_RECONNECT"] = false;
+  return Guard([&] { conn_.reset(Driver()->connect(options)); });
+}
+
+Status MysqlSink::Open() {
+  Close();
+  Result<Dsn> dsn = ParseDsn(dsn_);
+  if (!dsn.ok()) return dsn.status();
+  Status connected = Connect(*dsn);
+  if (!connected.ok()) {
+    Close();
+    const std::string where =
+        dsn->socket.empty() ? dsn->host + ":" + std::to_string(dsn->port) : dsn->socket;
+    return Status::Error("connect to target MySQL/MariaDB at " + where + ": " +
+                         connected.message() + ": check the target dsn and that the server is up");
+  }
+  Result<std::vector<Row>> version = Query("SELECT VERSION()", {});
+  if (!version.ok()) {
+    Close();
+    return version.status().WithContext("read the target's version");
+  }
+  const std::string server_version = FirstValue(*version);
+  product_ = server_version.find("MariaDB") != std::string::npos ? "MariaDB" : "MySQL";
+  Status status = Guard([&] { conn_->setAutoCommit(false); });
+  for (const char* sql : kSessionSettings) {
+    if (status.ok()) status = Exec(sql);
+  }
+  if (!status.ok()) {
+    Close();
+    return status.WithContext("configure target session");
+  }
+  CheckDurability();
+  Status meta = CreateMeta();
+  if (!meta.ok()) {
+    Close();
+    return meta.WithContext("create ferry_meta on the target");
+  }
+  log_->info("connected to target {} (database {})", server_version,
+             dsn->dbname.empty() ? "none" : dsn->dbname);
+  return Status::Ok();
+}
+
+// Acks are only as durable as the target's commits (see the header).
+void MysqlSink::CheckDurability() {
+  Result<std::vector<Row>> settings = Query(
+      "SELECT @@GLOBAL.innodb_flush_log_at_trx_commit, @@GLOBAL.log_bin, @@GLOBAL.sync_binlog", {});
+  if (!settings.ok()) {
+    log_->warn("could not read the target's durability settings: {}", settings.message());
+    return;
+  }
+  const std::string flush_log = FirstValue(*settings, 0);
+  const std::string sync_binlog = FirstValue(*settings, 2);
+  if (flush_log != "1") {
+    log_->warn(
+        "target has innodb_flush_log_at_trx_commit={}: a commit Ferry acknowledges can be lost "
+        "in a target crash after the source discarded it; set it to 1",
+        flush_log);
+  }
+  if (FirstValue(*settings, 1) == "1" && sync_binlog != "1") {
+    log_->warn(
+        "target writes a binary log with sync_binlog={}: a commit Ferry acknowledges can be "
+        "rolled back in crash recovery after the source discarded it; set sync_binlog=1",
+        sync_binlog);
+  }
+  (void)EndRead();
+}
+
+// Creates the ferry_meta database and tables unless both tables exist, so that an apply user
+// without CREATE privilege runs against a prepared database. CREATE ... IF NOT EXISTS is safe
+// when several agents start at once: the server serialises DDL on the same name.
+Status MysqlSink::CreateMeta() {
+  Result<std::vector<Row>> exists = Query(kMetaExistsSql, {});
+  if (!exists.ok()) return exists.status();
+  FERRY_RETURN_IF_ERROR(EndRead());
+  if (FirstValue(*exists) == "2") return Status::Ok();
+  for (const char* ddl : kMetaDdl) FERRY_RETURN_IF_ERROR(Exec(ddl));
+  log_->info("created ferry_meta.checkpoints and ferry_meta.conflicts");
+  return Status::Ok();
+}
+
+Status MysqlSink::EndRead() {
+  if (in_transaction_ || conn_ == nullptr) return Status::Ok();
+  return Guard([&] { conn_->commit(); }).WithContext("end read transaction");
+}
+
+Result<std::optional<wire::Position>> MysqlSink::ReadCheckpoint(const std::string& upstream) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<std::vector<Row>> rows = Query(kReadCheckpointSql, {upstream});
+  if (!rows.ok()) return rows.status().WithContext("read checkpoint of upstream " + upstream);
+  FERRY_RETURN_IF_ERROR(EndRead());
+  if (rows->empty()) return std::optional<wire::Position>();
+  wire::Position position;
+  position.set_engine(FirstValue(*rows, 0));
+  position.set_value(FirstValue(*rows, 1));
+  return std::optional<wire::Position>(std::move(position));
+}
+
+Status MysqlSink::BeginTransaction(const std::string& upstream, const wire::Begin& begin) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  const std::string context = "begin transaction for upstream " + upstream;
+  if (in_transaction_) {
+    return Status::Error(context + ": a transaction is already open (commit or abort it first)");
+  }
+  if (begin.position().engine().empty() || begin.position().value().empty()) {
+    return Status::Error(context +
+                         ": the Begin carries no position, so no checkpoint can be "
+                         "recorded: the change stream is malformed");
+  }
+  // Ends whatever a read left open, then starts this source transaction's own.
+  Status begun = Exec("START TRANSACTION");
+  if (!begun.ok()) return begun.WithContext(context);
+  in_transaction_ = true;
+  transaction_failed_ = false;
+
+  // The checkpoint is the transaction's first write (DESIGN.md: exactly-once and loop
+  // prevention both rely on it). A commit time of 0 means the source did not say.
+  Statement checkpoint{
+      kCheckpointSql,
+      {Param::String(upstream), Param::String(begin.position().engine()),
+       Param::String(begin.position().value()),
+       begin.commit_time_us() != 0 ? Param::String(EpochMicrosText(begin.commit_time_us()))
+                                   : Param::Null(),
+       begin.origin().empty() ? Param::Null() : Param::String(begin.origin())}};
+  Result<uint64_t> written = Execute(checkpoint);
+  if (!written.ok()) {
+    transaction_failed_ = true;
+    return written.status().WithContext(context + ": write checkpoint");
+  }
+  return Status::Ok();
+}
+
+Result<RowOutcome> MysqlSink::ApplyRow(const MappedRelation& relation,
+                                       const wire::RowChange& change) {
+  const std::string context =
+      "apply to " + relation.target_name() + " (" + OpName(change.op()) + ")";
+  FERRY_RETURN_IF_ERROR(CheckOpen().WithContext(context));
+  if (!in_transaction_) {
+    return Status::Error(context + ": no transaction is open: call BeginTransaction first");
+  }
+  Result<const TargetTable*> target = Target(relation);
+  if (!target.ok()) {
+    transaction_failed_ = true;
+    return target.status().WithContext(context);
+  }
+
+  Result<RowOutcome> outcome =
+      Status::Error("unsupported operation " + std::to_string(static_cast<int>(change.op())) +
+                    ": the change stream is malformed");
+  switch (change.op()) {
+    case wire::RowChange::INSERT:
+      outcome = ApplyInsert(relation, **target, change);
+      break;
+    case wire::RowChange::UPDATE:
+      outcome = ApplyUpdate(relation, **target, change);
+      break;
+    case wire::RowChange::DELETE:
+      outcome = ApplyDelete(relation, **target, change);
+      break;
+    case wire::RowChange::TRUNCATE:
+      outcome = ApplyTruncate(**target);
+      break;
+    default:
+      break;
+  }
+  if (!outcome.ok()) {
+    transaction_failed_ = true;
+    // The table may have been altered under us; read its catalog again next time.
+    targets_.erase(relation.target_name());
+    return outcome.status().WithContext(context);
+  }
+  return outcome;
+}
+
+Result<const TargetTable*> MysqlSink::Target(const MappedRelation& relation) {
+  const std::string name = relation.target_name();
+  const std::string shape = Shape(relation);
+  if (auto it = targets_.find(name); it != targets_.end() && it->second.shape == shape) {
+    return &it->second.table;
+  }
+  Result<std::optional<TargetTable>> loaded =
+      LoadTarget(relation.target_schema, relation.target_table);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) {
+    return Status::Error("target table " + name +
+                         " does not exist: create it on the target (Ferry does not create "
+                         "tables) or map the source table onto an existing one");
+  }
+  CachedTarget& cached = targets_[name];
+  cached = {shape, std::move(**loaded)};
+  return &cached.table;
+}
+
+Result<std::optional<TargetTable>> MysqlSink::LoadTarget(const std::string& schema,
+                                                         const std::string& table) {
+  Result<std::vector<Row>> rows = Query(kColumnsSql, {schema, table});
+  if (!rows.ok()) return rows.status().WithContext("read columns of " + schema + "." + table);
+  // information_schema compares names case-insensitively: prefer the table spelled exactly so;
+  // else (lower_case_table_names) the one table the server found.
+  std::vector<Row> exact;
+  for (const Row& row : *rows) {
+    if (row[0] == schema && row[1] == table) exact.push_back(row);
+  }
+  if (exact.empty() && !rows->empty()) {
+    for (const Row& row : *rows) {
+      if (row[0] == rows->front()[0] && row[1] == rows->front()[1]) exact.push_back(row);
+    }
+  }
+  if (exact.empty()) return std::optional<TargetTable>();
+
+  TargetTable target;
+  target.schema = exact.front()[0].value_or(schema);
+  target.table = exact.front()[1].value_or(table);
+  for (const Row& row : exact) {
+    TargetColumn column;
+    column.name = row[2].value_or("");
+    column.type.data_type = Lower(row[3].value_or(""));
+    column.type.column_type = row[4].value_or("");
+    column.type.max_length = Number(row[5]);
+    column.type.precision = Number32(row[6]);
+    column.type.scale = Number32(row[7]);
+    column.type.datetime_precision = Number32(row[8]);
+    column.nullable = row[9] == "YES";
+    target.columns.push_back(std::move(column));
+  }
+
+  Result<std::vector<Row>> indexes = Query(kUniqueIndexesSql, {target.schema, target.table});
+  if (!indexes.ok()) return indexes.status().WithContext("read indexes of " + target.name());
+  std::set<std::string> expression_indexes;
+  for (const Row& row : *indexes) {
+    const std::string index = row[0].value_or("");
+    if (!row[1]) expression_indexes.insert(index);
+    if (target.unique_indexes.empty() || target.unique_indexes.back().name != index) {
+      target.unique_indexes.push_back({index, {}, index == "PRIMARY"});
+    }
+    target.unique_indexes.back().columns.push_back(row[1].value_or(""));
+  }
+  std::erase_if(target.unique_indexes,
+                [&](const UniqueIndex& index) { return expression_indexes.contains(index.name); });
+  return std::optional<TargetTable>(std::move(target));
+}
+
+Result<RowOutcome> MysqlSink::InsertRow(const MappedRelation& relation, const TargetTable& target,
+                                        const std::vector<BoundColumn>& row, RowOutcome on_new,
+                                        RowOutcome on_existing) {
+  const std::optional<std::vector<std::string>> arbiter = ArbiterColumns(relation, target);
+  if (!arbiter && RequiresArbiter(relation)) {
+    std::string list;
+    for (const std::string& key : MatchColumns(relation, target)) {
+      list += (list.empty() ? "" : ", ") + QuoteIdent(key);
+    }
+    return Status::Error("target table " + target.name() +
+                         " needs a primary key or unique index on (" + list +
+                         "), the key of the source table: add one, e.g. ALTER TABLE " +
+                         target.quoted() + " ADD PRIMARY KEY (" + list + ")");
+  }
+  Result<uint64_t> inserted = Execute(InsertStatement(target, row));
+  if (inserted.ok()) return on_new;
+  const bool duplicate =
+      last_error_code_ == kErrDupEntry || last_error_code_ == kErrDupEntryWithKeyName;
+  // Without an arbiter (a full image or keyless relation) a duplicate is the target's own
+  // constraint refusing a row the source accepted: the error stands.
+  if (!duplicate || !arbiter) return inserted.status();
+
+  // The row exists (or another unique index clashed): overwrite the row with the key, as the
+  // replica follows its source. InnoDB rolled back only the failed INSERT.
+  Result<std::vector<BoundColumn>> match = Select(row, *arbiter);
+  if (!match.ok()) return match.status();
+  std::vector<BoundColumn> set;
+  for (const BoundColumn& column : row) {
+    if (std::find(arbiter->begin(), arbiter->end(), column.name) == arbiter->end()) {
+      set.push_back(column);
+    }
+  }
+  Result<uint64_t> updated = Execute(UpdateStatement(target, set, *match, false));
+  if (!updated.ok()) return updated.status();
+  // No row has the key: the INSERT clashed on another unique index, which the source's row
+  // does not own. Report that, not a divergence on the key.
+  if (*updated == 0) return inserted.status();
+  return on_existing;
+}
+
+Result<RowOutcome> MysqlSink::ApplyInsert(const MappedRelation& relation, const TargetTable& target,
+                                          const wire::RowChange& change) {
+  Result<std::vector<BoundColumn>> row = BindImage(relation, target, change.new_values());
+  if (!row.ok()) return row.status();
+  return InsertRow(relation, target, *row, RowOutcome::kApplied, RowOutcome::kInsertedOverExisting);
+}
+
+// The values that find the row an update or delete refers to: from the old image when the
+// source sent one (key change, or a full image), else from the new image's key.
+Result<std::vector<BoundColumn>> MysqlSink::MatchOf(const MappedRelation& relation,
+                                                    const TargetTable& target,
+                                                    const wire::RowChange& change) {
+  if (!relation.has_key) return NoKeyError(relation);
+  const bool has_old = change.old_values_size() > 0;
+  Result<std::vector<BoundColumn>> image =
+      BindImage(relation, target, has_old ? change.old_values() : change.new_values());
+  if (!image.ok()) return image.status().WithContext(has_old ? "old image" : "new image");
+  std::vector<BoundColumn> match;
+  if (MatchesWholeRow(relation, target)) {
+    match = std::move(image).value();  // unchanged values were left out by BindImage
+  } else {
+    Result<std::vector<BoundColumn>> keys = Select(*image, MatchColumns(relation, target));
+    if (!keys.ok()) return keys.status();
+    match = std::move(keys).value();
+  }
+  if (match.empty()) {
+    return Status::Error(
+        "the change carries no values to find its row by: the change stream is malformed");
+  }
+  return match;
+}
+
+Result<RowOutcome> MysqlSink::ApplyUpdate(const MappedRelation& relation, const TargetTable& target,
+                                          const wire::RowChange& change) {
+  Result<std::vector<BoundColumn>> row = BindImage(relation, target, change.new_values());
+  if (!row.ok()) return row.status().WithContext("new image");
+  Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
+  if (!match.ok()) return match.status();
+  Result<uint64_t> updated =
+      Execute(UpdateStatement(target, *row, *match, MatchesWholeRow(relation, target)));
+  if (!updated.ok()) return updated.status();
+  if (*updated > 0) return RowOutcome::kApplied;
+  // No row: the replica had diverged. Insert the source's row (columns the source did not send
+  // get their defaults) so the replica follows its source.
+  return InsertRow(relation, target, *row, RowOutcome::kUpdateInsertedMissing,
+                   RowOutcome::kUpdateInsertedMissing);
+}
+
+Result<RowOutcome> MysqlSink::ApplyDelete(const MappedRelation& relation, const TargetTable& target,
+                                          const wire::RowChange& change) {
+  if (change.old_values_size() == 0) {
+    return Status::Error("the delete carries no old image: the change stream is malformed");
+  }
+  Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
+  if (!match.ok()) return match.status();
+  Result<uint64_t> deleted =
+      Execute(DeleteStatement(target, *match, MatchesWholeRow(relation, target)));
+  if (!deleted.ok()) return deleted.status();
+  return *deleted > 0 ? RowOutcome::kApplied : RowOutcome::kDeleteMissing;
+}
+
+Result<RowOutcome> MysqlSink::ApplyTruncate(const TargetTable& target) {
+  Result<uint64_t> deleted = Execute(DeleteAllStatement(target));
+  if (!deleted.ok()) return deleted.status();
+  return RowOutcome::kApplied;
+}
+
+Status MysqlSink::CommitTransaction() {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  if (!in_transaction_) return Status::Error("commit: no transaction is open");
+  if (transaction_failed_) {
+    AbortTransaction();
+    return Status::Error(
+        "commit on target: the transaction was rolled back because an earlier statement in it "
+        "failed");
+  }
+  // If COMMIT fails because the connection broke, whether it committed is unknown; the
+  // checkpoint, read again after reconnecting, is what tells (DESIGN.md invariant 2).
+  Status committed = Guard([&] { conn_->commit(); });
+  in_transaction_ = false;
+  if (!committed.ok()) return committed.WithContext("commit on target");
+  return Status::Ok();
+}
+
+void MysqlSink::AbortTransaction() {
+  const bool was_open = in_transaction_;
+  in_transaction_ = false;
+  transaction_failed_ = false;
+  if (conn_ == nullptr) return;
+  Status rolled_back = Guard([&] { conn_->rollback(); });
+  if (!rolled_back.ok() && was_open) {
+    log_->warn("rollback on target failed: {}", rolled_back.message());
+  }
+}
+
+Result<std::optional<std::vector<std::string>>> MysqlSink::TargetColumns(const std::string& schema,
+                                                                         const std::string& table) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<std::optional<TargetTable>> target = LoadTarget(schema, table);
+  if (!target.ok()) return target.status();
+  FERRY_RETURN_IF_ERROR(EndRead());
+  if (!target->has_value()) return std::optional<std::vector<std::string>>();
+  std::vector<std::string> names;
+  for (const TargetColumn& column : (*target)->columns) names.push_back(column.name);
+  return std::optional<std::vector<std::string>>(std::move(names));
+}
+
+}  // namespace
+
+std::unique_ptr<Sink> MakeMysqlSink(std::string dsn) {
+  return std::make_unique<MysqlSink>(std::move(dsn));
+}
+
+}  // namespace ferry::apply::mysql

@@ -1,0 +1,298 @@
+#include "apply/mysql/mysql_sql.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+namespace ferry::apply::mysql {
+namespace {
+
+std::set<std::string> MappedNames(const MappedRelation& relation, bool keys_only) {
+  std::set<std::string> names;
+  for (const MappedColumn& column : relation.columns) {
+    if (!keys_only || column.key) names.insert(column.target_name);
+  }
+  return names;
+}
+
+bool Covers(const std::set<std::string>& names, const std::vector<std::string>& columns) {
+  return std::all_of(columns.begin(), columns.end(),
+                     [&](const std::string& c) { return names.contains(c); });
+}
+
+bool AllNotNull(const TargetTable& target, const std::vector<std::string>& columns) {
+  return std::all_of(columns.begin(), columns.end(), [&](const std::string& name) {
+    const TargetColumn* column = target.Find(name);
+    return column != nullptr && !column->nullable;
+  });
+}
+
+// The target's primary key, or failing that a unique index on NOT NULL columns (which
+// identifies a row as well as a primary key does), when the mapping writes all its columns.
+const UniqueIndex* IdentityIndex(const MappedRelation& relation, const TargetTable& target) {
+  const std::set<std::string> mapped = MappedNames(relation, false);
+  for (bool want_primary : {true, false}) {
+    for (const UniqueIndex& index : target.unique_indexes) {
+      const bool fits = want_primary ? index.primary : AllNotNull(target, index.columns);
+      if (fits && Covers(mapped, index.columns)) return &index;
+    }
+  }
+  return nullptr;
+}
+
+std::string JoinQuoted(const std::vector<BoundColumn>& columns) {
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += QuoteIdent(columns[i].name);
+  }
+  return out;
+}
+
+// "a <=> ? AND b <=> CAST(? AS DECIMAL(10,2))", recording the parameters.
+std::string MatchCondition(const std::vector<BoundColumn>& match, Statement* statement) {
+  std::string sql;
+  for (size_t i = 0; i < match.size(); ++i) {
+    if (i > 0) sql += " AND ";
+    sql += QuoteIdent(match[i].name) + " <=> " + match[i].placeholder;
+    statement->params.push_back(match[i].value);
+  }
+  return sql;
+}
+
+Result<std::string> Unquote(const std::string& text, size_t* pos) {
+  std::string value;
+  for (++*pos; *pos < text.size(); ++*pos) {
+    const char c = text[*pos];
+    if (c == '\'') {
+      ++*pos;
+      return value;
+    }
+    if (c == '\\' && *pos + 1 < text.size()) ++*pos;
+    value.push_back(text[*pos]);
+  }
+  return Status::Error("unterminated quoted value in the target dsn");
+}
+
+Status SetNumber(const std::string& key, const std::string& value, unsigned max, unsigned* out) {
+  unsigned number = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (error != std::errc() || end != value.data() + value.size() || number > max) {
+    return Status::Error("target dsn: " + key + "=" + value + " is not a number up to " +
+                         std::to_string(max));
+  }
+  *out = number;
+  return Status::Ok();
+}
+
+Status SetKey(const std::string& key, const std::string& value, Dsn* dsn) {
+  unsigned number = 0;
+  if (key == "host") {
+    dsn->host = value;
+  } else if (key == "port") {
+    FERRY_RETURN_IF_ERROR(SetNumber(key, value, 65535, &number));
+    dsn->port = static_cast<uint16_t>(number);
+  } else if (key == "user") {
+    dsn->user = value;
+  } else if (key == "password") {
+    dsn->password = value;
+  } else if (key == "dbname") {
+    dsn->dbname = value;
+  } else if (key == "socket") {
+    dsn->socket = value;
+  } else if (key == "connect_timeout") {
+    FERRY_RETURN_IF_ERROR(SetNumber(key, value, 86400, &dsn->connect_timeout));
+  } else if (key == "read_timeout" || key == "write_timeout") {
+    FERRY_RETURN_IF_ERROR(SetNumber(key, value, 86400, &number));
+    (key == "read_timeout" ? dsn->read_timeout : dsn->write_timeout) = number;
+  } else {
+    return Status::Error("target dsn: unknown key \"" + key +
+                         "\" (known: host, port, user, password, dbname, socket, "
+                         "connect_timeout, read_timeout, write_timeout)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string QuoteIdent(const std::string& name) {
+  std::string out = "`";
+  for (char c : name) {
+    if (c == '`') out.push_back('`');
+    out.push_back(c);
+  }
+  out.push_back('`');
+  return out;
+}
+
+std::string TargetTable::quoted() const { return QuoteIdent(schema) + "." + QuoteIdent(table); }
+
+const TargetColumn* TargetTable::Find(const std::string& column) const {
+  for (const TargetColumn& candidate : columns) {
+    if (candidate.name == column) return &candidate;
+  }
+  return nullptr;
+}
+
+std::string ComparePlaceholder(const ColumnType& type) {
+  const TypeClass cls = ClassOf(type);
+  if (cls == TypeClass::kDecimal) {
+    return "CAST(? AS DECIMAL(" + std::to_string(type.precision.value_or(10)) + "," +
+           std::to_string(type.scale.value_or(0)) + "))";
+  }
+  if (cls == TypeClass::kJson) return "CAST(? AS JSON)";
+  return "?";
+}
+
+Result<std::vector<BoundColumn>> BindImage(
+    const MappedRelation& relation, const TargetTable& target,
+    const google::protobuf::RepeatedPtrField<wire::Value>& values) {
+  if (values.size() != relation.source.columns_size()) {
+    return Status::Error("row has " + std::to_string(values.size()) + " values but relation " +
+                         relation.source.schema() + "." + relation.source.table() + " has " +
+                         std::to_string(relation.source.columns_size()) +
+                         " columns: the change stream is malformed");
+  }
+  std::vector<BoundColumn> bound;
+  bound.reserve(relation.columns.size());
+  for (const MappedColumn& column : relation.columns) {
+    const wire::Value& value = values.Get(column.source_index);
+    if (value.has_unchanged()) continue;
+    const TargetColumn* target_column = target.Find(column.target_name);
+    if (target_column == nullptr) {
+      return Status::Error("target table " + target.name() + " has no column " +
+                           column.target_name + " (from source column " + column.source.name() +
+                           "): add it on the target, or rename or exclude it in the mapping");
+    }
+    Result<Param> param = ToParam(value, target_column->type);
+    if (!param.ok()) return param.status().WithContext("column " + column.target_name);
+    bound.push_back(
+        {column.target_name, std::move(param).value(), ComparePlaceholder(target_column->type)});
+  }
+  return bound;
+}
+
+std::vector<std::string> MatchColumns(const MappedRelation& relation, const TargetTable& target) {
+  if (relation.full_old_image) {
+    if (const UniqueIndex* index = IdentityIndex(relation, target)) return index->columns;
+  }
+  std::vector<std::string> names;
+  for (const MappedColumn& column : relation.columns) {
+    if (relation.full_old_image || column.key) names.push_back(column.target_name);
+  }
+  return names;
+}
+
+bool MatchesWholeRow(const MappedRelation& relation, const TargetTable& target) {
+  return relation.full_old_image && IdentityIndex(relation, target) == nullptr;
+}
+
+std::optional<std::vector<std::string>> ArbiterColumns(const MappedRelation& relation,
+                                                       const TargetTable& target) {
+  if (!relation.has_key) return std::nullopt;
+  const std::set<std::string> candidates = MappedNames(relation, !relation.full_old_image);
+  const UniqueIndex* best = nullptr;
+  auto rank = [&](const UniqueIndex& index) {
+    const std::set<std::string> columns(index.columns.begin(), index.columns.end());
+    if (columns == candidates) return 3;
+    return index.primary ? 2 : 1;
+  };
+  for (const UniqueIndex& index : target.unique_indexes) {
+    if (!Covers(candidates, index.columns)) continue;
+    if (best == nullptr || rank(index) > rank(*best)) best = &index;
+  }
+  if (best == nullptr) return std::nullopt;
+  return best->columns;
+}
+
+bool RequiresArbiter(const MappedRelation& relation) {
+  return relation.has_key && !relation.full_old_image;
+}
+
+Result<std::vector<BoundColumn>> Select(const std::vector<BoundColumn>& bound,
+                                        const std::vector<std::string>& names) {
+  std::vector<BoundColumn> selected;
+  for (const std::string& name : names) {
+    auto it = std::find_if(bound.begin(), bound.end(),
+                           [&](const BoundColumn& column) { return column.name == name; });
+    if (it == bound.end()) {
+      return Status::Error("the row carries no value for column " + name +
+                           ", which identifies rows on the target");
+    }
+    selected.push_back(*it);
+  }
+  return selected;
+}
+
+Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns) {
+  Statement statement;
+  std::string values;
+  for (const BoundColumn& column : columns) {
+    values += values.empty() ? "?" : ", ?";
+    statement.params.push_back(column.value);
+  }
+  statement.sql =
+      "INSERT INTO " + target.quoted() + " (" + JoinQuoted(columns) + ") VALUES (" + values + ")";
+  return statement;
+}
+
+Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColumn>& set,
+                          const std::vector<BoundColumn>& match, bool one_row) {
+  Statement statement;
+  std::string assignments;
+  for (const BoundColumn& column : set) {
+    if (!assignments.empty()) assignments += ", ";
+    assignments += QuoteIdent(column.name) + " = ?";
+    statement.params.push_back(column.value);
+  }
+  if (set.empty() && !match.empty()) {
+    assignments = QuoteIdent(match[0].name) + " = " + QuoteIdent(match[0].name);
+  }
+  statement.sql = "UPDATE " + target.quoted() + " SET " + assignments + " WHERE " +
+                  MatchCondition(match, &statement);
+  if (one_row) statement.sql += " LIMIT 1";
+  return statement;
+}
+
+Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
+                          bool one_row) {
+  Statement statement;
+  statement.sql = "DELETE FROM " + target.quoted() + " WHERE " + MatchCondition(match, &statement);
+  if (one_row) statement.sql += " LIMIT 1";
+  return statement;
+}
+
+Statement DeleteAllStatement(const TargetTable& target) {
+  return {"DELETE FROM " + target.quoted(), {}};
+}
+
+Result<Dsn> ParseDsn(const std::string& text) {
+  Dsn dsn;
+  size_t pos = 0;
+  while (true) {
+    pos = text.find_first_not_of(" \t\n", pos);
+    if (pos == std::string::npos) break;
+    const size_t equals = text.find('=', pos);
+    if (equals == std::string::npos) {
+      return Status::Error("target dsn: \"" + text.substr(pos) +
+                           "\" is not key=value (e.g. host=127.0.0.1 port=3306 user=ferry "
+                           "dbname=app)");
+    }
+    const std::string key = text.substr(pos, equals - pos);
+    pos = equals + 1;
+    std::string value;
+    if (pos < text.size() && text[pos] == '\'') {
+      Result<std::string> quoted = Unquote(text, &pos);
+      if (!quoted.ok()) return quoted.status();
+      value = std::move(quoted).value();
+    } else {
+      const size_t end = std::min(text.find_first_of(" \t\n", pos), text.size());
+      value = text.substr(pos, end - pos);
+      pos = end;
+    }
+    FERRY_RETURN_IF_ERROR(SetKey(key, value, &dsn));
+  }
+  return dsn;
+}
+
+}  // namespace ferry::apply::mysql

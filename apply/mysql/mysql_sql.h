@@ -1,0 +1,136 @@
+// SQL the MySQL/MariaDB sink sends, built from a mapped relation, what information_schema says
+// about the target table, and one row change; and the sink's connection string. Pure functions,
+// no Connector/C++, so that the choice of row match and the statement text are unit-tested
+// without a server.
+//
+// Rows are matched with the NULL-safe `<=>`, so one statement text serves every null pattern
+// (MySQL uses indexes for `<=>` as for `=`). A DECIMAL column is compared with
+// CAST(? AS DECIMAL(p,s)): MySQL compares a DECIMAL with a string parameter as DOUBLE, which
+// would let keys differing beyond the 15th digit match each other; MySQL's JSON type is
+// compared with CAST(? AS JSON) (MariaDB's JSON is LONGTEXT and compares as text).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apply/mysql/mysql_values.h"
+#include "apply/table_mapping.h"
+#include "common/status.h"
+#include "wire/ferry.pb.h"
+
+namespace ferry::apply::mysql {
+
+// What information_schema says about one target table.
+struct TargetColumn {
+  std::string name;
+  ColumnType type;
+  bool nullable = true;
+};
+
+struct UniqueIndex {
+  std::string name;  // "PRIMARY" for the primary key
+  std::vector<std::string> columns;
+  bool primary = false;
+};
+
+struct TargetTable {
+  std::string schema;  // the MySQL database
+  std::string table;
+  std::vector<TargetColumn> columns;
+  std::vector<UniqueIndex> unique_indexes;  // primary key first
+
+  std::string name() const { return schema + "." + table; }
+  std::string quoted() const;
+  const TargetColumn* Find(const std::string& column) const;
+};
+
+// One column of a statement: its name, the value to bind, and how a WHERE clause compares it.
+struct BoundColumn {
+  std::string name;
+  Param value;
+  std::string placeholder = "?";  // "?" or e.g. "CAST(? AS DECIMAL(10,2))"
+};
+
+struct Statement {
+  std::string sql;
+  std::vector<Param> params;
+};
+
+// Quotes an identifier with backticks (inner backticks doubled), so that any name refers to
+// exactly that name whatever the sql_mode (ANSI_QUOTES does not change backticks).
+std::string QuoteIdent(const std::string& name);
+
+// The placeholder a WHERE clause compares a column of `type` with (see the header comment).
+std::string ComparePlaceholder(const ColumnType& type);
+
+// Binds the mapped columns of `values` (a RowChange's old or new image), leaving out unchanged
+// values. Fails when the image does not fit the relation, a mapped column is missing on the
+// target, or a value cannot be written exactly (the error names the column and the value).
+Result<std::vector<BoundColumn>> BindImage(
+    const MappedRelation& relation, const TargetTable& target,
+    const google::protobuf::RepeatedPtrField<wire::Value>& values);
+
+// The target columns whose values identify a row for UPDATE and DELETE. With a key identity
+// they are the source's key columns. With a full old image (every column flagged key) they are
+// the target's primary key, or failing that a unique index on NOT NULL columns, when the
+// mapping covers it (index lookups, as a native replica does); otherwise every mapped column.
+// Empty for a relation without key: nothing identifies its rows.
+std::vector<std::string> MatchColumns(const MappedRelation& relation, const TargetTable& target);
+
+// True when MatchColumns fell back to every column of a full-image relation: several identical
+// rows may match, and UPDATE/DELETE must touch only one of them (LIMIT 1), as the source did.
+bool MatchesWholeRow(const MappedRelation& relation, const TargetTable& target);
+
+// The columns of the target's unique index that tell whether an inserted row already exists:
+// one on exactly the key columns if there is one, else the primary key, else any unique index
+// whose columns are all mapped key columns (for a full image: all mapped columns). None for a
+// relation without key: the source cannot have meant two of its rows to be the same one.
+std::optional<std::vector<std::string>> ArbiterColumns(const MappedRelation& relation,
+                                                       const TargetTable& target);
+
+// True when an INSERT needs an arbiter: the source has a real key, so an insert over an existing
+// row must overwrite it, and without a unique index on that key the target could not tell (and
+// every update and delete would scan the table). Full images and keyless relations insert
+// plainly when no arbiter fits.
+bool RequiresArbiter(const MappedRelation& relation);
+
+// Picks `names` out of `bound` in that order; fails naming the first one missing.
+Result<std::vector<BoundColumn>> Select(const std::vector<BoundColumn>& bound,
+                                        const std::vector<std::string>& names);
+
+// INSERT INTO t (cols) VALUES (?...).
+Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns);
+
+// UPDATE t SET cols WHERE match [LIMIT 1]. An empty `set` assigns the first match column to
+// itself, so the (found) row count still tells whether the row exists.
+Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColumn>& set,
+                          const std::vector<BoundColumn>& match, bool one_row);
+
+// DELETE FROM t WHERE match [LIMIT 1].
+Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
+                          bool one_row);
+
+// A source TRUNCATE: DELETE FROM t (see mysql_sink.h for why not TRUNCATE TABLE).
+Statement DeleteAllStatement(const TargetTable& target);
+
+// The sink's connection string: "host=127.0.0.1 port=3306 user=ferry password=... dbname=app",
+// keyword=value pairs like libpq's, values optionally single-quoted (\' and \\ escape).
+// Keys: host, port, user, password, dbname, socket, connect_timeout, read_timeout,
+// write_timeout (seconds). Unknown keys are refused, so that a typo is not silently ignored.
+struct Dsn {
+  std::string host = "127.0.0.1";
+  uint16_t port = 3306;
+  std::string user;
+  std::string password;
+  std::string dbname;
+  std::string socket;
+  unsigned connect_timeout = 10;
+  std::optional<unsigned> read_timeout;
+  std::optional<unsigned> write_timeout;
+};
+
+Result<Dsn> ParseDsn(const std::string& text);
+
+}  // namespace ferry::apply::mysql

@@ -1,0 +1,231 @@
+#include "apply/mysql/mysql_sql.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::apply::mysql {
+namespace {
+
+wire::Column MakeColumn(const std::string& name, bool key) {
+  wire::Column column;
+  column.set_name(name);
+  column.set_key(key);
+  return column;
+}
+
+// app.t(id key, a, b) mapped onto itself; with a full image every column is flagged key.
+MappedRelation Relation(bool full_old_image = false, bool keyless = false) {
+  wire::Relation relation;
+  relation.set_schema("app");
+  relation.set_table("t");
+  relation.set_full_old_image(full_old_image);
+  *relation.add_columns() = MakeColumn("id", !keyless);
+  *relation.add_columns() = MakeColumn("a", full_old_image);
+  *relation.add_columns() = MakeColumn("b", full_old_image);
+  Result<MappedRelation> mapped = TableMapper().Map(relation);
+  EXPECT_TRUE(mapped.ok()) << mapped.message();
+  return *mapped;
+}
+
+ColumnType IntType() { return {"int", "int(11)", {}, 10, 0, {}}; }
+ColumnType TextType() { return {"varchar", "varchar(10)", 10, {}, {}, {}}; }
+ColumnType DecimalType() { return {"decimal", "decimal(65,30)", {}, 65, 30, {}}; }
+
+TargetTable Target(std::vector<UniqueIndex> indexes = {}, bool a_nullable = true) {
+  TargetTable target;
+  target.schema = "app";
+  target.table = "t";
+  target.columns = {
+      {"id", IntType(), false}, {"a", TextType(), a_nullable}, {"b", DecimalType(), true}};
+  target.unique_indexes = std::move(indexes);
+  return target;
+}
+
+const UniqueIndex kPrimary{"PRIMARY", {"id"}, true};
+
+wire::Value Int(int64_t i) {
+  wire::Value v;
+  v.set_int64(i);
+  return v;
+}
+wire::Value Text(const std::string& s) {
+  wire::Value v;
+  v.set_text(s);
+  return v;
+}
+wire::Value Null() {
+  wire::Value v;
+  v.mutable_null();
+  return v;
+}
+wire::Value Unchanged() {
+  wire::Value v;
+  v.mutable_unchanged();
+  return v;
+}
+wire::Value Dec(const std::string& s) {
+  wire::Value v;
+  v.set_decimal(s);
+  return v;
+}
+
+google::protobuf::RepeatedPtrField<wire::Value> Image(std::vector<wire::Value> values) {
+  google::protobuf::RepeatedPtrField<wire::Value> image;
+  for (const wire::Value& value : values) *image.Add() = value;
+  return image;
+}
+
+TEST(MysqlSqlTest, QuoteIdentUsesBackticks) {
+  EXPECT_EQ(QuoteIdent("orders"), "`orders`");
+  EXPECT_EQ(QuoteIdent("we`ird name"), "`we``ird name`");
+  EXPECT_EQ(Target().quoted(), "`app`.`t`");
+}
+
+TEST(MysqlSqlTest, ComparePlaceholderCastsDecimalsAndJson) {
+  EXPECT_EQ(ComparePlaceholder(DecimalType()), "CAST(? AS DECIMAL(65,30))");
+  EXPECT_EQ(ComparePlaceholder({"json", "json", {}, {}, {}, {}}), "CAST(? AS JSON)");
+  EXPECT_EQ(ComparePlaceholder(IntType()), "?");
+  EXPECT_EQ(ComparePlaceholder({"longtext", "longtext", {}, {}, {}, {}}), "?");
+}
+
+TEST(MysqlSqlTest, BindImageConvertsByTargetTypeAndSkipsUnchanged) {
+  Result<std::vector<BoundColumn>> bound =
+      BindImage(Relation(), Target(), Image({Int(7), Unchanged(), Dec("-0.50")}));
+  ASSERT_TRUE(bound.ok()) << bound.message();
+  ASSERT_EQ(bound->size(), 2u);
+  EXPECT_EQ((*bound)[0].name, "id");
+  EXPECT_EQ((*bound)[0].value, Param::Int64(7));
+  EXPECT_EQ((*bound)[0].placeholder, "?");
+  EXPECT_EQ((*bound)[1].name, "b");
+  EXPECT_EQ((*bound)[1].value, Param::String("-0.5"));
+  EXPECT_EQ((*bound)[1].placeholder, "CAST(? AS DECIMAL(65,30))");
+}
+
+TEST(MysqlSqlTest, BindImageErrorsNameTheColumn) {
+  Result<std::vector<BoundColumn>> bound =
+      BindImage(Relation(), Target(), Image({Int(1), Text("much too long"), Null()}));
+  ASSERT_FALSE(bound.ok());
+  EXPECT_EQ(bound.message(),
+            "column a: value 'much too long' cannot be held exactly by varchar(10) (13 "
+            "characters, the column holds 10): widen or change the target column");
+
+  TargetTable narrow = Target();
+  narrow.columns.pop_back();
+  bound = BindImage(Relation(), narrow, Image({Int(1), Null(), Null()}));
+  ASSERT_FALSE(bound.ok());
+  EXPECT_EQ(bound.message(),
+            "target table app.t has no column b (from source column b): add it on the target, or "
+            "rename or exclude it in the mapping");
+
+  bound = BindImage(Relation(), Target(), Image({Int(1)}));
+  ASSERT_FALSE(bound.ok());
+  EXPECT_EQ(bound.message(),
+            "row has 1 values but relation app.t has 3 columns: the change stream is malformed");
+}
+
+TEST(MysqlSqlTest, KeyRelationMatchesOnItsKey) {
+  EXPECT_EQ(MatchColumns(Relation(), Target({kPrimary})), std::vector<std::string>{"id"});
+  EXPECT_FALSE(MatchesWholeRow(Relation(), Target({kPrimary})));
+  EXPECT_EQ(ArbiterColumns(Relation(), Target({kPrimary})), std::vector<std::string>{"id"});
+  EXPECT_FALSE(ArbiterColumns(Relation(), Target()).has_value());
+  EXPECT_TRUE(RequiresArbiter(Relation()));
+}
+
+TEST(MysqlSqlTest, ArbiterPrefersAnIndexOnExactlyTheKey) {
+  const UniqueIndex on_key{"u_id", {"id"}, false};
+  const UniqueIndex wider{"PRIMARY", {"id", "a"}, true};
+  // The primary key (id, a) is not covered by the key columns: only u_id qualifies.
+  EXPECT_EQ(ArbiterColumns(Relation(), Target({wider, on_key})), std::vector<std::string>{"id"});
+  EXPECT_FALSE(ArbiterColumns(Relation(), Target({wider})).has_value());
+}
+
+TEST(MysqlSqlTest, FullImageUsesPrimaryKeyOrNotNullUniqueIndexElseWholeRow) {
+  const MappedRelation full = Relation(/*full_old_image=*/true);
+  EXPECT_EQ(MatchColumns(full, Target({kPrimary})), std::vector<std::string>{"id"});
+  EXPECT_FALSE(MatchesWholeRow(full, Target({kPrimary})));
+
+  const UniqueIndex on_a{"u_a", {"a"}, false};
+  EXPECT_EQ(MatchColumns(full, Target({on_a}, /*a_nullable=*/false)),
+            std::vector<std::string>{"a"});
+  // A unique index on a nullable column may hold several NULL rows: not an identity.
+  EXPECT_EQ(MatchColumns(full, Target({on_a}, /*a_nullable=*/true)),
+            (std::vector<std::string>{"id", "a", "b"}));
+  EXPECT_TRUE(MatchesWholeRow(full, Target({on_a}, true)));
+  EXPECT_FALSE(RequiresArbiter(full));
+  EXPECT_EQ(ArbiterColumns(full, Target({on_a}, true)), std::vector<std::string>{"a"});
+}
+
+TEST(MysqlSqlTest, KeylessRelationHasNoMatchAndNoArbiter) {
+  const MappedRelation keyless = Relation(false, /*keyless=*/true);
+  EXPECT_TRUE(MatchColumns(keyless, Target({kPrimary})).empty());
+  EXPECT_FALSE(ArbiterColumns(keyless, Target({kPrimary})).has_value());
+  EXPECT_FALSE(RequiresArbiter(keyless));
+}
+
+TEST(MysqlSqlTest, SelectPicksColumnsInOrder) {
+  std::vector<BoundColumn> bound = {{"id", Param::Int64(1)}, {"a", Param::String("x")}};
+  Result<std::vector<BoundColumn>> picked = Select(bound, {"a", "id"});
+  ASSERT_TRUE(picked.ok());
+  EXPECT_EQ((*picked)[0].name, "a");
+  EXPECT_EQ((*picked)[1].name, "id");
+  Result<std::vector<BoundColumn>> missing = Select(bound, {"b"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.message(),
+            "the row carries no value for column b, which identifies rows on the target");
+}
+
+TEST(MysqlSqlTest, Statements) {
+  const BoundColumn id{"id", Param::Int64(1)};
+  const BoundColumn a{"a", Param::Null()};
+  const BoundColumn b{"b", Param::String("2.5"), "CAST(? AS DECIMAL(65,30))"};
+
+  Statement insert = InsertStatement(Target(), {id, a, b});
+  EXPECT_EQ(insert.sql, "INSERT INTO `app`.`t` (`id`, `a`, `b`) VALUES (?, ?, ?)");
+  EXPECT_EQ(insert.params,
+            (std::vector<Param>{Param::Int64(1), Param::Null(), Param::String("2.5")}));
+  EXPECT_EQ(InsertStatement(Target(), {}).sql, "INSERT INTO `app`.`t` () VALUES ()");
+
+  Statement update = UpdateStatement(Target(), {a}, {id, b}, false);
+  EXPECT_EQ(update.sql,
+            "UPDATE `app`.`t` SET `a` = ? WHERE `id` <=> ? AND `b` <=> CAST(? AS DECIMAL(65,30))");
+  EXPECT_EQ(update.params,
+            (std::vector<Param>{Param::Null(), Param::Int64(1), Param::String("2.5")}));
+  EXPECT_EQ(UpdateStatement(Target(), {}, {id}, true).sql,
+            "UPDATE `app`.`t` SET `id` = `id` WHERE `id` <=> ? LIMIT 1");
+
+  Statement remove = DeleteStatement(Target(), {id, a}, true);
+  EXPECT_EQ(remove.sql, "DELETE FROM `app`.`t` WHERE `id` <=> ? AND `a` <=> ? LIMIT 1");
+  EXPECT_EQ(remove.params, (std::vector<Param>{Param::Int64(1), Param::Null()}));
+  EXPECT_EQ(DeleteAllStatement(Target()).sql, "DELETE FROM `app`.`t`");
+}
+
+TEST(MysqlSqlTest, ParseDsn) {
+  Result<Dsn> dsn = ParseDsn(
+      "host=db.example port=3307 user=ferry password='p a\\'ss' dbname=app connect_timeout=5 "
+      "read_timeout=30");
+  ASSERT_TRUE(dsn.ok()) << dsn.message();
+  EXPECT_EQ(dsn->host, "db.example");
+  EXPECT_EQ(dsn->port, 3307);
+  EXPECT_EQ(dsn->user, "ferry");
+  EXPECT_EQ(dsn->password, "p a'ss");
+  EXPECT_EQ(dsn->dbname, "app");
+  EXPECT_EQ(dsn->connect_timeout, 5u);
+  EXPECT_EQ(dsn->read_timeout, 30u);
+  EXPECT_FALSE(dsn->write_timeout.has_value());
+
+  Result<Dsn> defaults = ParseDsn("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->host, "127.0.0.1");
+  EXPECT_EQ(defaults->port, 3306);
+  EXPECT_EQ(ParseDsn("password=''").value().password, "");
+
+  EXPECT_EQ(ParseDsn("host=x sslmode=require").message(),
+            "target dsn: unknown key \"sslmode\" (known: host, port, user, password, dbname, "
+            "socket, connect_timeout, read_timeout, write_timeout)");
+  EXPECT_EQ(ParseDsn("port=70000").message(), "target dsn: port=70000 is not a number up to 65535");
+  EXPECT_FALSE(ParseDsn("port=33x").ok());
+  EXPECT_FALSE(ParseDsn("password='open").ok());
+  EXPECT_TRUE(ParseDsn("host").message().find("is not key=value") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace ferry::apply::mysql
