@@ -122,5 +122,159 @@ TEST(PositionTest, ConstantTimeEquals) {
   EXPECT_TRUE(ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0b", 3)));
 }
 
+// ---- MySQL / MariaDB ---------------------------------------------------------------------------
+
+TEST(BinlogPositionTest, FormatsAndParsesFilePositions) {
+  EXPECT_EQ(FormatBinlogFilePosition("mysql-bin.000042", 1234), "file:mysql-bin.000042:1234");
+  Result<BinlogFilePosition> parsed = ParseBinlogFilePosition("file:mysql-bin.000042:1234");
+  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  EXPECT_EQ(parsed->file, "mysql-bin.000042");
+  EXPECT_EQ(parsed->offset, 1234u);
+  // A name with a colon in it: the offset is after the last one.
+  parsed = ParseBinlogFilePosition("file:a:b.000001:4");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->file, "a:b.000001");
+  EXPECT_EQ(parsed->offset, 4u);
+  for (const char* bad : {"", "file:", "file::4", "file:x", "file:x:", "file:x:-1", "file:x:1a",
+                          "mysql-bin.000001:4", "file:x:99999999999999999999"}) {
+    EXPECT_FALSE(ParseBinlogFilePosition(bad).ok()) << bad;
+  }
+  EXPECT_EQ(ParseBinlogFilePosition("bin.1:4").message(),
+            "invalid binlog file position 'bin.1:4': expected file:<binlog file name>:<offset>, "
+            "like file:mysql-bin.000042:1234");
+}
+
+TEST(BinlogPositionTest, FilePositionsCompareBySuffixThenNameThenOffset) {
+  auto covered = [](const std::string& tx, const std::string& cp) {
+    Result<bool> result = IsCovered(Make("mysql", tx), Make("mysql", cp));
+    EXPECT_TRUE(result.ok()) << result.message();
+    return result.ok() && *result;
+  };
+  EXPECT_TRUE(covered("file:mysql-bin.000001:4", "file:mysql-bin.000001:4"));
+  EXPECT_TRUE(covered("file:mysql-bin.000001:4", "file:mysql-bin.000001:5"));
+  EXPECT_FALSE(covered("file:mysql-bin.000001:6", "file:mysql-bin.000001:5"));
+  EXPECT_TRUE(covered("file:mysql-bin.000001:99999", "file:mysql-bin.000002:4"));
+  EXPECT_FALSE(covered("file:mysql-bin.000002:4", "file:mysql-bin.000001:99999"));
+  // The suffix is a number: .1000000 (seven digits, after .999999 rolls over) is later.
+  EXPECT_TRUE(covered("file:mysql-bin.999999:4", "file:mysql-bin.1000000:4"));
+  EXPECT_FALSE(covered("file:mysql-bin.1000000:4", "file:mysql-bin.999999:4"));
+  // Offsets are numbers, not text.
+  EXPECT_TRUE(covered("file:b.000001:9", "file:b.000001:10"));
+  // Same suffix, different names: the name decides, then the offset.
+  EXPECT_TRUE(covered("file:a.000001:500", "file:b.000001:4"));
+  EXPECT_FALSE(covered("file:b.000001:4", "file:a.000001:500"));
+  // The same holds for MariaDB.
+  EXPECT_TRUE(*IsCovered(Make("mariadb", "file:binlog.000003:256"),
+                         Make("mariadb", "file:binlog.000003:256")));
+}
+
+TEST(BinlogPositionTest, ParsesAndFormatsMariaDbGtidState) {
+  Result<MariaDbGtidState> state = ParseMariaDbGtidState("1-2-7,0-1-42");
+  ASSERT_TRUE(state.ok()) << state.message();
+  ASSERT_EQ(state->size(), 2u);
+  EXPECT_EQ(state->at(0).server, 1u);
+  EXPECT_EQ(state->at(0).seq, 42u);
+  EXPECT_EQ(state->at(1).server, 2u);
+  EXPECT_EQ(state->at(1).seq, 7u);
+  EXPECT_EQ(FormatMariaDbGtidState(*state), "0-1-42,1-2-7");  // sorted by domain
+  EXPECT_TRUE(ParseMariaDbGtidState("")->empty());
+  EXPECT_EQ(FormatMariaDbGtidState(*ParseMariaDbGtidState("4294967295-4294967295-"
+                                                          "18446744073709551615")),
+            "4294967295-4294967295-18446744073709551615");
+  for (const char* bad : {"0-1", "0-1-2-3", "a-1-2", "0-1-2,", "0-1-2,0-2-3", "4294967296-1-1",
+                          "0--1", "-0-1-1", "0-1-18446744073709551616"}) {
+    EXPECT_FALSE(ParseMariaDbGtidState(bad).ok()) << bad;
+  }
+  EXPECT_EQ(ParseMariaDbGtidState("0-1-2,0-2-3").message(),
+            "invalid MariaDB GTID state '0-1-2,0-2-3': domain 0 appears twice");
+}
+
+TEST(BinlogPositionTest, MariaDbCoveredPerDomain) {
+  auto covered = [](const std::string& tx, const std::string& cp) {
+    Result<bool> result = IsCovered(Make("mariadb", tx), Make("mariadb", cp));
+    EXPECT_TRUE(result.ok()) << result.message();
+    return result.ok() && *result;
+  };
+  EXPECT_TRUE(covered("0-1-5", "0-1-5"));
+  EXPECT_TRUE(covered("0-1-4", "0-1-5"));
+  EXPECT_FALSE(covered("0-1-6", "0-1-5"));
+  EXPECT_TRUE(covered("0-1-5,1-1-3", "0-1-5,1-1-3"));
+  EXPECT_FALSE(covered("0-1-5,1-1-4", "0-1-5,1-1-3"));  // one domain ahead is enough
+  EXPECT_TRUE(covered("0-1-5", "0-1-5,1-1-3"));         // domains the transaction lacks: fine
+  EXPECT_FALSE(covered("0-1-5,2-1-1", "0-1-5,1-1-3"));  // a domain the checkpoint lacks: not
+  EXPECT_TRUE(covered("0-2-5", "0-1-9"));               // the server id does not order GTIDs
+  EXPECT_TRUE(covered("0-1-10", "0-1-9") == false);     // numbers, not text
+  Result<bool> bad = IsCovered(Make("mariadb", "0-1-x"), Make("mariadb", "0-1-1"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.message().rfind("transaction position: invalid MariaDB GTID '0-1-x'", 0), 0u)
+      << bad.message();
+}
+
+TEST(BinlogPositionTest, ParsesAndFormatsMySqlGtidSets) {
+  const std::string a = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+  const std::string b = "76f3e7be-6720-11ed-9cad-0242ac110002";
+  Result<MySqlGtidSet> set = ParseMySqlGtidSet(
+      "76F3E7BE-6720-11ED-9CAD-0242AC110002:1-5:7,\n3e11fa4771ca11e19e33c80aa9429562:3:1-2:4");
+  ASSERT_TRUE(set.ok()) << set.message();
+  EXPECT_EQ(FormatMySqlGtidSet(*set), a + ":1-4," + b + ":1-5:7");
+  EXPECT_TRUE(ParseMySqlGtidSet("")->empty());
+  EXPECT_EQ(FormatMySqlGtidSet({}), "");
+  for (const char* bad :
+       {"3e11fa47-71ca-11e1-9e33-c80aa9429562", "xyz:1-2", "3e11fa47-71ca-11e1-9e33-c80aa942956:1",
+        "3e11fa47-71ca-11e1-9e33-c80aa9429562:0", "3e11fa47-71ca-11e1-9e33-c80aa9429562:5-4",
+        "3e11fa47-71ca-11e1-9e33-c80aa9429562:tag:1-4", "3e11fa4-771ca-11e1-9e33-c80aa9429562:1"}) {
+    EXPECT_FALSE(ParseMySqlGtidSet(bad).ok()) << bad;
+  }
+  MySqlGtidSet built;
+  AddMySqlGtids(built, a, 5, 5);
+  AddMySqlGtids(built, a, 1, 3);
+  EXPECT_EQ(FormatMySqlGtidSet(built), a + ":1-3:5");
+  AddMySqlGtids(built, a, 4, 4);  // fills the gap: one interval
+  EXPECT_EQ(FormatMySqlGtidSet(built), a + ":1-5");
+  AddMySqlGtids(built, b, 9, 9);
+  EXPECT_EQ(FormatMySqlGtidSet(built), a + ":1-5," + b + ":9");
+}
+
+TEST(BinlogPositionTest, MySqlCoveredWhenSubset) {
+  const std::string a = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+  const std::string b = "76f3e7be-6720-11ed-9cad-0242ac110002";
+  auto covered = [](const std::string& tx, const std::string& cp) {
+    Result<bool> result = IsCovered(Make("mysql", tx), Make("mysql", cp));
+    EXPECT_TRUE(result.ok()) << result.message();
+    return result.ok() && *result;
+  };
+  EXPECT_TRUE(covered(a + ":1-42", a + ":1-42"));
+  EXPECT_TRUE(covered(a + ":1-41", a + ":1-42"));
+  EXPECT_FALSE(covered(a + ":1-43", a + ":1-42"));
+  EXPECT_TRUE(covered(a + ":1-42", a + ":1-42," + b + ":1-7"));
+  EXPECT_FALSE(covered(a + ":1-42," + b + ":1-8", a + ":1-42," + b + ":1-7"));
+  EXPECT_FALSE(covered(b + ":1", a + ":1-42"));  // a source the checkpoint lacks
+  EXPECT_FALSE(covered(a + ":1-5:7", a + ":1-6"));
+  EXPECT_TRUE(covered(a + ":2-3:7", a + ":1-5:7-9"));
+  EXPECT_TRUE(covered("", a + ":1"));  // the empty set is in every set
+}
+
+TEST(BinlogPositionTest, MixingFileAndGtidFormsIsAnError) {
+  for (const char* engine : {"mysql", "mariadb"}) {
+    const std::string gtid =
+        std::string(engine) == "mysql" ? "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5" : "0-1-5";
+    Result<bool> covered = IsCovered(Make(engine, "file:bin.000001:4"), Make(engine, gtid));
+    ASSERT_FALSE(covered.ok()) << engine;
+    EXPECT_EQ(covered.message(),
+              "cannot compare a " + std::string(engine) +
+                  " binlog file position with a GTID position; the checkpoint was written while "
+                  "the source ran with a different GTID setting, so clear the checkpoint and "
+                  "re-snapshot, or restore the source's GTID mode");
+    EXPECT_FALSE(IsCovered(Make(engine, gtid), Make(engine, "file:bin.000001:4")).ok());
+  }
+  // MariaDB and MySQL positions are different engines.
+  EXPECT_FALSE(IsCovered(Make("mysql", "file:b.1:4"), Make("mariadb", "file:b.1:4")).ok());
+}
+
+TEST(BinlogPositionTest, EmptyCheckpointCoversNothing) {
+  EXPECT_FALSE(*IsCovered(Make("mariadb", "0-1-1"), Position()));
+  EXPECT_FALSE(*IsCovered(Make("mysql", "file:b.000001:4"), Position()));
+}
+
 }  // namespace
 }  // namespace ferry::wire

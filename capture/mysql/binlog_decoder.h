@@ -13,11 +13,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "capture/mysql/row_decoder.h"
@@ -52,6 +54,12 @@ class BinlogDecoder {
   // Decodes one event. Unknown event types flagged LOG_EVENT_IGNORABLE_F are skipped; other
   // unknown types are an error naming the type and position.
   Result<std::vector<DecodedEvent>> Decode(std::string_view event);
+
+  // The same, handing each decoded event to `emit` as soon as it is decoded instead of
+  // collecting them: a MySQL 8 TRANSACTION_PAYLOAD event carries a whole (compressed)
+  // transaction, and this keeps memory bounded by one inner event (DESIGN invariant 4). An error
+  // from `emit` stops decoding and is returned.
+  Status DecodeTo(std::string_view event, const std::function<Status(DecodedEvent&&)>& emit);
 
   // The binlog file and the offset of the next event: where a reader would resume.
   const std::string& file() const;

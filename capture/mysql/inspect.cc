@@ -1,1 +1,137 @@
-// placeholder
+#include "capture/mysql/inspect.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+
+#include "capture/mysql/binlog_decoder.h"
+#include "wire/position.h"
+
+namespace ferry::capture::mysql {
+namespace {
+
+constexpr uint8_t kFormatDescriptionEvent = 15;
+
+// The FORMAT_DESCRIPTION_EVENT's server version (50 bytes after the 2-byte binlog version) tells
+// MariaDB from MySQL; a file that does not start with one is treated as MySQL.
+std::string EngineOf(std::string_view first_event) {
+  constexpr size_t kVersionOffset = 19 + 2, kVersionSize = 50;
+  if (first_event.size() < kVersionOffset + kVersionSize ||
+      static_cast<uint8_t>(first_event[4]) != kFormatDescriptionEvent) {
+    return wire::kEngineMySql;
+  }
+  const std::string_view version = first_event.substr(kVersionOffset, kVersionSize);
+  return version.find("MariaDB") != std::string_view::npos ? wire::kEngineMariaDb
+                                                           : wire::kEngineMySql;
+}
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Appends `text` as a JSON string. Bytes that are not valid UTF-8 (a latin1 statement, say)
+// become U+FFFD so that every line stays valid JSON.
+void AppendJsonString(std::string_view text, std::string& out) {
+  out += '"';
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out += escaped;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      const size_t length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+      bool valid = length != 0 && c < 0xf5 && i + length <= text.size();
+      for (size_t k = 1; valid && k < length; ++k) {
+        valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+      }
+      if (valid) {
+        out.append(text.substr(i, length));
+        i += length;
+        continue;
+      }
+      out += "\\ufffd";
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+Status PrintMessage(const char* key, const google::protobuf::Message& message, std::ostream& out) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  const auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    return Status::Error(std::string("cannot print a ") + key +
+                         " record as JSON: " + std::string(status.message()));
+  }
+  out << "{\"" << key << "\": " << json << "}\n";
+  return Status::Ok();
+}
+
+Status Print(const DecodedEvent& event, std::ostream& out) {
+  if (const Ddl* ddl = std::get_if<Ddl>(&event)) {
+    std::string line = "{\"ddl\": {\"schema\": ";
+    AppendJsonString(ddl->schema, line);
+    line += ", \"statement\": ";
+    AppendJsonString(ddl->statement, line);
+    line += "}}\n";
+    out << line;
+    return Status::Ok();
+  }
+  const SourceEvent& source = std::get<SourceEvent>(event);
+  if (auto* begin = std::get_if<wire::Begin>(&source)) return PrintMessage("begin", *begin, out);
+  if (auto* relation = std::get_if<wire::Relation>(&source)) {
+    return PrintMessage("relation", *relation, out);
+  }
+  if (auto* row = std::get_if<wire::RowChange>(&source)) return PrintMessage("row", *row, out);
+  if (auto* commit = std::get_if<wire::Commit>(&source))
+    return PrintMessage("commit", *commit, out);
+  return Status::Ok();  // heartbeats: not in files
+}
+
+Status Inspect(const std::string& path, std::ostream& out) {
+  std::unique_ptr<BinlogDecoder> decoder;
+  return ReadBinlogFile(path, [&](std::string_view event) -> Status {
+    if (!decoder) {
+      DecoderOptions options;
+      options.engine = EngineOf(event);
+      options.file = BaseName(path);
+      decoder = std::make_unique<BinlogDecoder>(std::move(options));
+    }
+    return decoder->DecodeTo(event, [&out](DecodedEvent&& decoded) { return Print(decoded, out); });
+  });
+}
+
+}  // namespace
+
+int InspectBinlog(const std::string& path, std::ostream& out, std::ostream& err) {
+  Status status = Status::Ok();
+  try {
+    status = Inspect(path, out);
+  } catch (const std::exception& e) {  // e.g. std::bad_alloc: reported, never thrown on
+    status = Status::Error("inspecting " + path + " failed: " + e.what());
+  }
+  out.flush();
+  if (status.ok()) return 0;
+  err << "ferry inspect binlog: " << status.message() << "\n";
+  return 1;
+}
+
+}  // namespace ferry::capture::mysql

@@ -45,9 +45,16 @@ struct TableMap {
   bool has_column_names = false;  // the server logged binlog_row_metadata=FULL
 };
 
+// Which server wrote the binlog. The optional metadata of a TABLE_MAP counts columns
+// differently: MariaDB gives YEAR a SIGNEDNESS bit and GEOMETRY (and its COMPRESSED column types)
+// a charset entry, MySQL gives neither. When the given flavor's counts do not fit the metadata
+// but the other's do, the other is used.
+enum class BinlogFlavor { kMariadb, kMysql };
+
 // Parses the post-header + body of a TABLE_MAP event (everything after the common 19-byte
 // header and before the checksum). `table_id_size` is 6 (or 4 for very old servers).
-Result<TableMap> ParseTableMap(std::string_view body, size_t table_id_size = 6);
+Result<TableMap> ParseTableMap(std::string_view body, size_t table_id_size = 6,
+                               BinlogFlavor flavor = BinlogFlavor::kMariadb);
 
 // Decodes one row image: the null bitmap over the present columns, then each present non-null
 // value. `present` has one entry per column of `table`. Appends one wire::Value per column of the
