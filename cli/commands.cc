@@ -11,8 +11,10 @@
 #include "admin/admin_server.h"
 #include "admin/registry.h"
 #include "apply/apply_agent.h"
+#include "apply/mysql/mysql_sink.h"
 #include "apply/postgres/postgres_sink.h"
 #include "capture/capture_agent.h"
+#include "capture/mysql/inspect.h"
 #include "capture/postgres/postgres_source.h"
 #include "cli/config.h"
 #include "common/log.h"
@@ -25,6 +27,8 @@ constexpr char kUsage[] = R"(ferry — database replication and change data capt
 Usage:
   ferry capture --config FILE [--check]   run a capture agent beside a source database
   ferry apply   --config FILE [--check]   run an apply agent beside a target database
+  ferry inspect binlog FILE               decode a MySQL/MariaDB binlog file offline and print
+                                          Ferry's change records as JSON lines
   ferry --version
   ferry --help
 
@@ -61,7 +65,7 @@ Result<Arguments> ParseArguments(int argc, char** argv) {
   if (args.command != "capture" && args.command != "apply") {
     return Status::Error(args.command.empty() ? "no command given; see ferry --help"
                                               : "unknown command \"" + args.command +
-                                                    "\"; the commands are capture and apply");
+                                                    "\"; the commands are capture, apply and inspect");
   }
   if (args.config.empty()) {
     return Status::Error("ferry " + args.command + " needs --config FILE; see ferry --help");
@@ -142,11 +146,19 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   return 0;
 }
 
+// The sink for the configured target engine; the config loader accepts only known engines.
+apply::SinkFactory SinkFactoryFor(const DatabaseConfig& target) {
+  std::string dsn = target.dsn;
+  if (target.engine == "postgres") {
+    return [dsn] { return apply::postgres::MakePostgresSink(dsn); };
+  }
+  return [dsn] { return apply::mysql::MakeMysqlSink(dsn); };
+}
+
 int RunApply(const Arguments& args, const sigset_t& signals) {
   auto config = LoadApplyConfig(args.config);
   if (!config.ok()) return ConfigError(config.status());
-  std::string dsn = config->target.dsn;
-  auto make_sink = [dsn] { return apply::postgres::MakePostgresSink(dsn); };
+  apply::SinkFactory make_sink = SinkFactoryFor(config->target);
   if (args.check) {
     auto sink = make_sink();
     Status status = sink->Open();
@@ -190,6 +202,13 @@ int RunCommandLine(int argc, char** argv) {
       std::cout << "ferry " << FERRY_VERSION << "\n";
       return 0;
     }
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "inspect") == 0) {
+    if (argc != 4 || std::strcmp(argv[2], "binlog") != 0) {
+      std::cerr << "ferry: usage: ferry inspect binlog FILE\n";
+      return 2;
+    }
+    return capture::mysql::InspectBinlog(argv[3], std::cout, std::cerr);
   }
   auto args = ParseArguments(argc, argv);
   if (!args.ok()) {

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tests/harness/ferry_process.h"
 #include "tests/harness/postgres_server.h"
 
@@ -27,7 +29,7 @@ TEST(CommandLineTest, UsageErrorsExitWithTwoAndSayWhatToDo) {
   EXPECT_THAT(none.output, HasSubstr("no command given"));
   auto unknown = RunFerry({"replicate"});
   EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_THAT(unknown.output, HasSubstr("the commands are capture and apply"));
+  EXPECT_THAT(unknown.output, HasSubstr("the commands are capture, apply and inspect"));
   auto no_config = RunFerry({"apply"});
   EXPECT_EQ(no_config.exit_code, 2);
   EXPECT_THAT(no_config.output, HasSubstr("needs --config FILE"));
@@ -73,6 +75,22 @@ TEST(CommandLineTest, ApplyCheckValidatesMappingsAgainstTheTarget) {
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_THAT(bad.output, HasSubstr("has no column \"total_cents\""));
   EXPECT_THAT(bad.output, HasSubstr("archive.items does not exist"));
+}
+
+// `ferry inspect binlog` on the recorded MySQL binlogs of ../shared/fixtures (read in place).
+TEST(CommandLineTest, InspectBinlogPrintsChangeRecordsAndRefusesGarbage) {
+  const std::string fixtures = std::string(FERRY_SOURCE_DIR) + "/../shared/fixtures/mysql-binlog";
+  if (!std::filesystem::exists(fixtures)) GTEST_SKIP() << "no recorded binlogs at " << fixtures;
+  auto compressed = RunFerry({"inspect", "binlog", fixtures + "/mysql-bin.compressed"});
+  EXPECT_EQ(compressed.exit_code, 0) << compressed.output;
+  EXPECT_THAT(compressed.output, HasSubstr("{\"row\": {\"op\":\"UPDATE\""));
+  EXPECT_THAT(compressed.output, HasSubstr("Once Upon a Time in the West"));
+
+  auto garbage = RunFerry({"inspect", "binlog", fixtures + "/non-binlog"});
+  EXPECT_EQ(garbage.exit_code, 1);
+  EXPECT_THAT(garbage.output, HasSubstr("not a binlog file"));
+  auto usage = RunFerry({"inspect", "wal", "x"});
+  EXPECT_EQ(usage.exit_code, 2);
 }
 
 }  // namespace
