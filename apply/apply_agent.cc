@@ -300,6 +300,11 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
     return Status::Error("row change for relation " + std::to_string(row.relation_id()) +
                          " that was never described: the capture agent broke the protocol");
   }
+  // Without a key an update or delete cannot find its row on the target. PostgreSQL refuses
+  // them on a table published without a replica identity, so they should never arrive; if one
+  // does, stop here with the fix rather than guess a row (the position is kept).
+  const bool finds_row = row.op() == wire::RowChange::UPDATE || row.op() == wire::RowChange::DELETE;
+  if (finds_row && !relation->second.has_key) return NoKeyError(relation->second);
   auto outcome = state.sink->ApplyRow(relation->second, row);
   if (!outcome.ok()) return outcome.status();
   ++state.rows_in_transaction;

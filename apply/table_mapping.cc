@@ -1,5 +1,6 @@
 #include "apply/table_mapping.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace ferry::apply {
@@ -58,17 +59,10 @@ bool HasKey(const wire::Relation& relation) {
   return false;
 }
 
-Status NoKeyError(const std::string& source) {
-  return Status::Error(
-      "table " + source +
-      " has no primary key and no REPLICA IDENTITY FULL, so updates and deletes "
-      "cannot find their row on the target: add a primary key or run ALTER TABLE " +
-      source + " REPLICA IDENTITY FULL on the source");
-}
-
 // Builds the mapped columns. With a full old image (REPLICA IDENTITY FULL) the source flags every
 // column as key, so excluding one only narrows the row match; with a real key, dropping a key
-// column would leave the target unable to tell rows apart, so that is refused.
+// column would leave the target unable to tell rows apart, so that is refused. A relation
+// without any key column maps as it is (see the header).
 Result<std::vector<MappedColumn>> MapColumns(const wire::Relation& relation,
                                              const MappingRule* rule, const std::string& source) {
   std::vector<MappedColumn> columns;
@@ -103,7 +97,7 @@ Result<std::vector<MappedColumn>> MapColumns(const wire::Relation& relation,
     any_key = any_key || mapped.key;
     columns.push_back(std::move(mapped));
   }
-  if (!any_key) {
+  if (!any_key && HasKey(relation)) {
     // Only reachable through a rule: without one every key column is kept.
     return Status::Error("mapping " + (rule != nullptr ? rule->source : source) +
                          ": excludes every key column of " + source +
@@ -113,6 +107,15 @@ Result<std::vector<MappedColumn>> MapColumns(const wire::Relation& relation,
 }
 
 }  // namespace
+
+Status NoKeyError(const MappedRelation& relation) {
+  const std::string source = QualifiedName(relation.source.schema(), relation.source.table());
+  return Status::Error(
+      "table " + source +
+      " has no primary key and no REPLICA IDENTITY FULL, so updates and deletes "
+      "cannot find their row on the target: add a primary key or run ALTER TABLE " +
+      source + " REPLICA IDENTITY FULL on the source");
+}
 
 std::pair<std::string, std::string> SplitQualifiedName(const std::string& name) {
   const size_t dot = name.find('.');
@@ -124,8 +127,6 @@ TableMapper::TableMapper(std::vector<MappingRule> rules) : rules_(std::move(rule
 
 Result<MappedRelation> TableMapper::Map(const wire::Relation& relation) const {
   const std::string source = QualifiedName(relation.schema(), relation.table());
-  if (!HasKey(relation)) return NoKeyError(source);
-
   const MappingRule* rule = FindRule(rules_, source);
   if (rule != nullptr) FERRY_RETURN_IF_ERROR(CheckRuleColumns(*rule, relation, source));
 
@@ -141,6 +142,8 @@ Result<MappedRelation> TableMapper::Map(const wire::Relation& relation) const {
   }
   mapped.columns = std::move(columns).value();
   mapped.full_old_image = relation.full_old_image();
+  mapped.has_key = std::any_of(mapped.columns.begin(), mapped.columns.end(),
+                               [](const MappedColumn& column) { return column.key; });
   mapped.source = relation;
   return mapped;
 }

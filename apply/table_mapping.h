@@ -2,6 +2,10 @@
 // from the apply config. Engine-neutral; every sink receives MappedRelations.
 // Invariant: a MappedRelation's columns refer to source positions that exist in the relation,
 // and every key column of the source survives the mapping (or Map fails with the fix).
+// A relation without key columns (no primary key, REPLICA IDENTITY DEFAULT or NOTHING) maps
+// too: PostgreSQL refuses UPDATE and DELETE on such a published table, so only INSERT and
+// TRUNCATE can arrive for it, and those need no key. An UPDATE or DELETE that does arrive is
+// refused at row time with NoKeyError.
 #pragma once
 
 #include <map>
@@ -34,10 +38,16 @@ struct MappedRelation {
   std::string target_table;
   std::vector<MappedColumn> columns;  // in source order, excluded columns left out
   bool full_old_image = false;
+  // At least one mapped column is a key column. False only when the source flagged no key.
+  bool has_key = false;
   wire::Relation source;
 
   std::string target_name() const { return target_schema + "." + target_table; }
 };
+
+// The error for an UPDATE or DELETE on a relation without key columns, with the fix on the
+// source: such a row cannot be found on the target.
+Status NoKeyError(const MappedRelation& relation);
 
 // Splits "schema.table" (no schema = "public").
 std::pair<std::string, std::string> SplitQualifiedName(const std::string& name);
@@ -47,8 +57,7 @@ class TableMapper {
   explicit TableMapper(std::vector<MappingRule> rules = {});
 
   // The target of `relation`: its rule if one names it, else the same schema and table.
-  // Fails when the relation has no key columns (with the fix: a primary key or
-  // REPLICA IDENTITY FULL) or a rule excludes a key column.
+  // Fails when a rule excludes a key column (or every column of a full image).
   Result<MappedRelation> Map(const wire::Relation& relation) const;
 
   const std::vector<MappingRule>& rules() const { return rules_; }

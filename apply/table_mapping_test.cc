@@ -116,17 +116,55 @@ TEST(TableMapperTest, ExcludingMiddleColumnKeepsSourceIndexes) {
   EXPECT_EQ(mapped->columns[1].source_index, 2);
 }
 
-TEST(TableMapperTest, NoKeyIsAnErrorNamingTheFix) {
+// Without a key only INSERT and TRUNCATE can arrive (PostgreSQL refuses UPDATE and DELETE on
+// such a published table), so the relation maps and the apply side refuses only those rows.
+TEST(TableMapperTest, RelationWithoutKeyMapsWithoutKey) {
+  wire::Relation relation;
+  relation.set_schema("public");
+  relation.set_table("t");
+  *relation.add_columns() = MakeColumn("a", false);
+  *relation.add_columns() = MakeColumn("b", false);
+  MappingRule rule = Rule("public.t", "", {{"b", "c"}});
+  Result<MappedRelation> mapped = TableMapper({rule}).Map(relation);
+  ASSERT_TRUE(mapped.ok()) << mapped.message();
+  EXPECT_FALSE(mapped->has_key);
+  EXPECT_FALSE(mapped->full_old_image);
+  ASSERT_EQ(mapped->columns.size(), 2u);
+  EXPECT_EQ(mapped->columns[1].target_name, "c");
+}
+
+TEST(TableMapperTest, RelationWithKeyHasKey) {
+  Result<MappedRelation> mapped = TableMapper().Map(Orders());
+  ASSERT_TRUE(mapped.ok()) << mapped.message();
+  EXPECT_TRUE(mapped->has_key);
+}
+
+TEST(TableMapperTest, NoKeyErrorNamesTheFix) {
   wire::Relation relation;
   relation.set_schema("public");
   relation.set_table("t");
   *relation.add_columns() = MakeColumn("a", false);
   Result<MappedRelation> mapped = TableMapper().Map(relation);
-  ASSERT_FALSE(mapped.ok());
-  EXPECT_EQ(mapped.message(),
+  ASSERT_TRUE(mapped.ok()) << mapped.message();
+  EXPECT_EQ(NoKeyError(*mapped).message(),
             "table public.t has no primary key and no REPLICA IDENTITY FULL, so updates and "
             "deletes cannot find their row on the target: add a primary key or run ALTER TABLE "
             "public.t REPLICA IDENTITY FULL on the source");
+}
+
+// The error names the source table, which is where the fix goes, not the mapped target.
+TEST(TableMapperTest, NoKeyErrorNamesTheSourceTable) {
+  wire::Relation relation;
+  relation.set_schema("sales");
+  relation.set_table("log");
+  *relation.add_columns() = MakeColumn("a", false);
+  Result<MappedRelation> mapped = TableMapper({Rule("sales.log", "archive.log2")}).Map(relation);
+  ASSERT_TRUE(mapped.ok()) << mapped.message();
+  const Status error = NoKeyError(*mapped);
+  EXPECT_NE(error.message().find("table sales.log has no primary key"), std::string::npos)
+      << error.message();
+  EXPECT_NE(error.message().find("ALTER TABLE sales.log REPLICA IDENTITY FULL"), std::string::npos)
+      << error.message();
 }
 
 TEST(TableMapperTest, ExcludingKeyColumnIsAnError) {

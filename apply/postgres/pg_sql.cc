@@ -140,6 +140,7 @@ bool MatchesWholeRow(const MappedRelation& relation, const TargetTable& target) 
 
 std::optional<std::vector<std::string>> ArbiterColumns(const MappedRelation& relation,
                                                        const TargetTable& target) {
+  if (!relation.has_key) return std::nullopt;
   const std::set<std::string> candidates = MappedNames(relation, !relation.full_old_image);
   const UniqueIndex* best = nullptr;
   auto rank = [&](const UniqueIndex& index) {
@@ -153,6 +154,10 @@ std::optional<std::vector<std::string>> ArbiterColumns(const MappedRelation& rel
   }
   if (best == nullptr) return std::nullopt;
   return best->columns;
+}
+
+bool RequiresArbiter(const MappedRelation& relation) {
+  return relation.has_key && !relation.full_old_image;
 }
 
 Result<std::vector<BoundColumn>> Select(const std::vector<BoundColumn>& bound,

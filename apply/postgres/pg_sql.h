@@ -69,7 +69,7 @@ Result<std::vector<BoundColumn>> BindImage(
 // they are the source's key columns. With a full old image (REPLICA IDENTITY FULL, every column
 // flagged key) they are the target's primary key or replica identity index when the mapping
 // covers it, as PostgreSQL's own apply worker does (index lookups, not scans); otherwise every
-// mapped column.
+// mapped column. Empty for a relation without key: nothing identifies its rows.
 std::vector<std::string> MatchColumns(const MappedRelation& relation, const TargetTable& target);
 
 // True when MatchColumns fell back to every column of a full-image relation: the target has no
@@ -79,9 +79,17 @@ bool MatchesWholeRow(const MappedRelation& relation, const TargetTable& target);
 
 // The columns of the target's unique index an INSERT can use as its ON CONFLICT arbiter:
 // one on exactly the key columns if there is one, else the primary key, else any unique index
-// whose columns are all mapped key columns (for a full image: all mapped columns).
+// whose columns are all mapped key columns (for a full image: all mapped columns). None for a
+// relation without key: the source cannot have meant two of its rows to be the same one.
 std::optional<std::vector<std::string>> ArbiterColumns(const MappedRelation& relation,
                                                        const TargetTable& target);
+
+// True when an INSERT needs an arbiter: the source has a real key, so an insert over an
+// existing row must overwrite it (the replica follows its source), and without a unique index
+// on that key the target could not tell, and every update and delete would scan the table.
+// A full image (the table may hold identical rows) and a relation without key (only INSERT and
+// TRUNCATE arrive) are inserted plainly when no arbiter fits.
+bool RequiresArbiter(const MappedRelation& relation);
 
 // Picks `names` out of `bound` in that order; fails naming the first one missing.
 Result<std::vector<BoundColumn>> Select(const std::vector<BoundColumn>& bound,

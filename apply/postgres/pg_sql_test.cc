@@ -26,6 +26,19 @@ MappedRelation Relation(bool full_old_image = false) {
   return *mapped;
 }
 
+// public.t(id, a, b) without any key column (no primary key, REPLICA IDENTITY DEFAULT).
+MappedRelation Keyless() {
+  wire::Relation relation;
+  relation.set_schema("public");
+  relation.set_table("t");
+  *relation.add_columns() = MakeColumn("id", false);
+  *relation.add_columns() = MakeColumn("a", false);
+  *relation.add_columns() = MakeColumn("b", false);
+  Result<MappedRelation> mapped = TableMapper().Map(relation);
+  EXPECT_TRUE(mapped.ok()) << mapped.message();
+  return *mapped;
+}
+
 TargetTable Target(std::vector<UniqueIndex> indexes = {}) {
   TargetTable target;
   target.schema = "public";
@@ -133,6 +146,33 @@ TEST(ArbiterColumnsTest, NoneWhenNoIndexFitsTheKey) {
 TEST(ArbiterColumnsTest, FullImageTakesPrimaryKeyOverOtherUniqueIndex) {
   TargetTable target = Target({{{"a"}, false, false}, {{"id"}, true, false}});
   EXPECT_EQ(ArbiterColumns(Relation(true), target), std::vector<std::string>{"id"});
+}
+
+TEST(MatchColumnsTest, KeylessHasNothingToMatch) {
+  EXPECT_TRUE(MatchColumns(Keyless(), Target()).empty());
+  EXPECT_FALSE(MatchesWholeRow(Keyless(), Target()));
+}
+
+// Even when the target has a unique index, a keyless source's insert is a plain INSERT: an
+// arbiter would quietly fold two source rows with the same values there into one.
+TEST(ArbiterColumnsTest, NoneForKeylessRelation) {
+  EXPECT_FALSE(ArbiterColumns(Keyless(), Target()).has_value());
+  EXPECT_FALSE(ArbiterColumns(Keyless(), Target({{{"id"}, true, false}})).has_value());
+}
+
+TEST(RequiresArbiterTest, OnlyARealKeyRequiresOne) {
+  EXPECT_TRUE(RequiresArbiter(Relation()));
+  EXPECT_FALSE(RequiresArbiter(Relation(true)));
+  EXPECT_FALSE(RequiresArbiter(Keyless()));
+}
+
+TEST(StatementTest, KeylessInsertIsPlain) {
+  Result<std::vector<BoundColumn>> row =
+      BindImage(Keyless(), Target(), Image({Int(1), Null(), Null()}));
+  ASSERT_TRUE(row.ok()) << row.message();
+  const std::optional<std::vector<std::string>> arbiter = ArbiterColumns(Keyless(), Target());
+  EXPECT_EQ(InsertStatement(Target(), *row, arbiter ? &*arbiter : nullptr).sql,
+            "INSERT INTO \"public\".\"t\" (\"id\", \"a\", \"b\") VALUES ($1, $2, $3)");
 }
 
 TEST(StatementTest, Insert) {

@@ -553,9 +553,7 @@ Result<RowOutcome> PostgresSink::InsertRow(const MappedRelation& relation,
                                            const std::vector<BoundColumn>& row, RowOutcome on_new,
                                            RowOutcome on_existing) {
   const std::optional<std::vector<std::string>> arbiter = ArbiterColumns(relation, target);
-  if (!arbiter && !relation.full_old_image) {
-    // Without a unique index on the key the target cannot tell an insert of an existing row
-    // from a new one, and every update and delete would scan the table.
+  if (!arbiter && RequiresArbiter(relation)) {
     std::vector<std::string> keys = MatchColumns(relation, target);
     std::string list;
     for (const std::string& key : keys) list += (list.empty() ? "" : ", ") + key;
@@ -565,7 +563,8 @@ Result<RowOutcome> PostgresSink::InsertRow(const MappedRelation& relation,
                          target.name() + " ADD PRIMARY KEY (" + list + ")");
   }
   // A full-image relation without any unique index on the target is a table that may hold
-  // identical rows: a plain INSERT, as the source did.
+  // identical rows, and a relation without key has nothing to find an existing row by: a plain
+  // INSERT, as the source did.
   Result<PgResult> inserted =
       ExecPrepared(InsertStatement(target, row, arbiter ? &*arbiter : nullptr));
   if (!inserted.ok()) return inserted.status();
@@ -604,6 +603,9 @@ Result<RowOutcome> PostgresSink::ApplyInsert(const MappedRelation& relation,
 Result<std::vector<BoundColumn>> PostgresSink::MatchOf(const MappedRelation& relation,
                                                        const TargetTable& target,
                                                        const wire::RowChange& change) {
+  // The apply agent refuses these rows already; checked again so that no sink path ever
+  // builds a match from a key that is not there.
+  if (!relation.has_key) return NoKeyError(relation);
   const bool has_old = change.old_values_size() > 0;
   Result<std::vector<BoundColumn>> image =
       BindImage(relation, target, has_old ? change.old_values() : change.new_values());

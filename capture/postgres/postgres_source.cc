@@ -128,12 +128,28 @@ class PostgresSource final : public ChangeSource {
       log_->info("publication {} created for {}", options_.publication,
                  TablesText(options_.tables));
     }
+    WarnAboutTablesWithoutIdentity(stream);
     // A subscriber that already holds changes must find its slot: a new slot would start at
     // the current end of WAL and silently skip what happened in between.
     Result<bool> slot = stream.EnsureSlot(options_.slot, /*may_create=*/!resuming);
     if (!slot.ok()) return slot.status();
     if (*slot) log_->info("slot {} created", options_.slot);
     return Status::Ok();
+  }
+
+  // Such a table's INSERTs replicate, but the source refuses its UPDATEs and DELETEs: better
+  // the operator reads that here than from the application. Only advice, so a failed look-up
+  // does not stop the session.
+  void WarnAboutTablesWithoutIdentity(ReplicationStream& stream) {
+    Result<std::vector<TableWithoutIdentity>> tables =
+        stream.TablesWithoutReplicaIdentity(options_.publication);
+    if (!tables.ok()) {
+      log_->warn("{}", tables.message());
+      return;
+    }
+    for (const TableWithoutIdentity& table : *tables) {
+      log_->warn("{}", NoReplicaIdentityWarning(table.name, table.identity_nothing));
+    }
   }
 
   SourceEvent Pop() {
@@ -172,6 +188,21 @@ std::string SanitizeIdentifier(const std::string& name) {
   if (out.empty() || (out[0] >= '0' && out[0] <= '9')) out = "ferry_" + out;
   if (out.size() > kMaxIdentifierBytes) out.resize(kMaxIdentifierBytes);
   return out;
+}
+
+std::string NoReplicaIdentityWarning(const std::string& table, bool identity_nothing) {
+  const std::string consequence =
+      ": its INSERTs replicate, but UPDATE and DELETE on it fail on the source; fix: ";
+  if (identity_nothing) {
+    // A primary key alone does not help here: NOTHING ignores it until DEFAULT is set again.
+    return "table " + table + " is published but has REPLICA IDENTITY NOTHING" + consequence +
+           "ALTER TABLE " + table + " REPLICA IDENTITY FULL, or give it a primary key and ALTER " +
+           "TABLE " + table + " REPLICA IDENTITY DEFAULT";
+  }
+  return "table " + table +
+         " is published but has no primary key and REPLICA IDENTITY is not FULL" + consequence +
+         "ALTER TABLE " + table + " ADD PRIMARY KEY (...) or ALTER TABLE " + table +
+         " REPLICA IDENTITY FULL";
 }
 
 std::unique_ptr<ChangeSource> MakePostgresSource(PostgresSourceOptions options) {

@@ -7,7 +7,8 @@
 // starts streaming at the resume LSN (the slot's confirmed position when the resume position is
 // empty). A subscriber that resumes from a position while its slot is missing, or whose slot was
 // invalidated, gets an error that says a re-snapshot is needed: a new slot would silently skip
-// changes. A keepalive becomes a SourceHeartbeat whose head is the server's end of WAL.
+// changes. A keepalive becomes a SourceHeartbeat whose head is the server's end of WAL. Every
+// published table without a usable replica identity gets a warning naming the fix.
 #pragma once
 
 #include <memory>
@@ -29,6 +30,12 @@ struct PostgresSourceOptions {
 // publication/slot names from node and subscriber names: letters are lowercased, every other
 // byte outside [a-z0-9_] becomes '_', and a name starting with a digit gets a "ferry_" prefix.
 std::string SanitizeIdentifier(const std::string& name);
+
+// The warning logged at the start of every session for a published table without a usable
+// replica identity: its INSERTs replicate, but the source refuses its UPDATEs and DELETEs.
+// `table` is the (quoted as needed) "schema.table"; `identity_nothing` when its REPLICA
+// IDENTITY is NOTHING, else it is DEFAULT on a table without primary key.
+std::string NoReplicaIdentityWarning(const std::string& table, bool identity_nothing);
 
 std::unique_ptr<ChangeSource> MakePostgresSource(PostgresSourceOptions options);
 

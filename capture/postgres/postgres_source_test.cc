@@ -21,6 +21,23 @@ TEST(SanitizeIdentifierTest, AtMost63Bytes) {
   EXPECT_EQ(prefixed, "ferry_" + std::string(57, '9'));
 }
 
+TEST(NoReplicaIdentityWarningTest, DefaultWithoutPrimaryKey) {
+  EXPECT_EQ(NoReplicaIdentityWarning("public.t", false),
+            "table public.t is published but has no primary key and REPLICA IDENTITY is not "
+            "FULL: its INSERTs replicate, but UPDATE and DELETE on it fail on the source; fix: "
+            "ALTER TABLE public.t ADD PRIMARY KEY (...) or ALTER TABLE public.t REPLICA "
+            "IDENTITY FULL");
+}
+
+// With NOTHING a new primary key is not used until the identity is DEFAULT again.
+TEST(NoReplicaIdentityWarningTest, NothingNamesBothSteps) {
+  EXPECT_EQ(NoReplicaIdentityWarning("\"Odd\".t", true),
+            "table \"Odd\".t is published but has REPLICA IDENTITY NOTHING: its INSERTs "
+            "replicate, but UPDATE and DELETE on it fail on the source; fix: ALTER TABLE "
+            "\"Odd\".t REPLICA IDENTITY FULL, or give it a primary key and ALTER TABLE "
+            "\"Odd\".t REPLICA IDENTITY DEFAULT");
+}
+
 PostgresSourceOptions Unreachable() {
   PostgresSourceOptions options;
   options.dsn = "host=127.0.0.1 port=1 dbname=x connect_timeout=2";

@@ -26,6 +26,20 @@ constexpr char kDefaultConnectTimeoutSeconds[] = "10";
 // SQLSTATE duplicate_object: another connection created the publication or slot first.
 constexpr char kDuplicateObject[] = "42710";
 
+// See TablesWithoutReplicaIdentity; ends where the publication's name goes, as a literal. A
+// table is matched to its pg_class row by name, as pg_publication_tables gives no oid.
+constexpr char kTablesWithoutIdentitySql[] =
+    "SELECT pg_catalog.quote_ident(t.schemaname) || '.' || pg_catalog.quote_ident(t.tablename),"
+    "       c.relreplident = 'n'"
+    " FROM pg_catalog.pg_publication p"
+    " JOIN pg_catalog.pg_publication_tables t ON t.pubname = p.pubname"
+    " JOIN pg_catalog.pg_namespace n ON n.nspname = t.schemaname"
+    " JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename"
+    " WHERE (p.pubupdate OR p.pubdelete)"
+    "   AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS ("
+    "        SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)))"
+    "   AND p.pubname = ";
+
 struct ResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
 };
@@ -323,6 +337,20 @@ Result<bool> ReplicationStream::EnsurePublication(const std::string& name,
   if (SqlState(created.get()) == kDuplicateObject) return false;  // created concurrently
   FERRY_RETURN_IF_ERROR(Expect(conn_, created.get(), PGRES_COMMAND_OK, "creating " + context));
   return true;
+}
+
+Result<std::vector<TableWithoutIdentity>> ReplicationStream::TablesWithoutReplicaIdentity(
+    const std::string& publication) {
+  const std::string context = "looking up the replica identities of publication " + publication;
+  Result<std::string> literal = QuoteLiteral(conn_, publication);
+  if (!literal.ok()) return literal.status().WithContext(context);
+  ResultPtr result = Run(conn_, kTablesWithoutIdentitySql + *literal + " ORDER BY 1");
+  FERRY_RETURN_IF_ERROR(Expect(conn_, result.get(), PGRES_TUPLES_OK, context));
+  std::vector<TableWithoutIdentity> tables;
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    tables.push_back({Cell(result.get(), row, 0), Cell(result.get(), row, 1) == "t"});
+  }
+  return tables;
 }
 
 Result<bool> ReplicationStream::EnsureSlot(const std::string& slot, bool may_create) {

@@ -61,6 +61,12 @@ Result<std::vector<std::pair<std::string, std::string>>> ReplicationConnectParam
 
 // ---- the connection ---------------------------------------------------------------------------
 
+// A published table whose UPDATE and DELETE the source refuses for want of a replica identity.
+struct TableWithoutIdentity {
+  std::string name;               // quoted as needed: public.t, "Odd"."Name"
+  bool identity_nothing = false;  // REPLICA IDENTITY NOTHING (else DEFAULT without primary key)
+};
+
 // IDENTIFY_SYSTEM's answer.
 struct SystemIdentity {
   std::string system_id;
@@ -91,6 +97,12 @@ class ReplicationStream {
   // holds "schema.table", "schema.*" (every table in the schema) or bare table names; empty
   // means FOR ALL TABLES. Returns true when it created the publication.
   Result<bool> EnsurePublication(const std::string& name, const std::vector<std::string>& tables);
+
+  // The tables `publication` publishes that have no usable replica identity (NOTHING, or
+  // DEFAULT without a primary key) while it publishes updates or deletes, by name. PostgreSQL
+  // refuses UPDATE and DELETE on them; USING INDEX and FULL identities are fine.
+  Result<std::vector<TableWithoutIdentity>> TablesWithoutReplicaIdentity(
+      const std::string& publication);
 
   // Makes sure logical slot `slot` (pgoutput, this database) exists and is usable; creates it
   // when missing and `may_create`. An invalidated slot (wal_status = 'lost') is an error saying a

@@ -853,6 +853,53 @@ TEST_F(PostgresSinkTest, FullIdentityUsesTargetPrimaryKey) {
   EXPECT_EQ(Query("SELECT id, a FROM full_pk"), std::vector<Row>{R({"1", "again"})});
 }
 
+// ---- no key (no primary key, REPLICA IDENTITY DEFAULT or NOTHING) -----------------------------
+
+// PostgreSQL publishes only INSERT and TRUNCATE for such a table, so those are applied plainly,
+// identical rows included; an UPDATE or DELETE that arrives anyway is refused naming the fix.
+TEST_F(PostgresSinkTest, KeylessRelationInsertsPlainlyAndRefusesUpdateAndDelete) {
+  Exec("CREATE TABLE keyless_default (a int, t text)");
+  wire::Relation relation = MakeRelation(
+      10, "keyless_default", {{"a", wire::LOGICAL_TYPE_INT}, {"t", wire::LOGICAL_TYPE_TEXT}});
+  MappedRelation mapped = Map(relation);
+  ASSERT_FALSE(mapped.has_key);
+  const std::vector<wire::Value> row = {Int(1), Text("same")};
+  ApplyAll("0/1", mapped, {Insert(10, row), Insert(10, row), Insert(10, {Int(2), Null()})});
+  EXPECT_EQ(Query("SELECT a, t FROM keyless_default ORDER BY a, t"),
+            (std::vector<Row>{R({"1", "same"}), R({"1", "same"}), R({"2", std::nullopt})}));
+
+  for (const wire::RowChange& change :
+       {Update(10, {}, {Int(1), Text("changed")}), Delete(10, row, /*old_is_key_only=*/false)}) {
+    Begin("0/2");
+    Result<RowOutcome> refused = sink_->ApplyRow(mapped, change);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_TRUE(Contains(refused.message(),
+                         "table public.keyless_default has no primary key and no REPLICA "
+                         "IDENTITY FULL"));
+    sink_->AbortTransaction();
+  }
+  EXPECT_EQ(Checkpoint()->value(), "0/1");
+
+  ApplyAll("0/3", mapped, {Truncate(10, false, false), Insert(10, {Int(3), Text("after")})});
+  EXPECT_EQ(Query("SELECT a, t FROM keyless_default"), std::vector<Row>{R({"3", "after"})});
+}
+
+// A unique index on the target does not turn a keyless source's insert into an upsert: two
+// source rows are never folded into one, a clash is an error that names it.
+TEST_F(PostgresSinkTest, KeylessRelationIgnoresTargetUniqueIndex) {
+  Exec("CREATE TABLE keyless_unique (a int PRIMARY KEY, t text)");
+  wire::Relation relation = MakeRelation(
+      11, "keyless_unique", {{"a", wire::LOGICAL_TYPE_INT}, {"t", wire::LOGICAL_TYPE_TEXT}});
+  MappedRelation mapped = Map(relation);
+  ApplyAll("0/1", mapped, {Insert(11, {Int(1), Text("first")})});
+  Begin("0/2");
+  Result<RowOutcome> clash = sink_->ApplyRow(mapped, Insert(11, {Int(1), Text("second")}));
+  ASSERT_FALSE(clash.ok());
+  EXPECT_TRUE(Contains(clash.message(), "duplicate key value violates unique constraint"));
+  sink_->AbortTransaction();
+  EXPECT_EQ(Query("SELECT a, t FROM keyless_unique"), std::vector<Row>{R({"1", "first"})});
+}
+
 // ---- replica session behaviour
 // ----------------------------------------------------------------------
 
