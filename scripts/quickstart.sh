@@ -88,6 +88,9 @@ wait_for() {  # wait_for SECONDS COMMAND...
 }
 wait_for 30 curl -fs "http://127.0.0.1:$APPLY_ADMIN/healthz"
 wait_for 30 curl -fs "http://127.0.0.1:$CAPTURE_ADMIN/healthz"
+# The slot is created when apply first connects; changes committed before that are not sent.
+streaming() { curl -fs "http://127.0.0.1:$APPLY_ADMIN/status" | grep -q '"state": *"streaming"'; }
+wait_for 60 streaming
 
 echo "==> a diverged replica: west already has order 3 (this will show up as a conflict)"
 west -c "INSERT INTO orders (id, customer, total) VALUES (3, 'written on the replica', 0)"

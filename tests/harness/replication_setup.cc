@@ -101,8 +101,9 @@ Status ReplicationSetup::StartCapture() {
   return Status::Ok();
 }
 
-Status ReplicationSetup::StartApply() {
+Status ReplicationSetup::StartApply(bool wait_until_streaming) {
   std::string config = dir_.Write("apply.yaml", ApplyConfig());
+  const size_t log_before = apply_log().size();
   auto process = FerryProcess::Start({"apply", "--config", config}, dir_.path() + "/apply.log");
   if (!process.ok()) return process.status();
   apply_ = std::move(*process);
@@ -110,6 +111,12 @@ Status ReplicationSetup::StartApply() {
                std::chrono::seconds(20)) ||
       !apply_->Running()) {
     return Status::Error("apply agent did not come up; its log:\n" + apply_log());
+  }
+  if (wait_until_streaming &&
+      !WaitFor([&] { return apply_log().find("connected to node", log_before) != std::string::npos; },
+               std::chrono::seconds(60))) {
+    return Status::Error("apply agent did not start streaming; its log:\n" + apply_log() +
+                         "\ncapture log:\n" + capture_log());
   }
   return Status::Ok();
 }

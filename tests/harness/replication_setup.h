@@ -30,7 +30,10 @@ class ReplicationSetup {
   std::string apply_mappings;  // YAML block under `mappings:` (already indented), or empty
 
   Status StartCapture();
-  Status StartApply();
+  // Starts the apply agent and, unless told not to, waits until it streams from the capture
+  // agent: only then does the source keep every change for it (a PostgreSQL slot is created on
+  // the first connection), so a test may write on the source as soon as this returns.
+  Status StartApply(bool wait_until_streaming = true);
   void KillCapture() { capture_.reset(); }
   void KillApply() { apply_.reset(); }
   FerryProcess* capture_process() { return capture_.get(); }
