@@ -1,0 +1,328 @@
+#include "capture/mysql/binlog_stream.h"
+
+// mysql.h must come before mariadb_rpl.h, which uses its types.
+// clang-format off
+#include <mysql.h>
+#include <mariadb_rpl.h>
+// clang-format on
+
+#include <cctype>
+#include <charconv>
+
+namespace ferry::capture::mysql {
+namespace {
+
+// Server error numbers (include/mysqld_error.h) that call for a hint.
+constexpr unsigned kErrDbAccessDenied = 1044;
+constexpr unsigned kErrAccessDenied = 1045;
+constexpr unsigned kErrTableAccessDenied = 1142;
+constexpr unsigned kErrColumnAccessDenied = 1143;
+constexpr unsigned kErrSpecificAccessDenied = 1227;
+constexpr unsigned kErrConnectionRefused = 2002;  // CR_CONNECTION_ERROR
+constexpr unsigned kErrUnknownHost = 2005;        // CR_UNKNOWN_HOST
+constexpr unsigned kErrHostUnreachable = 2003;    // CR_CONN_HOST_ERROR
+
+// Events can be as large as the server's max_allowed_packet (at most 1 GiB).
+constexpr size_t kMaxPacketBytes = size_t{1} << 30;
+
+struct DsnReader {
+  const std::string& text;
+  size_t at = 0;
+
+  void SkipSpace() {
+    while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
+  }
+  bool Done() {
+    SkipSpace();
+    return at >= text.size();
+  }
+  Result<std::string> Key() {
+    size_t start = at;
+    while (at < text.size() && text[at] != '=' &&
+           !std::isspace(static_cast<unsigned char>(text[at]))) {
+      ++at;
+    }
+    std::string key = text.substr(start, at - start);
+    SkipSpace();
+    if (at >= text.size() || text[at] != '=') {
+      return Status::Error("missing '=' after \"" + key + "\"");
+    }
+    ++at;
+    SkipSpace();
+    return key;
+  }
+  // A value: quoted ('...', with \' and \\) or up to the next space (with \ escapes).
+  Result<std::string> Value(const std::string& key) {
+    std::string value;
+    const bool quoted = at < text.size() && text[at] == '\'';
+    if (quoted) ++at;
+    for (;;) {
+      if (at >= text.size()) {
+        if (quoted) return Status::Error("unterminated quoted value for \"" + key + "\"");
+        return value;
+      }
+      char c = text[at];
+      if (quoted && c == '\'') {
+        ++at;
+        return value;
+      }
+      if (!quoted && std::isspace(static_cast<unsigned char>(c))) return value;
+      if (c == '\\' && at + 1 < text.size()) c = text[++at];
+      value.push_back(c);
+      ++at;
+    }
+  }
+};
+
+Result<unsigned> ParseUnsigned(const std::string& key, const std::string& value, unsigned max) {
+  unsigned number = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (error != std::errc() || end != value.data() + value.size() || number > max) {
+    return Status::Error("\"" + key + "\" must be a number from 0 to " + std::to_string(max) +
+                         ", not \"" + value + "\"");
+  }
+  return number;
+}
+
+Status SetParam(ConnectionParams& params, const std::string& key, std::string value) {
+  if (key == "host") {
+    params.host = std::move(value);
+  } else if (key == "port") {
+    Result<unsigned> port = ParseUnsigned(key, value, 65535);
+    if (!port.ok()) return port.status();
+    params.port = static_cast<uint16_t>(*port);
+  } else if (key == "user") {
+    params.user = std::move(value);
+  } else if (key == "password") {
+    params.password = std::move(value);
+  } else if (key == "dbname" || key == "database") {
+    params.database = std::move(value);
+  } else if (key == "socket") {
+    params.socket = std::move(value);
+  } else if (key == "connect_timeout") {
+    Result<unsigned> seconds = ParseUnsigned(key, value, 3600);
+    if (!seconds.ok()) return seconds.status();
+    params.connect_timeout_s = *seconds;
+  } else {
+    return Status::Error("unknown key \"" + key +
+                         "\" (known: host, port, user, password, dbname, socket, "
+                         "connect_timeout)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ConnectionParams> ParseMysqlDsn(const std::string& dsn) {
+  ConnectionParams params;
+  DsnReader reader{dsn};
+  while (!reader.Done()) {
+    Result<std::string> key = reader.Key();
+    if (!key.ok()) return key.status().WithContext("MySQL/MariaDB connection string");
+    Result<std::string> value = reader.Value(*key);
+    if (!value.ok()) return value.status().WithContext("MySQL/MariaDB connection string");
+    Status set = SetParam(params, *key, std::move(*value));
+    if (!set.ok()) return set.WithContext("MySQL/MariaDB connection string");
+  }
+  if (params.user.empty()) {
+    return Status::Error("MySQL/MariaDB connection string has no user=: name the replication user");
+  }
+  return params;
+}
+
+std::string HintForServerError(unsigned error_number) {
+  switch (error_number) {
+    case kErrAccessDenied:
+      return "; check user and password in the source's dsn";
+    case kErrDbAccessDenied:
+    case kErrTableAccessDenied:
+    case kErrColumnAccessDenied:
+    case kErrSpecificAccessDenied:
+      return "; Ferry's user needs REPLICATION SLAVE, REPLICATION CLIENT (MariaDB 10.5+: also "
+             "BINLOG MONITOR) and SELECT: GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT "
+             "ON *.* TO '<user>'@'<host>'";
+    case kErrConnectionRefused:
+    case kErrHostUnreachable:
+    case kErrUnknownHost:
+      return "; check host and port in the source's dsn and that the server is running";
+    default:
+      return "";
+  }
+}
+
+Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const ConnectionParams& params,
+                                                                  unsigned read_timeout_s) {
+  std::unique_ptr<MysqlConnection> connection(new MysqlConnection());
+  connection->address_ =
+      params.socket.empty() ? params.host + ":" + std::to_string(params.port) : params.socket;
+  connection->mysql_ = mysql_init(nullptr);
+  if (connection->mysql_ == nullptr) {
+    return Status::Error("mysql_init failed for " + connection->address_ + ": out of memory");
+  }
+  MYSQL* mysql = connection->mysql_;
+  unsigned connect_timeout = params.connect_timeout_s;
+  mysql_optionsv(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+  if (read_timeout_s > 0) {
+    mysql_optionsv(mysql, MYSQL_OPT_READ_TIMEOUT, &read_timeout_s);
+    mysql_optionsv(mysql, MYSQL_OPT_WRITE_TIMEOUT, &read_timeout_s);
+  }
+  size_t max_packet = kMaxPacketBytes;
+  mysql_optionsv(mysql, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
+  mysql_optionsv(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  const char* password = params.password ? params.password->c_str() : nullptr;
+  const char* database = params.database.empty() ? nullptr : params.database.c_str();
+  const char* socket = params.socket.empty() ? nullptr : params.socket.c_str();
+  if (mysql_real_connect(mysql, params.host.c_str(), params.user.c_str(), password, database,
+                         params.port, socket, 0) == nullptr) {
+    return connection->LastError("mysql_real_connect");
+  }
+  return connection;
+}
+
+MysqlConnection::~MysqlConnection() {
+  if (mysql_ != nullptr) mysql_close(mysql_);
+}
+
+Result<std::vector<SqlRow>> MysqlConnection::Query(const std::string& sql) {
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return LastError(sql);
+  std::vector<SqlRow> rows;
+  MYSQL_RES* result = mysql_store_result(mysql_);
+  if (result == nullptr) {
+    if (mysql_field_count(mysql_) != 0) return LastError(sql);
+    return rows;
+  }
+  const unsigned fields = mysql_num_fields(result);
+  while (MYSQL_ROW row = mysql_fetch_row(result)) {
+    const unsigned long* lengths = mysql_fetch_lengths(result);
+    SqlRow out;
+    out.reserve(fields);
+    for (unsigned i = 0; i < fields; ++i) {
+      if (row[i] == nullptr) {
+        out.emplace_back(std::nullopt);
+      } else {
+        out.emplace_back(std::string(row[i], lengths[i]));
+      }
+    }
+    rows.push_back(std::move(out));
+  }
+  mysql_free_result(result);
+  return rows;
+}
+
+Status MysqlConnection::Exec(const std::string& sql) {
+  Result<std::vector<SqlRow>> rows = Query(sql);
+  return rows.ok() ? Status::Ok() : rows.status();
+}
+
+Result<std::optional<std::string>> MysqlConnection::Scalar(const std::string& sql) {
+  Result<std::vector<SqlRow>> rows = Query(sql);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty() || rows->front().empty()) return std::optional<std::string>();
+  return rows->front().front();
+}
+
+std::string MysqlConnection::Quote(std::string_view text) {
+  std::string out(text.size() * 2 + 3, '\0');
+  out[0] = '\'';
+  unsigned long length = mysql_real_escape_string(mysql_, out.data() + 1, text.data(), text.size());
+  out.resize(length + 1);
+  out.push_back('\'');
+  return out;
+}
+
+std::string MysqlConnection::server_version() const { return mysql_get_server_info(mysql_); }
+
+unsigned MysqlConnection::last_errno() const { return mysql_errno(mysql_); }
+
+Status MysqlConnection::LastError(const std::string& call) const {
+  const unsigned number = mysql_errno(mysql_);
+  std::string what = call.size() > 200 ? call.substr(0, 200) + "..." : call;
+  return Status::Error(Describe() + ": " + what + ": " + mysql_error(mysql_) + " (error " +
+                       std::to_string(number) + ")" + HintForServerError(number));
+}
+
+void MysqlConnection::Cancel() { mariadb_cancel(mysql_); }
+
+Result<std::unique_ptr<BinlogStream>> BinlogStream::Open(
+    std::unique_ptr<MysqlConnection> connection, const DumpRequest& request) {
+  std::unique_ptr<BinlogStream> stream(new BinlogStream());
+  MysqlConnection& conn = *connection;
+  stream->connection_ = std::move(connection);
+  const int64_t heartbeat_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(request.heartbeat_period).count();
+  // The server sends events with the checksums of its log only to a reader that says it can
+  // check them; the decoder can, whatever the algorithm.
+  std::vector<std::string> settings = {
+      "SET @master_binlog_checksum = @@global.binlog_checksum",
+      "SET @master_heartbeat_period = " + std::to_string(heartbeat_ns),
+  };
+  if (request.mariadb) {
+    // Capability 4 (MARIA_SLAVE_CAPABILITY_GTID): the server sends GTID events as they are,
+    // instead of rewriting them into BEGIN queries for old replicas.
+    settings.push_back("SET @mariadb_slave_capability = 4");
+    if (request.gtid_state) {
+      // Setting the connect state switches the dump to GTID mode; strict mode makes a state the
+      // server cannot serve exactly an error instead of a start somewhere near it.
+      settings.push_back("SET @slave_connect_state = " + conn.Quote(*request.gtid_state));
+      settings.push_back("SET @slave_gtid_strict_mode = 1");
+    }
+  }
+  for (const std::string& sql : settings) FERRY_RETURN_IF_ERROR(conn.Exec(sql));
+
+  stream->rpl_ = mariadb_rpl_init(conn.handle());
+  if (stream->rpl_ == nullptr) return conn.LastError("mariadb_rpl_init");
+  const std::string file = request.gtid_state ? std::string() : request.file;
+  const unsigned long start = request.gtid_state ? 4 : static_cast<unsigned long>(request.offset);
+  if (mariadb_rpl_optionsv(stream->rpl_, MARIADB_RPL_SERVER_ID,
+                           static_cast<unsigned>(request.server_id)) != 0 ||
+      mariadb_rpl_optionsv(stream->rpl_, MARIADB_RPL_FILENAME,
+                           file.empty() ? nullptr : file.c_str(), file.size()) != 0 ||
+      mariadb_rpl_optionsv(stream->rpl_, MARIADB_RPL_START, start) != 0 ||
+      mariadb_rpl_optionsv(stream->rpl_, MARIADB_RPL_FLAGS, 0u) != 0) {
+    return Status::Error(conn.Describe() + ": mariadb_rpl_optionsv failed");
+  }
+  if (mariadb_rpl_open(stream->rpl_) != 0) return conn.LastError("mariadb_rpl_open");
+  return stream;
+}
+
+BinlogStream::~BinlogStream() {
+  if (rpl_ != nullptr) mariadb_rpl_close(rpl_);
+}
+
+// The packets are read here rather than through mariadb_rpl_fetch, which parses every event
+// itself before handing over the bytes and refuses some that the decoder reads fine: in
+// Connector/C 3.3 it reports "Malformed packet" for every compressed ROWS event of a server with
+// binlog_checksum=NONE (its bounds check counts the checksum it does not have), and an error for
+// event types it does not know, like MySQL 8's TRANSACTION_PAYLOAD. The decoder needs only the
+// bytes.
+Result<std::string_view> BinlogStream::Fetch() {
+  MYSQL* mysql = connection_->handle();
+  const unsigned long length = mysql_net_read_packet(mysql);
+  if (length == packet_error) return FetchError();
+  const unsigned char* packet = mysql->net.read_pos;
+  // An EOF packet (0xFE, shorter than 9 bytes): the server ended the dump.
+  if (length < 9 && length > 0 && packet[0] == 0xFE) {
+    return Status::Error(connection_->Describe() + ": the server ended the binlog stream");
+  }
+  // Each event comes after a status byte 0x00 (no semi-synchronous replication was asked for, so
+  // no semi-sync header follows it).
+  if (length < 1 + kEventHeaderSize || packet[0] != 0x00) {
+    return Status::Error(connection_->Describe() + ": the binlog stream sent a packet of " +
+                         std::to_string(length) + " bytes starting with " +
+                         std::to_string(length > 0 ? packet[0] : 0) +
+                         ", not a status byte 0 and an event");
+  }
+  return std::string_view(reinterpret_cast<const char*>(packet) + 1, length - 1);
+}
+
+Status BinlogStream::FetchError() const {
+  if (cancelled_) return Status::Error(connection_->Describe() + ": binlog stream stopped");
+  return connection_->LastError("reading the binlog stream");
+}
+
+void BinlogStream::Cancel() {
+  cancelled_ = true;
+  connection_->Cancel();
+}
+
+}  // namespace ferry::capture::mysql
