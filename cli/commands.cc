@@ -15,6 +15,7 @@
 #include "apply/postgres/postgres_sink.h"
 #include "capture/capture_agent.h"
 #include "capture/mysql/inspect.h"
+#include "capture/mysql/mysql_source.h"
 #include "capture/postgres/postgres_source.h"
 #include "cli/config.h"
 #include "common/log.h"
@@ -96,6 +97,46 @@ int ConfigError(const Status& status) {
   return 2;
 }
 
+// A binlog reader is a replica to its server and needs a server id no other replica uses; each
+// subscriber gets its own, so that two apply agents reading one source do not end each other's
+// dumps: the configured base (default 4000000000) plus a number derived from the subscriber.
+uint32_t ServerIdFor(uint32_t base, const std::string& subscriber) {
+  uint32_t hash = 2166136261u;  // FNV-1a
+  for (unsigned char c : subscriber) hash = (hash ^ c) * 16777619u;
+  const uint32_t start = base != 0 ? base : 4000000000u;
+  return start + hash % 65536u;
+}
+
+// The source for the configured engine, one per subscriber connection.
+capture::ChangeSourceFactory SourceFactoryFor(const CaptureConfig& config) {
+  if (config.source.engine == "postgres") {
+    capture::postgres::PostgresSourceOptions options;
+    options.dsn = config.source.dsn;
+    options.publication = config.publication;
+    options.tables = config.tables;
+    std::string slot_prefix = config.slot_prefix;
+    return [options, slot_prefix](const std::string& subscriber, const std::vector<std::string>&)
+               -> Result<std::unique_ptr<capture::ChangeSource>> {
+      capture::postgres::PostgresSourceOptions for_subscriber = options;
+      for_subscriber.slot = capture::postgres::SanitizeIdentifier(slot_prefix + "_" + subscriber);
+      return capture::postgres::MakePostgresSource(for_subscriber);
+    };
+  }
+  capture::mysql::MysqlSourceOptions options;
+  options.dsn = config.source.dsn;
+  options.tables = config.tables;
+  options.values.zero_dates = config.source.zero_dates == "error"
+                                  ? capture::mysql::ZeroDatePolicy::kError
+                                  : capture::mysql::ZeroDatePolicy::kNull;
+  uint32_t base = config.source.server_id;
+  return [options, base](const std::string& subscriber, const std::vector<std::string>&)
+             -> Result<std::unique_ptr<capture::ChangeSource>> {
+    capture::mysql::MysqlSourceOptions for_subscriber = options;
+    for_subscriber.server_id = ServerIdFor(base, subscriber);
+    return capture::mysql::MakeMysqlSource(for_subscriber);
+  };
+}
+
 int RunCapture(const Arguments& args, const sigset_t& signals) {
   auto config = LoadCaptureConfig(args.config);
   if (!config.ok()) return ConfigError(config.status());
@@ -111,19 +152,7 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
     return 1;
   }
 
-  capture::postgres::PostgresSourceOptions source_options;
-  source_options.dsn = config->source.dsn;
-  source_options.publication = config->publication;
-  source_options.tables = config->tables;
-  std::string slot_prefix = config->slot_prefix;
-  auto factory = [source_options, slot_prefix](const std::string& subscriber,
-                                               const std::vector<std::string>&)
-      -> Result<std::unique_ptr<capture::ChangeSource>> {
-    capture::postgres::PostgresSourceOptions options = source_options;
-    options.slot = capture::postgres::SanitizeIdentifier(slot_prefix + "_" + subscriber);
-    return capture::postgres::MakePostgresSource(options);
-  };
-
+  capture::ChangeSourceFactory factory = SourceFactoryFor(*config);
   capture::CaptureAgentOptions options;
   options.node = config->node;
   options.listen = config->listen;

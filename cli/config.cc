@@ -348,7 +348,8 @@ void ReadDatabase(const MapReader& parent, const std::string& key, bool is_sourc
   if (!binlog && (map.Has("server_id") || map.Has("zero_dates"))) {
     map.problems().Add(path, "server_id and zero_dates apply only to mariadb and mysql sources");
   }
-  map.Integer("server_id", out.server_id, 1, 4294967295LL, "replica server id");
+  // Leaves room for the per-subscriber offset (0..65535) added to it.
+  map.Integer("server_id", out.server_id, 1, 4294901759LL, "replica server id");
   if (auto zero_dates = map.String("zero_dates", "")) {
     if (*zero_dates != "null" && *zero_dates != "error") {
       map.problems().Add(map.PathOf("zero_dates"),
