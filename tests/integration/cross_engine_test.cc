@@ -112,6 +112,40 @@ TEST_F(PgToMariaDbTest, ValueTheTargetCannotHoldExactlyStopsTheStreamWithItsName
   EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM narrow"), "1");
 }
 
+// ---- PostgreSQL -> PostgreSQL: the same matrix, the same column types on both sides ------------
+
+TEST(PgToPgMatrixTest, TypeMatrixArrivesValueByValue) {
+  auto setup = ReplicationSetup::Create(std::string(kPgMatrix) +
+                                        "CREATE TABLE more (id int PRIMARY KEY, iv interval, "
+                                        "tz timetz, bits varbit(12), f4 real, nan numeric, "
+                                        "tarr text[], j2 json);");
+  ASSERT_TRUE(setup.ok()) << setup.message();
+  (*setup)->capture_tables = "[\"public.*\"]";
+  ASSERT_TRUE((*setup)->StartCapture().ok()) << (*setup)->capture_log();
+  ASSERT_TRUE((*setup)->StartApply().ok()) << (*setup)->apply_log();
+  Status written = (*setup)->source().Exec(R"sql(
+    INSERT INTO matrix VALUES
+      (1, true, -32768, -2147483648, -9223372036854775808, -12345678901234567890.0123456789,
+       'NaN', '', 'a', '\x00ff', '4713-01-01 BC', '00:00:00', '-infinity', 'infinity',
+       '{"a": 1, "b": [1, 2, null]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{{1,2},{3,NULL}}'),
+      (2, false, 32767, 2147483647, 9223372036854775807, -0.5, 1e-310,
+       'emoji 🚀', '🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀', '\x', '294276-12-31', '24:00:00',
+       '294276-12-31 23:59:59.999999', '2000-01-01 00:00:00.000001+14', '"text"', NULL, '{}'),
+      (3, NULL, NULL, NULL, NULL, NULL, 'Infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL);
+    INSERT INTO more VALUES
+      (1, '1 year 2 mons -3 days 04:05:06.789', '13:45:10.5+05:30', B'101', 0.1, 'NaN',
+       '{"quoted \"x\"", "back\\slash", NULL, "", "{}"}', '{"k":  "v"}'),
+      (2, '-178000000 years', '00:00:00-15:59', B'', '-Infinity', '-0.000000000000000000001',
+       '{}', '[1, 2]');
+  )sql");
+  ASSERT_TRUE(written.ok()) << written.message();
+  for (const char* query : {"SELECT * FROM matrix ORDER BY id", "SELECT * FROM more ORDER BY id"}) {
+    EXPECT_TRUE((*setup)->WaitForSameRows(query, seconds(60)))
+        << (*setup)->DescribeDifference(query);
+  }
+}
+
 // ---- MariaDB -> PostgreSQL and MariaDB -> MariaDB ----------------------------------------------
 
 constexpr char kMariaSource[] = R"sql(
