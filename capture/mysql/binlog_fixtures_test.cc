@@ -75,27 +75,6 @@ Lines Slice(const Lines& lines, const std::string& first, size_t n) {
   return {"no line starts with: " + first};
 }
 
-// Prints every decoded line: FERRY_DUMP=path ./binlog_test --gtest_filter=*Dump*
-TEST(BinlogFixturesTest, Dump) {
-  const char* path = std::getenv("FERRY_DUMP");
-  if (path == nullptr) GTEST_SKIP() << "set FERRY_DUMP=<binlog file> to print its decoded events";
-  const char* engine = std::getenv("FERRY_ENGINE");
-  std::vector<std::string> paths;
-  for (std::string_view rest = path; !rest.empty();) {
-    const size_t comma = rest.find(',');
-    paths.emplace_back(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
-  }
-  Decoded decoded = DecodeFiles(paths, engine ? engine : "mysql");
-  for (std::string line : decoded.lines) {
-    for (size_t at = line.find('\n'); at != std::string::npos; at = line.find('\n', at)) {
-      line.replace(at, 1, "\\n");
-    }
-    std::cout << line << "\n";
-  }
-  std::cout << decoded.status.message() << "\n";
-}
-
 TEST(BinlogFixturesTest, Checksum32MySql57) {
   SKIP_WITHOUT_FIXTURES();
   // MySQL 5.7.21, CRC32 on every event, anonymous GTIDs (so file positions), 60 transactions of
