@@ -22,6 +22,7 @@
 
 #include "apply/mysql/mysql_sql.h"
 #include "apply/mysql/mysql_values.h"
+#include "apply/sink_text.h"
 #include "common/log.h"
 
 namespace ferry::apply::mysql {
@@ -115,32 +116,6 @@ constexpr const char* kUniqueIndexesSql =
 
 constexpr int kErrDupEntry = 1062;
 constexpr int kErrDupEntryWithKeyName = 1586;
-
-const char* OpName(wire::RowChange::Op op) {
-  switch (op) {
-    case wire::RowChange::INSERT:
-      return "INSERT";
-    case wire::RowChange::UPDATE:
-      return "UPDATE";
-    case wire::RowChange::DELETE:
-      return "DELETE";
-    case wire::RowChange::TRUNCATE:
-      return "TRUNCATE";
-    default:
-      return "UNKNOWN";
-  }
-}
-
-// The mapped target columns of a relation, in order: what a cached TargetTable was read for.
-std::string Shape(const MappedRelation& relation) {
-  std::string shape;
-  for (const MappedColumn& column : relation.columns) {
-    shape += column.target_name;
-    shape.push_back('\0');  // cannot occur in an identifier
-    shape.push_back(column.key ? 'k' : '-');
-  }
-  return shape;
-}
 
 std::optional<uint64_t> Number(const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
@@ -568,7 +543,7 @@ Result<RowOutcome> MysqlSink::ApplyRow(const MappedRelation& relation,
 
 Result<const TargetTable*> MysqlSink::Target(const MappedRelation& relation) {
   const std::string name = relation.target_name();
-  const std::string shape = Shape(relation);
+  const std::string shape = TargetShape(relation);
   if (auto it = targets_.find(name); it != targets_.end() && it->second.shape == shape) {
     return &it->second.table;
   }
@@ -622,25 +597,30 @@ Result<std::optional<TargetTable>> MysqlSink::LoadTarget(const std::string& sche
   if (!indexes.ok()) return indexes.status().WithContext("read indexes of " + target.name());
   std::set<std::string> expression_indexes;
   for (const Row& row : *indexes) {
+    if (!row[1]) expression_indexes.insert(row[0].value_or(""));
+  }
+  std::string current;
+  for (const Row& row : *indexes) {
     const std::string index = row[0].value_or("");
-    if (!row[1]) expression_indexes.insert(index);
-    if (target.unique_indexes.empty() || target.unique_indexes.back().name != index) {
-      target.unique_indexes.push_back({index, {}, index == "PRIMARY"});
+    if (expression_indexes.contains(index)) continue;
+    if (target.unique_indexes.empty() || current != index) {
+      current = index;
+      target.unique_indexes.push_back({{}, index == "PRIMARY", false});
     }
     target.unique_indexes.back().columns.push_back(row[1].value_or(""));
   }
-  std::erase_if(target.unique_indexes,
-                [&](const UniqueIndex& index) { return expression_indexes.contains(index.name); });
+  FlagIdentityIndexes(&target);
   return std::optional<TargetTable>(std::move(target));
 }
 
 Result<RowOutcome> MysqlSink::InsertRow(const MappedRelation& relation, const TargetTable& target,
                                         const std::vector<BoundColumn>& row, RowOutcome on_new,
                                         RowOutcome on_existing) {
-  const std::optional<std::vector<std::string>> arbiter = ArbiterColumns(relation, target);
+  const std::optional<std::vector<std::string>> arbiter =
+      ArbiterColumns(relation, target.unique_indexes);
   if (!arbiter && RequiresArbiter(relation)) {
     std::string list;
-    for (const std::string& key : MatchColumns(relation, target)) {
+    for (const std::string& key : MatchColumns(relation, target.unique_indexes)) {
       list += (list.empty() ? "" : ", ") + QuoteIdent(key);
     }
     return Status::Error("target table " + target.name() +
@@ -692,10 +672,11 @@ Result<std::vector<BoundColumn>> MysqlSink::MatchOf(const MappedRelation& relati
       BindImage(relation, target, has_old ? change.old_values() : change.new_values());
   if (!image.ok()) return image.status().WithContext(has_old ? "old image" : "new image");
   std::vector<BoundColumn> match;
-  if (MatchesWholeRow(relation, target)) {
+  if (MatchesWholeRow(relation, target.unique_indexes)) {
     match = std::move(image).value();  // unchanged values were left out by BindImage
   } else {
-    Result<std::vector<BoundColumn>> keys = Select(*image, MatchColumns(relation, target));
+    Result<std::vector<BoundColumn>> keys =
+        Select(*image, MatchColumns(relation, target.unique_indexes));
     if (!keys.ok()) return keys.status();
     match = std::move(keys).value();
   }
@@ -712,8 +693,8 @@ Result<RowOutcome> MysqlSink::ApplyUpdate(const MappedRelation& relation, const 
   if (!row.ok()) return row.status().WithContext("new image");
   Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
   if (!match.ok()) return match.status();
-  Result<uint64_t> updated =
-      Execute(UpdateStatement(target, *row, *match, MatchesWholeRow(relation, target)));
+  Result<uint64_t> updated = Execute(
+      UpdateStatement(target, *row, *match, MatchesWholeRow(relation, target.unique_indexes)));
   if (!updated.ok()) return updated.status();
   if (*updated > 0) return RowOutcome::kApplied;
   // No row: the replica had diverged. Insert the source's row (columns the source did not send
@@ -730,7 +711,7 @@ Result<RowOutcome> MysqlSink::ApplyDelete(const MappedRelation& relation, const 
   Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
   if (!match.ok()) return match.status();
   Result<uint64_t> deleted =
-      Execute(DeleteStatement(target, *match, MatchesWholeRow(relation, target)));
+      Execute(DeleteStatement(target, *match, MatchesWholeRow(relation, target.unique_indexes)));
   if (!deleted.ok()) return deleted.status();
   return *deleted > 0 ? RowOutcome::kApplied : RowOutcome::kDeleteMissing;
 }

@@ -1,7 +1,7 @@
 // SQL the MySQL/MariaDB sink sends, built from a mapped relation, what information_schema says
 // about the target table, and one row change; and the sink's connection string. Pure functions,
-// no Connector/C++, so that the choice of row match and the statement text are unit-tested
-// without a server.
+// no Connector/C++, so that the statement text is unit-tested without a server. Which columns
+// match a row is chosen by apply/row_match.h.
 //
 // Rows are matched with the NULL-safe `<=>`, so one statement text serves every null pattern
 // (MySQL uses indexes for `<=>` as for `=`). A DECIMAL column is compared with
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "apply/mysql/mysql_values.h"
+#include "apply/row_match.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
 #include "wire/ferry.pb.h"
@@ -29,17 +30,11 @@ struct TargetColumn {
   bool nullable = true;
 };
 
-struct UniqueIndex {
-  std::string name;  // "PRIMARY" for the primary key
-  std::vector<std::string> columns;
-  bool primary = false;
-};
-
 struct TargetTable {
   std::string schema;  // the MySQL database
   std::string table;
   std::vector<TargetColumn> columns;
-  std::vector<UniqueIndex> unique_indexes;  // primary key first
+  std::vector<UniqueIndex> unique_indexes;  // primary key first; see FlagIdentityIndexes
 
   std::string name() const { return schema + "." + table; }
   std::string quoted() const;
@@ -72,33 +67,9 @@ Result<std::vector<BoundColumn>> BindImage(
     const MappedRelation& relation, const TargetTable& target,
     const google::protobuf::RepeatedPtrField<wire::Value>& values);
 
-// The target columns whose values identify a row for UPDATE and DELETE. With a key identity
-// they are the source's key columns. With a full old image (every column flagged key) they are
-// the target's primary key, or failing that a unique index on NOT NULL columns, when the
-// mapping covers it (index lookups, as a native replica does); otherwise every mapped column.
-// Empty for a relation without key: nothing identifies its rows.
-std::vector<std::string> MatchColumns(const MappedRelation& relation, const TargetTable& target);
-
-// True when MatchColumns fell back to every column of a full-image relation: several identical
-// rows may match, and UPDATE/DELETE must touch only one of them (LIMIT 1), as the source did.
-bool MatchesWholeRow(const MappedRelation& relation, const TargetTable& target);
-
-// The columns of the target's unique index that tell whether an inserted row already exists:
-// one on exactly the key columns if there is one, else the primary key, else any unique index
-// whose columns are all mapped key columns (for a full image: all mapped columns). None for a
-// relation without key: the source cannot have meant two of its rows to be the same one.
-std::optional<std::vector<std::string>> ArbiterColumns(const MappedRelation& relation,
-                                                       const TargetTable& target);
-
-// True when an INSERT needs an arbiter: the source has a real key, so an insert over an existing
-// row must overwrite it, and without a unique index on that key the target could not tell (and
-// every update and delete would scan the table). Full images and keyless relations insert
-// plainly when no arbiter fits.
-bool RequiresArbiter(const MappedRelation& relation);
-
-// Picks `names` out of `bound` in that order; fails naming the first one missing.
-Result<std::vector<BoundColumn>> Select(const std::vector<BoundColumn>& bound,
-                                        const std::vector<std::string>& names);
+// Flags as `identity` each unique index whose columns are all NOT NULL: it identifies a row as
+// well as a primary key does (a unique index on a nullable column may hold several NULL rows).
+void FlagIdentityIndexes(TargetTable* target);
 
 // INSERT INTO t (cols) VALUES (?...).
 Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns);

@@ -40,7 +40,7 @@ TargetTable Target(std::vector<UniqueIndex> indexes = {}, bool a_nullable = true
   return target;
 }
 
-const UniqueIndex kPrimary{"PRIMARY", {"id"}, true};
+const UniqueIndex kPrimary{{"id"}, true, false};
 
 wire::Value Int(int64_t i) {
   wire::Value v;
@@ -122,55 +122,21 @@ TEST(MysqlSqlTest, BindImageErrorsNameTheColumn) {
             "row has 1 values but relation app.t has 3 columns: the change stream is malformed");
 }
 
-TEST(MysqlSqlTest, KeyRelationMatchesOnItsKey) {
-  EXPECT_EQ(MatchColumns(Relation(), Target({kPrimary})), std::vector<std::string>{"id"});
-  EXPECT_FALSE(MatchesWholeRow(Relation(), Target({kPrimary})));
-  EXPECT_EQ(ArbiterColumns(Relation(), Target({kPrimary})), std::vector<std::string>{"id"});
-  EXPECT_FALSE(ArbiterColumns(Relation(), Target()).has_value());
-  EXPECT_TRUE(RequiresArbiter(Relation()));
-}
-
-TEST(MysqlSqlTest, ArbiterPrefersAnIndexOnExactlyTheKey) {
-  const UniqueIndex on_key{"u_id", {"id"}, false};
-  const UniqueIndex wider{"PRIMARY", {"id", "a"}, true};
-  // The primary key (id, a) is not covered by the key columns: only u_id qualifies.
-  EXPECT_EQ(ArbiterColumns(Relation(), Target({wider, on_key})), std::vector<std::string>{"id"});
-  EXPECT_FALSE(ArbiterColumns(Relation(), Target({wider})).has_value());
-}
-
-TEST(MysqlSqlTest, FullImageUsesPrimaryKeyOrNotNullUniqueIndexElseWholeRow) {
-  const MappedRelation full = Relation(/*full_old_image=*/true);
-  EXPECT_EQ(MatchColumns(full, Target({kPrimary})), std::vector<std::string>{"id"});
-  EXPECT_FALSE(MatchesWholeRow(full, Target({kPrimary})));
-
-  const UniqueIndex on_a{"u_a", {"a"}, false};
-  EXPECT_EQ(MatchColumns(full, Target({on_a}, /*a_nullable=*/false)),
+// A unique index on a nullable column may hold several NULL rows: not an identity.
+TEST(MysqlSqlTest, UniqueIndexOnNotNullColumnsIsAnIdentity) {
+  const UniqueIndex on_a{{"a"}, false, false};
+  TargetTable not_null = Target({kPrimary, on_a}, /*a_nullable=*/false);
+  FlagIdentityIndexes(&not_null);
+  EXPECT_TRUE(not_null.unique_indexes[0].identity);
+  EXPECT_TRUE(not_null.unique_indexes[1].identity);
+  EXPECT_EQ(MatchColumns(Relation(true), {on_a}), (std::vector<std::string>{"id", "a", "b"}));
+  EXPECT_EQ(MatchColumns(Relation(true), {not_null.unique_indexes[1]}),
             std::vector<std::string>{"a"});
-  // A unique index on a nullable column may hold several NULL rows: not an identity.
-  EXPECT_EQ(MatchColumns(full, Target({on_a}, /*a_nullable=*/true)),
-            (std::vector<std::string>{"id", "a", "b"}));
-  EXPECT_TRUE(MatchesWholeRow(full, Target({on_a}, true)));
-  EXPECT_FALSE(RequiresArbiter(full));
-  EXPECT_EQ(ArbiterColumns(full, Target({on_a}, true)), std::vector<std::string>{"a"});
-}
 
-TEST(MysqlSqlTest, KeylessRelationHasNoMatchAndNoArbiter) {
-  const MappedRelation keyless = Relation(false, /*keyless=*/true);
-  EXPECT_TRUE(MatchColumns(keyless, Target({kPrimary})).empty());
-  EXPECT_FALSE(ArbiterColumns(keyless, Target({kPrimary})).has_value());
-  EXPECT_FALSE(RequiresArbiter(keyless));
-}
-
-TEST(MysqlSqlTest, SelectPicksColumnsInOrder) {
-  std::vector<BoundColumn> bound = {{"id", Param::Int64(1)}, {"a", Param::String("x")}};
-  Result<std::vector<BoundColumn>> picked = Select(bound, {"a", "id"});
-  ASSERT_TRUE(picked.ok());
-  EXPECT_EQ((*picked)[0].name, "a");
-  EXPECT_EQ((*picked)[1].name, "id");
-  Result<std::vector<BoundColumn>> missing = Select(bound, {"b"});
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.message(),
-            "the row carries no value for column b, which identifies rows on the target");
+  TargetTable nullable = Target({on_a, {{"id", "missing"}, false, false}}, /*a_nullable=*/true);
+  FlagIdentityIndexes(&nullable);
+  EXPECT_FALSE(nullable.unique_indexes[0].identity);
+  EXPECT_FALSE(nullable.unique_indexes[1].identity);  // a column the target lacks
 }
 
 TEST(MysqlSqlTest, Statements) {

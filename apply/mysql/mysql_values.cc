@@ -1,7 +1,6 @@
 #include "apply/mysql/mysql_values.h"
 
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -1053,22 +1052,6 @@ Result<std::string> ArrayJson(const wire::ArrayValue& array) {
   }
   out.push_back(']');
   return out;
-}
-
-std::string EpochMicrosText(int64_t micros) {
-  using namespace std::chrono;
-  const sys_time<microseconds> time{microseconds(micros)};
-  const sys_days day = floor<days>(time);
-  const year_month_day date{day};
-  const hh_mm_ss<microseconds> clock{time - day};
-  char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02u %02ld:%02ld:%02ld.%06ld",
-                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                static_cast<unsigned>(date.day()), static_cast<long>(clock.hours().count()),
-                static_cast<long>(clock.minutes().count()),
-                static_cast<long>(clock.seconds().count()),
-                static_cast<long>(clock.subseconds().count()));
-  return buffer;
 }
 
 }  // namespace ferry::apply::mysql

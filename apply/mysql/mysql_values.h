@@ -192,7 +192,4 @@ std::vector<std::string> TypeMembers(const std::string& column_type);
 // A JSON array of the elements (see the mapping table).
 Result<std::string> ArrayJson(const wire::ArrayValue& array);
 
-// "2024-02-29 11:45:10.123456" for microseconds since the Unix epoch (UTC).
-std::string EpochMicrosText(int64_t micros);
-
 }  // namespace ferry::apply::mysql

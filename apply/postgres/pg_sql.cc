@@ -1,38 +1,10 @@
 #include "apply/postgres/pg_sql.h"
 
-#include <algorithm>
-#include <set>
-
 #include "apply/postgres/pg_text.h"
+#include "apply/sink_text.h"
 
 namespace ferry::apply::postgres {
 namespace {
-
-std::set<std::string> MappedNames(const MappedRelation& relation, bool keys_only) {
-  std::set<std::string> names;
-  for (const MappedColumn& column : relation.columns) {
-    if (!keys_only || column.key) names.insert(column.target_name);
-  }
-  return names;
-}
-
-bool Covers(const std::set<std::string>& names, const std::vector<std::string>& columns) {
-  return std::all_of(columns.begin(), columns.end(),
-                     [&](const std::string& c) { return names.contains(c); });
-}
-
-// The target's primary key, or failing that its replica identity index, when the mapping
-// writes every one of its columns.
-const UniqueIndex* IdentityIndex(const MappedRelation& relation, const TargetTable& target) {
-  const std::set<std::string> mapped = MappedNames(relation, false);
-  for (bool want_primary : {true, false}) {
-    for (const UniqueIndex& index : target.unique_indexes) {
-      const bool fits = want_primary ? index.primary : index.replica_identity;
-      if (fits && Covers(mapped, index.columns)) return &index;
-    }
-  }
-  return nullptr;
-}
 
 bool OneRowPossible(const TargetTable& target) {
   // Only heap tables (and partitioned tables of them) have a ctid to pin one row with.
@@ -99,80 +71,19 @@ const TargetColumn* TargetTable::Find(const std::string& column) const {
 Result<std::vector<BoundColumn>> BindImage(
     const MappedRelation& relation, const TargetTable& target,
     const google::protobuf::RepeatedPtrField<wire::Value>& values) {
-  if (values.size() != relation.source.columns_size()) {
-    return Status::Error("row has " + std::to_string(values.size()) + " values but relation " +
-                         relation.source.schema() + "." + relation.source.table() + " has " +
-                         std::to_string(relation.source.columns_size()) +
-                         " columns: the change stream is malformed");
-  }
+  FERRY_RETURN_IF_ERROR(CheckImageSize(relation, values.size()));
   std::vector<BoundColumn> bound;
   bound.reserve(relation.columns.size());
   for (const MappedColumn& column : relation.columns) {
     const wire::Value& value = values.Get(column.source_index);
     if (value.has_unchanged()) continue;
     const TargetColumn* target_column = target.Find(column.target_name);
-    if (target_column == nullptr) {
-      return Status::Error("target table " + target.name() + " has no column " +
-                           column.target_name + " (from source column " + column.source.name() +
-                           "): add it on the target, or rename or exclude it in the mapping");
-    }
+    if (target_column == nullptr) return MissingTargetColumn(target.name(), column);
     Result<std::optional<std::string>> text = ValueToPgText(value);
     if (!text.ok()) return text.status().WithContext("column " + column.target_name);
     bound.push_back({column.target_name, std::move(text).value(), target_column->text_compare});
   }
   return bound;
-}
-
-std::vector<std::string> MatchColumns(const MappedRelation& relation, const TargetTable& target) {
-  if (relation.full_old_image) {
-    if (const UniqueIndex* index = IdentityIndex(relation, target)) return index->columns;
-  }
-  std::vector<std::string> names;
-  for (const MappedColumn& column : relation.columns) {
-    if (relation.full_old_image || column.key) names.push_back(column.target_name);
-  }
-  return names;
-}
-
-bool MatchesWholeRow(const MappedRelation& relation, const TargetTable& target) {
-  return relation.full_old_image && IdentityIndex(relation, target) == nullptr;
-}
-
-std::optional<std::vector<std::string>> ArbiterColumns(const MappedRelation& relation,
-                                                       const TargetTable& target) {
-  if (!relation.has_key) return std::nullopt;
-  const std::set<std::string> candidates = MappedNames(relation, !relation.full_old_image);
-  const UniqueIndex* best = nullptr;
-  auto rank = [&](const UniqueIndex& index) {
-    const std::set<std::string> columns(index.columns.begin(), index.columns.end());
-    if (columns == candidates) return 3;
-    return index.primary ? 2 : 1;
-  };
-  for (const UniqueIndex& index : target.unique_indexes) {
-    if (!Covers(candidates, index.columns)) continue;
-    if (best == nullptr || rank(index) > rank(*best)) best = &index;
-  }
-  if (best == nullptr) return std::nullopt;
-  return best->columns;
-}
-
-bool RequiresArbiter(const MappedRelation& relation) {
-  return relation.has_key && !relation.full_old_image;
-}
-
-Result<std::vector<BoundColumn>> Select(const std::vector<BoundColumn>& bound,
-                                        const std::vector<std::string>& names) {
-  std::vector<BoundColumn> selected;
-  for (const std::string& name : names) {
-    auto it = std::find_if(bound.begin(), bound.end(),
-                           [&](const BoundColumn& column) { return column.name == name; });
-    if (it == bound.end()) {
-      return Status::Error("the row carries no value for column " + name +
-                           ", which identifies rows on the target");
-    }
-    selected.push_back(*it);
-  }
-  return selected;
 }
 
 Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns,

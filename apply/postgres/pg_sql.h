@@ -1,6 +1,7 @@
 // SQL the PostgreSQL sink sends, built from a mapped relation, what the target's catalog says
-// about the target table, and one row change. Pure functions, no libpq, so that the choice of
-// row match, conflict arbiter and statement text is unit-tested without a server.
+// about the target table, and one row change. Pure functions, no libpq, so that the statement
+// text is unit-tested without a server. Which columns match a row, and which unique index is
+// the conflict arbiter, is chosen by apply/row_match.h.
 //
 // Parameters are text with an unspecified type and no casts: the server infers each one from
 // the column it is assigned to or compared with, so its own input function parses the value,
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/row_match.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
 #include "wire/ferry.pb.h"
@@ -27,18 +29,13 @@ struct TargetColumn {
   bool text_compare = false;
 };
 
-struct UniqueIndex {
-  std::vector<std::string> columns;
-  bool primary = false;
-  bool replica_identity = false;
-};
-
 struct TargetTable {
   std::string schema;
   std::string table;
   char relkind = 'r';  // pg_class.relkind: r table, p partitioned, v view, f foreign
   std::vector<TargetColumn> columns;
   // Usable as ON CONFLICT arbiters: unique, valid, immediate, no expressions, no predicate.
+  // The replica identity index is flagged `identity`.
   std::vector<UniqueIndex> unique_indexes;
 
   std::string name() const { return schema + "." + table; }
@@ -64,36 +61,6 @@ struct Statement {
 Result<std::vector<BoundColumn>> BindImage(
     const MappedRelation& relation, const TargetTable& target,
     const google::protobuf::RepeatedPtrField<wire::Value>& values);
-
-// The target columns whose values identify a row for UPDATE and DELETE. With a key identity
-// they are the source's key columns. With a full old image (REPLICA IDENTITY FULL, every column
-// flagged key) they are the target's primary key or replica identity index when the mapping
-// covers it, as PostgreSQL's own apply worker does (index lookups, not scans); otherwise every
-// mapped column. Empty for a relation without key: nothing identifies its rows.
-std::vector<std::string> MatchColumns(const MappedRelation& relation, const TargetTable& target);
-
-// True when MatchColumns fell back to every column of a full-image relation: the target has no
-// usable key, so several identical rows may match and UPDATE/DELETE must touch only one of
-// them, as the source did.
-bool MatchesWholeRow(const MappedRelation& relation, const TargetTable& target);
-
-// The columns of the target's unique index an INSERT can use as its ON CONFLICT arbiter:
-// one on exactly the key columns if there is one, else the primary key, else any unique index
-// whose columns are all mapped key columns (for a full image: all mapped columns). None for a
-// relation without key: the source cannot have meant two of its rows to be the same one.
-std::optional<std::vector<std::string>> ArbiterColumns(const MappedRelation& relation,
-                                                       const TargetTable& target);
-
-// True when an INSERT needs an arbiter: the source has a real key, so an insert over an
-// existing row must overwrite it (the replica follows its source), and without a unique index
-// on that key the target could not tell, and every update and delete would scan the table.
-// A full image (the table may hold identical rows) and a relation without key (only INSERT and
-// TRUNCATE arrive) are inserted plainly when no arbiter fits.
-bool RequiresArbiter(const MappedRelation& relation);
-
-// Picks `names` out of `bound` in that order; fails naming the first one missing.
-Result<std::vector<BoundColumn>> Select(const std::vector<BoundColumn>& bound,
-                                        const std::vector<std::string>& names);
 
 // INSERT INTO t (cols) VALUES ($1...) [ON CONFLICT (arbiter) DO NOTHING].
 Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns,

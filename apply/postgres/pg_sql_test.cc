@@ -111,66 +111,12 @@ TEST(BindImageTest, BadValueNamesTheColumn) {
   EXPECT_EQ(bound.message().rfind("column a: ", 0), 0u) << bound.message();
 }
 
-TEST(MatchColumnsTest, KeyIdentityUsesSourceKey) {
-  EXPECT_EQ(MatchColumns(Relation(), Target()), std::vector<std::string>{"id"});
-  EXPECT_FALSE(MatchesWholeRow(Relation(), Target()));
-}
-
-TEST(MatchColumnsTest, FullImagePrefersTargetPrimaryKey) {
-  TargetTable target = Target({{{"a"}, false, false}, {{"id"}, true, false}});
-  EXPECT_EQ(MatchColumns(Relation(true), target), std::vector<std::string>{"id"});
-  EXPECT_FALSE(MatchesWholeRow(Relation(true), target));
-}
-
-TEST(MatchColumnsTest, FullImageUsesReplicaIdentityIndexWithoutPrimaryKey) {
-  TargetTable target = Target({{{"a"}, false, true}});
-  EXPECT_EQ(MatchColumns(Relation(true), target), std::vector<std::string>{"a"});
-}
-
-TEST(MatchColumnsTest, FullImageWithoutKeyMatchesWholeRow) {
-  TargetTable target = Target({{{"a"}, false, false}});
-  EXPECT_EQ(MatchColumns(Relation(true), target), (std::vector<std::string>{"id", "a", "b"}));
-  EXPECT_TRUE(MatchesWholeRow(Relation(true), target));
-}
-
-TEST(ArbiterColumnsTest, PrefersIndexOnExactlyTheKey) {
-  TargetTable target = Target({{{"id", "a"}, true, false}, {{"id"}, false, false}});
-  EXPECT_EQ(ArbiterColumns(Relation(), target), std::vector<std::string>{"id"});
-}
-
-TEST(ArbiterColumnsTest, NoneWhenNoIndexFitsTheKey) {
-  EXPECT_FALSE(ArbiterColumns(Relation(), Target()).has_value());
-  EXPECT_FALSE(ArbiterColumns(Relation(), Target({{{"a"}, false, false}})).has_value());
-}
-
-TEST(ArbiterColumnsTest, FullImageTakesPrimaryKeyOverOtherUniqueIndex) {
-  TargetTable target = Target({{{"a"}, false, false}, {{"id"}, true, false}});
-  EXPECT_EQ(ArbiterColumns(Relation(true), target), std::vector<std::string>{"id"});
-}
-
-TEST(MatchColumnsTest, KeylessHasNothingToMatch) {
-  EXPECT_TRUE(MatchColumns(Keyless(), Target()).empty());
-  EXPECT_FALSE(MatchesWholeRow(Keyless(), Target()));
-}
-
-// Even when the target has a unique index, a keyless source's insert is a plain INSERT: an
-// arbiter would quietly fold two source rows with the same values there into one.
-TEST(ArbiterColumnsTest, NoneForKeylessRelation) {
-  EXPECT_FALSE(ArbiterColumns(Keyless(), Target()).has_value());
-  EXPECT_FALSE(ArbiterColumns(Keyless(), Target({{{"id"}, true, false}})).has_value());
-}
-
-TEST(RequiresArbiterTest, OnlyARealKeyRequiresOne) {
-  EXPECT_TRUE(RequiresArbiter(Relation()));
-  EXPECT_FALSE(RequiresArbiter(Relation(true)));
-  EXPECT_FALSE(RequiresArbiter(Keyless()));
-}
-
 TEST(StatementTest, KeylessInsertIsPlain) {
   Result<std::vector<BoundColumn>> row =
       BindImage(Keyless(), Target(), Image({Int(1), Null(), Null()}));
   ASSERT_TRUE(row.ok()) << row.message();
-  const std::optional<std::vector<std::string>> arbiter = ArbiterColumns(Keyless(), Target());
+  const std::optional<std::vector<std::string>> arbiter =
+      ArbiterColumns(Keyless(), Target().unique_indexes);
   EXPECT_EQ(InsertStatement(Target(), *row, arbiter ? &*arbiter : nullptr).sql,
             "INSERT INTO \"public\".\"t\" (\"id\", \"a\", \"b\") VALUES ($1, $2, $3)");
 }
@@ -224,14 +170,6 @@ TEST(StatementTest, DeleteAndTruncate) {
   EXPECT_EQ(TruncateStatement(Target(), false, false), "TRUNCATE \"public\".\"t\"");
   EXPECT_EQ(TruncateStatement(Target(), true, true),
             "TRUNCATE \"public\".\"t\" RESTART IDENTITY CASCADE");
-}
-
-TEST(SelectTest, MissingColumnIsAnError) {
-  std::vector<BoundColumn> bound = {{"a", "1", false}};
-  EXPECT_FALSE(Select(bound, {"id"}).ok());
-  Result<std::vector<BoundColumn>> selected = Select(bound, {"a"});
-  ASSERT_TRUE(selected.ok());
-  EXPECT_EQ(selected->size(), 1u);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "apply/postgres/pg_sql.h"
 #include "apply/postgres/pg_text.h"
+#include "apply/sink_text.h"
 #include "common/log.h"
 
 namespace ferry::apply::postgres {
@@ -130,21 +131,6 @@ bool NeedsTextCompare(const std::string& type_name) {
   return false;
 }
 
-const char* OpName(wire::RowChange::Op op) {
-  switch (op) {
-    case wire::RowChange::INSERT:
-      return "INSERT";
-    case wire::RowChange::UPDATE:
-      return "UPDATE";
-    case wire::RowChange::DELETE:
-      return "DELETE";
-    case wire::RowChange::TRUNCATE:
-      return "TRUNCATE";
-    default:
-      return "UNKNOWN";
-  }
-}
-
 // Drops surrounding whitespace and folds the lines of a libpq message into one.
 std::string OneLine(std::string text) {
   for (char& c : text) {
@@ -194,18 +180,6 @@ std::optional<std::string> Field(const PGresult* result, int row, int column) {
 
 void LogNotice(void* logger, const char* message) {
   static_cast<spdlog::logger*>(logger)->debug("target: {}", OneLine(message));
-}
-
-// The mapped target columns of a relation, in order: what a cached TargetTable was read for.
-std::string Shape(const MappedRelation& relation) {
-  std::string shape;
-  for (const MappedColumn& column : relation.columns) {
-    // NUL cannot occur in an identifier, so names cannot run into each other.
-    shape += column.target_name;
-    shape.push_back('\0');
-    shape.push_back(column.key ? 'k' : '-');
-  }
-  return shape;
 }
 
 class PostgresSink final : public Sink {
@@ -268,7 +242,7 @@ class PostgresSink final : public Sink {
   // source relation mapped onto it changes shape (the target was likely altered first, e.g. a
   // column added on both sides) and after any failed statement on the table.
   struct CachedTarget {
-    std::string shape;  // Shape() of the relation it was read for
+    std::string shape;  // TargetShape() of the relation it was read for
     TargetTable table;
   };
   std::map<std::string, CachedTarget> targets_;
@@ -497,7 +471,7 @@ Result<RowOutcome> PostgresSink::ApplyRow(const MappedRelation& relation,
 
 Result<const TargetTable*> PostgresSink::Target(const MappedRelation& relation) {
   const std::string name = relation.target_name();
-  const std::string shape = Shape(relation);
+  const std::string shape = TargetShape(relation);
   if (auto it = targets_.find(name); it != targets_.end() && it->second.shape == shape) {
     return &it->second.table;
   }
@@ -552,9 +526,10 @@ Result<RowOutcome> PostgresSink::InsertRow(const MappedRelation& relation,
                                            const TargetTable& target,
                                            const std::vector<BoundColumn>& row, RowOutcome on_new,
                                            RowOutcome on_existing) {
-  const std::optional<std::vector<std::string>> arbiter = ArbiterColumns(relation, target);
+  const std::optional<std::vector<std::string>> arbiter =
+      ArbiterColumns(relation, target.unique_indexes);
   if (!arbiter && RequiresArbiter(relation)) {
-    std::vector<std::string> keys = MatchColumns(relation, target);
+    std::vector<std::string> keys = MatchColumns(relation, target.unique_indexes);
     std::string list;
     for (const std::string& key : keys) list += (list.empty() ? "" : ", ") + key;
     return Status::Error("target table " + target.name() +
@@ -611,11 +586,12 @@ Result<std::vector<BoundColumn>> PostgresSink::MatchOf(const MappedRelation& rel
       BindImage(relation, target, has_old ? change.old_values() : change.new_values());
   if (!image.ok()) return image.status().WithContext(has_old ? "old image" : "new image");
   std::vector<BoundColumn> match;
-  if (MatchesWholeRow(relation, target)) {
+  if (MatchesWholeRow(relation, target.unique_indexes)) {
     // Every mapped column the source sent (unchanged ones were left out by BindImage).
     match = std::move(image).value();
   } else {
-    Result<std::vector<BoundColumn>> keys = Select(*image, MatchColumns(relation, target));
+    Result<std::vector<BoundColumn>> keys =
+        Select(*image, MatchColumns(relation, target.unique_indexes));
     if (!keys.ok()) return keys.status();
     match = std::move(keys).value();
   }
@@ -634,8 +610,8 @@ Result<RowOutcome> PostgresSink::ApplyUpdate(const MappedRelation& relation,
   if (!row.ok()) return row.status().WithContext("new image");
   Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
   if (!match.ok()) return match.status();
-  Result<PgResult> updated =
-      ExecPrepared(UpdateStatement(target, *row, *match, MatchesWholeRow(relation, target)));
+  Result<PgResult> updated = ExecPrepared(
+      UpdateStatement(target, *row, *match, MatchesWholeRow(relation, target.unique_indexes)));
   if (!updated.ok()) return updated.status();
   if (AffectedRows(updated->get()) > 0) return RowOutcome::kApplied;
   // No row: the replica had diverged. Insert the source's row (columns the source did not send
@@ -652,8 +628,8 @@ Result<RowOutcome> PostgresSink::ApplyDelete(const MappedRelation& relation,
   }
   Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
   if (!match.ok()) return match.status();
-  Result<PgResult> deleted =
-      ExecPrepared(DeleteStatement(target, *match, MatchesWholeRow(relation, target)));
+  Result<PgResult> deleted = ExecPrepared(
+      DeleteStatement(target, *match, MatchesWholeRow(relation, target.unique_indexes)));
   if (!deleted.ok()) return deleted.status();
   return AffectedRows(deleted->get()) > 0 ? RowOutcome::kApplied : RowOutcome::kDeleteMissing;
 }
