@@ -7,6 +7,8 @@
 #include <set>
 #include <utility>
 
+#include "common/json_text.h"
+
 namespace ferry::apply::mysql {
 namespace {
 
@@ -562,38 +564,6 @@ bool IsJsonNumber(std::string_view text) {
 }
 
 // ---- JSON --------------------------------------------------------------------------------------
-
-void AppendJsonString(std::string_view text, std::string* out) {
-  out->push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(c));
-          out->append(escaped);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 std::string ByteaHex(const std::string& bytes) {
   static constexpr char kHex[] = "0123456789abcdef";

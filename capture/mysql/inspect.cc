@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "capture/mysql/binlog_decoder.h"
+#include "common/json_text.h"
 #include "wire/position.h"
 
 namespace ferry::capture::mysql {
@@ -32,46 +33,6 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// Appends `text` as a JSON string. Bytes that are not valid UTF-8 (a latin1 statement, say)
-// become U+FFFD so that every line stays valid JSON.
-void AppendJsonString(std::string_view text, std::string& out) {
-  out += '"';
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else {
-      const size_t length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-      bool valid = length != 0 && c < 0xf5 && i + length <= text.size();
-      for (size_t k = 1; valid && k < length; ++k) {
-        valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
-      }
-      if (valid) {
-        out.append(text.substr(i, length));
-        i += length;
-        continue;
-      }
-      out += "\\ufffd";
-    }
-    ++i;
-  }
-  out += '"';
-}
-
 Status PrintMessage(const char* key, const google::protobuf::Message& message, std::ostream& out) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
@@ -88,9 +49,9 @@ Status PrintMessage(const char* key, const google::protobuf::Message& message, s
 Status Print(const DecodedEvent& event, std::ostream& out) {
   if (const Ddl* ddl = std::get_if<Ddl>(&event)) {
     std::string line = "{\"ddl\": {\"schema\": ";
-    AppendJsonString(ddl->schema, line);
+    AppendJsonString(ddl->schema, &line, InvalidUtf8::kReplace);
     line += ", \"statement\": ";
-    AppendJsonString(ddl->statement, line);
+    AppendJsonString(ddl->statement, &line, InvalidUtf8::kReplace);
     line += "}}\n";
     out << line;
     return Status::Ok();

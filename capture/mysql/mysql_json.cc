@@ -8,6 +8,7 @@
 
 #include "capture/mysql/mysql_decimal.h"
 #include "capture/mysql/mysql_temporal.h"
+#include "common/json_text.h"
 
 namespace ferry::capture::mysql {
 namespace {
@@ -50,44 +51,6 @@ uint64_t LittleEndian(std::string_view data, size_t offset, size_t n) {
   uint64_t value = 0;
   for (size_t i = n; i-- > 0;) value = (value << 8) | static_cast<uint8_t>(data[offset + i]);
   return value;
-}
-
-void AppendEscaped(std::string_view text, std::string* out) {
-  out->push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<uint8_t>(c) < 0x20) {
-          char escape[8];
-          std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(c));
-          out->append(escape);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 void AppendBase64(std::string_view data, std::string* out) {
@@ -225,7 +188,7 @@ class Printer {
     if (!VarLength(data, &pos, &length) || length > data.size() - pos) {
       return Error(base, "string truncated");
     }
-    AppendEscaped(data.substr(pos, length), out_);
+    AppendJsonString(data.substr(pos, length), out_);
     return Status::Ok();
   }
 
@@ -278,7 +241,7 @@ class Printer {
     } else {
       text = FormatDatetime(DatetimeFromPacked(packed), 6);
     }
-    AppendEscaped(text, out_);
+    AppendJsonString(text, out_);
     return Status::Ok();
   }
 
@@ -331,7 +294,7 @@ class Printer {
     if (offset > data.size() || length > data.size() - offset) {
       return Error(base + entry, "key out of range");
     }
-    AppendEscaped(data.substr(offset, length), out_);
+    AppendJsonString(data.substr(offset, length), out_);
     out_->push_back(':');
     return Status::Ok();
   }

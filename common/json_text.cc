@@ -1,0 +1,69 @@
+#include "common/json_text.h"
+
+#include <cstdio>
+
+namespace ferry {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not one.
+size_t Utf8SequenceLength(std::string_view text, size_t i) {
+  const unsigned char lead = static_cast<unsigned char>(text[i]);
+  const size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
+  if (length == 0 || lead >= 0xf5 || i + length > text.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return 0;
+  }
+  return length;
+}
+
+const char* ShortEscape(unsigned char c) {
+  switch (c) {
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\b':
+      return "\\b";
+    case '\f':
+      return "\\f";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+void AppendJsonString(std::string_view text, std::string* out, InvalidUtf8 invalid) {
+  out->push_back('"');
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (const char* escape = ShortEscape(c)) {
+      out->append(escape);
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out->append(escaped);
+    } else if (c < 0x80) {
+      out->push_back(static_cast<char>(c));
+    } else if (size_t length = Utf8SequenceLength(text, i)) {
+      out->append(text.substr(i, length));
+      i += length;
+      continue;
+    } else if (invalid == InvalidUtf8::kKeep) {
+      out->push_back(static_cast<char>(c));
+    } else {
+      out->append("\\ufffd");
+    }
+    ++i;
+  }
+  out->push_back('"');
+}
+
+}  // namespace ferry

@@ -1,0 +1,35 @@
+#include "common/json_text.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry {
+namespace {
+
+std::string Json(std::string_view text, InvalidUtf8 invalid = InvalidUtf8::kKeep) {
+  std::string out;
+  AppendJsonString(text, &out, invalid);
+  return out;
+}
+
+TEST(JsonTextTest, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(Json("plain"), "\"plain\"");
+  EXPECT_EQ(Json("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(Json("\b\f\n\r\t"), "\"\\b\\f\\n\\r\\t\"");
+  EXPECT_EQ(Json(std::string_view("\x00\x1f", 2)), "\"\\u0000\\u001f\"");
+  EXPECT_EQ(Json(""), "\"\"");
+}
+
+TEST(JsonTextTest, KeepsValidUtf8AsIs) {
+  EXPECT_EQ(Json("caf\xC3\xA9 \xF0\x9F\x9A\x80"), "\"caf\xC3\xA9 \xF0\x9F\x9A\x80\"");
+  EXPECT_EQ(Json("caf\xC3\xA9", InvalidUtf8::kReplace), "\"caf\xC3\xA9\"");
+}
+
+TEST(JsonTextTest, InvalidUtf8IsKeptOrReplacedAsAsked) {
+  EXPECT_EQ(Json("caf\xE9"), "\"caf\xE9\"");
+  EXPECT_EQ(Json("caf\xE9", InvalidUtf8::kReplace), "\"caf\\ufffd\"");
+  EXPECT_EQ(Json("\xF0\x9F\x9A", InvalidUtf8::kReplace), "\"\\ufffd\\ufffd\\ufffd\"");
+  EXPECT_EQ(Json("\xC0\xAF", InvalidUtf8::kReplace), "\"\\ufffd\\ufffd\"");  // overlong
+}
+
+}  // namespace
+}  // namespace ferry
