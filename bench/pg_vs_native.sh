@@ -59,7 +59,9 @@ YAML
 "$FERRY" capture --config "$B/capture.yaml" >"$B/capture.log" 2>&1 & echo $! > "$B/capture.pid"
 "$FERRY" apply --config "$B/apply.yaml" >"$B/apply.log" 2>&1 & echo $! > "$B/apply.pid"
 
-# Warm up: both replicas connected and caught up on one row.
+# Warm up: both replicas connected (the Ferry slot exists once apply streams; the native
+# subscription created its slot above) and caught up on one row.
+until curl -fs "http://127.0.0.1:$APPADM/status" | grep -q '"state": *"streaming"'; do sleep 0.1; done
 sql "$SRC" -c "INSERT INTO t VALUES (0, 0, 'warmup')"
 wait_count() {  # wait_count PORT N: until t has N rows; prints elapsed seconds since $start
   until [ "$(sql "$1" -c 'SELECT count(*) FROM t')" = "$2" ]; do sleep 0.05; done
