@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "apply/type_override.h"
 #include "common/log.h"
 #include "conflict/conflict.h"
 #include "wire/connection.h"
@@ -79,6 +80,7 @@ class ApplyAgent::UpstreamStream {
   void Loop();
   Status RunConnection();
   Status Connect(StreamState& state);
+  Status RecordStart(StreamState& state, const wire::Position& start);
   Status HandleFrame(StreamState& state, const wire::Frame& frame);
   Status HandleBegin(StreamState& state, const wire::Begin& begin);
   Status HandleChanges(StreamState& state, const wire::Changes& changes);
@@ -183,6 +185,9 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
     return Status::Error("expected Welcome, got " + wire::FrameTypeName((*frame)->type));
   }
   FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &welcome));
+  if (!state.checkpoint && welcome.has_start()) {
+    FERRY_RETURN_IF_ERROR(RecordStart(state, welcome.start()));
+  }
   std::string resume = state.checkpoint ? state.checkpoint->value() : "the start of the slot";
   log_->info("upstream {}: connected to node {} ({}) at {}, resuming after {}", upstream_.name,
              welcome.node(), welcome.engine(), upstream_.address, resume);
@@ -191,6 +196,23 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
     st.last_error.clear();
     if (state.checkpoint) st.position = state.checkpoint->value();
   });
+  return Status::Ok();
+}
+
+// The source keeps no bookmark for us (MySQL/MariaDB): until the first transaction commits,
+// the start of the stream exists only here, so it becomes the checkpoint right away.
+Status ApplyAgent::UpstreamStream::RecordStart(StreamState& state, const wire::Position& start) {
+  wire::Begin begin;
+  *begin.mutable_position() = start;
+  Status recorded = state.sink->BeginTransaction(upstream_.name, begin);
+  if (recorded.ok()) recorded = state.sink->CommitTransaction();
+  if (!recorded.ok()) {
+    state.sink->AbortTransaction();
+    return recorded.WithContext("recording the start position " + start.value());
+  }
+  state.checkpoint = start;
+  log_->info("upstream {}: first contact: recorded the source's start position {} as checkpoint",
+             upstream_.name, start.value());
   return Status::Ok();
 }
 
@@ -305,7 +327,14 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
   // does, stop here with the fix rather than guess a row (the position is kept).
   const bool finds_row = row.op() == wire::RowChange::UPDATE || row.op() == wire::RowChange::DELETE;
   if (finds_row && !relation->second.has_key) return NoKeyError(relation->second);
-  auto outcome = state.sink->ApplyRow(relation->second, row);
+  Result<RowOutcome> outcome = Status::Error("not applied");
+  if (relation->second.converts) {
+    wire::RowChange converted = row;
+    FERRY_RETURN_IF_ERROR(ConvertRow(relation->second, converted));
+    outcome = state.sink->ApplyRow(relation->second, converted);
+  } else {
+    outcome = state.sink->ApplyRow(relation->second, row);
+  }
   if (!outcome.ok()) return outcome.status();
   ++state.rows_in_transaction;
   if (*outcome != RowOutcome::kApplied) {

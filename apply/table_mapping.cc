@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "apply/type_override.h"
+
 namespace ferry::apply {
 namespace {
 
@@ -47,6 +49,13 @@ Status CheckRuleColumns(const MappingRule& rule, const wire::Relation& relation,
       return Status::Error("mapping " + rule.source + ": excludes column " + name + ", but " +
                            source + " has no column " + name +
                            ": fix the column name in the mapping's exclude list");
+    }
+  }
+  for (const auto& [name, type] : rule.types) {
+    if (!HasColumn(relation, name)) {
+      return Status::Error("mapping " + rule.source + ": gives column " + name + " the type " +
+                           OverrideTypeName(type) + ", but " + source + " has no column " + name +
+                           ": fix the column name in the mapping's types");
     }
   }
   return Status::Ok();
@@ -94,6 +103,12 @@ Result<std::vector<MappedColumn>> MapColumns(const wire::Relation& relation,
     }
     mapped.key = column.key();
     mapped.source = column;
+    if (rule != nullptr) {
+      if (auto it = rule->types.find(column.name()); it != rule->types.end()) {
+        mapped.convert_to = it->second;
+        mapped.source.set_type(it->second);
+      }
+    }
     any_key = any_key || mapped.key;
     columns.push_back(std::move(mapped));
   }
@@ -144,6 +159,8 @@ Result<MappedRelation> TableMapper::Map(const wire::Relation& relation) const {
   mapped.full_old_image = relation.full_old_image();
   mapped.has_key = std::any_of(mapped.columns.begin(), mapped.columns.end(),
                                [](const MappedColumn& column) { return column.key; });
+  mapped.converts = std::any_of(mapped.columns.begin(), mapped.columns.end(),
+                                [](const MappedColumn& column) { return column.convert_to.has_value(); });
   mapped.source = relation;
   return mapped;
 }

@@ -1,5 +1,5 @@
-// Maps source relations onto target tables: table renames, column renames and excluded columns
-// from the apply config. Engine-neutral; every sink receives MappedRelations.
+// Maps source relations onto target tables: table renames, column renames, excluded columns and
+// column type overrides from the apply config. Engine-neutral; every sink receives MappedRelations.
 // Invariant: a MappedRelation's columns refer to source positions that exist in the relation,
 // and every key column of the source survives the mapping (or Map fails with the fix).
 // A relation without key columns (no primary key, REPLICA IDENTITY DEFAULT or NOTHING) maps
@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -24,13 +25,19 @@ struct MappingRule {
   std::string target;                          // "schema.table"; empty = same as source
   std::map<std::string, std::string> renames;  // source column -> target column
   std::set<std::string> exclude;               // source columns not written to the target
+  // source column -> override type (apply/type_override.h): its values are converted first
+  std::map<std::string, wire::LogicalType> types;
 };
 
 struct MappedColumn {
   int source_index = 0;  // index into the RowChange value lists
   std::string target_name;
   bool key = false;
+  // The source column; its `type` is the override type when the mapping has one.
   wire::Column source;
+  // Set when the mapping overrides the column's type: values are converted to it before the
+  // sink sees them.
+  std::optional<wire::LogicalType> convert_to;
 };
 
 struct MappedRelation {
@@ -40,6 +47,8 @@ struct MappedRelation {
   bool full_old_image = false;
   // At least one mapped column is a key column. False only when the source flagged no key.
   bool has_key = false;
+  // Some column has a type override (see MappedColumn::convert_to).
+  bool converts = false;
   wire::Relation source;
 
   std::string target_name() const { return target_schema + "." + target_table; }

@@ -147,6 +147,7 @@ void CaptureAgent::Session::Serve() {
   welcome.set_protocol_version(wire::kProtocolVersion);
   welcome.set_node(agent_.options_.node);
   welcome.set_engine((*source)->engine());
+  if (auto start = (*source)->start_position()) *welcome.mutable_start() = *start;
   status = connection_->Send(wire::FrameType::kWelcome, welcome);
   if (status.ok()) {
     log_->info("subscriber {} connected from {}, resuming after {}", subscriber_,

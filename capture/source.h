@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -51,6 +52,13 @@ class ChangeSource {
 
   // "postgres", "mariadb", ...
   virtual std::string engine() const = 0;
+
+  // After a Start without resume position: where the stream began, when the source keeps no
+  // bookmark of its own for the subscriber (MySQL/MariaDB: the end of the binary log at Start).
+  // The subscriber records it as its checkpoint before anything else (invariant 2: the apply
+  // side owns the position), so a reconnect before its first commit resumes there instead of
+  // at a later end of log. Nullopt when the source remembers (a PostgreSQL slot) or on resume.
+  virtual std::optional<wire::Position> start_position() const { return std::nullopt; }
 };
 
 // Creates a source for one subscriber. One factory per agent, called once per connection.

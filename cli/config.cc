@@ -17,6 +17,8 @@
 #include <sstream>
 #include <utility>
 
+#include "apply/type_override.h"
+
 namespace ferry::cli {
 namespace {
 
@@ -681,20 +683,55 @@ void ReadExclude(const MapReader& map, std::set<std::string>& out) {
   }
 }
 
+void ReadTypes(const MapReader& map, std::map<std::string, wire::LogicalType>& out) {
+  const YAML::Node node = map.Get("types");
+  if (!node.IsDefined()) return;
+  const std::string path = map.PathOf("types");
+  const std::string message =
+      "expected a map of source column to type, e.g. {active: boolean}; the types are " +
+      std::string(apply::kOverrideTypeNames);
+  if (!node.IsMap()) {
+    map.problems().Add(path, message);
+    return;
+  }
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar() || !entry.second.IsScalar() || entry.first.Scalar().empty()) {
+      map.problems().Add(path, message);
+      continue;
+    }
+    const std::string& column = entry.first.Scalar();
+    std::optional<wire::LogicalType> type = apply::OverrideTypeFromName(entry.second.Scalar());
+    if (!type) {
+      map.problems().Add(path + "." + column, Quote(entry.second.Scalar()) +
+                                                  " is not a type Ferry converts to; use one of " +
+                                                  std::string(apply::kOverrideTypeNames));
+      continue;
+    }
+    out[column] = *type;
+  }
+}
+
 void ReadMapping(Problems& problems, const YAML::Node& node, const std::string& path,
                  apply::MappingRule& out) {
   if (!ExpectMap(problems, node, path, "{source: public.orders, target: sales.orders}")) return;
   const MapReader map(problems, node, path);
-  map.CheckKeys({"source", "target", "columns", "exclude"});
+  map.CheckKeys({"source", "target", "columns", "exclude", "types"});
   ReadTableName(map, "source", "missing; name the source table, e.g. source: public.orders",
                 out.source);
   ReadTableName(map, "target", "", out.target);
   ReadRenames(map, out.renames);
   ReadExclude(map, out.exclude);
+  ReadTypes(map, out.types);
   for (const auto& [column, target] : out.renames) {
     if (out.exclude.count(column) != 0) {
       problems.Add(path, "column " + Quote(column) +
                              " is both renamed (columns) and excluded (exclude); drop one");
+    }
+  }
+  for (const auto& [column, type] : out.types) {
+    if (out.exclude.count(column) != 0) {
+      problems.Add(path, "column " + Quote(column) +
+                             " is both given a type (types) and excluded (exclude); drop one");
     }
   }
 }

@@ -380,6 +380,7 @@ mappings:
     target: sales.orders
     columns: {total: total_cents, note: comment}
     exclude: [internal_notes, secret]
+    types: {active: boolean, flags: integer}
   - source: public.customers
 reconnect_delay_ms: 5000
 max_frame_bytes: 65536
@@ -406,6 +407,9 @@ log_level: warn
   EXPECT_EQ(orders.renames,
             (std::map<std::string, std::string>{{"total", "total_cents"}, {"note", "comment"}}));
   EXPECT_EQ(orders.exclude, (std::set<std::string>{"internal_notes", "secret"}));
+  EXPECT_EQ(orders.types, (std::map<std::string, wire::LogicalType>{
+                              {"active", wire::LOGICAL_TYPE_BOOL},
+                              {"flags", wire::LOGICAL_TYPE_INT}}));
   EXPECT_EQ(config->mappings[1].source, "public.customers");
   EXPECT_EQ(config->mappings[1].target, "");
   EXPECT_EQ(config->reconnect_delay_ms, 5000);
@@ -432,6 +436,27 @@ TEST_F(ConfigTest, ColumnsMustBeAMap) {
   EXPECT_EQ(error, Path("apply.yaml") +
                        ": mappings[0].columns: expected a map of source column to target column, "
                        "e.g. {total: total_cents}");
+}
+
+TEST_F(ConfigTest, TypeOverridesNameKnownTypesOfColumnsNotExcluded) {
+  const std::string error = ApplyError(std::string(kApply) + R"(mappings:
+  - source: app.flags
+    types: {active: bool, flags: integer, secret: text}
+    exclude: [secret]
+  - source: app.other
+    types: [active]
+)");
+  EXPECT_TRUE(Contains(error,
+                       ": mappings[0].types.active: \"bool\" is not a type Ferry converts to; "
+                       "use one of boolean, integer, text, json, bytes"))
+      << error;
+  EXPECT_TRUE(Contains(error,
+                       ": mappings[0]: column \"secret\" is both given a type (types) and "
+                       "excluded (exclude)"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": mappings[1].types: expected a map of source column to type"))
+      << error;
+  EXPECT_FALSE(Contains(error, "flags")) << error;
 }
 
 TEST_F(ConfigTest, MappingProblemsAreAllReported) {

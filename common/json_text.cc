@@ -39,6 +39,19 @@ const char* ShortEscape(unsigned char c) {
 
 }  // namespace
 
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+    } else if (size_t length = Utf8SequenceLength(text, i)) {
+      i += length;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 void AppendJsonString(std::string_view text, std::string* out, InvalidUtf8 invalid) {
   out->push_back('"');
   size_t i = 0;

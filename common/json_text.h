@@ -17,4 +17,7 @@ enum class InvalidUtf8 {
 void AppendJsonString(std::string_view text, std::string* out,
                       InvalidUtf8 invalid = InvalidUtf8::kKeep);
 
+// True when `text` is a sequence of well-formed UTF-8 characters (ASCII included).
+bool IsValidUtf8(std::string_view text);
+
 }  // namespace ferry

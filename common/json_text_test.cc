@@ -31,5 +31,15 @@ TEST(JsonTextTest, InvalidUtf8IsKeptOrReplacedAsAsked) {
   EXPECT_EQ(Json("\xC0\xAF", InvalidUtf8::kReplace), "\"\\ufffd\\ufffd\"");  // overlong
 }
 
+TEST(JsonTextTest, IsValidUtf8AcceptsWellFormedTextOnly) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("caf\xe9"));           // latin1 é
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // cut-off sequence
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("a\x80" "b"));         // stray continuation byte
+}
+
 }  // namespace
 }  // namespace ferry

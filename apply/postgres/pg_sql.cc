@@ -57,6 +57,22 @@ std::string JoinQuoted(const std::vector<std::string>& names) {
   return out;
 }
 
+// PostgreSQL would read 0/1 (and bits) into a boolean column by itself, but which integers
+// are booleans is the operator's call (TINYINT(1) is also used for small counters), so it takes
+// a `types:` override, which converts them exactly or stops with the value.
+Status CheckBooleanTarget(const MappedRelation& relation, const MappedColumn& column,
+                          const TargetColumn& target, const wire::Value& value) {
+  if (target.type != "boolean") return Status::Ok();
+  if (!value.has_int64() && !value.has_uint64() && !value.has_bits()) return Status::Ok();
+  const std::string source = relation.source.schema() + "." + relation.source.table();
+  return Status::Error("column " + column.target_name + " is boolean on the target, but " +
+                       source + "." + column.source.name() + " (" + column.source.source_type() +
+                       ") carries " + (value.has_bits() ? "bits" : "integers") +
+                       ": to write 0 and 1 as false and true, add `types: {" +
+                       column.source.name() + ": boolean}` to the mapping of " + source +
+                       " in the apply config");
+}
+
 }  // namespace
 
 std::string TargetTable::quoted() const { return QuoteIdent(schema) + "." + QuoteIdent(table); }
@@ -79,6 +95,7 @@ Result<std::vector<BoundColumn>> BindImage(
     if (value.has_unchanged()) continue;
     const TargetColumn* target_column = target.Find(column.target_name);
     if (target_column == nullptr) return MissingTargetColumn(target.name(), column);
+    FERRY_RETURN_IF_ERROR(CheckBooleanTarget(relation, column, *target_column, value));
     Result<std::optional<std::string>> text = ValueToPgText(value);
     if (!text.ok()) return text.status().WithContext("column " + column.target_name);
     bound.push_back({column.target_name, std::move(text).value(), target_column->text_compare});

@@ -717,6 +717,8 @@ class MysqlSource final : public ChangeSource {
     FERRY_RETURN_IF_ERROR(Logged(CheckSettings(*info, where_, options_.server_id)));
     Result<StartPoint> start = ResumePoint(**checks, *info, resume);
     if (!start.ok()) return Logged(start.status());
+    start_position_.reset();
+    if (resume.engine().empty()) start_position_ = start->head;
     LogConnected(*info, *start);
     checks->reset();
     return Logged(StartStreaming(*params, *info, std::move(*start), std::move(*tables)));
@@ -769,6 +771,11 @@ class MysqlSource final : public ChangeSource {
   }
 
   std::string engine() const override { return engine_; }
+
+  // The server keeps no bookmark per reader: a subscriber without a checkpoint must record where
+  // this stream began, or a reconnect would start at a later end of log and skip what came
+  // between.
+  std::optional<wire::Position> start_position() const override { return start_position_; }
 
  private:
   Status StartStreaming(const ConnectionParams& params, const ServerInfo& info, StartPoint start,
@@ -937,6 +944,7 @@ class MysqlSource final : public ChangeSource {
   MysqlSourceOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   std::string engine_ = wire::kEngineMariaDb;  // known after Start()
+  std::optional<wire::Position> start_position_;  // see start_position()
   std::string where_ = "source MySQL/MariaDB";
 
   // Shared with the reader thread: set up before it starts, torn down after it ends.

@@ -153,33 +153,36 @@ constexpr char kMariaSource[] = R"sql(
     bi bigint, ubi bigint unsigned, dec65 decimal(65,30), dneg decimal(10,2), f float, d double,
     vc varchar(50), lt text CHARACTER SET latin1, bl blob, dt date, zd date, tm time(6),
     dtm datetime(6), ts timestamp(6) NULL, yr year, en enum('small','large'), st set('a','b','c'),
-    bt bit(8), js json);
+    bt bit(8), js json, flag tinyint(1));
 )sql";
 
 constexpr char kPgFromMaria[] = R"sql(
   CREATE TABLE matrix (id int PRIMARY KEY, ti smallint, si smallint, mi int, i int, bi bigint,
     ubi numeric(20,0), dec65 numeric(65,30), dneg numeric(10,2), f real, d double precision,
     vc varchar(50), lt text, bl bytea, dt date, zd date, tm time(6), dtm timestamp(6),
-    ts timestamptz(6), yr smallint, en text, st text, bt bit varying(8), js jsonb);
+    ts timestamptz(6), yr smallint, en text, st text, bt bit varying(8), js jsonb,
+    flag boolean);
 )sql";
 
 // Zero dates travel as NULL (zero_dates: null, the default).
 constexpr char kMariaSourceQuery[] = R"sql(
   SET time_zone = '+00:00';
   SELECT id, ti, si, mi, i, bi, ubi, dec65, dneg, f, d, vc, lt, lower(hex(bl)), dt,
-         IF(zd = '0000-00-00', NULL, zd), tm, dtm, ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js
+         IF(zd = '0000-00-00', NULL, zd), tm, dtm, ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js,
+         flag
   FROM matrix ORDER BY id)sql";
 constexpr char kPgFromMariaQuery[] = R"sql(
   SELECT id, ti, si, mi, i, bi, ubi, dec65, dneg, f, d, vc, lt, encode(bl, 'hex'), dt, zd,
          to_char('2000-01-01'::date + tm, 'HH24:MI:SS.US'),
          to_char(dtm, 'YYYY-MM-DD HH24:MI:SS.US'),
-         to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), yr, en, st, bt::text, js::text
+         to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), yr, en, st, bt::text, js::text,
+         flag::int
   FROM matrix ORDER BY id)sql";
 // The same columns as they read on a MariaDB target, where zero dates arrive as NULL.
 constexpr char kMariaTargetQuery[] = R"sql(
   SET time_zone = '+00:00';
   SELECT id, ti, si, mi, i, bi, ubi, dec65, dneg, f, d, vc, lt, lower(hex(bl)), dt, zd, tm, dtm,
-         ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js
+         ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js, flag
   FROM matrix ORDER BY id)sql";
 
 constexpr char kMariaRows[] = R"sql(
@@ -188,14 +191,14 @@ constexpr char kMariaRows[] = R"sql(
     (1, -128, -32768, -8388608, -2147483648, -9223372036854775808, 0,
      '-12345678901234567890123456789012345.123456789012345678901234567890', -0.50, 1.5, -0.25,
      '', 'caf\u00e9', x'00ff', '1000-01-01', '0000-00-00', '00:00:00', '1000-01-01 00:00:00',
-     '1970-01-01 00:00:01', 1901, 'small', '', b'00000000', '{"a": 1, "b": [1, 2, null]}'),
+     '1970-01-01 00:00:01', 1901, 'small', '', b'00000000', '{"a": 1, "b": [1, 2, null]}', 0),
     (2, 127, 32767, 8388607, 2147483647, 9223372036854775807, 18446744073709551615,
      '12345678901234567890123456789012345.123456789012345678901234567890', 99999999.99, -2.5,
      0.125, 'emoji 🚀 ümlaut', 'na\u00efve', x'', '9999-12-31', '2024-02-29', '23:59:59.999999',
      '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999999', 2155, 'large', 'a,c',
-     b'10100101', '[]'),
+     b'10100101', '[]', 1),
     (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
   UPDATE matrix SET bl = REPEAT(x'00fe7f', 21845), vc = 'updated' WHERE id = 3;
   DELETE FROM matrix WHERE id = 1;
   INSERT INTO matrix (id, vc) VALUES (1, 'back again');
@@ -210,7 +213,10 @@ TEST_P(FromMariaDbTest, TypeMatrixArrivesValueByValue) {
                                         to_pg ? kPgFromMaria : kMariaSource);
   ASSERT_TRUE(setup.ok()) << setup.message();
   (*setup)->capture_tables = "[\"ferry.matrix\"]";
-  if (to_pg) (*setup)->apply_mappings = "  - source: ferry.matrix\n    target: public.matrix\n";
+  // TINYINT(1) is a boolean only because the mapping says so (on either target).
+  (*setup)->apply_mappings = std::string("  - source: ferry.matrix\n") +
+                             (to_pg ? "    target: public.matrix\n" : "") +
+                             "    types: {flag: boolean}\n";
   ASSERT_TRUE((*setup)->StartCapture().ok()) << (*setup)->capture_log();
   ASSERT_TRUE((*setup)->StartApply().ok()) << (*setup)->apply_log();
   // latin1 text written through a utf8mb4 connection: the server converts it on the way in.
@@ -231,6 +237,42 @@ TEST_P(FromMariaDbTest, TypeMatrixArrivesValueByValue) {
                    << "\ntarget:\n" << RowsAsText((*setup)->target(), target_query)
                    << "\napply log:\n" << (*setup)->apply_log() << "\ncapture log:\n"
                    << (*setup)->capture_log();
+}
+
+// Without `types:` an integer column is not a boolean, even where PostgreSQL would read 0/1 as
+// one: the stream stops naming the override, keeps its position, and resumes with it.
+TEST(TypeOverrideTest, TinyintIntoBooleanTakesTheMappingOverrideAndConvertsOnlyZeroAndOne) {
+  auto setup = ReplicationSetup::Create(
+      "mariadb", "postgres", "CREATE TABLE flags (id int PRIMARY KEY, active tinyint(1));",
+      "CREATE TABLE flags (id int PRIMARY KEY, active boolean);");
+  ASSERT_TRUE(setup.ok()) << setup.message();
+  ReplicationSetup& s = **setup;
+  s.capture_tables = "[\"ferry.flags\"]";
+  s.apply_mappings = "  - source: ferry.flags\n    target: public.flags\n";
+  ASSERT_TRUE(s.StartCapture().ok()) << s.capture_log();
+  ASSERT_TRUE(s.StartApply().ok()) << s.apply_log();
+  ASSERT_TRUE(s.source().Exec("INSERT INTO flags VALUES (1, 1), (2, 0)").ok());
+  EXPECT_TRUE(WaitFor([&] {
+    return s.apply_log().find("add `types: {active: boolean}` to the mapping of ferry.flags") !=
+           std::string::npos;
+  }, seconds(30))) << s.apply_log();
+  EXPECT_EQ(s.target().Scalar("SELECT count(*) FROM flags"), "0");
+
+  s.KillApply();
+  s.apply_mappings += "    types: {active: boolean}\n";
+  ASSERT_TRUE(s.StartApply().ok()) << s.apply_log();
+  EXPECT_TRUE(WaitFor([&] {
+    return RowsAsText(s.target(), "SELECT id, active FROM flags ORDER BY id") == "1|t\n2|f\n";
+  }, seconds(30))) << RowsAsText(s.target(), "SELECT * FROM flags ORDER BY id") << s.apply_log();
+
+  // 2 is not a boolean: stop with table, column and value rather than guess `true`.
+  ASSERT_TRUE(s.source().Exec("INSERT INTO flags VALUES (3, 2)").ok());
+  EXPECT_TRUE(WaitFor([&] {
+    return s.apply_log().find("table ferry.flags, column active (mapping types: {active: "
+                              "boolean}): value 2 cannot be converted to boolean") !=
+           std::string::npos;
+  }, seconds(30))) << s.apply_log();
+  EXPECT_EQ(s.target().Scalar("SELECT count(*) FROM flags"), "2");
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FromMariaDbTest, ::testing::Values("postgres", "mariadb"));

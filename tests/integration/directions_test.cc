@@ -143,6 +143,18 @@ TEST_P(DirectionTest, KillDashNineOfCaptureMidStream) { KillMidStream(/*capture=
 
 TEST_P(DirectionTest, KillDashNineOfApplyMidStream) { KillMidStream(/*capture=*/false); }
 
+// The apply agent dies before it ever commits anything: the writes made while it is down must
+// still arrive. A PostgreSQL slot remembers where the subscriber started; a MariaDB server does
+// not, so the apply side recorded the start it was told on first contact.
+TEST_P(DirectionTest, KillDashNineOfApplyBeforeItsFirstCommit) {
+  setup_->KillApply();
+  Write(1, 40);
+  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  Write(100, 10);
+  ExpectExactlyOnce();
+  EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM events"), "98");  // 79 + 19 rows
+}
+
 INSTANTIATE_TEST_SUITE_P(AllDirections, DirectionTest,
                          ::testing::Values(Direction{"postgres", "postgres"},
                                            Direction{"postgres", "mariadb"},
