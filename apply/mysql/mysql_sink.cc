@@ -50,6 +50,9 @@ using Row = std::vector<std::optional<std::string>>;
 //  - READ COMMITTED: each statement sees the latest committed rows and InnoDB takes no gap
 //    locks, so applying does not block (or deadlock with) local writers on ranges it does not
 //    touch; the apply agent is the only writer of its rows and reads nothing it depends on.
+//  - @ferry_apply = 1: MySQL and MariaDB cannot switch triggers off for one session (there is no
+//    session_replication_role), so target triggers fire for replicated rows. A trigger that
+//    must not (as a PostgreSQL trigger does not on a replica) tests `@ferry_apply IS NULL`.
 constexpr const char* kSessionSettings[] = {
     "SET time_zone = '+00:00'",
     "SET sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
@@ -58,6 +61,7 @@ constexpr const char* kSessionSettings[] = {
     "SET SESSION foreign_key_checks = 0",
     "SET SESSION unique_checks = 1",
     "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    "SET @ferry_apply = 1",
 };
 
 constexpr const char* kMetaExistsSql =

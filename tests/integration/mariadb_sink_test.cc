@@ -279,6 +279,20 @@ std::string SimpleTable(const std::string& table, const std::string& extra = "")
 
 // ---- ferry_meta and checkpoints -----------------------------------------------------------------
 
+// Triggers cannot be disabled per session on MariaDB; the sink marks its session instead, so a
+// trigger can leave replicated rows alone while still firing for local writes.
+TEST_F(MariaDbSinkTest, TriggersCanTellReplicatedRowsByFerryApply) {
+  Exec(SimpleTable("trig"));
+  Exec("CREATE TABLE trig_log (id INT)");
+  Exec("CREATE TRIGGER trig_local AFTER INSERT ON trig FOR EACH ROW "
+       "INSERT INTO trig_log SELECT NEW.id FROM DUAL WHERE @ferry_apply IS NULL");
+  Simple simple = MakeSimple("trig");
+  ApplyAll("0-1-1", simple.mapped, {Insert(1, {Int(1), Text("replicated"), Int(1)})});
+  Exec("INSERT INTO trig VALUES (2, 'local', 2)");
+  EXPECT_EQ(Scalar("SELECT GROUP_CONCAT(id) FROM trig_log"), "2");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM trig"), "2");
+}
+
 TEST_F(MariaDbSinkTest, OpenCreatesMetaTables) {
   EXPECT_EQ(Scalar("SELECT COUNT(*) FROM ferry_meta.checkpoints WHERE FALSE"), "0");
   EXPECT_EQ(Scalar("SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM "
