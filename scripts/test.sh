@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
 
 FUZZ_SECONDS=${FERRY_FUZZ_SECONDS:-20}
+# libFuzzer and the sanitizers come with clang's runtime; only the test suite needs them.
+if [ -z "${FERRY_QUICK:-}" ]; then FERRY_PACKAGES+=(clang libclang-rt-14-dev); fi
 ferry_install_dependencies
 
 if [ -z "${FERRY_QUICK:-}" ]; then
