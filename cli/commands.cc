@@ -64,9 +64,10 @@ Result<Arguments> ParseArguments(int argc, char** argv) {
     }
   }
   if (args.command != "capture" && args.command != "apply") {
-    return Status::Error(args.command.empty() ? "no command given; see ferry --help"
-                                              : "unknown command \"" + args.command +
-                                                    "\"; the commands are capture, apply and inspect");
+    return Status::Error(args.command.empty()
+                             ? "no command given; see ferry --help"
+                             : "unknown command \"" + args.command +
+                                   "\"; the commands are capture, apply and inspect");
   }
   if (args.config.empty()) {
     return Status::Error("ferry " + args.command + " needs --config FILE; see ferry --help");
@@ -115,8 +116,9 @@ capture::ChangeSourceFactory SourceFactoryFor(const CaptureConfig& config) {
     options.publication = config.publication;
     options.tables = config.tables;
     std::string slot_prefix = config.slot_prefix;
-    return [options, slot_prefix](const std::string& subscriber, const std::vector<std::string>&)
-               -> Result<std::unique_ptr<capture::ChangeSource>> {
+    return [options, slot_prefix](
+               const std::string& subscriber,
+               const std::vector<std::string>&) -> Result<std::unique_ptr<capture::ChangeSource>> {
       capture::postgres::PostgresSourceOptions for_subscriber = options;
       for_subscriber.slot = capture::postgres::SanitizeIdentifier(slot_prefix + "_" + subscriber);
       return capture::postgres::MakePostgresSource(for_subscriber);
@@ -129,8 +131,9 @@ capture::ChangeSourceFactory SourceFactoryFor(const CaptureConfig& config) {
                                   ? capture::mysql::ZeroDatePolicy::kError
                                   : capture::mysql::ZeroDatePolicy::kNull;
   uint32_t base = config.source.server_id;
-  return [options, base](const std::string& subscriber, const std::vector<std::string>&)
-             -> Result<std::unique_ptr<capture::ChangeSource>> {
+  return [options, base](
+             const std::string& subscriber,
+             const std::vector<std::string>&) -> Result<std::unique_ptr<capture::ChangeSource>> {
     capture::mysql::MysqlSourceOptions for_subscriber = options;
     for_subscriber.server_id = ServerIdFor(base, subscriber);
     return capture::mysql::MakeMysqlSource(for_subscriber);
@@ -146,7 +149,7 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   }
   SetLogLevel(config->log_level);
   admin::MetricsRegistry registry("capture", config->node);
-  admin::AdminServer admin_server(config->admin, registry);
+  admin::AdminServer admin_server(config->admin, registry, config->admin_token);
   if (Status s = admin_server.Start(); !s.ok()) {
     Logger("ferry")->error("{}", s.message());
     return 1;
@@ -198,7 +201,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   }
   SetLogLevel(config->log_level);
   admin::MetricsRegistry registry("apply", config->node);
-  admin::AdminServer admin_server(config->admin, registry);
+  admin::AdminServer admin_server(config->admin, registry, config->admin_token);
   if (Status s = admin_server.Start(); !s.ok()) {
     Logger("ferry")->error("{}", s.message());
     return 1;

@@ -396,45 +396,56 @@ std::optional<std::string> ReadTokenFile(Problems& problems, const std::string& 
   return token;
 }
 
-// The token from exactly one of auth_token_file (relative to the config file's directory) and
-// auth_token_env.
-void ReadAuthToken(const MapReader& map, const fs::path& config_dir, std::string& out) {
-  const bool from_file = map.Has("auth_token_file");
-  const bool from_env = map.Has("auth_token_env");
+// A secret from exactly one of <prefix>_file (relative to the config file's directory) and
+// <prefix>_env. `what` names it in messages; a required one missing is a problem.
+void ReadToken(const MapReader& map, const fs::path& config_dir, const std::string& prefix,
+               const std::string& what, bool required, std::string& out) {
+  const std::string file_key = prefix + "_file";
+  const std::string env_key = prefix + "_env";
+  const bool from_file = map.Has(file_key);
+  const bool from_env = map.Has(env_key);
   if (from_file && from_env) {
-    map.problems().Add(map.PathOf("auth_token_file"),
-                       "set only one of auth_token_file and auth_token_env, not both");
+    map.problems().Add(map.PathOf(file_key),
+                       "set only one of " + file_key + " and " + env_key + ", not both");
     return;
   }
   if (!from_file && !from_env) {
-    map.problems().Add(map.PathOf("auth_token_file"),
-                       "missing auth token: set auth_token_file (a file holding the shared token; "
-                       "create one with: " +
-                           std::string(kTokenHowTo) +
-                           "secret.token) or "
-                           "auth_token_env (an environment variable holding it)");
+    if (!required) return;
+    map.problems().Add(
+        map.PathOf(file_key),
+        "missing " + what + ": set " + file_key +
+            " (a file holding the shared token; create one with: " + std::string(kTokenHowTo) +
+            "secret.token) or " + env_key + " (an environment variable holding it)");
     return;
   }
   if (from_file) {
-    const auto name = map.String("auth_token_file", "");
+    const auto name = map.String(file_key, "");
     if (!name) return;
     const fs::path file = fs::path(*name).is_absolute() ? fs::path(*name) : config_dir / *name;
-    if (auto token = ReadTokenFile(map.problems(), map.PathOf("auth_token_file"), file)) {
-      out = *token;
-    }
+    if (auto token = ReadTokenFile(map.problems(), map.PathOf(file_key), file)) out = *token;
     return;
   }
-  const auto variable = map.String("auth_token_env", "");
+  const auto variable = map.String(env_key, "");
   if (!variable) return;
   const char* value = std::getenv(variable->c_str());
   const std::string token = TrimTrailingWhitespace(value ? value : "");
   if (token.empty()) {
-    map.problems().Add(map.PathOf("auth_token_env"),
+    map.problems().Add(map.PathOf(env_key),
                        "environment variable " + *variable +
                            " is not set or empty; export it before starting ferry");
     return;
   }
   out = token;
+}
+
+// The shared token apply agents present to the capture agent.
+void ReadAuthToken(const MapReader& map, const fs::path& config_dir, std::string& out) {
+  ReadToken(map, config_dir, "auth_token", "auth token", /*required=*/true, out);
+}
+
+// Optional: when set, the admin endpoint answers only requests with this bearer token.
+void ReadAdminToken(const MapReader& map, const fs::path& config_dir, std::string& out) {
+  ReadToken(map, config_dir, "admin_token", "admin token", /*required=*/false, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -548,9 +559,9 @@ std::string DefaultIdentifier(const std::string& node) {
 
 void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys({"node", "source", "listen", "auth_token_file", "auth_token_env", "admin", "tables",
-                 "publication", "slot_prefix", "heartbeat_interval_ms", "max_frame_bytes",
-                 "rows_per_frame", "log_level"},
+  map.CheckKeys({"node", "source", "listen", "auth_token_file", "auth_token_env", "admin",
+                 "admin_token_file", "admin_token_env", "tables", "publication", "slot_prefix",
+                 "heartbeat_interval_ms", "max_frame_bytes", "rows_per_frame", "log_level"},
                 {{"target", kWrongFile},
                  {"upstreams", kWrongFile},
                  {"mappings", kWrongFile},
@@ -562,6 +573,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   ReadAddress(map, "listen", config.listen);
   ReadAuthToken(map, DirectoryOf(config.file), config.auth_token);
   ReadAddress(map, "admin", config.admin);
+  ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
   ReadTables(map, config.tables);
   ReadIdentifier(map, "publication", 63, config.publication);
   // Leaves room for "_<subscriber>" within PostgreSQL's 63-byte slot names.
@@ -763,8 +775,8 @@ void ReadMappings(const MapReader& map, std::vector<apply::MappingRule>& out) {
 
 void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys({"node", "target", "upstreams", "admin", "mappings", "reconnect_delay_ms",
-                 "max_frame_bytes", "log_level"},
+  map.CheckKeys({"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env",
+                 "mappings", "reconnect_delay_ms", "max_frame_bytes", "log_level"},
                 {{"source", kCaptureKey},
                  {"listen", kCaptureKey},
                  {"tables", kCaptureKey},
@@ -780,6 +792,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   ReadDatabase(map, "target", /*is_source=*/false, config.target);
   ReadUpstreams(map, DirectoryOf(config.file), config.upstreams);
   ReadAddress(map, "admin", config.admin);
+  ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
   ReadMappings(map, config.mappings);
   map.Integer("reconnect_delay_ms", config.reconnect_delay_ms, 10, kMaxIntervalMs, "milliseconds");
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");

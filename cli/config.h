@@ -24,12 +24,13 @@ struct DatabaseConfig {
 };
 
 struct CaptureConfig {
-  std::string file;                 // where it was loaded from, for messages
+  std::string file;  // where it was loaded from, for messages
   std::string node;
   DatabaseConfig source;
   std::string listen = "127.0.0.1:7400";
-  std::string auth_token;           // read from auth_token_file or the auth_token_env variable
+  std::string auth_token;  // read from auth_token_file or the auth_token_env variable
   std::string admin = "127.0.0.1:7480";
+  std::string admin_token;          // optional bearer token for the admin endpoint
   std::vector<std::string> tables;  // "schema.table" or "schema.*"
   std::string publication;          // default: ferry_<node>
   std::string slot_prefix;          // default: ferry_<node>; slot = <prefix>_<subscriber>
@@ -41,7 +42,7 @@ struct CaptureConfig {
 
 struct UpstreamConfig {
   std::string name;
-  std::string address;              // "host:port" of the capture agent
+  std::string address;  // "host:port" of the capture agent
   std::string auth_token;
 };
 
@@ -51,6 +52,7 @@ struct ApplyConfig {
   DatabaseConfig target;
   std::vector<UpstreamConfig> upstreams;
   std::string admin = "127.0.0.1:7481";
+  std::string admin_token;  // optional bearer token for the admin endpoint
   std::vector<apply::MappingRule> mappings;
   int reconnect_delay_ms = 1000;
   size_t max_frame_bytes = 16 * 1024 * 1024;

@@ -358,6 +358,33 @@ TEST_F(ConfigTest, ExactlyOneTokenSource) {
   EXPECT_TRUE(Contains(CaptureError(neither), ": auth_token_file: missing auth token"));
 }
 
+TEST_F(ConfigTest, AdminTokenIsOptionalAndReadLikeTheAuthToken) {
+  auto without = LoadCaptureConfig(Write("capture.yaml", kCapture));
+  ASSERT_TRUE(without.ok()) << without.message();
+  EXPECT_EQ(without->admin_token, "");
+
+  Write("admin.token", "admin-secret\n");
+  auto capture = LoadCaptureConfig(
+      Write("capture.yaml", std::string(kCapture) + "admin_token_file: admin.token\n"));
+  ASSERT_TRUE(capture.ok()) << capture.message();
+  EXPECT_EQ(capture->admin_token, "admin-secret");
+  EXPECT_EQ(capture->auth_token, "s3cret-token");
+
+  setenv("FERRY_CONFIG_TEST_ADMIN", "from-env", 1);
+  auto apply = LoadApplyConfig(
+      Write("apply.yaml", std::string(kApply) + "admin_token_env: FERRY_CONFIG_TEST_ADMIN\n"));
+  unsetenv("FERRY_CONFIG_TEST_ADMIN");
+  ASSERT_TRUE(apply.ok()) << apply.message();
+  EXPECT_EQ(apply->admin_token, "from-env");
+
+  const std::string both =
+      ApplyError(std::string(kApply) + "admin_token_file: admin.token\nadmin_token_env: X\n");
+  EXPECT_TRUE(Contains(both,
+                       ": admin_token_file: set only one of admin_token_file and "
+                       "admin_token_env"))
+      << both;
+}
+
 // --- apply -----------------------------------------------------------------------------------
 
 TEST_F(ConfigTest, ApplyLoadsEveryField) {
@@ -407,9 +434,9 @@ log_level: warn
   EXPECT_EQ(orders.renames,
             (std::map<std::string, std::string>{{"total", "total_cents"}, {"note", "comment"}}));
   EXPECT_EQ(orders.exclude, (std::set<std::string>{"internal_notes", "secret"}));
-  EXPECT_EQ(orders.types, (std::map<std::string, wire::LogicalType>{
-                              {"active", wire::LOGICAL_TYPE_BOOL},
-                              {"flags", wire::LOGICAL_TYPE_INT}}));
+  EXPECT_EQ(orders.types,
+            (std::map<std::string, wire::LogicalType>{{"active", wire::LOGICAL_TYPE_BOOL},
+                                                      {"flags", wire::LOGICAL_TYPE_INT}}));
   EXPECT_EQ(config->mappings[1].source, "public.customers");
   EXPECT_EQ(config->mappings[1].target, "");
   EXPECT_EQ(config->reconnect_delay_ms, 5000);
