@@ -59,34 +59,56 @@ std::string FloatText(double value) {
 // The text of a value that has one as it is (everything but numbers, booleans, bytes, arrays).
 const std::string* StringOf(const wire::Value& value) {
   switch (value.kind_case()) {
-    case Kind::kDecimal: return &value.decimal();
-    case Kind::kText: return &value.text();
-    case Kind::kDate: return &value.date();
-    case Kind::kTime: return &value.time();
-    case Kind::kTimeTz: return &value.time_tz();
-    case Kind::kTimestamp: return &value.timestamp();
-    case Kind::kTimestampTz: return &value.timestamp_tz();
-    case Kind::kInterval: return &value.interval();
-    case Kind::kJson: return &value.json();
-    case Kind::kUuid: return &value.uuid();
-    case Kind::kEnumValue: return &value.enum_value();
-    case Kind::kSetValue: return &value.set_value();
-    case Kind::kBits: return &value.bits();
-    case Kind::kOther: return &value.other();
-    default: return nullptr;
+    case Kind::kDecimal:
+      return &value.decimal();
+    case Kind::kText:
+      return &value.text();
+    case Kind::kDate:
+      return &value.date();
+    case Kind::kTime:
+      return &value.time();
+    case Kind::kTimeTz:
+      return &value.time_tz();
+    case Kind::kTimestamp:
+      return &value.timestamp();
+    case Kind::kTimestampTz:
+      return &value.timestamp_tz();
+    case Kind::kInterval:
+      return &value.interval();
+    case Kind::kJson:
+      return &value.json();
+    case Kind::kUuid:
+      return &value.uuid();
+    case Kind::kEnumValue:
+      return &value.enum_value();
+    case Kind::kSetValue:
+      return &value.set_value();
+    case Kind::kBits:
+      return &value.bits();
+    case Kind::kOther:
+      return &value.other();
+    default:
+      return nullptr;
   }
 }
 
 // How a value shows in an error: its text, or its kind where it has none worth printing.
 std::string Describe(const wire::Value& value) {
   switch (value.kind_case()) {
-    case Kind::kBoolean: return value.boolean() ? "true" : "false";
-    case Kind::kInt64: return std::to_string(value.int64());
-    case Kind::kUint64: return std::to_string(value.uint64());
-    case Kind::kFloat64: return FloatText(value.float64());
-    case Kind::kBytes: return "a " + std::to_string(value.bytes().size()) + "-byte binary value";
-    case Kind::kArray: return "an array";
-    default: break;
+    case Kind::kBoolean:
+      return value.boolean() ? "true" : "false";
+    case Kind::kInt64:
+      return std::to_string(value.int64());
+    case Kind::kUint64:
+      return std::to_string(value.uint64());
+    case Kind::kFloat64:
+      return FloatText(value.float64());
+    case Kind::kBytes:
+      return "a " + std::to_string(value.bytes().size()) + "-byte binary value";
+    case Kind::kArray:
+      return "an array";
+    default:
+      break;
   }
   const std::string* text = StringOf(value);
   if (text == nullptr) return "a value of no kind";
@@ -173,14 +195,19 @@ Result<wire::Value> ToInteger(const wire::Value& value) {
 Result<wire::Value> ToText(const wire::Value& value) {
   const wire::LogicalType to = wire::LOGICAL_TYPE_TEXT;
   switch (value.kind_case()) {
-    case Kind::kBoolean: return Text(value.boolean() ? "true" : "false");
-    case Kind::kInt64: return Text(std::to_string(value.int64()));
-    case Kind::kUint64: return Text(std::to_string(value.uint64()));
-    case Kind::kFloat64: return Text(FloatText(value.float64()));
+    case Kind::kBoolean:
+      return Text(value.boolean() ? "true" : "false");
+    case Kind::kInt64:
+      return Text(std::to_string(value.int64()));
+    case Kind::kUint64:
+      return Text(std::to_string(value.uint64()));
+    case Kind::kFloat64:
+      return Text(FloatText(value.float64()));
     case Kind::kBytes:
       if (IsValidUtf8(value.bytes())) return Text(value.bytes());
       return CannotConvert(value, to, "its bytes are not valid UTF-8");
-    default: break;
+    default:
+      break;
   }
   if (const std::string* text = StringOf(value)) return Text(*text);
   return CannotConvert(value, to, "it has no single text form (convert arrays to json)");
@@ -223,11 +250,16 @@ std::string OverrideTypeName(wire::LogicalType type) {
 Result<wire::Value> ConvertValue(const wire::Value& value, wire::LogicalType to) {
   if (value.has_null() || value.has_unchanged()) return value;
   switch (to) {
-    case wire::LOGICAL_TYPE_BOOL: return ToBoolean(value);
-    case wire::LOGICAL_TYPE_INT: return ToInteger(value);
-    case wire::LOGICAL_TYPE_TEXT: return ToText(value);
-    case wire::LOGICAL_TYPE_JSON: return ToJson(value);
-    case wire::LOGICAL_TYPE_BYTES: return ToBytes(value);
+    case wire::LOGICAL_TYPE_BOOL:
+      return ToBoolean(value);
+    case wire::LOGICAL_TYPE_INT:
+      return ToInteger(value);
+    case wire::LOGICAL_TYPE_TEXT:
+      return ToText(value);
+    case wire::LOGICAL_TYPE_JSON:
+      return ToJson(value);
+    case wire::LOGICAL_TYPE_BYTES:
+      return ToBytes(value);
     default:
       return Status::Error("no conversion to " + wire::LogicalType_Name(to) +
                            " exists: the override types are " + std::string(kOverrideTypeNames));

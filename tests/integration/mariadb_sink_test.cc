@@ -15,6 +15,7 @@
 #include "apply/mysql/mysql_sink.h"
 #include "apply/sink.h"
 #include "apply/table_mapping.h"
+#include "wire/testing/change_records.h"
 #include "tests/harness/ferry_process.h"
 #include "tests/harness/mariadb_server.h"
 
@@ -29,129 +30,31 @@ constexpr const char* kDb = "ferry";
 
 // ---- building change records ------------------------------------------------------------------
 
-struct Col {
-  std::string name;
-  wire::LogicalType type = wire::LOGICAL_TYPE_TEXT;
-  bool key = false;
-};
+using wire::testing::Array;
+using wire::testing::Bool;
+using wire::testing::Bytes;
+using wire::testing::Col;
+using wire::testing::Dec;
+using wire::testing::Delete;
+using wire::testing::Float;
+using wire::testing::Insert;
+using wire::testing::Int;
+using wire::testing::Null;
+using wire::testing::Str;
+using wire::testing::Text;
+using wire::testing::Truncate;
+using wire::testing::Uint;
+using wire::testing::Unchanged;
+using wire::testing::Update;
 
 wire::Relation MakeRelation(uint32_t id, const std::string& table, const std::vector<Col>& columns,
                             bool full_old_image = false) {
-  wire::Relation relation;
-  relation.set_id(id);
-  relation.set_schema(kDb);
-  relation.set_table(table);
-  relation.set_full_old_image(full_old_image);
-  for (const Col& col : columns) {
-    wire::Column* column = relation.add_columns();
-    column->set_name(col.name);
-    column->set_type(col.type);
-    column->set_key(col.key || full_old_image);
-  }
-  return relation;
-}
-
-wire::Value Int(int64_t i) {
-  wire::Value v;
-  v.set_int64(i);
-  return v;
-}
-wire::Value Uint(uint64_t u) {
-  wire::Value v;
-  v.set_uint64(u);
-  return v;
-}
-wire::Value Bool(bool b) {
-  wire::Value v;
-  v.set_boolean(b);
-  return v;
-}
-wire::Value Float(double d) {
-  wire::Value v;
-  v.set_float64(d);
-  return v;
-}
-wire::Value Text(const std::string& s) {
-  wire::Value v;
-  v.set_text(s);
-  return v;
-}
-wire::Value Bytes(const std::string& s) {
-  wire::Value v;
-  v.set_bytes(s);
-  return v;
-}
-wire::Value Null() {
-  wire::Value v;
-  v.mutable_null();
-  return v;
-}
-wire::Value Unchanged() {
-  wire::Value v;
-  v.mutable_unchanged();
-  return v;
-}
-// A value of one of the string-carrying kinds, e.g. Str(&wire::Value::set_date, "2024-02-29").
-wire::Value Str(void (wire::Value::*setter)(const std::string&), const std::string& s) {
-  wire::Value v;
-  (v.*setter)(s);
-  return v;
-}
-wire::Value Dec(const std::string& s) { return Str(&wire::Value::set_decimal, s); }
-wire::Value Array(std::vector<wire::Value> elements) {
-  wire::Value v;
-  v.mutable_array();
-  for (const wire::Value& e : elements) *v.mutable_array()->add_elements() = e;
-  return v;
-}
-
-wire::RowChange Insert(uint32_t relation, std::vector<wire::Value> values) {
-  wire::RowChange change;
-  change.set_op(wire::RowChange::INSERT);
-  change.set_relation_id(relation);
-  for (const wire::Value& v : values) *change.add_new_values() = v;
-  return change;
-}
-
-// `old_values` empty = the source sent no old image (key unchanged).
-wire::RowChange Update(uint32_t relation, std::vector<wire::Value> old_values,
-                       std::vector<wire::Value> new_values, bool old_is_key_only = true) {
-  wire::RowChange change;
-  change.set_op(wire::RowChange::UPDATE);
-  change.set_relation_id(relation);
-  for (const wire::Value& v : old_values) *change.add_old_values() = v;
-  change.set_old_is_key_only(old_is_key_only);
-  for (const wire::Value& v : new_values) *change.add_new_values() = v;
-  return change;
-}
-
-wire::RowChange Delete(uint32_t relation, std::vector<wire::Value> old_values,
-                       bool old_is_key_only = true) {
-  wire::RowChange change;
-  change.set_op(wire::RowChange::DELETE);
-  change.set_relation_id(relation);
-  for (const wire::Value& v : old_values) *change.add_old_values() = v;
-  change.set_old_is_key_only(old_is_key_only);
-  return change;
-}
-
-wire::RowChange Truncate(uint32_t relation, bool cascade, bool restart_identity) {
-  wire::RowChange change;
-  change.set_op(wire::RowChange::TRUNCATE);
-  change.set_relation_id(relation);
-  change.set_cascade(cascade);
-  change.set_restart_identity(restart_identity);
-  return change;
+  return wire::testing::MakeRelation(id, kDb, table, columns, full_old_image);
 }
 
 wire::Begin MakeBegin(const std::string& position, int64_t commit_time_us = 1709207110123456,
                       const std::string& origin = "") {
-  wire::Begin begin;
-  begin.mutable_position()->set_engine("mariadb");
-  begin.mutable_position()->set_value(position);
-  begin.set_commit_time_us(commit_time_us);
-  begin.set_origin(origin);
-  return begin;
+  return wire::testing::BeginAt("mariadb", position, commit_time_us, origin);
 }
 
 MappedRelation Map(const wire::Relation& relation, std::vector<MappingRule> rules = {}) {
