@@ -1,18 +1,34 @@
 #include "common/json_text.h"
 
+#include <cstdint>
 #include <cstdio>
 
 namespace ferry {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not one.
+// Length of the well-formed UTF-8 sequence starting at text[i], or 0 when it is not one:
+// overlong forms, surrogates and code points above U+10FFFF are not (protobuf refuses them too).
 size_t Utf8SequenceLength(std::string_view text, size_t i) {
   const unsigned char lead = static_cast<unsigned char>(text[i]);
-  const size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
-  if (length == 0 || lead >= 0xf5 || i + length > text.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return 0;
+  size_t length = 0;
+  uint32_t min = 0;
+  uint32_t code = 0;
+  if ((lead & 0xe0) == 0xc0) {
+    length = 2, min = 0x80, code = lead & 0x1f;
+  } else if ((lead & 0xf0) == 0xe0) {
+    length = 3, min = 0x800, code = lead & 0x0f;
+  } else if ((lead & 0xf8) == 0xf0) {
+    length = 4, min = 0x10000, code = lead & 0x07;
+  } else {
+    return 0;
   }
+  if (i + length > text.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    const unsigned char next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xc0) != 0x80) return 0;
+    code = (code << 6) | (next & 0x3f);
+  }
+  if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
   return length;
 }
 

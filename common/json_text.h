@@ -17,7 +17,8 @@ enum class InvalidUtf8 {
 void AppendJsonString(std::string_view text, std::string* out,
                       InvalidUtf8 invalid = InvalidUtf8::kKeep);
 
-// True when `text` is a sequence of well-formed UTF-8 characters (ASCII included).
+// True when `text` is well-formed UTF-8 as protobuf accepts it: no overlong forms, no
+// surrogates, nothing above U+10FFFF.
 bool IsValidUtf8(std::string_view text);
 
 }  // namespace ferry

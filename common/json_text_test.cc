@@ -39,6 +39,10 @@ TEST(JsonTextTest, IsValidUtf8AcceptsWellFormedTextOnly) {
   EXPECT_FALSE(IsValidUtf8("\xc3"));              // cut-off sequence
   EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
   EXPECT_FALSE(IsValidUtf8("a\x80" "b"));         // stray continuation byte
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong 3-byte '/'
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));   // U+10FFFF
 }
 
 }  // namespace

@@ -932,6 +932,15 @@ struct BinlogDecoder::State {
   Status OnTableMap(const Event& ev) {
     Result<TableMap> table = ParseTableMap(ev.body, TableIdSize(kTableMap), flavor);
     if (!table.ok()) return table.status().WithContext("TABLE_MAP event at " + Where(ev.start));
+    if (options.collations && LacksCollations(*table)) {
+      Result<std::vector<uint32_t>> collations = options.collations(*table);
+      if (!collations.ok()) {
+        return collations.status().WithContext("charsets of `" + table->schema + "`.`" +
+                                               table->table + "` (TABLE_MAP event at " +
+                                               Where(ev.start) + ")");
+      }
+      SetCollations(*table, *collations);
+    }
     const uint64_t id = table->table_id;
     tables.insert_or_assign(id, std::move(*table));
     return Status::Ok();

@@ -35,6 +35,10 @@ struct DecoderOptions {
   // reader resumed from (empty when not using GTIDs).
   std::string file;
   std::string gtid_state;
+  // For a TABLE_MAP without charsets (LacksCollations: binlog_row_metadata=NO_LOG, MySQL 5.7):
+  // the collation of each column as the reader knows it elsewhere, for SetCollations; an empty
+  // list when it does not know the table. Unset, such columns decode without a charset.
+  std::function<Result<std::vector<uint32_t>>(const TableMap&)> collations;
 };
 
 // Something the decoder saw that is not a change but that a reader may want (inspect prints

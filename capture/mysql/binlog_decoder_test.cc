@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "capture/mysql/inspect.h"
+#include "capture/mysql/mysql_charset.h"
 
 namespace ferry::capture::mysql {
 
@@ -574,6 +575,37 @@ TEST(BinlogDecoderTest, ColumnCountMismatchIsAnError) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("it has 3 columns but the TABLE_MAP of `s`.`t` has 2"), std::string::npos)
       << lines[0];
+}
+
+TEST(BinlogDecoderTest, TableMapsWithoutCharsetsTakeTheReadersCollations) {
+  // binlog_row_metadata=NO_LOG: the TABLE_MAP has no charsets; the reader knows them.
+  Binlog b(true, false);
+  DecoderOptions options = Options("mariadb");
+  std::vector<std::string> asked;
+  options.collations = [&](const TableMap& table) -> Result<std::vector<uint32_t>> {
+    asked.push_back(table.table);
+    if (table.table == "gone") return Status::Error("no such table");
+    if (table.table == "other") return std::vector<uint32_t>();  // not a table it wants
+    return std::vector<uint32_t>{kBinaryCollation, 9};           // INT, latin2 VARCHAR
+  };
+  BinlogDecoder decoder(options);
+  Feed(decoder, {b.Fde()});
+  auto tx = [&](uint64_t seq, uint64_t table_id, const std::string& table,
+                const std::vector<Col>& cols, const std::string& rows) {
+    return Feed(decoder, {b.MariaGtid(seq, 0, 0), b.Query("s", "BEGIN"),
+                          b.TableMap(table_id, "s", table, cols),
+                          b.Rows(kWriteV1, table_id, cols.size(), rows), b.Xid(seq)});
+  };
+  EXPECT_EQ(tx(1, 18, "a", kItems, Row(1, "\xb3\xf3\x64"))[2], "insert 1 (1, 'łód')");
+  EXPECT_EQ(tx(2, 19, "other", kItems, Row(2, "\xb3"))[2], "insert 2 (2, x'b3')");
+  EXPECT_EQ(tx(3, 20, "ints", {{kInt}}, std::string("\0\x05\0\0\0", 5))[2], "insert 3 (5)");
+  EXPECT_EQ(asked, (std::vector<std::string>{"a", "other"}));  // a table without text: no need
+
+  Feed(decoder, {b.MariaGtid(4, 0, 0), b.Query("s", "BEGIN")});
+  const uint64_t at = b.offset();
+  EXPECT_EQ(Feed(decoder, {b.TableMap(21, "s", "gone", kItems)}),
+            (Lines{"error: charsets of `s`.`gone` (TABLE_MAP event at bin.000001:" +
+                   std::to_string(at) + "): no such table"}));
 }
 
 TEST(BinlogDecoderTest, EmptyRowsEventIsAStatementEndMarker) {

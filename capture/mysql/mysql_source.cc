@@ -17,6 +17,7 @@
 
 #include "capture/mysql/binlog_decoder.h"
 #include "capture/mysql/binlog_stream.h"
+#include "capture/mysql/mysql_charset.h"
 #include "common/log.h"
 #include "wire/position.h"
 
@@ -156,7 +157,7 @@ class BatchQueue {
   bool closed_ = false;
 };
 
-// ---- column names without binlog_row_metadata=FULL --------------------------------------------
+// ---- column names and charsets without binlog_row_metadata=FULL ------------------------------
 
 // Coarse type families, enough to notice that information_schema describes a different column
 // than the binlog (a reordered or replaced column) without knowing every type's mapping.
@@ -234,10 +235,18 @@ struct SchemaColumn {
   std::string name;
   std::string data_type;
   bool primary_key = false;
+  uint32_t collation = 0;  // of its CHARACTER_SET_NAME; kBinaryCollation when it has none
 };
 
-// Names the columns of relations from information_schema.COLUMNS on a connection of its own,
-// cached per table until a DDL statement mentions the table.
+// The collation a column's CHARACTER_SET_NAME stands for: no charset is a binary string (or not a
+// string at all, where the decoder ignores it).
+uint32_t CollationOf(const std::optional<std::string>& charset) {
+  return charset ? CollationOfCharset(Lower(*charset)) : kBinaryCollation;
+}
+
+// Names the columns of relations, and gives the decoder their charsets when the binlog has none,
+// from information_schema.COLUMNS on a connection of its own, cached per table until a DDL
+// statement mentions the table.
 class ColumnNamer {
  public:
   ColumnNamer(ConnectionParams params, std::string label)
@@ -257,6 +266,18 @@ class ColumnNamer {
       if (has_primary_key) relation.mutable_columns(i)->set_key(column.primary_key);
     }
     return Status::Ok();
+  }
+
+  // The collation of each column of the table, or nothing when information_schema has a
+  // different number of columns (Fill says why, before any row goes out).
+  Result<std::vector<uint32_t>> Collations(const std::string& schema, const std::string& table,
+                                           size_t column_count) {
+    Result<const std::vector<SchemaColumn>*> columns = Columns(schema, table);
+    if (!columns.ok()) return columns.status();
+    std::vector<uint32_t> collations;
+    if ((*columns)->size() != column_count) return collations;
+    for (const SchemaColumn& column : **columns) collations.push_back(column.collation);
+    return collations;
   }
 
   // Forgets every cached table that `statement` mentions; returns their "schema.table" keys.
@@ -288,7 +309,8 @@ class ColumnNamer {
     if (!rows.ok()) return rows.status();
     Entry entry{table, {}};
     for (const SqlRow& row : *rows) {
-      entry.columns.push_back({row[0].value_or(""), row[1].value_or(""), row[2] == "PRI"});
+      entry.columns.push_back(
+          {row[0].value_or(""), row[1].value_or(""), row[2] == "PRI", CollationOf(row[3])});
     }
     return &cache_.insert_or_assign(key, std::move(entry)).first->second.columns;
   }
@@ -304,7 +326,8 @@ class ColumnNamer {
         connection_->set_label(label_);
       }
       Result<std::vector<SqlRow>> rows = connection_->Query(
-          "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_KEY FROM information_schema.COLUMNS"
+          "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_KEY, CHARACTER_SET_NAME"
+          " FROM information_schema.COLUMNS"
           " WHERE TABLE_SCHEMA = " +
           connection_->Quote(schema) + " AND TABLE_NAME = " + connection_->Quote(table) +
           " ORDER BY ORDINAL_POSITION");
@@ -383,6 +406,12 @@ class TransactionFilter {
   }
 
   bool in_transaction() const { return in_transaction_; }
+
+  // For the decoder: the collations of a wanted table's columns when its TABLE_MAP has none.
+  Result<std::vector<uint32_t>> Collations(const TableMap& table) {
+    if (!tables_.Wants(table.schema, table.table)) return std::vector<uint32_t>();
+    return namer_.Collations(table.schema, table.table, table.columns.size());
+  }
 
  private:
   struct RelationState {
@@ -803,6 +832,10 @@ class MysqlSource final : public ChangeSource {
     decoder_options.values = options_.values;
     decoder_options.file = start.request.file;
     decoder_options.gtid_state = start.decoder_gtid_state;
+    // Called on the reader thread, which owns filter_.
+    decoder_options.collations = [this](const TableMap& table) {
+      return filter_->Collations(table);
+    };
     decoder_ = std::make_unique<BinlogDecoder>(decoder_options);
     namer_ = std::make_unique<ColumnNamer>(params, (*stream)->connection().Describe());
     filter_ = std::make_unique<TransactionFilter>(std::move(tables), *namer_);
@@ -823,12 +856,15 @@ class MysqlSource final : public ChangeSource {
                info.server_id,
                info.binlog_row_metadata.empty() ? "(none)" : info.binlog_row_metadata,
                start.request.gtid_state ? "dump by GTID" : "dump by file and offset");
-    if (Lower(info.binlog_row_metadata) != "full") {
+    const std::string metadata = Lower(info.binlog_row_metadata);
+    if (metadata != "full") {
+      // MINIMAL still logs charsets; NO_LOG (and servers without the setting) log neither.
       log_->warn(
-          "{} does not log column names (binlog_row_metadata={}): names come from "
+          "{} does not log column names{} (binlog_row_metadata={}): they come from "
           "information_schema, which is exact only while Ferry reads near the head of the log; "
           "set binlog_row_metadata=FULL (MariaDB 10.5+, MySQL 8.0.1+)",
-          where_, info.binlog_row_metadata.empty() ? "unsupported" : info.binlog_row_metadata);
+          where_, metadata == "minimal" ? "" : " or character sets",
+          info.binlog_row_metadata.empty() ? "unsupported" : info.binlog_row_metadata);
     }
   }
 
@@ -943,7 +979,7 @@ class MysqlSource final : public ChangeSource {
 
   MysqlSourceOptions options_;
   std::shared_ptr<spdlog::logger> log_;
-  std::string engine_ = wire::kEngineMariaDb;  // known after Start()
+  std::string engine_ = wire::kEngineMariaDb;     // known after Start()
   std::optional<wire::Position> start_position_;  // see start_position()
   std::string where_ = "source MySQL/MariaDB";
 

@@ -28,7 +28,9 @@
 // 10.5+, MySQL 8.0.1+). Without it they come from information_schema.COLUMNS, read on a second
 // connection and refreshed on every DDL that mentions the table: that is the table as it is now,
 // which is exact only while the reader is near the head of the log. A column count or type that
-// does not match the event is an error, never a guess.
+// does not match the event is an error, never a guess. Character sets come from the TABLE_MAP
+// with binlog_row_metadata=MINIMAL or FULL, and from information_schema.COLUMNS likewise without
+// (NO_LOG, MySQL 5.7), so that text in any charset arrives as UTF-8.
 #pragma once
 
 #include <cstdint>

@@ -16,14 +16,14 @@
 //                                         real type (see StringMaxLength)
 //
 // How values travel (wire::Value):
-//   - Character columns become text when their charset converts to UTF-8 exactly: utf8mb3/mb4
-//     as they are; latin1 as MySQL means it (Windows-1252, the five unassigned bytes as C1
-//     controls, exactly what CONVERT(... USING utf8mb4) gives); ucs2, utf16, utf16le, utf32
-//     decoded. Other charsets (latin2, cp1251, gbk, sjis, ...) are not converted: pure ASCII
-//     values are text, anything else is bytes, so nothing is guessed. binary is always bytes; an
-//     unknown collation id is text when the bytes are valid UTF-8, else bytes. Without charset
-//     metadata (MySQL 5.7, binlog_row_metadata=NO_LOG) BLOB/TEXT is bytes and the rest is text
-//     when valid UTF-8.
+//   - Character columns become UTF-8 text exactly as the server reads them in their charset
+//     (mysql_charset.h: utf8mb3/mb4, latin1 as Windows-1252, the UTF-16/32 family, and through
+//     glibc iconv latin2, cp1251, gbk, big5, sjis, ujis, euckr and the rest). Bytes that have no
+//     text in their charset (undefined there, or invalid UTF-8 in utf8mb4) stay bytes, as binary
+//     values always do: nothing is guessed, nothing altered. An unknown collation id is text when
+//     the bytes are valid UTF-8, else bytes. Without charset metadata (MySQL 5.7,
+//     binlog_row_metadata=NO_LOG) the reader may supply the collations (SetCollations); else
+//     BLOB/TEXT is bytes and the rest is text when valid UTF-8.
 //   - BINARY(n) gets back the trailing zero bytes the binlog drops; CHAR keeps the trailing
 //     spaces dropped, as SELECT shows it.
 //   - Integers are int64, or uint64 when SIGNEDNESS says UNSIGNED. Without that metadata every
@@ -44,9 +44,11 @@
 #include <bit>
 #include <optional>
 
+#include "capture/mysql/mysql_charset.h"
 #include "capture/mysql/mysql_decimal.h"
 #include "capture/mysql/mysql_json.h"
 #include "capture/mysql/mysql_temporal.h"
+#include "common/json_text.h"
 
 namespace ferry::capture::mysql {
 namespace {
@@ -105,8 +107,6 @@ enum OptionalField : uint8_t {
   kColumnVisibility = 12,
 };
 
-constexpr uint32_t kBinaryCollation = 63;
-
 // ---- bytes ----------------------------------------------------------------------------------
 
 // A bounds-checked cursor over untrusted bytes. Every read either succeeds whole or fails
@@ -160,280 +160,6 @@ uint64_t LittleEndianValue(std::string_view bytes) {
   return value;
 }
 
-// ---- character sets -------------------------------------------------------------------------
-
-// How the bytes of a charset become UTF-8 text.
-enum class Encoding : uint8_t {
-  kBinary,         // never text
-  kUtf8,           // utf8mb3, utf8mb4: text as is
-  kLatin1,         // MySQL's latin1 is Windows-1252 (with the 5 unassigned bytes as C1 controls)
-  kAsciiSuperset,  // ASCII in the low half; other bytes not converted: text only when all ASCII
-  kUcs2,           // UCS-2 big-endian
-  kUtf16,          // UTF-16 big-endian
-  kUtf16le,
-  kUtf32,   // UTF-32 big-endian
-  kOpaque,  // swe7: even its 7-bit bytes are not ASCII; never text
-};
-
-struct Charset {
-  const char* name;
-  Encoding encoding;
-  uint8_t max_bytes;  // bytes per character at most (mbmaxlen)
-};
-
-constexpr Charset kArmscii8{"armscii8", Encoding::kAsciiSuperset, 1};
-constexpr Charset kAscii{"ascii", Encoding::kAsciiSuperset, 1};
-constexpr Charset kBig5{"big5", Encoding::kAsciiSuperset, 2};
-constexpr Charset kBinaryCharset{"binary", Encoding::kBinary, 1};
-constexpr Charset kCp1250{"cp1250", Encoding::kAsciiSuperset, 1};
-constexpr Charset kCp1251{"cp1251", Encoding::kAsciiSuperset, 1};
-constexpr Charset kCp1256{"cp1256", Encoding::kAsciiSuperset, 1};
-constexpr Charset kCp1257{"cp1257", Encoding::kAsciiSuperset, 1};
-constexpr Charset kCp850{"cp850", Encoding::kAsciiSuperset, 1};
-constexpr Charset kCp852{"cp852", Encoding::kAsciiSuperset, 1};
-constexpr Charset kCp866{"cp866", Encoding::kAsciiSuperset, 1};
-constexpr Charset kCp932{"cp932", Encoding::kAsciiSuperset, 2};
-constexpr Charset kDec8{"dec8", Encoding::kAsciiSuperset, 1};
-constexpr Charset kEucjpms{"eucjpms", Encoding::kAsciiSuperset, 3};
-constexpr Charset kEuckr{"euckr", Encoding::kAsciiSuperset, 2};
-constexpr Charset kGb18030{"gb18030", Encoding::kAsciiSuperset, 4};
-constexpr Charset kGb2312{"gb2312", Encoding::kAsciiSuperset, 2};
-constexpr Charset kGbk{"gbk", Encoding::kAsciiSuperset, 2};
-constexpr Charset kGeostd8{"geostd8", Encoding::kAsciiSuperset, 1};
-constexpr Charset kGreek{"greek", Encoding::kAsciiSuperset, 1};
-constexpr Charset kHebrew{"hebrew", Encoding::kAsciiSuperset, 1};
-constexpr Charset kHp8{"hp8", Encoding::kAsciiSuperset, 1};
-constexpr Charset kKeybcs2{"keybcs2", Encoding::kAsciiSuperset, 1};
-constexpr Charset kKoi8r{"koi8r", Encoding::kAsciiSuperset, 1};
-constexpr Charset kKoi8u{"koi8u", Encoding::kAsciiSuperset, 1};
-constexpr Charset kLatin1{"latin1", Encoding::kLatin1, 1};
-constexpr Charset kLatin2{"latin2", Encoding::kAsciiSuperset, 1};
-constexpr Charset kLatin5{"latin5", Encoding::kAsciiSuperset, 1};
-constexpr Charset kLatin7{"latin7", Encoding::kAsciiSuperset, 1};
-constexpr Charset kMacce{"macce", Encoding::kAsciiSuperset, 1};
-constexpr Charset kMacroman{"macroman", Encoding::kAsciiSuperset, 1};
-constexpr Charset kSjis{"sjis", Encoding::kAsciiSuperset, 2};
-constexpr Charset kSwe7{"swe7", Encoding::kOpaque, 1};
-constexpr Charset kTis620{"tis620", Encoding::kAsciiSuperset, 1};
-constexpr Charset kUcs2{"ucs2", Encoding::kUcs2, 2};
-constexpr Charset kUjis{"ujis", Encoding::kAsciiSuperset, 3};
-constexpr Charset kUtf16{"utf16", Encoding::kUtf16, 4};
-constexpr Charset kUtf16le{"utf16le", Encoding::kUtf16le, 4};
-constexpr Charset kUtf32{"utf32", Encoding::kUtf32, 4};
-constexpr Charset kUtf8mb3{"utf8mb3", Encoding::kUtf8, 3};
-constexpr Charset kUtf8mb4{"utf8mb4", Encoding::kUtf8, 4};
-
-struct CollationRange {
-  uint16_t first;
-  uint16_t last;
-  const Charset* charset;
-};
-
-// Collation ids below 256, which MySQL and MariaDB share (taken from MariaDB 10.11's
-// information_schema.COLLATION_CHARACTER_SET_APPLICABILITY, plus MySQL 8's 76 utf8mb3_tolower_ci,
-// 248-250 gb18030 and 255 utf8mb4_0900_ai_ci).
-constexpr auto kCollations = std::to_array<CollationRange>({
-    {1, 1, &kBig5},        {2, 2, &kLatin2},          {3, 3, &kDec8},
-    {4, 4, &kCp850},       {5, 5, &kLatin1},          {6, 6, &kHp8},
-    {7, 7, &kKoi8r},       {8, 8, &kLatin1},          {9, 9, &kLatin2},
-    {10, 10, &kSwe7},      {11, 11, &kAscii},         {12, 12, &kUjis},
-    {13, 13, &kSjis},      {14, 14, &kCp1251},        {15, 15, &kLatin1},
-    {16, 16, &kHebrew},    {18, 18, &kTis620},        {19, 19, &kEuckr},
-    {20, 20, &kLatin7},    {21, 21, &kLatin2},        {22, 22, &kKoi8u},
-    {23, 23, &kCp1251},    {24, 24, &kGb2312},        {25, 25, &kGreek},
-    {26, 26, &kCp1250},    {27, 27, &kLatin2},        {28, 28, &kGbk},
-    {29, 29, &kCp1257},    {30, 30, &kLatin5},        {31, 31, &kLatin1},
-    {32, 32, &kArmscii8},  {33, 33, &kUtf8mb3},       {34, 34, &kCp1250},
-    {35, 35, &kUcs2},      {36, 36, &kCp866},         {37, 37, &kKeybcs2},
-    {38, 38, &kMacce},     {39, 39, &kMacroman},      {40, 40, &kCp852},
-    {41, 42, &kLatin7},    {43, 43, &kMacce},         {44, 44, &kCp1250},
-    {45, 46, &kUtf8mb4},   {47, 49, &kLatin1},        {50, 52, &kCp1251},
-    {53, 53, &kMacroman},  {54, 55, &kUtf16},         {56, 56, &kUtf16le},
-    {57, 57, &kCp1256},    {58, 59, &kCp1257},        {60, 61, &kUtf32},
-    {62, 62, &kUtf16le},   {63, 63, &kBinaryCharset}, {64, 64, &kArmscii8},
-    {65, 65, &kAscii},     {66, 66, &kCp1250},        {67, 67, &kCp1256},
-    {68, 68, &kCp866},     {69, 69, &kDec8},          {70, 70, &kGreek},
-    {71, 71, &kHebrew},    {72, 72, &kHp8},           {73, 73, &kKeybcs2},
-    {74, 74, &kKoi8r},     {75, 75, &kKoi8u},         {76, 76, &kUtf8mb3},
-    {77, 77, &kLatin2},    {78, 78, &kLatin5},        {79, 79, &kLatin7},
-    {80, 80, &kCp850},     {81, 81, &kCp852},         {82, 82, &kSwe7},
-    {83, 83, &kUtf8mb3},   {84, 84, &kBig5},          {85, 85, &kEuckr},
-    {86, 86, &kGb2312},    {87, 87, &kGbk},           {88, 88, &kSjis},
-    {89, 89, &kTis620},    {90, 90, &kUcs2},          {91, 91, &kUjis},
-    {92, 93, &kGeostd8},   {94, 94, &kLatin1},        {95, 96, &kCp932},
-    {97, 98, &kEucjpms},   {99, 99, &kCp1250},        {101, 124, &kUtf16},
-    {128, 151, &kUcs2},    {159, 159, &kUcs2},        {160, 183, &kUtf32},
-    {192, 215, &kUtf8mb3}, {223, 223, &kUtf8mb3},     {224, 247, &kUtf8mb4},
-    {248, 250, &kGb18030}, {255, 255, &kUtf8mb4},
-});
-
-constexpr std::array<const Charset*, 256> kCollationTable = [] {
-  std::array<const Charset*, 256> table{};
-  for (const CollationRange& range : kCollations) {
-    for (uint32_t id = range.first; id <= range.last; ++id) table[id] = range.charset;
-  }
-  return table;
-}();
-
-// The charset of a collation id; nullptr when the id is unknown.
-const Charset* CharsetOf(uint32_t collation) {
-  if (collation < 256) return kCollationTable[collation];
-  if (collation <= 323) return &kUtf8mb4;  // MySQL 8 utf8mb4_*_0900_* collations
-  // MariaDB 10.10+: extra UCA collations, then NO PAD variants (base id + 1024), then the
-  // uca1400 family in blocks of 256 per charset.
-  if (collation >= 576 && collation <= 578) return &kUtf8mb3;
-  if (collation >= 608 && collation <= 610) return &kUtf8mb4;
-  if (collation >= 640 && collation <= 642) return &kUcs2;
-  if (collation >= 672 && collation <= 674) return &kUtf16;
-  if (collation >= 736 && collation <= 738) return &kUtf32;
-  if (collation >= 1024 && collation < 1280) return kCollationTable[collation - 1024];
-  static constexpr std::array<const Charset*, 5> kUca1400 = {&kUtf8mb3, &kUtf8mb4, &kUcs2, &kUtf16,
-                                                             &kUtf32};
-  if (collation >= 2048 && collation < 2048 + 256 * kUca1400.size()) {
-    return kUca1400[(collation - 2048) / 256];
-  }
-  return nullptr;
-}
-
-// Strict UTF-8 as protobuf accepts it: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool IsValidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    uint8_t c = static_cast<uint8_t>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = 0;
-    uint32_t min = 0;
-    uint32_t code = 0;
-    if ((c & 0xe0) == 0xc0) {
-      n = 1, min = 0x80, code = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2, min = 0x800, code = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3, min = 0x10000, code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= text.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      uint8_t next = static_cast<uint8_t>(text[i + k]);
-      if ((next & 0xc0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-void AppendUtf8(uint32_t code, std::string* out) {
-  if (code < 0x80) {
-    out->push_back(static_cast<char>(code));
-  } else if (code < 0x800) {
-    out->push_back(static_cast<char>(0xc0 | (code >> 6)));
-    out->push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  } else if (code < 0x10000) {
-    out->push_back(static_cast<char>(0xe0 | (code >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-    out->push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  } else {
-    out->push_back(static_cast<char>(0xf0 | (code >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3f)));
-    out->push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-    out->push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  }
-}
-
-// MySQL's latin1 (ctype-latin1.c): Windows-1252, whose five unassigned bytes (0x81, 0x8d, 0x8f,
-// 0x90, 0x9d) map to the C1 controls of the same number, as CONVERT(... USING utf8mb4) does.
-constexpr std::array<uint16_t, 32> kCp1252High = {
-    0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
-    0x2039, 0x0152, 0x008d, 0x017d, 0x008f, 0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
-    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178};
-
-std::string Latin1ToUtf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() + bytes.size() / 2);
-  for (char ch : bytes) {
-    uint8_t c = static_cast<uint8_t>(ch);
-    AppendUtf8(c >= 0x80 && c < 0xa0 ? kCp1252High[c - 0x80] : c, &out);
-  }
-  return out;
-}
-
-// ISO-8859-1: every byte is the code point of the same number. Lossless; used for names that
-// must be text whatever bytes they hold.
-std::string Iso88591ToUtf8(std::string_view bytes) {
-  std::string out;
-  for (char ch : bytes) AppendUtf8(static_cast<uint8_t>(ch), &out);
-  return out;
-}
-
-// UCS-2, UTF-16 and UTF-32 to UTF-8; nullopt when the bytes are not valid in the encoding.
-std::optional<std::string> WideToUtf8(std::string_view bytes, Encoding encoding) {
-  size_t unit = encoding == Encoding::kUtf32 ? 4 : 2;
-  if (bytes.size() % unit != 0) return std::nullopt;
-  auto read = [&](size_t at) {
-    uint32_t v = 0;
-    for (size_t k = 0; k < unit; ++k) {
-      uint8_t b = static_cast<uint8_t>(bytes[at + k]);
-      v = encoding == Encoding::kUtf16le ? v | (uint32_t{b} << (8 * k)) : (v << 8) | b;
-    }
-    return v;
-  };
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); i += unit) {
-    uint32_t code = read(i);
-    bool utf16 = encoding == Encoding::kUtf16 || encoding == Encoding::kUtf16le;
-    if (utf16 && code >= 0xd800 && code <= 0xdbff && i + 2 < bytes.size()) {
-      uint32_t low = read(i + 2);
-      if (low < 0xdc00 || low > 0xdfff) return std::nullopt;
-      code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-      i += 2;
-    }
-    if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return std::nullopt;
-    AppendUtf8(code, &out);
-  }
-  return out;
-}
-
-bool IsAscii(std::string_view bytes) {
-  for (char c : bytes) {
-    if (static_cast<uint8_t>(c) >= 0x80) return false;
-  }
-  return true;
-}
-
-// The UTF-8 text of character bytes in `collation`, when it can be had exactly.
-std::optional<std::string> ToUtf8(std::string_view bytes, uint32_t collation) {
-  const Charset* charset = CharsetOf(collation);
-  if (charset == nullptr) {  // unknown collation: trust bytes that are UTF-8
-    if (IsValidUtf8(bytes)) return std::string(bytes);
-    return std::nullopt;
-  }
-  switch (charset->encoding) {
-    case Encoding::kUtf8:
-      if (IsValidUtf8(bytes)) return std::string(bytes);
-      return std::nullopt;
-    case Encoding::kLatin1:
-      return Latin1ToUtf8(bytes);
-    case Encoding::kAsciiSuperset:
-      if (IsAscii(bytes)) return std::string(bytes);
-      return std::nullopt;
-    case Encoding::kUcs2:
-    case Encoding::kUtf16:
-    case Encoding::kUtf16le:
-    case Encoding::kUtf32:
-      return WideToUtf8(bytes, charset->encoding);
-    case Encoding::kBinary:
-    case Encoding::kOpaque:
-      return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 // ---- column kinds -----------------------------------------------------------------------------
 
 bool IsBlobType(uint8_t type) {
@@ -481,6 +207,25 @@ bool IsCharacter(const ColumnInfo& column, BinlogFlavor flavor) {
     case kVarcharCompressed:
     case kBlobCompressed:
       return flavor == BinlogFlavor::kMariadb;
+    default:
+      return false;
+  }
+}
+
+// Columns whose values are character data in the column's charset. ENUM and SET are not: their
+// values are member numbers, and their members come with FULL metadata and its charsets.
+bool HoldsCharacters(const ColumnInfo& column) {
+  switch (column.real_type) {
+    case kString:
+    case kVarString:
+    case kVarchar:
+    case kBlob:
+    case kTinyBlob:
+    case kMediumBlob:
+    case kLongBlob:
+    case kVarcharCompressed:
+    case kBlobCompressed:
+      return true;
     default:
       return false;
   }
@@ -854,7 +599,7 @@ class TableMapParser {
     for (ColumnInfo& column : map_.columns) {
       for (std::vector<std::string>* members : {&column.enum_values, &column.set_values}) {
         for (std::string& member : *members) {
-          std::optional<std::string> text = ToUtf8(member, column.charset);
+          std::optional<std::string> text = CharsetToUtf8(member, column.charset);
           member = text ? std::move(*text) : Iso88591ToUtf8(member);
         }
       }
@@ -1165,7 +910,7 @@ class ValueDecoder {
       value.set_bytes(std::string(bytes));
       return value;
     }
-    std::optional<std::string> text = ToUtf8(bytes, column().charset);
+    std::optional<std::string> text = CharsetToUtf8(bytes, column().charset);
     if (text) {
       value.set_text(std::move(*text));
     } else {
@@ -1311,9 +1056,9 @@ class ValueDecoder {
 
 // "varchar(20)" when the charset's bytes per character are known, else "varchar".
 std::string WithCharacterLength(const std::string& name, uint32_t bytes, uint32_t collation) {
-  const Charset* charset = CharsetOf(collation);
-  if (charset == nullptr) return name;
-  return name + "(" + std::to_string(bytes / charset->max_bytes) + ")";
+  const uint32_t max_bytes = CharsetMaxBytes(collation);
+  if (max_bytes == 0) return name;
+  return name + "(" + std::to_string(bytes / max_bytes) + ")";
 }
 
 std::string BlobName(const ColumnInfo& column, bool text) {
@@ -1501,6 +1246,20 @@ std::string MysqlTypeName(const ColumnInfo& column) {
       return "vector";
     default:
       return "type " + std::to_string(column.real_type);
+  }
+}
+
+bool LacksCollations(const TableMap& table) {
+  return std::any_of(table.columns.begin(), table.columns.end(), [](const ColumnInfo& column) {
+    return HoldsCharacters(column) && column.charset == 0;
+  });
+}
+
+void SetCollations(TableMap& table, const std::vector<uint32_t>& collations) {
+  if (collations.size() != table.columns.size()) return;
+  for (size_t i = 0; i < collations.size(); ++i) {
+    ColumnInfo& column = table.columns[i];
+    if (HoldsCharacters(column) && column.charset == 0) column.charset = collations[i];
   }
 }
 

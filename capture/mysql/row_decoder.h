@@ -25,16 +25,16 @@ struct ValueOptions {
 
 // One column of a TABLE_MAP event, with what the optional metadata (binlog_row_metadata) adds.
 struct ColumnInfo {
-  uint8_t type = 0;            // enum_field_types as written in the binlog (MYSQL_TYPE_*)
-  uint16_t metadata = 0;       // per-type metadata from the TABLE_MAP
+  uint8_t type = 0;       // enum_field_types as written in the binlog (MYSQL_TYPE_*)
+  uint16_t metadata = 0;  // per-type metadata from the TABLE_MAP
   bool nullable = true;
-  bool is_unsigned = false;    // from optional metadata SIGNEDNESS
-  std::string name;            // from optional metadata COLUMN_NAME; empty when absent
-  uint32_t charset = 0;        // collation id, from optional metadata; 0 when unknown
+  bool is_unsigned = false;  // from optional metadata SIGNEDNESS
+  std::string name;          // from optional metadata COLUMN_NAME; empty when absent
+  uint32_t charset = 0;      // collation id (optional metadata or SetCollations); 0: unknown
   std::vector<std::string> enum_values;  // ENUM_STR_VALUE
   std::vector<std::string> set_values;   // SET_STR_VALUE
-  bool primary_key = false;    // from optional metadata SIMPLE/PREFIX_PRIMARY_KEY
-  uint8_t real_type = 0;       // for MYSQL_TYPE_STRING: the real type (ENUM/SET/STRING) from metadata
+  bool primary_key = false;              // from optional metadata SIMPLE/PREFIX_PRIMARY_KEY
+  uint8_t real_type = 0;  // for MYSQL_TYPE_STRING: the real type (ENUM/SET/STRING) from metadata
 };
 
 struct TableMap {
@@ -62,6 +62,15 @@ Result<TableMap> ParseTableMap(std::string_view body, size_t table_id_size = 6,
 Result<size_t> DecodeRowImage(const TableMap& table, const std::vector<bool>& present,
                               std::string_view data, const ValueOptions& options,
                               std::vector<wire::Value>* out);
+
+// True when a TABLE_MAP has character columns without a collation: the server logged no charsets
+// (binlog_row_metadata=NO_LOG, MySQL 5.7), so their bytes cannot become exact text yet.
+bool LacksCollations(const TableMap& table);
+
+// Gives those columns the collations the reader found elsewhere (information_schema): one id per
+// column of the table, kBinaryCollation (63) for binary strings, 0 where unknown. A list of
+// another length changes nothing: it describes another shape of the table.
+void SetCollations(TableMap& table, const std::vector<uint32_t>& collations);
 
 // The neutral type and a readable source type name ("bigint unsigned", "decimal(10,2)",
 // "datetime(6)", "varchar", "enum", ...) of a column.

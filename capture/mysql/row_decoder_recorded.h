@@ -307,6 +307,28 @@ inline constexpr std::string_view kCharsetsWrite =
     "000069000000690a00610073006300690069056173636969056173636969056173636969056173636969056173"
     "6369690000";
 
+// CREATE TABLE moresets (id INT PRIMARY KEY, l2 VARCHAR(20) CHARACTER SET latin2, w1250 VARCHAR(20) CHARACTER SET cp1250, w1251 VARCHAR(20) CHARACTER SET cp1251, k8r VARCHAR(20) CHARACTER SET koi8r, gr VARCHAR(20) CHARACTER SET greek, he VARCHAR(20) CHARACTER SET hebrew, gb VARCHAR(20) CHARACTER SET gbk, b5 VARCHAR(20) CHARACTER SET big5, sj VARCHAR(20) CHARACTER SET sjis, uj VARCHAR(20) CHARACTER SET ujis, kr VARCHAR(20) CHARACTER SET euckr, c932 CHAR(4) CHARACTER SET cp932, t1251 TEXT CHARACTER SET cp1251) DEFAULT CHARSET=utf8mb4;
+// INSERT INTO moresets VALUES (1, 'Zażółć', 'Příliš', 'Съешь', 'Привет', 'Καλημέρα', 'שלום', '中文', '繁體', 'こんにちは\\', '日本語', '한국어', '①ｱ', 'текст'), (2, 'ascii', _cp1250 X'6181', 'ok', NULL, '', 'x', '', 'ア', 'a~', _ujis X'F5A1', 'ok', 'a\\', _cp1251 X'98');
+inline constexpr std::string_view kMoresetsTableMap =
+    "12000000000001000361707000086d6f726573657473000e030f0f0f0f0f0f0f0f0f0f0ffefc19140014001400"
+    "1400140014002800280028003c002800fe0802fe3f010100030d091a330719101c010d0c135f33043602696402"
+    "6c32057731323530057731323531036b387202677202686502676202623502736a02756a026b72046339333205"
+    "7431323531080100";
+inline constexpr std::string_view kMoresetsWrite =
+    "12000000000001000eff3f00c001000000065a61bff3b3e60650f8ed6c699a05d1fae5f8fc06f0d2c9d7c5d408"
+    "cae1ebe7ecddf1e104f9ece5ed04d6d0cec404c163c5e90c82b182f182c982bf82cd815f06c6fccbdcb8ec06c7"
+    "d1b1b9beee038740b10500f2e5eaf1f210c002000000056173636969026181026f6b0001780002c6f902617e02"
+    "f5a1026f6b02615c010098";
+// The same table after SET GLOBAL binlog_row_metadata = NO_LOG: no charsets, no names. Then
+// INSERT INTO moresets VALUES (3, <the values of row 1>);
+inline constexpr std::string_view kMoresetsNoLogTableMap =
+    "12000000000001000361707000086d6f726573657473000e030f0f0f0f0f0f0f0f0f0f0ffefc19140014001400"
+    "1400140014002800280028003c002800fe0802fe3f";
+inline constexpr std::string_view kMoresetsNoLogWrite =
+    "12000000000001000eff3f00c003000000065a61bff3b3e60650f8ed6c699a05d1fae5f8fc06f0d2c9d7c5d408"
+    "cae1ebe7ecddf1e104f9ece5ed04d6d0cec404c163c5e90c82b182f182c982bf82cd815f06c6fccbdcb8ec06c7"
+    "d1b1b9beee038740b10500f2e5eaf1f2";
+
 // CREATE TABLE oldtime (t TIME, dt DATETIME, ts TIMESTAMP NULL, d DATE);  -- with mysql56_temporal_format=OFF
 // INSERT INTO oldtime VALUES ('-01:02:03', '2024-02-29 13:45:10', '2024-02-29 13:45:10', '2024-02-29'), ('838:59:59', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00'), ('-838:59:59', '9999-12-31 23:59:59', '2038-01-19 03:14:07', '2024-02-00');
 inline constexpr std::string_view kOldtimeTableMap =

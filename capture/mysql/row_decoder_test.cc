@@ -502,16 +502,56 @@ TEST(RecordedRows, MariadbCompressedColumnsAreInflated) {
                                                         "text compressed", "blob compressed"}));
 }
 
-TEST(RecordedRows, WideCharsetsConvertOthersStayBytesUnlessAscii) {
+TEST(RecordedRows, EveryCharsetArrivesAsUtf8Text) {
   EXPECT_EQ(MustDecode(rec::kCharsetsTableMap, rec::kCharsetsWrite),
             (Rows{{"i:1", "text:a😀é", "text:a😀é", "text:a😀é", "text:aé€", "text:plain",
-                   "bytes:b3f364",  // latin2 'łód': not converted, so bytes
-                   "text:ünï 😀",    // utf8mb4_uca1400_ai_ci (id 2304)
-                   "text:café",     // latin1_swedish_nopad_ci (id 1032)
-                   "bytes:616263",  // swe7: not even its 7-bit bytes are ASCII
+                   "text:łód",    // latin2 b3 f3 64
+                   "text:ünï 😀",  // utf8mb4_uca1400_ai_ci (id 2304)
+                   "text:café",   // latin1_swedish_nopad_ci (id 1032)
+                   "text:abc",    // swe7
                    "text:x😀"},
                   {"i:2", "text:ascii", "text:ascii", "text:ascii", "text:ascii", "text:ascii",
-                   "text:ascii", "text:ascii", "text:ascii", "bytes:6173636969", "text:"}}));
+                   "text:ascii", "text:ascii", "text:ascii", "text:ascii", "text:"}}));
+}
+
+TEST(RecordedRows, IconvCharsetsArriveAsTheServersText) {
+  EXPECT_EQ(MustDecode(rec::kMoresetsTableMap, rec::kMoresetsWrite),
+            (Rows{{"i:1", "text:Zażółć", "text:Příliš", "text:Съешь", "text:Привет",
+                   "text:Καλημέρα", "text:שלום", "text:中文", "text:繁體",
+                   "text:こんにちは\\",  // sjis 0x815f, which MySQL reads as a backslash
+                   "text:日本語", "text:한국어", "text:①ｱ", "text:текст"},
+                  {"i:2", "text:ascii",
+                   "bytes:6181",  // cp1250 leaves 0x81 unassigned
+                   "text:ok", "NULL", "text:", "text:x", "text:",
+                   "bytes:c6f9",  // big5 ETEN kana: glibc maps it elsewhere, so not converted
+                   "text:a~",
+                   "bytes:f5a1",  // ujis user-defined character: glibc has none
+                   "text:ok", "text:a\\", "bytes:98"}}));  // cp1251 leaves 0x98 unassigned
+}
+
+TEST(RecordedRows, WithoutCharsetMetadataTheReadersCollationsConvert) {
+  EXPECT_FALSE(LacksCollations(MustParse(rec::kMoresetsTableMap)));
+  TableMap map = MustParse(rec::kMoresetsNoLogTableMap);
+  EXPECT_TRUE(LacksCollations(map));
+  const std::string rows = Unhex(rec::kMoresetsNoLogWrite);
+  Result<Rows> unknown = DecodeAll(map, SplitRows(rows, false));
+  ASSERT_TRUE(unknown.ok()) << unknown.message();
+  EXPECT_EQ((*unknown)[0][1], "bytes:5a61bff3b3e6");  // no charset: not valid UTF-8, so bytes
+  EXPECT_EQ((*unknown)[0][13], "bytes:f2e5eaf1f2");   // TEXT without a charset is a BLOB
+
+  SetCollations(map, {63, 9, 26, 14, 7});  // another shape of the table: nothing changes
+  EXPECT_TRUE(LacksCollations(map));
+  // As information_schema gives them (mysql_source.cc): INT has none, so binary, ignored.
+  SetCollations(map, {63, 9, 26, 14, 7, 25, 16, 28, 1, 13, 12, 19, 95, 14});
+  EXPECT_FALSE(LacksCollations(map));
+  EXPECT_EQ(map.columns[0].charset, 0u);
+  EXPECT_EQ(MysqlTypeName(map.columns[13]), "text");
+  Result<Rows> known = DecodeAll(map, SplitRows(rows, false));
+  ASSERT_TRUE(known.ok()) << known.message();
+  EXPECT_EQ(*known,
+            (Rows{{"i:3", "text:Zażółć", "text:Příliš", "text:Съешь", "text:Привет",
+                   "text:Καλημέρα", "text:שלום", "text:中文", "text:繁體", "text:こんにちは\\",
+                   "text:日本語", "text:한국어", "text:①ｱ", "text:текст"}}));
 }
 
 TEST(RecordedRows, OldTemporalFormats) {
@@ -940,6 +980,8 @@ const std::vector<Recorded>& AllRecorded() {
       {rec::kBigenumTableMap, rec::kBigenumWrite, false},
       {rec::kCompTableMap, rec::kCompWrite, false},
       {rec::kCharsetsTableMap, rec::kCharsetsWrite, false},
+      {rec::kMoresetsTableMap, rec::kMoresetsWrite, false},
+      {rec::kMoresetsNoLogTableMap, rec::kMoresetsNoLogWrite, false},
       {rec::kOldtimeTableMap, rec::kOldtimeWrite, false},
       {rec::kTzTableMap, rec::kTzWrite, false},
       {rec::kMinimgTableMap, rec::kMinimgUpdate, true},

@@ -87,8 +87,13 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start(const std::string& n
   server->data_dir_ = server->root_dir_ + "/data";
   server->socket_ = server->root_dir_ + "/mysqld.sock";
   server->error_log_ = server->root_dir_ + "/error.log";
+  // A private tmpdir: a mariadbd starting elsewhere on the machine deletes every "#sql*" file in
+  // its tmpdir, which breaks a concurrent mariadb-install-db sharing /tmp with it.
+  server->tmp_dir_ = server->root_dir_ + "/tmp";
+  std::filesystem::create_directories(server->tmp_dir_);
   std::string install = "mariadb-install-db --no-defaults --datadir=" + server->data_dir_ +
-                        " --auth-root-authentication-method=normal --skip-test-db" +
+                        " --auth-root-authentication-method=normal --skip-test-db --tmpdir=" +
+                        server->tmp_dir_ +
                         (geteuid() == 0 ? " --user=root" : "") + " > " + server->root_dir_ +
                         "/install.log 2>&1";
   if (std::system(install.c_str()) != 0) {
@@ -111,7 +116,7 @@ Status MariaDbServer::Launch() {
   std::vector<std::string> args = {
       "/usr/sbin/mariadbd", "--no-defaults", "--datadir=" + data_dir_, "--socket=" + socket_,
       "--port=" + std::to_string(port_), "--bind-address=127.0.0.1",
-      "--log-error=" + error_log_, "--pid-file=" + root_dir_ + "/mysqld.pid",
+      "--log-error=" + error_log_, "--tmpdir=" + tmp_dir_, "--pid-file=" + root_dir_ + "/mysqld.pid",
       "--log-bin=" + root_dir_ + "/binlog", "--binlog-format=ROW", "--binlog-row-image=FULL",
       "--binlog-row-metadata=FULL", "--server-id=" + std::to_string(options_.server_id),
       "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M", "--skip-name-resolve",

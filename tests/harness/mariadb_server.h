@@ -54,6 +54,7 @@ class MariaDbServer : public TestDatabase {
   std::string data_dir_;
   std::string socket_;
   std::string error_log_;
+  std::string tmp_dir_;
   std::string host_ = "127.0.0.1";
   std::string user_ = "root";
   std::string database_ = "ferry";

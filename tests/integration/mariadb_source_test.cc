@@ -2,18 +2,24 @@
 // capture agent would see, event by event, with exact values and positions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include "capture/mysql/binlog_stream.h"
+#include "capture/mysql/mysql_charset.h"
 #include "capture/mysql/mysql_source.h"
+#include "common/json_text.h"
 #include "tests/harness/mariadb_server.h"
 #include "wire/position.h"
 
@@ -638,6 +644,187 @@ TEST(MysqlDsnTest, ParsesLibpqStyleKeyValues) {
   EXPECT_NE(ParseMysqlDsn("user=a hostname=x").message().find("unknown key \"hostname\""),
             std::string::npos);
   EXPECT_NE(ParseMysqlDsn("user").message().find("missing '='"), std::string::npos);
+}
+
+// ---- character sets ----------------------------------------------------------------------------
+
+std::string Unhex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+// Every collation id the server has belongs to the charset Ferry thinks it does.
+TEST_F(MariaDbSourceTest, CollationIdsNameTheServersCharsets) {
+  auto rows = db().Query(
+      "SELECT ID, CHARACTER_SET_NAME FROM "
+      "information_schema.COLLATION_CHARACTER_SET_APPLICABILITY");
+  ASSERT_TRUE(rows.ok()) << rows.message();
+  ASSERT_GT(rows->size(), 500u);
+  for (const auto& row : *rows) {
+    const uint32_t id = static_cast<uint32_t>(std::stoul(row[0].value_or("0")));
+    EXPECT_EQ(CharsetName(id), row[1].value_or("")) << "collation " << id;
+    EXPECT_EQ(CharsetName(CollationOfCharset(row[1].value_or(""))), row[1].value_or(""));
+  }
+}
+
+// Characters the server defines that Ferry leaves as bytes, as mysql_charset.h says: big5's
+// ETEN extension, ujis's user-defined rows, and keybcs2 beyond ASCII (glibc has no converter).
+bool KnownGap(std::string_view charset, std::string_view bytes) {
+  auto at = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
+  if (charset == "big5") {
+    return bytes.size() == 2 && ((at(0) == 0xc6 && at(1) >= 0xa1) || at(0) == 0xc7);
+  }
+  if (charset == "ujis") {
+    const size_t lead = at(0) == 0x8f ? 1 : 0;
+    return bytes.size() == lead + 2 && at(lead) >= 0xf5;
+  }
+  return charset == "keybcs2";
+}
+
+// What the server reads `bytes` as, given its CONVERT(... USING utf8mb4): nothing where some
+// character had none (more '?' than the bytes hold — as bytes: in UCS-2, 0x3f00 is not a '?' —
+// or U+FFFD from a non-Unicode charset), nor where it is not valid UTF-8 (UCS-2's lone
+// surrogates come out encoded as if they were characters).
+std::optional<std::string> ServerText(const std::string& bytes, const std::string& server,
+                                      bool unicode) {
+  if (std::count(server.begin(), server.end(), '?') > std::count(bytes.begin(), bytes.end(), '?'))
+    return std::nullopt;
+  if (!unicode && server.find("\xef\xbf\xbd") != std::string::npos) return std::nullopt;
+  if (!IsValidUtf8(server)) return std::nullopt;
+  return server;
+}
+
+// Every byte, every two-byte sequence with a high first byte (and for the EUC-JP charsets every
+// 0x8f three-byte one; for the UTF-16 family every code unit): Ferry's text is the server's own
+// CONVERT(... USING utf8mb4), and where the server has none Ferry has none either.
+TEST_F(MariaDbSourceTest, EveryCharacterConvertsAsTheServerReadsIt) {
+  const std::string one = "SELECT LPAD(HEX(a.seq), 2, '0') h FROM seq_0_to_255 a";
+  const std::string two =
+      one + " UNION ALL SELECT CONCAT(LPAD(HEX(a.seq), 2, '0'), LPAD(HEX(b.seq), 2, '0'))" +
+      " FROM seq_128_to_255 a, seq_0_to_255 b";
+  const std::string three =
+      two + " UNION ALL SELECT CONCAT('8F', LPAD(HEX(a.seq), 2, '0'), LPAD(HEX(b.seq), 2, '0'))" +
+      " FROM seq_128_to_255 a, seq_128_to_255 b";
+  const std::string units =
+      "SELECT CONCAT(LPAD(HEX(a.seq), 2, '0'), LPAD(HEX(b.seq), 2, '0')) h"
+      " FROM seq_0_to_255 a, seq_0_to_255 b";
+  std::vector<std::pair<std::string, const std::string*>> charsets;
+  for (const char* name :
+       {"latin1", "latin2",   "latin5", "latin7",   "cp1250", "cp1251",  "cp1256",
+        "cp1257", "cp850",    "cp852",  "cp866",    "greek",  "hebrew",  "koi8r",
+        "koi8u",  "macroman", "macce",  "armscii8", "tis620", "geostd8", "swe7",
+        "hp8",    "dec8",     "ascii",  "keybcs2"}) {
+    charsets.emplace_back(name, &one);
+  }
+  for (const char* name : {"sjis", "cp932", "big5", "gbk", "gb2312", "euckr"}) {
+    charsets.emplace_back(name, &two);
+  }
+  for (const char* name : {"ujis", "eucjpms"}) charsets.emplace_back(name, &three);
+  for (const char* name : {"ucs2", "utf16", "utf16le"}) charsets.emplace_back(name, &units);
+
+  size_t compared = 0;
+  for (const auto& [charset, sequences] : charsets) {
+    auto rows = db().Query("SELECT h, HEX(CONVERT(UNHEX(h) USING " + charset +
+                           ")), HEX(CONVERT(CONVERT(UNHEX(h) USING " + charset +
+                           ") USING utf8mb4)) FROM (" + *sequences + ") s");
+    ASSERT_TRUE(rows.ok()) << rows.message();
+    const uint32_t collation = CollationOfCharset(charset);
+    ASSERT_NE(collation, 0u) << charset;
+    std::vector<std::string> wrong;
+    for (const auto& row : *rows) {
+      if (row[1] != row[0]) continue;  // bytes the charset cannot store
+      const std::string bytes = Unhex(row[0].value_or(""));
+      const std::optional<std::string> server =
+          ServerText(bytes, Unhex(row[2].value_or("")), sequences == &units);
+      const std::optional<std::string> ours = CharsetToUtf8(bytes, collation);
+      ++compared;
+      if (ours == server || (server && !ours && KnownGap(charset, bytes))) continue;
+      wrong.push_back(Hex(bytes) + ": server " + (server ? Hex(*server) : "(none)") + ", ferry " +
+                      (ours ? Hex(*ours) : "(none)"));
+    }
+    EXPECT_TRUE(wrong.empty()) << charset << ": " << wrong.size() << " differ, e.g. "
+                               << wrong.front();
+  }
+  EXPECT_GT(compared, 300000u);
+}
+
+// Text in other charsets arrives as the same UTF-8 the server shows, whether the charsets come
+// from the TABLE_MAP (binlog_row_metadata FULL or MINIMAL) or from information_schema (NO_LOG).
+class MariaDbSourceCharsetTest : public ::testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(RowMetadata, MariaDbSourceCharsetTest,
+                         ::testing::Values("FULL", "MINIMAL", "NO_LOG"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(MariaDbSourceCharsetTest, TextArrivesAsExactUtf8) {
+  auto server = StartServer(
+      "msrc-charset", {.server_id = 1, .extra_args = {"--binlog-row-metadata=" + GetParam()}});
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->Scalar("SELECT @@global.binlog_row_metadata"), GetParam());
+  ASSERT_TRUE(server
+                  ->Exec("CREATE TABLE intl (id INT PRIMARY KEY,"
+                         " l2 VARCHAR(20) CHARACTER SET latin2, w1251 VARCHAR(20) CHARACTER SET"
+                         " cp1251, gb VARCHAR(20) CHARACTER SET gbk, sj VARCHAR(20) CHARACTER SET"
+                         " sjis, uj VARCHAR(20) CHARACTER SET ujis, u16 VARCHAR(20) CHARACTER SET"
+                         " utf16, b5 CHAR(10) CHARACTER SET big5, kr TEXT CHARACTER SET euckr,"
+                         " w1250 VARCHAR(20) CHARACTER SET cp1250, vb VARBINARY(10))")
+                  .ok());
+  auto source = Source(*server, {"ferry.intl"});
+  ASSERT_TRUE(source->Start(wire::Position()).ok());
+  // Introducers, so that the values do not depend on the client connection's charset.
+  ASSERT_TRUE(server
+                  ->Exec("INSERT INTO intl VALUES (1, _utf8mb4'Zażółć gęślą', _utf8mb4'Съешь же',"
+                         " _utf8mb4'中文字符', _utf8mb4'こんにちは', _utf8mb4'日本語テキスト',"
+                         " _utf8mb4'a😀é', _utf8mb4'繁體中文', _utf8mb4'한국어 똠방각하',"
+                         " _utf8mb4'Příliš', X'C3A9'),"
+                         " (2, 'ascii', NULL, NULL, NULL, NULL, NULL, NULL, NULL, _cp1250 X'6181',"
+                         " NULL)")
+                  .ok());
+  ASSERT_TRUE(server->Exec("UPDATE intl SET l2 = _utf8mb4'Łódź' WHERE id = 1").ok());
+  // What the server itself shows, to be sure the columns hold what the test expects.
+  EXPECT_EQ(server->Scalar("SELECT HEX(CONVERT(l2 USING utf8mb4)) FROM intl WHERE id = 1"),
+            Hex("Łódź"));
+
+  auto txs = ReadTransactions(*source, 2);
+  ASSERT_TRUE(txs.ok()) << txs.message();
+  const wire::Relation& relation = (*txs)[0].row_relations[0];
+  EXPECT_EQ(Names(relation), (std::vector<std::string>{"id", "l2", "w1251", "gb", "sj", "uj", "u16",
+                                                       "b5", "kr", "w1250", "vb"}));
+  EXPECT_EQ(relation.columns(8).type(), wire::LOGICAL_TYPE_TEXT);  // TEXT, not a BLOB
+  const std::vector<std::string> first = {"1",          "'Zażółć gęślą'", "'Съешь же'",
+                                          "'中文字符'", "'こんにちは'",   "'日本語テキスト'",
+                                          "'a😀é'",      "'繁體中文'",     "'한국어 똠방각하'",
+                                          "'Příliš'"};
+  ASSERT_EQ((*txs)[0].rows.size(), 2u);
+  std::vector<std::string> got = Render((*txs)[0].rows[0].new_values());
+  ASSERT_EQ(got.size(), 11u);
+  EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + 10), first);
+  // A binary string stays bytes, even where its bytes happen to be UTF-8.
+  EXPECT_EQ((*txs)[0].rows[0].new_values(10).bytes(), "\xc3\xa9");
+  // cp1250 leaves 0x81 unassigned: no text, so the bytes arrive unaltered.
+  const wire::Value& unassigned = (*txs)[0].rows[1].new_values(9);
+  ASSERT_EQ(unassigned.kind_case(), wire::Value::kBytes) << unassigned.ShortDebugString();
+  EXPECT_EQ(unassigned.bytes(), "a\x81");
+  EXPECT_EQ(Render((*txs)[0].rows[1].new_values())[1], "'ascii'");
+
+  // Both images of an update.
+  ASSERT_EQ((*txs)[1].rows.size(), 1u);
+  EXPECT_EQ(Render((*txs)[1].rows[0].old_values())[1], "'Zażółć gęślą'");
+  EXPECT_EQ(Render((*txs)[1].rows[0].new_values())[1], "'Łódź'");
+  EXPECT_EQ(Render((*txs)[1].rows[0].new_values())[4], "'こんにちは'");
 }
 
 // ---- servers with other settings --------------------------------------------------------------
