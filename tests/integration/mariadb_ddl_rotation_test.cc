@@ -169,17 +169,18 @@ class MariaDbSourceEndToEndTest : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(setup_->WaitForSameRows(query, seconds(60))) << setup_->DescribeDifference(query);
     const std::string source = RowsAsText(setup_->source(), query);
     const std::string target = RowsAsText(setup_->target(), query);
-    EXPECT_TRUE(source == expected) << "the source differs from what the test wrote: "
-                                    << FirstDifferences(expected, source);
-    EXPECT_TRUE(target == expected) << "the target differs from what the test wrote: "
-                                    << FirstDifferences(expected, target);
+    EXPECT_TRUE(source == expected)
+        << "the source differs from what the test wrote: " << FirstDifferences(expected, source);
+    EXPECT_TRUE(target == expected)
+        << "the target differs from what the test wrote: " << FirstDifferences(expected, target);
   }
 
   void ExpectNoConflicts() {
     const std::string metrics = MetricsOf(setup_->apply_admin_port());
     EXPECT_EQ(metrics.find("ERROR"), std::string::npos) << metrics;
     EXPECT_EQ(metrics.find("ferry_conflicts_"), std::string::npos)
-        << "the target diverged from the source:\n" << metrics;
+        << "the target diverged from the source:\n"
+        << metrics;
   }
 
   std::unique_ptr<ReplicationSetup> setup_;
@@ -231,8 +232,9 @@ TEST_P(DdlUnderLoadTest, AddDropAndReorderColumnsWhileWriting) {
     // Updates and deletes of earlier rows: before images of every layout travel too.
     if (n % 2 == 1) {
       if (auto it = model.find(first - 5); it != model.end()) {
-        sql += "UPDATE t SET a = a + 1, b = CONCAT(b, 'u') WHERE id = " +
-               std::to_string(it->first) + ";";
+        sql +=
+            "UPDATE t SET a = a + 1, b = CONCAT(b, 'u') WHERE id = " + std::to_string(it->first) +
+            ";";
         it->second.a += 1;
         it->second.b += "u";
       }
@@ -303,12 +305,12 @@ TEST_P(DdlUnderLoadTest, AddDropAndReorderColumnsWhileWriting) {
   std::string expected;
   int with_d = 0;
   for (const auto& [id, row] : model) {
-    expected += std::to_string(id) + "|" + std::to_string(row.a) + "|" + row.b + "|" +
-                Text(row.d) + "\n";
+    expected +=
+        std::to_string(id) + "|" + std::to_string(row.a) + "|" + row.b + "|" + Text(row.d) + "\n";
     with_d += row.d ? 1 : 0;
   }
   ASSERT_GT(writer.committed(), 5 * kStep);
-  ASSERT_GT(with_d, kStep);                        // the new column was written
+  ASSERT_GT(with_d, kStep);                         // the new column was written
   ASSERT_GT(model.size() - with_d, size_t{kStep});  // and rows from before it exist
   ExpectBothSidesAre("SELECT id, a, b, d FROM t ORDER BY id", expected);
   EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM t"), std::to_string(model.size()));
@@ -334,10 +336,11 @@ std::string RotationTargetSchema(const std::string& engine) {
         FOR EACH ROW EXECUTE FUNCTION log_apply();
       ALTER TABLE r ENABLE ALWAYS TRIGGER log_apply;)sql";
   } else {
-    sql += "CREATE TRIGGER log_insert AFTER INSERT ON r FOR EACH ROW "
-           "INSERT INTO applied_log (id) VALUES (NEW.id);"
-           "CREATE TRIGGER log_update AFTER UPDATE ON r FOR EACH ROW "
-           "INSERT INTO applied_log (id) VALUES (NEW.id);";
+    sql +=
+        "CREATE TRIGGER log_insert AFTER INSERT ON r FOR EACH ROW "
+        "INSERT INTO applied_log (id) VALUES (NEW.id);"
+        "CREATE TRIGGER log_update AFTER UPDATE ON r FOR EACH ROW "
+        "INSERT INTO applied_log (id) VALUES (NEW.id);";
   }
   return sql;
 }
@@ -350,8 +353,9 @@ struct RotationRow {
 class RotationUnderLoadTest : public MariaDbSourceEndToEndTest {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(StartAgents("CREATE TABLE r (id INT PRIMARY KEY, a BIGINT, b VARCHAR(50))",
-                                        RotationTargetSchema(GetParam()), {"r"}));
+    ASSERT_NO_FATAL_FAILURE(
+        StartAgents("CREATE TABLE r (id INT PRIMARY KEY, a BIGINT, b VARCHAR(50))",
+                    RotationTargetSchema(GetParam()), {"r"}));
     writer_ = std::make_unique<Writer>(setup_->source(), [this](int n, int) { return Build(n); });
   }
   void TearDown() override {
@@ -373,7 +377,9 @@ class RotationUnderLoadTest : public MariaDbSourceEndToEndTest {
     if (n % 3 == 2) {
       auto it = model_.find(first - 4);
       if (it != model_.end()) {
-        sql += "UPDATE r SET a = a + 1, b = CONCAT(b, 'u') WHERE id = " + std::to_string(it->first) + ";";
+        sql +=
+            "UPDATE r SET a = a + 1, b = CONCAT(b, 'u') WHERE id = " + std::to_string(it->first) +
+            ";";
         it->second.a += 1;
         it->second.b += "u";
         ++row_writes_;
@@ -400,7 +406,8 @@ class RotationUnderLoadTest : public MariaDbSourceEndToEndTest {
     }
     ExpectBothSidesAre("SELECT id, a, b FROM r ORDER BY id", expected);
     EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM r"), std::to_string(model_.size()));
-    EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM applied_log"), std::to_string(row_writes_))
+    EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM applied_log"),
+              std::to_string(row_writes_))
         << "rows applied more than once: "
         << RowsAsText(setup_->target(),
                       "SELECT id, count(*) FROM applied_log GROUP BY id HAVING count(*) > 1 "
