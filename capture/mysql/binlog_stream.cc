@@ -25,6 +25,30 @@ constexpr unsigned kErrHostUnreachable = 2003;    // CR_CONN_HOST_ERROR
 // Events can be as large as the server's max_allowed_packet (at most 1 GiB).
 constexpr size_t kMaxPacketBytes = size_t{1} << 30;
 
+// MySQL's command byte for a GTID dump, and its flag saying the GTID set follows.
+constexpr unsigned kComBinlogDumpGtid = 0x1e;
+constexpr uint16_t kBinlogThroughGtid = 0x04;
+
+void AppendLittleEndian(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+// "3e11fa47-71ca-11e1-9e33-c80aa9429562" as its 16 bytes (the set holds canonical UUIDs).
+void AppendUuidBytes(std::string& out, const std::string& uuid) {
+  int high = -1;
+  for (char c : uuid) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) continue;
+    const int nibble =
+        std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (c | 0x20) - 'a' + 10;
+    if (high < 0) {
+      high = nibble;
+    } else {
+      out.push_back(static_cast<char>(high << 4 | nibble));
+      high = -1;
+    }
+  }
+}
+
 struct DsnReader {
   const std::string& text;
   size_t at = 0;
@@ -107,6 +131,18 @@ Status SetParam(ConnectionParams& params, const std::string& key, std::string va
     return Status::Error("unknown key \"" + key +
                          "\" (known: host, port, user, password, dbname, socket, "
                          "connect_timeout)");
+  }
+  return Status::Ok();
+}
+
+// MySQL auto-position: Connector/C has no call for COM_BINLOG_DUMP_GTID, so the command goes
+// through the connection's own command method, without waiting for a reply (the events are it).
+Status SendMySqlGtidDump(MysqlConnection& conn, const DumpRequest& request) {
+  const std::string payload = MySqlGtidDumpPayload(request.server_id, *request.mysql_gtid_set);
+  MYSQL* mysql = conn.handle();
+  if (mysql->methods->db_command(mysql, static_cast<enum_server_command>(kComBinlogDumpGtid),
+                                 payload.data(), payload.size(), /*skip_check=*/1, nullptr) != 0) {
+    return conn.LastError("COM_BINLOG_DUMP_GTID");
   }
   return Status::Ok();
 }
@@ -268,6 +304,10 @@ Result<std::unique_ptr<BinlogStream>> BinlogStream::Open(
     }
   }
   for (const std::string& sql : settings) FERRY_RETURN_IF_ERROR(conn.Exec(sql));
+  if (request.mysql_gtid_set) {
+    FERRY_RETURN_IF_ERROR(SendMySqlGtidDump(conn, request));
+    return stream;
+  }
 
   stream->rpl_ = mariadb_rpl_init(conn.handle());
   if (stream->rpl_ == nullptr) return conn.LastError("mariadb_rpl_init");
@@ -283,6 +323,26 @@ Result<std::unique_ptr<BinlogStream>> BinlogStream::Open(
   }
   if (mariadb_rpl_open(stream->rpl_) != 0) return conn.LastError("mariadb_rpl_open");
   return stream;
+}
+
+std::string MySqlGtidDumpPayload(uint32_t server_id, const wire::MySqlGtidSet& set) {
+  std::string sids;
+  AppendLittleEndian(sids, set.size(), 8);
+  for (const auto& [uuid, intervals] : set) {
+    AppendUuidBytes(sids, uuid);
+    AppendLittleEndian(sids, intervals.size(), 8);
+    for (const auto& [first, last] : intervals) {
+      AppendLittleEndian(sids, first, 8);
+      AppendLittleEndian(sids, last + 1, 8);  // MySQL's intervals end exclusively
+    }
+  }
+  std::string payload;
+  AppendLittleEndian(payload, kBinlogThroughGtid, 2);
+  AppendLittleEndian(payload, server_id, 4);
+  AppendLittleEndian(payload, 0, 4);  // no file name: the set says where to start
+  AppendLittleEndian(payload, 4, 8);  // the first event after the magic bytes
+  AppendLittleEndian(payload, sids.size(), 4);
+  return payload + sids;
 }
 
 BinlogStream::~BinlogStream() {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "wire/position.h"
 
 // Connector/C's handles, kept out of this header so that users need not see mysql.h.
 struct st_mysql;
@@ -96,14 +97,25 @@ struct DumpRequest {
   // MariaDB GTID mode when set: stream the transactions after this GTID state ("" = everything
   // in the binary logs). Otherwise stream from `file` at `offset`.
   std::optional<std::string> gtid_state;
+  // MySQL auto-position when set: stream every transaction not in this GTID set
+  // (COM_BINLOG_DUMP_GTID, as a MySQL replica with SOURCE_AUTO_POSITION=1 does).
+  std::optional<wire::MySqlGtidSet> mysql_gtid_set;
   std::string file;
   uint64_t offset = 4;
   // The server sends a HEARTBEAT event after this long without events.
   std::chrono::milliseconds heartbeat_period{1000};
 };
 
-// COM_BINLOG_DUMP on a connection of its own: mariadb_rpl_open sends the request, and the events
-// are read as raw packets (see Fetch in binlog_stream.cc for why not with mariadb_rpl_fetch).
+// The payload of MySQL's COM_BINLOG_DUMP_GTID after its command byte: flags (BINLOG_THROUGH_GTID),
+// server id, an empty file name and position 4 (the server finds the start from the set), and
+// the set in MySQL's binary encoding (per source UUID: 16 bytes, then its intervals with
+// exclusive ends), all integers little-endian.
+std::string MySqlGtidDumpPayload(uint32_t server_id, const wire::MySqlGtidSet& set);
+
+// A binlog dump on a connection of its own: COM_BINLOG_DUMP sent by mariadb_rpl_open (file and
+// offset, or MariaDB GTID), or COM_BINLOG_DUMP_GTID sent here (MySQL auto-position, which
+// Connector/C does not know); the events are read as raw packets (see Fetch in
+// binlog_stream.cc for why not with mariadb_rpl_fetch).
 class BinlogStream {
  public:
   // Sets the replica session variables the server reads at dump time (checksum, capability,

@@ -502,6 +502,7 @@ struct ServerInfo {
   std::string binlog_row_metadata;  // empty when the server has no such setting
   std::string gtid_binlog_pos;      // MariaDB
   std::string gtid_mode;            // MySQL
+  bool mysql_gtids = false;         // MySQL with gtid_mode=ON: positions are GTID sets
 };
 
 bool IsOn(const std::optional<std::string>& value) {
@@ -538,6 +539,7 @@ Result<ServerInfo> ReadServerInfo(MysqlConnection& connection) {
     Result<std::optional<std::string>> mode = connection.Scalar("SELECT @@global.gtid_mode");
     if (!mode.ok()) return mode.status();
     info.gtid_mode = mode->value_or("");
+    info.mysql_gtids = Lower(info.gtid_mode) == "on";
   }
   return info;
 }
@@ -558,11 +560,11 @@ Status CheckSettings(const ServerInfo& info, const std::string& where, uint32_t 
                          "; set binlog_row_image=FULL (SET GLOBAL binlog_row_image=FULL and in "
                          "my.cnf) — Ferry needs whole rows before and after each change");
   }
-  if (!info.mariadb && Lower(info.gtid_mode) != "off") {
+  if (!info.mariadb && Lower(info.gtid_mode) != "off" && !info.mysql_gtids) {
     return Status::Error(where + " has gtid_mode=" + info.gtid_mode +
-                         "; Ferry reads MySQL binary logs by file and offset only (Connector/C "
-                         "cannot send COM_BINLOG_DUMP_GTID), so it could not resume from the GTID "
-                         "positions this server gives: use gtid_mode=OFF, or a MariaDB source");
+                         ", where some transactions have GTIDs and some do not, so no single kind "
+                         "of position covers them: finish the change to gtid_mode=ON (or back to "
+                         "OFF) first");
   }
   if (reader_id == 0) {
     return Status::Error(where +
@@ -606,6 +608,11 @@ struct StartPoint {
   wire::Position head;
   std::string resume;  // the position as the subscriber gave it
   std::string Describe() const {
+    if (request.mysql_gtid_set) {
+      return request.mysql_gtid_set->empty()
+                 ? "the oldest binary log (empty GTID set)"
+                 : "after GTID set " + wire::FormatMySqlGtidSet(*request.mysql_gtid_set);
+    }
     if (request.gtid_state) {
       return request.gtid_state->empty() ? "the oldest binary log (empty GTID state)"
                                          : "after GTID state " + *request.gtid_state;
@@ -613,6 +620,51 @@ struct StartPoint {
     return request.file + ":" + std::to_string(request.offset);
   }
 };
+
+Result<wire::MySqlGtidSet> ServerGtidSet(MysqlConnection& connection, const std::string& variable) {
+  Result<std::optional<std::string>> text = connection.Scalar("SELECT @@global." + variable);
+  if (!text.ok()) return text.status();
+  Result<wire::MySqlGtidSet> set = wire::ParseMySqlGtidSet(text->value_or(""));
+  if (!set.ok()) return set.status().WithContext(connection.Describe() + ": " + variable);
+  return set;
+}
+
+// MySQL with GTIDs: the dump sends every transaction not in the set (auto-position), from the
+// subscriber's checkpoint or, on first contact, from everything the server has executed. A
+// checkpoint missing transactions the server has purged cannot be served without a gap.
+Result<StartPoint> MySqlGtidStart(MysqlConnection& connection, const ServerInfo& info,
+                                  const std::optional<wire::Position>& resume) {
+  Result<wire::MySqlGtidSet> executed = ServerGtidSet(connection, "gtid_executed");
+  if (!executed.ok()) return executed.status();
+  wire::MySqlGtidSet from = *executed;
+  StartPoint start;
+  start.resume = "the current end of the binary log";
+  if (resume) {
+    Result<wire::MySqlGtidSet> wanted = wire::ParseMySqlGtidSet(resume->value());
+    if (!wanted.ok())
+      return wanted.status().WithContext(connection.Describe() + ": resume position");
+    Result<wire::MySqlGtidSet> purged = ServerGtidSet(connection, "gtid_purged");
+    if (!purged.ok()) return purged.status();
+    if (!wire::IsMySqlGtidSubset(*purged, *wanted)) {
+      return Status::Error(
+          PurgedMessage(connection.Describe(), resume->value(),
+                        "the server has purged " + wire::FormatMySqlGtidSet(*purged)));
+    }
+    if (!wire::IsMySqlGtidSubset(*wanted, *executed)) {
+      return Status::Error(connection.Describe() + ": the position " + resume->value() +
+                           " holds transactions this server never executed (it has " +
+                           wire::FormatMySqlGtidSet(*executed) +
+                           "): the checkpoint comes from another server; point the apply agent "
+                           "at that source, or re-snapshot");
+    }
+    from = std::move(*wanted);
+    start.resume = resume->value();
+  }
+  start.request.mysql_gtid_set = from;
+  start.decoder_gtid_state = wire::FormatMySqlGtidSet(from);
+  start.head = MakePosition(info.engine, start.decoder_gtid_state);
+  return start;
+}
 
 Result<StartPoint> CurrentEnd(MysqlConnection& connection, const ServerInfo& info) {
   StartPoint start;
@@ -623,6 +675,7 @@ Result<StartPoint> CurrentEnd(MysqlConnection& connection, const ServerInfo& inf
     start.head = MakePosition(info.engine, info.gtid_binlog_pos);
     return start;
   }
+  if (info.mysql_gtids) return MySqlGtidStart(connection, info, std::nullopt);
   // MySQL 8.4 renamed SHOW MASTER STATUS.
   Result<std::vector<SqlRow>> rows = connection.Query("SHOW MASTER STATUS");
   if (!rows.ok()) rows = connection.Query("SHOW BINARY LOG STATUS");
@@ -690,12 +743,23 @@ Result<StartPoint> ResumePoint(MysqlConnection& connection, const ServerInfo& in
                          "\"; it was made by another kind of source, so point "
                          "the apply agent at that source or re-snapshot");
   }
-  if (wire::IsBinlogFilePosition(resume.value())) return FileStart(connection, info, resume);
+  const bool file_position = wire::IsBinlogFilePosition(resume.value());
+  if (info.mysql_gtids && file_position) {
+    // The positions the decoder gives from here would be GTID sets holding only what it read,
+    // and resuming from such a set would send the server's whole history again.
+    return Status::Error(connection.Describe() + ": the checkpoint " + resume.value() +
+                         " is a file position, but the server now has gtid_mode=ON, and which "
+                         "GTIDs that position covers cannot be known: re-snapshot the target");
+  }
+  if (file_position) return FileStart(connection, info, resume);
   if (!info.mariadb) {
-    return Status::Error(connection.Describe() + ": cannot resume from the MySQL GTID set " +
-                         resume.value() +
-                         ": this build reads MySQL binary logs by file and offset only "
-                         "(Connector/C has no COM_BINLOG_DUMP_GTID); re-snapshot the target");
+    if (!info.mysql_gtids) {
+      return Status::Error(connection.Describe() + ": the checkpoint is the GTID set " +
+                           resume.value() +
+                           ", but the server has gtid_mode=OFF: set gtid_mode=ON again, or "
+                           "re-snapshot the target");
+    }
+    return MySqlGtidStart(connection, info, resume);
   }
   Result<wire::MariaDbGtidState> state = wire::ParseMariaDbGtidState(resume.value());
   if (!state.ok()) return state.status().WithContext(connection.Describe() + ": resume position");
