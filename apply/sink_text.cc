@@ -31,6 +31,19 @@ std::string TargetShape(const MappedRelation& relation) {
   return shape;
 }
 
+Status CheckBegin(const std::string& upstream, const wire::Begin& begin, bool in_transaction) {
+  const std::string context = "begin transaction for upstream " + upstream;
+  if (in_transaction) {
+    return Status::Error(context + ": a transaction is already open (commit or abort it first)");
+  }
+  if (begin.position().engine().empty() || begin.position().value().empty()) {
+    return Status::Error(context +
+                         ": the Begin carries no position, so no checkpoint can be "
+                         "recorded: the change stream is malformed");
+  }
+  return Status::Ok();
+}
+
 Status CheckImageSize(const MappedRelation& relation, int values) {
   if (values == relation.source.columns_size()) return Status::Ok();
   return Status::Error("row has " + std::to_string(values) + " values but relation " +

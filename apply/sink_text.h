@@ -18,6 +18,10 @@ const char* OpName(wire::RowChange::Op op);
 // a sink read about the target table for it.
 std::string TargetShape(const MappedRelation& relation);
 
+// Fails when a source transaction cannot begin: one is open already (`in_transaction`), or its
+// Begin carries no position to record as the checkpoint.
+Status CheckBegin(const std::string& upstream, const wire::Begin& begin, bool in_transaction);
+
 // Fails when a row image does not hold one value per column of the relation's source table.
 Status CheckImageSize(const MappedRelation& relation, int values);
 

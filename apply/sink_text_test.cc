@@ -46,6 +46,19 @@ TEST(SinkTextTest, ImageErrors) {
             "target, or rename or exclude it in the mapping");
 }
 
+TEST(SinkTextTest, BeginErrors) {
+  wire::Begin begin;
+  EXPECT_EQ(CheckBegin("up", begin, false).message(),
+            "begin transaction for upstream up: the Begin carries no position, so no checkpoint "
+            "can be recorded: the change stream is malformed");
+  begin.mutable_position()->set_engine("postgres");
+  begin.mutable_position()->set_value("0/1");
+  EXPECT_TRUE(CheckBegin("up", begin, false).ok());
+  EXPECT_EQ(CheckBegin("up", begin, true).message(),
+            "begin transaction for upstream up: a transaction is already open (commit or abort "
+            "it first)");
+}
+
 TEST(SinkTextTest, EpochMicrosText) {
   EXPECT_EQ(EpochMicrosText(1709207110123456), "2024-02-29 11:45:10.123456");
   EXPECT_EQ(EpochMicrosText(0), "1970-01-01 00:00:00.000000");

@@ -22,6 +22,7 @@
 
 #include "apply/mysql/mysql_sql.h"
 #include "apply/mysql/mysql_values.h"
+#include "apply/row_applier.h"
 #include "apply/sink_text.h"
 #include "common/log.h"
 
@@ -154,7 +155,7 @@ sql::mysql::MySQL_Driver* Driver() {
   return driver;
 }
 
-class MysqlSink final : public Sink {
+class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn> {
  public:
   explicit MysqlSink(std::string dsn) : dsn_(std::move(dsn)), log_(Logger("apply.mysql")) {}
   ~MysqlSink() override { Close(); }
@@ -172,7 +173,6 @@ class MysqlSink final : public Sink {
 
  private:
   void Close();
-  Status CheckOpen() const;
   Status Connect(const Dsn& dsn);
   void CheckDurability();
   Status CreateMeta();
@@ -190,23 +190,31 @@ class MysqlSink final : public Sink {
   Result<uint64_t> Execute(const Statement& statement);
   Result<std::vector<Row>> Query(const std::string& sql, const std::vector<std::string>& params);
 
-  Result<std::optional<TargetTable>> LoadTarget(const std::string& schema,
-                                                const std::string& table);
-  Result<const TargetTable*> Target(const MappedRelation& relation);
-
-  Result<RowOutcome> ApplyInsert(const MappedRelation& relation, const TargetTable& target,
-                                 const wire::RowChange& change);
-  Result<RowOutcome> ApplyUpdate(const MappedRelation& relation, const TargetTable& target,
-                                 const wire::RowChange& change);
-  Result<RowOutcome> ApplyDelete(const MappedRelation& relation, const TargetTable& target,
-                                 const wire::RowChange& change);
-  Result<RowOutcome> ApplyTruncate(const TargetTable& target);
-  Result<RowOutcome> InsertRow(const MappedRelation& relation, const TargetTable& target,
-                               const std::vector<BoundColumn>& row, RowOutcome on_new,
-                               RowOutcome on_existing);
-  Result<std::vector<BoundColumn>> MatchOf(const MappedRelation& relation,
-                                           const TargetTable& target,
-                                           const wire::RowChange& change);
+  // RowEngine: what the shared row-apply flow needs from MySQL/MariaDB.
+  Status CheckOpen() const override;
+  bool InTransaction() const override { return in_transaction_; }
+  Result<std::optional<TargetTable>> LoadTable(const std::string& schema,
+                                               const std::string& table) override;
+  Result<std::vector<BoundColumn>> Bind(const MappedRelation& relation, const TargetTable& target,
+                                        const RowImage& image) override {
+    return BindImage(relation, target, image);
+  }
+  Result<Insertion> Insert(const TargetTable& target, const std::vector<BoundColumn>& row,
+                           const std::vector<std::string>* arbiter) override;
+  Result<uint64_t> Update(const TargetTable& target, const std::vector<BoundColumn>& set,
+                          const std::vector<BoundColumn>& match, bool one_row) override {
+    return Execute(UpdateStatement(target, set, match, one_row));
+  }
+  Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
+                          bool one_row) override {
+    return Execute(DeleteStatement(target, match, one_row));
+  }
+  // A source TRUNCATE becomes DELETE FROM (see mysql_sink.h for why).
+  Status Truncate(const TargetTable& target, const wire::RowChange&) override {
+    return Execute(DeleteAllStatement(target)).status();
+  }
+  // Error messages quote names with backticks, so the suggested SQL runs as it stands.
+  std::string HintIdent(const std::string& name) const override { return QuoteIdent(name); }
 
   const std::string dsn_;
   std::shared_ptr<spdlog::logger> log_;
@@ -222,13 +230,8 @@ class MysqlSink final : public Sink {
   // columns present, so a relation that changes shape gets new statements; they live as long
   // as the connection.
   std::map<std::string, std::unique_ptr<sql::PreparedStatement>> statements_;
-  // What information_schema says about each target table ("schema.table"). Read again when the
-  // source relation mapped onto it changes shape and after any failed statement on the table.
-  struct CachedTarget {
-    std::string shape;
-    TargetTable table;
-  };
-  std::map<std::string, CachedTarget> targets_;
+  // Applies rows through this sink's RowEngine side; holds the catalog cache Close() clears.
+  RowApplier<TargetTable, BoundColumn> rows_{this};
 };
 
 template <typename Body>
@@ -261,7 +264,7 @@ void MysqlSink::Close() {
   conn_.reset();
   in_transaction_ = false;
   transaction_failed_ = false;
-  targets_.clear();
+  rows_.ForgetTables();
 }
 
 Status MysqlSink::CheckOpen() const {
@@ -471,15 +474,8 @@ Result<std::optional<wire::Position>> MysqlSink::ReadCheckpoint(const std::strin
 
 Status MysqlSink::BeginTransaction(const std::string& upstream, const wire::Begin& begin) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
+  FERRY_RETURN_IF_ERROR(CheckBegin(upstream, begin, in_transaction_));
   const std::string context = "begin transaction for upstream " + upstream;
-  if (in_transaction_) {
-    return Status::Error(context + ": a transaction is already open (commit or abort it first)");
-  }
-  if (begin.position().engine().empty() || begin.position().value().empty()) {
-    return Status::Error(context +
-                         ": the Begin carries no position, so no checkpoint can be "
-                         "recorded: the change stream is malformed");
-  }
   // Ends whatever a read left open, then starts this source transaction's own.
   Status begun = Exec("START TRANSACTION");
   if (!begun.ok()) return begun.WithContext(context);
@@ -505,67 +501,14 @@ Status MysqlSink::BeginTransaction(const std::string& upstream, const wire::Begi
 
 Result<RowOutcome> MysqlSink::ApplyRow(const MappedRelation& relation,
                                        const wire::RowChange& change) {
-  const std::string context =
-      "apply to " + relation.target_name() + " (" + OpName(change.op()) + ")";
-  FERRY_RETURN_IF_ERROR(CheckOpen().WithContext(context));
-  if (!in_transaction_) {
-    return Status::Error(context + ": no transaction is open: call BeginTransaction first");
-  }
-  Result<const TargetTable*> target = Target(relation);
-  if (!target.ok()) {
-    transaction_failed_ = true;
-    return target.status().WithContext(context);
-  }
-
-  Result<RowOutcome> outcome =
-      Status::Error("unsupported operation " + std::to_string(static_cast<int>(change.op())) +
-                    ": the change stream is malformed");
-  switch (change.op()) {
-    case wire::RowChange::INSERT:
-      outcome = ApplyInsert(relation, **target, change);
-      break;
-    case wire::RowChange::UPDATE:
-      outcome = ApplyUpdate(relation, **target, change);
-      break;
-    case wire::RowChange::DELETE:
-      outcome = ApplyDelete(relation, **target, change);
-      break;
-    case wire::RowChange::TRUNCATE:
-      outcome = ApplyTruncate(**target);
-      break;
-    default:
-      break;
-  }
-  if (!outcome.ok()) {
-    transaction_failed_ = true;
-    // The table may have been altered under us; read its catalog again next time.
-    targets_.erase(relation.target_name());
-    return outcome.status().WithContext(context);
-  }
+  Result<RowOutcome> outcome = rows_.Apply(relation, change);
+  // MySQL would still commit the statements before the failed one: see transaction_failed_.
+  if (!outcome.ok()) transaction_failed_ = true;
   return outcome;
 }
 
-Result<const TargetTable*> MysqlSink::Target(const MappedRelation& relation) {
-  const std::string name = relation.target_name();
-  const std::string shape = TargetShape(relation);
-  if (auto it = targets_.find(name); it != targets_.end() && it->second.shape == shape) {
-    return &it->second.table;
-  }
-  Result<std::optional<TargetTable>> loaded =
-      LoadTarget(relation.target_schema, relation.target_table);
-  if (!loaded.ok()) return loaded.status();
-  if (!loaded->has_value()) {
-    return Status::Error("target table " + name +
-                         " does not exist: create it on the target (Ferry does not create "
-                         "tables) or map the source table onto an existing one");
-  }
-  CachedTarget& cached = targets_[name];
-  cached = {shape, std::move(**loaded)};
-  return &cached.table;
-}
-
-Result<std::optional<TargetTable>> MysqlSink::LoadTarget(const std::string& schema,
-                                                         const std::string& table) {
+Result<std::optional<TargetTable>> MysqlSink::LoadTable(const std::string& schema,
+                                                        const std::string& table) {
   Result<std::vector<Row>> rows = Query(kColumnsSql, {schema, table});
   if (!rows.ok()) return rows.status().WithContext("read columns of " + schema + "." + table);
   // information_schema compares names case-insensitively: prefer the table spelled exactly so;
@@ -617,113 +560,18 @@ Result<std::optional<TargetTable>> MysqlSink::LoadTarget(const std::string& sche
   return std::optional<TargetTable>(std::move(target));
 }
 
-Result<RowOutcome> MysqlSink::InsertRow(const MappedRelation& relation, const TargetTable& target,
-                                        const std::vector<BoundColumn>& row, RowOutcome on_new,
-                                        RowOutcome on_existing) {
-  const std::optional<std::vector<std::string>> arbiter =
-      ArbiterColumns(relation, target.unique_indexes);
-  if (!arbiter && RequiresArbiter(relation)) {
-    std::string list;
-    for (const std::string& key : MatchColumns(relation, target.unique_indexes)) {
-      list += (list.empty() ? "" : ", ") + QuoteIdent(key);
-    }
-    return Status::Error("target table " + target.name() +
-                         " needs a primary key or unique index on (" + list +
-                         "), the key of the source table: add one, e.g. ALTER TABLE " +
-                         target.quoted() + " ADD PRIMARY KEY (" + list + ")");
-  }
+Result<Insertion> MysqlSink::Insert(const TargetTable& target, const std::vector<BoundColumn>& row,
+                                    const std::vector<std::string>* arbiter) {
   Result<uint64_t> inserted = Execute(InsertStatement(target, row));
-  if (inserted.ok()) return on_new;
+  if (inserted.ok()) return Insertion::New();
   const bool duplicate =
       last_error_code_ == kErrDupEntry || last_error_code_ == kErrDupEntryWithKeyName;
   // Without an arbiter (a full image or keyless relation) a duplicate is the target's own
   // constraint refusing a row the source accepted: the error stands.
-  if (!duplicate || !arbiter) return inserted.status();
-
-  // The row exists (or another unique index clashed): overwrite the row with the key, as the
-  // replica follows its source. InnoDB rolled back only the failed INSERT.
-  Result<std::vector<BoundColumn>> match = Select(row, *arbiter);
-  if (!match.ok()) return match.status();
-  std::vector<BoundColumn> set;
-  for (const BoundColumn& column : row) {
-    if (std::find(arbiter->begin(), arbiter->end(), column.name) == arbiter->end()) {
-      set.push_back(column);
-    }
-  }
-  Result<uint64_t> updated = Execute(UpdateStatement(target, set, *match, false));
-  if (!updated.ok()) return updated.status();
-  // No row has the key: the INSERT clashed on another unique index, which the source's row
-  // does not own. Report that, not a divergence on the key.
-  if (*updated == 0) return inserted.status();
-  return on_existing;
-}
-
-Result<RowOutcome> MysqlSink::ApplyInsert(const MappedRelation& relation, const TargetTable& target,
-                                          const wire::RowChange& change) {
-  Result<std::vector<BoundColumn>> row = BindImage(relation, target, change.new_values());
-  if (!row.ok()) return row.status();
-  return InsertRow(relation, target, *row, RowOutcome::kApplied, RowOutcome::kInsertedOverExisting);
-}
-
-// The values that find the row an update or delete refers to: from the old image when the
-// source sent one (key change, or a full image), else from the new image's key.
-Result<std::vector<BoundColumn>> MysqlSink::MatchOf(const MappedRelation& relation,
-                                                    const TargetTable& target,
-                                                    const wire::RowChange& change) {
-  if (!relation.has_key) return NoKeyError(relation);
-  const bool has_old = change.old_values_size() > 0;
-  Result<std::vector<BoundColumn>> image =
-      BindImage(relation, target, has_old ? change.old_values() : change.new_values());
-  if (!image.ok()) return image.status().WithContext(has_old ? "old image" : "new image");
-  std::vector<BoundColumn> match;
-  if (MatchesWholeRow(relation, target.unique_indexes)) {
-    match = std::move(image).value();  // unchanged values were left out by BindImage
-  } else {
-    Result<std::vector<BoundColumn>> keys =
-        Select(*image, MatchColumns(relation, target.unique_indexes));
-    if (!keys.ok()) return keys.status();
-    match = std::move(keys).value();
-  }
-  if (match.empty()) {
-    return Status::Error(
-        "the change carries no values to find its row by: the change stream is malformed");
-  }
-  return match;
-}
-
-Result<RowOutcome> MysqlSink::ApplyUpdate(const MappedRelation& relation, const TargetTable& target,
-                                          const wire::RowChange& change) {
-  Result<std::vector<BoundColumn>> row = BindImage(relation, target, change.new_values());
-  if (!row.ok()) return row.status().WithContext("new image");
-  Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
-  if (!match.ok()) return match.status();
-  Result<uint64_t> updated = Execute(
-      UpdateStatement(target, *row, *match, MatchesWholeRow(relation, target.unique_indexes)));
-  if (!updated.ok()) return updated.status();
-  if (*updated > 0) return RowOutcome::kApplied;
-  // No row: the replica had diverged. Insert the source's row (columns the source did not send
-  // get their defaults) so the replica follows its source.
-  return InsertRow(relation, target, *row, RowOutcome::kUpdateInsertedMissing,
-                   RowOutcome::kUpdateInsertedMissing);
-}
-
-Result<RowOutcome> MysqlSink::ApplyDelete(const MappedRelation& relation, const TargetTable& target,
-                                          const wire::RowChange& change) {
-  if (change.old_values_size() == 0) {
-    return Status::Error("the delete carries no old image: the change stream is malformed");
-  }
-  Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
-  if (!match.ok()) return match.status();
-  Result<uint64_t> deleted =
-      Execute(DeleteStatement(target, *match, MatchesWholeRow(relation, target.unique_indexes)));
-  if (!deleted.ok()) return deleted.status();
-  return *deleted > 0 ? RowOutcome::kApplied : RowOutcome::kDeleteMissing;
-}
-
-Result<RowOutcome> MysqlSink::ApplyTruncate(const TargetTable& target) {
-  Result<uint64_t> deleted = Execute(DeleteAllStatement(target));
-  if (!deleted.ok()) return deleted.status();
-  return RowOutcome::kApplied;
+  if (!duplicate || arbiter == nullptr) return inserted.status();
+  // InnoDB rolled back only the failed INSERT; RowApplier overwrites the row with the key, and
+  // the error stands if there is none.
+  return Insertion::Refused(inserted.status());
 }
 
 Status MysqlSink::CommitTransaction() {
@@ -757,13 +605,10 @@ void MysqlSink::AbortTransaction() {
 Result<std::optional<std::vector<std::string>>> MysqlSink::TargetColumns(const std::string& schema,
                                                                          const std::string& table) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
-  Result<std::optional<TargetTable>> target = LoadTarget(schema, table);
-  if (!target.ok()) return target.status();
+  Result<std::optional<std::vector<std::string>>> names = rows_.TargetColumns(schema, table);
+  if (!names.ok()) return names.status();
   FERRY_RETURN_IF_ERROR(EndRead());
-  if (!target->has_value()) return std::optional<std::vector<std::string>>();
-  std::vector<std::string> names;
-  for (const TargetColumn& column : (*target)->columns) names.push_back(column.name);
-  return std::optional<std::vector<std::string>>(std::move(names));
+  return names;
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "apply/sink_text.h"
+#include "apply/row_applier.h"
 
 namespace ferry::apply::mysql {
 namespace {
@@ -124,20 +124,15 @@ std::string ComparePlaceholder(const ColumnType& type) {
 Result<std::vector<BoundColumn>> BindImage(
     const MappedRelation& relation, const TargetTable& target,
     const google::protobuf::RepeatedPtrField<wire::Value>& values) {
-  FERRY_RETURN_IF_ERROR(CheckImageSize(relation, values.size()));
-  std::vector<BoundColumn> bound;
-  bound.reserve(relation.columns.size());
-  for (const MappedColumn& column : relation.columns) {
-    const wire::Value& value = values.Get(column.source_index);
-    if (value.has_unchanged()) continue;
-    const TargetColumn* target_column = target.Find(column.target_name);
-    if (target_column == nullptr) return MissingTargetColumn(target.name(), column);
-    Result<Param> param = ToParam(value, target_column->type);
-    if (!param.ok()) return param.status().WithContext("column " + column.target_name);
-    bound.push_back(
-        {column.target_name, std::move(param).value(), ComparePlaceholder(target_column->type)});
-  }
-  return bound;
+  return BindMapped<BoundColumn>(
+      relation, target, values,
+      [](const MappedColumn& column, const TargetColumn& target_column,
+         const wire::Value& value) -> Result<BoundColumn> {
+        Result<Param> param = ToParam(value, target_column.type);
+        if (!param.ok()) return param.status().WithContext("column " + column.target_name);
+        return BoundColumn{column.target_name, std::move(param).value(),
+                           ComparePlaceholder(target_column.type)};
+      });
 }
 
 Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns) {

@@ -1,7 +1,7 @@
 #include "apply/postgres/pg_sql.h"
 
 #include "apply/postgres/pg_text.h"
-#include "apply/sink_text.h"
+#include "apply/row_applier.h"
 
 namespace ferry::apply::postgres {
 namespace {
@@ -65,8 +65,8 @@ Status CheckBooleanTarget(const MappedRelation& relation, const MappedColumn& co
   if (target.type != "boolean") return Status::Ok();
   if (!value.has_int64() && !value.has_uint64() && !value.has_bits()) return Status::Ok();
   const std::string source = relation.source.schema() + "." + relation.source.table();
-  return Status::Error("column " + column.target_name + " is boolean on the target, but " +
-                       source + "." + column.source.name() + " (" + column.source.source_type() +
+  return Status::Error("column " + column.target_name + " is boolean on the target, but " + source +
+                       "." + column.source.name() + " (" + column.source.source_type() +
                        ") carries " + (value.has_bits() ? "bits" : "integers") +
                        ": to write 0 and 1 as false and true, add `types: {" +
                        column.source.name() + ": boolean}` to the mapping of " + source +
@@ -87,20 +87,15 @@ const TargetColumn* TargetTable::Find(const std::string& column) const {
 Result<std::vector<BoundColumn>> BindImage(
     const MappedRelation& relation, const TargetTable& target,
     const google::protobuf::RepeatedPtrField<wire::Value>& values) {
-  FERRY_RETURN_IF_ERROR(CheckImageSize(relation, values.size()));
-  std::vector<BoundColumn> bound;
-  bound.reserve(relation.columns.size());
-  for (const MappedColumn& column : relation.columns) {
-    const wire::Value& value = values.Get(column.source_index);
-    if (value.has_unchanged()) continue;
-    const TargetColumn* target_column = target.Find(column.target_name);
-    if (target_column == nullptr) return MissingTargetColumn(target.name(), column);
-    FERRY_RETURN_IF_ERROR(CheckBooleanTarget(relation, column, *target_column, value));
-    Result<std::optional<std::string>> text = ValueToPgText(value);
-    if (!text.ok()) return text.status().WithContext("column " + column.target_name);
-    bound.push_back({column.target_name, std::move(text).value(), target_column->text_compare});
-  }
-  return bound;
+  return BindMapped<BoundColumn>(
+      relation, target, values,
+      [&](const MappedColumn& column, const TargetColumn& target_column,
+          const wire::Value& value) -> Result<BoundColumn> {
+        FERRY_RETURN_IF_ERROR(CheckBooleanTarget(relation, column, target_column, value));
+        Result<std::optional<std::string>> text = ValueToPgText(value);
+        if (!text.ok()) return text.status().WithContext("column " + column.target_name);
+        return BoundColumn{column.target_name, std::move(text).value(), target_column.text_compare};
+      });
 }
 
 Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns,

@@ -2,7 +2,7 @@
 
 #include <libpq-fe.h>
 
-#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -13,7 +13,7 @@
 
 #include "apply/postgres/pg_sql.h"
 #include "apply/postgres/pg_text.h"
-#include "apply/sink_text.h"
+#include "apply/row_applier.h"
 #include "common/log.h"
 
 namespace ferry::apply::postgres {
@@ -182,7 +182,7 @@ void LogNotice(void* logger, const char* message) {
   static_cast<spdlog::logger*>(logger)->debug("target: {}", OneLine(message));
 }
 
-class PostgresSink final : public Sink {
+class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColumn> {
  public:
   explicit PostgresSink(std::string dsn) : dsn_(std::move(dsn)), log_(Logger("apply.postgres")) {}
   ~PostgresSink() override { Close(); }
@@ -191,7 +191,9 @@ class PostgresSink final : public Sink {
   Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) override;
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
-                              const wire::RowChange& change) override;
+                              const wire::RowChange& change) override {
+    return rows_.Apply(relation, change);
+  }
   Status CommitTransaction() override;
   void AbortTransaction() override;
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
@@ -200,7 +202,6 @@ class PostgresSink final : public Sink {
 
  private:
   void Close();
-  Status CheckOpen() const;
   Status ExecSimple(const std::string& sql);
   Result<bool> MetaExists();
   Status CreateMeta();
@@ -209,25 +210,25 @@ class PostgresSink final : public Sink {
   Result<PgResult> ExecPrepared(const Statement& statement);
   Result<std::string> Prepare(const std::string& sql);
 
-  Result<std::optional<TargetTable>> LoadTarget(const std::string& schema,
-                                                const std::string& table);
-  Result<const TargetTable*> Target(const MappedRelation& relation);
-
-  Result<RowOutcome> ApplyInsert(const MappedRelation& relation, const TargetTable& target,
-                                 const wire::RowChange& change);
-  Result<RowOutcome> ApplyUpdate(const MappedRelation& relation, const TargetTable& target,
-                                 const wire::RowChange& change);
-  Result<RowOutcome> ApplyDelete(const MappedRelation& relation, const TargetTable& target,
-                                 const wire::RowChange& change);
-  Result<RowOutcome> ApplyTruncate(const TargetTable& target, const wire::RowChange& change);
-  // Inserts `row`; when it meets an existing row on the arbiter index, overwrites that row and
-  // reports `on_existing`, else reports `on_new`.
-  Result<RowOutcome> InsertRow(const MappedRelation& relation, const TargetTable& target,
-                               const std::vector<BoundColumn>& row, RowOutcome on_new,
-                               RowOutcome on_existing);
-  Result<std::vector<BoundColumn>> MatchOf(const MappedRelation& relation,
-                                           const TargetTable& target,
-                                           const wire::RowChange& change);
+  // RowEngine: what the shared row-apply flow needs from PostgreSQL.
+  Status CheckOpen() const override;
+  bool InTransaction() const override { return in_transaction_; }
+  Result<std::optional<TargetTable>> LoadTable(const std::string& schema,
+                                               const std::string& table) override;
+  Result<std::vector<BoundColumn>> Bind(const MappedRelation& relation, const TargetTable& target,
+                                        const RowImage& image) override {
+    return BindImage(relation, target, image);
+  }
+  Result<Insertion> Insert(const TargetTable& target, const std::vector<BoundColumn>& row,
+                           const std::vector<std::string>* arbiter) override;
+  Result<uint64_t> Update(const TargetTable& target, const std::vector<BoundColumn>& set,
+                          const std::vector<BoundColumn>& match, bool one_row) override;
+  Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
+                          bool one_row) override;
+  Status Truncate(const TargetTable& target, const wire::RowChange& change) override;
+  // The SQL an error message suggests spells names unquoted: readable, and right for the usual
+  // lower-case names.
+  std::string HintIdent(const std::string& name) const override { return name; }
 
   const std::string dsn_;
   std::shared_ptr<spdlog::logger> log_;
@@ -238,14 +239,8 @@ class PostgresSink final : public Sink {
   // gets new statements; prepared statements live as long as the connection.
   std::map<std::string, std::string> statements_;
   bool checkpoint_prepared_ = false;
-  // What the catalog says about each target table ("schema.table"). Read again when the
-  // source relation mapped onto it changes shape (the target was likely altered first, e.g. a
-  // column added on both sides) and after any failed statement on the table.
-  struct CachedTarget {
-    std::string shape;  // TargetShape() of the relation it was read for
-    TargetTable table;
-  };
-  std::map<std::string, CachedTarget> targets_;
+  // Applies rows through this sink's RowEngine side; holds the catalog cache Close() clears.
+  RowApplier<TargetTable, BoundColumn> rows_{this};
 };
 
 void PostgresSink::Close() {
@@ -254,7 +249,7 @@ void PostgresSink::Close() {
   in_transaction_ = false;
   statements_.clear();
   checkpoint_prepared_ = false;
-  targets_.clear();
+  rows_.ForgetTables();
 }
 
 Status PostgresSink::CheckOpen() const {
@@ -392,15 +387,8 @@ Result<std::optional<wire::Position>> PostgresSink::ReadCheckpoint(const std::st
 
 Status PostgresSink::BeginTransaction(const std::string& upstream, const wire::Begin& begin) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
+  FERRY_RETURN_IF_ERROR(CheckBegin(upstream, begin, in_transaction_));
   const std::string context = "begin transaction for upstream " + upstream;
-  if (in_transaction_) {
-    return Status::Error(context + ": a transaction is already open (commit or abort it first)");
-  }
-  if (begin.position().engine().empty() || begin.position().value().empty()) {
-    return Status::Error(context +
-                         ": the Begin carries no position, so no checkpoint can be "
-                         "recorded: the change stream is malformed");
-  }
   if (!checkpoint_prepared_) {
     PgResult prepared(PQprepare(conn_, kCheckpointStatement, kCheckpointSql, 0, nullptr), &PQclear);
     if (!IsOk(prepared.get())) {
@@ -431,65 +419,8 @@ Status PostgresSink::BeginTransaction(const std::string& upstream, const wire::B
   return Status::Ok();
 }
 
-Result<RowOutcome> PostgresSink::ApplyRow(const MappedRelation& relation,
-                                          const wire::RowChange& change) {
-  const std::string context =
-      "apply to " + relation.target_name() + " (" + OpName(change.op()) + ")";
-  FERRY_RETURN_IF_ERROR(CheckOpen().WithContext(context));
-  if (!in_transaction_) {
-    return Status::Error(context + ": no transaction is open: call BeginTransaction first");
-  }
-  Result<const TargetTable*> target = Target(relation);
-  if (!target.ok()) return target.status().WithContext(context);
-
-  Result<RowOutcome> outcome =
-      Status::Error("unsupported operation " + std::to_string(static_cast<int>(change.op())) +
-                    ": the change stream is malformed");
-  switch (change.op()) {
-    case wire::RowChange::INSERT:
-      outcome = ApplyInsert(relation, **target, change);
-      break;
-    case wire::RowChange::UPDATE:
-      outcome = ApplyUpdate(relation, **target, change);
-      break;
-    case wire::RowChange::DELETE:
-      outcome = ApplyDelete(relation, **target, change);
-      break;
-    case wire::RowChange::TRUNCATE:
-      outcome = ApplyTruncate(**target, change);
-      break;
-    default:
-      break;
-  }
-  if (!outcome.ok()) {
-    // The table may have been altered under us; read its catalog again next time.
-    targets_.erase(relation.target_name());
-    return outcome.status().WithContext(context);
-  }
-  return outcome;
-}
-
-Result<const TargetTable*> PostgresSink::Target(const MappedRelation& relation) {
-  const std::string name = relation.target_name();
-  const std::string shape = TargetShape(relation);
-  if (auto it = targets_.find(name); it != targets_.end() && it->second.shape == shape) {
-    return &it->second.table;
-  }
-  Result<std::optional<TargetTable>> loaded =
-      LoadTarget(relation.target_schema, relation.target_table);
-  if (!loaded.ok()) return loaded.status();
-  if (!loaded->has_value()) {
-    return Status::Error("target table " + name +
-                         " does not exist: create it on the target (Ferry does not create "
-                         "tables) or map the source table onto an existing one");
-  }
-  CachedTarget& cached = targets_[name];
-  cached = {shape, std::move(**loaded)};
-  return &cached.table;
-}
-
-Result<std::optional<TargetTable>> PostgresSink::LoadTarget(const std::string& schema,
-                                                            const std::string& table) {
+Result<std::optional<TargetTable>> PostgresSink::LoadTable(const std::string& schema,
+                                                           const std::string& table) {
   Result<PgResult> columns = ExecParams(kTargetColumnsSql, {schema, table});
   if (!columns.ok()) return columns.status().WithContext("read catalog of " + schema + "." + table);
   const PGresult* rows = columns->get();
@@ -522,123 +453,35 @@ Result<std::optional<TargetTable>> PostgresSink::LoadTarget(const std::string& s
   return std::optional<TargetTable>(std::move(target));
 }
 
-Result<RowOutcome> PostgresSink::InsertRow(const MappedRelation& relation,
-                                           const TargetTable& target,
-                                           const std::vector<BoundColumn>& row, RowOutcome on_new,
-                                           RowOutcome on_existing) {
-  const std::optional<std::vector<std::string>> arbiter =
-      ArbiterColumns(relation, target.unique_indexes);
-  if (!arbiter && RequiresArbiter(relation)) {
-    std::vector<std::string> keys = MatchColumns(relation, target.unique_indexes);
-    std::string list;
-    for (const std::string& key : keys) list += (list.empty() ? "" : ", ") + key;
-    return Status::Error("target table " + target.name() +
-                         " needs a primary key or unique index on (" + list +
-                         "), the key of the source table: add one, e.g. ALTER TABLE " +
-                         target.name() + " ADD PRIMARY KEY (" + list + ")");
-  }
-  // A full-image relation without any unique index on the target is a table that may hold
-  // identical rows, and a relation without key has nothing to find an existing row by: a plain
-  // INSERT, as the source did.
-  Result<PgResult> inserted =
-      ExecPrepared(InsertStatement(target, row, arbiter ? &*arbiter : nullptr));
+Result<Insertion> PostgresSink::Insert(const TargetTable& target,
+                                       const std::vector<BoundColumn>& row,
+                                       const std::vector<std::string>* arbiter) {
+  Result<PgResult> inserted = ExecPrepared(InsertStatement(target, row, arbiter));
   if (!inserted.ok()) return inserted.status();
-  if (!arbiter || AffectedRows(inserted->get()) == 1) return on_new;
+  if (arbiter == nullptr || AffectedRows(inserted->get()) == 1) return Insertion::New();
+  // ON CONFLICT DO NOTHING met the row with the key; RowApplier overwrites it with an UPDATE.
+  // DO NOTHING + UPDATE rather than DO UPDATE ... RETURNING (xmax = 0) because partitioned
+  // tables cannot return system columns.
+  return Insertion::KeyTaken();
+}
 
-  // The arbiter found an existing row: overwrite it with the source's row (the replica follows
-  // its source). DO NOTHING + UPDATE rather than DO UPDATE ... RETURNING (xmax = 0) because
-  // partitioned tables cannot return system columns.
-  Result<std::vector<BoundColumn>> match = Select(row, *arbiter);
-  if (!match.ok()) return match.status();
-  std::vector<BoundColumn> set;
-  for (const BoundColumn& column : row) {
-    if (std::find(arbiter->begin(), arbiter->end(), column.name) == arbiter->end()) {
-      set.push_back(column);
-    }
-  }
-  if (set.empty()) return on_existing;
-  Result<PgResult> updated = ExecPrepared(UpdateStatement(target, set, *match, false));
+Result<uint64_t> PostgresSink::Update(const TargetTable& target,
+                                      const std::vector<BoundColumn>& set,
+                                      const std::vector<BoundColumn>& match, bool one_row) {
+  Result<PgResult> updated = ExecPrepared(UpdateStatement(target, set, match, one_row));
   if (!updated.ok()) return updated.status();
-  if (AffectedRows(updated->get()) != 1) {
-    return Status::Error("the existing row the insert met changed concurrently: retry");
-  }
-  return on_existing;
+  return static_cast<uint64_t>(AffectedRows(updated->get()));
 }
 
-Result<RowOutcome> PostgresSink::ApplyInsert(const MappedRelation& relation,
-                                             const TargetTable& target,
-                                             const wire::RowChange& change) {
-  Result<std::vector<BoundColumn>> row = BindImage(relation, target, change.new_values());
-  if (!row.ok()) return row.status();
-  return InsertRow(relation, target, *row, RowOutcome::kApplied, RowOutcome::kInsertedOverExisting);
-}
-
-// The values that find the row an update or delete refers to: from the old image when the
-// source sent one (key change, or REPLICA IDENTITY FULL), else from the new image's key.
-Result<std::vector<BoundColumn>> PostgresSink::MatchOf(const MappedRelation& relation,
-                                                       const TargetTable& target,
-                                                       const wire::RowChange& change) {
-  // The apply agent refuses these rows already; checked again so that no sink path ever
-  // builds a match from a key that is not there.
-  if (!relation.has_key) return NoKeyError(relation);
-  const bool has_old = change.old_values_size() > 0;
-  Result<std::vector<BoundColumn>> image =
-      BindImage(relation, target, has_old ? change.old_values() : change.new_values());
-  if (!image.ok()) return image.status().WithContext(has_old ? "old image" : "new image");
-  std::vector<BoundColumn> match;
-  if (MatchesWholeRow(relation, target.unique_indexes)) {
-    // Every mapped column the source sent (unchanged ones were left out by BindImage).
-    match = std::move(image).value();
-  } else {
-    Result<std::vector<BoundColumn>> keys =
-        Select(*image, MatchColumns(relation, target.unique_indexes));
-    if (!keys.ok()) return keys.status();
-    match = std::move(keys).value();
-  }
-  if (match.empty()) {
-    return Status::Error(
-        "the change carries no values to find its row by: the change stream "
-        "is malformed");
-  }
-  return match;
-}
-
-Result<RowOutcome> PostgresSink::ApplyUpdate(const MappedRelation& relation,
-                                             const TargetTable& target,
-                                             const wire::RowChange& change) {
-  Result<std::vector<BoundColumn>> row = BindImage(relation, target, change.new_values());
-  if (!row.ok()) return row.status().WithContext("new image");
-  Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
-  if (!match.ok()) return match.status();
-  Result<PgResult> updated = ExecPrepared(
-      UpdateStatement(target, *row, *match, MatchesWholeRow(relation, target.unique_indexes)));
-  if (!updated.ok()) return updated.status();
-  if (AffectedRows(updated->get()) > 0) return RowOutcome::kApplied;
-  // No row: the replica had diverged. Insert the source's row (columns the source did not send
-  // get their defaults) so the replica follows its source.
-  return InsertRow(relation, target, *row, RowOutcome::kUpdateInsertedMissing,
-                   RowOutcome::kUpdateInsertedMissing);
-}
-
-Result<RowOutcome> PostgresSink::ApplyDelete(const MappedRelation& relation,
-                                             const TargetTable& target,
-                                             const wire::RowChange& change) {
-  if (change.old_values_size() == 0) {
-    return Status::Error("the delete carries no old image: the change stream is malformed");
-  }
-  Result<std::vector<BoundColumn>> match = MatchOf(relation, target, change);
-  if (!match.ok()) return match.status();
-  Result<PgResult> deleted = ExecPrepared(
-      DeleteStatement(target, *match, MatchesWholeRow(relation, target.unique_indexes)));
+Result<uint64_t> PostgresSink::Delete(const TargetTable& target,
+                                      const std::vector<BoundColumn>& match, bool one_row) {
+  Result<PgResult> deleted = ExecPrepared(DeleteStatement(target, match, one_row));
   if (!deleted.ok()) return deleted.status();
-  return AffectedRows(deleted->get()) > 0 ? RowOutcome::kApplied : RowOutcome::kDeleteMissing;
+  return static_cast<uint64_t>(AffectedRows(deleted->get()));
 }
 
-Result<RowOutcome> PostgresSink::ApplyTruncate(const TargetTable& target,
-                                               const wire::RowChange& change) {
-  FERRY_RETURN_IF_ERROR(
-      ExecSimple(TruncateStatement(target, change.cascade(), change.restart_identity())));
-  return RowOutcome::kApplied;
+Status PostgresSink::Truncate(const TargetTable& target, const wire::RowChange& change) {
+  return ExecSimple(TruncateStatement(target, change.cascade(), change.restart_identity()));
 }
 
 Status PostgresSink::CommitTransaction() {
@@ -675,12 +518,7 @@ void PostgresSink::AbortTransaction() {
 Result<std::optional<std::vector<std::string>>> PostgresSink::TargetColumns(
     const std::string& schema, const std::string& table) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
-  Result<std::optional<TargetTable>> target = LoadTarget(schema, table);
-  if (!target.ok()) return target.status();
-  if (!target->has_value()) return std::optional<std::vector<std::string>>();
-  std::vector<std::string> names;
-  for (const TargetColumn& column : (*target)->columns) names.push_back(column.name);
-  return std::optional<std::vector<std::string>>(std::move(names));
+  return rows_.TargetColumns(schema, table);
 }
 
 }  // namespace

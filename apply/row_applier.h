@@ -1,0 +1,151 @@
+// The engine-neutral flow of applying one row change to a SQL target: which statements a change
+// becomes, how an insert meeting an existing row and an update or delete finding none are
+// resolved (the replica follows its source; see RowOutcome in sink.h), and the per-table cache
+// of what the target's catalog says. A SQL sink implements RowEngine (its catalog, SQL text,
+// value binding and connection) and hands its rows to a RowApplier. The templates' bodies are
+// in row_applier_impl.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apply/sink.h"
+#include "apply/table_mapping.h"
+#include "common/status.h"
+#include "wire/ferry.pb.h"
+
+namespace ferry::apply {
+
+// A RowChange's old or new image: one value per source column.
+using RowImage = google::protobuf::RepeatedPtrField<wire::Value>;
+
+// How an INSERT of a source row ended when it did not fail. Engines tell an existing row
+// differently, and what the follow-up UPDATE's row count means depends on how.
+struct Insertion {
+  enum class Kind {
+    kNew,  // the row was inserted
+    // Nothing was inserted because a row with the arbiter's values exists (PostgreSQL's
+    // ON CONFLICT DO NOTHING).
+    kKeyTaken,
+    // A unique index refused the row (MySQL's duplicate-key error); it may be another index
+    // than the arbiter, so only the follow-up UPDATE tells whether the row with the key exists.
+    kRefused,
+  };
+
+  static Insertion New() { return {Kind::kNew, Status::Ok()}; }
+  static Insertion KeyTaken() { return {Kind::kKeyTaken, Status::Ok()}; }
+  static Insertion Refused(Status error) { return {Kind::kRefused, std::move(error)}; }
+
+  Kind kind;
+  Status refusal;  // kRefused: the error, which stands when no row has the arbiter's values
+};
+
+// What RowApplier needs from an engine. `Table` is the engine's view of a target table, with
+// `schema`, `table`, `name()` ("schema.table"), `columns` (each with a `name`), `Find(name)`
+// and `unique_indexes` (apply/row_match.h); `Column` is one bound column of a statement, with
+// its target column's `name`.
+template <typename Table, typename Column>
+class RowEngine {
+ public:
+  virtual ~RowEngine() = default;
+
+  // Ok when connected; the error says how to connect.
+  virtual Status CheckOpen() const = 0;
+  virtual bool InTransaction() const = 0;
+
+  // What the catalog says about schema.table; nullopt when there is no such table.
+  virtual Result<std::optional<Table>> LoadTable(const std::string& schema,
+                                                 const std::string& table) = 0;
+
+  // The mapped columns of `image`, unchanged values left out (see BindMapped).
+  virtual Result<std::vector<Column>> Bind(const MappedRelation& relation, const Table& table,
+                                           const RowImage& image) = 0;
+
+  // Inserts `row`. Without `arbiter` the row is inserted or the statement fails; with one, an
+  // existing row with the arbiter's values is reported as the Insertion's kind, not an error.
+  virtual Result<Insertion> Insert(const Table& table, const std::vector<Column>& row,
+                                   const std::vector<std::string>* arbiter) = 0;
+
+  // Sets `set` in the rows matching `match`, only one of them with `one_row`; the number of
+  // rows found (not only changed). An empty `set` still finds the row.
+  virtual Result<uint64_t> Update(const Table& table, const std::vector<Column>& set,
+                                  const std::vector<Column>& match, bool one_row) = 0;
+
+  // Deletes the rows matching `match`, only one of them with `one_row`; the number deleted.
+  virtual Result<uint64_t> Delete(const Table& table, const std::vector<Column>& match,
+                                  bool one_row) = 0;
+
+  // Empties the table for a source TRUNCATE (`change` says cascade and restart_identity).
+  virtual Status Truncate(const Table& table, const wire::RowChange& change) = 0;
+
+  // `name` as the SQL an error message suggests spells it.
+  virtual std::string HintIdent(const std::string& name) const = 0;
+};
+
+// Applies row changes through a RowEngine, from the sink's one thread.
+// Invariant: a cached table is what the catalog said when it was read for the relation's
+// current shape (TargetShape). It is read again when the relation mapped onto it changes shape
+// (the target was likely altered first, e.g. a column added on both sides) and after any
+// failed change on the table, which may have been altered under us.
+template <typename Table, typename Column>
+class RowApplier {
+ public:
+  explicit RowApplier(RowEngine<Table, Column>* engine) : engine_(engine) {}
+
+  // Applies one change inside the engine's open transaction. Errors start with
+  // "apply to schema.table (OP)".
+  Result<RowOutcome> Apply(const MappedRelation& relation, const wire::RowChange& change);
+
+  // The column names of schema.table as the catalog has them now (the cache is left alone);
+  // nullopt when there is no such table.
+  Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
+                                                                const std::string& table);
+
+  // Drops every cached table, e.g. when the connection is closed.
+  void ForgetTables() { tables_.clear(); }
+
+ private:
+  Result<RowOutcome> Dispatch(const MappedRelation& relation, const Table& target,
+                              const wire::RowChange& change);
+  Result<const Table*> Target(const MappedRelation& relation);
+
+  Result<RowOutcome> ApplyInsert(const MappedRelation& relation, const Table& target,
+                                 const wire::RowChange& change);
+  Result<RowOutcome> ApplyUpdate(const MappedRelation& relation, const Table& target,
+                                 const wire::RowChange& change);
+  Result<RowOutcome> ApplyDelete(const MappedRelation& relation, const Table& target,
+                                 const wire::RowChange& change);
+  Result<std::vector<Column>> MatchOf(const MappedRelation& relation, const Table& target,
+                                      const wire::RowChange& change);
+
+  // Inserts `row`; when it meets an existing row on the arbiter index, overwrites that row and
+  // reports `on_existing`, else reports `on_new`.
+  Result<RowOutcome> InsertRow(const MappedRelation& relation, const Table& target,
+                               const std::vector<Column>& row, RowOutcome on_new,
+                               RowOutcome on_existing);
+  Result<RowOutcome> Overwrite(const Table& target, const std::vector<Column>& row,
+                               const std::vector<std::string>& arbiter, const Insertion& insertion,
+                               RowOutcome on_existing);
+  Status NoArbiterError(const MappedRelation& relation, const Table& target) const;
+
+  RowEngine<Table, Column>* engine_;
+  struct CachedTable {
+    std::string shape;  // TargetShape() of the relation it was read for
+    Table table;
+  };
+  std::map<std::string, CachedTable> tables_;  // by "schema.table"
+};
+
+// The walk over a relation's mapped columns that every engine's image binding shares: checks
+// that `image` fits the relation, leaves out unchanged values, finds each column on `target`
+// (failing when it is missing) and has `bind(mapped, target_column, value)` make the Column.
+template <typename Column, typename Table, typename BindOne>
+Result<std::vector<Column>> BindMapped(const MappedRelation& relation, const Table& target,
+                                       const RowImage& image, BindOne bind);
+
+}  // namespace ferry::apply
+
+#include "apply/row_applier_impl.h"  // IWYU pragma: export

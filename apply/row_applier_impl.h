@@ -1,0 +1,237 @@
+// The bodies of row_applier.h's templates; include row_applier.h, not this file.
+#pragma once
+
+#include <algorithm>
+#include <utility>
+
+#include "apply/row_applier.h"
+#include "apply/row_match.h"
+#include "apply/sink_text.h"
+
+namespace ferry::apply {
+
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::Apply(const MappedRelation& relation,
+                                                    const wire::RowChange& change) {
+  const std::string context =
+      "apply to " + relation.target_name() + " (" + OpName(change.op()) + ")";
+  FERRY_RETURN_IF_ERROR(engine_->CheckOpen().WithContext(context));
+  if (!engine_->InTransaction()) {
+    return Status::Error(context + ": no transaction is open: call BeginTransaction first");
+  }
+  Result<const Table*> target = Target(relation);
+  if (!target.ok()) return target.status().WithContext(context);
+  Result<RowOutcome> outcome = Dispatch(relation, **target, change);
+  if (!outcome.ok()) {
+    // The table may have been altered under us; read its catalog again next time.
+    tables_.erase(relation.target_name());
+    return outcome.status().WithContext(context);
+  }
+  return outcome;
+}
+
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::Dispatch(const MappedRelation& relation,
+                                                       const Table& target,
+                                                       const wire::RowChange& change) {
+  switch (change.op()) {
+    case wire::RowChange::INSERT:
+      return ApplyInsert(relation, target, change);
+    case wire::RowChange::UPDATE:
+      return ApplyUpdate(relation, target, change);
+    case wire::RowChange::DELETE:
+      return ApplyDelete(relation, target, change);
+    case wire::RowChange::TRUNCATE:
+      FERRY_RETURN_IF_ERROR(engine_->Truncate(target, change));
+      return RowOutcome::kApplied;
+    default:
+      return Status::Error("unsupported operation " +
+                           std::to_string(static_cast<int>(change.op())) +
+                           ": the change stream is malformed");
+  }
+}
+
+template <typename Table, typename Column>
+Result<const Table*> RowApplier<Table, Column>::Target(const MappedRelation& relation) {
+  const std::string name = relation.target_name();
+  const std::string shape = TargetShape(relation);
+  if (auto it = tables_.find(name); it != tables_.end() && it->second.shape == shape) {
+    return &it->second.table;
+  }
+  Result<std::optional<Table>> loaded =
+      engine_->LoadTable(relation.target_schema, relation.target_table);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) {
+    return Status::Error("target table " + name +
+                         " does not exist: create it on the target (Ferry does not create "
+                         "tables) or map the source table onto an existing one");
+  }
+  CachedTable& cached =
+      tables_.insert_or_assign(name, CachedTable{shape, std::move(**loaded)}).first->second;
+  return &cached.table;
+}
+
+template <typename Table, typename Column>
+Result<std::optional<std::vector<std::string>>> RowApplier<Table, Column>::TargetColumns(
+    const std::string& schema, const std::string& table) {
+  Result<std::optional<Table>> loaded = engine_->LoadTable(schema, table);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) return std::optional<std::vector<std::string>>();
+  std::vector<std::string> names;
+  for (const auto& column : (*loaded)->columns) names.push_back(column.name);
+  return std::optional<std::vector<std::string>>(std::move(names));
+}
+
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::ApplyInsert(const MappedRelation& relation,
+                                                          const Table& target,
+                                                          const wire::RowChange& change) {
+  Result<std::vector<Column>> row = engine_->Bind(relation, target, change.new_values());
+  if (!row.ok()) return row.status();
+  return InsertRow(relation, target, *row, RowOutcome::kApplied, RowOutcome::kInsertedOverExisting);
+}
+
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::ApplyUpdate(const MappedRelation& relation,
+                                                          const Table& target,
+                                                          const wire::RowChange& change) {
+  Result<std::vector<Column>> row = engine_->Bind(relation, target, change.new_values());
+  if (!row.ok()) return row.status().WithContext("new image");
+  Result<std::vector<Column>> match = MatchOf(relation, target, change);
+  if (!match.ok()) return match.status();
+  Result<uint64_t> updated =
+      engine_->Update(target, *row, *match, MatchesWholeRow(relation, target.unique_indexes));
+  if (!updated.ok()) return updated.status();
+  if (*updated > 0) return RowOutcome::kApplied;
+  // No row: the replica had diverged. Insert the source's row (columns the source did not send
+  // get their defaults) so the replica follows its source.
+  return InsertRow(relation, target, *row, RowOutcome::kUpdateInsertedMissing,
+                   RowOutcome::kUpdateInsertedMissing);
+}
+
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::ApplyDelete(const MappedRelation& relation,
+                                                          const Table& target,
+                                                          const wire::RowChange& change) {
+  if (change.old_values_size() == 0) {
+    return Status::Error("the delete carries no old image: the change stream is malformed");
+  }
+  Result<std::vector<Column>> match = MatchOf(relation, target, change);
+  if (!match.ok()) return match.status();
+  Result<uint64_t> deleted =
+      engine_->Delete(target, *match, MatchesWholeRow(relation, target.unique_indexes));
+  if (!deleted.ok()) return deleted.status();
+  return *deleted > 0 ? RowOutcome::kApplied : RowOutcome::kDeleteMissing;
+}
+
+// The values that find the row an update or delete refers to: from the old image when the
+// source sent one (key change, or a full old image), else from the new image's key.
+template <typename Table, typename Column>
+Result<std::vector<Column>> RowApplier<Table, Column>::MatchOf(const MappedRelation& relation,
+                                                               const Table& target,
+                                                               const wire::RowChange& change) {
+  // The apply agent refuses these rows already; checked again so that no sink path ever
+  // builds a match from a key that is not there.
+  if (!relation.has_key) return NoKeyError(relation);
+  const bool has_old = change.old_values_size() > 0;
+  Result<std::vector<Column>> image =
+      engine_->Bind(relation, target, has_old ? change.old_values() : change.new_values());
+  if (!image.ok()) return image.status().WithContext(has_old ? "old image" : "new image");
+  std::vector<Column> match;
+  if (MatchesWholeRow(relation, target.unique_indexes)) {
+    // Every mapped column the source sent (unchanged ones were left out by Bind).
+    match = std::move(image).value();
+  } else {
+    Result<std::vector<Column>> keys =
+        Select(*image, MatchColumns(relation, target.unique_indexes));
+    if (!keys.ok()) return keys.status();
+    match = std::move(keys).value();
+  }
+  if (match.empty()) {
+    return Status::Error(
+        "the change carries no values to find its row by: the change stream is malformed");
+  }
+  return match;
+}
+
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::InsertRow(const MappedRelation& relation,
+                                                        const Table& target,
+                                                        const std::vector<Column>& row,
+                                                        RowOutcome on_new, RowOutcome on_existing) {
+  const std::optional<std::vector<std::string>> arbiter =
+      ArbiterColumns(relation, target.unique_indexes);
+  if (!arbiter && RequiresArbiter(relation)) return NoArbiterError(relation, target);
+  // A full-image relation without any unique index on the target is a table that may hold
+  // identical rows, and a relation without key has nothing to find an existing row by: a plain
+  // INSERT, as the source did.
+  Result<Insertion> inserted = engine_->Insert(target, row, arbiter ? &*arbiter : nullptr);
+  if (!inserted.ok()) return inserted.status();
+  if (!arbiter || inserted->kind == Insertion::Kind::kNew) return on_new;
+  return Overwrite(target, row, *arbiter, *inserted, on_existing);
+}
+
+// The insert met an existing row: overwrite the row with the key with the source's row, as the
+// replica follows its source.
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::Overwrite(const Table& target,
+                                                        const std::vector<Column>& row,
+                                                        const std::vector<std::string>& arbiter,
+                                                        const Insertion& insertion,
+                                                        RowOutcome on_existing) {
+  Result<std::vector<Column>> match = Select(row, arbiter);
+  if (!match.ok()) return match.status();
+  std::vector<Column> set;
+  for (const Column& column : row) {
+    if (std::find(arbiter.begin(), arbiter.end(), column.name) == arbiter.end()) {
+      set.push_back(column);
+    }
+  }
+  const bool key_taken = insertion.kind == Insertion::Kind::kKeyTaken;
+  // The row with the key is known to exist and the source's row has nothing else to set.
+  if (key_taken && set.empty()) return on_existing;
+  Result<uint64_t> updated = engine_->Update(target, set, *match, false);
+  if (!updated.ok()) return updated.status();
+  if (key_taken && *updated != 1) {
+    return Status::Error("the existing row the insert met changed concurrently: retry");
+  }
+  // A refused insert and no row with the key: the INSERT clashed on another unique index, which
+  // the source's row does not own. Report that, not a divergence on the key.
+  if (!key_taken && *updated == 0) return insertion.refusal;
+  return on_existing;
+}
+
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::NoArbiterError(const MappedRelation& relation,
+                                                 const Table& target) const {
+  std::string list;
+  for (const std::string& key : MatchColumns(relation, target.unique_indexes)) {
+    list += (list.empty() ? "" : ", ") + engine_->HintIdent(key);
+  }
+  const std::string table =
+      engine_->HintIdent(target.schema) + "." + engine_->HintIdent(target.table);
+  return Status::Error("target table " + target.name() +
+                       " needs a primary key or unique index on (" + list +
+                       "), the key of the source table: add one, e.g. ALTER TABLE " + table +
+                       " ADD PRIMARY KEY (" + list + ")");
+}
+
+template <typename Column, typename Table, typename BindOne>
+Result<std::vector<Column>> BindMapped(const MappedRelation& relation, const Table& target,
+                                       const RowImage& image, BindOne bind) {
+  FERRY_RETURN_IF_ERROR(CheckImageSize(relation, image.size()));
+  std::vector<Column> bound;
+  bound.reserve(relation.columns.size());
+  for (const MappedColumn& column : relation.columns) {
+    const wire::Value& value = image.Get(column.source_index);
+    if (value.has_unchanged()) continue;
+    const auto* target_column = target.Find(column.target_name);
+    if (target_column == nullptr) return MissingTargetColumn(target.name(), column);
+    Result<Column> one = bind(column, *target_column, value);
+    if (!one.ok()) return one.status();
+    bound.push_back(std::move(one).value());
+  }
+  return bound;
+}
+
+}  // namespace ferry::apply

@@ -1,0 +1,346 @@
+#include "apply/row_applier.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::apply {
+namespace {
+
+struct FakeColumn {
+  std::string name;
+  std::string value;
+};
+
+struct FakeTargetColumn {
+  std::string name;
+};
+
+struct FakeTable {
+  std::string schema;
+  std::string table;
+  std::vector<FakeTargetColumn> columns;
+  std::vector<UniqueIndex> unique_indexes;
+
+  std::string name() const { return schema + "." + table; }
+  const FakeTargetColumn* Find(const std::string& column) const {
+    for (const FakeTargetColumn& candidate : columns) {
+      if (candidate.name == column) return &candidate;
+    }
+    return nullptr;
+  }
+};
+
+// "a=1,b=2" for the columns of a statement.
+std::string Text(const std::vector<FakeColumn>& columns) {
+  std::string text;
+  for (const FakeColumn& column : columns) {
+    text += (text.empty() ? "" : ",") + column.name + "=" + column.value;
+  }
+  return text;
+}
+
+// An engine that answers from scripted results and records each statement as a line of text.
+class FakeEngine : public RowEngine<FakeTable, FakeColumn> {
+ public:
+  Status CheckOpen() const override {
+    return open ? Status::Ok() : Status::Error("fake target is not open");
+  }
+  bool InTransaction() const override { return in_transaction; }
+  Result<std::optional<FakeTable>> LoadTable(const std::string& schema,
+                                             const std::string& name) override {
+    ++loads;
+    if (!table) return std::optional<FakeTable>();
+    FakeTable loaded = *table;
+    loaded.schema = schema;
+    loaded.table = name;
+    return std::optional<FakeTable>(loaded);
+  }
+  Result<std::vector<FakeColumn>> Bind(const MappedRelation& relation, const FakeTable& target,
+                                       const RowImage& image) override {
+    return BindMapped<FakeColumn>(
+        relation, target, image,
+        [](const MappedColumn& column, const FakeTargetColumn&,
+           const wire::Value& value) -> Result<FakeColumn> {
+          if (value.has_null()) return FakeColumn{column.target_name, "NULL"};
+          return FakeColumn{column.target_name, std::to_string(value.int64())};
+        });
+  }
+  Result<Insertion> Insert(const FakeTable&, const std::vector<FakeColumn>& row,
+                           const std::vector<std::string>* arbiter) override {
+    calls.push_back("insert " + Text(row) + (arbiter ? " arbiter" : ""));
+    return insertion;
+  }
+  Result<uint64_t> Update(const FakeTable&, const std::vector<FakeColumn>& set,
+                          const std::vector<FakeColumn>& match, bool one_row) override {
+    calls.push_back("update " + Text(set) + " where " + Text(match) + (one_row ? " one" : ""));
+    if (updated.empty()) return Status::Error("no update scripted");
+    const uint64_t rows = updated.front();
+    updated.erase(updated.begin());
+    return rows;
+  }
+  Result<uint64_t> Delete(const FakeTable&, const std::vector<FakeColumn>& match,
+                          bool one_row) override {
+    calls.push_back("delete where " + Text(match) + (one_row ? " one" : ""));
+    return deleted;
+  }
+  Status Truncate(const FakeTable&, const wire::RowChange& change) override {
+    calls.push_back(change.cascade() ? "truncate cascade" : "truncate");
+    return truncate;
+  }
+  std::string HintIdent(const std::string& name) const override { return "[" + name + "]"; }
+
+  bool open = true;
+  bool in_transaction = true;
+  // The target table as the catalog has it (schema and table are filled in); none if missing.
+  std::optional<FakeTable> table =
+      FakeTable{"", "", {{"id"}, {"a"}, {"b"}}, {{{"id"}, true, true}}};
+  Result<Insertion> insertion = Insertion::New();
+  std::vector<uint64_t> updated;  // row counts of the next updates
+  Result<uint64_t> deleted = uint64_t{1};
+  Status truncate = Status::Ok();
+
+  int loads = 0;
+  std::vector<std::string> calls;
+};
+
+// public.t(id key, a, b); with a full image every column is flagged key.
+MappedRelation Relation(bool full_old_image = false) {
+  MappedRelation relation;
+  relation.target_schema = "public";
+  relation.target_table = "t";
+  relation.full_old_image = full_old_image;
+  relation.has_key = true;
+  relation.source.set_schema("src");
+  relation.source.set_table("t");
+  int index = 0;
+  for (const char* name : {"id", "a", "b"}) {
+    MappedColumn column;
+    column.source_index = index++;
+    column.target_name = name;
+    column.key = full_old_image || column.target_name == "id";
+    relation.columns.push_back(column);
+    relation.source.add_columns()->set_name(name);
+  }
+  return relation;
+}
+
+wire::Value Int(int64_t value) {
+  wire::Value out;
+  out.set_int64(value);
+  return out;
+}
+
+wire::Value Unchanged() {
+  wire::Value out;
+  out.mutable_unchanged();
+  return out;
+}
+
+wire::RowChange Change(wire::RowChange::Op op, std::vector<wire::Value> new_values,
+                       std::vector<wire::Value> old_values = {}) {
+  wire::RowChange change;
+  change.set_op(op);
+  for (wire::Value& value : new_values) *change.add_new_values() = std::move(value);
+  for (wire::Value& value : old_values) *change.add_old_values() = std::move(value);
+  return change;
+}
+
+class RowApplierTest : public testing::Test {
+ protected:
+  Result<RowOutcome> Apply(const wire::RowChange& change, bool full_old_image = false) {
+    return applier_.Apply(Relation(full_old_image), change);
+  }
+
+  FakeEngine engine_;
+  RowApplier<FakeTable, FakeColumn> applier_{&engine_};
+};
+
+TEST_F(RowApplierTest, InsertOfNewRow) {
+  Result<RowOutcome> outcome = Apply(Change(wire::RowChange::INSERT, {Int(1), Int(2), Int(3)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kApplied);
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"insert id=1,a=2,b=3 arbiter"});
+}
+
+TEST_F(RowApplierTest, InsertOverTakenKeyOverwritesTheOtherColumns) {
+  engine_.insertion = Insertion::KeyTaken();
+  engine_.updated = {1};
+  Result<RowOutcome> outcome = Apply(Change(wire::RowChange::INSERT, {Int(1), Int(2), Int(3)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(engine_.calls,
+            (std::vector<std::string>{"insert id=1,a=2,b=3 arbiter", "update a=2,b=3 where id=1"}));
+}
+
+TEST_F(RowApplierTest, TakenKeyWithNothingElseToSetNeedsNoUpdate) {
+  engine_.table->columns = {{"id"}};
+  engine_.insertion = Insertion::KeyTaken();
+  MappedRelation relation = Relation();
+  relation.columns.resize(1);
+  Result<RowOutcome> outcome =
+      applier_.Apply(relation, Change(wire::RowChange::INSERT, {Int(1), Int(2), Int(3)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"insert id=1 arbiter"});
+}
+
+TEST_F(RowApplierTest, TakenKeyGoneBeforeTheUpdateIsAnError) {
+  engine_.insertion = Insertion::KeyTaken();
+  engine_.updated = {0};
+  Result<RowOutcome> outcome = Apply(Change(wire::RowChange::INSERT, {Int(1), Int(2), Int(3)}));
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.message(),
+            "apply to public.t (INSERT): the existing row the insert met changed concurrently: "
+            "retry");
+}
+
+TEST_F(RowApplierTest, RefusedInsertOverwritesTheRowWithTheKey) {
+  engine_.insertion = Insertion::Refused(Status::Error("duplicate entry"));
+  engine_.updated = {1};
+  Result<RowOutcome> outcome = Apply(Change(wire::RowChange::INSERT, {Int(1), Int(2), Int(3)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kInsertedOverExisting);
+}
+
+TEST_F(RowApplierTest, RefusedInsertWithoutRowForTheKeyKeepsItsError) {
+  engine_.insertion = Insertion::Refused(Status::Error("duplicate entry on index u"));
+  engine_.updated = {0};
+  Result<RowOutcome> outcome = Apply(Change(wire::RowChange::INSERT, {Int(1), Int(2), Int(3)}));
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.message(), "apply to public.t (INSERT): duplicate entry on index u");
+}
+
+TEST_F(RowApplierTest, KeyedRelationWithoutUniqueIndexNamesTheFix) {
+  engine_.table->unique_indexes.clear();
+  Result<RowOutcome> outcome = Apply(Change(wire::RowChange::INSERT, {Int(1), Int(2), Int(3)}));
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.message(),
+            "apply to public.t (INSERT): target table public.t needs a primary key or unique "
+            "index on ([id]), the key of the source table: add one, e.g. ALTER TABLE "
+            "[public].[t] ADD PRIMARY KEY ([id])");
+  EXPECT_TRUE(engine_.calls.empty());
+}
+
+TEST_F(RowApplierTest, FullImageWithoutUniqueIndexInsertsPlainly) {
+  engine_.table->unique_indexes.clear();
+  Result<RowOutcome> outcome =
+      Apply(Change(wire::RowChange::INSERT, {Int(1), Int(2), Int(3)}), /*full_old_image=*/true);
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"insert id=1,a=2,b=3"});
+}
+
+TEST_F(RowApplierTest, UpdateMatchesOnTheNewImageKey) {
+  engine_.updated = {1};
+  Result<RowOutcome> outcome =
+      Apply(Change(wire::RowChange::UPDATE, {Int(1), Unchanged(), Int(3)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kApplied);
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"update id=1,b=3 where id=1"});
+}
+
+TEST_F(RowApplierTest, UpdateOfKeyMatchesOnTheOldImage) {
+  engine_.updated = {1};
+  Result<RowOutcome> outcome =
+      Apply(Change(wire::RowChange::UPDATE, {Int(5), Int(2), Int(3)}, {Int(1), Int(0), Int(0)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"update id=5,a=2,b=3 where id=1"});
+}
+
+TEST_F(RowApplierTest, UpdateFindingNoRowInsertsIt) {
+  engine_.updated = {0};
+  Result<RowOutcome> outcome = Apply(Change(wire::RowChange::UPDATE, {Int(1), Int(2), Int(3)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kUpdateInsertedMissing);
+  EXPECT_EQ(engine_.calls, (std::vector<std::string>{"update id=1,a=2,b=3 where id=1",
+                                                     "insert id=1,a=2,b=3 arbiter"}));
+}
+
+TEST_F(RowApplierTest, FullImageWithoutIdentityMatchesOneWholeRow) {
+  engine_.table->unique_indexes.clear();
+  Result<RowOutcome> outcome =
+      Apply(Change(wire::RowChange::DELETE, {}, {Int(1), Int(2), Int(3)}), /*full_old_image=*/true);
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"delete where id=1,a=2,b=3 one"});
+}
+
+TEST_F(RowApplierTest, DeleteFindingNoRowIsReported) {
+  engine_.deleted = uint64_t{0};
+  Result<RowOutcome> outcome = Apply(Change(wire::RowChange::DELETE, {}, {Int(1), Int(0), Int(0)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kDeleteMissing);
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"delete where id=1"});
+}
+
+TEST_F(RowApplierTest, MalformedChangesAreRefused) {
+  EXPECT_EQ(Apply(Change(wire::RowChange::DELETE, {})).message(),
+            "apply to public.t (DELETE): the delete carries no old image: the change stream is "
+            "malformed");
+  EXPECT_EQ(Apply(Change(wire::RowChange::OP_UNSPECIFIED, {})).message(),
+            "apply to public.t (UNKNOWN): unsupported operation 0: the change stream is "
+            "malformed");
+  EXPECT_EQ(Apply(Change(wire::RowChange::UPDATE, {Unchanged(), Int(2), Int(3)})).message(),
+            "apply to public.t (UPDATE): the row carries no value for column id, which "
+            "identifies rows on the target");
+  EXPECT_TRUE(engine_.calls.empty());
+}
+
+TEST_F(RowApplierTest, TruncateGoesToTheEngine) {
+  wire::RowChange change = Change(wire::RowChange::TRUNCATE, {});
+  change.set_cascade(true);
+  Result<RowOutcome> outcome = Apply(change);
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kApplied);
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"truncate cascade"});
+}
+
+TEST_F(RowApplierTest, NeedsAnOpenTransaction) {
+  engine_.in_transaction = false;
+  EXPECT_EQ(Apply(Change(wire::RowChange::TRUNCATE, {})).message(),
+            "apply to public.t (TRUNCATE): no transaction is open: call BeginTransaction first");
+  engine_.open = false;
+  EXPECT_EQ(Apply(Change(wire::RowChange::TRUNCATE, {})).message(),
+            "apply to public.t (TRUNCATE): fake target is not open");
+  EXPECT_EQ(engine_.loads, 0);
+}
+
+TEST_F(RowApplierTest, MissingTargetTableNamesTheFix) {
+  engine_.table.reset();
+  EXPECT_EQ(Apply(Change(wire::RowChange::TRUNCATE, {})).message(),
+            "apply to public.t (TRUNCATE): target table public.t does not exist: create it on "
+            "the target (Ferry does not create tables) or map the source table onto an "
+            "existing one");
+}
+
+TEST_F(RowApplierTest, CatalogIsReadAgainAfterAFailureOrANewShape) {
+  wire::RowChange truncate = Change(wire::RowChange::TRUNCATE, {});
+  ASSERT_TRUE(Apply(truncate).ok());
+  ASSERT_TRUE(Apply(truncate).ok());
+  EXPECT_EQ(engine_.loads, 1);
+
+  engine_.truncate = Status::Error("table is locked");
+  EXPECT_EQ(Apply(truncate).message(), "apply to public.t (TRUNCATE): table is locked");
+  engine_.truncate = Status::Ok();
+  ASSERT_TRUE(Apply(truncate).ok());
+  EXPECT_EQ(engine_.loads, 2);
+
+  ASSERT_TRUE(Apply(truncate, /*full_old_image=*/true).ok());  // every column now a key
+  EXPECT_EQ(engine_.loads, 3);
+
+  applier_.ForgetTables();
+  ASSERT_TRUE(Apply(truncate, /*full_old_image=*/true).ok());
+  EXPECT_EQ(engine_.loads, 4);
+}
+
+TEST_F(RowApplierTest, TargetColumnsReadTheCatalogEachTime) {
+  Result<std::optional<std::vector<std::string>>> names = applier_.TargetColumns("public", "t");
+  ASSERT_TRUE(names.ok()) << names.message();
+  EXPECT_EQ(*names, (std::vector<std::string>{"id", "a", "b"}));
+  ASSERT_TRUE(applier_.TargetColumns("public", "t").ok());
+  EXPECT_EQ(engine_.loads, 2);
+  engine_.table.reset();
+  names = applier_.TargetColumns("public", "t");
+  ASSERT_TRUE(names.ok()) << names.message();
+  EXPECT_FALSE(names->has_value());
+}
+
+}  // namespace
+}  // namespace ferry::apply
