@@ -57,20 +57,45 @@ std::string JoinQuoted(const std::vector<std::string>& names) {
   return out;
 }
 
-// PostgreSQL would read 0/1 (and bits) into a boolean column by itself, but which integers
-// are booleans is the operator's call (TINYINT(1) is also used for small counters), so it takes
-// a `types:` override, which converts them exactly or stops with the value.
-Status CheckBooleanTarget(const MappedRelation& relation, const MappedColumn& column,
-                          const TargetColumn& target, const wire::Value& value) {
-  if (target.type != "boolean") return Status::Ok();
-  if (!value.has_int64() && !value.has_uint64() && !value.has_bits()) return Status::Ok();
-  const std::string source = relation.source.schema() + "." + relation.source.table();
-  return Status::Error("column " + column.target_name + " is boolean on the target, but " + source +
-                       "." + column.source.name() + " (" + column.source.source_type() +
-                       ") carries " + (value.has_bits() ? "bits" : "integers") +
-                       ": to write 0 and 1 as false and true, add `types: {" +
-                       column.source.name() + ": boolean}` to the mapping of " + source +
-                       " in the apply config");
+std::string SourceColumnName(const MappedRelation& relation, const MappedColumn& column) {
+  return relation.source.schema() + "." + relation.source.table() + "." + column.source.name();
+}
+
+// PostgreSQL parses every parameter with the target column's input function, which for a few
+// value kinds would read something other than the value instead of failing:
+//  - 0/1 (and bits) into boolean: which integers are booleans is the operator's call
+//    (TINYINT(1) is also used for small counters), so that takes a `types:` override, which
+//    converts them exactly or stops with the value;
+//  - binary data into a non-bytea column would arrive as its "\x..." hex text.
+Status CheckKindFitsTarget(const MappedRelation& relation, const MappedColumn& column,
+                           const TargetColumn& target, const wire::Value& value) {
+  const std::string source_table = relation.source.schema() + "." + relation.source.table();
+  if (target.type == "boolean" && (value.has_int64() || value.has_uint64() || value.has_bits())) {
+    return Status::Error("column " + column.target_name + " is boolean on the target, but " +
+                         SourceColumnName(relation, column) + " (" + column.source.source_type() +
+                         ") carries " + (value.has_bits() ? "bits" : "integers") +
+                         ": to write 0 and 1 as false and true, add `types: {" +
+                         column.source.name() + ": boolean}` to the mapping of " + source_table +
+                         " in the apply config");
+  }
+  if (value.has_bytes() && target.base_type != "bytea") {
+    return Status::Error("column " + column.target_name + " is " + target.type +
+                         " on the target, but " + SourceColumnName(relation, column) + " (" +
+                         column.source.source_type() +
+                         ") carries binary data: make the target column bytea, or, if the bytes "
+                         "are UTF-8 text, add `types: {" +
+                         column.source.name() + ": text}` to the mapping of " + source_table);
+  }
+  return Status::Ok();
+}
+
+// The parameter text for `value` in `target`: text into bytea goes as hex of its UTF-8 bytes,
+// since bytea's input would read backslashes in it as escapes.
+Result<std::optional<std::string>> ParamText(const TargetColumn& target, const wire::Value& value) {
+  if (value.has_text() && target.base_type == "bytea") {
+    return std::optional<std::string>(ByteaHex(value.text()));
+  }
+  return ValueToPgText(value);
 }
 
 }  // namespace
@@ -91,8 +116,8 @@ Result<std::vector<BoundColumn>> BindImage(
       relation, target, values,
       [&](const MappedColumn& column, const TargetColumn& target_column,
           const wire::Value& value) -> Result<BoundColumn> {
-        FERRY_RETURN_IF_ERROR(CheckBooleanTarget(relation, column, target_column, value));
-        Result<std::optional<std::string>> text = ValueToPgText(value);
+        FERRY_RETURN_IF_ERROR(CheckKindFitsTarget(relation, column, target_column, value));
+        Result<std::optional<std::string>> text = ParamText(target_column, value);
         if (!text.ok()) return text.status().WithContext("column " + column.target_name);
         return BoundColumn{column.target_name, std::move(text).value(), target_column.text_compare};
       });

@@ -27,6 +27,8 @@ struct TargetColumn {
   // The type (or its array element / domain base type) has no equality operator (json, xml,
   // geometric types): rows are matched on its text form instead.
   bool text_compare = false;
+  // The type's name with domains resolved to their base ("bytea" for a domain over bytea).
+  std::string base_type;
 };
 
 struct TargetTable {

@@ -43,7 +43,8 @@ TargetTable Target(std::vector<UniqueIndex> indexes = {}) {
   TargetTable target;
   target.schema = "public";
   target.table = "t";
-  target.columns = {{"id", "integer", false}, {"a", "text", false}, {"b", "json", true}};
+  target.columns = {
+      {"id", "integer", false, "int4"}, {"a", "text", false, "text"}, {"b", "json", true, "json"}};
   target.unique_indexes = std::move(indexes);
   return target;
 }
@@ -109,6 +110,35 @@ TEST(BindImageTest, BadValueNamesTheColumn) {
       BindImage(Relation(), Target(), Image({Int(1), text, Null()}));
   ASSERT_FALSE(bound.ok());
   EXPECT_EQ(bound.message().rfind("column a: ", 0), 0u) << bound.message();
+}
+
+TEST(BindImageTest, BinaryIntoANonByteaColumnIsRefusedWithTheFix) {
+  wire::Value bytes;
+  bytes.set_bytes("\x01\xff");
+  Result<std::vector<BoundColumn>> bound =
+      BindImage(Relation(), Target(), Image({Int(1), bytes, Null()}));
+  ASSERT_FALSE(bound.ok());
+  EXPECT_NE(bound.message().find("column a is text on the target, but public.t.a () carries "
+                                 "binary data: make the target column bytea, or, if the bytes "
+                                 "are UTF-8 text, add `types: {a: text}`"),
+            std::string::npos)
+      << bound.message();
+}
+
+TEST(BindImageTest, TextIntoByteaGoesAsHexSoBackslashesStayBytes) {
+  TargetTable target = Target();
+  target.columns[1] = {"a", "blob_domain", false, "bytea"};
+  wire::Value text;
+  text.set_text("a\\x\\");
+  wire::Value bytes;
+  bytes.set_bytes(std::string(1, '\0'));
+  Result<std::vector<BoundColumn>> bound =
+      BindImage(Relation(), target, Image({Int(1), text, Null()}));
+  ASSERT_TRUE(bound.ok()) << bound.message();
+  EXPECT_EQ((*bound)[1].value, "\\x615c785c");
+  bound = BindImage(Relation(), target, Image({Int(1), bytes, Null()}));
+  ASSERT_TRUE(bound.ok()) << bound.message();
+  EXPECT_EQ((*bound)[1].value, "\\x00");
 }
 
 TEST(StatementTest, KeylessInsertIsPlain) {

@@ -93,10 +93,10 @@ constexpr const char* kReadCheckpointSql =
     "SELECT engine, position FROM ferry_meta.checkpoints WHERE upstream = $1";
 
 // One row per column (NULL attname for a table without columns), with relkind, the declared
-// type, and the type whose equality matters (array element, domain base).
+// type, the type whose equality matters (array element, domain base) and the domain base.
 constexpr const char* kTargetColumnsSql =
     "SELECT c.oid, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod),"
-    "       coalesce(e.typname, b.typname)"
+    "       coalesce(e.typname, b.typname), b.typname"
     " FROM pg_catalog.pg_class c"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " LEFT JOIN pg_catalog.pg_attribute a"
@@ -228,7 +228,7 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Status Truncate(const TargetTable& target, const wire::RowChange& change) override;
   // The SQL an error message suggests spells names unquoted: readable, and right for the usual
   // lower-case names.
-  std::string HintIdent(const std::string& name) const override { return name; }
+  std::string HintIdent(const std::string& name) const override { return QuoteIdent(name); }
 
   const std::string dsn_;
   std::shared_ptr<spdlog::logger> log_;
@@ -434,7 +434,8 @@ Result<std::optional<TargetTable>> PostgresSink::LoadTable(const std::string& sc
   for (int row = 0; row < PQntuples(rows); ++row) {
     if (PQgetisnull(rows, row, 2)) continue;
     target.columns.push_back({PQgetvalue(rows, row, 2), PQgetvalue(rows, row, 3),
-                              NeedsTextCompare(Field(rows, row, 4).value_or(""))});
+                              NeedsTextCompare(Field(rows, row, 4).value_or("")),
+                              Field(rows, row, 5).value_or("")});
   }
 
   Result<PgResult> indexes = ExecParams(kUniqueIndexesSql, {oid});

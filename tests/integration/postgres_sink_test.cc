@@ -14,8 +14,8 @@
 
 #include "apply/sink.h"
 #include "apply/table_mapping.h"
-#include "wire/testing/change_records.h"
 #include "tests/harness/postgres_server.h"
+#include "wire/testing/change_records.h"
 
 namespace ferry::apply::postgres {
 namespace {
@@ -681,7 +681,10 @@ TEST_F(PostgresSinkTest, TargetWithoutUniqueKeyNamesTheFix) {
   Result<RowOutcome> outcome = sink_->ApplyRow(t.mapped, Insert(1, {Int(1), Null(), Null()}));
   ASSERT_FALSE(outcome.ok());
   EXPECT_TRUE(Contains(outcome.message(),
-                       "target table public.no_pk needs a primary key or unique index on (id)"));
+                       "target table public.no_pk needs a primary key or unique index on "
+                       "(\"id\"), the key of the source table: add one, e.g. ALTER TABLE "
+                       "\"public\".\"no_pk\" ADD PRIMARY KEY (\"id\")"))
+      << outcome.message();
   sink_->AbortTransaction();
 }
 
