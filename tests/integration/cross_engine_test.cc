@@ -155,7 +155,7 @@ constexpr char kMariaSource[] = R"sql(
     dtm datetime(6), ts timestamp(6) NULL, yr year, en enum('small','large'), st set('a','b','c'),
     bt bit(8), js json, flag tinyint(1), l2 varchar(20) CHARACTER SET latin2,
     cy varchar(20) CHARACTER SET cp1251, gb varchar(20) CHARACTER SET gbk,
-    sj varchar(20) CHARACTER SET sjis);
+    sj varchar(20) CHARACTER SET sjis, d0 decimal(20,0), dpp decimal(5,5), tneg time);
 )sql";
 
 constexpr char kPgFromMaria[] = R"sql(
@@ -163,7 +163,8 @@ constexpr char kPgFromMaria[] = R"sql(
     ubi numeric(20,0), dec65 numeric(65,30), dneg numeric(10,2), f real, d double precision,
     vc varchar(50), lt text, bl bytea, dt date, zd date, tm time(6), dtm timestamp(6),
     ts timestamptz(6), yr smallint, en text, st text, bt bit varying(8), js jsonb,
-    flag boolean, l2 text, cy text, gb text, sj text);
+    flag boolean, l2 text, cy text, gb text, sj text, d0 numeric(20,0), dpp numeric(5,5),
+    tneg interval);
 )sql";
 
 // Zero dates travel as NULL (zero_dates: null, the default).
@@ -171,20 +172,21 @@ constexpr char kMariaSourceQuery[] = R"sql(
   SET time_zone = '+00:00';
   SELECT id, ti, si, mi, i, bi, ubi, dec65, dneg, f, d, vc, lt, lower(hex(bl)), dt,
          IF(zd = '0000-00-00', NULL, zd), tm, dtm, ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js,
-         flag, l2, cy, gb, sj
+         flag, l2, cy, gb, sj, d0, dpp, TIME_TO_SEC(tneg)
   FROM matrix ORDER BY id)sql";
 constexpr char kPgFromMariaQuery[] = R"sql(
   SELECT id, ti, si, mi, i, bi, ubi, dec65, dneg, f, d, vc, lt, encode(bl, 'hex'), dt, zd,
          to_char('2000-01-01'::date + tm, 'HH24:MI:SS.US'),
          to_char(dtm, 'YYYY-MM-DD HH24:MI:SS.US'),
          to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), yr, en, st, bt::text, js::text,
-         flag::int, l2, cy, gb, sj
+         flag::int, l2, cy, gb, sj, d0, dpp, EXTRACT(EPOCH FROM tneg)::bigint
   FROM matrix ORDER BY id)sql";
 // The same columns as they read on a MariaDB target, where zero dates arrive as NULL.
 constexpr char kMariaTargetQuery[] = R"sql(
   SET time_zone = '+00:00';
   SELECT id, ti, si, mi, i, bi, ubi, dec65, dneg, f, d, vc, lt, lower(hex(bl)), dt, zd, tm, dtm,
-         ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js, flag, l2, cy, gb, sj
+         ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js, flag, l2, cy, gb, sj, d0, dpp,
+         TIME_TO_SEC(tneg)
   FROM matrix ORDER BY id)sql";
 
 constexpr char kMariaRows[] = R"sql(
@@ -194,14 +196,16 @@ constexpr char kMariaRows[] = R"sql(
      '-12345678901234567890123456789012345.123456789012345678901234567890', -0.50, 1.5, -0.25,
      '', 'caf\u00e9', x'00ff', '1000-01-01', '0000-00-00', '00:00:00', '1000-01-01 00:00:00',
      '1970-01-01 00:00:01', 1901, 'small', '', b'00000000', '{"a": 1, "b": [1, 2, null]}', 0,
-     'Łódź żółć', 'Привет, мир', '中文字符', 'カタカナ漢字'),
+     'Łódź żółć', 'Привет, мир', '中文字符', 'カタカナ漢字', -99999999999999999999, -0.99999,
+     '-838:59:59'),
     (2, 127, 32767, 8388607, 2147483647, 9223372036854775807, 18446744073709551615,
      '12345678901234567890123456789012345.123456789012345678901234567890', 99999999.99, -2.5,
      0.125, 'emoji 🚀 ümlaut', 'na\u00efve', x'', '9999-12-31', '2024-02-29', '23:59:59.999999',
      '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999999', 2155, 'large', 'a,c',
-     b'10100101', '[]', 1, '', '', '', ''),
+     b'10100101', '[]', 1, '', '', '', '', 99999999999999999999, 0.00001, '838:59:59'),
     (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+     NULL);
   UPDATE matrix SET bl = REPEAT(x'00fe7f', 21845), vc = 'updated' WHERE id = 3;
   DELETE FROM matrix WHERE id = 1;
   INSERT INTO matrix (id, vc) VALUES (1, 'back again');
