@@ -56,7 +56,9 @@ class ApplyAgent::UpstreamStream {
       : agent_(agent), upstream_(std::move(upstream)), log_(Logger("apply")) {}
   ~UpstreamStream() { Join(); }
 
-  void Launch() { thread_ = std::thread([this] { Loop(); }); }
+  void Launch() {
+    thread_ = std::thread([this] { Loop(); });
+  }
   void Wake() {
     std::lock_guard lock(connection_mutex_);
     if (connection_) connection_->Close();
@@ -86,6 +88,7 @@ class ApplyAgent::UpstreamStream {
   Status HandleChanges(StreamState& state, const wire::Changes& changes);
   Status HandleRelation(StreamState& state, const wire::Relation& relation);
   Status HandleRow(StreamState& state, const wire::RowChange& row);
+  void RecordDivergence(const std::string& target, RowOutcome outcome, uint64_t rows);
   Status HandleCommit(StreamState& state, const wire::Commit& commit);
   Status CheckTargetColumns(StreamState& state, const MappedRelation& mapped);
   void UpdateStatus(const std::function<void(admin::StreamStatus&)>& update) {
@@ -173,8 +176,10 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   FERRY_RETURN_IF_ERROR(connection()->Send(wire::FrameType::kHello, hello));
 
   auto frame = connection()->Receive(kWelcomeTimeout);
-  if (!frame.ok()) return frame.status().WithContext("waiting for Welcome from " + upstream_.address);
-  if (!frame->has_value()) return Status::Error("no Welcome from " + upstream_.address + " in 60 s");
+  if (!frame.ok())
+    return frame.status().WithContext("waiting for Welcome from " + upstream_.address);
+  if (!frame->has_value())
+    return Status::Error("no Welcome from " + upstream_.address + " in 60 s");
   if ((*frame)->type == wire::FrameType::kError) {
     wire::Error error;
     FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &error));
@@ -280,7 +285,8 @@ Status ApplyAgent::UpstreamStream::HandleChanges(StreamState& state, const wire:
   return Status::Ok();
 }
 
-Status ApplyAgent::UpstreamStream::HandleRelation(StreamState& state, const wire::Relation& relation) {
+Status ApplyAgent::UpstreamStream::HandleRelation(StreamState& state,
+                                                  const wire::Relation& relation) {
   auto mapped = agent_.mapper_.Map(relation);
   if (!mapped.ok()) return mapped.status();
   FERRY_RETURN_IF_ERROR(CheckTargetColumns(state, *mapped));
@@ -337,12 +343,19 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
   }
   if (!outcome.ok()) return outcome.status();
   ++state.rows_in_transaction;
-  if (*outcome != RowOutcome::kApplied) {
-    log_->warn("upstream {}: {}: {} (the replica had diverged from its source)", upstream_.name,
-               relation->second.target_name(), OutcomeAction(*outcome));
-    agent_.registry_.AddCounter("conflicts_" + ConflictName(*outcome), upstream_.name);
-  }
+  if (*outcome != RowOutcome::kApplied)
+    RecordDivergence(relation->second.target_name(), *outcome, 1);
   return Status::Ok();
+}
+
+// Master-slave divergences are not errors (the replica follows its source), but an operator
+// must see them: a warning and a per-type counter.
+void ApplyAgent::UpstreamStream::RecordDivergence(const std::string& target, RowOutcome outcome,
+                                                  uint64_t rows) {
+  log_->warn("upstream {}: {}: {}{} (the replica had diverged from its source)", upstream_.name,
+             target, OutcomeAction(outcome),
+             rows == 1 ? "" : " (" + std::to_string(rows) + " rows)");
+  agent_.registry_.AddCounter("conflicts_" + ConflictName(outcome), upstream_.name, rows);
 }
 
 Status ApplyAgent::UpstreamStream::HandleCommit(StreamState& state, const wire::Commit& commit) {
@@ -351,6 +364,9 @@ Status ApplyAgent::UpstreamStream::HandleCommit(StreamState& state, const wire::
   if (!skipped) {
     FERRY_RETURN_IF_ERROR(state.sink->CommitTransaction());
     state.checkpoint = commit.position();
+    for (const LateOutcome& late : state.sink->TakeLateOutcomes()) {
+      RecordDivergence(late.target, late.outcome, late.rows);
+    }
   }
   state.in_transaction = false;
   state.skipping = false;
@@ -410,8 +426,8 @@ Status CheckMappingsAgainstTarget(const std::vector<MappingRule>& rules, Sink& s
     std::set<std::string> present((*columns)->begin(), (*columns)->end());
     for (const auto& [source_column, target_column] : rule.renames) {
       if (present.count(target_column) == 0) {
-        problems += where + "columns." + source_column + ": target table " + schema + "." +
-                    table + " has no column \"" + target_column + "\"\n";
+        problems += where + "columns." + source_column + ": target table " + schema + "." + table +
+                    " has no column \"" + target_column + "\"\n";
       }
     }
   }

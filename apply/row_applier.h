@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apply/sink.h"
@@ -43,6 +44,13 @@ struct Insertion {
   Status refusal;  // kRefused: the error, which stands when no row has the arbiter's values
 };
 
+// How a multi-row INSERT ended: `skipped` rows met an existing row on the arbiter and were not
+// inserted; `maybe_skipped` lists at least those rows (by index), possibly more.
+struct BatchInsertion {
+  uint64_t skipped = 0;
+  std::vector<size_t> maybe_skipped;
+};
+
 // What RowApplier needs from an engine. `Table` is the engine's view of a target table, with
 // `schema`, `table`, `name()` ("schema.table"), `columns` (each with a `name`), `Find(name)`
 // and `unique_indexes` (apply/row_match.h); `Column` is one bound column of a statement, with
@@ -69,6 +77,29 @@ class RowEngine {
   virtual Result<Insertion> Insert(const Table& table, const std::vector<Column>& row,
                                    const std::vector<std::string>* arbiter) = 0;
 
+  // How many rows of `columns` bound columns one multi-row INSERT may carry; 1 (the default)
+  // means the engine inserts row by row and InsertBatch is never called.
+  virtual size_t MaxInsertBatch(size_t columns) const {
+    (void)columns;
+    return 1;
+  }
+
+  // The bytes a bound row holds, to bound the memory a batch keeps.
+  virtual size_t RowBytes(const std::vector<Column>& row) const {
+    (void)row;
+    return 0;
+  }
+
+  // Inserts `rows` (the same columns each, in order) in one statement. Without `arbiter` every
+  // row is inserted or the statement fails; with one, rows whose arbiter values exist are
+  // skipped and reported, not an error.
+  virtual Result<BatchInsertion> InsertBatch(const Table& table,
+                                             const std::vector<std::vector<Column>>& rows,
+                                             const std::vector<std::string>* arbiter) {
+    (void)table, (void)rows, (void)arbiter;
+    return Status::Error("this engine inserts row by row");
+  }
+
   // Sets `set` in the rows matching `match`, only one of them with `one_row`; the number of
   // rows found (not only changed). An empty `set` still finds the row.
   virtual Result<uint64_t> Update(const Table& table, const std::vector<Column>& set,
@@ -86,6 +117,9 @@ class RowEngine {
 };
 
 // Applies row changes through a RowEngine, from the sink's one thread.
+// Consecutive inserts into one table are deferred and run as one multi-row INSERT where the
+// engine can (a round trip per row is what bounds a bulk load); any other change, Flush() and
+// the sink's commit run them first, so the target sees every change in source order.
 // Invariant: a cached table is what the catalog said when it was read for the relation's
 // current shape (TargetShape). It is read again when the relation mapped onto it changes shape
 // (the target was likely altered first, e.g. a column added on both sides) and after any
@@ -104,8 +138,25 @@ class RowApplier {
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table);
 
+  // Runs the deferred inserts, if any. Errors start with "apply to schema.table (INSERT of N
+  // rows)".
+  Status Flush();
+
+  // Forgets the deferred inserts and what was learned running earlier ones: their transaction
+  // is being rolled back.
+  void Discard() {
+    pending_.reset();
+    late_.clear();
+  }
+
+  // Divergences found when deferred inserts ran (see LateOutcome), since the last call.
+  std::vector<LateOutcome> TakeLateOutcomes() { return std::exchange(late_, {}); }
+
   // Drops every cached table, e.g. when the connection is closed.
-  void ForgetTables() { tables_.clear(); }
+  void ForgetTables() {
+    pending_.reset();
+    tables_.clear();
+  }
 
  private:
   Result<RowOutcome> Dispatch(const MappedRelation& relation, const Table& target,
@@ -114,6 +165,12 @@ class RowApplier {
 
   Result<RowOutcome> ApplyInsert(const MappedRelation& relation, const Table& target,
                                  const wire::RowChange& change);
+  // Adds the insert to the pending batch (running the batch first if it is for another table
+  // or column list, and after if it is full).
+  Result<RowOutcome> DeferInsert(const MappedRelation& relation, const Table& target,
+                                 std::vector<Column> row, std::vector<std::string> arbiter);
+  // True when the pending batch is for this relation's table as it is mapped now.
+  bool PendingFits(const MappedRelation& relation) const;
   Result<RowOutcome> ApplyUpdate(const MappedRelation& relation, const Table& target,
                                  const wire::RowChange& change);
   Result<RowOutcome> ApplyDelete(const MappedRelation& relation, const Table& target,
@@ -137,7 +194,23 @@ class RowApplier {
     Table table;
   };
   std::map<std::string, CachedTable> tables_;  // by "schema.table"
+
+  // Inserts deferred into one multi-row INSERT: same table, same shape, same columns.
+  struct PendingInserts {
+    std::string target;            // "schema.table"
+    std::string shape;             // TargetShape() of the relation
+    const Table* table = nullptr;  // in tables_; stays put while inserts are pending
+    std::vector<std::string> columns;
+    std::optional<std::vector<std::string>> arbiter;
+    std::vector<std::vector<Column>> rows;
+    size_t bytes = 0;
+  };
+  std::optional<PendingInserts> pending_;
+  std::vector<LateOutcome> late_;
 };
+
+// A batch is run once it holds this many bytes of values, whatever the engine's row limit.
+inline constexpr size_t kMaxInsertBatchBytes = 4 << 20;
 
 // The walk over a relation's mapped columns that every engine's image binding shares: checks
 // that `image` fits the relation, leaves out unchanged values, finds each column on `target`

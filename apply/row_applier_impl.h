@@ -19,12 +19,19 @@ Result<RowOutcome> RowApplier<Table, Column>::Apply(const MappedRelation& relati
   if (!engine_->InTransaction()) {
     return Status::Error(context + ": no transaction is open: call BeginTransaction first");
   }
+  // Anything but another insert into the same table runs the pending inserts first, in order;
+  // so does a relation that changed shape, before its table is read again.
+  if (change.op() != wire::RowChange::INSERT || !PendingFits(relation)) {
+    FERRY_RETURN_IF_ERROR(Flush());
+  }
   Result<const Table*> target = Target(relation);
   if (!target.ok()) return target.status().WithContext(context);
   Result<RowOutcome> outcome = Dispatch(relation, **target, change);
   if (!outcome.ok()) {
-    // The table may have been altered under us; read its catalog again next time.
+    // The table may have been altered under us; read its catalog again next time. The
+    // transaction is lost with this error, and so are its deferred inserts.
     tables_.erase(relation.target_name());
+    pending_.reset();
     return outcome.status().WithContext(context);
   }
   return outcome;
@@ -88,7 +95,84 @@ Result<RowOutcome> RowApplier<Table, Column>::ApplyInsert(const MappedRelation& 
                                                           const wire::RowChange& change) {
   Result<std::vector<Column>> row = engine_->Bind(relation, target, change.new_values());
   if (!row.ok()) return row.status();
+  if (engine_->MaxInsertBatch(row->size()) > 1) {
+    std::optional<std::vector<std::string>> arbiter =
+        ArbiterColumns(relation, target.unique_indexes);
+    if (!arbiter && RequiresArbiter(relation)) return NoArbiterError(relation, target);
+    return DeferInsert(relation, target, std::move(row).value(),
+                       arbiter.value_or(std::vector<std::string>{}));
+  }
   return InsertRow(relation, target, *row, RowOutcome::kApplied, RowOutcome::kInsertedOverExisting);
+}
+
+template <typename Table, typename Column>
+bool RowApplier<Table, Column>::PendingFits(const MappedRelation& relation) const {
+  return !pending_ ||
+         (pending_->target == relation.target_name() && pending_->shape == TargetShape(relation));
+}
+
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::DeferInsert(const MappedRelation& relation,
+                                                          const Table& target,
+                                                          std::vector<Column> row,
+                                                          std::vector<std::string> arbiter) {
+  std::vector<std::string> columns;
+  for (const Column& column : row) columns.push_back(column.name);
+  // Rows of one batch share one column list (an insert leaves out no column today, but the
+  // statement must fit every row).
+  if (pending_ && pending_->columns != columns) FERRY_RETURN_IF_ERROR(Flush());
+  if (!pending_) {
+    pending_ = PendingInserts{relation.target_name(),
+                              TargetShape(relation),
+                              &target,
+                              std::move(columns),
+                              std::nullopt,
+                              {},
+                              0};
+    if (!arbiter.empty()) pending_->arbiter = std::move(arbiter);
+  }
+  pending_->bytes += engine_->RowBytes(row);
+  pending_->rows.push_back(std::move(row));
+  const bool full = pending_->rows.size() >= engine_->MaxInsertBatch(pending_->columns.size()) ||
+                    pending_->bytes >= kMaxInsertBatchBytes;
+  if (full) FERRY_RETURN_IF_ERROR(Flush());
+  return RowOutcome::kApplied;  // a divergence shows later, as a LateOutcome
+}
+
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::Flush() {
+  if (!pending_) return Status::Ok();
+  PendingInserts batch = std::move(*pending_);
+  pending_.reset();
+  const std::string context =
+      "apply to " + batch.target + " (INSERT of " + std::to_string(batch.rows.size()) + " rows)";
+  const std::vector<std::string>* arbiter = batch.arbiter ? &*batch.arbiter : nullptr;
+  Result<BatchInsertion> inserted = engine_->InsertBatch(*batch.table, batch.rows, arbiter);
+  Status status = inserted.ok() ? Status::Ok() : inserted.status();
+  // Rows that met an existing row are overwritten with the source's row, as one at a time
+  // would be; a row the batch itself inserted is found and rewritten with the same values.
+  for (size_t i = 0; status.ok() && arbiter != nullptr && inserted->skipped > 0 &&
+                     i < inserted->maybe_skipped.size();
+       ++i) {
+    Result<RowOutcome> overwritten =
+        Overwrite(*batch.table, batch.rows[inserted->maybe_skipped[i]], *arbiter,
+                  Insertion::KeyTaken(), RowOutcome::kInsertedOverExisting);
+    if (!overwritten.ok()) status = overwritten.status();
+  }
+  if (!status.ok()) {
+    tables_.erase(batch.target);  // the table may have been altered under us
+    return status.WithContext(context);
+  }
+  if (inserted->skipped > 0) {
+    const bool same = !late_.empty() && late_.back().target == batch.target &&
+                      late_.back().outcome == RowOutcome::kInsertedOverExisting;
+    if (same) {
+      late_.back().rows += inserted->skipped;  // one report per table and transaction
+    } else {
+      late_.push_back({batch.target, RowOutcome::kInsertedOverExisting, inserted->skipped});
+    }
+  }
+  return Status::Ok();
 }
 
 template <typename Table, typename Column>

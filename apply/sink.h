@@ -19,9 +19,18 @@ namespace ferry::apply {
 // existing row are not errors in master-slave mode, but they mean the replica had diverged.
 enum class RowOutcome {
   kApplied,
-  kInsertedOverExisting,  // insert met an existing key: row overwritten
-  kUpdateInsertedMissing, // update found no row: inserted
-  kDeleteMissing,         // delete found no row: nothing to do
+  kInsertedOverExisting,   // insert met an existing key: row overwritten
+  kUpdateInsertedMissing,  // update found no row: inserted
+  kDeleteMissing,          // delete found no row: nothing to do
+};
+
+// Outcomes a sink learned after ApplyRow had returned kApplied for the rows: a sink may defer
+// consecutive inserts and run them as one statement, and only then see that some met an
+// existing row. `rows` rows of `target` ("schema.table") had `outcome`.
+struct LateOutcome {
+  std::string target;
+  RowOutcome outcome = RowOutcome::kApplied;
+  uint64_t rows = 0;
 };
 
 class Sink {
@@ -41,8 +50,12 @@ class Sink {
   virtual Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                                       const wire::RowChange& change) = 0;
 
-  // Commits; returns once the commit is durable on the target.
+  // Runs whatever ApplyRow deferred, then commits; returns once the commit is durable on the
+  // target. An error in a deferred row surfaces here (or in the next ApplyRow).
   virtual Status CommitTransaction() = 0;
+
+  // The late outcomes (see LateOutcome) since the last call, other than kApplied.
+  virtual std::vector<LateOutcome> TakeLateOutcomes() { return {}; }
 
   // Rolls back the open transaction, if any. Safe to call at any time.
   virtual void AbortTransaction() = 0;

@@ -11,7 +11,7 @@
 # Usage: bench/mariadb_vs_native.sh [ROWS=200000] [TXNS=5000]   (needs a build in build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/lib/postgres.sh  # ferry_free_port
+source scripts/lib/ports.sh
 source scripts/lib/mariadb.sh
 ROWS=${1:-200000}
 TXNS=${2:-5000}
@@ -28,8 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SRC=$(ferry_free_port); NAT=$(ferry_free_port); FER=$(ferry_free_port)
-CAP=$(ferry_free_port); CAPADM=$(ferry_free_port); APPADM=$(ferry_free_port)
+read -r SRC NAT FER CAP CAPADM APPADM <<<"$(ferry_free_ports 6)"
 ferry_maria_start "$B/source" "$SRC" 1
 # Both replicas alike: durable InnoDB commits, no binary log of their own.
 ferry_maria_start "$B/native" "$NAT" 2 --skip-log-bin
@@ -63,7 +62,8 @@ YAML
 "$FERRY" apply --config "$B/apply.yaml" >"$B/apply.log" 2>&1 & echo $! > "$B/apply.pid"
 
 # Warm up: both replicas streaming and caught up on one row.
-until curl -fs "http://127.0.0.1:$APPADM/status" | grep -q '"state": *"streaming"'; do sleep 0.1; done
+ferry_wait_streaming "$APPADM" "$(cat "$B/capture.pid")" "$(cat "$B/apply.pid")" ||
+  { tail -5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
 sql "$SRC" -e "INSERT INTO t VALUES (0, 0, 'warmup')"
 wait_count() {  # wait_count PORT N: until t has N rows
   until [ "$(sql "$1" -e 'SELECT count(*) FROM t' 2>/dev/null)" = "$2" ]; do sleep 0.05; done

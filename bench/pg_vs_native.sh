@@ -11,6 +11,7 @@
 # Usage: bench/pg_vs_native.sh [ROWS=200000] [TXNS=5000]   (needs a build in build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/ports.sh
 source scripts/lib/postgres.sh
 ROWS=${1:-200000}
 TXNS=${2:-5000}
@@ -28,8 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SRC=$(ferry_free_port); NAT=$(ferry_free_port); FER=$(ferry_free_port)
-CAP=$(ferry_free_port); CAPADM=$(ferry_free_port); APPADM=$(ferry_free_port)
+read -r SRC NAT FER CAP CAPADM APPADM <<<"$(ferry_free_ports 6)"
 ferry_pg_start "$B/source" "$SRC"; ferry_pg_start "$B/native" "$NAT"; ferry_pg_start "$B/ferry" "$FER"
 sql() { local port=$1; shift; psql -qAt -h 127.0.0.1 -p "$port" -U postgres -d bench "$@"; }
 for p in $SRC $NAT $FER; do
@@ -61,7 +61,8 @@ YAML
 
 # Warm up: both replicas connected (the Ferry slot exists once apply streams; the native
 # subscription created its slot above) and caught up on one row.
-until curl -fs "http://127.0.0.1:$APPADM/status" | grep -q '"state": *"streaming"'; do sleep 0.1; done
+ferry_wait_streaming "$APPADM" "$(cat "$B/capture.pid")" "$(cat "$B/apply.pid")" ||
+  { tail -5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
 sql "$SRC" -c "INSERT INTO t VALUES (0, 0, 'warmup')"
 wait_count() {  # wait_count PORT N: until t has N rows; prints elapsed seconds since $start
   until [ "$(sql "$1" -c 'SELECT count(*) FROM t')" = "$2" ]; do sleep 0.05; done

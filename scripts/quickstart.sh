@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
+source scripts/lib/ports.sh
 source scripts/lib/postgres.sh
 
 keep=false
@@ -32,8 +33,7 @@ rm -rf "$QS"
 mkdir -p "$QS"
 if [ "$(id -u)" -eq 0 ]; then chmod 755 "$QS"; fi
 
-EAST_PORT=$(ferry_free_port); WEST_PORT=$(ferry_free_port)
-CAPTURE_PORT=$(ferry_free_port); CAPTURE_ADMIN=$(ferry_free_port); APPLY_ADMIN=$(ferry_free_port)
+read -r EAST_PORT WEST_PORT CAPTURE_PORT CAPTURE_ADMIN APPLY_ADMIN <<<"$(ferry_free_ports 5)"
 
 echo "==> starting PostgreSQL 15: source east on port $EAST_PORT, replica west on port $WEST_PORT"
 ferry_pg_start "$QS/east" "$EAST_PORT"

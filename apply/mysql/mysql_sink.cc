@@ -167,6 +167,7 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
                               const wire::RowChange& change) override;
   Status CommitTransaction() override;
   void AbortTransaction() override;
+  std::vector<LateOutcome> TakeLateOutcomes() override { return rows_.TakeLateOutcomes(); }
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table) override;
   std::string engine() const override { return "mysql"; }
@@ -583,6 +584,9 @@ Status MysqlSink::CommitTransaction() {
         "commit on target: the transaction was rolled back because an earlier statement in it "
         "failed");
   }
+  // MySQL inserts row by row today (no MaxInsertBatch), so nothing is deferred; flushing keeps
+  // the Sink contract should that change.
+  FERRY_RETURN_IF_ERROR(rows_.Flush());
   // If COMMIT fails because the connection broke, whether it committed is unknown; the
   // checkpoint, read again after reconnecting, is what tells (DESIGN.md invariant 2).
   Status committed = Guard([&] { conn_->commit(); });
@@ -595,6 +599,7 @@ void MysqlSink::AbortTransaction() {
   const bool was_open = in_transaction_;
   in_transaction_ = false;
   transaction_failed_ = false;
+  rows_.Discard();
   if (conn_ == nullptr) return;
   Status rolled_back = Guard([&] { conn_->rollback(); });
   if (!rolled_back.ok() && was_open) {

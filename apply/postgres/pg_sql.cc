@@ -142,6 +142,30 @@ Statement InsertStatement(const TargetTable& target, const std::vector<BoundColu
   return statement;
 }
 
+Statement InsertRowsStatement(const TargetTable& target,
+                              const std::vector<std::vector<BoundColumn>>& rows,
+                              const std::vector<std::string>* arbiter) {
+  Statement statement;
+  std::string names;
+  for (const BoundColumn& column : rows.front()) {
+    names += (names.empty() ? "" : ", ") + QuoteIdent(column.name);
+  }
+  std::string tuples;
+  for (const std::vector<BoundColumn>& row : rows) {
+    std::string values;
+    for (const BoundColumn& column : row) {
+      values += (values.empty() ? "" : ", ") + Param(column.value, &statement);
+    }
+    tuples += (tuples.empty() ? "(" : ", (") + values + ")";
+  }
+  statement.sql = "INSERT INTO " + target.quoted() + " (" + names + ") VALUES " + tuples;
+  if (arbiter != nullptr) {
+    statement.sql +=
+        " ON CONFLICT (" + JoinQuoted(*arbiter) + ") DO NOTHING RETURNING " + JoinQuoted(*arbiter);
+  }
+  return statement;
+}
+
 Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColumn>& set,
                           const std::vector<BoundColumn>& match, bool one_row) {
   Statement statement;

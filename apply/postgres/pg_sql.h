@@ -68,6 +68,13 @@ Result<std::vector<BoundColumn>> BindImage(
 Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns,
                           const std::vector<std::string>* arbiter);
 
+// INSERT INTO t (cols) VALUES ($1, ...), ($n, ...) for rows with the same columns (at least one
+// column); with an arbiter, ON CONFLICT (arbiter) DO NOTHING RETURNING the arbiter's columns of
+// the rows inserted.
+Statement InsertRowsStatement(const TargetTable& target,
+                              const std::vector<std::vector<BoundColumn>>& rows,
+                              const std::vector<std::string>* arbiter);
+
 // UPDATE t SET cols WHERE match. With `one_row` only one matching row is changed (by ctid).
 // An empty `set` assigns the first match column to itself, so the row count still tells
 // whether the row exists.

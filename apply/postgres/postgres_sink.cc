@@ -35,6 +35,11 @@ using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
 //    replicated, a deferred constraint checked only at the source's commit, rows applied in an
 //    order the source never had to validate). Triggers marked ENABLE REPLICA / ALWAYS still
 //    fire, so an operator can opt in per trigger, as on a native subscriber.
+// A multi-row INSERT carries at most this many rows, and PostgreSQL takes at most this many
+// parameters in one statement.
+constexpr size_t kMaxRowsPerInsert = 1000;
+constexpr size_t kMaxParameters = 65535;
+
 constexpr const char* kSessionSettings[] = {
     "SET synchronous_commit = on",
     "SET TimeZone = 'UTC'",
@@ -198,6 +203,7 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   void AbortTransaction() override;
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table) override;
+  std::vector<LateOutcome> TakeLateOutcomes() override { return rows_.TakeLateOutcomes(); }
   std::string engine() const override { return "postgres"; }
 
  private:
@@ -226,8 +232,12 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row) override;
   Status Truncate(const TargetTable& target, const wire::RowChange& change) override;
-  // The SQL an error message suggests spells names unquoted: readable, and right for the usual
-  // lower-case names.
+  size_t MaxInsertBatch(size_t columns) const override;
+  size_t RowBytes(const std::vector<BoundColumn>& row) const override;
+  Result<BatchInsertion> InsertBatch(const TargetTable& target,
+                                     const std::vector<std::vector<BoundColumn>>& rows,
+                                     const std::vector<std::string>* arbiter) override;
+  // The SQL an error message suggests quotes names, so that it is right for any name.
   std::string HintIdent(const std::string& name) const override { return QuoteIdent(name); }
 
   const std::string dsn_;
@@ -466,6 +476,54 @@ Result<Insertion> PostgresSink::Insert(const TargetTable& target,
   return Insertion::KeyTaken();
 }
 
+// Up to 1000 rows a statement, within PostgreSQL's 65535 parameters; no batching for an
+// insert of no columns (DEFAULT VALUES).
+size_t PostgresSink::MaxInsertBatch(size_t columns) const {
+  if (columns == 0) return 1;
+  return std::min<size_t>(kMaxRowsPerInsert, kMaxParameters / columns);
+}
+
+size_t PostgresSink::RowBytes(const std::vector<BoundColumn>& row) const {
+  size_t bytes = 0;
+  for (const BoundColumn& column : row) bytes += column.value ? column.value->size() : 0;
+  return bytes;
+}
+
+// Rows whose arbiter values are not among those the INSERT returned may have met an existing
+// row. Text forms are compared, so a value PostgreSQL prints differently from how it was sent
+// (1.0 as 1.00) makes a row look skipped that was not; RowApplier then rewrites it with the
+// same values, which is harmless. The count comes from the server and is exact.
+Result<BatchInsertion> PostgresSink::InsertBatch(const TargetTable& target,
+                                                 const std::vector<std::vector<BoundColumn>>& rows,
+                                                 const std::vector<std::string>* arbiter) {
+  const Statement statement = InsertRowsStatement(target, rows, arbiter);
+  // Full batches repeat one statement: prepare it. A last, shorter one runs unprepared, so
+  // that the statement cache does not grow with every batch length.
+  Result<PgResult> inserted = rows.size() == MaxInsertBatch(rows.front().size())
+                                  ? ExecPrepared(statement)
+                                  : ExecParams(statement.sql, statement.params);
+  if (!inserted.ok()) return inserted.status();
+  BatchInsertion result;
+  const PGresult* returned = inserted->get();
+  const uint64_t count = static_cast<uint64_t>(AffectedRows(inserted->get()));
+  if (arbiter == nullptr || count == rows.size()) return result;
+  result.skipped = rows.size() - count;
+  std::set<std::vector<std::optional<std::string>>> present;
+  for (int r = 0; r < PQntuples(returned); ++r) {
+    std::vector<std::optional<std::string>> key;
+    for (int c = 0; c < PQnfields(returned); ++c) key.push_back(Field(returned, r, c));
+    present.insert(std::move(key));
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Result<std::vector<BoundColumn>> match = Select(rows[i], *arbiter);
+    if (!match.ok()) return match.status();
+    std::vector<std::optional<std::string>> key;
+    for (const BoundColumn& column : *match) key.push_back(column.value);
+    if (!present.contains(key)) result.maybe_skipped.push_back(i);
+  }
+  return result;
+}
+
 Result<uint64_t> PostgresSink::Update(const TargetTable& target,
                                       const std::vector<BoundColumn>& set,
                                       const std::vector<BoundColumn>& match, bool one_row) {
@@ -488,6 +546,7 @@ Status PostgresSink::Truncate(const TargetTable& target, const wire::RowChange& 
 Status PostgresSink::CommitTransaction() {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   if (!in_transaction_) return Status::Error("commit: no transaction is open");
+  FERRY_RETURN_IF_ERROR(rows_.Flush());
   // If COMMIT fails because the connection broke, whether it committed is unknown; the
   // checkpoint, read again after reconnecting, is what tells (DESIGN.md invariant 2).
   PgResult result(PQexec(conn_, "COMMIT"), &PQclear);
@@ -507,6 +566,7 @@ Status PostgresSink::CommitTransaction() {
 
 void PostgresSink::AbortTransaction() {
   in_transaction_ = false;
+  rows_.Discard();
   if (conn_ == nullptr) return;
   const PGTransactionStatusType state = PQtransactionStatus(conn_);
   if (state != PQTRANS_INTRANS && state != PQTRANS_INERROR) return;

@@ -31,15 +31,3 @@ ferry_pg_stop() {
     ferry_as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
   fi
 }
-
-# A free TCP port on 127.0.0.1.
-ferry_free_port() {
-  local port
-  while true; do
-    port=$(shuf -i 20000-60000 -n 1)
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-}

@@ -133,6 +133,18 @@ class PostgresSinkTest : public ::testing::Test {
     Commit();
   }
 
+  // The sink's late outcomes (deferred inserts that met existing rows), one line each.
+  std::string Late() {
+    std::string out;
+    for (const LateOutcome& late : sink_->TakeLateOutcomes()) {
+      out +=
+          late.target + ": " + std::to_string(late.rows) + " x " +
+          (late.outcome == RowOutcome::kInsertedOverExisting ? "kInsertedOverExisting" : "other") +
+          "\n";
+    }
+    return out;
+  }
+
   std::optional<wire::Position> Checkpoint(const std::string& upstream = "up") {
     Result<std::optional<wire::Position>> position = sink_->ReadCheckpoint(upstream);
     EXPECT_TRUE(position.ok()) << position.message();
@@ -249,10 +261,13 @@ TEST_F(PostgresSinkTest, TransactionFailingMidwayRollsBackCheckpointToo) {
 
   Begin("0/200");
   EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(2), Text("lost"), Int(2)})), RowOutcome::kApplied);
-  Result<RowOutcome> bad = sink_->ApplyRow(t.mapped, Insert(1, {Int(3), Text("x"), Text("abc")}));
+  // Inserts are deferred into one statement: the bad one fails when the next change (or the
+  // commit) runs them.
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(3), Text("x"), Text("abc")})), RowOutcome::kApplied);
+  Result<RowOutcome> bad = sink_->ApplyRow(t.mapped, Update(1, {}, {Int(1), Text("u"), Int(1)}));
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(Contains(bad.message(),
-                       "apply to public.midway (INSERT): ERROR: invalid input "
+                       "apply to public.midway (INSERT of 2 rows): ERROR: invalid input "
                        "syntax for type integer: \"abc\""));
   // COMMIT of the failed transaction must not pass for a commit.
   Status committed = sink_->CommitTransaction();
@@ -282,9 +297,10 @@ TEST_F(PostgresSinkTest, ReopenAfterConnectionLoss) {
   Exec(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
       "WHERE application_name = 'ferry-apply'");
-  Result<RowOutcome> outcome = sink_->ApplyRow(t.mapped, Insert(1, {Int(2), Text("x"), Null()}));
-  ASSERT_FALSE(outcome.ok());
-  EXPECT_TRUE(Contains(outcome.message(), "apply to public.lost (INSERT): "));
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(2), Text("x"), Null()})), RowOutcome::kApplied);
+  Status committed = sink_->CommitTransaction();  // runs the deferred insert: no connection
+  ASSERT_FALSE(committed.ok());
+  EXPECT_TRUE(Contains(committed.message(), "apply to public.lost (INSERT of 1 rows): "));
   sink_->AbortTransaction();
 
   // A new session: prepared statements and catalog caches start over.
@@ -371,11 +387,58 @@ TEST_F(PostgresSinkTest, InsertOverExistingKeyOverwritesTheRow) {
       "INSERT INTO ins_exists VALUES (1, 'local', 7)");
   Simple t = MakeSimple("ins_exists");
   Begin("0/1");
-  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("remote"), Null()})),
-            RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("remote"), Null()})), RowOutcome::kApplied);
   Commit();
+  EXPECT_EQ(Late(), "public.ins_exists: 1 x kInsertedOverExisting\n");
   EXPECT_EQ(Query("SELECT id, a, b FROM ins_exists"),
             std::vector<Row>{R({"1", "remote", std::nullopt})});
+}
+
+// Consecutive inserts run as multi-row INSERTs of up to 1000 rows (a statement trigger counts
+// them); rows that met an existing row are overwritten, and only those are reported.
+TEST_F(PostgresSinkTest, BulkInsertsRunInBatchesAndOverwriteOnlyExistingRows) {
+  Exec(R"sql(
+    CREATE TABLE bulk (id int PRIMARY KEY, a text, b int);
+    INSERT INTO bulk SELECT g, 'local', -1 FROM generate_series(0, 2400, 100) g;
+    CREATE TABLE bulk_statements (n int);
+    CREATE FUNCTION count_bulk() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN INSERT INTO bulk_statements VALUES (1); RETURN NULL; END $$;
+    CREATE TRIGGER count_bulk AFTER INSERT ON bulk FOR EACH STATEMENT EXECUTE FUNCTION count_bulk();
+    ALTER TABLE bulk ENABLE ALWAYS TRIGGER count_bulk;)sql");
+  Simple t = MakeSimple("bulk");
+  Begin("0/1");
+  for (int id = 0; id < 2500; ++id) {
+    ASSERT_EQ(Apply(t.mapped, Insert(1, {Int(id), Text("remote"), Int(id)})), RowOutcome::kApplied);
+  }
+  Commit();
+  EXPECT_EQ(Late(), "public.bulk: 25 x kInsertedOverExisting\n");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bulk_statements"), "3");  // 1000 + 1000 + 500 rows
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bulk WHERE a = 'remote' AND b = id"), "2500");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bulk"), "2500");
+}
+
+// Deferred inserts run before any other change, so the target sees source order.
+TEST_F(PostgresSinkTest, DeferredInsertsKeepSourceOrder) {
+  Exec("CREATE TABLE order_kept (id int PRIMARY KEY, a text, b int)");
+  Simple t = MakeSimple("order_kept");
+  ApplyAll("0/1", t.mapped,
+           {Insert(1, {Int(1), Text("a"), Null()}), Update(1, {}, {Int(1), Text("b"), Null()}),
+            Insert(1, {Int(2), Text("gone"), Null()}), Delete(1, {Int(2), Null(), Null()}),
+            Insert(1, {Int(2), Text("back"), Null()}), Insert(1, {Int(3), Text("c"), Null()})});
+  EXPECT_EQ(Query("SELECT id, a FROM order_kept ORDER BY id"),
+            (std::vector<Row>{R({"1", "b"}), R({"2", "back"}), R({"3", "c"})}));
+  EXPECT_EQ(Late(), "");
+}
+
+TEST_F(PostgresSinkTest, AbortDiscardsDeferredInserts) {
+  Exec("CREATE TABLE discarded (id int PRIMARY KEY, a text, b int)");
+  Simple t = MakeSimple("discarded");
+  Begin("0/1");
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("never"), Null()})), RowOutcome::kApplied);
+  sink_->AbortTransaction();
+  ApplyAll("0/2", t.mapped, {Insert(1, {Int(2), Text("kept"), Null()})});
+  EXPECT_EQ(Query("SELECT id, a FROM discarded"), std::vector<Row>{R({"2", "kept"})});
+  EXPECT_EQ(Checkpoint()->value(), "0/2");
 }
 
 TEST_F(PostgresSinkTest, InsertOverExistingKeyInPartitionedTable) {
@@ -385,10 +448,10 @@ TEST_F(PostgresSinkTest, InsertOverExistingKeyInPartitionedTable) {
       "INSERT INTO parted VALUES (1, 'local', 7)");
   Simple t = MakeSimple("parted");
   Begin("0/1");
-  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("remote"), Int(8)})),
-            RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("remote"), Int(8)})), RowOutcome::kApplied);
   EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(2), Text("new"), Int(9)})), RowOutcome::kApplied);
   Commit();
+  EXPECT_EQ(Late(), "public.parted: 1 x kInsertedOverExisting\n");
   EXPECT_EQ(Query("SELECT id, a, b FROM parted ORDER BY id"),
             (std::vector<Row>{R({"1", "remote", "8"}), R({"2", "new", "9"})}));
 }
@@ -619,10 +682,11 @@ TEST_F(PostgresSinkTest, ValueTooLongIsAnErrorNotATruncation) {
   Exec("CREATE TABLE too_long (id int PRIMARY KEY, a varchar(3), b int)");
   Simple t = MakeSimple("too_long");
   Begin("0/1");
-  Result<RowOutcome> outcome = sink_->ApplyRow(t.mapped, Insert(1, {Int(1), Text("abcd"), Null()}));
-  ASSERT_FALSE(outcome.ok());
-  EXPECT_TRUE(Contains(outcome.message(),
-                       "apply to public.too_long (INSERT): ERROR: value too "
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("abcd"), Null()})), RowOutcome::kApplied);
+  Status committed = sink_->CommitTransaction();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_TRUE(Contains(committed.message(),
+                       "apply to public.too_long (INSERT of 1 rows): ERROR: value too "
                        "long for type character varying(3)"));
   sink_->AbortTransaction();
 }
@@ -755,8 +819,9 @@ TEST_F(PostgresSinkTest, FullIdentityUsesTargetPrimaryKey) {
   Begin("0/2");
   EXPECT_EQ(Apply(mapped, Update(6, {Int(1), Text("source")}, {Int(1), Text("new")}, false)),
             RowOutcome::kApplied);
-  EXPECT_EQ(Apply(mapped, Insert(6, {Int(1), Text("again")})), RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(Apply(mapped, Insert(6, {Int(1), Text("again")})), RowOutcome::kApplied);
   Commit();
+  EXPECT_EQ(Late(), "public.full_pk: 1 x kInsertedOverExisting\n");
   EXPECT_EQ(Query("SELECT id, a FROM full_pk"), std::vector<Row>{R({"1", "again"})});
 }
 
@@ -800,7 +865,8 @@ TEST_F(PostgresSinkTest, KeylessRelationIgnoresTargetUniqueIndex) {
   MappedRelation mapped = Map(relation);
   ApplyAll("0/1", mapped, {Insert(11, {Int(1), Text("first")})});
   Begin("0/2");
-  Result<RowOutcome> clash = sink_->ApplyRow(mapped, Insert(11, {Int(1), Text("second")}));
+  EXPECT_EQ(Apply(mapped, Insert(11, {Int(1), Text("second")})), RowOutcome::kApplied);
+  Status clash = sink_->CommitTransaction();
   ASSERT_FALSE(clash.ok());
   EXPECT_TRUE(Contains(clash.message(), "duplicate key value violates unique constraint"));
   sink_->AbortTransaction();

@@ -1,0 +1,33 @@
+# Free TCP ports on 127.0.0.1 for throwaway servers and agents.
+
+# ferry_free_ports N: N distinct ports nobody listens on now, on one line. Asked for together so
+# that no two of them can be the same (each is still free only until someone takes it).
+ferry_free_ports() {
+  local count="$1" ports=" " port
+  while [ "$(wc -w <<<"$ports")" -lt "$count" ]; do
+    port=$(shuf -i 20000-60000 -n 1)
+    case "$ports" in *" $port "*) continue ;; esac
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then ports+="$port "; fi
+  done
+  echo $ports
+}
+
+# ferry_wait_streaming ADMIN_PORT CAPTURE_PID APPLY_PID [SECONDS=60]: until the apply agent
+# behind ADMIN_PORT streams; fails at once if either agent has exited, or after SECONDS.
+ferry_wait_streaming() {
+  local admin="$1" capture="$2" apply="$3" seconds="${4:-60}" tries=0
+  until curl -fs "http://127.0.0.1:$admin/status" | grep -q '"state": *"streaming"'; do
+    for pid in "$capture" "$apply"; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        echo "a ferry agent (pid $pid) exited; see its log" >&2
+        return 1
+      fi
+    done
+    tries=$((tries + 1))
+    if [ "$tries" -gt $((seconds * 10)) ]; then
+      echo "the apply agent did not stream within $seconds s" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
