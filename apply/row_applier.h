@@ -45,10 +45,14 @@ struct Insertion {
 };
 
 // How a multi-row INSERT ended: `skipped` rows met an existing row on the arbiter and were not
-// inserted; `maybe_skipped` lists at least those rows (by index), possibly more.
+// inserted; `maybe_skipped` lists at least those rows (by index), possibly more. An engine that
+// learns of an existing row only from a duplicate-key error that undoes its whole statement
+// (MySQL) sets `refused_from` instead: rows from that index on were not inserted, and go in
+// one at a time, as without batching.
 struct BatchInsertion {
   uint64_t skipped = 0;
   std::vector<size_t> maybe_skipped;
+  std::optional<size_t> refused_from;
 };
 
 // What RowApplier needs from an engine. `Table` is the engine's view of a target table, with
@@ -187,6 +191,10 @@ class RowApplier {
                                const std::vector<std::string>& arbiter, const Insertion& insertion,
                                RowOutcome on_existing);
   Status NoArbiterError(const MappedRelation& relation, const Table& target) const;
+  // Inserts rows[from..] one at a time (after a refused batch); the rows that met an existing
+  // row, which are overwritten.
+  Result<uint64_t> InsertOneByOne(const Table& target, const std::vector<std::vector<Column>>& rows,
+                                  size_t from, const std::vector<std::string>* arbiter);
 
   RowEngine<Table, Column>* engine_;
   struct CachedTable {

@@ -148,6 +148,12 @@ Status RowApplier<Table, Column>::Flush() {
       "apply to " + batch.target + " (INSERT of " + std::to_string(batch.rows.size()) + " rows)";
   const std::vector<std::string>* arbiter = batch.arbiter ? &*batch.arbiter : nullptr;
   Result<BatchInsertion> inserted = engine_->InsertBatch(*batch.table, batch.rows, arbiter);
+  if (inserted.ok() && inserted->refused_from) {
+    Result<uint64_t> existing =
+        InsertOneByOne(*batch.table, batch.rows, *inserted->refused_from, arbiter);
+    inserted = existing.ok() ? Result<BatchInsertion>(BatchInsertion{*existing, {}, {}})
+                             : Result<BatchInsertion>(existing.status());
+  }
   Status status = inserted.ok() ? Status::Ok() : inserted.status();
   // Rows that met an existing row are overwritten with the source's row, as one at a time
   // would be; a row the batch itself inserted is found and rewritten with the same values.
@@ -283,6 +289,23 @@ Result<RowOutcome> RowApplier<Table, Column>::Overwrite(const Table& target,
   // the source's row does not own. Report that, not a divergence on the key.
   if (!key_taken && *updated == 0) return insertion.refusal;
   return on_existing;
+}
+
+template <typename Table, typename Column>
+Result<uint64_t> RowApplier<Table, Column>::InsertOneByOne(
+    const Table& target, const std::vector<std::vector<Column>>& rows, size_t from,
+    const std::vector<std::string>* arbiter) {
+  uint64_t existing = 0;
+  for (size_t i = from; i < rows.size(); ++i) {
+    Result<Insertion> inserted = engine_->Insert(target, rows[i], arbiter);
+    if (!inserted.ok()) return inserted.status();
+    if (inserted->kind == Insertion::Kind::kNew) continue;
+    Result<RowOutcome> overwritten =
+        Overwrite(target, rows[i], *arbiter, *inserted, RowOutcome::kInsertedOverExisting);
+    if (!overwritten.ok()) return overwritten.status();
+    ++existing;
+  }
+  return existing;
 }
 
 template <typename Table, typename Column>

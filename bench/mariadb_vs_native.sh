@@ -29,10 +29,10 @@ cleanup() {
 trap cleanup EXIT
 
 read -r SRC NAT FER CAP CAPADM APPADM <<<"$(ferry_free_ports 6)"
-ferry_maria_start "$B/source" "$SRC" 1
+ferry_retry_port SRC ferry_maria_start "$B/source" 1
 # Both replicas alike: durable InnoDB commits, no binary log of their own.
-ferry_maria_start "$B/native" "$NAT" 2 --skip-log-bin
-ferry_maria_start "$B/ferry" "$FER" 3 --skip-log-bin
+ferry_retry_port NAT ferry_maria_start "$B/native" 2 --skip-log-bin
+ferry_retry_port FER ferry_maria_start "$B/ferry" 3 --skip-log-bin
 sql() { local port=$1; shift; mariadb --no-defaults -h 127.0.0.1 -P "$port" -u root -N -B bench "$@"; }
 for p in $SRC $NAT $FER; do
   mariadb --no-defaults -h 127.0.0.1 -P "$p" -u root -e "CREATE DATABASE bench"
@@ -63,7 +63,7 @@ YAML
 
 # Warm up: both replicas streaming and caught up on one row.
 ferry_wait_streaming "$APPADM" "$(cat "$B/capture.pid")" "$(cat "$B/apply.pid")" ||
-  { tail -5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
+  { tail -n 5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
 sql "$SRC" -e "INSERT INTO t VALUES (0, 0, 'warmup')"
 wait_count() {  # wait_count PORT N: until t has N rows
   until [ "$(sql "$1" -e 'SELECT count(*) FROM t' 2>/dev/null)" = "$2" ]; do sleep 0.05; done

@@ -30,7 +30,9 @@ cleanup() {
 trap cleanup EXIT
 
 read -r SRC NAT FER CAP CAPADM APPADM <<<"$(ferry_free_ports 6)"
-ferry_pg_start "$B/source" "$SRC"; ferry_pg_start "$B/native" "$NAT"; ferry_pg_start "$B/ferry" "$FER"
+ferry_retry_port SRC ferry_pg_start "$B/source"
+ferry_retry_port NAT ferry_pg_start "$B/native"
+ferry_retry_port FER ferry_pg_start "$B/ferry"
 sql() { local port=$1; shift; psql -qAt -h 127.0.0.1 -p "$port" -U postgres -d bench "$@"; }
 for p in $SRC $NAT $FER; do
   psql -q -h 127.0.0.1 -p "$p" -U postgres -c "CREATE DATABASE bench" >/dev/null
@@ -62,7 +64,7 @@ YAML
 # Warm up: both replicas connected (the Ferry slot exists once apply streams; the native
 # subscription created its slot above) and caught up on one row.
 ferry_wait_streaming "$APPADM" "$(cat "$B/capture.pid")" "$(cat "$B/apply.pid")" ||
-  { tail -5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
+  { tail -n 5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
 sql "$SRC" -c "INSERT INTO t VALUES (0, 0, 'warmup')"
 wait_count() {  # wait_count PORT N: until t has N rows; prints elapsed seconds since $start
   until [ "$(sql "$1" -c 'SELECT count(*) FROM t')" = "$2" ]; do sleep 0.05; done

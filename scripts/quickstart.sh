@@ -35,9 +35,9 @@ if [ "$(id -u)" -eq 0 ]; then chmod 755 "$QS"; fi
 
 read -r EAST_PORT WEST_PORT CAPTURE_PORT CAPTURE_ADMIN APPLY_ADMIN <<<"$(ferry_free_ports 5)"
 
-echo "==> starting PostgreSQL 15: source east on port $EAST_PORT, replica west on port $WEST_PORT"
-ferry_pg_start "$QS/east" "$EAST_PORT"
-ferry_pg_start "$QS/west" "$WEST_PORT"
+ferry_retry_port EAST_PORT ferry_pg_start "$QS/east"
+ferry_retry_port WEST_PORT ferry_pg_start "$QS/west"
+echo "==> started PostgreSQL 15: source east on port $EAST_PORT, replica west on port $WEST_PORT"
 for port in "$EAST_PORT" "$WEST_PORT"; do
   psql -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE DATABASE app" >/dev/null
   psql -q -h 127.0.0.1 -p "$port" -U postgres -d app -c \

@@ -147,6 +147,23 @@ Statement InsertStatement(const TargetTable& target, const std::vector<BoundColu
   return statement;
 }
 
+Statement InsertRowsStatement(const TargetTable& target,
+                              const std::vector<std::vector<BoundColumn>>& rows) {
+  Statement statement;
+  std::string tuples;
+  for (const std::vector<BoundColumn>& row : rows) {
+    std::string values;
+    for (const BoundColumn& column : row) {
+      values += values.empty() ? "?" : ", ?";
+      statement.params.push_back(column.value);
+    }
+    tuples += (tuples.empty() ? "(" : ", (") + values + ")";
+  }
+  statement.sql =
+      "INSERT INTO " + target.quoted() + " (" + JoinQuoted(rows.front()) + ") VALUES " + tuples;
+  return statement;
+}
+
 Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColumn>& set,
                           const std::vector<BoundColumn>& match, bool one_row) {
   Statement statement;

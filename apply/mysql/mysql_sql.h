@@ -74,6 +74,10 @@ void FlagIdentityIndexes(TargetTable* target);
 // INSERT INTO t (cols) VALUES (?...).
 Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns);
 
+// INSERT INTO t (cols) VALUES (?, ...), (?, ...) for rows with the same columns.
+Statement InsertRowsStatement(const TargetTable& target,
+                              const std::vector<std::vector<BoundColumn>>& rows);
+
 // UPDATE t SET cols WHERE match [LIMIT 1]. An empty `set` assigns the first match column to
 // itself, so the (found) row count still tells whether the row exists.
 Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColumn>& set,

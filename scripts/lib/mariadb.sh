@@ -21,10 +21,10 @@ ferry_maria_start() {
     --log-bin="$dir/binlog" --binlog-format=ROW --binlog-row-image=FULL \
     --binlog-row-metadata=FULL --character-set-server=utf8mb4 "${as_root[@]}" "$@" \
     >/dev/null 2>&1 &
-  local tries=0
+  local pid=$! tries=0
   until mariadb --no-defaults -h 127.0.0.1 -P "$port" -u root -e 'SELECT 1' >/dev/null 2>&1; do
     tries=$((tries + 1))
-    if [ "$tries" -gt 300 ]; then
+    if ! kill -0 "$pid" 2>/dev/null || [ "$tries" -gt 300 ]; then
       echo "mariadbd did not start on port $port; its log:" >&2
       cat "$dir/error.log" >&2
       return 1

@@ -31,3 +31,17 @@ ferry_wait_streaming() {
     sleep 0.1
   done
 }
+
+# ferry_retry_port VAR START DIR [ARGS...]: runs `START DIR $VAR ARGS...` (ferry_pg_start,
+# ferry_maria_start); when it fails because the port was taken meanwhile (this machine may be
+# shared), picks another free port into VAR and tries again, up to 5 times.
+ferry_retry_port() {
+  local var="$1" start="$2" dir="$3" attempt
+  shift 3
+  for attempt in 1 2 3 4 5; do
+    if "$start" "$dir" "${!var}" "$@"; then return 0; fi
+    echo "(port ${!var} was taken; trying another)" >&2
+    printf -v "$var" '%s' "$(ferry_free_ports 1)"
+  done
+  return 1
+}

@@ -15,9 +15,10 @@
 #include "apply/mysql/mysql_sink.h"
 #include "apply/sink.h"
 #include "apply/table_mapping.h"
-#include "wire/testing/change_records.h"
 #include "tests/harness/ferry_process.h"
 #include "tests/harness/mariadb_server.h"
+#include "tests/integration/late_outcomes.h"
+#include "wire/testing/change_records.h"
 
 namespace ferry::apply::mysql {
 namespace {
@@ -146,6 +147,8 @@ class MariaDbSinkTest : public ::testing::Test {
     Commit();
   }
 
+  std::string Late() { return ::ferry::testing::LateOutcomesText(*sink_); }
+
   std::optional<wire::Position> Checkpoint(const std::string& upstream = "up") {
     Result<std::optional<wire::Position>> position = sink_->ReadCheckpoint(upstream);
     EXPECT_TRUE(position.ok()) << position.message();
@@ -187,8 +190,9 @@ std::string SimpleTable(const std::string& table, const std::string& extra = "")
 TEST_F(MariaDbSinkTest, TriggersCanTellReplicatedRowsByFerryApply) {
   Exec(SimpleTable("trig"));
   Exec("CREATE TABLE trig_log (id INT)");
-  Exec("CREATE TRIGGER trig_local AFTER INSERT ON trig FOR EACH ROW "
-       "INSERT INTO trig_log SELECT NEW.id FROM DUAL WHERE @ferry_apply IS NULL");
+  Exec(
+      "CREATE TRIGGER trig_local AFTER INSERT ON trig FOR EACH ROW "
+      "INSERT INTO trig_log SELECT NEW.id FROM DUAL WHERE @ferry_apply IS NULL");
   Simple simple = MakeSimple("trig");
   ApplyAll("0-1-1", simple.mapped, {Insert(1, {Int(1), Text("replicated"), Int(1)})});
   Exec("INSERT INTO trig VALUES (2, 'local', 2)");
@@ -302,18 +306,20 @@ TEST_F(MariaDbSinkTest, TransactionFailingMidwayRollsBackCheckpointToo) {
   Simple t = MakeSimple("midway");
   ApplyAll("0-1-100", t.mapped, {Insert(1, {Int(1), Text("keep"), Int(1)})});
 
-  // A value the sink refuses itself, and one the server refuses: MySQL rolls back only the
-  // failed statement, so the commit must refuse, or the rows before it would be committed.
+  // A value the sink refuses itself (at once), and one the server refuses (when the deferred
+  // inserts run, here at an update): MySQL rolls back only the failed statement, so the commit
+  // must refuse, or the rows before it would be committed.
   for (const wire::Value& bad : {Text("abc"), Int(500)}) {
     Begin("0-1-200");
     EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(2), Text("lost"), Int(2)})), RowOutcome::kApplied);
     Result<RowOutcome> failed = sink_->ApplyRow(t.mapped, Insert(1, {Int(3), Text("x"), bad}));
+    if (failed.ok()) failed = sink_->ApplyRow(t.mapped, Update(1, {}, {Int(1), Text("u"), Int(1)}));
     ASSERT_FALSE(failed.ok());
     EXPECT_TRUE(Contains(failed.message(),
                          bad.has_text() ? "apply to ferry.midway (INSERT): column b: text value "
                                           "cannot be written to column type int(11)"
-                                        : "apply to ferry.midway (INSERT): MariaDB error 4025: "
-                                          "CONSTRAINT `"));
+                                        : "apply to ferry.midway (INSERT of 2 rows): MariaDB error "
+                                          "4025: CONSTRAINT `"));
     Status committed = sink_->CommitTransaction();
     EXPECT_FALSE(committed.ok());
     EXPECT_TRUE(Contains(committed.message(), "rolled back"));
@@ -344,9 +350,11 @@ TEST_F(MariaDbSinkTest, ReopenAfterConnectionLoss) {
   ASSERT_TRUE(others.ok()) << others.message();
   ASSERT_EQ(others->size(), 1u);
   Exec("KILL CONNECTION " + *(*others)[0][0]);
-  Result<RowOutcome> outcome = sink_->ApplyRow(t.mapped, Insert(1, {Int(2), Text("x"), Null()}));
-  ASSERT_FALSE(outcome.ok());
-  EXPECT_TRUE(Contains(outcome.message(), "apply to ferry.lost (INSERT): client error 20"));
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(2), Text("x"), Null()})), RowOutcome::kApplied);
+  Status committed = sink_->CommitTransaction();  // runs the deferred insert: no connection
+  ASSERT_FALSE(committed.ok());
+  EXPECT_TRUE(
+      Contains(committed.message(), "apply to ferry.lost (INSERT of 1 rows): client error 20"));
   sink_->AbortTransaction();
 
   // A new session: prepared statements and catalog caches start over.
@@ -421,9 +429,9 @@ TEST_F(MariaDbSinkTest, UpdateThatChangesNothingStillFindsItsRow) {
            {Insert(1, {Int(1), Text("x"), Int(1)}), Update(1, {}, {Int(1), Text("x"), Int(1)})});
   // The same insert again meets its own, unchanged row.
   Begin("0-1-2");
-  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("x"), Int(1)})),
-            RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("x"), Int(1)})), RowOutcome::kApplied);
   Commit();
+  EXPECT_EQ(Late(), "ferry.same_values: 1 x kInsertedOverExisting\n");
 }
 
 // A source TRUNCATE ... CASCADE lists every table it emptied; the target's own cascades are
@@ -453,12 +461,29 @@ TEST_F(MariaDbSinkTest, InsertOverExistingKeyOverwritesTheRow) {
   Exec(SimpleTable("ins_exists") + "; INSERT INTO ins_exists VALUES (1, 'local', 7)");
   Simple t = MakeSimple("ins_exists");
   Begin("0-1-1");
-  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("remote"), Null()})),
-            RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(1), Text("remote"), Null()})), RowOutcome::kApplied);
   EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(2), Text("new"), Int(9)})), RowOutcome::kApplied);
   Commit();
+  EXPECT_EQ(Late(), "ferry.ins_exists: 1 x kInsertedOverExisting\n");
   EXPECT_EQ(Query("SELECT id, a, b FROM ins_exists ORDER BY id"),
             (std::vector<Row>{R({"1", "remote", std::nullopt}), R({"2", "new", "9"})}));
+}
+
+// Consecutive inserts run as multi-row INSERTs; a chunk that meets an existing row is undone
+// by the server and its rows go in one at a time, so exactly the existing rows are overwritten
+// and reported.
+TEST_F(MariaDbSinkTest, BulkInsertsRunInBatchesAndOverwriteOnlyExistingRows) {
+  Exec(SimpleTable("bulk") +
+       "; INSERT INTO bulk SELECT seq, 'local', -1 FROM seq_0_to_2400_step_100");
+  Simple t = MakeSimple("bulk");
+  Begin("0-1-1");
+  for (int id = 0; id < 2500; ++id) {
+    ASSERT_EQ(Apply(t.mapped, Insert(1, {Int(id), Text("remote"), Int(id)})), RowOutcome::kApplied);
+  }
+  Commit();
+  EXPECT_EQ(Late(), "ferry.bulk: 25 x kInsertedOverExisting\n");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM bulk WHERE a = 'remote' AND b = id"), "2500");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM bulk"), "2500");
 }
 
 TEST_F(MariaDbSinkTest, InsertClashingOnAnotherUniqueIndexIsAnError) {
@@ -467,11 +492,12 @@ TEST_F(MariaDbSinkTest, InsertClashingOnAnotherUniqueIndexIsAnError) {
       "INSERT INTO other_unique VALUES (1, 'taken', 1)");
   Simple t = MakeSimple("other_unique");
   Begin("0-1-1");
-  Result<RowOutcome> clash = sink_->ApplyRow(t.mapped, Insert(1, {Int(2), Text("taken"), Int(2)}));
+  EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(2), Text("taken"), Int(2)})), RowOutcome::kApplied);
+  Status clash = sink_->CommitTransaction();
   ASSERT_FALSE(clash.ok());
   EXPECT_TRUE(Contains(clash.message(),
-                       "apply to ferry.other_unique (INSERT): MariaDB error 1062: Duplicate entry "
-                       "'taken' for key 'a'"));
+                       "apply to ferry.other_unique (INSERT of 1 rows): MariaDB error 1062: "
+                       "Duplicate entry 'taken' for key 'a'"));
   sink_->AbortTransaction();
   EXPECT_EQ(Query("SELECT id, a FROM other_unique"), std::vector<Row>{R({"1", "taken"})});
 }
@@ -865,10 +891,15 @@ TEST_F(MariaDbSinkTest, ValuesTheColumnCannotHoldExactlyAreRefused) {
         200 + n, table, {{"id", wire::LOGICAL_TYPE_INT, true}, {"v", wire::LOGICAL_TYPE_TEXT}});
     MappedRelation mapped = Map(relation);
     Begin("0-4-" + std::to_string(n));
+    // The sink's own checks refuse at once; the server's when the deferred insert runs.
     Result<RowOutcome> outcome = sink_->ApplyRow(mapped, Insert(relation.id(), {Int(1), c.value}));
-    ASSERT_FALSE(outcome.ok());
-    EXPECT_TRUE(Contains(outcome.message(), "apply to ferry." + table + " (INSERT): " + c.message));
+    const Status refused = outcome.ok() ? sink_->CommitTransaction() : outcome.status();
+    ASSERT_FALSE(refused.ok());
+    EXPECT_TRUE(Contains(refused.message(), "apply to ferry." + table + " (INSERT"));
+    EXPECT_TRUE(Contains(refused.message(), c.message));
+    sink_->AbortTransaction();
     // An update that would write the value is refused as well.
+    Begin("0-4-" + std::to_string(n));
     Result<RowOutcome> update =
         sink_->ApplyRow(mapped, Update(relation.id(), {}, {Int(1), c.value}));
     EXPECT_FALSE(update.ok());
@@ -1018,8 +1049,9 @@ TEST_F(MariaDbSinkTest, FullImageUsesTargetPrimaryKey) {
   Begin("0-1-2");
   EXPECT_EQ(Apply(mapped, Update(6, {Int(1), Text("source")}, {Int(1), Text("new")}, false)),
             RowOutcome::kApplied);
-  EXPECT_EQ(Apply(mapped, Insert(6, {Int(1), Text("again")})), RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(Apply(mapped, Insert(6, {Int(1), Text("again")})), RowOutcome::kApplied);
   Commit();
+  EXPECT_EQ(Late(), "ferry.full_pk: 1 x kInsertedOverExisting\n");
   EXPECT_EQ(Query("SELECT id, a FROM full_pk"), std::vector<Row>{R({"1", "again"})});
 }
 
@@ -1059,7 +1091,8 @@ TEST_F(MariaDbSinkTest, KeylessRelationIgnoresTargetUniqueIndex) {
   MappedRelation mapped = Map(relation);
   ApplyAll("0-1-1", mapped, {Insert(11, {Int(1), Text("first")})});
   Begin("0-1-2");
-  Result<RowOutcome> clash = sink_->ApplyRow(mapped, Insert(11, {Int(1), Text("second")}));
+  EXPECT_EQ(Apply(mapped, Insert(11, {Int(1), Text("second")})), RowOutcome::kApplied);
+  Status clash = sink_->CommitTransaction();
   ASSERT_FALSE(clash.ok());
   EXPECT_TRUE(
       Contains(clash.message(), "MariaDB error 1062: Duplicate entry '1' for key 'PRIMARY'"));

@@ -15,6 +15,7 @@
 #include "apply/sink.h"
 #include "apply/table_mapping.h"
 #include "tests/harness/postgres_server.h"
+#include "tests/integration/late_outcomes.h"
 #include "wire/testing/change_records.h"
 
 namespace ferry::apply::postgres {
@@ -133,17 +134,7 @@ class PostgresSinkTest : public ::testing::Test {
     Commit();
   }
 
-  // The sink's late outcomes (deferred inserts that met existing rows), one line each.
-  std::string Late() {
-    std::string out;
-    for (const LateOutcome& late : sink_->TakeLateOutcomes()) {
-      out +=
-          late.target + ": " + std::to_string(late.rows) + " x " +
-          (late.outcome == RowOutcome::kInsertedOverExisting ? "kInsertedOverExisting" : "other") +
-          "\n";
-    }
-    return out;
-  }
+  std::string Late() { return ::ferry::testing::LateOutcomesText(*sink_); }
 
   std::optional<wire::Position> Checkpoint(const std::string& upstream = "up") {
     Result<std::optional<wire::Position>> position = sink_->ReadCheckpoint(upstream);
