@@ -342,5 +342,104 @@ TEST_F(RowApplierTest, TargetColumnsReadTheCatalogEachTime) {
   EXPECT_FALSE(names->has_value());
 }
 
+// ---- deferred inserts ---------------------------------------------------------------------------
+
+// The fake engine, batching up to `batch` rows a statement; `batch_result` scripts the outcome.
+class BatchingEngine : public FakeEngine {
+ public:
+  size_t MaxInsertBatch(size_t) const override { return batch; }
+  Result<BatchInsertion> InsertBatch(const FakeTable&,
+                                     const std::vector<std::vector<FakeColumn>>& rows,
+                                     const std::vector<std::string>* arbiter) override {
+    std::string text;
+    for (const std::vector<FakeColumn>& row : rows) text += (text.empty() ? "" : " | ") + Text(row);
+    calls.push_back("insert batch " + text + (arbiter ? " arbiter" : ""));
+    return batch_result;
+  }
+
+  size_t batch = 3;
+  Result<BatchInsertion> batch_result = BatchInsertion{};
+};
+
+class DeferredInsertTest : public testing::Test {
+ protected:
+  Result<RowOutcome> Insert(int64_t id) {
+    return applier_.Apply(Relation(), Change(wire::RowChange::INSERT, {Int(id), Int(0), Int(0)}));
+  }
+
+  BatchingEngine engine_;
+  RowApplier<FakeTable, FakeColumn> applier_{&engine_};
+};
+
+TEST_F(DeferredInsertTest, InsertsWaitUntilTheBatchIsFullOrFlushed) {
+  for (int64_t id = 1; id <= 4; ++id) ASSERT_EQ(*Insert(id), RowOutcome::kApplied);
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{
+                               "insert batch id=1,a=0,b=0 | id=2,a=0,b=0 | id=3,a=0,b=0 arbiter"});
+  ASSERT_TRUE(applier_.Flush().ok());
+  ASSERT_TRUE(applier_.Flush().ok());  // nothing left: no statement
+  EXPECT_EQ(engine_.calls.size(), 2u);
+  EXPECT_EQ(engine_.calls[1], "insert batch id=4,a=0,b=0 arbiter");
+}
+
+TEST_F(DeferredInsertTest, AnyOtherChangeRunsThePendingInsertsFirst) {
+  ASSERT_TRUE(Insert(1).ok());
+  engine_.updated = {1};
+  ASSERT_TRUE(
+      applier_.Apply(Relation(), Change(wire::RowChange::UPDATE, {Int(1), Int(5), Int(5)})).ok());
+  EXPECT_EQ(engine_.calls, (std::vector<std::string>{"insert batch id=1,a=0,b=0 arbiter",
+                                                     "update id=1,a=5,b=5 where id=1"}));
+}
+
+TEST_F(DeferredInsertTest, SkippedRowsAreOverwrittenAndReportedOnceAfterwards) {
+  engine_.batch_result = BatchInsertion{1, {0, 2}, {}};  // one row existed; row 0 or 2
+  engine_.updated = {1, 1};
+  for (int64_t id = 1; id <= 3; ++id) ASSERT_TRUE(Insert(id).ok());
+  EXPECT_EQ(engine_.calls, (std::vector<std::string>{
+                               "insert batch id=1,a=0,b=0 | id=2,a=0,b=0 | id=3,a=0,b=0 arbiter",
+                               "update a=0,b=0 where id=1", "update a=0,b=0 where id=3"}));
+  engine_.batch_result = BatchInsertion{2, {0, 1}, {}};
+  engine_.updated = {1, 1};
+  ASSERT_TRUE(Insert(4).ok());
+  ASSERT_TRUE(Insert(5).ok());
+  ASSERT_TRUE(applier_.Flush().ok());
+  std::vector<LateOutcome> late = applier_.TakeLateOutcomes();
+  ASSERT_EQ(late.size(), 1u);  // one report for the table, the counts added up
+  EXPECT_EQ(late[0].target, "public.t");
+  EXPECT_EQ(late[0].outcome, RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(late[0].rows, 3u);
+  EXPECT_TRUE(applier_.TakeLateOutcomes().empty());
+}
+
+TEST_F(DeferredInsertTest, ARefusedBatchGoesInRowByRowFromTheRefusedRow) {
+  engine_.batch_result = BatchInsertion{0, {}, size_t{1}};
+  engine_.insertion = Insertion::Refused(Status::Error("duplicate"));
+  engine_.updated = {1, 1};
+  for (int64_t id = 1; id <= 3; ++id) ASSERT_TRUE(Insert(id).ok());
+  EXPECT_EQ(engine_.calls, (std::vector<std::string>{
+                               "insert batch id=1,a=0,b=0 | id=2,a=0,b=0 | id=3,a=0,b=0 arbiter",
+                               "insert id=2,a=0,b=0 arbiter", "update a=0,b=0 where id=2",
+                               "insert id=3,a=0,b=0 arbiter", "update a=0,b=0 where id=3"}));
+  std::vector<LateOutcome> late = applier_.TakeLateOutcomes();
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].rows, 2u);
+}
+
+TEST_F(DeferredInsertTest, ABatchErrorNamesTheTableAndRowCount) {
+  engine_.batch_result = Status::Error("value too long");
+  ASSERT_TRUE(Insert(1).ok());
+  Status flushed = applier_.Flush();
+  EXPECT_EQ(flushed.message(), "apply to public.t (INSERT of 1 rows): value too long");
+}
+
+TEST_F(DeferredInsertTest, DiscardForgetsPendingRowsAndLateOutcomes) {
+  engine_.batch_result = BatchInsertion{1, {0}, {}};
+  engine_.updated = {1};
+  for (int64_t id = 1; id <= 4; ++id) ASSERT_TRUE(Insert(id).ok());  // 3 run, 1 pending
+  applier_.Discard();
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(engine_.calls.size(), 2u);  // the batch of 3 and its overwrite, nothing after
+  EXPECT_TRUE(applier_.TakeLateOutcomes().empty());
+}
+
 }  // namespace
 }  // namespace ferry::apply
