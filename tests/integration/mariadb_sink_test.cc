@@ -17,7 +17,7 @@
 #include "apply/table_mapping.h"
 #include "tests/harness/ferry_process.h"
 #include "tests/harness/mariadb_server.h"
-#include "tests/integration/late_outcomes.h"
+#include "tests/integration/sink_fixture.h"
 #include "wire/testing/change_records.h"
 
 namespace ferry::apply::mysql {
@@ -84,84 +84,16 @@ std::string Hex(const std::string& bytes) {
 
 // ---- fixture ----------------------------------------------------------------------------------
 
-class MariaDbSinkTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    Result<std::unique_ptr<MariaDbServer>> server = MariaDbServer::Start("msink");
-    if (!server.ok()) {
-      start_error_ = new std::string(server.message());
-      return;
-    }
-    server_ = std::move(server).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (server_ == nullptr) GTEST_FAIL() << "MariaDB did not start: " << *start_error_;
-    sink_ = MakeMysqlSink(server_->dsn());
-    Status opened = sink_->Open();
-    ASSERT_TRUE(opened.ok()) << opened.message();
-  }
-
-  void Exec(const std::string& sql) {
-    Status status = server_->Exec(sql);
-    ASSERT_TRUE(status.ok()) << status.message();
-  }
-
-  // Rows as text, read in UTC like the sink writes them.
-  std::vector<Row> Query(const std::string& sql) {
-    Result<std::vector<Row>> rows =
-        server_->Query("SET NAMES utf8mb4; SET time_zone = '+00:00'; " + sql);
-    EXPECT_TRUE(rows.ok()) << rows.message();
-    return rows.ok() ? *rows : std::vector<Row>{};
-  }
-
-  std::string Scalar(const std::string& sql) { return server_->Scalar(sql); }
-
-  void Begin(const std::string& position, const std::string& upstream = "up") {
-    Status status = sink_->BeginTransaction(upstream, MakeBegin(position));
-    ASSERT_TRUE(status.ok()) << status.message();
-  }
-
-  void Commit() {
-    Status status = sink_->CommitTransaction();
-    ASSERT_TRUE(status.ok()) << status.message();
-  }
-
-  RowOutcome Apply(const MappedRelation& relation, const wire::RowChange& change) {
-    Result<RowOutcome> outcome = sink_->ApplyRow(relation, change);
-    EXPECT_TRUE(outcome.ok()) << outcome.message();
-    return outcome.ok() ? *outcome : RowOutcome::kApplied;
-  }
-
-  // Applies the changes in one transaction at `position` and commits.
-  void ApplyAll(const std::string& position, const MappedRelation& relation,
-                const std::vector<wire::RowChange>& changes) {
-    Begin(position);
-    for (const wire::RowChange& change : changes) {
-      EXPECT_EQ(Apply(relation, change), RowOutcome::kApplied);
-    }
-    Commit();
-  }
-
-  std::string Late() { return ::ferry::testing::LateOutcomesText(*sink_); }
-
-  std::optional<wire::Position> Checkpoint(const std::string& upstream = "up") {
-    Result<std::optional<wire::Position>> position = sink_->ReadCheckpoint(upstream);
-    EXPECT_TRUE(position.ok()) << position.message();
-    return position.ok() ? *position : std::nullopt;
-  }
-
-  static MariaDbServer* server_;
-  static std::string* start_error_;
-  std::unique_ptr<Sink> sink_;
+struct MariaDbEngine {
+  using Server = MariaDbServer;
+  static constexpr const char* kName = "MariaDB";
+  static constexpr const char* kEngine = "mariadb";
+  static Result<std::unique_ptr<Server>> Start() { return MariaDbServer::Start("msink"); }
+  static std::unique_ptr<Sink> MakeSink(const std::string& dsn) { return MakeMysqlSink(dsn); }
+  static std::string SessionSql() { return "SET NAMES utf8mb4; SET time_zone = '+00:00'; "; }
 };
 
-MariaDbServer* MariaDbSinkTest::server_ = nullptr;
-std::string* MariaDbSinkTest::start_error_ = nullptr;
+class MariaDbSinkTest : public ::ferry::testing::SinkFixture<MariaDbEngine> {};
 
 // ferry.<table>(id int primary key, a text, b int) and its relation (id 1).
 struct Simple {

@@ -15,7 +15,7 @@
 #include "apply/sink.h"
 #include "apply/table_mapping.h"
 #include "tests/harness/postgres_server.h"
-#include "tests/integration/late_outcomes.h"
+#include "tests/integration/sink_fixture.h"
 #include "wire/testing/change_records.h"
 
 namespace ferry::apply::postgres {
@@ -69,86 +69,19 @@ Row R(std::vector<std::optional<std::string>> values) { return values; }
 
 // ---- fixture ----------------------------------------------------------------------------------
 
-class PostgresSinkTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    Result<std::unique_ptr<PostgresServer>> server = PostgresServer::Start("sink");
-    if (!server.ok()) {
-      start_error_ = new std::string(server.message());
-      return;
-    }
-    server_ = std::move(server).value().release();
+struct PostgresEngine {
+  using Server = PostgresServer;
+  static constexpr const char* kName = "PostgreSQL";
+  static constexpr const char* kEngine = "postgres";
+  static Result<std::unique_ptr<Server>> Start() { return PostgresServer::Start("sink"); }
+  static std::unique_ptr<Sink> MakeSink(const std::string& dsn) { return MakePostgresSink(dsn); }
+  static std::string SessionSql() {
+    return "SET TimeZone = 'UTC'; SET DateStyle = ISO; SET IntervalStyle = postgres; "
+           "SET extra_float_digits = 3; ";
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (server_ == nullptr) GTEST_FAIL() << "PostgreSQL did not start: " << *start_error_;
-    sink_ = MakePostgresSink(server_->dsn());
-    Status opened = sink_->Open();
-    ASSERT_TRUE(opened.ok()) << opened.message();
-  }
-
-  void Exec(const std::string& sql) {
-    Status status = server_->Exec(sql);
-    ASSERT_TRUE(status.ok()) << status.message();
-  }
-
-  // Rows as text, with the same session settings the sink uses so that the text is stable.
-  std::vector<Row> Query(const std::string& sql) {
-    Result<std::vector<Row>> rows = server_->Query(
-        "SET TimeZone = 'UTC'; SET DateStyle = ISO; SET IntervalStyle = postgres; "
-        "SET extra_float_digits = 3; " +
-        sql);
-    EXPECT_TRUE(rows.ok()) << rows.message();
-    return rows.ok() ? *rows : std::vector<Row>{};
-  }
-
-  std::string Scalar(const std::string& sql) { return server_->Scalar(sql); }
-
-  void Begin(const std::string& lsn, const std::string& upstream = "up") {
-    Status status = sink_->BeginTransaction(upstream, MakeBegin(lsn));
-    ASSERT_TRUE(status.ok()) << status.message();
-  }
-
-  void Commit() {
-    Status status = sink_->CommitTransaction();
-    ASSERT_TRUE(status.ok()) << status.message();
-  }
-
-  RowOutcome Apply(const MappedRelation& relation, const wire::RowChange& change) {
-    Result<RowOutcome> outcome = sink_->ApplyRow(relation, change);
-    EXPECT_TRUE(outcome.ok()) << outcome.message();
-    return outcome.ok() ? *outcome : RowOutcome::kApplied;
-  }
-
-  // Applies the changes in one transaction at `lsn` and commits.
-  void ApplyAll(const std::string& lsn, const MappedRelation& relation,
-                const std::vector<wire::RowChange>& changes) {
-    Begin(lsn);
-    for (const wire::RowChange& change : changes) {
-      EXPECT_EQ(Apply(relation, change), RowOutcome::kApplied);
-    }
-    Commit();
-  }
-
-  std::string Late() { return ::ferry::testing::LateOutcomesText(*sink_); }
-
-  std::optional<wire::Position> Checkpoint(const std::string& upstream = "up") {
-    Result<std::optional<wire::Position>> position = sink_->ReadCheckpoint(upstream);
-    EXPECT_TRUE(position.ok()) << position.message();
-    return position.ok() ? *position : std::nullopt;
-  }
-
-  static PostgresServer* server_;
-  static std::string* start_error_;
-  std::unique_ptr<Sink> sink_;
 };
 
-PostgresServer* PostgresSinkTest::server_ = nullptr;
-std::string* PostgresSinkTest::start_error_ = nullptr;
+class PostgresSinkTest : public ::ferry::testing::SinkFixture<PostgresEngine> {};
 
 // public.<table>(id int primary key, a text, b int) and its relation (id 1).
 struct Simple {

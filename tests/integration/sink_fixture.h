@@ -1,0 +1,107 @@
+// What the sink tests of every engine share: one throwaway server for the suite, a freshly
+// opened sink per test, and shorthand for transactions, rows, checkpoints and late outcomes.
+// An engine's test names its server and sink through `Engine`:
+//   struct Engine {
+//     using Server = ...;                                  // PostgresServer, MariaDbServer
+//     static constexpr const char* kName = "PostgreSQL";   // for "did not start"
+//     static constexpr const char* kEngine = "postgres";   // the engine of Begin positions
+//     static Result<std::unique_ptr<Server>> Start();
+//     static std::unique_ptr<apply::Sink> MakeSink(const std::string& dsn);
+//     static std::string SessionSql();                     // prefixed to Query(), for stable text
+//   };
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apply/sink.h"
+#include "tests/harness/test_database.h"
+#include "tests/integration/late_outcomes.h"
+#include "wire/testing/change_records.h"
+
+namespace ferry::testing {
+
+template <typename Engine>
+class SinkFixture : public ::testing::Test {
+ protected:
+  using Server = typename Engine::Server;
+
+  static void SetUpTestSuite() {
+    Result<std::unique_ptr<Server>> server = Engine::Start();
+    if (!server.ok()) {
+      start_error_ = new std::string(server.message());
+      return;
+    }
+    server_ = std::move(server).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (server_ == nullptr) GTEST_FAIL() << Engine::kName << " did not start: " << *start_error_;
+    sink_ = Engine::MakeSink(server_->dsn());
+    Status opened = sink_->Open();
+    ASSERT_TRUE(opened.ok()) << opened.message();
+  }
+
+  void Exec(const std::string& sql) {
+    Status status = server_->Exec(sql);
+    ASSERT_TRUE(status.ok()) << status.message();
+  }
+
+  // Rows as text, read with the session settings the sink writes with.
+  std::vector<Row> Query(const std::string& sql) {
+    Result<std::vector<Row>> rows = server_->Query(Engine::SessionSql() + sql);
+    EXPECT_TRUE(rows.ok()) << rows.message();
+    return rows.ok() ? *rows : std::vector<Row>{};
+  }
+
+  std::string Scalar(const std::string& sql) { return server_->Scalar(sql); }
+
+  void Begin(const std::string& position, const std::string& upstream = "up") {
+    Status status =
+        sink_->BeginTransaction(upstream, wire::testing::BeginAt(Engine::kEngine, position));
+    ASSERT_TRUE(status.ok()) << status.message();
+  }
+
+  void Commit() {
+    Status status = sink_->CommitTransaction();
+    ASSERT_TRUE(status.ok()) << status.message();
+  }
+
+  apply::RowOutcome Apply(const apply::MappedRelation& relation, const wire::RowChange& change) {
+    Result<apply::RowOutcome> outcome = sink_->ApplyRow(relation, change);
+    EXPECT_TRUE(outcome.ok()) << outcome.message();
+    return outcome.ok() ? *outcome : apply::RowOutcome::kApplied;
+  }
+
+  // Applies the changes in one transaction at `position` and commits.
+  void ApplyAll(const std::string& position, const apply::MappedRelation& relation,
+                const std::vector<wire::RowChange>& changes) {
+    Begin(position);
+    for (const wire::RowChange& change : changes) {
+      EXPECT_EQ(Apply(relation, change), apply::RowOutcome::kApplied);
+    }
+    Commit();
+  }
+
+  std::string Late() { return LateOutcomesText(*sink_); }
+
+  std::optional<wire::Position> Checkpoint(const std::string& upstream = "up") {
+    Result<std::optional<wire::Position>> position = sink_->ReadCheckpoint(upstream);
+    EXPECT_TRUE(position.ok()) << position.message();
+    return position.ok() ? *position : std::nullopt;
+  }
+
+  static inline Server* server_ = nullptr;
+  static inline std::string* start_error_ = nullptr;
+  std::unique_ptr<apply::Sink> sink_;
+};
+
+}  // namespace ferry::testing
