@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ports.sh
 source scripts/lib/postgres.sh
+source scripts/lib/bench.sh
 ROWS=${1:-200000}
 TXNS=${2:-5000}
 FERRY="$PWD/build/cli/ferry"
@@ -58,37 +59,18 @@ upstreams: [{name: src, address: "127.0.0.1:$CAP", auth_token_file: secret.token
 admin: 127.0.0.1:$APPADM
 log_level: warn
 YAML
-"$FERRY" capture --config "$B/capture.yaml" >"$B/capture.log" 2>&1 & echo $! > "$B/capture.pid"
-"$FERRY" apply --config "$B/apply.yaml" >"$B/apply.log" 2>&1 & echo $! > "$B/apply.pid"
+write_source() { sql "$SRC" -f "$1"; }
+count_rows() { sql "$1" -c 'SELECT count(*) FROM t'; }
+ferry_bench_start_agents "$APPADM"
 
 # Warm up: both replicas connected (the Ferry slot exists once apply streams; the native
 # subscription created its slot above) and caught up on one row.
-ferry_wait_streaming "$APPADM" "$(cat "$B/capture.pid")" "$(cat "$B/apply.pid")" ||
-  { tail -n 5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
 sql "$SRC" -c "INSERT INTO t VALUES (0, 0, 'warmup')"
-wait_count() {  # wait_count PORT N: until t has N rows; prints elapsed seconds since $start
-  until [ "$(sql "$1" -c 'SELECT count(*) FROM t')" = "$2" ]; do sleep 0.05; done
-}
-wait_count "$NAT" 1; wait_count "$FER" 1
-
-measure() {  # measure NAME EXPECTED_ROWS SQL-FILE
-  local name=$1 expected=$2 file=$3
-  local start end_native end_ferry
-  start=$(date +%s.%N)
-  sql "$SRC" -f "$file" >/dev/null
-  ( wait_count "$NAT" "$expected"; date +%s.%N > "$B/native.done" ) &
-  local native_pid=$!
-  wait_count "$FER" "$expected"; end_ferry=$(date +%s.%N)
-  wait $native_pid; end_native=$(cat "$B/native.done")
-  awk -v n="$name" -v s="$start" -v a="$end_native" -v b="$end_ferry" -v rows="$4" 'BEGIN {
-    tn = a - s; tf = b - s;
-    printf "%-6s native %7.2f s (%8.0f rows/s)   ferry %7.2f s (%8.0f rows/s)   ferry/native time ratio %.2f\n",
-           n, tn, rows / tn, tf, rows / tf, tf / tn }'
-}
+ferry_bench_wait_count "$NAT" 1; ferry_bench_wait_count "$FER" 1
 
 echo "INSERT INTO t SELECT g, g % 100, md5(g::text) FROM generate_series(1, $ROWS) g;" > "$B/bulk.sql"
-measure bulk $((ROWS + 1)) "$B/bulk.sql" "$ROWS"
+ferry_bench_measure bulk "$NAT" "$FER" $((ROWS + 1)) "$B/bulk.sql" "$ROWS"
 
 : > "$B/small.sql"
 for i in $(seq 1 "$TXNS"); do echo "INSERT INTO t VALUES ($((ROWS + i)), $i, 'small');" >> "$B/small.sql"; done
-measure small $((ROWS + TXNS + 1)) "$B/small.sql" "$TXNS"
+ferry_bench_measure small "$NAT" "$FER" $((ROWS + TXNS + 1)) "$B/small.sql" "$TXNS"
