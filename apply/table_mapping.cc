@@ -159,8 +159,9 @@ Result<MappedRelation> TableMapper::Map(const wire::Relation& relation) const {
   mapped.full_old_image = relation.full_old_image();
   mapped.has_key = std::any_of(mapped.columns.begin(), mapped.columns.end(),
                                [](const MappedColumn& column) { return column.key; });
-  mapped.converts = std::any_of(mapped.columns.begin(), mapped.columns.end(),
-                                [](const MappedColumn& column) { return column.convert_to.has_value(); });
+  mapped.converts =
+      std::any_of(mapped.columns.begin(), mapped.columns.end(),
+                  [](const MappedColumn& column) { return column.convert_to.has_value(); });
   mapped.source = relation;
   return mapped;
 }

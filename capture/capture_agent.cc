@@ -190,8 +190,9 @@ Status CaptureAgent::Session::Handshake(wire::Hello& hello) {
     return Status::Error(message);
   }
   if (!wire::ConstantTimeEquals(hello.auth_token(), agent_.options_.auth_token)) {
-    Refuse("auth", "authentication failed: the apply agent's auth token does not match this "
-                   "capture agent's auth_token_file");
+    Refuse("auth",
+           "authentication failed: the apply agent's auth token does not match this "
+           "capture agent's auth_token_file");
     return Status::Error("wrong auth token from subscriber '" + hello.subscriber_id() + "'");
   }
   if (hello.subscriber_id().empty()) {
@@ -243,7 +244,8 @@ Status CaptureAgent::Session::Stream(ChangeSource& source) {
     auto event = source.Next(wait);
     if (!event.ok()) return event.status();
     FERRY_RETURN_IF_ERROR(SendEvent(*event));
-    if (std::holds_alternative<SourceHeartbeat>(*event)) FERRY_RETURN_IF_ERROR(ConfirmIfIdle(source));
+    if (std::holds_alternative<SourceHeartbeat>(*event))
+      FERRY_RETURN_IF_ERROR(ConfirmIfIdle(source));
     if (Clock::now() - last_heartbeat_sent_ >= agent_.options_.heartbeat_interval) {
       FERRY_RETURN_IF_ERROR(SendHeartbeat());
     }
@@ -330,7 +332,9 @@ Status CaptureAgent::Session::SendHeartbeat() {
 
 CaptureAgent::CaptureAgent(CaptureAgentOptions options, ChangeSourceFactory source_factory,
                            admin::MetricsRegistry& registry)
-    : options_(std::move(options)), source_factory_(std::move(source_factory)), registry_(registry) {}
+    : options_(std::move(options)),
+      source_factory_(std::move(source_factory)),
+      registry_(registry) {}
 
 CaptureAgent::~CaptureAgent() {
   Stop();
@@ -339,7 +343,8 @@ CaptureAgent::~CaptureAgent() {
 
 Status CaptureAgent::Start() {
   auto listener = wire::FrameListener::Listen(options_.listen, options_.max_frame_bytes);
-  if (!listener.ok()) return listener.status().WithContext("capture listen address " + options_.listen);
+  if (!listener.ok())
+    return listener.status().WithContext("capture listen address " + options_.listen);
   listener_ = std::move(*listener);
   Logger("capture")->info("node {} listening on {} (port {})", options_.node, options_.listen,
                           listener_->port());
@@ -405,7 +410,8 @@ void CaptureAgent::TakeOverSubscriber(Session* newcomer, const std::string& subs
     std::lock_guard lock(sessions_mutex_);
     for (auto& [ptr, session] : sessions_) {
       if (ptr != newcomer && session->subscriber() == subscriber && !session->finished()) {
-        Logger("capture")->info("subscriber {} reconnected: ending its previous session", subscriber);
+        Logger("capture")->info("subscriber {} reconnected: ending its previous session",
+                                subscriber);
         session->Stop();
         previous.push_back(session);
       }

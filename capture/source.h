@@ -62,8 +62,7 @@ class ChangeSource {
 };
 
 // Creates a source for one subscriber. One factory per agent, called once per connection.
-using ChangeSourceFactory =
-    std::function<Result<std::unique_ptr<ChangeSource>>(const std::string& subscriber_id,
-                                                        const std::vector<std::string>& tables)>;
+using ChangeSourceFactory = std::function<Result<std::unique_ptr<ChangeSource>>(
+    const std::string& subscriber_id, const std::vector<std::string>& tables)>;
 
 }  // namespace ferry::capture

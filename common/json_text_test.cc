@@ -35,10 +35,12 @@ TEST(JsonTextTest, IsValidUtf8AcceptsWellFormedTextOnly) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain ascii"));
   EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80"));
-  EXPECT_FALSE(IsValidUtf8("caf\xe9"));           // latin1 é
-  EXPECT_FALSE(IsValidUtf8("\xc3"));              // cut-off sequence
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("a\x80" "b"));         // stray continuation byte
+  EXPECT_FALSE(IsValidUtf8("caf\xe9"));   // latin1 é
+  EXPECT_FALSE(IsValidUtf8("\xc3"));      // cut-off sequence
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));  // overlong '/'
+  EXPECT_FALSE(
+      IsValidUtf8("a\x80"
+                  "b"));                          // stray continuation byte
   EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate U+D800
   EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong 3-byte '/'
   EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF

@@ -33,9 +33,9 @@ TEST(MySqlGtidDumpPayloadTest, EncodesFlagsServerIdPositionAndTheSidBlock) {
       Le64(1) +                                               // one source UUID
       Bytes({0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1,  // the UUID's 16 bytes
              0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62}) +
-      Le64(2) +                                               // two intervals
-      Le64(1) + Le64(6) +                                     // 1-5, end exclusive
-      Le64(7) + Le64(8);                                      // 7
+      Le64(2) +            // two intervals
+      Le64(1) + Le64(6) +  // 1-5, end exclusive
+      Le64(7) + Le64(8);   // 7
   EXPECT_EQ(MySqlGtidDumpPayload(7, set), expected);
 }
 

@@ -33,8 +33,8 @@ Result<MysqlPtr> ConnectTo(const std::string& host, uint16_t port, const std::st
   MysqlPtr conn(mysql_init(nullptr));
   unsigned int timeout = 5;
   mysql_optionsv(conn.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-  if (mysql_real_connect(conn.get(), host.c_str(), "root", "", db.empty() ? nullptr : db.c_str(), port,
-                         nullptr, CLIENT_MULTI_STATEMENTS) == nullptr) {
+  if (mysql_real_connect(conn.get(), host.c_str(), "root", "", db.empty() ? nullptr : db.c_str(),
+                         port, nullptr, CLIENT_MULTI_STATEMENTS) == nullptr) {
     return Status::Error("connect to MariaDB at " + host + ":" + std::to_string(port) + ": " +
                          mysql_error(conn.get()));
   }
@@ -69,7 +69,8 @@ Result<std::vector<Row>> Run(MYSQL* conn, const std::string& sql) {
       return Status::Error(std::string("reading result: ") + mysql_error(conn));
     }
     int next = mysql_next_result(conn);
-    if (next > 0) return Status::Error("SQL failed: " + sql.substr(0, 200) + ": " + mysql_error(conn));
+    if (next > 0)
+      return Status::Error("SQL failed: " + sql.substr(0, 200) + ": " + mysql_error(conn));
     if (next < 0) break;
   }
   return rows;
@@ -91,13 +92,13 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start(const std::string& n
   // its tmpdir, which breaks a concurrent mariadb-install-db sharing /tmp with it.
   server->tmp_dir_ = server->root_dir_ + "/tmp";
   std::filesystem::create_directories(server->tmp_dir_);
-  std::string install = "mariadb-install-db --no-defaults --datadir=" + server->data_dir_ +
-                        " --auth-root-authentication-method=normal --skip-test-db --tmpdir=" +
-                        server->tmp_dir_ +
-                        (geteuid() == 0 ? " --user=root" : "") + " > " + server->root_dir_ +
-                        "/install.log 2>&1";
+  std::string install =
+      "mariadb-install-db --no-defaults --datadir=" + server->data_dir_ +
+      " --auth-root-authentication-method=normal --skip-test-db --tmpdir=" + server->tmp_dir_ +
+      (geteuid() == 0 ? " --user=root" : "") + " > " + server->root_dir_ + "/install.log 2>&1";
   if (std::system(install.c_str()) != 0) {
-    return Status::Error("mariadb-install-db failed:\n" + ReadFile(server->root_dir_ + "/install.log"));
+    return Status::Error("mariadb-install-db failed:\n" +
+                         ReadFile(server->root_dir_ + "/install.log"));
   }
   for (int attempt = 0; attempt < 5; ++attempt) {
     server->port_ = FreePort();
@@ -113,14 +114,26 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start(const std::string& n
 }
 
 Status MariaDbServer::Launch() {
-  std::vector<std::string> args = {
-      "/usr/sbin/mariadbd", "--no-defaults", "--datadir=" + data_dir_, "--socket=" + socket_,
-      "--port=" + std::to_string(port_), "--bind-address=127.0.0.1",
-      "--log-error=" + error_log_, "--tmpdir=" + tmp_dir_, "--pid-file=" + root_dir_ + "/mysqld.pid",
-      "--log-bin=" + root_dir_ + "/binlog", "--binlog-format=ROW", "--binlog-row-image=FULL",
-      "--binlog-row-metadata=FULL", "--server-id=" + std::to_string(options_.server_id),
-      "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M", "--skip-name-resolve",
-      "--max-connections=100", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"};
+  std::vector<std::string> args = {"/usr/sbin/mariadbd",
+                                   "--no-defaults",
+                                   "--datadir=" + data_dir_,
+                                   "--socket=" + socket_,
+                                   "--port=" + std::to_string(port_),
+                                   "--bind-address=127.0.0.1",
+                                   "--log-error=" + error_log_,
+                                   "--tmpdir=" + tmp_dir_,
+                                   "--pid-file=" + root_dir_ + "/mysqld.pid",
+                                   "--log-bin=" + root_dir_ + "/binlog",
+                                   "--binlog-format=ROW",
+                                   "--binlog-row-image=FULL",
+                                   "--binlog-row-metadata=FULL",
+                                   "--server-id=" + std::to_string(options_.server_id),
+                                   "--innodb-buffer-pool-size=32M",
+                                   "--innodb-log-file-size=16M",
+                                   "--skip-name-resolve",
+                                   "--max-connections=100",
+                                   "--character-set-server=utf8mb4",
+                                   "--collation-server=utf8mb4_general_ci"};
   if (geteuid() == 0) args.push_back("--user=root");
   for (const auto& extra : options_.extra_args) args.push_back(extra);
   std::vector<char*> argv;
@@ -135,18 +148,20 @@ Status MariaDbServer::Launch() {
     _exit(127);
   }
   pid_ = pid;
-  bool up = WaitFor([&] {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return true;  // exited: stop waiting, report below
-    }
-    return ConnectTo(host_, port_, "").ok();
-  }, std::chrono::seconds(60));
+  bool up = WaitFor(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          return true;  // exited: stop waiting, report below
+        }
+        return ConnectTo(host_, port_, "").ok();
+      },
+      std::chrono::seconds(60));
   if (!up || pid_ < 0) {
     if (pid_ > 0) Kill().ok();
-    return Status::Error("mariadbd did not start on port " + std::to_string(port_) + "; its log:\n" +
-                         ReadFile(error_log_));
+    return Status::Error("mariadbd did not start on port " + std::to_string(port_) +
+                         "; its log:\n" + ReadFile(error_log_));
   }
   return Status::Ok();
 }
@@ -160,7 +175,8 @@ MariaDbServer::~MariaDbServer() {
 }
 
 std::string MariaDbServer::dsn() const {
-  return "host=" + host_ + " port=" + std::to_string(port_) + " user=" + user_ + " dbname=" + database_;
+  return "host=" + host_ + " port=" + std::to_string(port_) + " user=" + user_ +
+         " dbname=" + database_;
 }
 
 Status MariaDbServer::Exec(const std::string& sql) const {

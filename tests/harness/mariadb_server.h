@@ -32,7 +32,7 @@ class MariaDbServer : public TestDatabase {
 
   uint16_t port() const { return port_; }
   const std::string& host() const { return host_; }
-  const std::string& user() const { return user_; }  // "root", no password
+  const std::string& user() const { return user_; }          // "root", no password
   const std::string& database() const { return database_; }  // "ferry", created at start
   // Connection string for Ferry configs: "host=127.0.0.1 port=N user=root dbname=ferry".
   std::string dsn() const override;

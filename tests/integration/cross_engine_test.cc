@@ -65,7 +65,8 @@ class PgToMariaDbTest : public ::testing::Test {
 TEST_F(PgToMariaDbTest, TypeMatrixArrivesValueByValue) {
   std::string blob(65536, '\0');
   for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>(i * 7 % 251);
-  ASSERT_TRUE(setup_->source().Exec(R"sql(
+  ASSERT_TRUE(setup_->source()
+                  .Exec(R"sql(
     INSERT INTO matrix VALUES
       (1, true, -32768, -2147483648, -9223372036854775808, -12345678901234567890.0123456789,
        1.5, '', 'a', '\x00ff', '0001-01-01', '00:00:00', '1970-01-01 00:00:00.000001',
@@ -77,23 +78,28 @@ TEST_F(PgToMariaDbTest, TypeMatrixArrivesValueByValue) {
        '[]', '00000000-0000-0000-0000-000000000000', '{}'),
       (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL)
-  )sql").ok());
-  ASSERT_TRUE(setup_->source().Exec("UPDATE matrix SET by = decode('" +
-                                    [&] {
-                                      static const char* hex = "0123456789abcdef";
-                                      std::string out;
-                                      for (unsigned char c : blob) {
-                                        out += hex[c >> 4];
-                                        out += hex[c & 15];
-                                      }
-                                      return out;
-                                    }() + "', 'hex') WHERE id = 3").ok());
+  )sql")
+                  .ok());
+  ASSERT_TRUE(setup_->source()
+                  .Exec("UPDATE matrix SET by = decode('" +
+                        [&] {
+                          static const char* hex = "0123456789abcdef";
+                          std::string out;
+                          for (unsigned char c : blob) {
+                            out += hex[c >> 4];
+                            out += hex[c & 15];
+                          }
+                          return out;
+                        }() +
+                        "', 'hex') WHERE id = 3")
+                  .ok());
   ASSERT_TRUE(setup_->source().Exec("UPDATE matrix SET t = 'changed', n = 0 WHERE id = 1").ok());
   ASSERT_TRUE(setup_->source().Exec("INSERT INTO matrix (id, t) VALUES (4, 'short-lived')").ok());
   ASSERT_TRUE(setup_->source().Exec("DELETE FROM matrix WHERE id = 4").ok());
   ASSERT_TRUE(setup_->source().Exec("INSERT INTO matrix (id, t) VALUES (4, 'back again')").ok());
   EXPECT_TRUE(WaitFor([&] { return SameMatrix(); }, seconds(60)))
-      << "source:\n" << RowsAsText(setup_->source(), kPgMatrixQuery) << "\ntarget:\n"
+      << "source:\n"
+      << RowsAsText(setup_->source(), kPgMatrixQuery) << "\ntarget:\n"
       << RowsAsText(setup_->target(), kMariaMatrixQuery) << "\napply log:\n"
       << setup_->apply_log();
 }
@@ -104,11 +110,14 @@ TEST_F(PgToMariaDbTest, ValueTheTargetCannotHoldExactlyStopsTheStreamWithItsName
                       seconds(60)))
       << setup_->apply_log();
   ASSERT_TRUE(setup_->source().Exec("INSERT INTO narrow VALUES (2, 1.234)").ok());
-  EXPECT_TRUE(WaitFor([&] {
-    std::string log = setup_->apply_log();
-    return log.find("narrow") != std::string::npos && log.find("1.234") != std::string::npos &&
-           log.find("error") != std::string::npos;
-  }, seconds(30))) << setup_->apply_log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::string log = setup_->apply_log();
+        return log.find("narrow") != std::string::npos && log.find("1.234") != std::string::npos &&
+               log.find("error") != std::string::npos;
+      },
+      seconds(30)))
+      << setup_->apply_log();
   EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM narrow"), "1");
 }
 
@@ -228,8 +237,8 @@ TEST_P(FromMariaDbTest, TypeMatrixArrivesValueByValue) {
   ASSERT_TRUE((*setup)->StartApply().ok()) << (*setup)->apply_log();
   // latin1 text written through a utf8mb4 connection: the server converts it on the way in.
   std::string rows = kMariaRows;
-  for (auto [from, to] : {std::pair<std::string, std::string>{"\\u00e9", "\xC3\xA9"},
-                          {"\\u00ef", "\xC3\xAF"}}) {
+  for (auto [from, to] :
+       {std::pair<std::string, std::string>{"\\u00e9", "\xC3\xA9"}, {"\\u00ef", "\xC3\xAF"}}) {
     for (size_t at = rows.find(from); at != std::string::npos; at = rows.find(from)) {
       rows.replace(at, from.size(), to);
     }
@@ -237,13 +246,17 @@ TEST_P(FromMariaDbTest, TypeMatrixArrivesValueByValue) {
   Status written = (*setup)->source().Exec(rows);
   ASSERT_TRUE(written.ok()) << written.message();
   const std::string target_query = to_pg ? kPgFromMariaQuery : kMariaTargetQuery;
-  EXPECT_TRUE(WaitFor([&] {
-    return RowsAsText((*setup)->source(), kMariaSourceQuery) ==
-           RowsAsText((*setup)->target(), target_query);
-  }, seconds(60))) << "source:\n" << RowsAsText((*setup)->source(), kMariaSourceQuery)
-                   << "\ntarget:\n" << RowsAsText((*setup)->target(), target_query)
-                   << "\napply log:\n" << (*setup)->apply_log() << "\ncapture log:\n"
-                   << (*setup)->capture_log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RowsAsText((*setup)->source(), kMariaSourceQuery) ==
+               RowsAsText((*setup)->target(), target_query);
+      },
+      seconds(60)))
+      << "source:\n"
+      << RowsAsText((*setup)->source(), kMariaSourceQuery) << "\ntarget:\n"
+      << RowsAsText((*setup)->target(), target_query) << "\napply log:\n"
+      << (*setup)->apply_log() << "\ncapture log:\n"
+      << (*setup)->capture_log();
 }
 
 // Without `types:` an integer column is not a boolean, even where PostgreSQL would read 0/1 as
@@ -259,26 +272,35 @@ TEST(TypeOverrideTest, TinyintIntoBooleanTakesTheMappingOverrideAndConvertsOnlyZ
   ASSERT_TRUE(s.StartCapture().ok()) << s.capture_log();
   ASSERT_TRUE(s.StartApply().ok()) << s.apply_log();
   ASSERT_TRUE(s.source().Exec("INSERT INTO flags VALUES (1, 1), (2, 0)").ok());
-  EXPECT_TRUE(WaitFor([&] {
-    return s.apply_log().find("add `types: {active: boolean}` to the mapping of ferry.flags") !=
-           std::string::npos;
-  }, seconds(30))) << s.apply_log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return s.apply_log().find("add `types: {active: boolean}` to the mapping of ferry.flags") !=
+               std::string::npos;
+      },
+      seconds(30)))
+      << s.apply_log();
   EXPECT_EQ(s.target().Scalar("SELECT count(*) FROM flags"), "0");
 
   s.KillApply();
   s.apply_mappings += "    types: {active: boolean}\n";
   ASSERT_TRUE(s.StartApply().ok()) << s.apply_log();
-  EXPECT_TRUE(WaitFor([&] {
-    return RowsAsText(s.target(), "SELECT id, active FROM flags ORDER BY id") == "1|t\n2|f\n";
-  }, seconds(30))) << RowsAsText(s.target(), "SELECT * FROM flags ORDER BY id") << s.apply_log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RowsAsText(s.target(), "SELECT id, active FROM flags ORDER BY id") == "1|t\n2|f\n";
+      },
+      seconds(30)))
+      << RowsAsText(s.target(), "SELECT * FROM flags ORDER BY id") << s.apply_log();
 
   // 2 is not a boolean: stop with table, column and value rather than guess `true`.
   ASSERT_TRUE(s.source().Exec("INSERT INTO flags VALUES (3, 2)").ok());
-  EXPECT_TRUE(WaitFor([&] {
-    return s.apply_log().find("table ferry.flags, column active (mapping types: {active: "
-                              "boolean}): value 2 cannot be converted to boolean") !=
-           std::string::npos;
-  }, seconds(30))) << s.apply_log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return s.apply_log().find(
+                   "table ferry.flags, column active (mapping types: {active: "
+                   "boolean}): value 2 cannot be converted to boolean") != std::string::npos;
+      },
+      seconds(30)))
+      << s.apply_log();
   EXPECT_EQ(s.target().Scalar("SELECT count(*) FROM flags"), "2");
 }
 

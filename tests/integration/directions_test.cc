@@ -42,10 +42,11 @@ std::string TargetSchema(const std::string& engine) {
         FOR EACH ROW EXECUTE FUNCTION log_apply();
       ALTER TABLE events ENABLE ALWAYS TRIGGER log_apply;)sql";
   } else {
-    sql += "CREATE TRIGGER log_insert AFTER INSERT ON events FOR EACH ROW "
-           "INSERT INTO applied_log (id) VALUES (NEW.id);"
-           "CREATE TRIGGER log_update AFTER UPDATE ON events FOR EACH ROW "
-           "INSERT INTO applied_log (id) VALUES (NEW.id);";
+    sql +=
+        "CREATE TRIGGER log_insert AFTER INSERT ON events FOR EACH ROW "
+        "INSERT INTO applied_log (id) VALUES (NEW.id);"
+        "CREATE TRIGGER log_update AFTER UPDATE ON events FOR EACH ROW "
+        "INSERT INTO applied_log (id) VALUES (NEW.id);";
   }
   return sql;
 }
@@ -61,8 +62,8 @@ class DirectionTest : public ::testing::TestWithParam<Direction> {
     auto setup = ReplicationSetup::Create(d.source, d.target, kSchema, TargetSchema(d.target));
     ASSERT_TRUE(setup.ok()) << setup.message();
     setup_ = std::move(*setup);
-    setup_->capture_tables = "[\"" + Qualified(d.source, "events") + "\", \"" +
-                             Qualified(d.source, "accounts") + "\"]";
+    setup_->capture_tables =
+        "[\"" + Qualified(d.source, "events") + "\", \"" + Qualified(d.source, "accounts") + "\"]";
     if (d.source != d.target) {
       for (const char* table : {"events", "accounts"}) {
         setup_->apply_mappings += "  - source: " + Qualified(d.source, table) +
@@ -127,11 +128,15 @@ class DirectionTest : public ::testing::TestWithParam<Direction> {
 TEST_P(DirectionTest, TransactionsArriveWholeAndInOrder) {
   const bool pg = GetParam().source == "postgres";
   const std::string begin = pg ? "BEGIN;" : "START TRANSACTION;";
-  ASSERT_TRUE(setup_->source().Exec("INSERT INTO accounts VALUES (1, 'ada', 100), (2, 'bob', 50)").ok());
+  ASSERT_TRUE(
+      setup_->source().Exec("INSERT INTO accounts VALUES (1, 'ada', 100), (2, 'bob', 50)").ok());
   // A transfer: both rows change in one transaction, or neither.
-  ASSERT_TRUE(setup_->source().Exec(begin + "UPDATE accounts SET balance = balance - 30 WHERE id = 1;"
-                                    "UPDATE accounts SET balance = balance + 30 WHERE id = 2; COMMIT").ok());
-  ASSERT_TRUE(setup_->source().Exec(begin + "UPDATE accounts SET balance = 0 WHERE id = 1; ROLLBACK").ok());
+  ASSERT_TRUE(setup_->source()
+                  .Exec(begin + "UPDATE accounts SET balance = balance - 30 WHERE id = 1;"
+                                "UPDATE accounts SET balance = balance + 30 WHERE id = 2; COMMIT")
+                  .ok());
+  ASSERT_TRUE(
+      setup_->source().Exec(begin + "UPDATE accounts SET balance = 0 WHERE id = 1; ROLLBACK").ok());
   ASSERT_TRUE(setup_->source().Exec("UPDATE accounts SET id = 3 WHERE id = 2").ok());
   ASSERT_TRUE(setup_->source().Exec("INSERT INTO accounts VALUES (4, 'eve', 1)").ok());
   ASSERT_TRUE(setup_->source().Exec("DELETE FROM accounts WHERE id = 4").ok());
