@@ -163,18 +163,20 @@ class RowApplier {
   }
 
  private:
+  // `shape` is TargetShape(relation), worked out once per change.
   Result<RowOutcome> Dispatch(const MappedRelation& relation, const Table& target,
-                              const wire::RowChange& change);
-  Result<const Table*> Target(const MappedRelation& relation);
+                              const std::string& shape, const wire::RowChange& change);
+  // The cached table `name` ("schema.table"), read again when `shape` changed.
+  Result<const Table*> Target(const MappedRelation& relation, const std::string& name,
+                              const std::string& shape);
 
   Result<RowOutcome> ApplyInsert(const MappedRelation& relation, const Table& target,
-                                 const wire::RowChange& change);
-  // Adds the insert to the pending batch (running the batch first if it is for another table
-  // or column list, and after if it is full).
-  Result<RowOutcome> DeferInsert(const MappedRelation& relation, const Table& target,
-                                 std::vector<Column> row, std::vector<std::string> arbiter);
-  // True when the pending batch is for this relation's table as it is mapped now.
-  bool PendingFits(const MappedRelation& relation) const;
+                                 const std::string& shape, const wire::RowChange& change);
+  // Adds the insert to the pending batch for table `name` as mapped with `shape` (running the
+  // batch first if it is for another column list, and after if it is full).
+  Result<RowOutcome> DeferInsert(const std::string& name, const std::string& shape,
+                                 const Table& target, std::vector<Column> row,
+                                 std::vector<std::string> arbiter);
   Result<RowOutcome> ApplyUpdate(const MappedRelation& relation, const Table& target,
                                  const wire::RowChange& change);
   Result<RowOutcome> ApplyDelete(const MappedRelation& relation, const Table& target,
@@ -203,12 +205,12 @@ class RowApplier {
   };
   std::map<std::string, CachedTable> tables_;  // by "schema.table"
 
-  // Inserts deferred into one multi-row INSERT: same table, same shape, same columns.
+  // Inserts deferred into one multi-row INSERT: same table, same shape, same columns (those of
+  // the first row).
   struct PendingInserts {
     std::string target;            // "schema.table"
     std::string shape;             // TargetShape() of the relation
     const Table* table = nullptr;  // in tables_; stays put while inserts are pending
-    std::vector<std::string> columns;
     std::optional<std::vector<std::string>> arbiter;
     std::vector<std::vector<Column>> rows;
     size_t bytes = 0;

@@ -13,24 +13,24 @@ namespace ferry::apply {
 template <typename Table, typename Column>
 Result<RowOutcome> RowApplier<Table, Column>::Apply(const MappedRelation& relation,
                                                     const wire::RowChange& change) {
-  const std::string context =
-      "apply to " + relation.target_name() + " (" + OpName(change.op()) + ")";
+  const std::string name = relation.target_name();
+  const std::string context = "apply to " + name + " (" + OpName(change.op()) + ")";
   FERRY_RETURN_IF_ERROR(engine_->CheckOpen().WithContext(context));
   if (!engine_->InTransaction()) {
     return Status::Error(context + ": no transaction is open: call BeginTransaction first");
   }
   // Anything but another insert into the same table runs the pending inserts first, in order;
   // so does a relation that changed shape, before its table is read again.
-  if (change.op() != wire::RowChange::INSERT || !PendingFits(relation)) {
-    FERRY_RETURN_IF_ERROR(Flush());
-  }
-  Result<const Table*> target = Target(relation);
+  const std::string shape = TargetShape(relation);  // once per change: it is on the row path
+  const bool pending_fits = !pending_ || (pending_->target == name && pending_->shape == shape);
+  if (change.op() != wire::RowChange::INSERT || !pending_fits) FERRY_RETURN_IF_ERROR(Flush());
+  Result<const Table*> target = Target(relation, name, shape);
   if (!target.ok()) return target.status().WithContext(context);
-  Result<RowOutcome> outcome = Dispatch(relation, **target, change);
+  Result<RowOutcome> outcome = Dispatch(relation, **target, shape, change);
   if (!outcome.ok()) {
     // The table may have been altered under us; read its catalog again next time. The
     // transaction is lost with this error, and so are its deferred inserts.
-    tables_.erase(relation.target_name());
+    tables_.erase(name);
     pending_.reset();
     return outcome.status().WithContext(context);
   }
@@ -40,10 +40,11 @@ Result<RowOutcome> RowApplier<Table, Column>::Apply(const MappedRelation& relati
 template <typename Table, typename Column>
 Result<RowOutcome> RowApplier<Table, Column>::Dispatch(const MappedRelation& relation,
                                                        const Table& target,
+                                                       const std::string& shape,
                                                        const wire::RowChange& change) {
   switch (change.op()) {
     case wire::RowChange::INSERT:
-      return ApplyInsert(relation, target, change);
+      return ApplyInsert(relation, target, shape, change);
     case wire::RowChange::UPDATE:
       return ApplyUpdate(relation, target, change);
     case wire::RowChange::DELETE:
@@ -59,9 +60,9 @@ Result<RowOutcome> RowApplier<Table, Column>::Dispatch(const MappedRelation& rel
 }
 
 template <typename Table, typename Column>
-Result<const Table*> RowApplier<Table, Column>::Target(const MappedRelation& relation) {
-  const std::string name = relation.target_name();
-  const std::string shape = TargetShape(relation);
+Result<const Table*> RowApplier<Table, Column>::Target(const MappedRelation& relation,
+                                                       const std::string& name,
+                                                       const std::string& shape) {
   if (auto it = tables_.find(name); it != tables_.end() && it->second.shape == shape) {
     return &it->second.table;
   }
@@ -92,6 +93,7 @@ Result<std::optional<std::vector<std::string>>> RowApplier<Table, Column>::Targe
 template <typename Table, typename Column>
 Result<RowOutcome> RowApplier<Table, Column>::ApplyInsert(const MappedRelation& relation,
                                                           const Table& target,
+                                                          const std::string& shape,
                                                           const wire::RowChange& change) {
   Result<std::vector<Column>> row = engine_->Bind(relation, target, change.new_values());
   if (!row.ok()) return row.status();
@@ -99,42 +101,34 @@ Result<RowOutcome> RowApplier<Table, Column>::ApplyInsert(const MappedRelation& 
     std::optional<std::vector<std::string>> arbiter =
         ArbiterColumns(relation, target.unique_indexes);
     if (!arbiter && RequiresArbiter(relation)) return NoArbiterError(relation, target);
-    return DeferInsert(relation, target, std::move(row).value(),
+    return DeferInsert(relation.target_name(), shape, target, std::move(row).value(),
                        arbiter.value_or(std::vector<std::string>{}));
   }
   return InsertRow(relation, target, *row, RowOutcome::kApplied, RowOutcome::kInsertedOverExisting);
 }
 
 template <typename Table, typename Column>
-bool RowApplier<Table, Column>::PendingFits(const MappedRelation& relation) const {
-  return !pending_ ||
-         (pending_->target == relation.target_name() && pending_->shape == TargetShape(relation));
-}
-
-template <typename Table, typename Column>
-Result<RowOutcome> RowApplier<Table, Column>::DeferInsert(const MappedRelation& relation,
+Result<RowOutcome> RowApplier<Table, Column>::DeferInsert(const std::string& name,
+                                                          const std::string& shape,
                                                           const Table& target,
                                                           std::vector<Column> row,
                                                           std::vector<std::string> arbiter) {
-  std::vector<std::string> columns;
-  for (const Column& column : row) columns.push_back(column.name);
   // Rows of one batch share one column list (an insert leaves out no column today, but the
   // statement must fit every row).
-  if (pending_ && pending_->columns != columns) FERRY_RETURN_IF_ERROR(Flush());
+  const auto same_columns = [&row](const std::vector<Column>& other) {
+    return std::equal(row.begin(), row.end(), other.begin(), other.end(),
+                      [](const Column& a, const Column& b) { return a.name == b.name; });
+  };
+  if (pending_ && !same_columns(pending_->rows.front())) FERRY_RETURN_IF_ERROR(Flush());
   if (!pending_) {
-    pending_ = PendingInserts{relation.target_name(),
-                              TargetShape(relation),
-                              &target,
-                              std::move(columns),
-                              std::nullopt,
-                              {},
-                              0};
+    pending_ = PendingInserts{name, shape, &target, std::nullopt, {}, 0};
     if (!arbiter.empty()) pending_->arbiter = std::move(arbiter);
   }
   pending_->bytes += engine_->RowBytes(row);
   pending_->rows.push_back(std::move(row));
-  const bool full = pending_->rows.size() >= engine_->MaxInsertBatch(pending_->columns.size()) ||
-                    pending_->bytes >= kMaxInsertBatchBytes;
+  const bool full =
+      pending_->rows.size() >= engine_->MaxInsertBatch(pending_->rows.front().size()) ||
+      pending_->bytes >= kMaxInsertBatchBytes;
   if (full) FERRY_RETURN_IF_ERROR(Flush());
   return RowOutcome::kApplied;  // a divergence shows later, as a LateOutcome
 }
