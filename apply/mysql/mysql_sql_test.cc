@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "wire/testing/change_records.h"
+
 namespace ferry::apply::mysql {
 namespace {
 
@@ -42,31 +44,11 @@ TargetTable Target(std::vector<UniqueIndex> indexes = {}, bool a_nullable = true
 
 const UniqueIndex kPrimary{{"id"}, true, false};
 
-wire::Value Int(int64_t i) {
-  wire::Value v;
-  v.set_int64(i);
-  return v;
-}
-wire::Value Text(const std::string& s) {
-  wire::Value v;
-  v.set_text(s);
-  return v;
-}
-wire::Value Null() {
-  wire::Value v;
-  v.mutable_null();
-  return v;
-}
-wire::Value Unchanged() {
-  wire::Value v;
-  v.mutable_unchanged();
-  return v;
-}
-wire::Value Dec(const std::string& s) {
-  wire::Value v;
-  v.set_decimal(s);
-  return v;
-}
+using wire::testing::Dec;
+using wire::testing::Int;
+using wire::testing::Null;
+using wire::testing::Text;
+using wire::testing::Unchanged;
 
 google::protobuf::RepeatedPtrField<wire::Value> Image(std::vector<wire::Value> values) {
   google::protobuf::RepeatedPtrField<wire::Value> image;

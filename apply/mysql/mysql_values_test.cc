@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include "wire/testing/change_records.h"
+
 namespace ferry::apply::mysql {
 namespace {
 
@@ -43,38 +45,14 @@ const ColumnType kJson = Type("json", "json");
 const ColumnType kBigint = Type("bigint", "bigint(20)", {}, 19, 0);
 const ColumnType kBigintUnsigned = Type("bigint", "bigint(20) unsigned", {}, 20, 0);
 
-wire::Value Int(int64_t i) {
-  wire::Value v;
-  v.set_int64(i);
-  return v;
-}
-wire::Value Uint(uint64_t u) {
-  wire::Value v;
-  v.set_uint64(u);
-  return v;
-}
-wire::Value Float(double d) {
-  wire::Value v;
-  v.set_float64(d);
-  return v;
-}
-wire::Value Bool(bool b) {
-  wire::Value v;
-  v.set_boolean(b);
-  return v;
-}
-wire::Value Bytes(const std::string& s) {
-  wire::Value v;
-  v.set_bytes(s);
-  return v;
-}
-wire::Value Str(void (wire::Value::*setter)(const std::string&), const std::string& s) {
-  wire::Value v;
-  (v.*setter)(s);
-  return v;
-}
-wire::Value Text(const std::string& s) { return Str(&wire::Value::set_text, s); }
-wire::Value Dec(const std::string& s) { return Str(&wire::Value::set_decimal, s); }
+using wire::testing::Bool;
+using wire::testing::Bytes;
+using wire::testing::Dec;
+using wire::testing::Float;
+using wire::testing::Int;
+using wire::testing::Str;
+using wire::testing::Text;
+using wire::testing::Uint;
 
 ::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
   if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "wire/testing/change_records.h"
+
 namespace ferry::apply::postgres {
 namespace {
 
@@ -49,23 +51,9 @@ TargetTable Target(std::vector<UniqueIndex> indexes = {}) {
   return target;
 }
 
-wire::Value Int(int64_t i) {
-  wire::Value v;
-  v.set_int64(i);
-  return v;
-}
-
-wire::Value Unchanged() {
-  wire::Value v;
-  v.mutable_unchanged();
-  return v;
-}
-
-wire::Value Null() {
-  wire::Value v;
-  v.mutable_null();
-  return v;
-}
+using wire::testing::Int;
+using wire::testing::Null;
+using wire::testing::Unchanged;
 
 google::protobuf::RepeatedPtrField<wire::Value> Image(std::initializer_list<wire::Value> values) {
   google::protobuf::RepeatedPtrField<wire::Value> image;

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "wire/testing/change_records.h"
+
 namespace ferry::apply::postgres {
 namespace {
 
@@ -15,24 +17,9 @@ std::string TextOf(const wire::Value& value) {
   return **text;
 }
 
-wire::Value Text(const std::string& s) {
-  wire::Value v;
-  v.set_text(s);
-  return v;
-}
-
-wire::Value Null() {
-  wire::Value v;
-  v.mutable_null();
-  return v;
-}
-
-wire::Value Array(std::initializer_list<wire::Value> elements) {
-  wire::Value v;
-  v.mutable_array();  // an empty array is still an array
-  for (const wire::Value& e : elements) *v.mutable_array()->add_elements() = e;
-  return v;
-}
+using wire::testing::Array;
+using wire::testing::Null;
+using wire::testing::Text;
 
 TEST(ValueToPgTextTest, NullIsNullopt) {
   Result<std::optional<std::string>> text = ValueToPgText(Null());
