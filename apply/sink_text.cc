@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "wire/position.h"
+
 namespace ferry::apply {
 
 const char* OpName(wire::RowChange::Op op) {
@@ -36,7 +38,7 @@ Status CheckBegin(const std::string& upstream, const wire::Begin& begin, bool in
   if (in_transaction) {
     return Status::Error(context + ": a transaction is already open (commit or abort it first)");
   }
-  if (begin.position().engine().empty() || begin.position().value().empty()) {
+  if (!wire::IsStreamPosition(begin.position())) {
     return Status::Error(context +
                          ": the Begin carries no position, so no checkpoint can be "
                          "recorded: the change stream is malformed");

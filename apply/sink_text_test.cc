@@ -52,7 +52,12 @@ TEST(SinkTextTest, BeginErrors) {
             "begin transaction for upstream up: the Begin carries no position, so no checkpoint "
             "can be recorded: the change stream is malformed");
   begin.mutable_position()->set_engine("postgres");
+  EXPECT_FALSE(CheckBegin("up", begin, false).ok());
   begin.mutable_position()->set_value("0/1");
+  EXPECT_TRUE(CheckBegin("up", begin, false).ok());
+  // A fresh MariaDB server's empty GTID state: the start of its log, recorded on first contact.
+  begin.mutable_position()->set_engine("mariadb");
+  begin.mutable_position()->set_value("");
   EXPECT_TRUE(CheckBegin("up", begin, false).ok());
   EXPECT_EQ(CheckBegin("up", begin, true).message(),
             "begin transaction for upstream up: a transaction is already open (commit or abort "

@@ -143,7 +143,11 @@ TableMapper::TableMapper(std::vector<MappingRule> rules) : rules_(std::move(rule
 Result<MappedRelation> TableMapper::Map(const wire::Relation& relation) const {
   const std::string source = QualifiedName(relation.schema(), relation.table());
   const MappingRule* rule = FindRule(rules_, source);
-  if (rule != nullptr) FERRY_RETURN_IF_ERROR(CheckRuleColumns(*rule, relation, source));
+  // A relation known by name only (a MySQL/MariaDB TRUNCATE) has no columns to check the
+  // rule's against; its first row change would bring them.
+  if (rule != nullptr && relation.columns_size() > 0) {
+    FERRY_RETURN_IF_ERROR(CheckRuleColumns(*rule, relation, source));
+  }
 
   Result<std::vector<MappedColumn>> columns = MapColumns(relation, rule, source);
   if (!columns.ok()) return columns.status();

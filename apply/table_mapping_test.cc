@@ -205,6 +205,19 @@ TEST(TableMapperTest, RenamingUnknownColumnIsAnError) {
   EXPECT_NE(mapped.message().find("no column custmer"), std::string::npos) << mapped.message();
 }
 
+// A MySQL/MariaDB TRUNCATE names its table only: the rule's target applies, its column parts
+// have nothing to act on.
+TEST(TableMapperTest, RelationKnownByNameOnlyTakesTheRulesTarget) {
+  wire::Relation truncated;
+  truncated.set_schema("public");
+  truncated.set_table("orders");
+  MappingRule rule = Rule("public.orders", "archive.orders", {{"customer", "client"}}, {"note"});
+  Result<MappedRelation> mapped = TableMapper({rule}).Map(truncated);
+  ASSERT_TRUE(mapped.ok()) << mapped.message();
+  EXPECT_EQ(mapped->target_name(), "archive.orders");
+  EXPECT_TRUE(mapped->columns.empty());
+}
+
 TEST(TableMapperTest, ExcludingUnknownColumnIsAnError) {
   MappingRule rule = Rule("orders", "", {}, {"notes"});
   Result<MappedRelation> mapped = TableMapper({rule}).Map(Orders());

@@ -242,7 +242,11 @@ Status CaptureAgent::Session::Stream(ChangeSource& source) {
     FERRY_RETURN_IF_ERROR(ProcessAcks(source));
     auto wait = std::min(kMaxSourceWait, agent_.options_.heartbeat_interval);
     auto event = source.Next(wait);
-    if (!event.ok()) return event.status();
+    if (!event.ok()) {
+      // The subscriber's operator needs the cause too, not just a closed connection.
+      Refuse("source", event.message());
+      return event.status();
+    }
     FERRY_RETURN_IF_ERROR(SendEvent(*event));
     if (std::holds_alternative<SourceHeartbeat>(*event))
       FERRY_RETURN_IF_ERROR(ConfirmIfIdle(source));

@@ -127,6 +127,7 @@ capture::ChangeSourceFactory SourceFactoryFor(const CaptureConfig& config) {
   capture::mysql::MysqlSourceOptions options;
   options.dsn = config.source.dsn;
   options.tables = config.tables;
+  options.skip_statements = config.source.skip_statements;
   options.values.zero_dates = config.source.zero_dates == "error"
                                   ? capture::mysql::ZeroDatePolicy::kError
                                   : capture::mysql::ZeroDatePolicy::kNull;

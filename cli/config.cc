@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -316,8 +317,36 @@ void ReadLogLevel(const MapReader& map, std::string& out) {
   out = *value;
 }
 
+// How a statement's place in a binlog is named (see Ddl::at in capture/mysql/binlog_decoder.h):
+// a MariaDB GTID "0-1-57", a MySQL GTID "uuid:57", or "file:<binlog file>:<offset>".
+bool IsStatementPlace(const std::string& text) {
+  static const std::regex kPlace(
+      "[0-9]+-[0-9]+-[0-9]+|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}:[0-9]+|"
+      "file:.+:[0-9]+");
+  return std::regex_match(text, kPlace);
+}
+
+void ReadSkipStatements(const MapReader& map, std::vector<std::string>& out) {
+  const YAML::Node node = map.Get("skip_statements");
+  if (!node.IsDefined()) return;
+  const std::string message =
+      "expected a list of statement positions as the capture agent's error names them, e.g. "
+      "[\"0-1-57\", \"file:mysql-bin.000003:4711\"]";
+  if (!node.IsSequence()) {
+    map.problems().Add(map.PathOf("skip_statements"), message);
+    return;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    if (!node[i].IsScalar() || !IsStatementPlace(node[i].Scalar())) {
+      map.problems().Add(Item(map.PathOf("skip_statements"), i), message);
+      continue;
+    }
+    out.push_back(node[i].Scalar());
+  }
+}
+
 // `source:` / `target:` — the database this agent reads or writes. `is_source` allows the
-// settings only a binlog reader has (server_id, zero_dates).
+// settings only a binlog reader has (server_id, zero_dates, skip_statements).
 void ReadDatabase(const MapReader& parent, const std::string& key, bool is_source,
                   DatabaseConfig& out) {
   const std::string path = parent.PathOf(key);
@@ -330,7 +359,7 @@ void ReadDatabase(const MapReader& parent, const std::string& key, bool is_sourc
   if (!ExpectMap(parent.problems(), node, path, example)) return;
   MapReader map(parent.problems(), node, path);
   std::vector<std::string> keys = {"engine", "dsn"};
-  if (is_source) keys.insert(keys.end(), {"server_id", "zero_dates"});
+  if (is_source) keys.insert(keys.end(), {"server_id", "zero_dates", "skip_statements"});
   map.CheckKeys(keys);
   static const std::vector<std::string> kEngines = {"postgres", "mariadb", "mysql"};
   if (auto engine = map.String("engine", "missing; set it to postgres, mariadb or mysql")) {
@@ -347,9 +376,11 @@ void ReadDatabase(const MapReader& parent, const std::string& key, bool is_sourc
     out.dsn = *dsn;
   }
   const bool binlog = out.engine == "mariadb" || out.engine == "mysql";
-  if (!binlog && (map.Has("server_id") || map.Has("zero_dates"))) {
-    map.problems().Add(path, "server_id and zero_dates apply only to mariadb and mysql sources");
+  if (!binlog && (map.Has("server_id") || map.Has("zero_dates") || map.Has("skip_statements"))) {
+    map.problems().Add(
+        path, "server_id, zero_dates and skip_statements apply only to mariadb and mysql sources");
   }
+  ReadSkipStatements(map, out.skip_statements);
   // Leaves room for the per-subscriber offset (0..65535) added to it.
   map.Integer("server_id", out.server_id, 1, 4294901759LL, "replica server id");
   if (auto zero_dates = map.String("zero_dates", "")) {

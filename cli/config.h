@@ -21,6 +21,9 @@ struct DatabaseConfig {
   // node name), and how zero dates are carried ("null" or "error").
   uint32_t server_id = 0;
   std::string zero_dates = "null";
+  // Binlog sources: statements (by position) to pass over although they change rows of
+  // replicated tables without row events; see capture/mysql/mysql_source.h.
+  std::vector<std::string> skip_statements;
 };
 
 struct CaptureConfig {

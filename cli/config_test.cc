@@ -205,6 +205,28 @@ TEST_F(ConfigTest, BinlogSourceSettings) {
   EXPECT_TRUE(Contains(CaptureError(on_postgres), "apply only to mariadb and mysql sources"));
 }
 
+TEST_F(ConfigTest, SkipStatementsNamePositionsAsTheErrorsGiveThem) {
+  std::string yaml = kCapture;
+  yaml.replace(yaml.find("engine: postgres"), 16,
+               "engine: mariadb\n  skip_statements: [\"0-1-57\", "
+               "\"3e11fa47-71ca-11e1-9e33-c80aa9429562:12\", \"file:mysql-bin.000003:4711\"]");
+  auto config = LoadCaptureConfig(Write("capture.yaml", yaml));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->source.skip_statements,
+            (std::vector<std::string>{"0-1-57", "3e11fa47-71ca-11e1-9e33-c80aa9429562:12",
+                                      "file:mysql-bin.000003:4711"}));
+
+  std::string bad = yaml;
+  bad.replace(bad.find("\"0-1-57\""), 8, "\"0-1\"");
+  EXPECT_TRUE(Contains(CaptureError(bad),
+                       "source.skip_statements[0]: expected a list of statement "
+                       "positions"));
+  std::string on_postgres = kCapture;
+  on_postgres.replace(on_postgres.find("engine: postgres"), 16,
+                      "engine: postgres\n  skip_statements: [\"0-1-2\"]");
+  EXPECT_TRUE(Contains(CaptureError(on_postgres), "apply only to mariadb and mysql sources"));
+}
+
 TEST_F(ConfigTest, BadNodeName) {
   std::string yaml = kCapture;
   yaml.replace(0, 10, "node: \"east coast\"");

@@ -309,6 +309,12 @@ bool IsMySqlGtidSubset(const MySqlGtidSet& subset, const MySqlGtidSet& set) {
   return true;
 }
 
+bool IsStreamPosition(const Position& position) {
+  if (position.engine().empty()) return false;
+  if (!position.value().empty()) return true;
+  return position.engine() == kEngineMariaDb || position.engine() == kEngineMySql;
+}
+
 Result<bool> IsCovered(const Position& transaction, const Position& checkpoint) {
   // No checkpoint yet: nothing has been applied, so nothing is covered.
   if (IsEmpty(checkpoint)) return false;

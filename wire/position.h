@@ -54,6 +54,11 @@ std::string FormatMySqlGtidSet(const MySqlGtidSet& set);
 void AddMySqlGtids(MySqlGtidSet& set, const std::string& uuid, uint64_t first, uint64_t last);
 bool IsMySqlGtidSubset(const MySqlGtidSet& subset, const MySqlGtidSet& set);
 
+// True when `position` names a point in a source's stream: an engine and a value. The one empty
+// value that is a point is a MySQL/MariaDB GTID state (or set) with nothing in it, the start of
+// the log of a server that has never written a transaction.
+bool IsStreamPosition(const Position& position);
+
 // True when a transaction at `transaction` is already covered by a checkpoint at `checkpoint`
 // (so applying it again would apply it twice). Both must come from the same upstream; an error
 // when the engines differ or a value does not parse. MySQL/MariaDB: file positions compare by the

@@ -271,6 +271,21 @@ TEST(BinlogPositionTest, MixingFileAndGtidFormsIsAnError) {
   EXPECT_FALSE(IsCovered(Make("mysql", "file:b.1:4"), Make("mariadb", "file:b.1:4")).ok());
 }
 
+// A fresh MariaDB/MySQL server has written no transaction: its GTID state is empty, and that
+// is a position (the start of its log), not the absence of one.
+TEST(BinlogPositionTest, EmptyGtidStateIsTheStartOfTheLog) {
+  EXPECT_TRUE(IsStreamPosition(Make("mariadb", "")));
+  EXPECT_TRUE(IsStreamPosition(Make("mysql", "")));
+  EXPECT_TRUE(IsStreamPosition(Make("mariadb", "0-1-5")));
+  EXPECT_FALSE(IsStreamPosition(Make("postgres", "")));
+  EXPECT_FALSE(IsStreamPosition(Make("", "0-1-5")));
+  EXPECT_FALSE(IsStreamPosition(Position()));
+  // It covers nothing: every transaction the server writes comes after it.
+  EXPECT_FALSE(*IsCovered(Make("mariadb", "0-1-1"), Make("mariadb", "")));
+  EXPECT_FALSE(
+      *IsCovered(Make("mysql", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1"), Make("mysql", "")));
+}
+
 TEST(BinlogPositionTest, EmptyCheckpointCoversNothing) {
   EXPECT_FALSE(*IsCovered(Make("mariadb", "0-1-1"), Position()));
   EXPECT_FALSE(*IsCovered(Make("mysql", "file:b.000001:4"), Position()));

@@ -494,9 +494,10 @@ struct BinlogDecoder::State {
   std::string file;
   uint64_t next_position = 4;  // the first event of every binlog file follows the magic
 
-  std::map<uint64_t, TableMap> tables;             // by table id; reset at rotation
-  std::map<uint64_t, uint32_t> relation_ids;       // by table id; stable for the stream
-  std::map<uint32_t, std::string> sent_relations;  // serialized Relation last emitted
+  std::map<uint64_t, TableMap> tables;                 // by table id; reset at rotation
+  std::map<uint64_t, uint32_t> relation_ids;           // by table id; stable for the stream
+  std::map<uint32_t, std::string> sent_relations;      // serialized Relation last emitted
+  std::map<std::string, uint32_t> named_relation_ids;  // by "schema\0table" (TRUNCATE)
   uint32_t next_relation_id = 1;
 
   wire::MariaDbGtidState mariadb_state;
@@ -909,10 +910,43 @@ struct BinlogDecoder::State {
       case QueryKind::kOther:
         break;
     }
-    FERRY_RETURN_IF_ERROR(emit(Ddl{std::string(db), std::move(statement)}));
+    StatementEffect effect = EffectOfStatement(db, statement);
+    if (effect.kind == StatementEffect::Kind::kTruncate) {
+      return OnTruncate(ev, effect.tables.front(), emit);
+    }
+    FERRY_RETURN_IF_ERROR(
+        emit(Ddl{std::string(db), std::move(statement), std::move(effect), StatementAt(ev)}));
     const bool ends = group.open && group.awaiting_first && group.ends_after_first;
     group.awaiting_first = false;
     return ends ? EndGroup(ev, emit) : Status::Ok();
+  }
+
+  // TRUNCATE reaches even a ROW-format binlog as a statement (it commits implicitly, so it is a
+  // group of its own): it becomes a truncate change of a relation known by name only.
+  Status OnTruncate(const Event& ev, const StatementTable& table, const Emit& emit) {
+    const bool own_group = !group.open || (group.awaiting_first && group.ends_after_first);
+    if (!group.open) FERRY_RETURN_IF_ERROR(OpenGroup(ev));
+    group.awaiting_first = false;
+    FERRY_RETURN_IF_ERROR(EmitBegin(emit));
+    Result<uint32_t> relation_id = EnsureNamedRelation(table, emit);
+    if (!relation_id.ok()) return relation_id.status();
+    wire::RowChange change;
+    change.set_op(wire::RowChange::TRUNCATE);
+    change.set_relation_id(*relation_id);
+    FERRY_RETURN_IF_ERROR(emit(SourceEvent(std::move(change))));
+    return own_group ? EndGroup(ev, emit) : Status::Ok();
+  }
+
+  std::string StatementAt(const Event& ev) const {
+    if (group.open && group.mariadb_gtid) {
+      const wire::MariaDbGtid& gtid = *group.mariadb_gtid;
+      return std::to_string(gtid.domain) + "-" + std::to_string(gtid.server) + "-" +
+             std::to_string(gtid.seq);
+    }
+    if (group.open && group.mysql_gtid) {
+      return group.mysql_gtid->first + ":" + std::to_string(group.mysql_gtid->second);
+    }
+    return wire::FormatBinlogFilePosition(file, group.open ? group.start : ev.start);
   }
 
   Status OnBegin(const Event& ev) {
@@ -932,18 +966,23 @@ struct BinlogDecoder::State {
   Status OnTableMap(const Event& ev) {
     Result<TableMap> table = ParseTableMap(ev.body, TableIdSize(kTableMap), flavor);
     if (!table.ok()) return table.status().WithContext("TABLE_MAP event at " + Where(ev.start));
-    if (options.collations && LacksCollations(*table)) {
-      Result<std::vector<uint32_t>> collations = options.collations(*table);
-      if (!collations.ok()) {
-        return collations.status().WithContext("charsets of `" + table->schema + "`.`" +
-                                               table->table + "` (TABLE_MAP event at " +
-                                               Where(ev.start) + ")");
+    if (options.catalog && NeedsCatalog(*table)) {
+      Status completed = CompleteFromCatalog(*table, ev);
+      if (!completed.ok()) {
+        return completed.WithContext("TABLE_MAP event of `" + table->schema + "`.`" + table->table +
+                                     "` at " + Where(ev.start));
       }
-      SetCollations(*table, *collations);
     }
     const uint64_t id = table->table_id;
     tables.insert_or_assign(id, std::move(*table));
     return Status::Ok();
+  }
+
+  Status CompleteFromCatalog(TableMap& table, const Event& ev) {
+    Result<std::optional<CatalogTable>> catalog = options.catalog(table);
+    if (!catalog.ok()) return catalog.status();
+    if (!catalog->has_value()) return Status::Ok();
+    return mysql::CompleteFromCatalog(table, **catalog, ev.timestamp);
   }
 
   // The relation id of a table id, emitting the Relation first when this stream has not seen it
@@ -960,6 +999,21 @@ struct BinlogDecoder::State {
       FERRY_RETURN_IF_ERROR(emit(SourceEvent(std::move(relation))));
     }
     return id;
+  }
+
+  // The relation of a table a statement names (TRUNCATE): no columns, since no TABLE_MAP
+  // describes them, emitted once per stream.
+  Result<uint32_t> EnsureNamedRelation(const StatementTable& table, const Emit& emit) {
+    auto [it, added] = named_relation_ids.emplace(table.schema + '\0' + table.table, 0);
+    if (!added) return it->second;
+    it->second = next_relation_id++;
+    wire::Relation relation;
+    relation.set_id(it->second);
+    relation.set_schema(table.schema);
+    relation.set_table(table.table);
+    relation.set_full_old_image(true);
+    FERRY_RETURN_IF_ERROR(emit(SourceEvent(std::move(relation))));
+    return it->second;
   }
 
   // ROWS events: table id (6, or 4 with a 6-byte post-header), flags (2), [v2: extra data length

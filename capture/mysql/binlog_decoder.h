@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "capture/mysql/row_decoder.h"
+#include "capture/mysql/statement_effect.h"
+#include "capture/mysql/table_catalog.h"
 #include "capture/source.h"
 #include "common/status.h"
 
@@ -35,17 +37,24 @@ struct DecoderOptions {
   // reader resumed from (empty when not using GTIDs).
   std::string file;
   std::string gtid_state;
-  // For a TABLE_MAP without charsets (LacksCollations: binlog_row_metadata=NO_LOG, MySQL 5.7):
-  // the collation of each column as the reader knows it elsewhere, for SetCollations; an empty
-  // list when it does not know the table. Unset, such columns decode without a charset.
-  std::function<Result<std::vector<uint32_t>>(const TableMap&)> collations;
+  // For a TABLE_MAP that lacks column names, signedness, charsets or ENUM/SET members
+  // (NeedsCatalog: binlog_row_metadata NO_LOG or MINIMAL, MySQL 5.7): the table as the reader's
+  // catalog describes it, for CompleteFromCatalog; nullopt for a table the reader does not
+  // want, which stays as logged. Unset, every table stays as logged.
+  std::function<Result<std::optional<CatalogTable>>(const TableMap&)> catalog;
 };
 
-// Something the decoder saw that is not a change but that a reader may want (inspect prints
-// these; the live source uses DDL to refresh schemas).
+// A statement the decoder saw that is not a change but that a reader may want (inspect prints
+// these; the live source refreshes schemas on DDL and stops at statements that change rows of
+// its tables without row events). A TRUNCATE is not one of these: it is decoded into a truncate
+// change of its table, as its own transaction.
 struct Ddl {
-  std::string schema;
+  std::string schema;  // the session's current database
   std::string statement;
+  StatementEffect effect;
+  // Where the statement is, as an operator names it: its GTID ("0-1-57", MySQL "uuid:57"), or
+  // "file:<binlog file>:<offset>" without GTIDs.
+  std::string at;
 };
 
 using DecodedEvent = std::variant<SourceEvent, Ddl>;

@@ -22,7 +22,8 @@ namespace ferry::capture::mysql {
 // Shared with binlog_fixtures_test.cc: one line per decoded event, e.g.
 //   begin 0-1-5 t=1700000000 xid=5 | relation 1 shop.items id*,name | insert 1 (1, 'a')
 //   update 1 (1, 'a') -> (1, 'b') | delete 1 key-only (1, NULL) | commit 0-1-5 t=1700000000
-//   ddl shop: CREATE TABLE t (a INT) | heartbeat 0-1-5
+//   ddl shop: CREATE TABLE t (a INT) | heartbeat 0-1-5 | truncate 2
+//   ddl s: DROP TABLE x {DROP TABLE s.x at 0-1-7}   (a statement that changes rows)
 std::string DescribeValue(const wire::Value& value);
 std::string Describe(const DecodedEvent& event);
 
@@ -92,6 +93,8 @@ std::string DescribeRow(const wire::RowChange& row) {
              DescribeValues(row.new_values());
     case wire::RowChange::DELETE:
       return "delete" + id + key_only + DescribeValues(row.old_values());
+    case wire::RowChange::TRUNCATE:
+      return "truncate" + id.substr(0, id.size() - 1);
     default:
       return "row? " + row.ShortDebugString();
   }
@@ -99,8 +102,15 @@ std::string DescribeRow(const wire::RowChange& row) {
 }  // namespace
 
 std::string Describe(const DecodedEvent& event) {
-  if (const Ddl* ddl = std::get_if<Ddl>(&event))
-    return "ddl " + ddl->schema + ": " + ddl->statement;
+  if (const Ddl* ddl = std::get_if<Ddl>(&event)) {
+    std::string text = "ddl " + ddl->schema + ": " + ddl->statement;
+    if (ddl->effect.kind == StatementEffect::Kind::kNone) return text;
+    text += " {" + ddl->effect.summary;
+    for (const StatementTable& table : ddl->effect.tables) {
+      text += " " + table.schema + "." + table.table;
+    }
+    return text + " at " + ddl->at + "}";
+  }
   const SourceEvent& source = std::get<SourceEvent>(event);
   if (auto* begin = std::get_if<wire::Begin>(&source)) {
     return "begin " + begin->position().value() +
@@ -577,16 +587,21 @@ TEST(BinlogDecoderTest, ColumnCountMismatchIsAnError) {
       << lines[0];
 }
 
-TEST(BinlogDecoderTest, TableMapsWithoutCharsetsTakeTheReadersCollations) {
-  // binlog_row_metadata=NO_LOG: the TABLE_MAP has no charsets; the reader knows them.
+TEST(BinlogDecoderTest, TableMapsWithoutMetadataAreCompletedFromTheCatalog) {
+  // binlog_row_metadata=NO_LOG: the TABLE_MAP has no names, signedness or charsets; the reader's
+  // catalog has them.
   Binlog b(true, false);
   DecoderOptions options = Options("mariadb");
   std::vector<std::string> asked;
-  options.collations = [&](const TableMap& table) -> Result<std::vector<uint32_t>> {
+  options.catalog = [&](const TableMap& table) -> Result<std::optional<CatalogTable>> {
     asked.push_back(table.table);
     if (table.table == "gone") return Status::Error("no such table");
-    if (table.table == "other") return std::vector<uint32_t>();  // not a table it wants
-    return std::vector<uint32_t>{kBinaryCollation, 9};           // INT, latin2 VARCHAR
+    if (table.table == "other") return std::optional<CatalogTable>();  // not a table it wants
+    CatalogTable catalog;
+    catalog.columns = {{"id", "int", "int(10) unsigned", true, kBinaryCollation, 0},
+                       {"name", "varchar", "varchar(80)", false, 9, 80}};  // latin2
+    catalog.changed_at = kTime - 60;
+    return std::optional<CatalogTable>(catalog);
   };
   BinlogDecoder decoder(options);
   Feed(decoder, {b.Fde()});
@@ -596,16 +611,101 @@ TEST(BinlogDecoderTest, TableMapsWithoutCharsetsTakeTheReadersCollations) {
                           b.TableMap(table_id, "s", table, cols),
                           b.Rows(kWriteV1, table_id, cols.size(), rows), b.Xid(seq)});
   };
-  EXPECT_EQ(tx(1, 18, "a", kItems, Row(1, "\xb3\xf3\x64"))[2], "insert 1 (1, 'łód')");
-  EXPECT_EQ(tx(2, 19, "other", kItems, Row(2, "\xb3"))[2], "insert 2 (2, x'b3')");
-  EXPECT_EQ(tx(3, 20, "ints", {{kInt}}, std::string("\0\x05\0\0\0", 5))[2], "insert 3 (5)");
-  EXPECT_EQ(asked, (std::vector<std::string>{"a", "other"}));  // a table without text: no need
+  const std::string max_uint32 = Le(0xffffffff, 4);
+  EXPECT_EQ(tx(1, 18, "a", kItems, std::string("\0", 1) + max_uint32 + "\x03\xb3\xf3\x64"),
+            (Lines{"begin 0-1-1 t=1700000000 xid=1", "relation 1 s.a id*,name",
+                   "insert 1 (4294967295u, 'łód')", "commit 0-1-1 t=1700000000"}));
+  EXPECT_EQ(tx(2, 19, "other", kItems, std::string("\0", 1) + max_uint32 + "\x01\xb3")[2],
+            "insert 2 (-1, x'b3')");
+  EXPECT_EQ(asked, (std::vector<std::string>{"a", "other"}));
 
   Feed(decoder, {b.MariaGtid(4, 0, 0), b.Query("s", "BEGIN")});
   const uint64_t at = b.offset();
   EXPECT_EQ(Feed(decoder, {b.TableMap(21, "s", "gone", kItems)}),
-            (Lines{"error: charsets of `s`.`gone` (TABLE_MAP event at bin.000001:" +
-                   std::to_string(at) + "): no such table"}));
+            (Lines{"error: TABLE_MAP event of `s`.`gone` at bin.000001:" + std::to_string(at) +
+                   ": no such table"}));
+}
+
+TEST(BinlogDecoderTest, CatalogThatDescribesAnotherTableIsRefused) {
+  Binlog b(true, false);
+  DecoderOptions options = Options("mariadb");
+  CatalogTable catalog;
+  catalog.columns = {{"id", "int", "int(11)", true, kBinaryCollation, 0},
+                     {"name", "varchar", "varchar(80)", false, 8, 80}};
+  catalog.changed_at = kTime + 1;  // altered after the event was written
+  options.catalog = [&](const TableMap&) -> Result<std::optional<CatalogTable>> {
+    return std::optional<CatalogTable>(catalog);
+  };
+  BinlogDecoder decoder(options);
+  Feed(decoder, {b.Fde(), b.MariaGtid(1, 0, 0), b.Query("s", "BEGIN")});
+  Lines lines = Feed(decoder, {b.TableMap(5, "s", "t", kItems)});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("table `s`.`t` was altered (information_schema: at 1700000001, Unix "
+                          "time) after this event was written (at 1700000000)"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[0].find("Set binlog_row_metadata=FULL"), std::string::npos) << lines[0];
+
+  catalog.changed_at = kTime;  // the same second: cannot be told from before the event
+  catalog.columns[1] = {"name", "text", "text", false, 8, 65535};
+  lines = Feed(decoder, {b.TableMap(5, "s", "t", kItems)});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("column 2 is varchar in the binlog event but information_schema "
+                          "says name text"),
+            std::string::npos)
+      << lines[0];
+  catalog.columns[1] = {"name", "varchar", "varchar(100)", false, 8, 100};  // wider since
+  lines = Feed(decoder, {b.TableMap(5, "s", "t", kItems)});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("varchar of 80 bytes at most in the binlog event"), std::string::npos)
+      << lines[0];
+  catalog.columns.pop_back();
+  lines = Feed(decoder, {b.TableMap(5, "s", "t", kItems)});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("the binlog event has 2 columns but information_schema lists 1"),
+            std::string::npos)
+      << lines[0];
+}
+
+TEST(BinlogDecoderTest, TruncateBecomesATruncateChangeOfItsOwn) {
+  Binlog b(true, false);
+  BinlogDecoder decoder(Options("mariadb"));
+  EXPECT_EQ(Feed(decoder, {b.Fde(), b.MariaGtid(1, 0, 0x21), b.Query("shop", "TRUNCATE TABLE t"),
+                           b.MariaGtid(2, 0, 0x21), b.Query("", "truncate `other`.`u`"),
+                           b.MariaGtid(3, 0, 0x21), b.Query("shop", "TRUNCATE t")}),
+            (Lines{"begin 0-1-1 t=1700000000 xid=1", "relation 1 shop.t ", "truncate 1",
+                   "commit 0-1-1 t=1700000000", "begin 0-1-2 t=1700000000 xid=2",
+                   "relation 2 other.u ", "truncate 2", "commit 0-1-2 t=1700000000",
+                   "begin 0-1-3 t=1700000000 xid=3", "truncate 1", "commit 0-1-3 t=1700000000"}));
+  // Rows of the same table later come with a relation of their own that has columns.
+  EXPECT_EQ(Feed(decoder, {b.MariaGtid(4, 0, 0), b.Query("shop", "BEGIN"),
+                           b.TableMap(9, "shop", "t", kItems), b.Rows(kWriteV1, 9, 2, Row(1, "x")),
+                           b.Xid(4)})[1],
+            "relation 3 shop.t @1*,@2*");
+}
+
+TEST(BinlogDecoderTest, TruncateWithoutGtidsIsPositionedByFile) {
+  Binlog b(false, false);
+  BinlogDecoder decoder(Options("mysql", "bin.000001"));
+  Feed(decoder, {b.Fde()});
+  const std::string at = "file:bin.000001:" + std::to_string(b.offset());
+  EXPECT_EQ(Feed(decoder, {b.Query("s", "TRUNCATE t")}),
+            (Lines{"begin " + at + " t=1700000000 xid=0", "relation 1 s.t ", "truncate 1",
+                   "commit " + at + " t=1700000000"}));
+}
+
+TEST(BinlogDecoderTest, StatementsThatChangeRowsSayWhereTheyAre) {
+  Binlog b(true, false);
+  BinlogDecoder decoder(Options("mariadb"));
+  Feed(decoder, {b.Fde()});
+  EXPECT_EQ(Feed(decoder, {b.MariaGtid(7, 0, 0x21),
+                           b.Query("s", "DROP TABLE `x`,`y` /* generated by server */")}),
+            (Lines{"ddl s: DROP TABLE `x`,`y` /* generated by server */ {DROP TABLE s.x s.y at "
+                   "0-1-7}"}));
+  // Statement-based DML in a group: the group stays open for what follows.
+  EXPECT_EQ(Feed(decoder, {b.MariaGtid(8, 0, 0), b.Query("s", "START TRANSACTION"),
+                           b.Query("s", "DELETE FROM t"), b.Query("s", "COMMIT")}),
+            (Lines{"ddl s: DELETE FROM t {statement-based DELETE s.FROM s.t at 0-1-8}"}));
 }
 
 TEST(BinlogDecoderTest, EmptyRowsEventIsAStatementEndMarker) {
@@ -717,7 +817,7 @@ TEST(BinlogDecoderTest, MySqlGtidSet) {
                    "insert 1 (1, 'x')", "commit " + kUuidText + ":1-11 t=1700000000"}));
   // A DDL group (no BEGIN) still moves the set on.
   EXPECT_EQ(Feed(decoder, {b.MySqlGtid(12), b.Query("s", "DROP TABLE x")}),
-            (Lines{"ddl s: DROP TABLE x"}));
+            (Lines{"ddl s: DROP TABLE x {DROP TABLE s.x at " + kUuidText + ":12}"}));
   EXPECT_EQ(Feed(decoder, {b.MySqlGtid(14), b.Query("s", "BEGIN"), b.TableMap(1, "s", "t", kItems),
                            b.Rows(kWriteV2, 1, 2, Row(2, "y")), b.Xid(2)})
                 .front(),

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -94,6 +95,16 @@ class TableSelection {
     return schemas_.count(schema) > 0 || tables_.count(schema + "." + table) > 0;
   }
 
+  // Wants(schema, table), or with an empty `table` (every table of `schema`): wants any of them.
+  bool Touches(const std::string& schema, const std::string& table) const {
+    if (!table.empty()) return Wants(schema, table);
+    if (schemas_.empty() && tables_.empty()) return !IsSystemSchema(schema);
+    return schemas_.count(schema) > 0 ||
+           std::any_of(tables_.begin(), tables_.end(), [&](const std::string& name) {
+             return name.compare(0, schema.size() + 1, schema + ".") == 0;
+           });
+  }
+
  private:
   static bool IsSystemSchema(const std::string& schema) {
     return schema == "mysql" || schema == "information_schema" || schema == "performance_schema" ||
@@ -157,63 +168,7 @@ class BatchQueue {
   bool closed_ = false;
 };
 
-// ---- column names and charsets without binlog_row_metadata=FULL ------------------------------
-
-// Coarse type families, enough to notice that information_schema describes a different column
-// than the binlog (a reordered or replaced column) without knowing every type's mapping.
-enum class Family { kNumber, kString, kTemporal, kUnknown };
-
-Family FamilyOf(wire::LogicalType type) {
-  switch (type) {
-    case wire::LOGICAL_TYPE_BOOL:
-    case wire::LOGICAL_TYPE_INT:
-    case wire::LOGICAL_TYPE_UINT:
-    case wire::LOGICAL_TYPE_DECIMAL:
-    case wire::LOGICAL_TYPE_FLOAT:
-    case wire::LOGICAL_TYPE_BIT:
-      return Family::kNumber;
-    case wire::LOGICAL_TYPE_TEXT:
-    case wire::LOGICAL_TYPE_BYTES:
-    case wire::LOGICAL_TYPE_JSON:
-    case wire::LOGICAL_TYPE_ENUM:
-    case wire::LOGICAL_TYPE_SET:
-    case wire::LOGICAL_TYPE_UUID:
-      return Family::kString;
-    case wire::LOGICAL_TYPE_DATE:
-    case wire::LOGICAL_TYPE_TIME:
-    case wire::LOGICAL_TYPE_TIMESTAMP:
-    case wire::LOGICAL_TYPE_TIMESTAMP_TZ:
-    case wire::LOGICAL_TYPE_TIME_TZ:
-      return Family::kTemporal;
-    default:
-      return Family::kUnknown;
-  }
-}
-
-Family FamilyOf(const std::string& data_type) {
-  static const std::set<std::string> numbers = {
-      "tinyint", "smallint", "mediumint", "int",  "integer", "bigint", "decimal",
-      "numeric", "float",    "double",    "real", "bit",     "bool",   "boolean"};
-  static const std::set<std::string> strings = {
-      "char",       "varchar",  "binary",   "varbinary", "tinytext",   "text",
-      "mediumtext", "longtext", "tinyblob", "blob",      "mediumblob", "longblob",
-      "enum",       "set",      "json",     "uuid",      "inet4",      "inet6"};
-  static const std::set<std::string> temporals = {"date", "time", "datetime", "timestamp"};
-  const std::string type = Lower(data_type);
-  if (numbers.count(type)) return Family::kNumber;
-  if (strings.count(type)) return Family::kString;
-  if (temporals.count(type)) return Family::kTemporal;
-  return Family::kUnknown;  // year, geometry, and anything newer: not checked
-}
-
-// True when the decoder had no names: it calls the columns "@1", "@2", ...
-bool LacksColumnNames(const wire::Relation& relation) {
-  if (relation.columns_size() == 0) return false;
-  for (int i = 0; i < relation.columns_size(); ++i) {
-    if (relation.columns(i).name() != "@" + std::to_string(i + 1)) return false;
-  }
-  return true;
-}
+// ---- what the binlog leaves out: the catalog -------------------------------------------------
 
 // True when `text` holds `name` as a whole word, not inside a longer identifier. A false match
 // (a column of the same name) only costs one query.
@@ -231,92 +186,64 @@ bool MentionsIdentifier(const std::string& text, const std::string& name) {
   return false;
 }
 
-struct SchemaColumn {
-  std::string name;
-  std::string data_type;
-  bool primary_key = false;
-  uint32_t collation = 0;  // of its CHARACTER_SET_NAME; kBinaryCollation when it has none
-};
-
 // The collation a column's CHARACTER_SET_NAME stands for: no charset is a binary string (or not a
 // string at all, where the decoder ignores it).
 uint32_t CollationOf(const std::optional<std::string>& charset) {
   return charset ? CollationOfCharset(Lower(*charset)) : kBinaryCollation;
 }
 
-// Names the columns of relations, and gives the decoder their charsets when the binlog has none,
-// from information_schema.COLUMNS on a connection of its own, cached per table until a DDL
-// statement mentions the table.
-class ColumnNamer {
+// Tables as information_schema describes them now (see table_catalog.h for why and when that is
+// exact), on a connection of its own, cached per table until a DDL statement mentions it.
+class SchemaCatalog {
  public:
-  ColumnNamer(ConnectionParams params, std::string label)
+  SchemaCatalog(ConnectionParams params, std::string label)
       : params_(std::move(params)), label_(std::move(label)) {}
 
-  // Gives `relation` the table's current column names and primary key.
-  Status Fill(wire::Relation& relation) {
-    Result<const std::vector<SchemaColumn>*> columns = Columns(relation.schema(), relation.table());
+  Result<CatalogTable> Describe(const std::string& schema, const std::string& table) {
+    const std::string key = schema + "." + table;
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second.catalog;
+    Result<std::vector<SqlRow>> columns = Query([&] {
+      return "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY, CHARACTER_SET_NAME,"
+             " CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+             connection_->Quote(schema) + " AND TABLE_NAME = " + connection_->Quote(table) +
+             " ORDER BY ORDINAL_POSITION";
+    });
     if (!columns.ok()) return columns.status();
-    FERRY_RETURN_IF_ERROR(CheckShape(relation, **columns));
-    const bool has_primary_key =
-        std::any_of((*columns)->begin(), (*columns)->end(),
-                    [](const SchemaColumn& column) { return column.primary_key; });
-    for (int i = 0; i < relation.columns_size(); ++i) {
-      const SchemaColumn& column = (**columns)[i];
-      relation.mutable_columns(i)->set_name(column.name);
-      if (has_primary_key) relation.mutable_columns(i)->set_key(column.primary_key);
+    Result<std::vector<SqlRow>> changed = Query([&] {
+      return "SELECT UNIX_TIMESTAMP(CREATE_TIME) FROM information_schema.TABLES"
+             " WHERE TABLE_SCHEMA = " +
+             connection_->Quote(schema) + " AND TABLE_NAME = " + connection_->Quote(table);
+    });
+    if (!changed.ok()) return changed.status();
+    Entry entry{table, {}};
+    for (const SqlRow& row : *columns) {
+      entry.catalog.columns.push_back({row[0].value_or(""), Lower(row[1].value_or("")),
+                                       row[2].value_or(""), row[3] == "PRI", CollationOf(row[4]),
+                                       std::strtoull(row[5].value_or("0").c_str(), nullptr, 10)});
     }
-    return Status::Ok();
+    if (!changed->empty() && changed->front()[0]) {
+      entry.catalog.changed_at = std::strtoll(changed->front()[0]->c_str(), nullptr, 10);
+    }
+    return cache_.insert_or_assign(key, std::move(entry)).first->second.catalog;
   }
 
-  // The collation of each column of the table, or nothing when information_schema has a
-  // different number of columns (Fill says why, before any row goes out).
-  Result<std::vector<uint32_t>> Collations(const std::string& schema, const std::string& table,
-                                           size_t column_count) {
-    Result<const std::vector<SchemaColumn>*> columns = Columns(schema, table);
-    if (!columns.ok()) return columns.status();
-    std::vector<uint32_t> collations;
-    if ((*columns)->size() != column_count) return collations;
-    for (const SchemaColumn& column : **columns) collations.push_back(column.collation);
-    return collations;
-  }
-
-  // Forgets every cached table that `statement` mentions; returns their "schema.table" keys.
-  std::vector<std::string> Forget(const std::string& statement) {
+  // Forgets every cached table that `statement` mentions.
+  void Forget(const std::string& statement) {
     const std::string text = Lower(statement);
-    std::vector<std::string> forgotten;
-    for (auto it = cache_.begin(); it != cache_.end();) {
-      if (MentionsIdentifier(text, Lower(it->second.table))) {
-        forgotten.push_back(it->first);
-        it = cache_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    return forgotten;
+    std::erase_if(cache_, [&](const auto& item) {
+      return MentionsIdentifier(text, Lower(item.second.table));
+    });
   }
 
  private:
   struct Entry {
     std::string table;
-    std::vector<SchemaColumn> columns;
+    CatalogTable catalog;
   };
 
-  Result<const std::vector<SchemaColumn>*> Columns(const std::string& schema,
-                                                   const std::string& table) {
-    const std::string key = schema + "." + table;
-    if (auto it = cache_.find(key); it != cache_.end()) return &it->second.columns;
-    Result<std::vector<SqlRow>> rows = QueryColumns(schema, table);
-    if (!rows.ok()) return rows.status();
-    Entry entry{table, {}};
-    for (const SqlRow& row : *rows) {
-      entry.columns.push_back(
-          {row[0].value_or(""), row[1].value_or(""), row[2] == "PRI", CollationOf(row[3])});
-    }
-    return &cache_.insert_or_assign(key, std::move(entry)).first->second.columns;
-  }
-
-  // One reconnect: an idle connection may have been closed by the server's wait_timeout.
-  Result<std::vector<SqlRow>> QueryColumns(const std::string& schema, const std::string& table) {
+  // One reconnect: an idle connection may have been closed by the server's wait_timeout. `sql`
+  // quotes through the connection, so it is built once connected.
+  Result<std::vector<SqlRow>> Query(const std::function<std::string()>& sql) {
     for (int attempt = 0;; ++attempt) {
       if (!connection_) {
         Result<std::unique_ptr<MysqlConnection>> connection =
@@ -325,46 +252,10 @@ class ColumnNamer {
         connection_ = std::move(*connection);
         connection_->set_label(label_);
       }
-      Result<std::vector<SqlRow>> rows = connection_->Query(
-          "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_KEY, CHARACTER_SET_NAME"
-          " FROM information_schema.COLUMNS"
-          " WHERE TABLE_SCHEMA = " +
-          connection_->Quote(schema) + " AND TABLE_NAME = " + connection_->Quote(table) +
-          " ORDER BY ORDINAL_POSITION");
+      Result<std::vector<SqlRow>> rows = connection_->Query(sql());
       if (rows.ok() || attempt > 0) return rows;
       connection_.reset();
     }
-  }
-
-  Status CheckShape(const wire::Relation& relation, const std::vector<SchemaColumn>& columns) {
-    const std::string table = relation.schema() + "." + relation.table();
-    const std::string fix =
-        ": the table changed after this event was written, and without binlog_row_metadata=FULL "
-        "Ferry cannot name the columns of older events; set binlog_row_metadata=FULL on the "
-        "source (MariaDB 10.5+, MySQL 8.0.1+) and re-snapshot the target";
-    if (columns.empty()) {
-      return Status::Error(label_ + ": table " + table +
-                           " is not in information_schema.COLUMNS (dropped, or no SELECT "
-                           "privilege on it)" +
-                           fix);
-    }
-    if (static_cast<size_t>(relation.columns_size()) != columns.size()) {
-      return Status::Error(label_ + ": table " + table + ": the binlog event has " +
-                           std::to_string(relation.columns_size()) +
-                           " columns but information_schema.COLUMNS lists " +
-                           std::to_string(columns.size()) + fix);
-    }
-    for (int i = 0; i < relation.columns_size(); ++i) {
-      const Family logged = FamilyOf(relation.columns(i).type());
-      const Family now = FamilyOf(columns[i].data_type);
-      if (logged != Family::kUnknown && now != Family::kUnknown && logged != now) {
-        return Status::Error(label_ + ": table " + table + ": column " + std::to_string(i + 1) +
-                             " is " + relation.columns(i).source_type() +
-                             " in the binlog event but information_schema.COLUMNS says " +
-                             columns[i].name + " " + columns[i].data_type + fix);
-      }
-    }
-    return Status::Ok();
   }
 
   ConnectionParams params_;
@@ -373,19 +264,26 @@ class ColumnNamer {
   std::map<std::string, Entry> cache_;  // by "schema.table"
 };
 
-// ---- transactions and the table filter --------------------------------------------------------
+// ---- transactions, the table filter, statements ------------------------------------------------
 
 // Emits Relation/RowChange of the wanted tables only, and a transaction's Begin and Commit only
-// when it has one of their rows: the Begin is held until then.
+// when it has one of their rows: the Begin is held until then. Stops at a statement that changes
+// rows of a wanted table without row events (statement_effect.h), unless the operator listed
+// it in `skip_statements`.
 class TransactionFilter {
  public:
-  TransactionFilter(TableSelection tables, ColumnNamer& namer)
-      : tables_(std::move(tables)), namer_(namer) {}
+  TransactionFilter(TableSelection tables, SchemaCatalog& catalog,
+                    std::set<std::string> skip_statements, std::string where)
+      : tables_(std::move(tables)),
+        catalog_(catalog),
+        skip_statements_(std::move(skip_statements)),
+        where_(std::move(where)),
+        log_(Logger("capture.mysql")) {}
 
   Status Add(DecodedEvent decoded, std::vector<SourceEvent>& out) {
     if (auto* ddl = std::get_if<Ddl>(&decoded)) {
-      for (const std::string& table : namer_.Forget(ddl->statement)) stale_tables_.insert(table);
-      return Status::Ok();
+      catalog_.Forget(ddl->statement);
+      return CheckStatement(*ddl);
     }
     SourceEvent& event = std::get<SourceEvent>(decoded);
     if (auto* begin = std::get_if<wire::Begin>(&event)) {
@@ -393,7 +291,7 @@ class TransactionFilter {
       held_begin_ = std::move(*begin);
       begin_sent_ = false;
     } else if (auto* relation = std::get_if<wire::Relation>(&event)) {
-      return AddRelation(std::move(*relation));
+      AddRelation(std::move(*relation));
     } else if (auto* row = std::get_if<wire::RowChange>(&event)) {
       return AddRow(std::move(*row), out);
     } else if (auto* commit = std::get_if<wire::Commit>(&event)) {
@@ -407,40 +305,28 @@ class TransactionFilter {
 
   bool in_transaction() const { return in_transaction_; }
 
-  // For the decoder: the collations of a wanted table's columns when its TABLE_MAP has none.
-  Result<std::vector<uint32_t>> Collations(const TableMap& table) {
-    if (!tables_.Wants(table.schema, table.table)) return std::vector<uint32_t>();
-    return namer_.Collations(table.schema, table.table, table.columns.size());
+  // For the decoder: a wanted table as the catalog describes it; nothing for other tables.
+  Result<std::optional<CatalogTable>> Catalog(const TableMap& table) {
+    if (!tables_.Wants(table.schema, table.table)) return std::optional<CatalogTable>();
+    Result<CatalogTable> catalog = catalog_.Describe(table.schema, table.table);
+    if (!catalog.ok()) return catalog.status();
+    return std::optional<CatalogTable>(std::move(*catalog));
   }
 
  private:
   struct RelationState {
     bool wanted = false;
-    bool named_from_schema = false;  // names came from information_schema
-    bool sent = false;               // `relation` went out since it last changed
-    wire::Relation original;         // as the decoder gave it
-    wire::Relation relation;         // as emitted
+    bool sent = false;  // `relation` went out since it last changed
+    wire::Relation relation;
   };
 
-  // Relations go out just before their first row, so a skipped table's never do.
-  Status AddRelation(wire::Relation relation) {
-    RelationState state;
+  // Relations go out just before their first row, so a skipped table's never do. The decoder
+  // repeats a relation only when it changed.
+  void AddRelation(wire::Relation relation) {
+    RelationState& state = relations_[relation.id()];
     state.wanted = tables_.Wants(relation.schema(), relation.table());
-    state.original = relation;
+    state.sent = false;
     state.relation = std::move(relation);
-    if (state.wanted && LacksColumnNames(state.relation)) {
-      FERRY_RETURN_IF_ERROR(namer_.Fill(state.relation));
-      state.named_from_schema = true;
-    }
-    // The decoder may repeat a relation (one TABLE_MAP per transaction): send it again only when
-    // it changed.
-    auto it = relations_.find(state.relation.id());
-    if (it != relations_.end() &&
-        it->second.relation.SerializeAsString() == state.relation.SerializeAsString()) {
-      state.sent = it->second.sent;
-    }
-    relations_[state.relation.id()] = std::move(state);
-    return Status::Ok();
   }
 
   Status AddRow(wire::RowChange row, std::vector<SourceEvent>& out) {
@@ -451,7 +337,6 @@ class TransactionFilter {
     }
     RelationState& state = it->second;
     if (!state.wanted) return Status::Ok();
-    FERRY_RETURN_IF_ERROR(RenameIfStale(state));
     if (held_begin_) {
       out.push_back(std::move(*held_begin_));
       held_begin_.reset();
@@ -465,28 +350,46 @@ class TransactionFilter {
     return Status::Ok();
   }
 
-  // A DDL statement mentioned the table since its names were read: read them again, and send the
-  // relation again if they changed (a RENAME COLUMN leaves the TABLE_MAP as it was).
-  Status RenameIfStale(RelationState& state) {
-    if (!state.named_from_schema) return Status::Ok();
-    const std::string key = state.relation.schema() + "." + state.relation.table();
-    if (stale_tables_.erase(key) == 0) return Status::Ok();
-    wire::Relation renamed = state.original;
-    FERRY_RETURN_IF_ERROR(namer_.Fill(renamed));
-    if (renamed.SerializeAsString() != state.relation.SerializeAsString()) {
-      state.relation = std::move(renamed);
-      state.sent = false;
+  Status CheckStatement(const Ddl& ddl) {
+    if (ddl.effect.kind != StatementEffect::Kind::kChangesRows) return Status::Ok();
+    std::string touched;
+    for (const StatementTable& table : ddl.effect.tables) {
+      if (!tables_.Touches(table.schema, table.table)) continue;
+      touched += (touched.empty() ? "" : ", ") + table.schema +
+                 (table.table.empty() ? " (every table)" : "." + table.table);
     }
-    return Status::Ok();
+    if (touched.empty()) return Status::Ok();
+    std::string statement = ddl.statement.substr(0, 300);
+    if (statement.size() < ddl.statement.size()) statement += "...";
+    if (skip_statements_.count(ddl.at) != 0) {
+      log_->warn(
+          "{}: passing over {} at {} (listed in skip_statements), which changed rows of "
+          "replicated {}: \"{}\"",
+          where_, ddl.effect.summary, ddl.at, touched, statement);
+      return Status::Ok();
+    }
+    const bool dml = ddl.effect.summary.rfind("statement-based", 0) == 0;
+    return Status::Error(
+        ddl.effect.summary + " at " + ddl.at + " changes rows of replicated " + touched +
+        " without row events, so Ferry cannot replicate it (\"" + statement + "\")" +
+        (dml ? "; the session that ran it had binlog_format=STATEMENT or MIXED: make sure "
+               "every writer uses binlog_format=ROW"
+             : "") +
+        ". Make the same change on the target yourself, then let the stream pass it: add \"" +
+        ddl.at +
+        "\" to source.skip_statements in the capture config and restart the capture agent (or "
+        "stop replicating the table: remove it from tables:)");
   }
 
   TableSelection tables_;
-  ColumnNamer& namer_;
+  SchemaCatalog& catalog_;
+  const std::set<std::string> skip_statements_;
+  const std::string where_;
+  std::shared_ptr<spdlog::logger> log_;
   bool in_transaction_ = false;
   bool begin_sent_ = false;
   std::optional<wire::Begin> held_begin_;
   std::unordered_map<uint32_t, RelationState> relations_;
-  std::set<std::string> stale_tables_;
 };
 
 // ---- the server ------------------------------------------------------------------------------
@@ -857,7 +760,7 @@ class MysqlSource final : public ChangeSource {
     stream_.reset();
     queue_.reset();
     filter_.reset();
-    namer_.reset();
+    catalog_.reset();
     decoder_.reset();
     pending_.clear();
     log_->info("stopped streaming from {}", where_);
@@ -897,12 +800,13 @@ class MysqlSource final : public ChangeSource {
     decoder_options.file = start.request.file;
     decoder_options.gtid_state = start.decoder_gtid_state;
     // Called on the reader thread, which owns filter_.
-    decoder_options.collations = [this](const TableMap& table) {
-      return filter_->Collations(table);
-    };
+    decoder_options.catalog = [this](const TableMap& table) { return filter_->Catalog(table); };
     decoder_ = std::make_unique<BinlogDecoder>(decoder_options);
-    namer_ = std::make_unique<ColumnNamer>(params, (*stream)->connection().Describe());
-    filter_ = std::make_unique<TransactionFilter>(std::move(tables), *namer_);
+    catalog_ = std::make_unique<SchemaCatalog>(params, (*stream)->connection().Describe());
+    filter_ = std::make_unique<TransactionFilter>(
+        std::move(tables), *catalog_,
+        std::set<std::string>(options_.skip_statements.begin(), options_.skip_statements.end()),
+        where_);
     queue_ = std::make_unique<BatchQueue>();
     stream_ = std::move(*stream);
     reader_head_ = start.head;
@@ -920,15 +824,13 @@ class MysqlSource final : public ChangeSource {
                info.server_id,
                info.binlog_row_metadata.empty() ? "(none)" : info.binlog_row_metadata,
                start.request.gtid_state ? "dump by GTID" : "dump by file and offset");
-    const std::string metadata = Lower(info.binlog_row_metadata);
-    if (metadata != "full") {
-      // MINIMAL still logs charsets; NO_LOG (and servers without the setting) log neither.
+    if (Lower(info.binlog_row_metadata) != "full") {
       log_->warn(
-          "{} does not log column names{} (binlog_row_metadata={}): they come from "
-          "information_schema, which is exact only while Ferry reads near the head of the log; "
-          "set binlog_row_metadata=FULL (MariaDB 10.5+, MySQL 8.0.1+)",
-          where_, metadata == "minimal" ? "" : " or character sets",
-          info.binlog_row_metadata.empty() ? "unsupported" : info.binlog_row_metadata);
+          "{} has binlog_row_metadata={}: what its binlog leaves out of each table (names, "
+          "UNSIGNED, charsets, ENUM/SET members) comes from information_schema, which describes "
+          "tables as they are now, so an event written before its table was last altered stops "
+          "the stream; set binlog_row_metadata=FULL (MariaDB 10.5+, MySQL 8.0.1+) to avoid that",
+          where_, info.binlog_row_metadata.empty() ? "(unsupported)" : info.binlog_row_metadata);
     }
   }
 
@@ -1055,7 +957,7 @@ class MysqlSource final : public ChangeSource {
 
   // Reader thread only.
   std::unique_ptr<BinlogDecoder> decoder_;
-  std::unique_ptr<ColumnNamer> namer_;
+  std::unique_ptr<SchemaCatalog> catalog_;
   std::unique_ptr<TransactionFilter> filter_;
   wire::Position reader_head_;
   Clock::time_point last_heartbeat_{};

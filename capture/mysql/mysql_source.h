@@ -24,13 +24,15 @@
 // head is the reader's position. Confirm() only logs: the server keeps its binary logs by time
 // (binlog_expire_logs_seconds), not by reader.
 //
-// Column names come from the TABLE_MAP when the server logs binlog_row_metadata=FULL (MariaDB
-// 10.5+, MySQL 8.0.1+). Without it they come from information_schema.COLUMNS, read on a second
-// connection and refreshed on every DDL that mentions the table: that is the table as it is now,
-// which is exact only while the reader is near the head of the log. A column count or type that
-// does not match the event is an error, never a guess. Character sets come from the TABLE_MAP
-// with binlog_row_metadata=MINIMAL or FULL, and from information_schema.COLUMNS likewise without
-// (NO_LOG, MySQL 5.7), so that text in any charset arrives as UTF-8.
+// What a TABLE_MAP leaves out without binlog_row_metadata=FULL (names, UNSIGNED, charsets,
+// ENUM/SET members, the primary key) comes from information_schema, read on a second connection
+// and refreshed on every DDL that mentions the table; table_catalog.h checks that it describes
+// the table as the event logged it, and stops the stream with the fix when it cannot be sure.
+//
+// Statements that reach the binlog as QUERY events: TRUNCATE of a replicated table becomes a
+// truncate change (binlog_decoder.h); one that changes its rows in a way no row event shows
+// (DROP or RENAME TABLE, partition maintenance, statement-based DML: statement_effect.h) stops
+// the stream with the statement named, unless listed in skip_statements.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +56,11 @@ struct MysqlSourceOptions {
   // outside the system schemas (mysql, information_schema, performance_schema, sys).
   std::vector<std::string> tables;
   ValueOptions values;  // zero-date policy
+  // Statements that change rows of replicated tables without row events stop the stream
+  // (statement_effect.h); one named here (by its GTID "0-1-57", or "file:<name>:<offset>", as
+  // the error gives it) is passed over with a warning: the operator made the change on the
+  // target.
+  std::vector<std::string> skip_statements;
 };
 
 std::unique_ptr<ChangeSource> MakeMysqlSource(MysqlSourceOptions options);

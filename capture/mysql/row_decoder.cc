@@ -26,13 +26,14 @@
 //     BLOB/TEXT is bytes and the rest is text when valid UTF-8.
 //   - BINARY(n) gets back the trailing zero bytes the binlog drops; CHAR keeps the trailing
 //     spaces dropped, as SELECT shows it.
-//   - Integers are int64, or uint64 when SIGNEDNESS says UNSIGNED. Without that metadata every
-//     integer reads as signed: an UNSIGNED column's values above the signed maximum come out
-//     negative, so capture should insist on binlog_row_metadata=MINIMAL or FULL.
+//   - Integers are int64, or uint64 when ColumnInfo.is_unsigned: from SIGNEDNESS, or from the
+//     catalog (table_catalog.h) when the server logged none. A TABLE_MAP left without it reads
+//     every integer as signed, so the live source always completes it.
 //   - DATE, TIME, DATETIME are ISO text; TIMESTAMP is the UTC instant with "+00". Zero and
 //     partial dates follow ValueOptions.zero_dates; TIMESTAMP 0 is the zero date.
-//   - ENUM and SET carry member names when binlog_row_metadata=FULL logged them, else their
-//     numbers as text; index 0 (MySQL's '' for an invalid value) is "".
+//   - ENUM and SET carry member names (logged with binlog_row_metadata=FULL, or from the
+//     catalog), else their numbers as text (only `ferry inspect binlog`, which has no server to
+//     ask); index 0 (MySQL's '' for an invalid value) is "".
 //   - MySQL binary JSON becomes compact JSON text; MariaDB's JSON is LONGTEXT and stays text.
 //   - GEOMETRY is bytes: MySQL's internal form, a 4-byte SRID then WKB.
 #include "capture/mysql/row_decoder.h"
@@ -460,6 +461,7 @@ class TableMapParser {
     for (size_t k = 0; k < numeric.size(); ++k) {
       map_.columns[numeric[k]].is_unsigned = (static_cast<uint8_t>(bits[k / 8]) >> (7 - k % 8)) & 1;
     }
+    map_.has_signedness = true;
     return Status::Ok();
   }
 
@@ -572,6 +574,7 @@ class TableMapParser {
         members.emplace_back(member);
       }
     }
+    map_.has_enum_and_set_values = true;
     return Status::Ok();
   }
 

@@ -42,7 +42,11 @@ struct TableMap {
   std::string schema;
   std::string table;
   std::vector<ColumnInfo> columns;
-  bool has_column_names = false;  // the server logged binlog_row_metadata=FULL
+  // What the optional metadata held (binlog_row_metadata=FULL logs all three, MINIMAL only
+  // signedness); table_catalog.h fills in the rest.
+  bool has_column_names = false;
+  bool has_signedness = false;
+  bool has_enum_and_set_values = false;
 };
 
 // Which server wrote the binlog. The optional metadata of a TABLE_MAP counts columns

@@ -167,7 +167,8 @@ Result<std::string> HttpGet(uint16_t port, const std::string& path) {
     return Status::Error("connect to admin port " + std::to_string(port) + " failed");
   }
   std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
     close(fd);
     return Status::Error("send failed");
   }

@@ -34,12 +34,12 @@ class FerryProcess {
                                                      const std::string& log_path);
   ~FerryProcess();  // SIGKILL if still running
 
-  void Kill9();              // SIGKILL and reap
-  int Terminate();           // SIGTERM, wait, return the exit status (or -1)
+  void Kill9();     // SIGKILL and reap
+  int Terminate();  // SIGTERM, wait, return the exit status (or -1)
   bool Running();
   // Waits for the process to exit on its own; its exit code, or -1 on timeout / signal.
   int Wait(std::chrono::milliseconds timeout);
-  std::string Log() const;   // everything it printed so far
+  std::string Log() const;  // everything it printed so far
   pid_t pid() const { return pid_; }
   // Peak resident memory so far (VmHWM), in kB; 0 when unknown.
   long PeakRssKb() const;

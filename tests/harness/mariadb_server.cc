@@ -126,7 +126,6 @@ Status MariaDbServer::Launch() {
                                    "--log-bin=" + root_dir_ + "/binlog",
                                    "--binlog-format=ROW",
                                    "--binlog-row-image=FULL",
-                                   "--binlog-row-metadata=FULL",
                                    "--server-id=" + std::to_string(options_.server_id),
                                    "--innodb-buffer-pool-size=32M",
                                    "--innodb-log-file-size=16M",
@@ -134,6 +133,9 @@ Status MariaDbServer::Launch() {
                                    "--max-connections=100",
                                    "--character-set-server=utf8mb4",
                                    "--collation-server=utf8mb4_general_ci"};
+  if (!options_.binlog_row_metadata.empty()) {
+    args.push_back("--binlog-row-metadata=" + options_.binlog_row_metadata);
+  }
   if (geteuid() == 0) args.push_back("--user=root");
   for (const auto& extra : options_.extra_args) args.push_back(extra);
   std::vector<char*> argv;

@@ -1,7 +1,8 @@
 // Throwaway MariaDB 10.11 servers for tests: mariadb-install-db into a temporary directory, then
 // mariadbd on a free loopback port with row-based binary logging (binlog_format=ROW,
-// binlog_row_image=FULL, binlog_row_metadata=FULL, GTIDs always on in MariaDB), removed when the
-// object dies. As root the server runs with --user=root.
+// binlog_row_image=FULL, GTIDs always on in MariaDB; binlog_row_metadata=FULL unless a test asks
+// for the server's default), removed when the object dies. As root the server runs with
+// --user=root.
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +19,8 @@ namespace ferry::testing {
 
 struct MariaDbOptions {
   uint32_t server_id = 1;
+  // "FULL", "MINIMAL", or "" for the server's default (NO_LOG), as users run it.
+  std::string binlog_row_metadata = "FULL";
   // Extra mariadbd arguments, e.g. "--log-bin-compress=ON" or "--binlog-format=STATEMENT".
   std::vector<std::string> extra_args;
 };

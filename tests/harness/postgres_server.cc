@@ -1,7 +1,5 @@
 #include "tests/harness/postgres_server.h"
 
-#include "tests/harness/ferry_process.h"
-
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -15,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "tests/harness/ferry_process.h"
 
 namespace ferry::testing {
 namespace {
@@ -85,8 +85,10 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string&
     auto [rc, out] = RunShell("chown " + server->os_user_ + " " + ShellQuote(server->root_dir_));
     if (rc != 0) return Status::Error("chown " + server->root_dir_ + ": " + out);
   }
-  auto [rc, out] = RunShell(AsUser(server->os_user_, std::string(kPgBin) + "/initdb -A trust -E UTF8 --locale=C.UTF-8 -U postgres -D " +
-                                                         ShellQuote(server->data_dir_)));
+  auto [rc, out] = RunShell(
+      AsUser(server->os_user_, std::string(kPgBin) +
+                                   "/initdb -A trust -E UTF8 --locale=C.UTF-8 -U postgres -D " +
+                                   ShellQuote(server->data_dir_)));
   if (rc != 0) return Status::Error("initdb failed: " + out);
   {
     std::ofstream conf(server->data_dir_ + "/postgresql.conf", std::ios::app);
@@ -159,7 +161,8 @@ Result<std::vector<Row>> PostgresServer::Query(const std::string& sql) const {
   if (!conn.ok()) return conn.status();
   PgResult result(PQexec(conn->get(), sql.c_str()));
   if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
-    return Status::Error("query failed: " + sql.substr(0, 200) + ": " + PQerrorMessage(conn->get()));
+    return Status::Error("query failed: " + sql.substr(0, 200) + ": " +
+                         PQerrorMessage(conn->get()));
   }
   std::vector<Row> rows;
   for (int r = 0; r < PQntuples(result.get()); ++r) {

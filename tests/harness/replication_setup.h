@@ -12,6 +12,13 @@
 
 namespace ferry::testing {
 
+// How the throwaway servers are set up beyond what their engine needs.
+struct ServerSettings {
+  // MariaDB source: the server's own default for every setting Ferry does not require (today:
+  // binlog_row_metadata=NO_LOG instead of FULL), as a new user's server has it.
+  bool source_defaults = false;
+};
+
 class ReplicationSetup {
  public:
   // Starts a source and a target server of the given engines ("postgres", "mariadb") and runs
@@ -19,7 +26,8 @@ class ReplicationSetup {
   static Result<std::unique_ptr<ReplicationSetup>> Create(const std::string& source_engine,
                                                           const std::string& target_engine,
                                                           const std::string& source_schema,
-                                                          const std::string& target_schema);
+                                                          const std::string& target_schema,
+                                                          ServerSettings settings = {});
   // PostgreSQL -> PostgreSQL with the same schema on both sides.
   static Result<std::unique_ptr<ReplicationSetup>> Create(const std::string& schema_sql) {
     return Create("postgres", "postgres", schema_sql, schema_sql);
@@ -27,7 +35,8 @@ class ReplicationSetup {
 
   // Config file bodies are generated; these add to them before the agents start.
   std::string capture_tables = "[\"public.*\"]";
-  std::string apply_mappings;  // YAML block under `mappings:` (already indented), or empty
+  std::string apply_mappings;           // YAML block under `mappings:` (already indented), or empty
+  std::string capture_source_settings;  // more YAML lines under `source:` (indented), or empty
 
   Status StartCapture();
   // Starts the apply agent and, unless told not to, waits until it streams from the capture
@@ -72,7 +81,10 @@ using PgReplicationSetup = ReplicationSetup;
 // Rows of a query as one text block ("a|b\n..."), for exact comparisons.
 std::string RowsAsText(const TestDatabase& server, const std::string& query);
 
-// Starts a throwaway server of `engine` ("postgres" or "mariadb").
-Result<std::unique_ptr<TestDatabase>> StartDatabase(const std::string& engine, const std::string& name);
+// Starts a throwaway server of `engine` ("postgres" or "mariadb"); `server_defaults` as
+// ServerSettings::source_defaults.
+Result<std::unique_ptr<TestDatabase>> StartDatabase(const std::string& engine,
+                                                    const std::string& name,
+                                                    bool server_defaults = false);
 
 }  // namespace ferry::testing
