@@ -17,10 +17,23 @@ std::string Param(const std::optional<std::string>& value, Statement* statement)
   return "$" + std::to_string(statement->params.size());
 }
 
-// "a = $1 AND b IS NULL AND c::text = $2::text". NULLs are matched with IS NULL, not IS NOT
+// `$n` cast to the type `column` has on the target. A parameter compared with a column is not
+// always inferred from it: against a composite PostgreSQL picks record = record and cannot
+// read the text as an anonymous record. The cast names the base type without modifier, so a
+// value is never cut to a declared length (character(3), bit(4), a domain over varchar(5))
+// before it is compared.
+std::string TypedParam(const TargetTable& target, const BoundColumn& column, Statement* statement) {
+  const std::string param = Param(column.value, statement);
+  const TargetColumn* target_column = target.Find(column.name);
+  if (target_column == nullptr || target_column->param_type.empty()) return param;
+  return param + "::" + target_column->param_type;
+}
+
+// "a = $1::t AND b IS NULL AND c::text = $2::text". NULLs are matched with IS NULL, not IS NOT
 // DISTINCT FROM, so that non-null comparisons stay plain equalities an index can serve; the
 // null pattern is part of the SQL text, so each pattern gets its own prepared statement.
-std::string MatchCondition(const std::vector<BoundColumn>& match, Statement* statement) {
+std::string MatchCondition(const TargetTable& target, const std::vector<BoundColumn>& match,
+                           Statement* statement) {
   std::string sql;
   for (size_t i = 0; i < match.size(); ++i) {
     if (i > 0) sql += " AND ";
@@ -31,7 +44,7 @@ std::string MatchCondition(const std::vector<BoundColumn>& match, Statement* sta
     } else if (column.text_compare) {
       sql += name + "::text = " + Param(column.value, statement) + "::text";
     } else {
-      sql += name + " = " + Param(column.value, statement);
+      sql += name + " = " + TypedParam(target, column, statement);
     }
   }
   return sql;
@@ -40,7 +53,7 @@ std::string MatchCondition(const std::vector<BoundColumn>& match, Statement* sta
 // The WHERE clause (without "WHERE") for an UPDATE or DELETE.
 std::string WhereClause(const TargetTable& target, const std::vector<BoundColumn>& match,
                         bool one_row, Statement* statement) {
-  const std::string condition = MatchCondition(match, statement);
+  const std::string condition = MatchCondition(target, match, statement);
   if (!one_row || !OneRowPossible(target)) return condition;
   // The condition is repeated outside the subquery: a ctid is only unique within one table,
   // and the target may have partitions or inheritance children.
