@@ -1,5 +1,7 @@
 #include "apply/postgres/pg_sql.h"
 
+#include <algorithm>
+
 #include "apply/postgres/pg_text.h"
 #include "apply/row_applier.h"
 
@@ -203,8 +205,17 @@ Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColu
   return statement;
 }
 
-std::string TruncateStatement(const TargetTable& target, bool cascade, bool restart_identity) {
-  std::string sql = "TRUNCATE " + target.quoted();
+std::string TruncateStatement(const std::vector<const TargetTable*>& targets, bool cascade,
+                              bool restart_identity) {
+  std::vector<std::string> names;
+  for (const TargetTable* target : targets) {
+    // Two source tables may be mapped onto one target table.
+    if (std::find(names.begin(), names.end(), target->quoted()) == names.end()) {
+      names.push_back(target->quoted());
+    }
+  }
+  std::string sql = "TRUNCATE ";
+  for (size_t i = 0; i < names.size(); ++i) sql += (i > 0 ? ", " : "") + names[i];
   if (restart_identity) sql += " RESTART IDENTITY";
   if (cascade) sql += " CASCADE";
   return sql;

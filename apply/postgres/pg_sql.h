@@ -91,6 +91,9 @@ Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColu
 Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row);
 
-std::string TruncateStatement(const TargetTable& target, bool cascade, bool restart_identity);
+// TRUNCATE a, b [RESTART IDENTITY] [CASCADE]: the tables of one source TRUNCATE in one statement
+// (each named once), since tables that reference each other cannot be emptied one by one.
+std::string TruncateStatement(const std::vector<const TargetTable*>& targets, bool cascade,
+                              bool restart_identity);
 
 }  // namespace ferry::apply::postgres

@@ -186,9 +186,20 @@ TEST(StatementTest, DeleteAndTruncate) {
   view.relkind = 'v';
   EXPECT_EQ(DeleteStatement(view, {{"id", "1", false}}, true).sql,
             "DELETE FROM \"public\".\"t\" WHERE \"id\" = $1");
-  EXPECT_EQ(TruncateStatement(Target(), false, false), "TRUNCATE \"public\".\"t\"");
-  EXPECT_EQ(TruncateStatement(Target(), true, true),
+  const TargetTable t = Target();
+  EXPECT_EQ(TruncateStatement({&t}, false, false), "TRUNCATE \"public\".\"t\"");
+  EXPECT_EQ(TruncateStatement({&t}, true, true),
             "TRUNCATE \"public\".\"t\" RESTART IDENTITY CASCADE");
+}
+
+// The tables of one source TRUNCATE go in one statement, each once (two source tables may be
+// mapped onto one target table).
+TEST(StatementTest, TruncateOfSeveralTablesIsOneStatement) {
+  TargetTable a = Target();
+  TargetTable b = Target();
+  b.table = "b";
+  EXPECT_EQ(TruncateStatement({&a, &b, &a}, true, false),
+            "TRUNCATE \"public\".\"t\", \"public\".\"b\" CASCADE");
 }
 
 // A key or full-identity column is compared with its parameter cast to the column's base type:

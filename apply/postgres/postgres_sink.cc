@@ -205,6 +205,10 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                               const wire::RowChange& change) override {
     return rows_.Apply(relation, change);
   }
+  Status ApplyTruncate(const std::vector<const MappedRelation*>& relations,
+                       const wire::RowChange& change) override {
+    return rows_.Truncate(relations, change);
+  }
   Status CommitTransaction() override;
   void AbortTransaction() override;
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
@@ -237,7 +241,8 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                           const std::vector<BoundColumn>& match, bool one_row) override;
   Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row) override;
-  Status Truncate(const TargetTable& target, const wire::RowChange& change) override;
+  Status Truncate(const std::vector<const TargetTable*>& targets,
+                  const wire::RowChange& change) override;
   size_t MaxInsertBatch(size_t columns) const override;
   size_t RowBytes(const std::vector<BoundColumn>& row) const override;
   Result<BatchInsertion> InsertBatch(const TargetTable& target,
@@ -545,8 +550,13 @@ Result<uint64_t> PostgresSink::Delete(const TargetTable& target,
   return static_cast<uint64_t>(AffectedRows(deleted->get()));
 }
 
-Status PostgresSink::Truncate(const TargetTable& target, const wire::RowChange& change) {
-  return ExecSimple(TruncateStatement(target, change.cascade(), change.restart_identity()));
+// CASCADE is passed on as the source had it. PostgreSQL's own apply worker ignores it (a
+// subscriber's tables that reference the truncated ones only through foreign keys are left
+// alone), but Ferry's replica follows its source: the source emptied those tables too, and
+// those it replicates are named in the statement anyway.
+Status PostgresSink::Truncate(const std::vector<const TargetTable*>& targets,
+                              const wire::RowChange& change) {
+  return ExecSimple(TruncateStatement(targets, change.cascade(), change.restart_identity()));
 }
 
 Status PostgresSink::CommitTransaction() {

@@ -213,6 +213,40 @@ TEST_F(PgToPgTest, UpdatesAndDeletesFindRowsByKeysOfEveryTypeClass) {
   EXPECT_EQ(setup_->apply_log().find("diverged"), std::string::npos) << setup_->apply_log();
 }
 
+// `TRUNCATE parent, child` where child references parent arrives as one change and is applied as
+// one statement (as two, the first would fail on the foreign key and stop the stream). A table
+// the statement emptied that is not replicated is not in the change; the target's copy of it,
+// which does not reference the others, keeps its rows.
+constexpr char kTruncateSchema[] = R"sql(
+  CREATE TABLE t_parent (id serial PRIMARY KEY, v text);
+  CREATE TABLE t_child (id serial PRIMARY KEY, parent int REFERENCES t_parent, v text);
+  CREATE TABLE t_other (id int PRIMARY KEY, v text);
+)sql";
+
+TEST_F(PgToPgTest, TruncateOfTablesReferencingEachOtherIsAppliedAsOneStatement) {
+  ASSERT_TRUE(setup_->target().Exec(kTruncateSchema).ok());
+  Exec(kTruncateSchema);
+  ASSERT_TRUE(setup_->target()
+                  .Exec("INSERT INTO t_other VALUES (1, 'target only');"
+                        "SELECT setval('t_child_id_seq', 50)")
+                  .ok());
+  setup_->capture_tables = "[\"public.t_parent\", \"public.t_child\", \"public.items\"]";
+  StartAgents();
+  Exec(
+      "INSERT INTO t_parent (v) VALUES ('a'), ('b'); INSERT INTO t_child (parent, v) VALUES "
+      "(1, 'x'), (2, 'y'); INSERT INTO t_other VALUES (2, 'source only')");
+  Exec("TRUNCATE t_parent, t_child, t_other RESTART IDENTITY");
+  Exec("INSERT INTO t_parent (v) VALUES ('c'); INSERT INTO t_child (parent, v) VALUES (1, 'z')");
+  Exec("INSERT INTO items (id, name) VALUES (1, 'after')");
+  ExpectSame(kItems);
+  ExpectSame("SELECT * FROM t_parent ORDER BY id");
+  ExpectSame("SELECT * FROM t_child ORDER BY id");
+  EXPECT_EQ(setup_->target().Scalar("SELECT string_agg(v, ',') FROM t_other"), "target only");
+  // RESTART IDENTITY reached the target's sequences (replicated rows carry their ids and do not
+  // draw from them).
+  EXPECT_EQ(setup_->target().Scalar("SELECT nextval('t_child_id_seq')"), "1");
+}
+
 // A table without primary key and with REPLICA IDENTITY DEFAULT: PostgreSQL publishes its
 // INSERTs and refuses UPDATE and DELETE on it, so inserts replicate (identical rows included)
 // while the capture log names the fix; once the operator applies it, updates and deletes

@@ -300,6 +300,44 @@ TEST_F(PostgresSinkTest, TruncateCascade) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM tc_child"), "0");
 }
 
+// A source `TRUNCATE parent, child` is one statement on the target: as two, the first would
+// fail on the foreign key between them. RESTART IDENTITY applies to every table named.
+TEST_F(PostgresSinkTest, TruncateOfSeveralTablesIsOneStatement) {
+  Exec(
+      "CREATE TABLE tm_parent (id serial PRIMARY KEY, a text, b int);"
+      "CREATE TABLE tm_child (id serial PRIMARY KEY, a text, b int REFERENCES tm_parent);"
+      "INSERT INTO tm_parent VALUES (1); INSERT INTO tm_child VALUES (1, NULL, 1);"
+      "SELECT setval('tm_parent_id_seq', 50), setval('tm_child_id_seq', 50);");
+  Simple parent = MakeSimple("tm_parent");
+  Simple child = MakeSimple("tm_child");
+  Begin("0/1", "tm");
+  Status truncated = sink_->ApplyTruncate({&parent.mapped, &child.mapped},
+                                          wire::testing::TruncateAll({1, 2}, false, true));
+  ASSERT_TRUE(truncated.ok()) << truncated.message();
+  Commit();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM tm_parent") + Scalar("SELECT count(*) FROM tm_child"),
+            "00");
+  EXPECT_EQ(
+      Scalar("SELECT nextval('tm_parent_id_seq')") + Scalar("SELECT nextval('tm_child_id_seq')"),
+      "11");
+}
+
+// A table mapped onto a target that does not exist stops the truncate with the fix, naming
+// every table of the statement.
+TEST_F(PostgresSinkTest, TruncateOntoAMissingTargetNamesTheFix) {
+  Exec("CREATE TABLE tm_present (id int PRIMARY KEY, a text, b int)");
+  Simple present = MakeSimple("tm_present");
+  Simple missing = MakeSimple("tm_missing");
+  Begin("0/1", "tm2");
+  Status truncated = sink_->ApplyTruncate({&present.mapped, &missing.mapped},
+                                          wire::testing::TruncateAll({1, 2}, false, false));
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_TRUE(Contains(truncated.message(),
+                       "apply to public.tm_present, public.tm_missing (TRUNCATE): target table "
+                       "public.tm_missing does not exist"));
+  sink_->AbortTransaction();
+}
+
 TEST_F(PostgresSinkTest, UnchangedColumnIsLeftAsItIs) {
   Exec("CREATE TABLE toast (id int PRIMARY KEY, a text, b int)");
   Simple t = MakeSimple("toast");
