@@ -10,6 +10,7 @@
 #include "conflict/conflict.h"
 #include "wire/connection.h"
 #include "wire/position.h"
+#include "wire/row_change.h"
 
 namespace ferry::apply {
 namespace {
@@ -88,6 +89,7 @@ class ApplyAgent::UpstreamStream {
   Status HandleChanges(StreamState& state, const wire::Changes& changes);
   Status HandleRelation(StreamState& state, const wire::Relation& relation);
   Status HandleRow(StreamState& state, const wire::RowChange& row);
+  Status HandleTruncate(StreamState& state, const wire::RowChange& row);
   void RecordDivergence(const std::string& target, RowOutcome outcome, uint64_t rows);
   Status HandleCommit(StreamState& state, const wire::Commit& commit);
   Status CheckTargetColumns(StreamState& state, const MappedRelation& mapped);
@@ -322,12 +324,34 @@ Status ApplyAgent::UpstreamStream::CheckTargetColumns(StreamState& state,
   return Status::Ok();
 }
 
-Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::RowChange& row) {
-  auto relation = state.relations.find(row.relation_id());
-  if (relation == state.relations.end()) {
-    return Status::Error("row change for relation " + std::to_string(row.relation_id()) +
-                         " that was never described: the capture agent broke the protocol");
+namespace {
+
+Status UndescribedRelation(uint32_t id) {
+  return Status::Error("row change for relation " + std::to_string(id) +
+                       " that was never described: the capture agent broke the protocol");
+}
+
+}  // namespace
+
+// One source TRUNCATE, however many tables it emptied, is one call: the sink must empty them
+// together (tables that reference each other cannot be emptied one by one). Every relation
+// goes through the mapping; one whose target is missing fails the whole change with the fix.
+Status ApplyAgent::UpstreamStream::HandleTruncate(StreamState& state, const wire::RowChange& row) {
+  std::vector<const MappedRelation*> relations;
+  for (uint32_t id : wire::TruncatedRelationIds(row)) {
+    auto relation = state.relations.find(id);
+    if (relation == state.relations.end()) return UndescribedRelation(id);
+    relations.push_back(&relation->second);
   }
+  FERRY_RETURN_IF_ERROR(state.sink->ApplyTruncate(relations, row));
+  ++state.rows_in_transaction;
+  return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::RowChange& row) {
+  if (row.op() == wire::RowChange::TRUNCATE) return HandleTruncate(state, row);
+  auto relation = state.relations.find(row.relation_id());
+  if (relation == state.relations.end()) return UndescribedRelation(row.relation_id());
   // Without a key an update or delete cannot find its row on the target. PostgreSQL refuses
   // them on a table published without a replica identity, so they should never arrive; if one
   // does, stop here with the fix rather than guess a row (the position is kept).

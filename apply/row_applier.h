@@ -113,8 +113,10 @@ class RowEngine {
   virtual Result<uint64_t> Delete(const Table& table, const std::vector<Column>& match,
                                   bool one_row) = 0;
 
-  // Empties the table for a source TRUNCATE (`change` says cascade and restart_identity).
-  virtual Status Truncate(const Table& table, const wire::RowChange& change) = 0;
+  // Empties the tables together, in one statement where the engine has one, for a source
+  // TRUNCATE (`change` says cascade and restart_identity).
+  virtual Status Truncate(const std::vector<const Table*>& tables,
+                          const wire::RowChange& change) = 0;
 
   // `name` as the SQL an error message suggests spells it.
   virtual std::string HintIdent(const std::string& name) const = 0;
@@ -136,6 +138,11 @@ class RowApplier {
   // Applies one change inside the engine's open transaction. Errors start with
   // "apply to schema.table (OP)".
   Result<RowOutcome> Apply(const MappedRelation& relation, const wire::RowChange& change);
+
+  // Empties the target tables of `relations` together for one source TRUNCATE, inside the
+  // engine's open transaction. Errors start with "apply to schema.a, schema.b (TRUNCATE)".
+  Status Truncate(const std::vector<const MappedRelation*>& relations,
+                  const wire::RowChange& change);
 
   // The column names of schema.table as the catalog has them now (the cache is left alone);
   // nullopt when there is no such table.

@@ -50,13 +50,47 @@ Result<RowOutcome> RowApplier<Table, Column>::Dispatch(const MappedRelation& rel
     case wire::RowChange::DELETE:
       return ApplyDelete(relation, target, change);
     case wire::RowChange::TRUNCATE:
-      FERRY_RETURN_IF_ERROR(engine_->Truncate(target, change));
+      FERRY_RETURN_IF_ERROR(engine_->Truncate({&target}, change));
       return RowOutcome::kApplied;
     default:
       return Status::Error("unsupported operation " +
                            std::to_string(static_cast<int>(change.op())) +
                            ": the change stream is malformed");
   }
+}
+
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::Truncate(const std::vector<const MappedRelation*>& relations,
+                                           const wire::RowChange& change) {
+  std::string names;
+  for (const MappedRelation* relation : relations) {
+    names += (names.empty() ? "" : ", ") + relation->target_name();
+  }
+  const std::string context = "apply to " + names + " (TRUNCATE)";
+  FERRY_RETURN_IF_ERROR(engine_->CheckOpen().WithContext(context));
+  if (!engine_->InTransaction()) {
+    return Status::Error(context + ": no transaction is open: call BeginTransaction first");
+  }
+  FERRY_RETURN_IF_ERROR(Flush());
+  std::vector<const Table*> tables;
+  Status status = Status::Ok();
+  for (const MappedRelation* relation : relations) {
+    // tables_ is a std::map: loading one table leaves the others' addresses alone.
+    Result<const Table*> target =
+        Target(*relation, relation->target_name(), TargetShape(*relation));
+    if (!target.ok()) {
+      status = target.status();
+      break;
+    }
+    tables.push_back(*target);
+  }
+  if (status.ok()) status = engine_->Truncate(tables, change);
+  if (!status.ok()) {
+    // As in Apply: any of the tables may have been altered under us.
+    for (const MappedRelation* relation : relations) tables_.erase(relation->target_name());
+    return status.WithContext(context);
+  }
+  return Status::Ok();
 }
 
 template <typename Table, typename Column>

@@ -82,8 +82,11 @@ class FakeEngine : public RowEngine<FakeTable, FakeColumn> {
     calls.push_back("delete where " + Text(match) + (one_row ? " one" : ""));
     return deleted;
   }
-  Status Truncate(const FakeTable&, const wire::RowChange& change) override {
-    calls.push_back(change.cascade() ? "truncate cascade" : "truncate");
+  Status Truncate(const std::vector<const FakeTable*>& tables,
+                  const wire::RowChange& change) override {
+    std::string call = change.cascade() ? "truncate cascade" : "truncate";
+    for (const FakeTable* table : tables) call += " " + table->name();
+    calls.push_back(call);
     return truncate;
   }
   std::string HintIdent(const std::string& name) const override { return "[" + name + "]"; }
@@ -289,7 +292,28 @@ TEST_F(RowApplierTest, TruncateGoesToTheEngine) {
   Result<RowOutcome> outcome = Apply(change);
   ASSERT_TRUE(outcome.ok()) << outcome.message();
   EXPECT_EQ(*outcome, RowOutcome::kApplied);
-  EXPECT_EQ(engine_.calls, std::vector<std::string>{"truncate cascade"});
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"truncate cascade public.t"});
+}
+
+// One source TRUNCATE of several tables is one engine call, after the deferred inserts.
+TEST_F(RowApplierTest, TruncateOfSeveralTablesIsOneEngineCall) {
+  MappedRelation t = Relation();
+  MappedRelation u = Relation();
+  u.target_table = "u";
+  ASSERT_TRUE(applier_.Apply(t, Change(wire::RowChange::INSERT, {Int(1), Int(2), Int(3)})).ok());
+  wire::RowChange change = Change(wire::RowChange::TRUNCATE, {});
+  Status truncated = applier_.Truncate({&t, &u}, change);
+  ASSERT_TRUE(truncated.ok()) << truncated.message();
+  ASSERT_EQ(engine_.calls.size(), 2u);
+  EXPECT_EQ(engine_.calls[1], "truncate public.t public.u");
+
+  engine_.truncate = Status::Error("table is locked");
+  EXPECT_EQ(applier_.Truncate({&t, &u}, change).message(),
+            "apply to public.t, public.u (TRUNCATE): table is locked");
+  engine_.in_transaction = false;
+  EXPECT_EQ(applier_.Truncate({&t, &u}, change).message(),
+            "apply to public.t, public.u (TRUNCATE): no transaction is open: call "
+            "BeginTransaction first");
 }
 
 TEST_F(RowApplierTest, NeedsAnOpenTransaction) {

@@ -50,6 +50,12 @@ class Sink {
   virtual Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                                       const wire::RowChange& change) = 0;
 
+  // Empties the target tables of `relations` together, as the one source TRUNCATE `change`
+  // (which says cascade and restart_identity) emptied them: tables that reference each other
+  // cannot be emptied one at a time.
+  virtual Status ApplyTruncate(const std::vector<const MappedRelation*>& relations,
+                               const wire::RowChange& change) = 0;
+
   // Runs whatever ApplyRow deferred, then commits; returns once the commit is durable on the
   // target. An error in a deferred row surfaces here (or in the next ApplyRow).
   virtual Status CommitTransaction() = 0;

@@ -171,6 +171,8 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                               const wire::RowChange& change) override;
+  Status ApplyTruncate(const std::vector<const MappedRelation*>& relations,
+                       const wire::RowChange& change) override;
   Status CommitTransaction() override;
   void AbortTransaction() override;
   std::vector<LateOutcome> TakeLateOutcomes() override { return rows_.TakeLateOutcomes(); }
@@ -221,9 +223,14 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
                           bool one_row) override {
     return Execute(DeleteStatement(target, match, one_row));
   }
-  // A source TRUNCATE becomes DELETE FROM (see mysql_sink.h for why).
-  Status Truncate(const TargetTable& target, const wire::RowChange&) override {
-    return Execute(DeleteAllStatement(target)).status();
+  // A source TRUNCATE becomes DELETE FROM of each table, in the one transaction (see
+  // mysql_sink.h for why); foreign_key_checks=0 lets tables that reference each other go in
+  // any order.
+  Status Truncate(const std::vector<const TargetTable*>& tables, const wire::RowChange&) override {
+    for (const TargetTable* table : tables) {
+      FERRY_RETURN_IF_ERROR(Execute(DeleteAllStatement(*table)).status());
+    }
+    return Status::Ok();
   }
   // Error messages quote names with backticks, so the suggested SQL runs as it stands.
   std::string HintIdent(const std::string& name) const override { return QuoteIdent(name); }
@@ -517,6 +524,13 @@ Result<RowOutcome> MysqlSink::ApplyRow(const MappedRelation& relation,
   // MySQL would still commit the statements before the failed one: see transaction_failed_.
   if (!outcome.ok()) transaction_failed_ = true;
   return outcome;
+}
+
+Status MysqlSink::ApplyTruncate(const std::vector<const MappedRelation*>& relations,
+                                const wire::RowChange& change) {
+  Status status = rows_.Truncate(relations, change);
+  if (!status.ok()) transaction_failed_ = true;  // as in ApplyRow
+  return status;
 }
 
 Result<std::optional<TargetTable>> MysqlSink::LoadTable(const std::string& schema,

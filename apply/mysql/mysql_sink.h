@@ -27,8 +27,8 @@
 //    1). DELETE is transactional. The costs: it deletes row by row (slow on big tables), and
 //    it neither resets AUTO_INCREMENT (restart_identity is ignored; replicated rows carry their
 //    ids, so the counter does not matter to them) nor cascades (see foreign_key_checks below;
-//    a source TRUNCATE ... CASCADE lists every table it emptied, and each arrives as its own
-//    change).
+//    a source TRUNCATE ... CASCADE lists every table it emptied, and they are all deleted from
+//    in the same transaction).
 //  - Target triggers fire: MySQL has no session switch like PostgreSQL's
 //    session_replication_role. A trigger that writes replicated tables would apply its effect
 //    twice; drop such triggers on the replica.

@@ -1,5 +1,7 @@
 #include "apply/postgres/pg_sql.h"
 
+#include <algorithm>
+
 #include "apply/postgres/pg_text.h"
 #include "apply/row_applier.h"
 
@@ -17,10 +19,23 @@ std::string Param(const std::optional<std::string>& value, Statement* statement)
   return "$" + std::to_string(statement->params.size());
 }
 
-// "a = $1 AND b IS NULL AND c::text = $2::text". NULLs are matched with IS NULL, not IS NOT
+// `$n` cast to the type `column` has on the target. A parameter compared with a column is not
+// always inferred from it: against a composite PostgreSQL picks record = record and cannot
+// read the text as an anonymous record. The cast names the base type without modifier, so a
+// value is never cut to a declared length (character(3), bit(4), a domain over varchar(5))
+// before it is compared.
+std::string TypedParam(const TargetTable& target, const BoundColumn& column, Statement* statement) {
+  const std::string param = Param(column.value, statement);
+  const TargetColumn* target_column = target.Find(column.name);
+  if (target_column == nullptr || target_column->param_type.empty()) return param;
+  return param + "::" + target_column->param_type;
+}
+
+// "a = $1::t AND b IS NULL AND c::text = $2::text". NULLs are matched with IS NULL, not IS NOT
 // DISTINCT FROM, so that non-null comparisons stay plain equalities an index can serve; the
 // null pattern is part of the SQL text, so each pattern gets its own prepared statement.
-std::string MatchCondition(const std::vector<BoundColumn>& match, Statement* statement) {
+std::string MatchCondition(const TargetTable& target, const std::vector<BoundColumn>& match,
+                           Statement* statement) {
   std::string sql;
   for (size_t i = 0; i < match.size(); ++i) {
     if (i > 0) sql += " AND ";
@@ -31,7 +46,7 @@ std::string MatchCondition(const std::vector<BoundColumn>& match, Statement* sta
     } else if (column.text_compare) {
       sql += name + "::text = " + Param(column.value, statement) + "::text";
     } else {
-      sql += name + " = " + Param(column.value, statement);
+      sql += name + " = " + TypedParam(target, column, statement);
     }
   }
   return sql;
@@ -40,7 +55,7 @@ std::string MatchCondition(const std::vector<BoundColumn>& match, Statement* sta
 // The WHERE clause (without "WHERE") for an UPDATE or DELETE.
 std::string WhereClause(const TargetTable& target, const std::vector<BoundColumn>& match,
                         bool one_row, Statement* statement) {
-  const std::string condition = MatchCondition(match, statement);
+  const std::string condition = MatchCondition(target, match, statement);
   if (!one_row || !OneRowPossible(target)) return condition;
   // The condition is repeated outside the subquery: a ctid is only unique within one table,
   // and the target may have partitions or inheritance children.
@@ -190,8 +205,17 @@ Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColu
   return statement;
 }
 
-std::string TruncateStatement(const TargetTable& target, bool cascade, bool restart_identity) {
-  std::string sql = "TRUNCATE " + target.quoted();
+std::string TruncateStatement(const std::vector<const TargetTable*>& targets, bool cascade,
+                              bool restart_identity) {
+  std::vector<std::string> names;
+  for (const TargetTable* target : targets) {
+    // Two source tables may be mapped onto one target table.
+    if (std::find(names.begin(), names.end(), target->quoted()) == names.end()) {
+      names.push_back(target->quoted());
+    }
+  }
+  std::string sql = "TRUNCATE ";
+  for (size_t i = 0; i < names.size(); ++i) sql += (i > 0 ? ", " : "") + names[i];
   if (restart_identity) sql += " RESTART IDENTITY";
   if (cascade) sql += " CASCADE";
   return sql;

@@ -3,10 +3,13 @@
 // text is unit-tested without a server. Which columns match a row, and which unique index is
 // the conflict arbiter, is chosen by apply/row_match.h.
 //
-// Parameters are text with an unspecified type and no casts: the server infers each one from
-// the column it is assigned to or compared with, so its own input function parses the value,
-// and type modifiers behave as for a literal (a too-long varchar is an error, never a silent
-// truncation as an explicit ::varchar(n) cast would do).
+// Parameters are text with an unspecified type: the server infers each one inserted or
+// assigned from its column, so its own input function parses the value, and type modifiers
+// behave as for a literal (a too-long varchar is an error, never a silent truncation as an
+// explicit ::varchar(n) cast would do). A parameter compared with a column (WHERE) is cast to
+// the column's base type without modifier (TargetColumn::param_type), because a comparison
+// does not always let the server infer it (a composite key would be read as an anonymous
+// record).
 #pragma once
 
 #include <optional>
@@ -29,6 +32,9 @@ struct TargetColumn {
   bool text_compare = false;
   // The type's name with domains resolved to their base ("bytea" for a domain over bytea).
   std::string base_type;
+  // What a parameter compared with this column is cast to: the base type, schema-qualified and
+  // quoted, without type modifier ("public.pair", "pg_catalog.bpchar"). Empty: no cast.
+  std::string param_type;
 };
 
 struct TargetTable {
@@ -85,6 +91,9 @@ Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColu
 Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row);
 
-std::string TruncateStatement(const TargetTable& target, bool cascade, bool restart_identity);
+// TRUNCATE a, b [RESTART IDENTITY] [CASCADE]: the tables of one source TRUNCATE in one statement
+// (each named once), since tables that reference each other cannot be emptied one by one.
+std::string TruncateStatement(const std::vector<const TargetTable*>& targets, bool cascade,
+                              bool restart_identity);
 
 }  // namespace ferry::apply::postgres

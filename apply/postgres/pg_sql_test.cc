@@ -45,8 +45,9 @@ TargetTable Target(std::vector<UniqueIndex> indexes = {}) {
   TargetTable target;
   target.schema = "public";
   target.table = "t";
-  target.columns = {
-      {"id", "integer", false, "int4"}, {"a", "text", false, "text"}, {"b", "json", true, "json"}};
+  target.columns = {{"id", "integer", false, "int4", ""},
+                    {"a", "text", false, "text", ""},
+                    {"b", "json", true, "json", ""}};
   target.unique_indexes = std::move(indexes);
   return target;
 }
@@ -115,7 +116,7 @@ TEST(BindImageTest, BinaryIntoANonByteaColumnIsRefusedWithTheFix) {
 
 TEST(BindImageTest, TextIntoByteaGoesAsHexSoBackslashesStayBytes) {
   TargetTable target = Target();
-  target.columns[1] = {"a", "blob_domain", false, "bytea"};
+  target.columns[1] = {"a", "blob_domain", false, "bytea", ""};
   wire::Value text;
   text.set_text("a\\x\\");
   wire::Value bytes;
@@ -185,9 +186,39 @@ TEST(StatementTest, DeleteAndTruncate) {
   view.relkind = 'v';
   EXPECT_EQ(DeleteStatement(view, {{"id", "1", false}}, true).sql,
             "DELETE FROM \"public\".\"t\" WHERE \"id\" = $1");
-  EXPECT_EQ(TruncateStatement(Target(), false, false), "TRUNCATE \"public\".\"t\"");
-  EXPECT_EQ(TruncateStatement(Target(), true, true),
+  const TargetTable t = Target();
+  EXPECT_EQ(TruncateStatement({&t}, false, false), "TRUNCATE \"public\".\"t\"");
+  EXPECT_EQ(TruncateStatement({&t}, true, true),
             "TRUNCATE \"public\".\"t\" RESTART IDENTITY CASCADE");
+}
+
+// The tables of one source TRUNCATE go in one statement, each once (two source tables may be
+// mapped onto one target table).
+TEST(StatementTest, TruncateOfSeveralTablesIsOneStatement) {
+  TargetTable a = Target();
+  TargetTable b = Target();
+  b.table = "b";
+  EXPECT_EQ(TruncateStatement({&a, &b, &a}, true, false),
+            "TRUNCATE \"public\".\"t\", \"public\".\"b\" CASCADE");
+}
+
+// A key or full-identity column is compared with its parameter cast to the column's base type:
+// PostgreSQL cannot infer a parameter compared with a composite (it would read it as an
+// anonymous record), and the cast names the type without modifiers, so that nothing is
+// truncated or rounded before it is compared.
+TEST(StatementTest, MatchedParametersAreCastToTheColumnsType) {
+  TargetTable target = Target();
+  target.columns = {{"id", "pair", false, "pair", "public.pair"},
+                    {"a", "character(3)", false, "bpchar", "pg_catalog.bpchar"},
+                    {"b", "json", true, "json", "pg_catalog.json"}};
+  std::vector<BoundColumn> match = {{"id", "(1,x)", false}, {"a", "abc", false}, {"b", "{}", true}};
+  EXPECT_EQ(DeleteStatement(target, match, false).sql,
+            "DELETE FROM \"public\".\"t\" WHERE \"id\" = $1::public.pair AND \"a\" = "
+            "$2::pg_catalog.bpchar AND \"b\"::text = $3::text");
+  EXPECT_EQ(UpdateStatement(target, {{"a", "xyz", false}}, {{"id", "(1,x)", false}}, true).sql,
+            "UPDATE \"public\".\"t\" SET \"a\" = $1 WHERE ctid = (SELECT ctid FROM "
+            "\"public\".\"t\" WHERE \"id\" = $2::public.pair LIMIT 1) AND \"id\" = "
+            "$2::public.pair");
 }
 
 }  // namespace

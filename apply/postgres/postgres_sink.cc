@@ -98,10 +98,15 @@ constexpr const char* kReadCheckpointSql =
     "SELECT engine, position FROM ferry_meta.checkpoints WHERE upstream = $1";
 
 // One row per column (NULL attname for a table without columns), with relkind, the declared
-// type, the type whose equality matters (array element, domain base) and the domain base.
+// type, the type whose equality matters (array element, domain base), the domain base, and the
+// domain base as a cast names it. That name is schema.typname, both quoted, not format_type():
+// format_type(oid, NULL) spells bpchar and bit as "character" and "bit", which in a cast mean
+// character(1) and bit(1) and would cut the value; a qualified name carries no modifier
+// ("pg_catalog.bpchar", "pg_catalog._int4" for int[]).
 constexpr const char* kTargetColumnsSql =
     "SELECT c.oid, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod),"
-    "       coalesce(e.typname, b.typname), b.typname"
+    "       coalesce(e.typname, b.typname), b.typname,"
+    "       quote_ident(bn.nspname) || '.' || quote_ident(b.typname)"
     " FROM pg_catalog.pg_class c"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " LEFT JOIN pg_catalog.pg_attribute a"
@@ -109,6 +114,7 @@ constexpr const char* kTargetColumnsSql =
     " LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
     " LEFT JOIN pg_catalog.pg_type b"
     "   ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+    " LEFT JOIN pg_catalog.pg_namespace bn ON bn.oid = b.typnamespace"
     " LEFT JOIN pg_catalog.pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'"
     " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'f')"
     " ORDER BY a.attnum";
@@ -199,6 +205,10 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                               const wire::RowChange& change) override {
     return rows_.Apply(relation, change);
   }
+  Status ApplyTruncate(const std::vector<const MappedRelation*>& relations,
+                       const wire::RowChange& change) override {
+    return rows_.Truncate(relations, change);
+  }
   Status CommitTransaction() override;
   void AbortTransaction() override;
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
@@ -231,7 +241,8 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                           const std::vector<BoundColumn>& match, bool one_row) override;
   Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row) override;
-  Status Truncate(const TargetTable& target, const wire::RowChange& change) override;
+  Status Truncate(const std::vector<const TargetTable*>& targets,
+                  const wire::RowChange& change) override;
   size_t MaxInsertBatch(size_t columns) const override;
   size_t RowBytes(const std::vector<BoundColumn>& row) const override;
   Result<BatchInsertion> InsertBatch(const TargetTable& target,
@@ -445,7 +456,7 @@ Result<std::optional<TargetTable>> PostgresSink::LoadTable(const std::string& sc
     if (PQgetisnull(rows, row, 2)) continue;
     target.columns.push_back({PQgetvalue(rows, row, 2), PQgetvalue(rows, row, 3),
                               NeedsTextCompare(Field(rows, row, 4).value_or("")),
-                              Field(rows, row, 5).value_or("")});
+                              Field(rows, row, 5).value_or(""), Field(rows, row, 6).value_or("")});
   }
 
   Result<PgResult> indexes = ExecParams(kUniqueIndexesSql, {oid});
@@ -539,8 +550,13 @@ Result<uint64_t> PostgresSink::Delete(const TargetTable& target,
   return static_cast<uint64_t>(AffectedRows(deleted->get()));
 }
 
-Status PostgresSink::Truncate(const TargetTable& target, const wire::RowChange& change) {
-  return ExecSimple(TruncateStatement(target, change.cascade(), change.restart_identity()));
+// CASCADE is passed on as the source had it. PostgreSQL's own apply worker ignores it (a
+// subscriber's tables that reference the truncated ones only through foreign keys are left
+// alone), but Ferry's replica follows its source: the source emptied those tables too, and
+// those it replicates are named in the statement anyway.
+Status PostgresSink::Truncate(const std::vector<const TargetTable*>& targets,
+                              const wire::RowChange& change) {
+  return ExecSimple(TruncateStatement(targets, change.cascade(), change.restart_identity()));
 }
 
 Status PostgresSink::CommitTransaction() {

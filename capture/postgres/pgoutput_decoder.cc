@@ -435,19 +435,23 @@ Status PgOutputDecoder::DecodeTruncate(PgOutputReader& in, std::vector<SourceEve
                     std::to_string(static_cast<uint64_t>(count) * 4) + " bytes of ids, " +
                     std::to_string(in.remaining()) + " left");
   }
+  if (count == 0) return Status::Ok();  // pgoutput never sends one; nothing to empty
+  // One change for the whole statement: `TRUNCATE a, b` where b references a cannot be
+  // applied table by table.
   constexpr uint8_t kCascade = 1, kRestartIdentity = 2;
+  wire::RowChange row;
+  row.set_op(wire::RowChange::TRUNCATE);
+  row.set_cascade((options & kCascade) != 0);
+  row.set_restart_identity((options & kRestartIdentity) != 0);
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t id = 0;
     FERRY_RETURN_IF_ERROR(in.U32(id));
     Result<const RelationInfo*> relation = FindRelation(in, id);
     if (!relation.ok()) return relation.status();
-    wire::RowChange row;
-    row.set_op(wire::RowChange::TRUNCATE);
-    row.set_relation_id(id);
-    row.set_cascade((options & kCascade) != 0);
-    row.set_restart_identity((options & kRestartIdentity) != 0);
-    out.emplace_back(std::move(row));
+    if (i == 0) row.set_relation_id(id);
+    row.add_truncate_relation_ids(id);
   }
+  out.emplace_back(std::move(row));
   return Status::Ok();
 }
 

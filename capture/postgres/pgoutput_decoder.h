@@ -11,7 +11,7 @@
 //   Insert/Update/Delete -> wire::RowChange; an old image sent as 'K' is key-only
 //               (old_is_key_only, non-key columns null); a TOAST value not sent is
 //               Value.unchanged
-//   Truncate -> one RowChange TRUNCATE per relation
+//   Truncate -> one RowChange TRUNCATE naming every relation (truncate_relation_ids)
 //   Commit   -> wire::Commit{position = PgPosition(commit LSN)}, checked equal to Begin's
 // Logical decoding messages ('M') are skipped. Messages of protocol versions 2+ (streamed or
 // two-phase transactions) are errors: they are never requested, and skipping them would lose

@@ -10,6 +10,7 @@
 
 #include "capture/postgres/pgoutput_recorded.h"
 #include "capture/postgres/test_util.h"
+#include "wire/row_change.h"
 
 namespace ferry::capture::postgres {
 namespace {
@@ -115,7 +116,7 @@ TEST(RecordedStreamTest, EventSequence) {
             "BRIC"
             "BRIC"
             "BRIC"
-            "BRRTTC"
+            "BRRTC"
             "BRTC"
             "BIC"
             "BIC");
@@ -140,11 +141,11 @@ TEST(RecordedStreamTest, TransactionsCarryPositionTimeXidAndOrigin) {
       {28, 31, "0/1DCC8E8", 786, 1795604814071626, ""},
       {32, 35, "0/1DCCA60", 787, 1795604814072019, ""},
       {36, 39, "0/1DCCBA8", 788, 1795604814072561, ""},
-      {40, 45, "0/1DCDA10", 789, 1795604814073878, ""},
-      {46, 49, "0/1DCE198", 790, 1795604814075078, ""},
-      {50, 52, "0/1DCE330", 791, 1795604814075816, ""},
+      {40, 44, "0/1DCDA10", 789, 1795604814073878, ""},
+      {45, 48, "0/1DCE198", 790, 1795604814075078, ""},
+      {49, 51, "0/1DCE330", 791, 1795604814075816, ""},
       // pg_replication_origin_xact_setup('0/ABCDEF', '2024-01-02 03:04:05+00') set its time.
-      {53, 55, "0/1DCE3F0", 792, 1704164645000000, "node_b"},
+      {52, 54, "0/1DCE3F0", 792, 1704164645000000, "node_b"},
   };
   for (const Tx& tx : txs) {
     const wire::Begin& begin = At<wire::Begin>(tx.begin);
@@ -378,30 +379,31 @@ TEST(RecordedStreamTest, SchemaChangeResendsTheRelation) {
 TEST(RecordedStreamTest, Truncate) {
   EXPECT_EQ(At<wire::Relation>(41).table(), "trunc_a");
   EXPECT_EQ(At<wire::Relation>(42).table(), "trunc_b");
-  // TRUNCATE trunc_a RESTART IDENTITY CASCADE reaches trunc_b through its foreign key.
-  const wire::RowChange& a = At<wire::RowChange>(43);
-  const wire::RowChange& b = At<wire::RowChange>(44);
-  EXPECT_EQ(a.op(), wire::RowChange::TRUNCATE);
-  EXPECT_EQ(a.relation_id(), kTruncA);
-  EXPECT_EQ(b.relation_id(), kTruncB);
-  for (const wire::RowChange* row : {&a, &b}) {
-    EXPECT_TRUE(row->cascade());
-    EXPECT_TRUE(row->restart_identity());
-    EXPECT_TRUE(row->old_values().empty());
-    EXPECT_TRUE(row->new_values().empty());
-  }
-  const wire::RowChange& plain = At<wire::RowChange>(48);
+  // TRUNCATE trunc_a RESTART IDENTITY CASCADE reaches trunc_b through its foreign key: one
+  // change names both, since they can only be emptied together.
+  const wire::RowChange& both = At<wire::RowChange>(43);
+  EXPECT_EQ(both.op(), wire::RowChange::TRUNCATE);
+  EXPECT_EQ(both.relation_id(), kTruncA);
+  EXPECT_EQ(std::vector<uint32_t>(both.truncate_relation_ids().begin(),
+                                  both.truncate_relation_ids().end()),
+            (std::vector<uint32_t>{kTruncA, kTruncB}));
+  EXPECT_TRUE(both.cascade());
+  EXPECT_TRUE(both.restart_identity());
+  EXPECT_TRUE(both.old_values().empty());
+  EXPECT_TRUE(both.new_values().empty());
+  const wire::RowChange& plain = At<wire::RowChange>(47);
   EXPECT_EQ(plain.op(), wire::RowChange::TRUNCATE);
   EXPECT_EQ(plain.relation_id(), kTruncB);
+  EXPECT_EQ(wire::TruncatedRelationIds(plain), std::vector<uint32_t>{kTruncB});
   EXPECT_FALSE(plain.cascade());
   EXPECT_FALSE(plain.restart_identity());
 }
 
 TEST(RecordedStreamTest, LogicalMessageIsSkippedAndOriginIsKept) {
-  EXPECT_EQ(Show(At<wire::RowChange>(51).new_values()),
+  EXPECT_EQ(Show(At<wire::RowChange>(50).new_values()),
             Show({v::Int(2), v::Text("msg"), v::Null()}));
-  EXPECT_EQ(At<wire::Begin>(53).origin(), "node_b");
-  EXPECT_EQ(Show(At<wire::RowChange>(54).new_values()),
+  EXPECT_EQ(At<wire::Begin>(52).origin(), "node_b");
+  EXPECT_EQ(Show(At<wire::RowChange>(53).new_values()),
             Show({v::Int(3), v::Text("from node_b"), v::Text("x")}));
 }
 
@@ -660,6 +662,21 @@ TEST(DecoderTest, UpdateWithoutOldImage) {
   EXPECT_TRUE(row.old_values().empty());
   EXPECT_FALSE(row.old_is_key_only());
   EXPECT_EQ(Show(row.new_values()), Show({v::Int(5), v::Unchanged()}));
+}
+
+TEST(DecoderTest, TruncateOfSeveralRelationsIsOneChange) {
+  PgOutputDecoder decoder = InTransaction();
+  ASSERT_TRUE(decoder.Decode(Msg('R').U32(8).Str("public").Str("u").U8('d').U16(0)).ok());
+  Result<std::vector<SourceEvent>> events =
+      decoder.Decode(Msg('T').U32(2).U8(1).U32(8).U32(7));  // CASCADE, u before t
+  ASSERT_TRUE(events.ok()) << events.message();
+  ASSERT_EQ(events->size(), 1u);
+  const wire::RowChange& row = std::get<wire::RowChange>((*events)[0]);
+  EXPECT_EQ(row.op(), wire::RowChange::TRUNCATE);
+  EXPECT_EQ(row.relation_id(), 8u);
+  EXPECT_EQ(wire::TruncatedRelationIds(row), (std::vector<uint32_t>{8, 7}));
+  EXPECT_TRUE(row.cascade());
+  EXPECT_FALSE(row.restart_identity());
 }
 
 TEST(DecoderTest, TruncateCountIsCheckedBeforeLooping) {

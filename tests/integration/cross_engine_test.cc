@@ -123,6 +123,42 @@ TEST_F(PgToMariaDbTest, ValueTheTargetCannotHoldExactlyStopsTheStreamWithItsName
 
 // ---- PostgreSQL -> PostgreSQL: the same matrix, the same column types on both sides ------------
 
+// `TRUNCATE parent, child` where child references parent, on both sides: applied as DELETEs of
+// both tables in the one target transaction, never stopping on the foreign key.
+TEST(PgToMariaDbTruncateTest, TruncateOfTablesReferencingEachOtherEmptiesBoth) {
+  auto setup = ReplicationSetup::Create(
+      "postgres", "mariadb",
+      "CREATE TABLE t_parent (id int PRIMARY KEY, v text);"
+      "CREATE TABLE t_child (id int PRIMARY KEY, parent int REFERENCES t_parent, v text);",
+      "CREATE TABLE t_parent (id int PRIMARY KEY, v text);"
+      "CREATE TABLE t_child (id int PRIMARY KEY, parent int, v text,"
+      " FOREIGN KEY (parent) REFERENCES t_parent (id));");
+  ASSERT_TRUE(setup.ok()) << setup.message();
+  ReplicationSetup& s = **setup;
+  s.capture_tables = "[\"public.t_parent\", \"public.t_child\"]";
+  s.apply_mappings =
+      "  - source: public.t_parent\n    target: ferry.t_parent\n"
+      "  - source: public.t_child\n    target: ferry.t_child\n";
+  ASSERT_TRUE(s.StartCapture().ok()) << s.capture_log();
+  ASSERT_TRUE(s.StartApply().ok()) << s.apply_log();
+  ASSERT_TRUE(s.source()
+                  .Exec("INSERT INTO t_parent VALUES (1, 'a'), (2, 'b');"
+                        "INSERT INTO t_child VALUES (1, 1, 'x'), (2, 2, 'y')")
+                  .ok());
+  ASSERT_TRUE(s.source().Exec("TRUNCATE t_parent, t_child").ok());
+  ASSERT_TRUE(
+      s.source()
+          .Exec("INSERT INTO t_parent VALUES (3, 'c'); INSERT INTO t_child VALUES (3, 3, 'z')")
+          .ok());
+  for (const char* query : {"SELECT id, v FROM t_parent ORDER BY id",
+                            "SELECT id, parent, v FROM t_child ORDER BY id"}) {
+    EXPECT_TRUE(
+        WaitFor([&] { return RowsAsText(s.source(), query) == RowsAsText(s.target(), query); },
+                seconds(60)))
+        << s.DescribeDifference(query) << s.apply_log();
+  }
+}
+
 TEST(PgToPgMatrixTest, TypeMatrixArrivesValueByValue) {
   auto setup = ReplicationSetup::Create(std::string(kPgMatrix) +
                                         "CREATE TABLE more (id int PRIMARY KEY, iv interval, "

@@ -380,6 +380,31 @@ TEST_F(MariaDbSinkTest, TruncateDoesNotCascadeOnTheTarget) {
   EXPECT_EQ(Scalar("SELECT COUNT(*) FROM tc_child"), "1");
 }
 
+// A source `TRUNCATE parent, child` empties both tables in the one target transaction (as
+// DELETEs, which foreign_key_checks=0 lets run in any order); an abort keeps both.
+TEST_F(MariaDbSinkTest, TruncateOfSeveralTablesEmptiesThemTogether) {
+  Exec(
+      "CREATE TABLE tm_parent (id INT PRIMARY KEY, a TEXT, b INT);"
+      "CREATE TABLE tm_child (id INT PRIMARY KEY, a TEXT, b INT,"
+      " FOREIGN KEY (b) REFERENCES tm_parent (id));"
+      "INSERT INTO tm_parent VALUES (1, NULL, NULL); INSERT INTO tm_child VALUES (1, NULL, 1);");
+  Simple parent = MakeSimple("tm_parent");
+  Simple child = MakeSimple("tm_child");
+  const wire::RowChange truncate = wire::testing::TruncateAll({1, 2}, false, false);
+  Begin("0-1-1");
+  Status truncated = sink_->ApplyTruncate({&parent.mapped, &child.mapped}, truncate);
+  ASSERT_TRUE(truncated.ok()) << truncated.message();
+  sink_->AbortTransaction();
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM tm_parent") + Scalar("SELECT COUNT(*) FROM tm_child"),
+            "11");
+  Begin("0-1-1");
+  truncated = sink_->ApplyTruncate({&parent.mapped, &child.mapped}, truncate);
+  ASSERT_TRUE(truncated.ok()) << truncated.message();
+  Commit();
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM tm_parent") + Scalar("SELECT COUNT(*) FROM tm_child"),
+            "00");
+}
+
 TEST_F(MariaDbSinkTest, UnchangedColumnIsLeftAsItIs) {
   Exec(SimpleTable("toast"));
   Simple t = MakeSimple("toast");

@@ -81,7 +81,11 @@ struct PostgresEngine {
   }
 };
 
-class PostgresSinkTest : public ::ferry::testing::SinkFixture<PostgresEngine> {};
+class PostgresSinkTest : public ::ferry::testing::SinkFixture<PostgresEngine> {
+ protected:
+  // The types of KeyCases(), created once in the suite's database.
+  void CreateKeyTypes();
+};
 
 // public.<table>(id int primary key, a text, b int) and its relation (id 1).
 struct Simple {
@@ -294,6 +298,44 @@ TEST_F(PostgresSinkTest, TruncateCascade) {
   EXPECT_EQ(Apply(t.mapped, Truncate(1, true, false)), RowOutcome::kApplied);
   Commit();
   EXPECT_EQ(Scalar("SELECT count(*) FROM tc_child"), "0");
+}
+
+// A source `TRUNCATE parent, child` is one statement on the target: as two, the first would
+// fail on the foreign key between them. RESTART IDENTITY applies to every table named.
+TEST_F(PostgresSinkTest, TruncateOfSeveralTablesIsOneStatement) {
+  Exec(
+      "CREATE TABLE tm_parent (id serial PRIMARY KEY, a text, b int);"
+      "CREATE TABLE tm_child (id serial PRIMARY KEY, a text, b int REFERENCES tm_parent);"
+      "INSERT INTO tm_parent VALUES (1); INSERT INTO tm_child VALUES (1, NULL, 1);"
+      "SELECT setval('tm_parent_id_seq', 50), setval('tm_child_id_seq', 50);");
+  Simple parent = MakeSimple("tm_parent");
+  Simple child = MakeSimple("tm_child");
+  Begin("0/1", "tm");
+  Status truncated = sink_->ApplyTruncate({&parent.mapped, &child.mapped},
+                                          wire::testing::TruncateAll({1, 2}, false, true));
+  ASSERT_TRUE(truncated.ok()) << truncated.message();
+  Commit();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM tm_parent") + Scalar("SELECT count(*) FROM tm_child"),
+            "00");
+  EXPECT_EQ(
+      Scalar("SELECT nextval('tm_parent_id_seq')") + Scalar("SELECT nextval('tm_child_id_seq')"),
+      "11");
+}
+
+// A table mapped onto a target that does not exist stops the truncate with the fix, naming
+// every table of the statement.
+TEST_F(PostgresSinkTest, TruncateOntoAMissingTargetNamesTheFix) {
+  Exec("CREATE TABLE tm_present (id int PRIMARY KEY, a text, b int)");
+  Simple present = MakeSimple("tm_present");
+  Simple missing = MakeSimple("tm_missing");
+  Begin("0/1", "tm2");
+  Status truncated = sink_->ApplyTruncate({&present.mapped, &missing.mapped},
+                                          wire::testing::TruncateAll({1, 2}, false, false));
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_TRUE(Contains(truncated.message(),
+                       "apply to public.tm_present, public.tm_missing (TRUNCATE): target table "
+                       "public.tm_missing does not exist"));
+  sink_->AbortTransaction();
 }
 
 TEST_F(PostgresSinkTest, UnchangedColumnIsLeftAsItIs) {
@@ -586,6 +628,99 @@ TEST_F(PostgresSinkTest, EveryValueKindRoundTrips) {
     rotated.push_back(expected.front());
     EXPECT_EQ(Query("SELECT v::text FROM " + table + " ORDER BY id"), rotated);
   }
+}
+
+// ---- keys of every type class ------------------------------------------------------------------
+
+struct KeyCase {
+  std::string sql_type;
+  wire::LogicalType logical;
+  wire::Value first, second;  // two distinct key values
+};
+
+wire::Value Other(const std::string& text) { return Str(&wire::Value::set_other, text); }
+
+// A key of each type class PostgreSQL has (composite, enum, domain, range, array, a type from an
+// extension), and the types whose bare SQL name means a length of one (bit, character).
+std::vector<KeyCase> KeyCases() {
+  return {
+      {"key_pair", wire::LOGICAL_TYPE_OTHER, Other("(1,x)"), Other("(2,\"y z\")")},
+      {"key_pair_domain", wire::LOGICAL_TYPE_OTHER, Other("(1,x)"), Other("(2,y)")},
+      {"key_mood", wire::LOGICAL_TYPE_ENUM, Str(&wire::Value::set_enum_value, "happy"),
+       Str(&wire::Value::set_enum_value, "sad")},
+      {"key_short", wire::LOGICAL_TYPE_TEXT, Text("abc"), Text("abcde")},
+      {"key_money", wire::LOGICAL_TYPE_DECIMAL, Str(&wire::Value::set_decimal, "1.25"),
+       Str(&wire::Value::set_decimal, "-3.50")},
+      {"int4range", wire::LOGICAL_TYPE_OTHER, Other("[1,3)"), Other("[5,7)")},
+      {"int4[]", wire::LOGICAL_TYPE_ARRAY, Array({Int(1), Int(2)}), Array({Int(3), Null()})},
+      {"key_pair[]", wire::LOGICAL_TYPE_ARRAY, Array({Other("(1,x)")}),
+       Array({Other("(2,y)"), Other("(3,z)")})},
+      {"citext", wire::LOGICAL_TYPE_TEXT, Text("Ab"), Text("cD")},
+      {"hstore", wire::LOGICAL_TYPE_OTHER, Other("\"a\"=>\"1\""), Other("\"b\"=>NULL")},
+      {"bit(4)", wire::LOGICAL_TYPE_BIT, Str(&wire::Value::set_bits, "0101"),
+       Str(&wire::Value::set_bits, "1100")},
+      {"character(3)", wire::LOGICAL_TYPE_TEXT, Text("abc"), Text("xyz")},
+  };
+}
+
+void PostgresSinkTest::CreateKeyTypes() {
+  if (Scalar("SELECT count(*) FROM pg_type WHERE typname = 'key_pair'") != "0") return;
+  Exec(
+      "CREATE EXTENSION IF NOT EXISTS citext; CREATE EXTENSION IF NOT EXISTS hstore;"
+      "CREATE TYPE key_pair AS (a int, b text);"
+      "CREATE DOMAIN key_pair_domain AS key_pair;"
+      "CREATE TYPE key_mood AS ENUM ('sad', 'happy');"
+      "CREATE DOMAIN key_short AS varchar(5);"
+      "CREATE DOMAIN key_money AS numeric(10,2)");
+}
+
+// Updates (of a value and of the key itself) and deletes find their row by a key of each type.
+TEST_F(PostgresSinkTest, KeysOfEveryTypeClassFindTheirRows) {
+  CreateKeyTypes();
+  int n = 0;
+  for (const KeyCase& c : KeyCases()) {
+    SCOPED_TRACE(c.sql_type);
+    const std::string table = "key_" + std::to_string(++n);
+    Exec("CREATE TABLE " + table + " (k " + c.sql_type + " PRIMARY KEY, v text)");
+    wire::Relation relation =
+        MakeRelation(200 + n, table, {{"k", c.logical, true}, {"v", wire::LOGICAL_TYPE_TEXT}});
+    MappedRelation mapped = Map(relation);
+    const uint32_t id = relation.id();
+    const std::string suffix = "/" + std::to_string(n);
+    ApplyAll("0" + suffix, mapped,
+             {Insert(id, {c.first, Text("one")}), Update(id, {}, {c.first, Text("uno")}),
+              Delete(id, {c.first, Null()})});
+    EXPECT_EQ(Scalar("SELECT count(*) FROM " + table), "0");
+    ApplyAll("1" + suffix, mapped,
+             {Insert(id, {c.first, Text("two")}),
+              Update(id, {c.first, Null()}, {c.second, Text("moved")})});
+    EXPECT_EQ(Query("SELECT v FROM " + table), std::vector<Row>{R({"moved"})});
+  }
+}
+
+// REPLICA IDENTITY FULL: every column is matched, so every column's type must take part.
+TEST_F(PostgresSinkTest, FullIdentityMatchesColumnsOfEveryTypeClass) {
+  CreateKeyTypes();
+  std::string columns;
+  std::vector<Col> relation_columns;
+  std::vector<wire::Value> first, second;
+  int n = 0;
+  for (const KeyCase& c : KeyCases()) {
+    const std::string name = "c" + std::to_string(++n);
+    columns += (columns.empty() ? "" : ", ") + name + " " + c.sql_type;
+    relation_columns.push_back({name, c.logical});
+    first.push_back(c.first);
+    second.push_back(c.second);
+  }
+  Exec("CREATE TABLE full_classes (" + columns + ")");
+  wire::Relation relation = MakeRelation(300, "full_classes", relation_columns, true);
+  MappedRelation mapped = Map(relation);
+  ApplyAll("0/1", mapped,
+           {Insert(300, first), Insert(300, first), Update(300, first, second, false),
+            Delete(300, first, false)});
+  EXPECT_EQ(Scalar("SELECT count(*) FROM full_classes"), "1");
+  ApplyAll("0/2", mapped, {Delete(300, second, false)});
+  EXPECT_EQ(Scalar("SELECT count(*) FROM full_classes"), "0");
 }
 
 TEST_F(PostgresSinkTest, TextWithNulIsRejectedNamingTableAndColumn) {

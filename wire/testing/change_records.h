@@ -148,6 +148,14 @@ inline RowChange Truncate(uint32_t relation, bool cascade, bool restart_identity
   return change;
 }
 
+// One TRUNCATE of several relations, as pgoutput sends `TRUNCATE a, b`.
+inline RowChange TruncateAll(const std::vector<uint32_t>& relations, bool cascade,
+                             bool restart_identity) {
+  RowChange change = Truncate(relations.front(), cascade, restart_identity);
+  for (uint32_t relation : relations) change.add_truncate_relation_ids(relation);
+  return change;
+}
+
 inline Begin BeginAt(const std::string& engine, const std::string& position,
                      int64_t commit_time_us = 1709207110123456, const std::string& origin = "") {
   Begin begin;
