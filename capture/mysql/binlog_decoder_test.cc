@@ -1207,15 +1207,19 @@ TEST(InspectTest, PrintsJsonLines) {
   std::vector<std::string> lines;
   std::istringstream in(out.str());
   for (std::string line; std::getline(in, line);) lines.push_back(line);
-  ASSERT_EQ(lines.size(), 5u) << out.str();
+  ASSERT_EQ(lines.size(), 6u) << out.str();
   EXPECT_EQ(lines[0], R"x({"ddl": {"schema": "s", "statement": "CREATE TABLE \"t\"\n(a INT)"}})x");
-  EXPECT_EQ(lines[1], R"({"begin": {"position":{"engine":"mariadb","value":"0-1-2"},)"
+  // The TABLE_MAP has no optional metadata (binlog_row_metadata=NO_LOG).
+  EXPECT_EQ(
+      lines[1].rfind(R"({"note": "table `s`.`t`: the binlog does not log its column names)", 0), 0u)
+      << lines[1];
+  EXPECT_EQ(lines[2], R"({"begin": {"position":{"engine":"mariadb","value":"0-1-2"},)"
                       R"("commit_time_us":"1700000000000000","xid":"2"}})");
-  EXPECT_EQ(lines[2].rfind(R"({"relation": {"id":1,"schema":"s","table":"t","columns":[)", 0), 0u)
-      << lines[2];
-  EXPECT_EQ(lines[3].rfind(R"({"row": {"op":"INSERT","relation_id":1,"new_values":[)", 0), 0u)
+  EXPECT_EQ(lines[3].rfind(R"({"relation": {"id":1,"schema":"s","table":"t","columns":[)", 0), 0u)
       << lines[3];
-  EXPECT_EQ(lines[4], R"({"commit": {"position":{"engine":"mariadb","value":"0-1-2"},)"
+  EXPECT_EQ(lines[4].rfind(R"({"row": {"op":"INSERT","relation_id":1,"new_values":[)", 0), 0u)
+      << lines[4];
+  EXPECT_EQ(lines[5], R"({"commit": {"position":{"engine":"mariadb","value":"0-1-2"},)"
                       R"("commit_time_us":"1700000000000000"}})");
 }
 

@@ -329,7 +329,11 @@ TEST(BinlogFixturesTest, InspectPrintsTheCompressedTransaction) {
   std::istringstream in(out.str());
   Lines lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
-  ASSERT_EQ(lines.size(), 4u);
+  ASSERT_EQ(lines.size(), 5u);
+  // MySQL 8's default binlog_row_metadata=MINIMAL logs no column names: said once per table.
+  EXPECT_EQ(lines[0].rfind(R"({"note": "table `demo`.`movies`: the binlog does not log)", 0), 0u)
+      << lines[0];
+  lines.erase(lines.begin());
   EXPECT_EQ(lines[0],
             R"({"begin": {"position":{"engine":"mysql","value":"file:mysql-bin.compressed:157"},)"
             R"("commit_time_us":"1646406641000000"}})");

@@ -4,7 +4,10 @@
 
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 
 #include "capture/mysql/binlog_decoder.h"
 #include "common/json_text.h"
@@ -67,13 +70,42 @@ Status Print(const DecodedEvent& event, std::ostream& out) {
   return Status::Ok();  // heartbeats: not in files
 }
 
+// A file has no server beside it to ask what a TABLE_MAP leaves out (binlog_row_metadata not
+// FULL): say so once per table, so that nobody takes a signed reading of an UNSIGNED column, or
+// an ENUM's member number, for the value.
+class MissingMetadataNotes {
+ public:
+  explicit MissingMetadataNotes(std::ostream& out) : out_(out) {}
+
+  Result<std::optional<CatalogTable>> operator()(const TableMap& table) {
+    const std::string name = "`" + table.schema + "`.`" + table.table + "`";
+    if (noted_.insert(name).second) {
+      std::string line = "{\"note\": ";
+      AppendJsonString("table " + name +
+                           ": the binlog does not log its column names, UNSIGNED flags, charsets "
+                           "or ENUM/SET members (binlog_row_metadata is not FULL), and a file "
+                           "has no server to ask: integers read as signed, ENUM and SET as "
+                           "member numbers, text of unknown charset as UTF-8 or bytes",
+                       &line, InvalidUtf8::kReplace);
+      out_ << line << "}\n";
+    }
+    return std::optional<CatalogTable>();
+  }
+
+ private:
+  std::ostream& out_;
+  std::set<std::string> noted_;
+};
+
 Status Inspect(const std::string& path, std::ostream& out) {
   std::unique_ptr<BinlogDecoder> decoder;
+  MissingMetadataNotes notes(out);
   return ReadBinlogFile(path, [&](std::string_view event) -> Status {
     if (!decoder) {
       DecoderOptions options;
       options.engine = EngineOf(event);
       options.file = BaseName(path);
+      options.catalog = std::ref(notes);
       decoder = std::make_unique<BinlogDecoder>(std::move(options));
     }
     return decoder->DecodeTo(event, [&out](DecodedEvent&& decoded) { return Print(decoded, out); });
