@@ -979,9 +979,9 @@ struct BinlogDecoder::State {
   }
 
   Status CompleteFromCatalog(TableMap& table, const Event& ev) {
-    Result<std::optional<CatalogTable>> catalog = options.catalog(table);
+    Result<const CatalogTable*> catalog = options.catalog(table);
     if (!catalog.ok()) return catalog.status();
-    if (!catalog->has_value()) return Status::Ok();
+    if (*catalog == nullptr) return Status::Ok();
     return mysql::CompleteFromCatalog(table, **catalog, ev.timestamp);
   }
 

@@ -39,9 +39,9 @@ struct DecoderOptions {
   std::string gtid_state;
   // For a TABLE_MAP that lacks column names, signedness, charsets or ENUM/SET members
   // (NeedsCatalog: binlog_row_metadata NO_LOG or MINIMAL, MySQL 5.7): the table as the reader's
-  // catalog describes it, for CompleteFromCatalog; nullopt for a table the reader does not
-  // want, which stays as logged. Unset, every table stays as logged.
-  std::function<Result<std::optional<CatalogTable>>(const TableMap&)> catalog;
+  // catalog describes it (valid until the next call), for CompleteFromCatalog; nullptr for a
+  // table the reader does not want, which stays as logged. Unset, every table stays as logged.
+  std::function<Result<const CatalogTable*>(const TableMap&)> catalog;
 };
 
 // A statement the decoder saw that is not a change but that a reader may want (inspect prints

@@ -593,15 +593,15 @@ TEST(BinlogDecoderTest, TableMapsWithoutMetadataAreCompletedFromTheCatalog) {
   Binlog b(true, false);
   DecoderOptions options = Options("mariadb");
   std::vector<std::string> asked;
-  options.catalog = [&](const TableMap& table) -> Result<std::optional<CatalogTable>> {
+  CatalogTable catalog;
+  catalog.columns = {{"id", "int", "int(10) unsigned", true, kBinaryCollation, 0},
+                     {"name", "varchar", "varchar(80)", false, 9, 80}};  // latin2
+  catalog.changed_at = kTime - 60;
+  options.catalog = [&](const TableMap& table) -> Result<const CatalogTable*> {
     asked.push_back(table.table);
     if (table.table == "gone") return Status::Error("no such table");
-    if (table.table == "other") return std::optional<CatalogTable>();  // not a table it wants
-    CatalogTable catalog;
-    catalog.columns = {{"id", "int", "int(10) unsigned", true, kBinaryCollation, 0},
-                       {"name", "varchar", "varchar(80)", false, 9, 80}};  // latin2
-    catalog.changed_at = kTime - 60;
-    return std::optional<CatalogTable>(catalog);
+    if (table.table == "other") return nullptr;  // not a table it wants
+    return &catalog;
   };
   BinlogDecoder decoder(options);
   Feed(decoder, {b.Fde()});
@@ -633,9 +633,7 @@ TEST(BinlogDecoderTest, CatalogThatDescribesAnotherTableIsRefused) {
   catalog.columns = {{"id", "int", "int(11)", true, kBinaryCollation, 0},
                      {"name", "varchar", "varchar(80)", false, 8, 80}};
   catalog.changed_at = kTime + 1;  // altered after the event was written
-  options.catalog = [&](const TableMap&) -> Result<std::optional<CatalogTable>> {
-    return std::optional<CatalogTable>(catalog);
-  };
+  options.catalog = [&](const TableMap&) -> Result<const CatalogTable*> { return &catalog; };
   BinlogDecoder decoder(options);
   Feed(decoder, {b.Fde(), b.MariaGtid(1, 0, 0), b.Query("s", "BEGIN")});
   Lines lines = Feed(decoder, {b.TableMap(5, "s", "t", kItems)});

@@ -77,7 +77,7 @@ class MissingMetadataNotes {
  public:
   explicit MissingMetadataNotes(std::ostream& out) : out_(out) {}
 
-  Result<std::optional<CatalogTable>> operator()(const TableMap& table) {
+  Result<const CatalogTable*> operator()(const TableMap& table) {
     const std::string name = "`" + table.schema + "`.`" + table.table + "`";
     if (noted_.insert(name).second) {
       std::string line = "{\"note\": ";
@@ -89,7 +89,7 @@ class MissingMetadataNotes {
                        &line, InvalidUtf8::kReplace);
       out_ << line << "}\n";
     }
-    return std::optional<CatalogTable>();
+    return nullptr;
   }
 
  private:

@@ -199,9 +199,10 @@ class SchemaCatalog {
   SchemaCatalog(ConnectionParams params, std::string label)
       : params_(std::move(params)), label_(std::move(label)) {}
 
-  Result<CatalogTable> Describe(const std::string& schema, const std::string& table) {
+  // The table as the catalog describes it; valid until the next call.
+  Result<const CatalogTable*> Describe(const std::string& schema, const std::string& table) {
     const std::string key = schema + "." + table;
-    if (auto it = cache_.find(key); it != cache_.end()) return it->second.catalog;
+    if (auto it = cache_.find(key); it != cache_.end()) return &it->second.catalog;
     Result<std::vector<SqlRow>> columns = Query([&] {
       return "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY, CHARACTER_SET_NAME,"
              " CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
@@ -224,7 +225,7 @@ class SchemaCatalog {
     if (!changed->empty() && changed->front()[0]) {
       entry.catalog.changed_at = std::strtoll(changed->front()[0]->c_str(), nullptr, 10);
     }
-    return cache_.insert_or_assign(key, std::move(entry)).first->second.catalog;
+    return &cache_.insert_or_assign(key, std::move(entry)).first->second.catalog;
   }
 
   // Forgets every cached table that `statement` mentions.
@@ -306,11 +307,9 @@ class TransactionFilter {
   bool in_transaction() const { return in_transaction_; }
 
   // For the decoder: a wanted table as the catalog describes it; nothing for other tables.
-  Result<std::optional<CatalogTable>> Catalog(const TableMap& table) {
-    if (!tables_.Wants(table.schema, table.table)) return std::optional<CatalogTable>();
-    Result<CatalogTable> catalog = catalog_.Describe(table.schema, table.table);
-    if (!catalog.ok()) return catalog.status();
-    return std::optional<CatalogTable>(std::move(*catalog));
+  Result<const CatalogTable*> Catalog(const TableMap& table) {
+    if (!tables_.Wants(table.schema, table.table)) return nullptr;
+    return catalog_.Describe(table.schema, table.table);
   }
 
  private:
