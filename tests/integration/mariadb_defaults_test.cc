@@ -42,21 +42,8 @@ std::string ErrorOf(ChangeSource& source, seconds timeout = seconds(20)) {
   return "(no error)";
 }
 
-class MariaDbDefaultsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server_ = StartDefaultServer("mdef").release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "MariaDB did not start"; }
-  const MariaDbServer& db() const { return *server_; }
-  void Exec(const std::string& sql) { ASSERT_TRUE(db().Exec(sql).ok()) << sql; }
-
-  static MariaDbServer* server_;
-};
-
-MariaDbServer* MariaDbDefaultsTest::server_ = nullptr;
+constexpr char kDefaultsServer[] = "mdef";
+class MariaDbDefaultsTest : public OneServerPerSuite<kDefaultsServer, kServerDefaultRowMetadata> {};
 
 TEST_F(MariaDbDefaultsTest, TheServerLogsNoRowMetadata) {
   EXPECT_EQ(db().Scalar("SELECT @@global.binlog_row_metadata"), "NO_LOG");

@@ -175,4 +175,29 @@ inline std::unique_ptr<MariaDbServer> StartServer(const std::string& name,
   return server.ok() ? std::move(*server) : nullptr;
 }
 
+// One server for a whole test suite, named `kName`, with binlog_row_metadata as `kRowMetadata`
+// ("FULL", or "" for the server's default); each test uses its own tables.
+template <const char* kName, const char* kRowMetadata>
+class OneServerPerSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    MariaDbOptions options;
+    options.binlog_row_metadata = kRowMetadata;
+    server_ = StartServer(kName, options).release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(server_, nullptr) << "MariaDB did not start"; }
+
+  const MariaDbServer& db() const { return *server_; }
+  void Exec(const std::string& sql) { ASSERT_TRUE(db().Exec(sql).ok()) << sql; }
+
+  inline static MariaDbServer* server_ = nullptr;
+};
+
+inline constexpr char kFullRowMetadata[] = "FULL";
+inline constexpr char kServerDefaultRowMetadata[] = "";
+
 }  // namespace ferry::capture::mysql

@@ -27,23 +27,8 @@
 namespace ferry::capture::mysql {
 namespace {
 
-// One server for the tests that need its default settings; each test uses its own tables.
-class MariaDbSourceTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server_ = StartServer("msrc").release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "MariaDB did not start"; }
-
-  const MariaDbServer& db() const { return *server_; }
-  void Exec(const std::string& sql) { ASSERT_TRUE(db().Exec(sql).ok()) << sql; }
-
-  static MariaDbServer* server_;
-};
-
-MariaDbServer* MariaDbSourceTest::server_ = nullptr;
+constexpr char kSourceServer[] = "msrc";
+class MariaDbSourceTest : public OneServerPerSuite<kSourceServer, kFullRowMetadata> {};
 
 TEST_F(MariaDbSourceTest, RowsArriveAsTransactionsWithValuesAndPositions) {
   Exec(
