@@ -127,9 +127,6 @@ capture::ChangeSourceFactory SourceFactoryFor(const CaptureConfig& config) {
   capture::mysql::MysqlSourceOptions options;
   options.dsn = config.source.dsn;
   options.tables = config.tables;
-  options.values.zero_dates = config.source.zero_dates == "error"
-                                  ? capture::mysql::ZeroDatePolicy::kError
-                                  : capture::mysql::ZeroDatePolicy::kNull;
   uint32_t base = config.source.server_id;
   return [options, base](
              const std::string& subscriber,

@@ -53,7 +53,7 @@ struct MysqlSourceOptions {
   // "schema.table" or "schema.*"; only these tables' changes are emitted. Empty: every table
   // outside the system schemas (mysql, information_schema, performance_schema, sys).
   std::vector<std::string> tables;
-  ValueOptions values;  // zero-date policy
+  ValueOptions values;  // value decoding choices (row_decoder.h)
 };
 
 std::unique_ptr<ChangeSource> MakeMysqlSource(MysqlSourceOptions options);

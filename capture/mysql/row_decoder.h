@@ -13,15 +13,11 @@
 
 namespace ferry::capture::mysql {
 
-// How zero and partial dates ('0000-00-00', '2024-00-10') are carried.
-enum class ZeroDatePolicy {
-  kNull,   // as NULL (the default, like Debezium)
-  kError,  // stop the stream with an error naming table, column and value
-};
-
-struct ValueOptions {
-  ZeroDatePolicy zero_dates = ZeroDatePolicy::kNull;
-};
+// Choices in how values are decoded: none today. Zero and partial dates used to be one (NULL or
+// an error); they now travel exactly and the apply side of a target that cannot hold them
+// chooses. The struct stays so that the readers that pass it through (the live source, the
+// binlog decoder) need not change with each choice added or removed.
+struct ValueOptions {};
 
 // One column of a TABLE_MAP event, with what the optional metadata (binlog_row_metadata) adds.
 struct ColumnInfo {

@@ -343,7 +343,7 @@ TEST(RecordedRows, SixtyFourKilobyteBlob) {
   EXPECT_EQ(values[1].bytes(), pattern);
 }
 
-TEST(RecordedRows, TemporalTypesWithZeroDatesAsNull) {
+TEST(RecordedRows, TemporalTypesWithZeroAndPartialDatesExactly) {
   EXPECT_EQ(
       MustDecode(rec::kTimesTableMap, rec::kTimesWrite),
       (Rows{
@@ -358,61 +358,16 @@ TEST(RecordedRows, TemporalTypesWithZeroDatesAsNull) {
           {"i:3", "date:9999-12-31", "time:838:59:59", "time:-00:00:00.000001",
            "ts:9999-12-31 23:59:59", "ts:2000-01-01 00:00:00.000001", "NULL", "NULL",
            "time:-01:00:00.500", "NULL", "NULL", "time:-12:34:56.7", "time:-00:00:01.0000"},
-          // '0000-00-00' everywhere: dates and timestamps become NULL, times stay times.
-          {"i:4", "NULL", "time:00:00:00", "time:25:00:00.500000", "NULL", "NULL", "NULL", "NULL",
-           "time:100:00:00.000", "NULL", "NULL", "time:00:00:00.0", "time:00:00:00.0000"},
-          // Partial dates are NULL too; year 0 with a real month and day is a valid date.
-          {"i:5", "NULL", "time:-00:00:01", "time:-25:00:00.500000", "NULL",
-           "ts:0000-01-01 00:00:00.000000", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL",
-           "NULL"}}));
-}
-
-TEST(RecordedRows, ZeroDatesUnderTheErrorPolicyNameTableColumnAndValue) {
-  TableMap map = MustParse(rec::kTimesTableMap);
-  RowsEvent event = SplitRows(Unhex(rec::kTimesWrite), false);
-  ValueOptions strict{ZeroDatePolicy::kError};
-  Result<Rows> rows = DecodeAll(map, event, strict);
-  ASSERT_FALSE(rows.ok());
-  EXPECT_EQ(rows.message(),
-            "'0000-00-00' in app.times.d: set zero_dates: null in the capture config to carry it "
-            "as NULL");
-
-  // Each zero or partial value, one column at a time, under the error policy.
-  std::string_view data = event.rows;
-  std::vector<std::string> errors;
-  for (int image = 0; image < 5; ++image) {
-    std::vector<wire::Value> values;
-    Result<size_t> used = DecodeRowImage(map, event.before, data, {}, &values);
-    ASSERT_TRUE(used.ok()) << used.message();
-    std::vector<wire::Value> strict_values;
-    Result<size_t> strict_used = DecodeRowImage(map, event.before, data, strict, &strict_values);
-    if (!strict_used.ok()) {
-      errors.push_back(strict_used.message());
-      EXPECT_TRUE(strict_values.empty()) << "nothing is appended on error";
-    }
-    data.remove_prefix(*used);
-  }
-  EXPECT_EQ(errors, (std::vector<std::string>{
-                        "'0000-00-00' in app.times.d: set zero_dates: null in the capture config "
-                        "to carry it as NULL",
-                        "'2024-00-10' in app.times.d: set zero_dates: null in the capture config "
-                        "to carry it as NULL"}));
-}
-
-TEST(RecordedRows, ZeroTimestampAndDatetimeUnderTheErrorPolicy) {
-  TableMap map = MustParse(rec::kOldtimeTableMap);
-  RowsEvent event = SplitRows(Unhex(rec::kOldtimeWrite), false);
-  std::string_view data = event.rows;
-  std::vector<wire::Value> values;
-  Result<size_t> first = DecodeRowImage(map, event.before, data, {}, &values);
-  ASSERT_TRUE(first.ok());
-  data.remove_prefix(*first);
-  Result<size_t> second =
-      DecodeRowImage(map, event.before, data, {ZeroDatePolicy::kError}, &values);
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.message(),
-            "'0000-00-00 00:00:00' in app.oldtime.dt: set zero_dates: null in the capture config "
-            "to carry it as NULL");
+          // '0000-00-00' everywhere: as the server shows it, in each column's precision
+          // (TIMESTAMP 0 is the zero TIMESTAMP, not an instant, but keeps its kind).
+          {"i:4", "date:0000-00-00", "time:00:00:00", "time:25:00:00.500000",
+           "ts:0000-00-00 00:00:00", "ts:0000-00-00 00:00:00.000000", "tstz:0000-00-00 00:00:00+00",
+           "tstz:0000-00-00 00:00:00.000000+00", "time:100:00:00.000", "ts:0000-00-00 00:00:00.0",
+           "tstz:0000-00-00 00:00:00.00+00", "time:00:00:00.0", "time:00:00:00.0000"},
+          // Partial dates exactly too; year 0 with a real month and day is a valid date.
+          {"i:5", "date:2024-00-10", "time:-00:00:01", "time:-25:00:00.500000",
+           "ts:2024-02-00 10:00:00", "ts:0000-01-01 00:00:00.000000", "NULL", "NULL", "NULL",
+           "NULL", "NULL", "NULL", "NULL"}}));
 }
 
 TEST(RecordedRows, EnumsAndSets) {
@@ -556,12 +511,13 @@ TEST(RecordedRows, WithoutCharsetMetadataTheReadersCollationsConvert) {
 
 TEST(RecordedRows, OldTemporalFormats) {
   // mysql56_temporal_format=OFF: TIME, DATETIME and TIMESTAMP in their pre-5.6 forms.
-  EXPECT_EQ(
-      MustDecode(rec::kOldtimeTableMap, rec::kOldtimeWrite),
-      (Rows{{"time:-01:02:03", "ts:2024-02-29 13:45:10", "tstz:2024-02-29 13:45:10+00",
-             "date:2024-02-29"},
-            {"time:838:59:59", "NULL", "NULL", "NULL"},
-            {"time:-838:59:59", "ts:9999-12-31 23:59:59", "tstz:2038-01-19 03:14:07+00", "NULL"}}));
+  EXPECT_EQ(MustDecode(rec::kOldtimeTableMap, rec::kOldtimeWrite),
+            (Rows{{"time:-01:02:03", "ts:2024-02-29 13:45:10", "tstz:2024-02-29 13:45:10+00",
+                   "date:2024-02-29"},
+                  {"time:838:59:59", "ts:0000-00-00 00:00:00", "tstz:0000-00-00 00:00:00+00",
+                   "date:0000-00-00"},
+                  {"time:-838:59:59", "ts:9999-12-31 23:59:59", "tstz:2038-01-19 03:14:07+00",
+                   "date:2024-02-00"}}));
 }
 
 TEST(RecordedRows, TimestampIsUtcWhateverTheSessionZoneDatetimeHasNone) {
@@ -820,17 +776,6 @@ TEST(Temporal, UnixSecondsToUtc) {
   EXPECT_EQ(utc(2147483647), "2038-01-19 03:14:07");
   EXPECT_EQ(utc(4294967295), "2106-02-07 06:28:15");
   EXPECT_EQ(FormatDatetime(UtcFromUnixSeconds(1, 1), 6), "1970-01-01 00:00:01.000001");
-}
-
-TEST(Temporal, ZeroAndPartialDates) {
-  TemporalParts parts;
-  EXPECT_TRUE(IsZeroOrPartialDate(parts));
-  parts = {false, 2024, 0, 10};
-  EXPECT_TRUE(IsZeroOrPartialDate(parts));
-  parts = {false, 2024, 2, 0};
-  EXPECT_TRUE(IsZeroOrPartialDate(parts));
-  parts = {false, 0, 1, 1};
-  EXPECT_FALSE(IsZeroOrPartialDate(parts));
 }
 
 // ---- MySQL binary JSON ------------------------------------------------------------------------
@@ -1125,6 +1070,16 @@ TEST(Malformed, BadMetadataAndValuesNameTheColumn) {
             "supported by Ferry");
   EXPECT_EQ(decode(Unhex("0a"), "", Unhex("00ffffff")),
             "row image of app.t, column @1 (#1, date) at offset 1: corrupt DATE '32767-15-31'");
+  // Zero and partial dates travel exactly, but fields out of range are still corrupt, and a
+  // fraction on TIMESTAMP 0 (the zero TIMESTAMP; 1970-01-01 00:00:00 UTC is out of range) is too.
+  EXPECT_EQ(decode(Unhex("12"), Unhex("00"), Unhex("008000019000")),
+            "row image of app.t, column @1 (#1, datetime) at offset 1: corrupt DATETIME "
+            "'0000-00-00 25:00:00'");
+  EXPECT_EQ(decode(Unhex("11"), Unhex("06"), Unhex("0000000000000001")),
+            "row image of app.t, column @1 (#1, timestamp(6)) at offset 1: corrupt zero TIMESTAMP "
+            "with a fraction of 1 microseconds");
+  EXPECT_EQ(decode(Unhex("11"), Unhex("06"), Unhex("0000000000000000")),
+            "ok tstz:0000-00-00 00:00:00.000000+00");
   EXPECT_EQ(decode(Unhex("fc"), Unhex("05"), Unhex("00")),
             "row image of app.t, column @1 (#1, blob) at offset 1: length prefix of 5 bytes in "
             "the TABLE_MAP");
