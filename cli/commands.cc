@@ -179,7 +179,9 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
 apply::SinkFactory SinkFactoryFor(const DatabaseConfig& target) {
   std::string dsn = target.dsn;
   if (target.engine == "postgres") {
-    return [dsn] { return apply::postgres::MakePostgresSink(dsn); };
+    const auto zero_dates = target.zero_dates == "error" ? apply::postgres::ZeroDates::kError
+                                                         : apply::postgres::ZeroDates::kNull;
+    return [dsn, zero_dates] { return apply::postgres::MakePostgresSink(dsn, zero_dates); };
   }
   return [dsn] { return apply::mysql::MakeMysqlSink(dsn); };
 }
