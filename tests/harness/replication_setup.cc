@@ -37,10 +37,9 @@ Result<std::unique_ptr<TestDatabase>> StartDatabase(const std::string& engine,
   return Status::Error("no test server for engine " + engine);
 }
 
-Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Create(const std::string& source_engine,
-                                                                   const std::string& target_engine,
-                                                                   const std::string& source_schema,
-                                                                   const std::string& target_schema) {
+Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Create(
+    const std::string& source_engine, const std::string& target_engine,
+    const std::string& source_schema, const std::string& target_schema) {
   std::unique_ptr<ReplicationSetup> setup(new ReplicationSetup());
   auto source = StartDatabase(source_engine, "source");
   if (!source.ok()) return source.status();
@@ -79,6 +78,7 @@ std::string ReplicationSetup::ApplyConfig() const {
   std::ostringstream yaml;
   yaml << "node: west\n"
        << "target:\n  engine: " << target_->engine() << "\n  dsn: \"" << target_->dsn() << "\"\n"
+       << apply_target_settings
        << "upstreams:\n  - name: east\n    address: 127.0.0.1:" << capture_port_ << "\n"
        << "    auth_token_file: secret.token\n"
        << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"
@@ -93,8 +93,9 @@ Status ReplicationSetup::StartCapture() {
   auto process = FerryProcess::Start({"capture", "--config", config}, dir_.path() + "/capture.log");
   if (!process.ok()) return process.status();
   capture_ = std::move(*process);
-  if (!WaitFor([&] { return HttpGet(capture_admin_port_, "/healthz").ok() || !capture_->Running(); },
-               std::chrono::seconds(20)) ||
+  if (!WaitFor(
+          [&] { return HttpGet(capture_admin_port_, "/healthz").ok() || !capture_->Running(); },
+          std::chrono::seconds(20)) ||
       !capture_->Running()) {
     return Status::Error("capture agent did not come up; its log:\n" + capture_log());
   }
@@ -113,8 +114,9 @@ Status ReplicationSetup::StartApply(bool wait_until_streaming) {
     return Status::Error("apply agent did not come up; its log:\n" + apply_log());
   }
   if (wait_until_streaming &&
-      !WaitFor([&] { return apply_log().find("connected to node", log_before) != std::string::npos; },
-               std::chrono::seconds(60))) {
+      !WaitFor(
+          [&] { return apply_log().find("connected to node", log_before) != std::string::npos; },
+          std::chrono::seconds(60))) {
     return Status::Error("apply agent did not start streaming; its log:\n" + apply_log() +
                          "\ncapture log:\n" + capture_log());
   }
@@ -131,18 +133,20 @@ static std::string ReadFile(const std::string& path) {
 std::string ReplicationSetup::capture_log() const { return ReadFile(dir_.path() + "/capture.log"); }
 std::string ReplicationSetup::apply_log() const { return ReadFile(dir_.path() + "/apply.log"); }
 
-bool ReplicationSetup::WaitForSameRows(const std::string& query, std::chrono::milliseconds timeout) {
-  return WaitFor([&] { return RowsAsText(*source_, query) == RowsAsText(*target_, query); }, timeout);
+bool ReplicationSetup::WaitForSameRows(const std::string& query,
+                                       std::chrono::milliseconds timeout) {
+  return WaitFor([&] { return RowsAsText(*source_, query) == RowsAsText(*target_, query); },
+                 timeout);
 }
 
 std::string ReplicationSetup::DescribeDifference(const std::string& query,
-                                                   const std::string& target_query) {
+                                                 const std::string& target_query) {
   std::string source_rows = RowsAsText(*source_, query);
   std::string target_rows = RowsAsText(*target_, target_query.empty() ? query : target_query);
   auto clip = [](const std::string& s) { return s.size() > 4000 ? s.substr(0, 4000) + "..." : s; };
   return "source:\n" + clip(source_rows) + "\ntarget:\n" + clip(target_rows) +
-         "\n--- capture log (tail) ---\n" + clip(capture_log().substr(
-             capture_log().size() > 4000 ? capture_log().size() - 4000 : 0)) +
+         "\n--- capture log (tail) ---\n" +
+         clip(capture_log().substr(capture_log().size() > 4000 ? capture_log().size() - 4000 : 0)) +
          "\n--- apply log (tail) ---\n" +
          clip(apply_log().substr(apply_log().size() > 4000 ? apply_log().size() - 4000 : 0));
 }

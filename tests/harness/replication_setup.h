@@ -27,7 +27,8 @@ class ReplicationSetup {
 
   // Config file bodies are generated; these add to them before the agents start.
   std::string capture_tables = "[\"public.*\"]";
-  std::string apply_mappings;  // YAML block under `mappings:` (already indented), or empty
+  std::string apply_mappings;         // YAML block under `mappings:` (already indented), or empty
+  std::string apply_target_settings;  // YAML lines added under `target:` (already indented)
 
   Status StartCapture();
   // Starts the apply agent and, unless told not to, waits until it streams from the capture
@@ -73,6 +74,7 @@ using PgReplicationSetup = ReplicationSetup;
 std::string RowsAsText(const TestDatabase& server, const std::string& query);
 
 // Starts a throwaway server of `engine` ("postgres" or "mariadb").
-Result<std::unique_ptr<TestDatabase>> StartDatabase(const std::string& engine, const std::string& name);
+Result<std::unique_ptr<TestDatabase>> StartDatabase(const std::string& engine,
+                                                    const std::string& name);
 
 }  // namespace ferry::testing
