@@ -107,8 +107,8 @@ TEST(CommandLineTest, InspectBinlogReadsACopyOfABinlogStillInUse) {
   auto server = MariaDbServer::Start("inspect-open");
   ASSERT_TRUE(server.ok()) << server.message();
   ASSERT_TRUE((*server)
-                  ->Exec("CREATE TABLE notes (id INT PRIMARY KEY, note VARCHAR(20));"
-                         "INSERT INTO notes VALUES (1, 'written while open')")
+                  ->Exec("CREATE TABLE notes (id INT PRIMARY KEY, note VARCHAR(20), day DATE);"
+                         "INSERT INTO notes VALUES (1, 'written while open', '0000-00-00')")
                   .ok());
   auto status = (*server)->Query("SHOW MASTER STATUS");
   ASSERT_TRUE(status.ok() && !status->empty()) << status.message();
@@ -126,6 +126,7 @@ TEST(CommandLineTest, InspectBinlogReadsACopyOfABinlogStillInUse) {
   auto inspected = RunFerry({"inspect", "binlog", copy});
   EXPECT_EQ(inspected.exit_code, 0) << inspected.output;
   EXPECT_THAT(inspected.output, HasSubstr("written while open"));
+  EXPECT_THAT(inspected.output, HasSubstr("{\"date\":\"0000-00-00\"}"));  // exactly, not NULL
 }
 
 }  // namespace
