@@ -128,9 +128,6 @@ capture::ChangeSourceFactory SourceFactoryFor(const CaptureConfig& config) {
   options.dsn = config.source.dsn;
   options.tables = config.tables;
   options.skip_statements = config.source.skip_statements;
-  options.values.zero_dates = config.source.zero_dates == "error"
-                                  ? capture::mysql::ZeroDatePolicy::kError
-                                  : capture::mysql::ZeroDatePolicy::kNull;
   uint32_t base = config.source.server_id;
   return [options, base](
              const std::string& subscriber,
@@ -183,7 +180,9 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
 apply::SinkFactory SinkFactoryFor(const DatabaseConfig& target) {
   std::string dsn = target.dsn;
   if (target.engine == "postgres") {
-    return [dsn] { return apply::postgres::MakePostgresSink(dsn); };
+    const auto zero_dates = target.zero_dates == "error" ? apply::postgres::ZeroDates::kError
+                                                         : apply::postgres::ZeroDates::kNull;
+    return [dsn, zero_dates] { return apply::postgres::MakePostgresSink(dsn, zero_dates); };
   }
   return [dsn] { return apply::mysql::MakeMysqlSink(dsn); };
 }

@@ -136,6 +136,8 @@ class MapReader {
     return value;
   }
   bool Has(const std::string& key) const { return Get(key).IsDefined(); }
+  // Whether `key` is written at all, even with a null value ("key: null", "key:").
+  bool Written(const std::string& key) const { return node_[key].IsDefined(); }
 
   // A non-empty string; reports `missing` (when not empty) if the key is absent.
   std::optional<std::string> String(const std::string& key, const std::string& missing) const;
@@ -345,8 +347,42 @@ void ReadSkipStatements(const MapReader& map, std::vector<std::string>& out) {
   }
 }
 
-// `source:` / `target:` — the database this agent reads or writes. `is_source` allows the
-// settings only a binlog reader has (server_id, zero_dates, skip_statements).
+// Zero and partial dates used to be chosen by the capture agent, which cost a MariaDB/MySQL
+// target the exact values; an old capture config that still sets them must say where it went.
+void RefuseCaptureZeroDates(const MapReader& map) {
+  if (!map.Written("zero_dates")) return;
+  map.problems().Add(
+      map.PathOf("zero_dates"),
+      "moved to the apply config: zero and partial dates (0000-00-00, 2024-00-10) now travel "
+      "exactly, so that a MariaDB/MySQL target stores them as they are, and only a PostgreSQL "
+      "target, which cannot hold them, chooses NULL or an error; remove it here and, to keep "
+      "its effect, set target.zero_dates (null or error) in the apply config of each PostgreSQL "
+      "target");
+}
+
+// What a PostgreSQL target does with a zero or partial date it cannot hold.
+void ReadTargetZeroDates(const MapReader& map, const std::string& path, DatabaseConfig& out) {
+  if (!map.Written("zero_dates")) return;
+  if (!out.engine.empty() && out.engine != "postgres") {
+    map.problems().Add(path, "zero_dates applies only to postgres targets: a " + out.engine +
+                                 " target stores zero and partial dates exactly; remove it");
+    return;
+  }
+  // YAML reads a bare `null` as no value: that is the default, NULL.
+  auto zero_dates = map.String("zero_dates", "");
+  if (!zero_dates) return;
+  if (*zero_dates != "null" && *zero_dates != "error") {
+    map.problems().Add(map.PathOf("zero_dates"),
+                       "expected null (write zero and partial dates such as 0000-00-00 as NULL) "
+                       "or error (stop the stream on one)");
+    return;
+  }
+  out.zero_dates = *zero_dates;
+}
+
+// `source:` / `target:` — the database this agent reads or writes. A source may have the settings
+// only a binlog reader has (server_id, skip_statements); a target the one only a PostgreSQL
+// target has (zero_dates).
 void ReadDatabase(const MapReader& parent, const std::string& key, bool is_source,
                   DatabaseConfig& out) {
   const std::string path = parent.PathOf(key);
@@ -358,8 +394,8 @@ void ReadDatabase(const MapReader& parent, const std::string& key, bool is_sourc
   }
   if (!ExpectMap(parent.problems(), node, path, example)) return;
   MapReader map(parent.problems(), node, path);
-  std::vector<std::string> keys = {"engine", "dsn"};
-  if (is_source) keys.insert(keys.end(), {"server_id", "zero_dates", "skip_statements"});
+  std::vector<std::string> keys = {"engine", "dsn", "zero_dates"};
+  if (is_source) keys.insert(keys.end(), {"server_id", "skip_statements"});
   map.CheckKeys(keys);
   static const std::vector<std::string> kEngines = {"postgres", "mariadb", "mysql"};
   if (auto engine = map.String("engine", "missing; set it to postgres, mariadb or mysql")) {
@@ -375,23 +411,19 @@ void ReadDatabase(const MapReader& parent, const std::string& key, bool is_sourc
                             "\"host=localhost port=5432 dbname=app user=ferry\"")) {
     out.dsn = *dsn;
   }
+  if (!is_source) {
+    ReadTargetZeroDates(map, path, out);
+    return;
+  }
+  RefuseCaptureZeroDates(map);
   const bool binlog = out.engine == "mariadb" || out.engine == "mysql";
-  if (!binlog && (map.Has("server_id") || map.Has("zero_dates") || map.Has("skip_statements"))) {
-    map.problems().Add(
-        path, "server_id, zero_dates and skip_statements apply only to mariadb and mysql sources");
+  if (!binlog && (map.Has("server_id") || map.Has("skip_statements"))) {
+    map.problems().Add(path,
+                       "server_id and skip_statements apply only to mariadb and mysql sources");
   }
   ReadSkipStatements(map, out.skip_statements);
   // Leaves room for the per-subscriber offset (0..65535) added to it.
   map.Integer("server_id", out.server_id, 1, 4294901759LL, "replica server id");
-  if (auto zero_dates = map.String("zero_dates", "")) {
-    if (*zero_dates != "null" && *zero_dates != "error") {
-      map.problems().Add(map.PathOf("zero_dates"),
-                         "expected null (carry zero dates such as 0000-00-00 as NULL) or error "
-                         "(stop the stream on one)");
-    } else {
-      out.zero_dates = *zero_dates;
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,8 +18,10 @@ struct DatabaseConfig {
   std::string engine;  // "postgres", "mariadb" or "mysql"
   std::string dsn;     // "key=value ..." connection string (libpq syntax for every engine)
   // Binlog sources only: the replica server id Ferry reads with (default: derived from the
-  // node name), and how zero dates are carried ("null" or "error").
+  // node name).
   uint32_t server_id = 0;
+  // PostgreSQL targets only: what becomes of a MySQL/MariaDB zero or partial date (0000-00-00,
+  // 2024-00-10) written to a column that cannot hold it: "null" or "error".
   std::string zero_dates = "null";
   // Binlog sources: statements (by position) to pass over although they change rows of
   // replicated tables without row events; see capture/mysql/mysql_source.h.

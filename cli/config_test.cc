@@ -187,22 +187,58 @@ TEST_F(ConfigTest, Engines) {
 
 TEST_F(ConfigTest, BinlogSourceSettings) {
   std::string yaml = kCapture;
-  yaml.replace(yaml.find("engine: postgres"), 16,
-               "engine: mariadb\n  server_id: 4001\n  zero_dates: error");
+  yaml.replace(yaml.find("engine: postgres"), 16, "engine: mariadb\n  server_id: 4001");
   auto config = LoadCaptureConfig(Write("capture.yaml", yaml));
   ASSERT_TRUE(config.ok()) << config.message();
   EXPECT_EQ(config->source.engine, "mariadb");
   EXPECT_EQ(config->source.server_id, 4001u);
-  EXPECT_EQ(config->source.zero_dates, "error");
-
-  std::string bad_policy = yaml;
-  bad_policy.replace(bad_policy.find("zero_dates: error"), 17, "zero_dates: zero");
-  EXPECT_TRUE(Contains(CaptureError(bad_policy), "source.zero_dates: expected null"));
 
   std::string on_postgres = kCapture;
   on_postgres.replace(on_postgres.find("engine: postgres"), 16,
                       "engine: postgres\n  server_id: 4001");
-  EXPECT_TRUE(Contains(CaptureError(on_postgres), "apply only to mariadb and mysql sources"));
+  EXPECT_TRUE(Contains(CaptureError(on_postgres),
+                       "server_id and skip_statements apply only to mariadb and mysql sources"));
+}
+
+// zero_dates moved from the capture config to the apply config: an old capture config that
+// still sets it (even to null, the old default) is told where it went and why.
+TEST_F(ConfigTest, ZeroDatesInTheCaptureConfigSayItMovedToTheApplyConfig) {
+  for (const char* value : {"null", "error"}) {
+    std::string yaml = kCapture;
+    yaml.replace(yaml.find("engine: postgres"), 16,
+                 std::string("engine: mariadb\n  zero_dates: ") + value);
+    const std::string error = CaptureError(yaml);
+    EXPECT_TRUE(Contains(error, Path("capture.yaml") + ": source.zero_dates: moved to the apply "
+                                                       "config: zero and partial dates"))
+        << error;
+    EXPECT_TRUE(Contains(error,
+                         "set target.zero_dates (null or error) in the apply config of "
+                         "each PostgreSQL target"))
+        << error;
+  }
+}
+
+TEST_F(ConfigTest, ZeroDatesOfAPostgresTarget) {
+  auto defaults = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(defaults.ok()) << defaults.message();
+  EXPECT_EQ(defaults->target.zero_dates, "null");
+
+  auto with = [&](const std::string& engine, const std::string& setting) {
+    std::string yaml = kApply;
+    yaml.replace(yaml.find("engine: postgres"), 16, "engine: " + engine + "\n  " + setting);
+    return yaml;
+  };
+  for (const char* value : {"null", "error"}) {
+    auto config =
+        LoadApplyConfig(Write("apply.yaml", with("postgres", std::string("zero_dates: ") + value)));
+    ASSERT_TRUE(config.ok()) << config.message();
+    EXPECT_EQ(config->target.zero_dates, value);
+  }
+  EXPECT_TRUE(Contains(ApplyError(with("postgres", "zero_dates: zero")),
+                       "target.zero_dates: expected null (write zero and partial dates"));
+  EXPECT_TRUE(Contains(ApplyError(with("mariadb", "zero_dates: error")),
+                       "target: zero_dates applies only to postgres targets: a mariadb target "
+                       "stores zero and partial dates exactly; remove it"));
 }
 
 TEST_F(ConfigTest, SkipStatementsNamePositionsAsTheErrorsGiveThem) {

@@ -444,6 +444,18 @@ Result<std::string> TimestampText(std::string_view text, std::string_view whole,
   return std::string(text.substr(0, 10)) + " " + *clock;
 }
 
+// MySQL/MariaDB zero and partial dates ('0000-00-00', '2024-01-00') go to DATE and DATETIME as
+// they are (the session's sql_mode allows them, as native replication writes them). A TIMESTAMP
+// holds the zero TIMESTAMP but no partial date, whatever the sql_mode: refused here, with the
+// value, rather than by the server. `text` is "YYYY-MM-DD HH:MM:SS[.f]", shape already checked.
+Status CheckTimestampHolds(std::string_view text, std::string_view whole, const ColumnType& type) {
+  const bool zero_month_or_day = text.substr(5, 2) == "00" || text.substr(8, 2) == "00";
+  const bool zero_timestamp = text.find_first_not_of("0-: .") == std::string_view::npos;
+  if (!zero_month_or_day || zero_timestamp) return Status::Ok();
+  return DoesNotFit(Shown(whole), type,
+                    "a TIMESTAMP holds the zero date 0000-00-00 00:00:00 but no partial dates");
+}
+
 Result<Param> TemporalParam(const wire::Value& value, const ColumnType& type, TypeClass cls) {
   switch (value.kind_case()) {
     case wire::Value::kDate: {
@@ -451,7 +463,11 @@ Result<Param> TemporalParam(const wire::Value& value, const ColumnType& type, Ty
       if (!date.ok()) return date.status();
       if (cls == TypeClass::kDate) return Param::String(*date);
       if (cls == TypeClass::kDatetime || cls == TypeClass::kTimestamp) {
-        return Param::String(*date + " 00:00:00");
+        const std::string midnight = *date + " 00:00:00";
+        if (cls == TypeClass::kTimestamp) {
+          FERRY_RETURN_IF_ERROR(CheckTimestampHolds(midnight, value.date(), type));
+        }
+        return Param::String(midnight);
       }
       break;
     }
@@ -492,6 +508,8 @@ Result<Param> TemporalParam(const wire::Value& value, const ColumnType& type, Ty
       if (cls != TypeClass::kDatetime && cls != TypeClass::kTimestamp) break;
       Result<std::string> full = TimestampText(text, whole, type);
       if (!full.ok()) return full.status();
+      if (cls == TypeClass::kTimestamp)
+        FERRY_RETURN_IF_ERROR(CheckTimestampHolds(*full, whole, type));
       return Param::String(*full);
     }
     default:

@@ -48,15 +48,19 @@
 // |              | UUID, INET4, INET6 (MariaDB)   | text, parsed by the server                   |
 // | bytes        | BINARY/VARBINARY/BLOB types    | binary; longer than the column: error        |
 // | date         | DATE                           | 'YYYY-MM-DD'; infinity, BC dates and years   |
-// |              |                                | after 9999: error                            |
-// |              | DATETIME, TIMESTAMP            | 'YYYY-MM-DD 00:00:00'                        |
+// |              |                                | after 9999: error. MySQL zero and partial    |
+// |              |                                | dates ('0000-00-00', '2024-01-00') as they   |
+// |              |                                | are, here and below                          |
+// |              | DATETIME, TIMESTAMP            | 'YYYY-MM-DD 00:00:00'; TIMESTAMP: the zero   |
+// |              |                                | date only, a partial date is an error        |
 // | time         | TIME(p)                        | '[-]H:MM:SS[.f]'; beyond +-838:59:59 or a    |
 // |              |                                | non-zero digit beyond p: error               |
 // | time_tz      | TIME(p)                        | offset +00 only (a time of day cannot move   |
 // |              |                                | across midnight without a date): else error  |
 // | timestamp    | DATETIME(p), TIMESTAMP(p)      | 'YYYY-MM-DD HH:MM:SS[.f]'; a non-zero digit  |
 // |              |                                | beyond p: error; the TIMESTAMP range         |
-// |              |                                | (1970..2038): server error                   |
+// |              |                                | (1970..2038): server error, a partial date   |
+// |              |                                | in TIMESTAMP: error (zero TIMESTAMP is 0)    |
 // |              | DATE                           | only at midnight                             |
 // | timestamp_tz | DATETIME(p), TIMESTAMP(p)      | the UTC wall time: the offset (always +00 on |
 // |              |                                | the wire; another: error) is dropped. The    |

@@ -414,6 +414,36 @@ TEST(MysqlValuesTest, TimestampsAreUtcWallTimeWithinThePrecision) {
   EXPECT_EQ(Ok(tz, Varchar(40)), Param::String("2024-02-29 11:45:10.123456+00"));
 }
 
+// MySQL/MariaDB zero and partial dates, as a MySQL/MariaDB source sends them, are written
+// exactly (the apply session allows them); a TIMESTAMP holds only the zero one.
+TEST(MysqlValuesTest, ZeroAndPartialDatesAreWrittenExactly) {
+  const ColumnType timestamp = Type("timestamp", "timestamp(6)", {}, {}, {}, 6);
+  const wire::Value zero = Str(&wire::Value::set_date, "0000-00-00");
+  const wire::Value partial = Str(&wire::Value::set_date, "2024-01-00");
+  EXPECT_EQ(Ok(zero, kDate), Param::String("0000-00-00"));
+  EXPECT_EQ(Ok(partial, kDate), Param::String("2024-01-00"));
+  EXPECT_EQ(Ok(zero, Datetime(0)), Param::String("0000-00-00 00:00:00"));
+  EXPECT_EQ(Ok(partial, Datetime(0)), Param::String("2024-01-00 00:00:00"));
+  EXPECT_EQ(Ok(zero, timestamp), Param::String("0000-00-00 00:00:00"));
+  EXPECT_EQ(Ok(zero, Varchar(10)), Param::String("0000-00-00"));
+
+  const wire::Value zero_tz = Str(&wire::Value::set_timestamp_tz, "0000-00-00 00:00:00.000000+00");
+  EXPECT_EQ(Ok(zero_tz, timestamp), Param::String("0000-00-00 00:00:00.000000"));
+  EXPECT_EQ(Ok(zero_tz, Datetime(6)), Param::String("0000-00-00 00:00:00.000000"));
+  EXPECT_EQ(Ok(zero_tz, kDate), Param::String("0000-00-00"));
+  const wire::Value partial_dt = Str(&wire::Value::set_timestamp, "2024-02-00 10:00:00");
+  EXPECT_EQ(Ok(partial_dt, Datetime(0)), Param::String("2024-02-00 10:00:00"));
+  EXPECT_EQ(Ok(partial_dt, Varchar(30)), Param::String("2024-02-00 10:00:00"));
+
+  for (const wire::Value& refused :
+       {partial, partial_dt, Str(&wire::Value::set_timestamp, "0000-00-00 10:00:00")}) {
+    EXPECT_TRUE(Contains(Error(refused, timestamp),
+                         "cannot be held exactly by timestamp(6) (a TIMESTAMP holds the zero date "
+                         "0000-00-00 00:00:00 but no partial dates)"))
+        << refused.ShortDebugString();
+  }
+}
+
 TEST(MysqlValuesTest, IntervalsOnlyIntoText) {
   const wire::Value interval = Str(&wire::Value::set_interval, "1 year 2 mons");
   EXPECT_EQ(Ok(interval, Varchar(20)), Param::String("1 year 2 mons"));

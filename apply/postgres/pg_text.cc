@@ -117,6 +117,33 @@ Result<std::optional<std::string>> ValueToPgText(const wire::Value& value) {
   return std::optional<std::string>(std::move(text).value());
 }
 
+bool IsZeroOrPartialDate(const wire::Value& value) {
+  const std::string* text = nullptr;
+  if (value.has_date()) text = &value.date();
+  if (value.has_timestamp()) text = &value.timestamp();
+  if (value.has_timestamp_tz()) text = &value.timestamp_tz();
+  if (text == nullptr || text->size() < 10 || (*text)[4] != '-' || (*text)[7] != '-') {
+    return false;
+  }
+  return text->compare(5, 2, "00") == 0 || text->compare(8, 2, "00") == 0;
+}
+
+Result<ZeroDateAction> ZeroDateFor(const wire::Value& value, const std::string& column_type,
+                                   const std::string& base_type, ZeroDates policy) {
+  static const char* const kCharacterTypes[] = {"text", "varchar", "bpchar", "name", "citext"};
+  for (const char* type : kCharacterTypes) {
+    if (base_type == type) return ZeroDateAction::kKeep;
+  }
+  if (policy == ZeroDates::kNull) return ZeroDateAction::kWriteNull;
+  Result<std::optional<std::string>> text = ValueToPgText(value);
+  return Status::Error(
+      "value '" + (text.ok() && *text ? **text : std::string("?")) +
+      "' is a MySQL/MariaDB zero or partial date, which " + column_type +
+      " cannot hold (PostgreSQL has no year, month or day 0): to write NULL instead set "
+      "`zero_dates: null` under `target:` in the apply config, to keep the value make the target "
+      "column text, or change it at the source");
+}
+
 std::string Float8Text(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";

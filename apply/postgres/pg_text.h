@@ -18,6 +18,30 @@ namespace ferry::apply::postgres {
 // silently cut off).
 Result<std::optional<std::string>> ValueToPgText(const wire::Value& value);
 
+// MySQL/MariaDB zero and partial dates ('0000-00-00', '2024-01-00', the zero TIMESTAMP
+// '0000-00-00 00:00:00+00') travel exactly; no PostgreSQL date or timestamp can hold them. What
+// a PostgreSQL target writes instead is the apply config's choice (target.zero_dates).
+enum class ZeroDates {
+  kNull,   // NULL (the default)
+  kError,  // stop the stream with the value, the column and the fixes
+};
+
+// True for a date, timestamp or timestamp with time zone whose month or day is 00: the zero and
+// partial dates only a MySQL/MariaDB source sends (PostgreSQL's own dates never have them).
+bool IsZeroOrPartialDate(const wire::Value& value);
+
+enum class ZeroDateAction {
+  kKeep,       // write the value's text: the column holds it as it is
+  kWriteNull,  // write NULL
+};
+
+// What becomes of such a value written to a column of type `column_type` (format_type, for the
+// message) whose base type is `base_type`: character types (text, varchar, bpchar, name,
+// citext) keep its text; every other type cannot hold it, so `policy` decides: NULL, or an
+// error naming the value and the fixes (the caller adds table and column).
+Result<ZeroDateAction> ZeroDateFor(const wire::Value& value, const std::string& column_type,
+                                   const std::string& base_type, ZeroDates policy);
+
 // Shortest text that reads back as exactly `value` ("NaN", "Infinity", "-Infinity" for the
 // non-finite values, as float8in spells them).
 std::string Float8Text(double value);

@@ -99,6 +99,60 @@ TEST(ValueToPgTextTest, ArrayWithNulElementIsRejected) {
   EXPECT_NE(text.message().find("array element 2"), std::string::npos) << text.message();
 }
 
+// ---- MySQL/MariaDB zero and partial dates ------------------------------------------------------
+
+wire::Value Date(const std::string& text) {
+  return wire::testing::Str(&wire::Value::set_date, text);
+}
+wire::Value Datetime(const std::string& text) {
+  return wire::testing::Str(&wire::Value::set_timestamp, text);
+}
+wire::Value Timestamp(const std::string& text) {
+  return wire::testing::Str(&wire::Value::set_timestamp_tz, text);
+}
+
+TEST(ZeroDatesTest, AZeroDateHasMonthOrDayZero) {
+  for (const wire::Value& zero :
+       {Date("0000-00-00"), Date("2024-00-10"), Date("2024-01-00"), Datetime("0000-00-00 00:00:00"),
+        Datetime("2024-02-00 10:00:00.5"), Timestamp("0000-00-00 00:00:00.000000+00")}) {
+    EXPECT_TRUE(IsZeroOrPartialDate(zero)) << zero.ShortDebugString();
+  }
+  // Year 0 with a real month and day, PostgreSQL's own forms, and text that only looks like one.
+  for (const wire::Value& other :
+       {Date("0000-01-01"), Date("2024-02-29"), Date("infinity"), Date("0044-03-15 BC"),
+        Date("12024-01-01"), Datetime("-infinity"), Timestamp("2024-02-29 11:45:10+00"),
+        Text("0000-00-00"), Null()}) {
+    EXPECT_FALSE(IsZeroOrPartialDate(other)) << other.ShortDebugString();
+  }
+}
+
+// Character columns hold the text as it is; no date or timestamp type holds a zero date, nor
+// does any other type: there the configured policy decides.
+TEST(ZeroDatesTest, CharacterColumnsKeepTheTextOthersFollowThePolicy) {
+  const wire::Value zero = Date("0000-00-00");
+  for (const char* text_type : {"text", "varchar", "bpchar", "citext"}) {
+    for (ZeroDates policy : {ZeroDates::kNull, ZeroDates::kError}) {
+      Result<ZeroDateAction> action = ZeroDateFor(zero, text_type, text_type, policy);
+      ASSERT_TRUE(action.ok()) << action.message();
+      EXPECT_EQ(*action, ZeroDateAction::kKeep) << text_type;
+    }
+  }
+  for (const char* other : {"date", "timestamp", "timestamptz", "int4", "jsonb"}) {
+    Result<ZeroDateAction> action = ZeroDateFor(zero, other, other, ZeroDates::kNull);
+    ASSERT_TRUE(action.ok()) << action.message();
+    EXPECT_EQ(*action, ZeroDateAction::kWriteNull) << other;
+  }
+  Result<ZeroDateAction> refused =
+      ZeroDateFor(Timestamp("0000-00-00 00:00:00+00"), "timestamp(6) with time zone", "timestamptz",
+                  ZeroDates::kError);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.message(),
+            "value '0000-00-00 00:00:00+00' is a MySQL/MariaDB zero or partial date, which "
+            "timestamp(6) with time zone cannot hold (PostgreSQL has no year, month or day 0): "
+            "to write NULL instead set `zero_dates: null` under `target:` in the apply config, "
+            "to keep the value make the target column text, or change it at the source");
+}
+
 TEST(QuoteIdentTest, AlwaysQuotes) {
   EXPECT_EQ(QuoteIdent("orders"), "\"orders\"");
   EXPECT_EQ(QuoteIdent("Order \"Items\""), "\"Order \"\"Items\"\"\"");

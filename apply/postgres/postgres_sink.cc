@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -189,13 +190,41 @@ std::optional<std::string> Field(const PGresult* result, int row, int column) {
   return std::string(PQgetvalue(result, row, column));
 }
 
+// The image with each zero or partial date that its target column cannot hold replaced as
+// `policy` says (ZeroDateFor): NULL, or an error naming the target and source column. Columns
+// the image or the target lacks are left for BindImage to report.
+Result<RowImage> ResolveZeroDates(const MappedRelation& relation, const TargetTable& target,
+                                  RowImage image, ZeroDates policy) {
+  for (const MappedColumn& column : relation.columns) {
+    if (column.source_index >= image.size()) continue;
+    wire::Value& value = *image.Mutable(column.source_index);
+    const TargetColumn* target_column = target.Find(column.target_name);
+    if (target_column == nullptr || !IsZeroOrPartialDate(value)) continue;
+    Result<ZeroDateAction> action =
+        ZeroDateFor(value, target_column->type, target_column->base_type, policy);
+    if (!action.ok()) {
+      return action.status().WithContext("column " + column.target_name + " (from " +
+                                         relation.source.schema() + "." + relation.source.table() +
+                                         "." + column.source.name() + ")");
+    }
+    if (*action == ZeroDateAction::kWriteNull) value.mutable_null();
+  }
+  return image;
+}
+
+bool HasZeroOrPartialDate(const RowImage& image) {
+  return std::any_of(image.begin(), image.end(),
+                     [](const wire::Value& value) { return IsZeroOrPartialDate(value); });
+}
+
 void LogNotice(void* logger, const char* message) {
   static_cast<spdlog::logger*>(logger)->debug("target: {}", OneLine(message));
 }
 
 class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColumn> {
  public:
-  explicit PostgresSink(std::string dsn) : dsn_(std::move(dsn)), log_(Logger("apply.postgres")) {}
+  PostgresSink(std::string dsn, ZeroDates zero_dates)
+      : dsn_(std::move(dsn)), zero_dates_(zero_dates), log_(Logger("apply.postgres")) {}
   ~PostgresSink() override { Close(); }
 
   Status Open() override;
@@ -233,7 +262,11 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                                                const std::string& table) override;
   Result<std::vector<BoundColumn>> Bind(const MappedRelation& relation, const TargetTable& target,
                                         const RowImage& image) override {
-    return BindImage(relation, target, image);
+    // Only rows from a MySQL/MariaDB source hold zero dates: other rows are bound as they are.
+    if (!HasZeroOrPartialDate(image)) return BindImage(relation, target, image);
+    Result<RowImage> resolved = ResolveZeroDates(relation, target, image, zero_dates_);
+    if (!resolved.ok()) return resolved.status();
+    return BindImage(relation, target, *resolved);
   }
   Result<Insertion> Insert(const TargetTable& target, const std::vector<BoundColumn>& row,
                            const std::vector<std::string>* arbiter) override;
@@ -252,6 +285,7 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   std::string HintIdent(const std::string& name) const override { return QuoteIdent(name); }
 
   const std::string dsn_;
+  const ZeroDates zero_dates_;
   std::shared_ptr<spdlog::logger> log_;
   PGconn* conn_ = nullptr;
   bool in_transaction_ = false;
@@ -600,8 +634,8 @@ Result<std::optional<std::vector<std::string>>> PostgresSink::TargetColumns(
 
 }  // namespace
 
-std::unique_ptr<Sink> MakePostgresSink(std::string dsn) {
-  return std::make_unique<PostgresSink>(std::move(dsn));
+std::unique_ptr<Sink> MakePostgresSink(std::string dsn, ZeroDates zero_dates) {
+  return std::make_unique<PostgresSink>(std::move(dsn), zero_dates);
 }
 
 }  // namespace ferry::apply::postgres

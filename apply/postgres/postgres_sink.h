@@ -9,15 +9,21 @@
 // source with a key, a primary key or unique index on the key columns (else inserts fail with
 // that fix); the apply user may SET session_replication_role (superuser, or GRANT SET ON
 // PARAMETER). One sink serves one stream from one thread.
+// MySQL/MariaDB zero and partial dates ('0000-00-00'), which no PostgreSQL date or timestamp
+// holds, are written as NULL or refused (the apply config's zero_dates) before a row is bound;
+// text columns get their text.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "apply/postgres/pg_text.h"
 #include "apply/sink.h"
 
 namespace ferry::apply::postgres {
 
-std::unique_ptr<Sink> MakePostgresSink(std::string dsn);
+// `zero_dates`: what is written for a MySQL/MariaDB zero or partial date into a column that
+// cannot hold it (apply/postgres/pg_text.h, ZeroDateFor).
+std::unique_ptr<Sink> MakePostgresSink(std::string dsn, ZeroDates zero_dates = ZeroDates::kNull);
 
 }  // namespace ferry::apply::postgres

@@ -73,6 +73,8 @@ enum EventType : uint8_t {
 
 constexpr size_t kHeaderSize = 19;
 constexpr size_t kChecksumSize = 4;
+constexpr size_t kFlagsOffset = 17;         // of the 2-byte flags in the common header
+constexpr uint8_t kBinlogInUseFlag = 0x01;  // LOG_EVENT_BINLOG_IN_USE_F (FDE only; see Crc32Of)
 constexpr uint16_t kArtificialFlag = 0x20;  // LOG_EVENT_ARTIFICIAL_F: not at this log position
 constexpr uint16_t kIgnorableFlag = 0x80;   // LOG_EVENT_IGNORABLE_F
 constexpr uint8_t kChecksumCrc32 = 1;
@@ -210,6 +212,23 @@ uint32_t Crc32(std::string_view bytes) {
     bytes.remove_prefix(n);
   }
   return static_cast<uint32_t>(crc);
+}
+
+// The CRC32 an event's checksum was computed over: all its bytes but the checksum. A server sets
+// LOG_EVENT_BINLOG_IN_USE_F in the FORMAT_DESCRIPTION_EVENT of the binlog it is writing *after*
+// computing that event's checksum, and clears it in place when it closes the file; the
+// checksum of an FDE is therefore computed with the flag cleared, as the servers and
+// mysqlbinlog verify it (MySQL's Log_event_footer::event_checksum_test, MariaDB's
+// event_checksum_test). Without this, a copy of a binlog still open on its server would read as
+// corrupt. No other event has a flag changed after its checksum was computed.
+uint32_t Crc32Of(std::string_view event, bool format_description) {
+  const std::string_view covered = event.substr(0, event.size() - kChecksumSize);
+  if (!format_description || !(static_cast<uint8_t>(covered[kFlagsOffset]) & kBinlogInUseFlag)) {
+    return Crc32(covered);
+  }
+  std::string as_written(covered);
+  as_written[kFlagsOffset] = static_cast<char>(as_written[kFlagsOffset] & ~kBinlogInUseFlag);
+  return Crc32(as_written);
 }
 
 std::string Hex32(uint32_t value) {
@@ -572,7 +591,7 @@ struct BinlogDecoder::State {
       return Malformed(ev, "too short to hold its CRC32 checksum");
     }
     const uint32_t stored = ReadLe32(bytes, bytes.size() - kChecksumSize);
-    const uint32_t computed = Crc32(bytes.substr(0, bytes.size() - kChecksumSize));
+    const uint32_t computed = Crc32Of(bytes, ev.type == kFormatDescription);
     if (stored != computed) {
       return Status::Error(std::string(TypeName(ev.type)) + " event (type " +
                            std::to_string(ev.type) + ") at " + Where(ev.start) +
@@ -1084,7 +1103,7 @@ struct BinlogDecoder::State {
   // Decodes one image off the front of `data`.
   Status DecodeImage(const Event& ev, const TableMap& table, const std::vector<bool>& present,
                      std::string_view& data, std::vector<wire::Value>& out) {
-    Result<size_t> used = DecodeRowImage(table, present, data, options.values, &out);
+    Result<size_t> used = DecodeRowImage(table, present, data, &out);
     if (!used.ok()) {
       return used.status().WithContext(std::string(TypeName(ev.type)) + " event at " +
                                        Where(ev.start));

@@ -32,7 +32,6 @@ namespace ferry::capture::mysql {
 
 struct DecoderOptions {
   std::string engine = "mariadb";  // "mariadb" or "mysql": the tag of every position
-  ValueOptions values;
   // Starting state: the binlog file being read (a ROTATE sets it too), and the GTID state the
   // reader resumed from (empty when not using GTIDs).
   std::string file;

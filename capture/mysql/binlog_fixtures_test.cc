@@ -310,6 +310,67 @@ TEST(BinlogFixturesTest, DdlAndUtf8mb4MySql57) {
                    "commit 58cf6502-63db-11ed-8079-0242ac110002:1-62 t=1669286059"}));
 }
 
+// The first `count` events of a binlog file, as their bytes.
+std::vector<std::string> FirstEvents(const std::string& path, size_t count) {
+  std::vector<std::string> events;
+  const Status read = ReadBinlogFile(path, [&](std::string_view event) {
+    if (events.size() < count) events.emplace_back(event);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(read.ok()) << read.message();
+  return events;
+}
+
+// Decodes events with a fresh decoder; the first error, if any.
+Status DecodeEvents(const std::vector<std::string>& events, const std::string& engine) {
+  DecoderOptions options;
+  options.engine = engine;
+  BinlogDecoder decoder(options);
+  for (const std::string& event : events) FERRY_RETURN_IF_ERROR(decoder.Decode(event).status());
+  return Status::Ok();
+}
+
+// A server sets LOG_EVENT_BINLOG_IN_USE_F (0x1) in the flags of the FORMAT_DESCRIPTION_EVENT of
+// the binlog it is writing after computing that event's checksum, and clears it when it closes
+// the file; so a copy of an open binlog has the flag set under a checksum computed without it.
+// The recorded files were closed (flag clear): with the flag set their FDE must still decode, a
+// damaged FDE must still be refused, and the flag excuses no other event.
+TEST(BinlogFixturesTest, FormatDescriptionOfAnOpenBinlogPassesItsChecksum) {
+  constexpr size_t kFlagsOffset = 17;                // in the common header
+  constexpr size_t kCreateTimeOffset = 19 + 2 + 50;  // in the FDE body: not otherwise checked
+  std::vector<std::pair<std::string, std::string>> files = {
+      {kTestdata + "mariadb-bin.000001", "mariadb"}};  // MariaDB 10.11
+  if (std::filesystem::is_directory(kMysqlDir)) {
+    files.emplace_back(kMysqlDir + "mysql-bin.000057", "mysql");  // MySQL 8.0.31
+  }
+  for (const auto& [path, engine] : files) {
+    SCOPED_TRACE(path);
+    const std::vector<std::string> events = FirstEvents(path, 2);
+    ASSERT_EQ(events.size(), 2u);
+    ASSERT_TRUE(DecodeEvents(events, engine).ok());
+
+    std::string in_use = events[0];
+    in_use[kFlagsOffset] |= 0x01;
+    const Status open = DecodeEvents({in_use, events[1]}, engine);
+    EXPECT_TRUE(open.ok()) << open.message();
+
+    std::string damaged = in_use;
+    damaged[kCreateTimeOffset] ^= 0x01;
+    EXPECT_EQ(
+        DecodeEvents({damaged}, engine)
+            .message()
+            .rfind("FORMAT_DESCRIPTION event (type 15) at offset 4 fails its CRC32 checksum", 0),
+        0u)
+        << DecodeEvents({damaged}, engine).message();
+
+    std::string other_flagged = events[1];
+    other_flagged[kFlagsOffset] |= 0x01;
+    EXPECT_NE(
+        DecodeEvents({events[0], other_flagged}, engine).message().find("fails its CRC32 checksum"),
+        std::string::npos);
+  }
+}
+
 TEST(BinlogFixturesTest, NonBinlogIsRefused) {
   SKIP_WITHOUT_FIXTURES();
   const std::string path = kMysqlDir + "non-binlog";

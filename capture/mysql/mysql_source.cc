@@ -795,7 +795,6 @@ class MysqlSource final : public ChangeSource {
 
     DecoderOptions decoder_options;
     decoder_options.engine = info.engine;
-    decoder_options.values = options_.values;
     decoder_options.file = start.request.file;
     decoder_options.gtid_state = start.decoder_gtid_state;
     // Called on the reader thread, which owns filter_.

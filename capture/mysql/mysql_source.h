@@ -55,7 +55,6 @@ struct MysqlSourceOptions {
   // "schema.table" or "schema.*"; only these tables' changes are emitted. Empty: every table
   // outside the system schemas (mysql, information_schema, performance_schema, sys).
   std::vector<std::string> tables;
-  ValueOptions values;  // zero-date policy
   // Statements that change rows of replicated tables without row events stop the stream
   // (statement_effect.h); one named here (by its GTID "0-1-57", or "file:<name>:<offset>", as
   // the error gives it) is passed over with a warning: the operator made the change on the

@@ -215,8 +215,6 @@ TemporalParts UtcFromUnixSeconds(int64_t seconds, uint32_t micros) {
   return parts;
 }
 
-bool IsZeroOrPartialDate(const TemporalParts& parts) { return parts.month == 0 || parts.day == 0; }
-
 bool IsPlausibleDatetime(const TemporalParts& parts) {
   return parts.year <= 9999 && parts.month <= 12 && parts.day <= 31 && parts.hour <= 23 &&
          IsPlausibleTime(parts);

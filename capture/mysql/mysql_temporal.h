@@ -52,11 +52,9 @@ TemporalParts DatetimeFromPacked(int64_t packed);
 // The UTC calendar date and time of `seconds` since 1970-01-01 00:00:00 UTC.
 TemporalParts UtcFromUnixSeconds(int64_t seconds, uint32_t micros);
 
-// True for zero and partial dates ('0000-00-00', '2024-00-10', '2024-02-00'), which no calendar
-// holds. Year 0 with a real month and day ('0000-01-01') is a valid MySQL date and is not one.
-bool IsZeroOrPartialDate(const TemporalParts& parts);
 // False when a field is out of its range (corrupt data): month > 12, day > 31, hour > 23 (for
-// dates), minute or second > 59, micros > 999999.
+// dates), minute or second > 59, micros > 999999. Zero and partial dates ('0000-00-00',
+// '2024-00-10', '2024-02-00'), which MySQL and MariaDB store, are plausible.
 bool IsPlausibleDatetime(const TemporalParts& parts);
 bool IsPlausibleTime(const TemporalParts& parts);
 

@@ -30,7 +30,10 @@
 //     catalog (table_catalog.h) when the server logged none. A TABLE_MAP left without it reads
 //     every integer as signed, so the live source always completes it.
 //   - DATE, TIME, DATETIME are ISO text; TIMESTAMP is the UTC instant with "+00". Zero and
-//     partial dates follow ValueOptions.zero_dates; TIMESTAMP 0 is the zero date.
+//     partial dates ('0000-00-00', '2024-00-10', '2024-02-00 10:00:00') travel exactly, as the
+//     text the server shows, so that a MySQL/MariaDB target stores the same value; TIMESTAMP 0
+//     is the zero TIMESTAMP '0000-00-00 00:00:00+00'. A target that cannot hold them
+//     (PostgreSQL) decides what to do with them (the apply config's zero_dates).
 //   - ENUM and SET carry member names (logged with binlog_row_metadata=FULL, or from the
 //     catalog), else their numbers as text (only `ferry inspect binlog`, which has no server to
 //     ask); index 0 (MySQL's '' for an invalid value) is "".
@@ -671,8 +674,7 @@ Result<std::string> MariadbDecompress(std::string_view stored) {
 // Decodes the present, non-null values of one row image.
 class ValueDecoder {
  public:
-  ValueDecoder(const TableMap& table, const ValueOptions& options, Reader* in)
-      : table_(table), options_(options), in_(*in) {}
+  ValueDecoder(const TableMap& table, Reader* in) : table_(table), in_(*in) {}
 
   Result<wire::Value> Decode(size_t index) {
     index_ = index;
@@ -981,20 +983,12 @@ class ValueDecoder {
     return static_cast<int>(column().metadata);
   }
 
-  // A zero or partial date under the configured policy: NULL, or an error that says how to
-  // change the policy.
-  Result<wire::Value> ZeroDate(const std::string& text) {
-    if (options_.zero_dates == ZeroDatePolicy::kNull) return NullValue();
-    return Status::Error("'" + text + "' in " + table_.schema + "." + table_.table + "." +
-                         ColumnLabel(table_, index_) +
-                         ": set zero_dates: null in the capture config to carry it as NULL");
-  }
-
+  // Zero and partial dates ('0000-00-00', '2024-00-10') are carried as the text the server
+  // shows; only fields out of range make a date corrupt.
   Result<wire::Value> Date() {
     Result<std::string_view> bytes = Take(3);
     if (!bytes.ok()) return bytes.status();
     TemporalParts parts = DecodeDate(*bytes);
-    if (IsZeroOrPartialDate(parts)) return ZeroDate(FormatDate(parts));
     if (!IsPlausibleDatetime(parts)) return Error("corrupt DATE '" + FormatDate(parts) + "'");
     wire::Value value;
     value.set_date(FormatDate(parts));
@@ -1022,14 +1016,15 @@ class ValueDecoder {
     if (!bytes.ok()) return bytes.status();
     TemporalParts parts = old ? DecodeOldDatetime(*bytes) : DecodeDatetime2(*bytes, *fsp);
     std::string text = FormatDatetime(parts, *fsp);
-    if (IsZeroOrPartialDate(parts)) return ZeroDate(text);
     if (!IsPlausibleDatetime(parts)) return Error("corrupt DATETIME '" + text + "'");
     wire::Value value;
     value.set_timestamp(std::move(text));
     return value;
   }
 
-  // Seconds since the epoch: the instant, printed in UTC. 0 is MySQL's zero TIMESTAMP.
+  // Seconds since the epoch: the instant, printed in UTC. 0 is MySQL's zero TIMESTAMP, printed
+  // as the server shows it ('0000-00-00 00:00:00') with the "+00" of every TIMESTAMP; it has no
+  // fraction, since the first second of 1970 UTC is outside TIMESTAMP's range.
   Result<wire::Value> Timestamp() {
     Result<int> fsp = Fsp();
     if (!fsp.ok()) return fsp.status();
@@ -1043,15 +1038,19 @@ class ValueDecoder {
     } else {
       DecodeTimestamp2(*bytes, *fsp, &seconds, &micros);
     }
-    if (seconds == 0) return ZeroDate(FormatDatetime(TemporalParts{}, *fsp));
+    if (seconds == 0 && micros != 0) {
+      return Error("corrupt zero TIMESTAMP with a fraction of " + std::to_string(micros) +
+                   " microseconds");
+    }
     if (micros > 999'999) return Error("corrupt TIMESTAMP fraction " + std::to_string(micros));
+    const TemporalParts parts =
+        seconds == 0 ? TemporalParts{} : UtcFromUnixSeconds(seconds, micros);
     wire::Value value;
-    value.set_timestamp_tz(FormatDatetime(UtcFromUnixSeconds(seconds, micros), *fsp) + "+00");
+    value.set_timestamp_tz(FormatDatetime(parts, *fsp) + "+00");
     return value;
   }
 
   const TableMap& table_;
-  const ValueOptions& options_;
   Reader& in_;
   size_t index_ = 0;
   size_t start_ = 0;
@@ -1088,8 +1087,7 @@ Result<TableMap> ParseTableMap(std::string_view body, size_t table_id_size, Binl
 }
 
 Result<size_t> DecodeRowImage(const TableMap& table, const std::vector<bool>& present,
-                              std::string_view data, const ValueOptions& options,
-                              std::vector<wire::Value>* out) {
+                              std::string_view data, std::vector<wire::Value>* out) {
   if (present.size() != table.columns.size()) {
     return Status::Error("row image of " + table.schema + "." + table.table + ": " +
                          std::to_string(present.size()) + " column flags for " +
@@ -1105,7 +1103,7 @@ Result<size_t> DecodeRowImage(const TableMap& table, const std::vector<bool>& pr
   }
   std::vector<wire::Value> values;
   values.reserve(table.columns.size());
-  ValueDecoder decoder(table, options, &in);
+  ValueDecoder decoder(table, &in);
   size_t position = 0;  // index among the present columns, which the null bitmap counts
   for (size_t i = 0; i < table.columns.size(); ++i) {
     if (!present[i]) {

@@ -13,16 +13,6 @@
 
 namespace ferry::capture::mysql {
 
-// How zero and partial dates ('0000-00-00', '2024-00-10') are carried.
-enum class ZeroDatePolicy {
-  kNull,   // as NULL (the default, like Debezium)
-  kError,  // stop the stream with an error naming table, column and value
-};
-
-struct ValueOptions {
-  ZeroDatePolicy zero_dates = ZeroDatePolicy::kNull;
-};
-
 // One column of a TABLE_MAP event, with what the optional metadata (binlog_row_metadata) adds.
 struct ColumnInfo {
   uint8_t type = 0;       // enum_field_types as written in the binlog (MYSQL_TYPE_*)
@@ -64,8 +54,7 @@ Result<TableMap> ParseTableMap(std::string_view body, size_t table_id_size = 6,
 // value. `present` has one entry per column of `table`. Appends one wire::Value per column of the
 // table (absent columns become Value.unchanged) to `out`. Returns the bytes consumed.
 Result<size_t> DecodeRowImage(const TableMap& table, const std::vector<bool>& present,
-                              std::string_view data, const ValueOptions& options,
-                              std::vector<wire::Value>* out);
+                              std::string_view data, std::vector<wire::Value>* out);
 
 // True when a TABLE_MAP has character columns without a collation: the server logged no charsets
 // (binlog_row_metadata=NO_LOG, MySQL 5.7), so their bytes cannot become exact text yet.

@@ -121,14 +121,13 @@ RowsEvent SplitRows(const std::string& body, bool update) {
 }
 
 // Decodes every image of a rows event (for UPDATE alternately before and after images).
-Result<Rows> DecodeAll(const TableMap& map, const RowsEvent& event, ValueOptions options = {}) {
+Result<Rows> DecodeAll(const TableMap& map, const RowsEvent& event) {
   Rows rows;
   std::string_view data = event.rows;
   for (size_t image = 0; !data.empty(); ++image) {
     bool after = !event.after.empty() && image % 2 == 1;
     std::vector<wire::Value> values;
-    Result<size_t> used =
-        DecodeRowImage(map, after ? event.after : event.before, data, options, &values);
+    Result<size_t> used = DecodeRowImage(map, after ? event.after : event.before, data, &values);
     if (!used.ok()) return used.status();
     Row row;
     for (const wire::Value& value : values) row.push_back(Show(value));
@@ -138,10 +137,9 @@ Result<Rows> DecodeAll(const TableMap& map, const RowsEvent& event, ValueOptions
   return rows;
 }
 
-Rows MustDecode(std::string_view map_hex, std::string_view rows_hex, bool update = false,
-                ValueOptions options = {}) {
+Rows MustDecode(std::string_view map_hex, std::string_view rows_hex, bool update = false) {
   TableMap map = MustParse(map_hex);
-  Result<Rows> rows = DecodeAll(map, SplitRows(Unhex(rows_hex), update), options);
+  Result<Rows> rows = DecodeAll(map, SplitRows(Unhex(rows_hex), update));
   EXPECT_TRUE(rows.ok()) << rows.message();
   return rows.ok() ? *rows : Rows{};
 }
@@ -335,7 +333,7 @@ TEST(RecordedRows, SixtyFourKilobyteBlob) {
   EXPECT_EQ(MysqlTypeName(map.columns[1]), "mediumblob");
   RowsEvent event = SplitRows(body, false);
   std::vector<wire::Value> values;
-  Result<size_t> used = DecodeRowImage(map, event.before, event.rows, {}, &values);
+  Result<size_t> used = DecodeRowImage(map, event.before, event.rows, &values);
   ASSERT_TRUE(used.ok()) << used.message();
   EXPECT_EQ(*used, event.rows.size());
   ASSERT_EQ(values.size(), 2u);
@@ -343,7 +341,7 @@ TEST(RecordedRows, SixtyFourKilobyteBlob) {
   EXPECT_EQ(values[1].bytes(), pattern);
 }
 
-TEST(RecordedRows, TemporalTypesWithZeroDatesAsNull) {
+TEST(RecordedRows, TemporalTypesWithZeroAndPartialDatesExactly) {
   EXPECT_EQ(
       MustDecode(rec::kTimesTableMap, rec::kTimesWrite),
       (Rows{
@@ -358,61 +356,16 @@ TEST(RecordedRows, TemporalTypesWithZeroDatesAsNull) {
           {"i:3", "date:9999-12-31", "time:838:59:59", "time:-00:00:00.000001",
            "ts:9999-12-31 23:59:59", "ts:2000-01-01 00:00:00.000001", "NULL", "NULL",
            "time:-01:00:00.500", "NULL", "NULL", "time:-12:34:56.7", "time:-00:00:01.0000"},
-          // '0000-00-00' everywhere: dates and timestamps become NULL, times stay times.
-          {"i:4", "NULL", "time:00:00:00", "time:25:00:00.500000", "NULL", "NULL", "NULL", "NULL",
-           "time:100:00:00.000", "NULL", "NULL", "time:00:00:00.0", "time:00:00:00.0000"},
-          // Partial dates are NULL too; year 0 with a real month and day is a valid date.
-          {"i:5", "NULL", "time:-00:00:01", "time:-25:00:00.500000", "NULL",
-           "ts:0000-01-01 00:00:00.000000", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL",
-           "NULL"}}));
-}
-
-TEST(RecordedRows, ZeroDatesUnderTheErrorPolicyNameTableColumnAndValue) {
-  TableMap map = MustParse(rec::kTimesTableMap);
-  RowsEvent event = SplitRows(Unhex(rec::kTimesWrite), false);
-  ValueOptions strict{ZeroDatePolicy::kError};
-  Result<Rows> rows = DecodeAll(map, event, strict);
-  ASSERT_FALSE(rows.ok());
-  EXPECT_EQ(rows.message(),
-            "'0000-00-00' in app.times.d: set zero_dates: null in the capture config to carry it "
-            "as NULL");
-
-  // Each zero or partial value, one column at a time, under the error policy.
-  std::string_view data = event.rows;
-  std::vector<std::string> errors;
-  for (int image = 0; image < 5; ++image) {
-    std::vector<wire::Value> values;
-    Result<size_t> used = DecodeRowImage(map, event.before, data, {}, &values);
-    ASSERT_TRUE(used.ok()) << used.message();
-    std::vector<wire::Value> strict_values;
-    Result<size_t> strict_used = DecodeRowImage(map, event.before, data, strict, &strict_values);
-    if (!strict_used.ok()) {
-      errors.push_back(strict_used.message());
-      EXPECT_TRUE(strict_values.empty()) << "nothing is appended on error";
-    }
-    data.remove_prefix(*used);
-  }
-  EXPECT_EQ(errors, (std::vector<std::string>{
-                        "'0000-00-00' in app.times.d: set zero_dates: null in the capture config "
-                        "to carry it as NULL",
-                        "'2024-00-10' in app.times.d: set zero_dates: null in the capture config "
-                        "to carry it as NULL"}));
-}
-
-TEST(RecordedRows, ZeroTimestampAndDatetimeUnderTheErrorPolicy) {
-  TableMap map = MustParse(rec::kOldtimeTableMap);
-  RowsEvent event = SplitRows(Unhex(rec::kOldtimeWrite), false);
-  std::string_view data = event.rows;
-  std::vector<wire::Value> values;
-  Result<size_t> first = DecodeRowImage(map, event.before, data, {}, &values);
-  ASSERT_TRUE(first.ok());
-  data.remove_prefix(*first);
-  Result<size_t> second =
-      DecodeRowImage(map, event.before, data, {ZeroDatePolicy::kError}, &values);
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.message(),
-            "'0000-00-00 00:00:00' in app.oldtime.dt: set zero_dates: null in the capture config "
-            "to carry it as NULL");
+          // '0000-00-00' everywhere: as the server shows it, in each column's precision
+          // (TIMESTAMP 0 is the zero TIMESTAMP, not an instant, but keeps its kind).
+          {"i:4", "date:0000-00-00", "time:00:00:00", "time:25:00:00.500000",
+           "ts:0000-00-00 00:00:00", "ts:0000-00-00 00:00:00.000000", "tstz:0000-00-00 00:00:00+00",
+           "tstz:0000-00-00 00:00:00.000000+00", "time:100:00:00.000", "ts:0000-00-00 00:00:00.0",
+           "tstz:0000-00-00 00:00:00.00+00", "time:00:00:00.0", "time:00:00:00.0000"},
+          // Partial dates exactly too; year 0 with a real month and day is a valid date.
+          {"i:5", "date:2024-00-10", "time:-00:00:01", "time:-25:00:00.500000",
+           "ts:2024-02-00 10:00:00", "ts:0000-01-01 00:00:00.000000", "NULL", "NULL", "NULL",
+           "NULL", "NULL", "NULL", "NULL"}}));
 }
 
 TEST(RecordedRows, EnumsAndSets) {
@@ -556,12 +509,13 @@ TEST(RecordedRows, WithoutCharsetMetadataTheReadersCollationsConvert) {
 
 TEST(RecordedRows, OldTemporalFormats) {
   // mysql56_temporal_format=OFF: TIME, DATETIME and TIMESTAMP in their pre-5.6 forms.
-  EXPECT_EQ(
-      MustDecode(rec::kOldtimeTableMap, rec::kOldtimeWrite),
-      (Rows{{"time:-01:02:03", "ts:2024-02-29 13:45:10", "tstz:2024-02-29 13:45:10+00",
-             "date:2024-02-29"},
-            {"time:838:59:59", "NULL", "NULL", "NULL"},
-            {"time:-838:59:59", "ts:9999-12-31 23:59:59", "tstz:2038-01-19 03:14:07+00", "NULL"}}));
+  EXPECT_EQ(MustDecode(rec::kOldtimeTableMap, rec::kOldtimeWrite),
+            (Rows{{"time:-01:02:03", "ts:2024-02-29 13:45:10", "tstz:2024-02-29 13:45:10+00",
+                   "date:2024-02-29"},
+                  {"time:838:59:59", "ts:0000-00-00 00:00:00", "tstz:0000-00-00 00:00:00+00",
+                   "date:0000-00-00"},
+                  {"time:-838:59:59", "ts:9999-12-31 23:59:59", "tstz:2038-01-19 03:14:07+00",
+                   "date:2024-02-00"}}));
 }
 
 TEST(RecordedRows, TimestampIsUtcWhateverTheSessionZoneDatetimeHasNone) {
@@ -583,7 +537,7 @@ TEST(RecordedRows, AbsentColumnsAreUnchanged) {
   // A minimal image holding only column 2: its own one-column null bitmap, then the value.
   std::string image = Unhex("00 0178");
   std::vector<wire::Value> values;
-  Result<size_t> used = DecodeRowImage(map, {false, true}, image, {}, &values);
+  Result<size_t> used = DecodeRowImage(map, {false, true}, image, &values);
   ASSERT_TRUE(used.ok()) << used.message();
   EXPECT_EQ(*used, 3u);
   ASSERT_EQ(values.size(), 2u);
@@ -716,7 +670,7 @@ TEST(MysqlFlavor, YearHasNoSignednessBitAndGeometryNoCharset) {
   row += Unhex("19000000") + geometry + Unhex("02") + "ok";
   row += std::string(1, static_cast<char>(json.size())) + std::string(3, '\0') + json;
   std::vector<wire::Value> values;
-  Result<size_t> used = DecodeRowImage(*map, std::vector<bool>(5, true), row, {}, &values);
+  Result<size_t> used = DecodeRowImage(*map, std::vector<bool>(5, true), row, &values);
   ASSERT_TRUE(used.ok()) << used.message();
   EXPECT_EQ(*used, row.size());
   std::vector<std::string> shown;
@@ -745,7 +699,7 @@ TEST(MysqlFlavor, ColumnNamesEnumStringsAndPrefixKeys) {
   // CHAR longer than 255 bytes takes a 2-byte length.
   std::string row = Unhex("00 02 03 0300") + "abc";
   std::vector<wire::Value> values;
-  Result<size_t> used = DecodeRowImage(*map, {true, true, true}, row, {}, &values);
+  Result<size_t> used = DecodeRowImage(*map, {true, true, true}, row, &values);
   ASSERT_TRUE(used.ok()) << used.message();
   EXPECT_EQ(Show(values[0]), "enum:y");
   EXPECT_EQ(Show(values[1]), "set:p,q");
@@ -758,7 +712,7 @@ TEST(MysqlFlavor, EnumAndSetWithoutStringsCarryTheirNumbers) {
   ASSERT_TRUE(map.ok()) << map.message();
   std::string row = Unhex("00 2c01 0500000000000080");
   std::vector<wire::Value> values;
-  ASSERT_TRUE(DecodeRowImage(*map, {true, true}, row, {}, &values).ok());
+  ASSERT_TRUE(DecodeRowImage(*map, {true, true}, row, &values).ok());
   EXPECT_EQ(Show(values[0]), "enum:300");
   EXPECT_EQ(Show(values[1]), "set:9223372036854775813");
 }
@@ -820,17 +774,6 @@ TEST(Temporal, UnixSecondsToUtc) {
   EXPECT_EQ(utc(2147483647), "2038-01-19 03:14:07");
   EXPECT_EQ(utc(4294967295), "2106-02-07 06:28:15");
   EXPECT_EQ(FormatDatetime(UtcFromUnixSeconds(1, 1), 6), "1970-01-01 00:00:01.000001");
-}
-
-TEST(Temporal, ZeroAndPartialDates) {
-  TemporalParts parts;
-  EXPECT_TRUE(IsZeroOrPartialDate(parts));
-  parts = {false, 2024, 0, 10};
-  EXPECT_TRUE(IsZeroOrPartialDate(parts));
-  parts = {false, 2024, 2, 0};
-  EXPECT_TRUE(IsZeroOrPartialDate(parts));
-  parts = {false, 0, 1, 1};
-  EXPECT_FALSE(IsZeroOrPartialDate(parts));
 }
 
 // ---- MySQL binary JSON ------------------------------------------------------------------------
@@ -948,7 +891,7 @@ TEST(MysqlJson, InvalidUtf8InARowIsAnError) {
   std::string json = Unhex("0c01ff");
   std::string row = Unhex("00") + Le(json.size(), 4) + json;
   std::vector<wire::Value> values;
-  Result<size_t> used = DecodeRowImage(*map, {true}, row, {}, &values);
+  Result<size_t> used = DecodeRowImage(*map, {true}, row, &values);
   ASSERT_FALSE(used.ok());
   EXPECT_NE(used.message().find("not UTF-8"), std::string::npos) << used.message();
 }
@@ -994,8 +937,7 @@ bool DecodesCompletely(const TableMap& map, const RowsEvent& event, std::string_
   for (size_t image = 0; !data.empty(); ++image) {
     bool after = !event.after.empty() && image % 2 == 1;
     std::vector<wire::Value> values;
-    Result<size_t> used =
-        DecodeRowImage(map, after ? event.after : event.before, data, {}, &values);
+    Result<size_t> used = DecodeRowImage(map, after ? event.after : event.before, data, &values);
     if (!used.ok()) {
       EXPECT_TRUE(values.empty());
       return false;
@@ -1016,8 +958,7 @@ TEST(Malformed, EveryTruncationOfEveryRecordedRowIsAnError) {
     for (size_t image = 0; !data.empty(); ++image) {
       bool after = !event.after.empty() && image % 2 == 1;
       std::vector<wire::Value> values;
-      Result<size_t> used =
-          DecodeRowImage(map, after ? event.after : event.before, data, {}, &values);
+      Result<size_t> used = DecodeRowImage(map, after ? event.after : event.before, data, &values);
       ASSERT_TRUE(used.ok()) << used.message();
       data.remove_prefix(*used);
       ends.push_back(event.rows.size() - data.size());
@@ -1096,7 +1037,7 @@ TEST(Malformed, BadMetadataAndValuesNameTheColumn) {
     if (!map.ok()) return "map: " + map.message();
     std::vector<wire::Value> values;
     Result<size_t> used =
-        DecodeRowImage(*map, std::vector<bool>(map->columns.size(), true), row, {}, &values);
+        DecodeRowImage(*map, std::vector<bool>(map->columns.size(), true), row, &values);
     return used.ok() ? "ok " + Show(values[0]) : used.message();
   };
   EXPECT_EQ(decode(Unhex("f6"), Unhex("0000"), Unhex("0080")),
@@ -1125,6 +1066,16 @@ TEST(Malformed, BadMetadataAndValuesNameTheColumn) {
             "supported by Ferry");
   EXPECT_EQ(decode(Unhex("0a"), "", Unhex("00ffffff")),
             "row image of app.t, column @1 (#1, date) at offset 1: corrupt DATE '32767-15-31'");
+  // Zero and partial dates travel exactly, but fields out of range are still corrupt, and a
+  // fraction on TIMESTAMP 0 (the zero TIMESTAMP; 1970-01-01 00:00:00 UTC is out of range) is too.
+  EXPECT_EQ(decode(Unhex("12"), Unhex("00"), Unhex("008000019000")),
+            "row image of app.t, column @1 (#1, datetime) at offset 1: corrupt DATETIME "
+            "'0000-00-00 25:00:00'");
+  EXPECT_EQ(decode(Unhex("11"), Unhex("06"), Unhex("0000000000000001")),
+            "row image of app.t, column @1 (#1, timestamp(6)) at offset 1: corrupt zero TIMESTAMP "
+            "with a fraction of 1 microseconds");
+  EXPECT_EQ(decode(Unhex("11"), Unhex("06"), Unhex("0000000000000000")),
+            "ok tstz:0000-00-00 00:00:00.000000+00");
   EXPECT_EQ(decode(Unhex("fc"), Unhex("05"), Unhex("00")),
             "row image of app.t, column @1 (#1, blob) at offset 1: length prefix of 5 bytes in "
             "the TABLE_MAP");
@@ -1167,16 +1118,16 @@ TEST(Malformed, EnumAndSetValuesBeyondTheirMembers) {
   std::vector<bool> present(map.columns.size(), true);
   std::vector<wire::Value> values;
   Result<size_t> enum_beyond =
-      DecodeRowImage(map, present, Unhex("00 01000000 04 00 00 00 00"), {}, &values);
+      DecodeRowImage(map, present, Unhex("00 01000000 04 00 00 00 00"), &values);
   ASSERT_FALSE(enum_beyond.ok());
   EXPECT_EQ(enum_beyond.message(),
             "row image of app.enums, column e (#2, enum) at offset 5: ENUM index 4 but only 3 "
             "members");
   Result<size_t> set_beyond =
-      DecodeRowImage(map, present, Unhex("00 01000000 00 08 00 00 00"), {}, &values);
+      DecodeRowImage(map, present, Unhex("00 01000000 00 08 00 00 00"), &values);
   ASSERT_FALSE(set_beyond.ok());
   EXPECT_NE(set_beyond.message().find("beyond its 3 members"), std::string::npos);
-  Result<size_t> wrong_width = DecodeRowImage(map, {true, true}, Unhex("00"), {}, &values);
+  Result<size_t> wrong_width = DecodeRowImage(map, {true, true}, Unhex("00"), &values);
   ASSERT_FALSE(wrong_width.ok());
   EXPECT_EQ(wrong_width.message(), "row image of app.enums: 2 column flags for 6 columns");
   EXPECT_TRUE(values.empty());
@@ -1187,11 +1138,11 @@ TEST(Malformed, CorruptCompressedValues) {
   std::vector<wire::Value> values;
   // t TEXT COMPRESSED claiming 1 MB from 3 bytes of deflate.
   Result<size_t> claim =
-      DecodeRowImage(map, {false, true, false}, Unhex("00 0600 8b0fffff 0300"), {}, &values);
+      DecodeRowImage(map, {false, true, false}, Unhex("00 0600 8b0fffff 0300"), &values);
   ASSERT_FALSE(claim.ok());
   EXPECT_NE(claim.message().find("claims"), std::string::npos) << claim.message();
   Result<size_t> garbage =
-      DecodeRowImage(map, {false, true, false}, Unhex("00 0500 8a0010 ffff"), {}, &values);
+      DecodeRowImage(map, {false, true, false}, Unhex("00 0500 8a0010 ffff"), &values);
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.message().find("inflate"), std::string::npos) << garbage.message();
 }

@@ -82,6 +82,7 @@ std::string ReplicationSetup::ApplyConfig() const {
   std::ostringstream yaml;
   yaml << "node: west\n"
        << "target:\n  engine: " << target_->engine() << "\n  dsn: \"" << target_->dsn() << "\"\n"
+       << apply_target_settings
        << "upstreams:\n  - name: east\n    address: 127.0.0.1:" << capture_port_ << "\n"
        << "    auth_token_file: secret.token\n"
        << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"

@@ -37,6 +37,7 @@ class ReplicationSetup {
   std::string capture_tables = "[\"public.*\"]";
   std::string apply_mappings;           // YAML block under `mappings:` (already indented), or empty
   std::string capture_source_settings;  // more YAML lines under `source:` (indented), or empty
+  std::string apply_target_settings;    // YAML lines added under `target:` (already indented)
 
   Status StartCapture();
   // Starts the apply agent and, unless told not to, waits until it streams from the capture

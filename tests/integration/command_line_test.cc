@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "tests/harness/ferry_process.h"
+#include "tests/harness/mariadb_server.h"
 #include "tests/harness/postgres_server.h"
 
 namespace ferry::testing {
@@ -59,11 +62,15 @@ TEST(CommandLineTest, ApplyCheckValidatesMappingsAgainstTheTarget) {
   TempDir dir;
   dir.Write("secret.token", "token\n");
   auto write_config = [&](const std::string& mappings) {
-    return dir.Write("apply.yaml", "node: west\n"
-                                   "target:\n  engine: postgres\n  dsn: \"" + (*server)->dsn() + "\"\n"
-                                   "upstreams:\n  - name: east\n    address: 127.0.0.1:7400\n"
-                                   "    auth_token_file: secret.token\n"
-                                   "mappings:\n" + mappings);
+    return dir.Write("apply.yaml",
+                     "node: west\n"
+                     "target:\n  engine: postgres\n  dsn: \"" +
+                         (*server)->dsn() +
+                         "\"\n"
+                         "upstreams:\n  - name: east\n    address: 127.0.0.1:7400\n"
+                         "    auth_token_file: secret.token\n"
+                         "mappings:\n" +
+                         mappings);
   };
   auto good = RunFerry({"apply", "--check", "--config",
                         write_config("  - source: public.orders\n    columns: {total: total}\n")});
@@ -91,6 +98,35 @@ TEST(CommandLineTest, InspectBinlogPrintsChangeRecordsAndRefusesGarbage) {
   EXPECT_THAT(garbage.output, HasSubstr("not a binlog file"));
   auto usage = RunFerry({"inspect", "wal", "x"});
   EXPECT_EQ(usage.exit_code, 2);
+}
+
+// An operator copies the binlog a running server is still writing: that server has set
+// LOG_EVENT_BINLOG_IN_USE_F in the file's FORMAT_DESCRIPTION_EVENT after computing its checksum
+// (and clears it when it closes the file). The copy must read as the server itself reads it.
+TEST(CommandLineTest, InspectBinlogReadsACopyOfABinlogStillInUse) {
+  auto server = MariaDbServer::Start("inspect-open");
+  ASSERT_TRUE(server.ok()) << server.message();
+  ASSERT_TRUE((*server)
+                  ->Exec("CREATE TABLE notes (id INT PRIMARY KEY, note VARCHAR(20), day DATE);"
+                         "INSERT INTO notes VALUES (1, 'written while open', '0000-00-00')")
+                  .ok());
+  auto status = (*server)->Query("SHOW MASTER STATUS");
+  ASSERT_TRUE(status.ok() && !status->empty()) << status.message();
+  const std::string current = *(*status)[0][0];
+  TempDir dir;
+  const std::string copy = dir.path() + "/" + current;
+  std::filesystem::copy_file((*server)->binlog_dir() + "/" + current, copy);
+
+  std::ifstream in(copy, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr size_t kFdeFlagsOffset = 4 + 17;  // after the magic, in the common header
+  ASSERT_GT(bytes.size(), kFdeFlagsOffset);
+  ASSERT_TRUE(bytes[kFdeFlagsOffset] & 0x01) << "the server no longer marks its open binlog";
+
+  auto inspected = RunFerry({"inspect", "binlog", copy});
+  EXPECT_EQ(inspected.exit_code, 0) << inspected.output;
+  EXPECT_THAT(inspected.output, HasSubstr("written while open"));
+  EXPECT_THAT(inspected.output, HasSubstr("{\"date\":\"0000-00-00\"}"));  // exactly, not NULL
 }
 
 }  // namespace

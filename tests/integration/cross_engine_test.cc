@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "tests/harness/replication_setup.h"
 
@@ -212,8 +213,15 @@ constexpr char kPgFromMaria[] = R"sql(
     tneg interval);
 )sql";
 
-// Zero dates travel as NULL (zero_dates: null, the default).
+// The source's rows as a MariaDB target must hold them: zero dates exactly.
 constexpr char kMariaSourceQuery[] = R"sql(
+  SET time_zone = '+00:00';
+  SELECT id, ti, si, mi, i, bi, ubi, dec65, dneg, f, d, vc, lt, lower(hex(bl)), dt, zd, tm, dtm,
+         ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js, flag, l2, cy, gb, sj, d0, dpp,
+         TIME_TO_SEC(tneg)
+  FROM matrix ORDER BY id)sql";
+// The same as a PostgreSQL target holds them: zero dates as NULL (zero_dates: null, the default).
+constexpr char kMariaSourceQueryForPg[] = R"sql(
   SET time_zone = '+00:00';
   SELECT id, ti, si, mi, i, bi, ubi, dec65, dneg, f, d, vc, lt, lower(hex(bl)), dt,
          IF(zd = '0000-00-00', NULL, zd), tm, dtm, ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js,
@@ -225,13 +233,6 @@ constexpr char kPgFromMariaQuery[] = R"sql(
          to_char(dtm, 'YYYY-MM-DD HH24:MI:SS.US'),
          to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), yr, en, st, bt::text, js::text,
          flag::int, l2, cy, gb, sj, d0, dpp, EXTRACT(EPOCH FROM tneg)::bigint
-  FROM matrix ORDER BY id)sql";
-// The same columns as they read on a MariaDB target, where zero dates arrive as NULL.
-constexpr char kMariaTargetQuery[] = R"sql(
-  SET time_zone = '+00:00';
-  SELECT id, ti, si, mi, i, bi, ubi, dec65, dneg, f, d, vc, lt, lower(hex(bl)), dt, zd, tm, dtm,
-         ts, yr, en, st, LPAD(BIN(bt), 8, '0'), js, flag, l2, cy, gb, sj, d0, dpp,
-         TIME_TO_SEC(tneg)
   FROM matrix ORDER BY id)sql";
 
 constexpr char kMariaRows[] = R"sql(
@@ -281,18 +282,153 @@ TEST_P(FromMariaDbTest, TypeMatrixArrivesValueByValue) {
   }
   Status written = (*setup)->source().Exec(rows);
   ASSERT_TRUE(written.ok()) << written.message();
-  const std::string target_query = to_pg ? kPgFromMariaQuery : kMariaTargetQuery;
+  const std::string source_query = to_pg ? kMariaSourceQueryForPg : kMariaSourceQuery;
+  const std::string target_query = to_pg ? kPgFromMariaQuery : kMariaSourceQuery;
   EXPECT_TRUE(WaitFor(
       [&] {
-        return RowsAsText((*setup)->source(), kMariaSourceQuery) ==
+        return RowsAsText((*setup)->source(), source_query) ==
                RowsAsText((*setup)->target(), target_query);
       },
       seconds(60)))
       << "source:\n"
-      << RowsAsText((*setup)->source(), kMariaSourceQuery) << "\ntarget:\n"
+      << RowsAsText((*setup)->source(), source_query) << "\ntarget:\n"
       << RowsAsText((*setup)->target(), target_query) << "\napply log:\n"
       << (*setup)->apply_log() << "\ncapture log:\n"
       << (*setup)->capture_log();
+}
+
+// ---- MariaDB zero and partial dates -------------------------------------------------------------
+
+// Written as a user would, with the source server's default sql_mode: MariaDB 10.11's
+// (STRICT_TRANS_TABLES, ERROR_FOR_DIVISION_BY_ZERO, NO_AUTO_CREATE_USER, NO_ENGINE_SUBSTITUTION)
+// has neither NO_ZERO_DATE nor NO_ZERO_IN_DATE, so it takes them as they are.
+constexpr char kZerosSource[] = R"sql(
+  CREATE TABLE zeros (id int PRIMARY KEY, d date, dnn date NOT NULL, dt datetime,
+    dt6 datetime(6), ts timestamp NULL, ts6 timestamp(6) NULL, tx date);
+)sql";
+// On PostgreSQL `tx` is text (which holds any date's text) and nothing is NOT NULL.
+constexpr char kZerosPg[] = R"sql(
+  CREATE TABLE zeros (id int PRIMARY KEY, d date, dnn date, dt timestamp, dt6 timestamp(6),
+    ts timestamptz, ts6 timestamptz(6), tx text);
+)sql";
+constexpr char kZerosRows[] = R"sql(
+  SET time_zone = '+00:00';
+  INSERT INTO zeros VALUES
+    (1, '0000-00-00', '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00.000000',
+     '0000-00-00 00:00:00', '0000-00-00 00:00:00.000000', '0000-00-00'),
+    (2, '2024-00-00', '2024-01-00', '2024-01-00 10:00:00', '2024-00-10 12:34:56.500000',
+     NULL, NULL, '2024-02-00'),
+    (3, '2024-02-29', '0000-00-00', '2024-02-29 13:45:10', '2024-02-29 13:45:10.123456',
+     '2024-02-29 11:45:10', '2024-02-29 11:45:10.123456', '2024-02-29');
+  UPDATE zeros SET dnn = '2024-03-01', tx = '0000-00-00' WHERE id = 3;
+  UPDATE zeros SET dt = '2024-12-00 23:59:59' WHERE d = '0000-00-00';
+  DELETE FROM zeros WHERE id = 2;
+  INSERT INTO zeros (id, dnn) VALUES (4, '1999-00-31');
+)sql";
+// What the source's SELECT shows; on MariaDB targets the same query must show the same.
+constexpr char kZerosQuery[] = R"sql(
+  SET time_zone = '+00:00';
+  SELECT id, d, dnn, dt, dt6, ts, ts6, UNIX_TIMESTAMP(ts), tx FROM zeros ORDER BY id)sql";
+// The same on the source as PostgreSQL holds it under zero_dates: null: a date or timestamp
+// with month or day 0 is NULL, the text column keeps the text.
+constexpr char kZerosAsPgHoldsThem[] = R"sql(
+  SET time_zone = '+00:00';
+  SELECT id, IF(MONTH(d) = 0 OR DAY(d) = 0, NULL, d), IF(MONTH(dnn) = 0 OR DAY(dnn) = 0, NULL, dnn),
+         IF(MONTH(dt) = 0 OR DAY(dt) = 0, NULL, dt), IF(MONTH(dt6) = 0 OR DAY(dt6) = 0, NULL, dt6),
+         IF(MONTH(ts) = 0 OR DAY(ts) = 0, NULL, ts), IF(MONTH(ts6) = 0 OR DAY(ts6) = 0, NULL, ts6),
+         tx
+  FROM zeros ORDER BY id)sql";
+constexpr char kZerosPgQuery[] = R"sql(
+  SELECT id, d, dnn, to_char(dt, 'YYYY-MM-DD HH24:MI:SS'), to_char(dt6, 'YYYY-MM-DD HH24:MI:SS.US'),
+         to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+         to_char(ts6 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), tx
+  FROM zeros ORDER BY id)sql";
+
+std::unique_ptr<ReplicationSetup> StartZeros(const std::string& target,
+                                             const std::string& target_settings = "") {
+  const bool to_pg = target == "postgres";
+  auto setup =
+      ReplicationSetup::Create("mariadb", target, kZerosSource, to_pg ? kZerosPg : kZerosSource);
+  EXPECT_TRUE(setup.ok()) << setup.message();
+  if (!setup.ok()) return nullptr;
+  (*setup)->capture_tables = "[\"ferry.zeros\"]";
+  if (to_pg) (*setup)->apply_mappings = "  - source: ferry.zeros\n    target: public.zeros\n";
+  (*setup)->apply_target_settings = target_settings;
+  EXPECT_TRUE((*setup)->StartCapture().ok()) << (*setup)->capture_log();
+  EXPECT_TRUE((*setup)->StartApply().ok()) << (*setup)->apply_log();
+  return std::move(*setup);
+}
+
+// As native replication: zero and partial dates arrive exactly, NOT NULL columns included, and
+// rows holding them are found again by updates.
+TEST(ZeroDatesTest, MariaDbToMariaDbArriveExactly) {
+  std::unique_ptr<ReplicationSetup> setup = StartZeros("mariadb");
+  ASSERT_TRUE(setup && !HasFailure());
+  ASSERT_TRUE(setup->source().Exec(kZerosRows).ok());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RowsAsText(setup->source(), kZerosQuery) == RowsAsText(setup->target(), kZerosQuery);
+      },
+      seconds(60)))
+      << "source:\n"
+      << RowsAsText(setup->source(), kZerosQuery) << "\ntarget:\n"
+      << RowsAsText(setup->target(), kZerosQuery) << "\napply log:\n"
+      << setup->apply_log();
+  // What was compared holds them: the zero TIMESTAMP (0), partial dates, the updated row.
+  EXPECT_EQ(RowsAsText(setup->target(),
+                       "SELECT id, ts, UNIX_TIMESTAMP(ts), dt, dnn FROM zeros "
+                       "WHERE id IN (1, 4) ORDER BY id"),
+            "1|0000-00-00 00:00:00|0|2024-12-00 23:59:59|0000-00-00\n"
+            "4|<NULL>|<NULL>|<NULL>|1999-00-31\n");
+}
+
+TEST(ZeroDatesTest, MariaDbToPostgresAreNullByDefaultAndTextInTextColumns) {
+  std::unique_ptr<ReplicationSetup> setup = StartZeros("postgres");
+  ASSERT_TRUE(setup && !HasFailure());
+  ASSERT_TRUE(setup->source().Exec(kZerosRows).ok());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RowsAsText(setup->source(), kZerosAsPgHoldsThem) ==
+               RowsAsText(setup->target(), kZerosPgQuery);
+      },
+      seconds(60)))
+      << "source:\n"
+      << RowsAsText(setup->source(), kZerosAsPgHoldsThem) << "\ntarget:\n"
+      << RowsAsText(setup->target(), kZerosPgQuery) << "\napply log:\n"
+      << setup->apply_log();
+}
+
+// zero_dates: error stops the stream at the first zero date, names it on /status and in the log,
+// and applies nothing after it.
+TEST(ZeroDatesTest, MariaDbToPostgresStopAtTheFirstUnderTheErrorPolicy) {
+  std::unique_ptr<ReplicationSetup> setup = StartZeros("postgres", "  zero_dates: error\n");
+  ASSERT_TRUE(setup && !HasFailure());
+  TestDatabase& source = setup->source();
+  ASSERT_TRUE(
+      source.Exec("INSERT INTO zeros (id, dnn, tx) VALUES (1, '2024-02-29', '0000-00-00')").ok());
+  ASSERT_TRUE(WaitFor(
+      [&] { return setup->target().Scalar("SELECT tx FROM zeros") == "0000-00-00"; }, seconds(60)))
+      << setup->apply_log();
+  ASSERT_TRUE(source.Exec("INSERT INTO zeros (id, dnn) VALUES (2, '2024-01-00')").ok());
+  ASSERT_TRUE(source.Exec("INSERT INTO zeros (id, dnn) VALUES (3, '2024-01-01')").ok());
+  const std::string message =
+      "apply to public.zeros (INSERT): column dnn (from ferry.zeros.dnn): value '2024-01-00' is a "
+      "MySQL/MariaDB zero or partial date, which date cannot hold (PostgreSQL has no year, month "
+      "or day 0): to write NULL instead set `zero_dates: null` under `target:` in the apply "
+      "config, to keep the value make the target column text, or change it at the source";
+  std::string status;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        Result<std::string> body = HttpGet(setup->apply_admin_port(), "/status");
+        if (body.ok()) status = *body;
+        return status.find(message) != std::string::npos;
+      },
+      seconds(30)))
+      << status;
+  EXPECT_NE(setup->apply_log().find(message), std::string::npos) << setup->apply_log();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // retries must not get past it either
+  EXPECT_EQ(RowsAsText(setup->target(), "SELECT id, dnn, tx FROM zeros ORDER BY id"),
+            "1|2024-02-29|0000-00-00\n");
 }
 
 // Without `types:` an integer column is not a boolean, even where PostgreSQL would read 0/1 as

@@ -742,6 +742,45 @@ TEST_F(MariaDbSinkTest, EveryValueKindRoundTrips) {
   }
 }
 
+// MariaDB's zero and partial dates arrive as the source has them, as native replication copies
+// them: into DATE, DATETIME and TIMESTAMP columns (the zero TIMESTAMP is 0), a NOT NULL column
+// included, and as text into a text column.
+TEST_F(MariaDbSinkTest, ZeroAndPartialDatesAreWrittenExactly) {
+  Exec(
+      "CREATE TABLE zeros (id INT PRIMARY KEY, d DATE, dnn DATE NOT NULL, dt DATETIME, "
+      "dt6 DATETIME(6), ts TIMESTAMP NULL, ts6 TIMESTAMP(6) NULL, tx VARCHAR(30))");
+  wire::Relation relation = MakeRelation(14, "zeros",
+                                         {{"id", wire::LOGICAL_TYPE_INT, true},
+                                          {"d", wire::LOGICAL_TYPE_DATE},
+                                          {"dnn", wire::LOGICAL_TYPE_DATE},
+                                          {"dt", wire::LOGICAL_TYPE_TIMESTAMP},
+                                          {"dt6", wire::LOGICAL_TYPE_TIMESTAMP},
+                                          {"ts", wire::LOGICAL_TYPE_TIMESTAMP_TZ},
+                                          {"ts6", wire::LOGICAL_TYPE_TIMESTAMP_TZ},
+                                          {"tx", wire::LOGICAL_TYPE_DATE}});
+  auto date = [](const std::string& text) { return Str(&wire::Value::set_date, text); };
+  auto datetime = [](const std::string& text) { return Str(&wire::Value::set_timestamp, text); };
+  auto timestamp = [](const std::string& text) {
+    return Str(&wire::Value::set_timestamp_tz, text);
+  };
+  ApplyAll(
+      "0-1-1", Map(relation),
+      {Insert(14, {Int(1), date("0000-00-00"), date("0000-00-00"), datetime("0000-00-00 00:00:00"),
+                   datetime("0000-00-00 00:00:00.000000"), timestamp("0000-00-00 00:00:00+00"),
+                   timestamp("0000-00-00 00:00:00.000000+00"), date("0000-00-00")}),
+       Insert(14, {Int(2), date("2024-00-00"), date("2024-01-00"), datetime("2024-01-00 10:00:00"),
+                   datetime("2024-00-10 00:00:00.500000"), Null(), Null(), date("2024-02-00")})});
+  EXPECT_EQ(
+      Query("SELECT id, CAST(d AS CHAR), CAST(dnn AS CHAR), CAST(dt AS CHAR), "
+            "CAST(dt6 AS CHAR), CAST(ts AS CHAR), CAST(ts6 AS CHAR), UNIX_TIMESTAMP(ts), tx "
+            "FROM zeros ORDER BY id"),
+      (std::vector<Row>{
+          R({"1", "0000-00-00", "0000-00-00", "0000-00-00 00:00:00", "0000-00-00 00:00:00.000000",
+             "0000-00-00 00:00:00", "0000-00-00 00:00:00.000000", "0", "0000-00-00"}),
+          R({"2", "2024-00-00", "2024-01-00", "2024-01-00 10:00:00", "2024-00-10 00:00:00.500000",
+             std::nullopt, std::nullopt, std::nullopt, "2024-02-00"})}));
+}
+
 struct RefusedCase {
   std::string sql_type;
   wire::Value value;
@@ -818,6 +857,9 @@ std::vector<RefusedCase> RefusedCases() {
        "column v: value 'infinity' cannot be held by datetime(6)"},
       {"TIMESTAMP(6) NULL", Str(&wire::Value::set_timestamp_tz, "2040-01-01 00:00:00+00"),
        "MariaDB error 1292: Incorrect datetime value: '2040-01-01 00:00:00' for column `ferry`.`"},
+      {"TIMESTAMP(6) NULL", Str(&wire::Value::set_timestamp, "2024-01-00 10:00:00"),
+       "column v: value '2024-01-00 10:00:00' cannot be held exactly by timestamp(6) (a TIMESTAMP "
+       "holds the zero date 0000-00-00 00:00:00 but no partial dates)"},
       {"YEAR", Int(5),
        "column v: value 5 cannot be held exactly by year(4) (YEAR holds 0 and 1901..2155)"},
       {"ENUM('sad','happy')", Str(&wire::Value::set_enum_value, "HAPPY"),

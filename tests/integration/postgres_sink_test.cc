@@ -737,6 +737,63 @@ TEST_F(PostgresSinkTest, TextWithNulIsRejectedNamingTableAndColumn) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM nul_text"), "0");
 }
 
+// MySQL/MariaDB zero and partial dates: no PostgreSQL date or timestamp holds them. By default
+// (zero_dates: null) they are written as NULL there, while text columns keep their text, and an
+// update finds the row by them as it was written.
+TEST_F(PostgresSinkTest, ZeroDatesAreNullWhereTheColumnCannotHoldThemByDefault) {
+  Exec(
+      "CREATE TABLE zeros (id int PRIMARY KEY, d date, dt timestamp(6), ts timestamptz(6), "
+      "tx text, vc varchar(30))");
+  wire::Relation relation = MakeRelation(15, "zeros",
+                                         {{"id", wire::LOGICAL_TYPE_INT, true},
+                                          {"d", wire::LOGICAL_TYPE_DATE},
+                                          {"dt", wire::LOGICAL_TYPE_TIMESTAMP},
+                                          {"ts", wire::LOGICAL_TYPE_TIMESTAMP_TZ},
+                                          {"tx", wire::LOGICAL_TYPE_DATE},
+                                          {"vc", wire::LOGICAL_TYPE_TIMESTAMP_TZ}},
+                                         /*full_old_image=*/true);
+  const std::vector<wire::Value> zeros = {
+      Int(1),
+      Str(&wire::Value::set_date, "0000-00-00"),
+      Str(&wire::Value::set_timestamp, "2024-02-00 10:00:00"),
+      Str(&wire::Value::set_timestamp_tz, "0000-00-00 00:00:00.000000+00"),
+      Str(&wire::Value::set_date, "2024-01-00"),
+      Str(&wire::Value::set_timestamp_tz, "0000-00-00 00:00:00+00")};
+  std::vector<wire::Value> updated = zeros;
+  updated[4] = Str(&wire::Value::set_date, "0000-00-00");
+  ApplyAll("0/1", Map(relation), {Insert(15, zeros), Update(15, zeros, updated)});
+  EXPECT_EQ(Query("SELECT id, d, dt, ts, tx, vc FROM zeros"),
+            (std::vector<Row>{R({"1", std::nullopt, std::nullopt, std::nullopt, "0000-00-00",
+                                 "0000-00-00 00:00:00+00"})}));
+}
+
+// Under zero_dates: error such a value stops the row, naming table, column, value and the fixes;
+// into a text column it is no error.
+TEST_F(PostgresSinkTest, ZeroDatesAreAnErrorUnderTheErrorPolicy) {
+  Exec("CREATE TABLE strict_zeros (id int PRIMARY KEY, d date, tx text)");
+  wire::Relation relation = MakeRelation(16, "strict_zeros",
+                                         {{"id", wire::LOGICAL_TYPE_INT, true},
+                                          {"d", wire::LOGICAL_TYPE_DATE},
+                                          {"tx", wire::LOGICAL_TYPE_DATE}});
+  const MappedRelation mapped = Map(relation);
+  const wire::Value zero = Str(&wire::Value::set_date, "0000-00-00");
+  sink_ = MakePostgresSink(server_->dsn(), ZeroDates::kError);
+  ASSERT_TRUE(sink_->Open().ok());
+  ApplyAll("0/2", mapped, {Insert(16, {Int(1), Null(), zero})});
+  Begin("0/3");
+  Result<RowOutcome> refused = sink_->ApplyRow(mapped, Insert(16, {Int(2), zero, zero}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.message(),
+            "apply to public.strict_zeros (INSERT): column d (from public.strict_zeros.d): value "
+            "'0000-00-00' is a MySQL/MariaDB zero or partial date, which date cannot hold "
+            "(PostgreSQL has no year, month or day 0): to write NULL instead set `zero_dates: "
+            "null` under `target:` in the apply config, to keep the value make the target column "
+            "text, or change it at the source");
+  sink_->AbortTransaction();
+  EXPECT_EQ(Query("SELECT id, d, tx FROM strict_zeros"),
+            (std::vector<Row>{R({"1", std::nullopt, "0000-00-00"})}));
+}
+
 TEST_F(PostgresSinkTest, ValueTooLongIsAnErrorNotATruncation) {
   Exec("CREATE TABLE too_long (id int PRIMARY KEY, a varchar(3), b int)");
   Simple t = MakeSimple("too_long");
