@@ -13,9 +13,9 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include "apply/type_override.h"
@@ -321,11 +321,30 @@ void ReadLogLevel(const MapReader& map, std::string& out) {
 
 // How a statement's place in a binlog is named (see Ddl::at in capture/mysql/binlog_decoder.h):
 // a MariaDB GTID "0-1-57", a MySQL GTID "uuid:57", or "file:<binlog file>:<offset>".
-bool IsStatementPlace(const std::string& text) {
-  static const std::regex kPlace(
-      "[0-9]+-[0-9]+-[0-9]+|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}:[0-9]+|"
-      "file:.+:[0-9]+");
-  return std::regex_match(text, kPlace);
+bool IsDigits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool IsUuid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+  }
+  return true;
+}
+
+bool IsStatementPlace(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon != std::string_view::npos) {
+    const std::string_view head = text.substr(0, colon), number = text.substr(colon + 1);
+    return IsDigits(number) && (IsUuid(head) || (head.size() > 5 && head.substr(0, 5) == "file:"));
+  }
+  const size_t first = text.find('-'), second = text.find('-', first + 1);
+  return first != std::string_view::npos && second != std::string_view::npos &&
+         IsDigits(text.substr(0, first)) && IsDigits(text.substr(first + 1, second - first - 1)) &&
+         IsDigits(text.substr(second + 1));
 }
 
 void ReadSkipStatements(const MapReader& map, std::vector<std::string>& out) {

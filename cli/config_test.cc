@@ -252,11 +252,14 @@ TEST_F(ConfigTest, SkipStatementsNamePositionsAsTheErrorsGiveThem) {
             (std::vector<std::string>{"0-1-57", "3e11fa47-71ca-11e1-9e33-c80aa9429562:12",
                                       "file:mysql-bin.000003:4711"}));
 
-  std::string bad = yaml;
-  bad.replace(bad.find("\"0-1-57\""), 8, "\"0-1\"");
-  EXPECT_TRUE(Contains(CaptureError(bad),
-                       "source.skip_statements[0]: expected a list of statement "
-                       "positions"));
+  for (const char* wrong : {"0-1", "0-1-2-3", "x-1-2", "file:b.000001", "abc:12", "0-1-57 "}) {
+    std::string bad = yaml;
+    bad.replace(bad.find("\"0-1-57\""), 8, "\"" + std::string(wrong) + "\"");
+    EXPECT_TRUE(Contains(CaptureError(bad),
+                         "source.skip_statements[0]: expected a list of "
+                         "statement positions"))
+        << wrong;
+  }
   std::string on_postgres = kCapture;
   on_postgres.replace(on_postgres.find("engine: postgres"), 16,
                       "engine: postgres\n  skip_statements: [\"0-1-2\"]");
