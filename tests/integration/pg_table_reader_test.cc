@@ -27,7 +27,17 @@ class PgTableReaderTest : public ::testing::Test {
   static void SetUpTestSuite() {
     auto server = PostgresServer::Start("reader");
     EXPECT_TRUE(server.ok()) << server.message();
-    if (server.ok()) server_ = server->release();
+    if (!server.ok()) return;
+    server_ = server->release();
+    // Defaults unlike the text forms pg_values.h parses: the reader's session must set its own,
+    // as the walsender's does.
+    Status defaults = server_->Exec(
+        "ALTER DATABASE ferry SET timezone = 'Asia/Kolkata';"
+        "ALTER DATABASE ferry SET datestyle = 'SQL, DMY';"
+        "ALTER DATABASE ferry SET intervalstyle = 'iso_8601';"
+        "ALTER DATABASE ferry SET bytea_output = 'escape';"
+        "ALTER DATABASE ferry SET extra_float_digits = 0");
+    EXPECT_TRUE(defaults.ok()) << defaults.message();
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -128,7 +138,8 @@ TEST_F(PgTableReaderTest, ReadsTheValuesAndRelationTheStreamSends) {
   ASSERT_TRUE(started.ok()) << started.message();
   Exec(kMatrixRows);
   if (HasFatalFailure()) return;
-  Result<std::map<std::string, StreamedTable>> streamed = StreamInserts(*source, 1);  // one Exec, one transaction
+  Result<std::map<std::string, StreamedTable>> streamed =
+      StreamInserts(*source, 1);  // one Exec, one transaction
   ASSERT_TRUE(streamed.ok()) << streamed.message();
   source->Stop();
   ASSERT_EQ(streamed->size(), 4u);
