@@ -23,7 +23,9 @@ using Key = std::vector<wire::Value>;  // one value per key column, in KeyedRela
 
 // A table as the change stream describes it, and the key its rows are read in order of.
 struct KeyedRelation {
-  wire::Relation relation;  // exactly as the stream's Relation for this table (id included)
+  // As the stream's Relation for this table. Its id: PostgreSQL the table's OID, as pgoutput's;
+  // MariaDB 0, since the binlog stream numbers relations per session.
+  wire::Relation relation;
   // Indexes into relation.columns() of the primary key (PostgreSQL: of the replica identity
   // index when the table's REPLICA IDENTITY is USING INDEX), in the index's column order. Not
   // always the columns the Relation flags as key: REPLICA IDENTITY FULL flags every column.

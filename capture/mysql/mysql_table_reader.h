@@ -6,8 +6,9 @@
 // in a UTC session (TIMESTAMP as its UTC instant, zero and partial dates as they are), strings
 // as their stored bytes (character_set_results=binary) through the stream's charset
 // conversion. Keyset pagination by the primary key uses the expanded form
-// `k1 > ? OR (k1 = ? AND k2 > ?) ...`, which MariaDB 10.11 turns into a range scan of the
-// primary key (a row comparison `(k1, k2) > (?, ?)` scans the whole index).
+// `k1 > ? OR (k1 = ? AND k2 > ?) ...`, which MariaDB 10.11 plans as a range scan of the primary
+// key; a row comparison `(k1, k2) > (?, ?)` is planned as an index scan from the first key,
+// filtered, so every later chunk would read all rows before it (mariadb_table_reader_test).
 #pragma once
 
 #include <cstddef>
@@ -38,7 +39,9 @@ class MysqlTableReader : public TableReader {
  public:
   // Every read after this sees one snapshot (START TRANSACTION WITH CONSISTENT SNAPSHOT), until
   // EndConsistentRead; returns the binlog position and GTID state the snapshot corresponds to:
-  // every transaction before it is in the snapshot, none after it.
+  // every transaction before it is in the snapshot, none after it. The GTID state is
+  // BINLOG_GTID_POS(binlog_snapshot_file, binlog_snapshot_position); @@gtid_binlog_pos read in
+  // the same transaction is the server's current state, which can already hold later commits.
   virtual Result<ConsistentSnapshot> BeginConsistentRead() = 0;
   virtual Status EndConsistentRead() = 0;
 };
