@@ -186,12 +186,6 @@ bool MentionsIdentifier(const std::string& text, const std::string& name) {
   return false;
 }
 
-// The collation a column's CHARACTER_SET_NAME stands for: no charset is a binary string (or not a
-// string at all, where the decoder ignores it).
-uint32_t CollationOf(const std::optional<std::string>& charset) {
-  return charset ? CollationOfCharset(Lower(*charset)) : kBinaryCollation;
-}
-
 // Tables as information_schema describes them now (see table_catalog.h for why and when that is
 // exact), on a connection of its own, cached per table until a DDL statement mentions it.
 class SchemaCatalog {
@@ -203,12 +197,8 @@ class SchemaCatalog {
   Result<const CatalogTable*> Describe(const std::string& schema, const std::string& table) {
     const std::string key = schema + "." + table;
     if (auto it = cache_.find(key); it != cache_.end()) return &it->second.catalog;
-    Result<std::vector<SqlRow>> columns = Query([&] {
-      return "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY, CHARACTER_SET_NAME,"
-             " CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
-             connection_->Quote(schema) + " AND TABLE_NAME = " + connection_->Quote(table) +
-             " ORDER BY ORDINAL_POSITION";
-    });
+    Result<std::vector<SqlRow>> columns = Query(
+        [&] { return CatalogColumnsQuery(connection_->Quote(schema), connection_->Quote(table)); });
     if (!columns.ok()) return columns.status();
     Result<std::vector<SqlRow>> changed = Query([&] {
       return "SELECT UNIX_TIMESTAMP(CREATE_TIME) FROM information_schema.TABLES"
@@ -217,11 +207,7 @@ class SchemaCatalog {
     });
     if (!changed.ok()) return changed.status();
     Entry entry{table, {}};
-    for (const SqlRow& row : *columns) {
-      entry.catalog.columns.push_back({row[0].value_or(""), Lower(row[1].value_or("")),
-                                       row[2].value_or(""), row[3] == "PRI", CollationOf(row[4]),
-                                       std::strtoull(row[5].value_or("0").c_str(), nullptr, 10)});
-    }
+    entry.catalog.columns = CatalogColumnsFromRows(*columns);
     if (!changed->empty() && changed->front()[0]) {
       entry.catalog.changed_at = std::strtoll(changed->front()[0]->c_str(), nullptr, 10);
     }

@@ -46,12 +46,15 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <map>
 #include <optional>
+#include <set>
 
 #include "capture/mysql/mysql_charset.h"
 #include "capture/mysql/mysql_decimal.h"
 #include "capture/mysql/mysql_json.h"
 #include "capture/mysql/mysql_temporal.h"
+#include "capture/mysql/table_catalog.h"
 #include "common/json_text.h"
 
 namespace ferry::capture::mysql {
@@ -830,14 +833,8 @@ class ValueDecoder {
     if (bits == 0) return Error("BIT of 0 bits in the TABLE_MAP");
     Result<std::string_view> bytes = Take((bits + 7) / 8);
     if (!bytes.ok()) return bytes.status();
-    std::string text;
-    text.reserve(bits);
-    size_t skip = bytes->size() * 8 - bits;
-    for (size_t i = skip; i < bytes->size() * 8; ++i) {
-      text.push_back((static_cast<uint8_t>((*bytes)[i / 8]) >> (7 - i % 8)) & 1 ? '1' : '0');
-    }
     wire::Value value;
-    value.set_bits(std::move(text));
+    value.set_bits(BitsText(*bytes, bits));
     return value;
   }
 
@@ -907,22 +904,7 @@ class ValueDecoder {
     return Character(*bytes);
   }
 
-  // Character data: text when the column's charset gives exact UTF-8, else bytes.
-  Result<wire::Value> Character(std::string_view bytes) {
-    wire::Value value;
-    bool blob = IsBlobType(column().real_type) || column().real_type == kBlobCompressed;
-    if (column().charset == 0 && blob) {  // no charset metadata: BLOB or TEXT is unknowable
-      value.set_bytes(std::string(bytes));
-      return value;
-    }
-    std::optional<std::string> text = CharsetToUtf8(bytes, column().charset);
-    if (text) {
-      value.set_text(std::move(*text));
-    } else {
-      value.set_bytes(std::string(bytes));
-    }
-    return value;
-  }
+  Result<wire::Value> Character(std::string_view bytes) { return CharacterValue(column(), bytes); }
 
   Result<wire::Value> Enum() {
     size_t width = column().metadata & 0xff;
@@ -1123,6 +1105,133 @@ Result<size_t> DecodeRowImage(const TableMap& table, const std::vector<bool>& pr
   out->insert(out->end(), std::make_move_iterator(values.begin()),
               std::make_move_iterator(values.end()));
   return in.offset();
+}
+
+wire::Value CharacterValue(const ColumnInfo& column, std::string_view bytes) {
+  wire::Value value;
+  bool blob = IsBlobType(column.real_type) || column.real_type == kBlobCompressed;
+  if (column.charset == 0 && blob) {  // no charset metadata: BLOB or TEXT is unknowable
+    value.set_bytes(std::string(bytes));
+    return value;
+  }
+  std::optional<std::string> text = CharsetToUtf8(bytes, column.charset);
+  if (text) {
+    value.set_text(std::move(*text));
+  } else {
+    value.set_bytes(std::string(bytes));
+  }
+  return value;
+}
+
+std::string BitsText(std::string_view bytes, size_t bits) {
+  std::string text;
+  if (bits > bytes.size() * 8) bits = bytes.size() * 8;
+  text.reserve(bits);
+  const size_t skip = bytes.size() * 8 - bits;
+  for (size_t i = skip; i < bytes.size() * 8; ++i) {
+    text.push_back((static_cast<uint8_t>(bytes[i / 8]) >> (7 - i % 8)) & 1 ? '1' : '0');
+  }
+  return text;
+}
+
+namespace {
+
+// "(10,2)" of "decimal(10,2) unsigned" as numbers; {} when there are none.
+std::vector<uint32_t> DeclaredNumbers(std::string_view column_type) {
+  std::vector<uint32_t> numbers;
+  const size_t open = column_type.find('(');
+  if (open == std::string_view::npos) return numbers;
+  uint32_t n = 0;
+  bool digits = false;
+  for (size_t i = open + 1; i < column_type.size() && column_type[i] != ')'; ++i) {
+    const char c = column_type[i];
+    if (c >= '0' && c <= '9') {
+      n = n * 10 + static_cast<uint32_t>(c - '0');
+      digits = true;
+    } else if (c == ',') {
+      numbers.push_back(n);
+      n = 0;
+      digits = false;
+    } else {
+      return {};  // ENUM/SET members, not numbers
+    }
+  }
+  if (digits) numbers.push_back(n);
+  return numbers;
+}
+
+// Field_string's metadata: the real type with bits 8-9 of the byte length folded in (see
+// StringMaxLength), then the low byte of the length.
+uint16_t StringMetadata(uint8_t real_type, uint64_t length) {
+  const auto byte0 = static_cast<uint8_t>(real_type ^ ((length & 0x300) >> 4));
+  return static_cast<uint16_t>(byte0 << 8 | (length & 0xff));
+}
+
+}  // namespace
+
+Result<ColumnInfo> LoggedColumn(std::string_view data_type, std::string_view column_type,
+                                uint64_t octet_length, uint32_t collation) {
+  ColumnInfo column;
+  column.is_unsigned = column_type.find(" unsigned") != std::string_view::npos;
+  const std::vector<uint32_t> numbers = DeclaredNumbers(column_type);
+  const uint32_t first = numbers.empty() ? 0 : numbers[0];
+  auto set = [&](uint8_t type, uint16_t metadata) {
+    column.type = column.real_type = type;
+    column.metadata = metadata;
+  };
+  static const std::map<std::string_view, uint8_t> kFixed = {
+      {"tinyint", kTiny}, {"smallint", kShort},  {"mediumint", kInt24},
+      {"int", kLong},     {"bigint", kLongLong}, {"year", kYear},
+      {"float", kFloat},  {"double", kDouble},   {"date", kDate}};
+  static const std::map<std::string_view, uint16_t> kBlobLengthBytes = {
+      {"tinyblob", 1},   {"tinytext", 1},   {"blob", 2},     {"text", 2},
+      {"mediumblob", 3}, {"mediumtext", 3}, {"longblob", 4}, {"longtext", 4}};
+  static const std::set<std::string_view> kGeometries = {
+      "geometry",   "point",           "linestring",   "polygon",
+      "multipoint", "multilinestring", "multipolygon", "geometrycollection"};
+  if (auto fixed = kFixed.find(data_type); fixed != kFixed.end()) {
+    set(fixed->second, fixed->second == kFloat ? 4 : fixed->second == kDouble ? 8 : 0);
+  } else if (data_type == "decimal" && numbers.size() == 2) {
+    set(kNewDecimal, static_cast<uint16_t>(numbers[0] << 8 | numbers[1]));
+  } else if (data_type == "bit") {
+    set(kBit, static_cast<uint16_t>((first / 8) << 8 | (first % 8)));
+  } else if (data_type == "time" || data_type == "datetime" || data_type == "timestamp") {
+    set(data_type == "time"       ? kTime2
+        : data_type == "datetime" ? kDatetime2
+                                  : kTimestamp2,
+        static_cast<uint16_t>(first));
+  } else if (data_type == "varchar" || data_type == "varbinary") {
+    set(kVarchar, static_cast<uint16_t>(octet_length));
+  } else if (data_type == "char" || data_type == "binary") {
+    set(kString, StringMetadata(kString, octet_length));
+  } else if (data_type == "enum" || data_type == "set") {
+    Result<std::vector<std::string>> members = ParseMembers(std::string(column_type));
+    if (!members.ok()) return members.status();
+    const bool is_enum = data_type == "enum";
+    const size_t count = members->size();
+    const uint8_t pack =
+        is_enum ? (count < 256 ? 1 : 2) : ((count + 7) / 8 > 4 ? 8 : (count + 7) / 8);
+    column.type = kString;
+    column.real_type = is_enum ? kEnum : kSet;
+    column.metadata = static_cast<uint16_t>(column.real_type << 8 | pack);
+    (is_enum ? column.enum_values : column.set_values) = std::move(*members);
+  } else if (auto blob = kBlobLengthBytes.find(data_type); blob != kBlobLengthBytes.end()) {
+    set(kBlob, blob->second);
+  } else if (kGeometries.count(data_type) != 0) {
+    set(kGeometry, 4);
+  } else {
+    return Status::Error("columns of type " + std::string(column_type) +
+                         " cannot be read as the binlog logs them yet");
+  }
+  if (column_type.find(" compressed") != std::string_view::npos) {
+    return Status::Error("columns of type " + std::string(column_type) +
+                         " cannot be read as the binlog logs them yet");
+  }
+  // ENUM and SET members are in the column's charset too (FULL metadata logs it for them).
+  if (HoldsCharacters(column) || column.real_type == kEnum || column.real_type == kSet) {
+    column.charset = collation;
+  }
+  return column;
 }
 
 wire::LogicalType MysqlLogicalType(const ColumnInfo& column) {

@@ -70,6 +70,22 @@ void SetCollations(TableMap& table, const std::vector<uint32_t>& collations);
 wire::LogicalType MysqlLogicalType(const ColumnInfo& column);
 std::string MysqlTypeName(const ColumnInfo& column);
 
+// Character data of a CHAR, VARCHAR, TEXT or BLOB column: text when the column's charset gives
+// exact UTF-8 (mysql_charset.h), else bytes.
+wire::Value CharacterValue(const ColumnInfo& column, std::string_view bytes);
+
+// The `bits` low bits of big-endian `bytes` as a bit string ("0101"), as a BIT column's value
+// travels.
+std::string BitsText(std::string_view bytes, size_t bits);
+
+// The TABLE_MAP column a MariaDB server logs for a column declared as information_schema
+// shows it (DATA_TYPE "decimal", COLUMN_TYPE "decimal(10,2) unsigned", CHARACTER_OCTET_LENGTH,
+// the charset's collation id or kBinaryCollation), with binlog_row_metadata=FULL, name and
+// members aside. An error names the types this cannot describe (MariaDB's UUID, INET4, INET6,
+// MySQL's JSON, compressed columns).
+Result<ColumnInfo> LoggedColumn(std::string_view data_type, std::string_view column_type,
+                                uint64_t octet_length, uint32_t collation);
+
 // The wire::Relation for a table map (column names "@1", "@2", ... when the binlog has none;
 // key flags from the primary key metadata, or every column when there is none).
 wire::Relation RelationFromTableMap(const TableMap& table, uint32_t relation_id);

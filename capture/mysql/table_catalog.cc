@@ -1,11 +1,20 @@
 #include "capture/mysql/table_catalog.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <set>
 #include <string_view>
 
+#include "capture/mysql/mysql_charset.h"
+
 namespace ferry::capture::mysql {
 namespace {
+
+std::string Lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
 
 const std::set<std::string_view> kIntegerTypes = {"tinyint", "smallint", "mediumint", "int",
                                                   "bigint"};
@@ -169,6 +178,46 @@ Status CompleteFromCatalog(TableMap& table, const CatalogTable& catalog, uint32_
   table.has_signedness = true;
   table.has_enum_and_set_values = true;
   return Status::Ok();
+}
+
+std::string CatalogColumnsQuery(const std::string& schema, const std::string& table) {
+  return "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY, CHARACTER_SET_NAME,"
+         " CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+         schema + " AND TABLE_NAME = " + table + " ORDER BY ORDINAL_POSITION";
+}
+
+std::vector<CatalogColumn> CatalogColumnsFromRows(
+    const std::vector<std::vector<std::optional<std::string>>>& rows) {
+  std::vector<CatalogColumn> columns;
+  for (const auto& row : rows) {
+    if (row.size() < 6) continue;
+    // No charset: a binary string (or not a string at all, where the decoder ignores it).
+    const uint32_t collation = row[4] ? CollationOfCharset(Lower(*row[4])) : kBinaryCollation;
+    columns.push_back({row[0].value_or(""), Lower(row[1].value_or("")), row[2].value_or(""),
+                       row[3] == "PRI", collation,
+                       std::strtoull(row[5].value_or("0").c_str(), nullptr, 10)});
+  }
+  return columns;
+}
+
+Result<TableMap> TableMapFromCatalog(const std::string& schema, const std::string& table,
+                                     const std::vector<CatalogColumn>& columns) {
+  TableMap map;
+  map.schema = schema;
+  map.table = table;
+  for (const CatalogColumn& now : columns) {
+    Result<ColumnInfo> column =
+        LoggedColumn(now.data_type, now.column_type, now.octet_length, now.collation);
+    if (!column.ok()) {
+      return column.status().WithContext("table `" + schema + "`.`" + table + "` column " +
+                                         now.name);
+    }
+    column->name = now.name;
+    column->primary_key = now.primary_key;
+    map.columns.push_back(std::move(*column));
+  }
+  map.has_column_names = map.has_signedness = map.has_enum_and_set_values = true;
+  return map;
 }
 
 Result<std::vector<std::string>> ParseMembers(const std::string& column_type) {

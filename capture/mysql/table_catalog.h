@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,18 @@ bool NeedsCatalog(const TableMap& table);
 // table as the event (written at `event_time`, Unix seconds; 0 when unknown) logged it.
 // Errors name the table, the column and the fix.
 Status CompleteFromCatalog(TableMap& table, const CatalogTable& catalog, uint32_t event_time);
+
+// The query that reads a table's CatalogColumns, `schema` and `table` being SQL string literals,
+// and its rows (text, nullopt for NULL) as CatalogColumns.
+std::string CatalogColumnsQuery(const std::string& schema, const std::string& table);
+std::vector<CatalogColumn> CatalogColumnsFromRows(
+    const std::vector<std::vector<std::optional<std::string>>>& rows);
+
+// The TABLE_MAP a MariaDB server with binlog_row_metadata=FULL logs for a table whose columns
+// are `columns` (see LoggedColumn in row_decoder.h): what a reader of the table's rows needs to
+// describe and type them as the binlog stream does. An error names the column it cannot describe.
+Result<TableMap> TableMapFromCatalog(const std::string& schema, const std::string& table,
+                                     const std::vector<CatalogColumn>& columns);
 
 // The members of an ENUM or SET from its COLUMN_TYPE ("enum('a','it''s','b\\c')"), unescaped as
 // the server escapes them there; an error for anything else.

@@ -213,7 +213,7 @@ std::string StandbyStatusUpdate(uint64_t lsn, int64_t now_unix_us) {
   return out;
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> ReplicationConnectParams(
+Result<std::vector<std::pair<std::string, std::string>>> SessionConnectParams(
     const std::string& dsn) {
   char* error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &error);
@@ -238,11 +238,17 @@ Result<std::vector<std::pair<std::string, std::string>>> ReplicationConnectParam
     params.emplace_back(key, o->val);
   }
   PQconninfoFree(parsed);
-  params.emplace_back("replication", "database");
   params.emplace_back("options", user_options.empty() ? std::string(kSessionOptions)
                                                       : user_options + " " + kSessionOptions);
   if (!has_app_name) params.emplace_back("fallback_application_name", "ferry");
   if (!has_timeout) params.emplace_back("connect_timeout", kDefaultConnectTimeoutSeconds);
+  return params;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ReplicationConnectParams(
+    const std::string& dsn) {
+  Result<std::vector<std::pair<std::string, std::string>>> params = SessionConnectParams(dsn);
+  if (params.ok()) params->emplace_back("replication", "database");
   return params;
 }
 

@@ -53,9 +53,13 @@ Result<CopyMessage> ParseCopyData(std::string_view data);
 // client clock `now_unix_us`, and replyRequested = 0.
 std::string StandbyStatusUpdate(uint64_t lsn, int64_t now_unix_us);
 
-// The libpq connection parameters for `dsn` (key=value or URI) with replication=database, the
-// session settings above appended to any `options` the DSN has, a fallback application name
-// and a connect timeout unless the DSN sets one.
+// The libpq connection parameters for an ordinary connection to `dsn` (key=value or URI) whose
+// values come out as the replication stream's do: the session settings above appended to any
+// `options` the DSN has, a fallback application name and a connect timeout unless the DSN sets
+// one. A `replication` key in the DSN is dropped.
+Result<std::vector<std::pair<std::string, std::string>>> SessionConnectParams(
+    const std::string& dsn);
+// The same with replication=database: the walsender connection.
 Result<std::vector<std::pair<std::string, std::string>>> ReplicationConnectParams(
     const std::string& dsn);
 

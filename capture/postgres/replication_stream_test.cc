@@ -105,6 +105,16 @@ TEST(ReplicationConnectParamsTest, UriWithOptionsAndOverrides) {
   EXPECT_EQ(p["connect_timeout"], "3");
 }
 
+TEST(SessionConnectParamsTest, OrdinaryConnectionWithTheStreamsSessionSettings) {
+  Result<std::vector<std::pair<std::string, std::string>>> params =
+      SessionConnectParams("host=h dbname=d replication=database");
+  ASSERT_TRUE(params.ok()) << params.message();
+  std::map<std::string, std::string> p(params->begin(), params->end());
+  EXPECT_EQ(p.count("replication"), 0u);
+  EXPECT_EQ(p["options"], kSession);
+  EXPECT_EQ(p["dbname"], "d");
+}
+
 TEST(ReplicationConnectParamsTest, InvalidDsn) {
   Result<std::vector<std::pair<std::string, std::string>>> params =
       ReplicationConnectParams("host=a nonsense");
