@@ -3,6 +3,7 @@
 #include <mysql.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <utility>
@@ -229,7 +230,13 @@ Status BindParameter(const wire::Value& value, Parameter& storage, MYSQL_BIND& b
       bind.buffer = &storage.dbl;
       return Status::Ok();
     case wire::Value::kBits:
-      storage.integer = static_cast<int64_t>(std::stoull("0" + value.bits(), nullptr, 2));
+      // BIT(n) holds at most 64 bits; anything else is not a key of this table.
+      if (value.bits().size() > 64 || value.bits().find_first_not_of("01") != std::string::npos) {
+        return Status::Error("a BIT key value of " + std::to_string(value.bits().size()) +
+                             " bits (\"" + value.bits().substr(0, 70) + "\")");
+      }
+      storage.integer =
+          static_cast<int64_t>(std::strtoull(("0" + value.bits()).c_str(), nullptr, 2));
       bind.buffer_type = MYSQL_TYPE_LONGLONG;
       bind.buffer = &storage.integer;
       bind.is_unsigned = 1;
@@ -476,7 +483,8 @@ Result<ConsistentSnapshot> Reader::BeginConsistentRead() {
   for (const SqlRow& row : *status) {
     if (row.size() < 2 || !row[0] || !row[1]) continue;
     if (*row[0] == "Binlog_snapshot_file") snapshot.file = *row[1];
-    if (*row[0] == "Binlog_snapshot_position") snapshot.position = std::stoull(*row[1]);
+    if (*row[0] == "Binlog_snapshot_position")
+      snapshot.position = std::strtoull(row[1]->c_str(), nullptr, 10);
   }
   if (snapshot.file.empty()) {
     (void)connection_->Exec("ROLLBACK");

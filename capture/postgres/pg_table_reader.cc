@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <utility>
@@ -174,7 +175,7 @@ Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::str
   if (!indexes.ok()) return indexes.status();
   std::vector<int> primary_attnums, identity_attnums;
   for (int r = 0; r < PQntuples(indexes->get()); ++r) {
-    const int attnum = std::stoi(PQgetvalue(indexes->get(), r, 2));
+    const int attnum = static_cast<int>(std::strtol(PQgetvalue(indexes->get(), r, 2), nullptr, 10));
     if (PQgetvalue(indexes->get(), r, 0)[0] == 't') primary_attnums.push_back(attnum);
     if (PQgetvalue(indexes->get(), r, 1)[0] == 't') identity_attnums.push_back(attnum);
   }
@@ -186,15 +187,17 @@ Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::str
   KeyedRelation out;
   TableTypes types;
   wire::Relation& relation = out.relation;
-  relation.set_id(static_cast<uint32_t>(std::stoul(oid)));
+  relation.set_id(static_cast<uint32_t>(std::strtoul(oid.c_str(), nullptr, 10)));
   relation.set_schema(schema);
   relation.set_table(table);
   relation.set_full_old_image(identity == 'f');
   std::vector<int> attnums;
   for (int r = 0; r < PQntuples(columns->get()); ++r) {
-    const int attnum = std::stoi(PQgetvalue(columns->get(), r, 0));
-    const auto type_oid = static_cast<uint32_t>(std::stoul(PQgetvalue(columns->get(), r, 2)));
-    const int32_t type_modifier = std::stoi(PQgetvalue(columns->get(), r, 3));
+    const int attnum = static_cast<int>(std::strtol(PQgetvalue(columns->get(), r, 0), nullptr, 10));
+    const auto type_oid =
+        static_cast<uint32_t>(std::strtoul(PQgetvalue(columns->get(), r, 2), nullptr, 10));
+    const int32_t type_modifier =
+        static_cast<int32_t>(std::strtol(PQgetvalue(columns->get(), r, 3), nullptr, 10));
     Result<std::string> type_name = TypeName(type_oid, type_modifier);
     if (!type_name.ok()) return type_name.status();
     wire::Column& column = *relation.add_columns();
