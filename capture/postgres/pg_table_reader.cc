@@ -369,21 +369,9 @@ std::string PgKeysQuery(const KeyedRelation& table, size_t key_count) {
 Result<std::unique_ptr<PostgresTableReader>> ConnectPostgresTableReader(const std::string& dsn) {
   Result<std::vector<std::pair<std::string, std::string>>> params = SessionConnectParams(dsn);
   if (!params.ok()) return params.status();
-  std::vector<const char*> keys, values;
-  for (const auto& [key, value] : *params) {
-    keys.push_back(key.c_str());
-    values.push_back(value.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), 0);
-  if (conn == nullptr) return Status::Error("connecting to source PostgreSQL: out of memory");
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = TrimRight(PQerrorMessage(conn));
-    PQfinish(conn);
-    return Status::Error("connecting to source PostgreSQL: " + message);
-  }
-  return std::unique_ptr<PostgresTableReader>(new Reader(conn));
+  Result<PGconn*> conn = OpenConnection(*params, "connecting to source PostgreSQL");
+  if (!conn.ok()) return conn.status();
+  return std::unique_ptr<PostgresTableReader>(new Reader(*conn));
 }
 
 }  // namespace ferry::capture::postgres

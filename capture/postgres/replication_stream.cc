@@ -256,24 +256,32 @@ Result<std::vector<std::pair<std::string, std::string>>> ReplicationConnectParam
 
 void ReplicationStream::LibpqFree::operator()(char* p) const { PQfreemem(p); }
 
-Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Connect(const std::string& dsn) {
-  Result<std::vector<std::pair<std::string, std::string>>> params = ReplicationConnectParams(dsn);
-  if (!params.ok()) return params.status();
+Result<PGconn*> OpenConnection(const std::vector<std::pair<std::string, std::string>>& params,
+                               const std::string& what) {
   std::vector<const char*> keys, values;
-  for (const auto& [key, value] : *params) {
+  for (const auto& [key, value] : params) {
     keys.push_back(key.c_str());
     values.push_back(value.c_str());
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
   PGconn* conn = PQconnectdbParams(keys.data(), values.data(), 0);
-  if (conn == nullptr) return Status::Error("connecting to source PostgreSQL: out of memory");
+  if (conn == nullptr) return Status::Error(what + ": out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = TrimRight(PQerrorMessage(conn));
     PQfinish(conn);
-    return Status::Error("connecting to source PostgreSQL (replication=database): " + message);
+    return Status::Error(what + ": " + message);
   }
-  return std::unique_ptr<ReplicationStream>(new ReplicationStream(conn));
+  return conn;
+}
+
+Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Connect(const std::string& dsn) {
+  Result<std::vector<std::pair<std::string, std::string>>> params = ReplicationConnectParams(dsn);
+  if (!params.ok()) return params.status();
+  Result<PGconn*> conn =
+      OpenConnection(*params, "connecting to source PostgreSQL (replication=database)");
+  if (!conn.ok()) return conn.status();
+  return std::unique_ptr<ReplicationStream>(new ReplicationStream(*conn));
 }
 
 ReplicationStream::~ReplicationStream() {

@@ -63,6 +63,11 @@ Result<std::vector<std::pair<std::string, std::string>>> SessionConnectParams(
 Result<std::vector<std::pair<std::string, std::string>>> ReplicationConnectParams(
     const std::string& dsn);
 
+// A libpq connection opened with `params` (one of the two above); the caller owns it (PQfinish).
+// Errors read "<what>: <libpq's message>".
+Result<pg_conn*> OpenConnection(const std::vector<std::pair<std::string, std::string>>& params,
+                                const std::string& what);
+
 // ---- the connection ---------------------------------------------------------------------------
 
 // A published table whose UPDATE and DELETE the source refuses for want of a replica identity.
