@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "capture/postgres/postgres_source.h"
+#include "tests/harness/ferry_process.h"
 #include "tests/harness/postgres_server.h"
 #include "tests/integration/table_reader_checks.h"
 
@@ -21,6 +23,7 @@ namespace ferry::capture::postgres {
 namespace {
 
 using ferry::testing::PostgresServer;
+using ferry::testing::WaitFor;
 
 class PgTableReaderTest : public ::testing::Test {
  protected:
@@ -300,7 +303,14 @@ TEST_F(PgTableReaderTest, ConsistentReadSeesTheExportedSnapshot) {
   EXPECT_EQ(seen.back()[0].int64(), 10);
   EXPECT_EQ(ReadAll(*reader_, table, 3).size(), 19u);  // after it: today's rows
   PQfinish(exporter);
-  EXPECT_FALSE(reader_->BeginConsistentRead(snapshot).ok());  // its exporter is gone
+  // Its exporter is gone; the server ends that backend a moment after the client hangs up.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        if (!reader_->BeginConsistentRead(snapshot).ok()) return true;
+        (void)reader_->EndConsistentRead();
+        return false;
+      },
+      std::chrono::seconds(10)));
 }
 
 }  // namespace
