@@ -29,8 +29,21 @@ nlohmann::json IsoUtcOrNull(int64_t time_us) {
   return std::string(buffer, n) + fraction;
 }
 
-nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now) {
+nlohmann::json CopyJson(const CopyStatus& c) {
   return {
+      {"state", c.state},
+      {"table", c.table},
+      {"tables_total", c.tables_total},
+      {"tables_done", c.tables_done},
+      {"rows_copied", c.rows_copied},
+      {"rows_estimate", c.rows_estimate},
+      {"rows_per_second", c.rows_per_second},
+      {"eta_seconds", c.eta_seconds < 0 ? nlohmann::json(nullptr) : nlohmann::json(c.eta_seconds)},
+  };
+}
+
+nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now) {
+  nlohmann::json json = {
       {"state", s.state},
       {"peer", s.peer},
       {"last_error", s.last_error},
@@ -42,6 +55,8 @@ nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now) {
       {"lag_seconds", s.lag.LagSeconds(now)},
       {"last_commit_time", IsoUtcOrNull(s.lag.last_commit_time_us())},
   };
+  if (!s.copy.state.empty()) json["copy"] = CopyJson(s.copy);
+  return json;
 }
 
 // Label values may hold anything a user named a stream; the exposition format needs \, " and
@@ -119,6 +134,7 @@ const std::set<std::string>& BuiltinFamilies() {
       "ferry_transactions_total",
       "ferry_rows_total",
       "ferry_skipped_transactions_total",
+      "ferry_copy_rows_total",
   };
   return kNames;
 }
@@ -212,6 +228,14 @@ std::string MetricsRegistry::PrometheusText() const {
   for (const auto& [name, s] : streams_) {
     w.Sample("ferry_skipped_transactions_total", StreamLabel(name),
              std::to_string(s.skipped_transactions));
+  }
+
+  w.Header("ferry_copy_rows_total", "counter",
+           "Existing rows copied into the target by the initial copy (apply agent).");
+  for (const auto& [name, s] : streams_) {
+    if (!s.copy.state.empty()) {
+      w.Sample("ferry_copy_rows_total", StreamLabel(name), std::to_string(s.copy.rows_copied));
+    }
   }
 
   // Two counter names may sanitize to the same family ("a-b", "a_b"); they are summed rather

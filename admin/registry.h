@@ -14,6 +14,18 @@
 
 namespace ferry::admin {
 
+// An apply stream's copy of its upstream's existing rows (apply/copy_tracker.h).
+struct CopyStatus {
+  std::string state;          // "" (no copy recorded), "copying" or "done"
+  std::string table;          // the table of the last chunk, "schema.table"
+  uint64_t tables_total = 0;
+  uint64_t tables_done = 0;
+  uint64_t rows_copied = 0;    // every table, since the copy began
+  uint64_t rows_estimate = 0;  // the source's estimate for the tables seen so far
+  double rows_per_second = 0;  // since this connection began copying
+  double eta_seconds = -1;     // for the tables seen so far; -1 unknown
+};
+
 // The state of one replication stream: an upstream of an apply agent, or a subscriber of a
 // capture agent.
 struct StreamStatus {
@@ -26,6 +38,7 @@ struct StreamStatus {
   uint64_t rows = 0;
   uint64_t skipped_transactions = 0; // already covered by the checkpoint
   LagTracker lag;
+  CopyStatus copy;
 };
 
 class MetricsRegistry {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "apply/copy_tracker.h"
 #include "apply/type_override.h"
 #include "common/log.h"
 #include "conflict/conflict.h"
@@ -25,6 +26,7 @@ std::string ConflictName(RowOutcome outcome) {
     case RowOutcome::kInsertedOverExisting:
       return conflict::ConflictTypeName(conflict::ConflictType::kInsertExists);
     case RowOutcome::kUpdateInsertedMissing:
+    case RowOutcome::kUpdateMissingNotInserted:
       return conflict::ConflictTypeName(conflict::ConflictType::kUpdateMissing);
     case RowOutcome::kDeleteMissing:
       return conflict::ConflictTypeName(conflict::ConflictType::kDeleteMissing);
@@ -42,6 +44,9 @@ std::string OutcomeAction(RowOutcome outcome) {
       return "update found no row: inserted the source's row";
     case RowOutcome::kDeleteMissing:
       return "delete found no row: nothing to delete";
+    case RowOutcome::kUpdateMissingNotInserted:
+      return "update found no row, and the source did not send every value (unchanged TOAST "
+             "values): nothing written";
     case RowOutcome::kApplied:
       break;
   }
@@ -78,12 +83,23 @@ class ApplyAgent::UpstreamStream {
     bool in_transaction = false;
     bool skipping = false;
     uint64_t rows_in_transaction = 0;
+    std::optional<CopyTracker> copies;
+    // While a copy chunk is open (Begin.copy): the chunk and its table's relation.
+    std::optional<wire::CopyChunk> chunk;
+    std::optional<MappedRelation> chunk_relation;
+    std::chrono::steady_clock::time_point copy_logged_at{};
   };
 
   void Loop();
   Status RunConnection();
   Status Connect(StreamState& state);
-  Status RecordStart(StreamState& state, const wire::Position& start);
+  Status RecordStart(StreamState& state, const wire::Welcome& welcome);
+  Status RecordCopyPlan(StreamState& state, const wire::Welcome& welcome);
+  Status HandleChunkBegin(StreamState& state, const wire::Begin& begin);
+  Status HandleChunkChanges(StreamState& state, const wire::Changes& changes);
+  Status HandleChunkCommit(StreamState& state);
+  void LogCopyProgress(StreamState& state, const admin::CopyStatus& status);
+  bool ExpectsMissingRows(const StreamState& state, const MappedRelation& relation) const;
   Status HandleFrame(StreamState& state, const wire::Frame& frame);
   Status HandleBegin(StreamState& state, const wire::Begin& begin);
   Status HandleChanges(StreamState& state, const wire::Changes& changes);
@@ -160,6 +176,13 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   auto checkpoint = state.sink->ReadCheckpoint(upstream_.name);
   if (!checkpoint.ok()) return checkpoint.status().WithContext("reading the checkpoint");
   state.checkpoint = *checkpoint;
+  auto copies = state.sink->ReadCopyProgress(upstream_.name);
+  if (!copies.ok()) return copies.status().WithContext("reading the copy progress");
+  for (const CopyProgress& progress : *copies) {
+    auto key = DecodeCopyKey(progress.after_key);
+    if (!key.ok()) return key.status().WithContext("resuming the copy of " + progress.table);
+  }
+  state.copies.emplace(*copies);
 
   auto connected = wire::FrameConnection::Connect(upstream_.address, kConnectTimeout,
                                                   agent_.options_.max_frame_bytes);
@@ -175,6 +198,8 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   hello.set_subscriber_id(agent_.options_.node);
   hello.set_auth_token(upstream_.auth_token);
   if (state.checkpoint) *hello.mutable_resume_from() = *state.checkpoint;
+  *hello.mutable_copy() =
+      state.copies->Request(/*never_applied=*/!state.checkpoint, agent_.options_.copy_data);
   FERRY_RETURN_IF_ERROR(connection()->Send(wire::FrameType::kHello, hello));
 
   auto frame = connection()->Receive(kWelcomeTimeout);
@@ -193,7 +218,9 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   }
   FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &welcome));
   if (!state.checkpoint && welcome.has_start()) {
-    FERRY_RETURN_IF_ERROR(RecordStart(state, welcome.start()));
+    FERRY_RETURN_IF_ERROR(RecordStart(state, welcome));
+  } else {
+    FERRY_RETURN_IF_ERROR(RecordCopyPlan(state, welcome));
   }
   std::string resume = state.checkpoint ? state.checkpoint->value() : "the start of the slot";
   log_->info("upstream {}: connected to node {} ({}) at {}, resuming after {}", upstream_.name,
@@ -202,24 +229,53 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
     st.state = "streaming";
     st.last_error.clear();
     if (state.checkpoint) st.position = state.checkpoint->value();
+    st.copy = state.copies->Status();
   });
   return Status::Ok();
 }
 
 // The source keeps no bookmark for us (MySQL/MariaDB): until the first transaction commits,
-// the start of the stream exists only here, so it becomes the checkpoint right away.
-Status ApplyAgent::UpstreamStream::RecordStart(StreamState& state, const wire::Position& start) {
+// the start of the stream exists only here, so it becomes the checkpoint right away, together
+// with the tables an initial copy will fill.
+Status ApplyAgent::UpstreamStream::RecordStart(StreamState& state, const wire::Welcome& welcome) {
+  const wire::Position& start = welcome.start();
   wire::Begin begin;
   *begin.mutable_position() = start;
   Status recorded = state.sink->BeginTransaction(upstream_.name, begin);
+  std::vector<CopyProgress> planned = state.copies->Planned(welcome);
+  for (const CopyProgress& table : planned) {
+    if (recorded.ok()) recorded = state.sink->RecordCopyProgress(upstream_.name, table);
+  }
   if (recorded.ok()) recorded = state.sink->CommitTransaction();
   if (!recorded.ok()) {
     state.sink->AbortTransaction();
     return recorded.WithContext("recording the start position " + start.value());
   }
   state.checkpoint = start;
+  for (const CopyProgress& table : planned) state.copies->Committed(table, 0);
   log_->info("upstream {}: first contact: recorded the source's start position {} as checkpoint",
              upstream_.name, start.value());
+  return Status::Ok();
+}
+
+// An initial copy's tables are recorded before the first chunk, so that a copy cut short
+// resumes with every table rather than starting over as a first contact.
+Status ApplyAgent::UpstreamStream::RecordCopyPlan(StreamState& state,
+                                                 const wire::Welcome& welcome) {
+  std::vector<CopyProgress> planned = state.copies->Planned(welcome);
+  if (planned.empty()) return Status::Ok();
+  Status recorded = state.sink->BeginCopyTransaction();
+  for (const CopyProgress& table : planned) {
+    if (recorded.ok()) recorded = state.sink->RecordCopyProgress(upstream_.name, table);
+  }
+  if (recorded.ok()) recorded = state.sink->CommitTransaction();
+  if (!recorded.ok()) {
+    state.sink->AbortTransaction();
+    return recorded.WithContext("recording the tables to copy");
+  }
+  for (const CopyProgress& table : planned) state.copies->Committed(table, 0);
+  log_->info("upstream {}: copying the existing rows of {} table(s) first", upstream_.name,
+             planned.size());
   return Status::Ok();
 }
 
@@ -262,6 +318,7 @@ Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, const wire::F
 
 Status ApplyAgent::UpstreamStream::HandleBegin(StreamState& state, const wire::Begin& begin) {
   if (state.in_transaction) return Status::Error("Begin inside an open transaction");
+  if (begin.has_copy()) return HandleChunkBegin(state, begin);
   state.in_transaction = true;
   state.rows_in_transaction = 0;
   state.skipping = false;
@@ -277,6 +334,7 @@ Status ApplyAgent::UpstreamStream::HandleBegin(StreamState& state, const wire::B
 
 Status ApplyAgent::UpstreamStream::HandleChanges(StreamState& state, const wire::Changes& changes) {
   if (!state.in_transaction) return Status::Error("Changes outside a transaction");
+  if (state.chunk) return HandleChunkChanges(state, changes);
   for (const wire::Change& change : changes.changes()) {
     if (change.has_relation()) {
       FERRY_RETURN_IF_ERROR(HandleRelation(state, change.relation()));
@@ -367,9 +425,94 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
   }
   if (!outcome.ok()) return outcome.status();
   ++state.rows_in_transaction;
-  if (*outcome != RowOutcome::kApplied)
+  if (*outcome != RowOutcome::kApplied && !ExpectsMissingRows(state, relation->second))
     RecordDivergence(relation->second.target_name(), *outcome, 1);
   return Status::Ok();
+}
+
+// While a table is being copied, the stream changes rows the copy has not reached yet: an update
+// or delete finds no row, an insert may meet one the stream already inserted. The copy brings
+// those rows; they are not divergences.
+bool ApplyAgent::UpstreamStream::ExpectsMissingRows(const StreamState& state,
+                                                    const MappedRelation& relation) const {
+  return state.copies &&
+         state.copies->Copying(relation.source.schema() + "." + relation.source.table());
+}
+
+// A chunk of a table's copy: one target transaction holding the chunk's rows and the table's
+// progress, which therefore commit together (a copy resumes after the last committed chunk).
+Status ApplyAgent::UpstreamStream::HandleChunkBegin(StreamState& state, const wire::Begin& begin) {
+  FERRY_RETURN_IF_ERROR(state.sink->BeginCopyTransaction());
+  state.in_transaction = true;
+  state.rows_in_transaction = 0;
+  state.chunk = begin.copy();
+  state.chunk_relation.reset();
+  return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::HandleChunkChanges(StreamState& state,
+                                                      const wire::Changes& changes) {
+  for (const wire::Change& change : changes.changes()) {
+    if (change.has_relation()) {
+      auto mapped = agent_.mapper_.Map(change.relation());
+      if (!mapped.ok()) return mapped.status();
+      FERRY_RETURN_IF_ERROR(CheckTargetColumns(state, *mapped));
+      state.chunk_relation = std::move(mapped).value();
+      continue;
+    }
+    if (!state.chunk_relation) {
+      return Status::Error("copied row of " + state.chunk->table() +
+                           " before its table was described: the capture agent broke the protocol");
+    }
+    wire::RowChange row = change.row();
+    if (row.op() != wire::RowChange::INSERT) {
+      return Status::Error("copied row of " + state.chunk->table() +
+                           " is not an insert: the capture agent broke the protocol");
+    }
+    if (state.chunk_relation->converts) FERRY_RETURN_IF_ERROR(ConvertRow(*state.chunk_relation, row));
+    // The stream may have brought a newer state of this row already only when the chunk left
+    // it out; a row met here is one the stream inserted before the chunk's read: overwritten.
+    auto outcome = state.sink->ApplyRow(*state.chunk_relation, row);
+    if (!outcome.ok()) return outcome.status().WithContext("copying " + state.chunk->table());
+    ++state.rows_in_transaction;
+  }
+  return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::HandleChunkCommit(StreamState& state) {
+  const wire::CopyChunk chunk = *state.chunk;
+  const CopyProgress progress = state.copies->AfterChunk(chunk, state.rows_in_transaction);
+  FERRY_RETURN_IF_ERROR(state.sink->RecordCopyProgress(upstream_.name, progress));
+  FERRY_RETURN_IF_ERROR(state.sink->CommitTransaction());
+  (void)state.sink->TakeLateOutcomes();  // rows met again are expected (see above)
+  state.in_transaction = false;
+  state.chunk.reset();
+  state.copies->Committed(progress, chunk.rows_estimate());
+  if (progress.done) {
+    log_->info("upstream {}: copied {}: {} rows", upstream_.name, progress.table,
+               progress.rows_copied);
+  }
+  const admin::CopyStatus status = state.copies->Status();
+  LogCopyProgress(state, status);
+  if (status.state == "done" && progress.done) {
+    log_->info("upstream {}: the copy is complete: {} rows in {} tables", upstream_.name,
+               status.rows_copied, status.tables_total);
+  }
+  UpdateStatus([&](admin::StreamStatus& st) { st.copy = status; });
+  return Status::Ok();
+}
+
+void ApplyAgent::UpstreamStream::LogCopyProgress(StreamState& state,
+                                                 const admin::CopyStatus& status) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - state.copy_logged_at < std::chrono::seconds(10)) return;
+  state.copy_logged_at = now;
+  log_->info(
+      "upstream {}: copying {}: {} of about {} rows, {} of {} tables done, {:.0f} rows/s, {}",
+      upstream_.name, status.table, status.rows_copied, status.rows_estimate, status.tables_done,
+      status.tables_total, status.rows_per_second,
+      status.eta_seconds < 0 ? std::string("time left unknown")
+                             : fmt::format("about {:.0f} s left", status.eta_seconds));
 }
 
 // Master-slave divergences are not errors (the replica follows its source), but an operator
@@ -384,6 +527,7 @@ void ApplyAgent::UpstreamStream::RecordDivergence(const std::string& target, Row
 
 Status ApplyAgent::UpstreamStream::HandleCommit(StreamState& state, const wire::Commit& commit) {
   if (!state.in_transaction) return Status::Error("Commit outside a transaction");
+  if (state.chunk) return HandleChunkCommit(state);
   bool skipped = state.skipping;
   if (!skipped) {
     FERRY_RETURN_IF_ERROR(state.sink->CommitTransaction());

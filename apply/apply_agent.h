@@ -7,6 +7,9 @@
 //    (re)connect and sent as the resume position; the agent keeps no progress state of its own.
 //  - A transaction the checkpoint already covers is skipped (pgoutput may resend one).
 //  - Transactions of one upstream are applied one at a time, in the order they arrive.
+//  - A copy of existing rows (capture/table_copier.h) commits each chunk with its progress in
+//    ferry_meta.copy_progress and resumes after the last committed chunk; chunks are not
+//    source transactions and move neither the checkpoint nor the acknowledged position.
 //  - Any error aborts the open target transaction, drops the connection and retries after a
 //    delay, so nothing is half-applied and nothing is acknowledged that is not committed.
 #pragma once
@@ -39,6 +42,9 @@ struct ApplyAgentOptions {
   // A connection that delivers no frame (not even a heartbeat) for this long is dropped.
   std::chrono::milliseconds receive_timeout{30000};
   size_t max_frame_bytes = 16 * 1024 * 1024;
+  // A subscriber that never applied anything asks its upstream for a copy of the existing rows
+  // first (the apply config's copy_data).
+  bool copy_data = true;
 };
 
 // Makes a fresh, unopened sink; called once per connection attempt.

@@ -221,8 +221,12 @@ Result<RowOutcome> RowApplier<Table, Column>::ApplyUpdate(const MappedRelation& 
       engine_->Update(target, *row, *match, MatchesWholeRow(relation, target.unique_indexes));
   if (!updated.ok()) return updated.status();
   if (*updated > 0) return RowOutcome::kApplied;
-  // No row: the replica had diverged. Insert the source's row (columns the source did not send
-  // get their defaults) so the replica follows its source.
+  // No row: the replica had diverged. Insert the source's row so the replica follows its
+  // source; unless the source left values out (unchanged TOAST values): a row with defaults in
+  // their place would be a row the source never had.
+  for (const wire::Value& value : change.new_values()) {
+    if (value.has_unchanged()) return RowOutcome::kUpdateMissingNotInserted;
+  }
   return InsertRow(relation, target, *row, RowOutcome::kUpdateInsertedMissing,
                    RowOutcome::kUpdateInsertedMissing);
 }

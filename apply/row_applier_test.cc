@@ -257,6 +257,17 @@ TEST_F(RowApplierTest, UpdateFindingNoRowInsertsIt) {
                                                      "insert id=1,a=2,b=3 arbiter"}));
 }
 
+// A row with defaults where the source left values out (unchanged TOAST values) would be a row
+// the source never had: nothing is inserted, and the outcome says so.
+TEST_F(RowApplierTest, UpdateFindingNoRowWithoutEveryValueInsertsNothing) {
+  engine_.updated = {0};
+  Result<RowOutcome> outcome =
+      Apply(Change(wire::RowChange::UPDATE, {Int(1), Unchanged(), Int(3)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kUpdateMissingNotInserted);
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"update id=1,b=3 where id=1"});
+}
+
 TEST_F(RowApplierTest, FullImageWithoutIdentityMatchesOneWholeRow) {
   engine_.table->unique_indexes.clear();
   Result<RowOutcome> outcome =

@@ -22,6 +22,9 @@ enum class RowOutcome {
   kInsertedOverExisting,   // insert met an existing key: row overwritten
   kUpdateInsertedMissing,  // update found no row: inserted
   kDeleteMissing,          // delete found no row: nothing to do
+  // Update found no row, and the source did not send every value (unchanged TOAST values), so
+  // the row cannot be inserted: nothing written.
+  kUpdateMissingNotInserted,
 };
 
 // Outcomes a sink learned after ApplyRow had returned kApplied for the rows: a sink may defer
@@ -33,15 +36,36 @@ struct LateOutcome {
   uint64_t rows = 0;
 };
 
+// One source table's copy into this target (ferry_meta.copy_progress).
+struct CopyProgress {
+  std::string table;      // source "schema.table"
+  std::string after_key;  // the apply agent's encoding of the last copied row's key; "" = none
+  uint64_t rows_copied = 0;
+  bool done = false;
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
 
-  // Connects and creates the ferry_meta schema (checkpoints, conflicts) if missing.
+  // Connects and creates the ferry_meta schema (checkpoints, conflicts, copy_progress) if
+  // missing.
   virtual Status Open() = 0;
 
   // The upstream's checkpoint, or nullopt when this upstream never applied anything here.
   virtual Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) = 0;
+
+  // Every table copy recorded for `upstream`, by table.
+  virtual Result<std::vector<CopyProgress>> ReadCopyProgress(const std::string& upstream) = 0;
+
+  // Starts a target transaction that is not a source transaction (a chunk of a table's copy, or
+  // the list of tables a copy will fill): the checkpoint is left as it is. Ended by
+  // CommitTransaction or AbortTransaction.
+  virtual Status BeginCopyTransaction() = 0;
+
+  // Records `progress` as `upstream`'s copy of progress.table, in the open transaction, so that
+  // it commits (or not) with the rows it describes.
+  virtual Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) = 0;
 
   // Starts the target transaction for a source transaction; its first write records
   // `begin.position()` (and commit time, origin) as `upstream`'s checkpoint.

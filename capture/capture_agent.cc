@@ -1,9 +1,11 @@
 #include "capture/capture_agent.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <optional>
 #include <variant>
 
+#include "capture/table_copier.h"
 #include "common/log.h"
 #include "wire/position.h"
 
@@ -86,8 +88,11 @@ class CaptureAgent::Session {
  private:
   void Serve();
   Status Handshake(wire::Hello& hello);
+  Status StartCopy(const wire::CopyRequest& request, wire::Welcome& welcome);
   Status Stream(ChangeSource& source);
   Status SendEvent(const SourceEvent& event);
+  Status PollCopy();
+  Status ObserveForCopy(const SourceEvent& event);
   Status FlushChanges();
   Status SendHeartbeat();
   Status ProcessAcks(ChangeSource& source);
@@ -116,6 +121,7 @@ class CaptureAgent::Session {
   std::optional<wire::Position> source_head_;
   Clock::time_point last_heartbeat_sent_{};
   uint64_t rows_in_transaction_ = 0;
+  std::unique_ptr<TableCopier> copier_;  // while existing rows are being copied
 };
 
 void CaptureAgent::Session::Serve() {
@@ -148,6 +154,17 @@ void CaptureAgent::Session::Serve() {
   welcome.set_node(agent_.options_.node);
   welcome.set_engine((*source)->engine());
   if (auto start = (*source)->start_position()) *welcome.mutable_start() = *start;
+  status = StartCopy(hello.copy(), welcome);
+  if (!status.ok()) {
+    log_->error("subscriber {}: cannot copy existing rows: {}", subscriber_, status.message());
+    Refuse("copy", status.message());
+    (*source)->Stop();
+    UpdateStatus([&](admin::StreamStatus& st) {
+      st.state = "error";
+      st.last_error = status.message();
+    });
+    return;
+  }
   status = connection_->Send(wire::FrameType::kWelcome, welcome);
   if (status.ok()) {
     log_->info("subscriber {} connected from {}, resuming after {}", subscriber_,
@@ -203,6 +220,43 @@ Status CaptureAgent::Session::Handshake(wire::Hello& hello) {
   return Status::Ok();
 }
 
+// Sets up the copy the subscriber asked for, if any. On first contact the tables come from the
+// source (every table the stream carries) and are named in the Welcome, so that the subscriber
+// records them before anything else; a resumed copy names its tables itself.
+Status CaptureAgent::Session::StartCopy(const wire::CopyRequest& request, wire::Welcome& welcome) {
+  if (!request.initial() && request.tables_size() == 0) return Status::Ok();
+  if (!agent_.chunk_reader_factory_) {
+    return Status::Error("this capture agent cannot copy existing rows from its source; " +
+                         std::string("seed the target by other means and set `copy_data: false` ") +
+                         "in the apply config");
+  }
+  auto reader = agent_.chunk_reader_factory_(subscriber_);
+  if (!reader.ok()) return reader.status();
+  std::vector<wire::TableCopy> tables(request.tables().begin(), request.tables().end());
+  if (request.initial()) {
+    auto all = (*reader)->TablesToCopy();
+    if (!all.ok()) return all.status();
+    for (const std::string& table : *all) {
+      welcome.add_copy_tables(table);
+      const bool listed = std::any_of(tables.begin(), tables.end(),
+                                      [&](const wire::TableCopy& t) { return t.table() == table; });
+      if (listed) continue;
+      wire::TableCopy copy;
+      copy.set_table(table);
+      tables.push_back(std::move(copy));
+    }
+  }
+  log_->info("subscriber {}: copying the existing rows of {} table(s)", subscriber_, tables.size());
+  TableCopierOptions options{agent_.options_.copy_chunk_rows, agent_.options_.rows_per_frame,
+                             agent_.options_.bytes_per_frame};
+  copier_ = std::make_unique<TableCopier>(
+      std::move(reader).value(), std::move(tables), options,
+      [this](wire::FrameType type, const google::protobuf::Message& message) {
+        return connection_->Send(type, message);
+      });
+  return Status::Ok();
+}
+
 void CaptureAgent::Session::Refuse(const std::string& code, const std::string& message) {
   wire::Error error;
   error.set_code(code);
@@ -240,6 +294,7 @@ Status CaptureAgent::Session::Stream(ChangeSource& source) {
   while (!stopping_) {
     if (auto failure = acks_.failure()) return Status::Error(*failure);
     FERRY_RETURN_IF_ERROR(ProcessAcks(source));
+    FERRY_RETURN_IF_ERROR(PollCopy());
     auto wait = std::min(kMaxSourceWait, agent_.options_.heartbeat_interval);
     auto event = source.Next(wait);
     if (!event.ok()) {
@@ -277,7 +332,33 @@ Status CaptureAgent::Session::ConfirmIfIdle(ChangeSource& source) {
   return source.Confirm(*source_head_);
 }
 
+// Between source transactions the copier may read its next chunk, or send the one it holds.
+Status CaptureAgent::Session::PollCopy() {
+  if (!copier_ || in_transaction_) return Status::Ok();
+  FERRY_RETURN_IF_ERROR(copier_->Poll(source_head_));
+  if (copier_->done()) {
+    log_->info("subscriber {}: every table's existing rows are copied", subscriber_);
+    copier_.reset();
+  }
+  return Status::Ok();
+}
+
+// The copier sees every event before it is sent: a chunk may have to go before a transaction,
+// or leave out rows a transaction touched (capture/table_copier.h).
+Status CaptureAgent::Session::ObserveForCopy(const SourceEvent& event) {
+  if (!copier_) return Status::Ok();
+  if (auto* heartbeat = std::get_if<SourceHeartbeat>(&event)) {
+    return in_transaction_ ? Status::Ok() : copier_->OnHead(heartbeat->head);
+  }
+  if (auto* begin = std::get_if<wire::Begin>(&event)) return copier_->OnBegin(*begin);
+  if (auto* relation = std::get_if<wire::Relation>(&event)) copier_->OnRelation(*relation);
+  if (auto* row = std::get_if<wire::RowChange>(&event)) copier_->OnRow(*row);
+  if (std::holds_alternative<wire::Commit>(event)) copier_->OnCommit();
+  return Status::Ok();
+}
+
 Status CaptureAgent::Session::SendEvent(const SourceEvent& event) {
+  FERRY_RETURN_IF_ERROR(ObserveForCopy(event));
   if (auto* heartbeat = std::get_if<SourceHeartbeat>(&event)) {
     source_head_ = heartbeat->head;
     UpdateStatus([&](admin::StreamStatus& st) { st.source_head = heartbeat->head.value(); });
@@ -335,9 +416,11 @@ Status CaptureAgent::Session::SendHeartbeat() {
 }
 
 CaptureAgent::CaptureAgent(CaptureAgentOptions options, ChangeSourceFactory source_factory,
+                           ChunkReaderFactory chunk_reader_factory,
                            admin::MetricsRegistry& registry)
     : options_(std::move(options)),
       source_factory_(std::move(source_factory)),
+      chunk_reader_factory_(std::move(chunk_reader_factory)),
       registry_(registry) {}
 
 CaptureAgent::~CaptureAgent() {

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "admin/registry.h"
+#include "capture/chunk_reader.h"
 #include "capture/source.h"
 #include "common/status.h"
 #include "wire/connection.h"
@@ -33,12 +34,15 @@ struct CaptureAgentOptions {
   size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   size_t rows_per_frame = 1000;
   size_t bytes_per_frame = 1024 * 1024;  // a Changes frame is flushed at this size
+  size_t copy_chunk_rows = 10000;         // rows per chunk when copying existing rows
 };
 
 class CaptureAgent {
  public:
+  // `chunk_reader_factory` serves subscribers that ask for a copy of existing rows; without
+  // one, such a request is refused with an error that names the fix.
   CaptureAgent(CaptureAgentOptions options, ChangeSourceFactory source_factory,
-               admin::MetricsRegistry& registry);
+               ChunkReaderFactory chunk_reader_factory, admin::MetricsRegistry& registry);
   ~CaptureAgent();
 
   // Binds the listening address.
@@ -60,6 +64,7 @@ class CaptureAgent {
 
   const CaptureAgentOptions options_;
   const ChangeSourceFactory source_factory_;
+  const ChunkReaderFactory chunk_reader_factory_;
   admin::MetricsRegistry& registry_;
   std::unique_ptr<wire::FrameListener> listener_;
   std::atomic<bool> stopping_{false};

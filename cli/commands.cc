@@ -15,7 +15,9 @@
 #include "apply/postgres/postgres_sink.h"
 #include "capture/capture_agent.h"
 #include "capture/mysql/inspect.h"
+#include "capture/mysql/mysql_chunk_reader.h"
 #include "capture/mysql/mysql_source.h"
+#include "capture/postgres/pg_chunk_reader.h"
 #include "capture/postgres/postgres_source.h"
 #include "cli/config.h"
 #include "common/log.h"
@@ -138,6 +140,22 @@ capture::ChangeSourceFactory SourceFactoryFor(const CaptureConfig& config) {
   };
 }
 
+// Reads existing rows for subscribers that ask for a copy: an ordinary connection to the same
+// source, covering the same tables as the stream.
+capture::ChunkReaderFactory ChunkReaderFactoryFor(const CaptureConfig& config) {
+  const std::string dsn = config.source.dsn;
+  if (config.source.engine == "postgres") {
+    const std::string publication = config.publication;
+    return [dsn, publication](const std::string&) {
+      return capture::postgres::ConnectPostgresChunkReader(dsn, publication);
+    };
+  }
+  const std::vector<std::string> tables = config.tables;
+  return [dsn, tables](const std::string&) {
+    return capture::mysql::ConnectMysqlChunkReader(dsn, tables);
+  };
+}
+
 int RunCapture(const Arguments& args, const sigset_t& signals) {
   auto config = LoadCaptureConfig(args.config);
   if (!config.ok()) return ConfigError(config.status());
@@ -161,7 +179,8 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   options.heartbeat_interval = std::chrono::milliseconds(config->heartbeat_interval_ms);
   options.max_frame_bytes = config->max_frame_bytes;
   options.rows_per_frame = config->rows_per_frame;
-  capture::CaptureAgent agent(options, factory, registry);
+  options.copy_chunk_rows = config->copy_chunk_rows;
+  capture::CaptureAgent agent(options, factory, ChunkReaderFactoryFor(*config), registry);
   if (Status s = agent.Start(); !s.ok()) {
     Logger("ferry")->error("{}", s.message());
     return 1;
@@ -214,6 +233,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   }
   options.reconnect_delay = std::chrono::milliseconds(config->reconnect_delay_ms);
   options.max_frame_bytes = config->max_frame_bytes;
+  options.copy_data = config->copy_data;
   apply::ApplyAgent agent(options, make_sink, apply::TableMapper(config->mappings), registry);
   agent.Start();
   WaitForStopSignal(signals);

@@ -29,6 +29,7 @@ constexpr int64_t kMaxIntervalMs = 3600 * 1000;
 constexpr int64_t kMinFrameBytes = 4096;
 constexpr int64_t kMaxFrameBytes = int64_t{1} << 30;
 constexpr int64_t kMaxRowsPerFrame = 1000000;
+constexpr int64_t kMaxCopyChunkRows = 1000000;
 constexpr char kTokenHowTo[] = "head -c 32 /dev/urandom | base64 > ";
 
 // ---------------------------------------------------------------------------------------------
@@ -144,6 +145,8 @@ class MapReader {
   void OptionalString(const std::string& key, std::string& out) const {
     if (auto value = String(key, "")) out = *value;
   }
+  // true or false (YAML's spellings of them); left as it is when absent.
+  void Boolean(const std::string& key, bool& out) const;
   // A whole number in [min, max]; `unit` names what it counts, for the message.
   template <typename T>
   void Integer(const std::string& key, T& out, int64_t min, int64_t max,
@@ -178,6 +181,18 @@ void MapReader::CheckKeys(const std::vector<std::string>& known, const ForeignKe
       message += "; known keys: " + JoinNames(known);
     }
     problems_.Add(path_, message);
+  }
+}
+
+void MapReader::Boolean(const std::string& key, bool& out) const {
+  const std::optional<std::string> text = String(key, "");
+  if (!text) return;
+  if (*text == "true" || *text == "yes" || *text == "on") {
+    out = true;
+  } else if (*text == "false" || *text == "no" || *text == "off") {
+    out = false;
+  } else {
+    problems_.Add(PathOf(key), "expected true or false, not " + Quote(*text));
   }
 }
 
@@ -643,8 +658,10 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   const MapReader map(problems, root, "");
   map.CheckKeys({"node", "source", "listen", "auth_token_file", "auth_token_env", "admin",
                  "admin_token_file", "admin_token_env", "tables", "publication", "slot_prefix",
-                 "heartbeat_interval_ms", "max_frame_bytes", "rows_per_frame", "log_level"},
+                 "heartbeat_interval_ms", "max_frame_bytes", "rows_per_frame", "copy_chunk_rows",
+                 "log_level"},
                 {{"target", kWrongFile},
+                 {"copy_data", kWrongFile},
                  {"upstreams", kWrongFile},
                  {"mappings", kWrongFile},
                  {"reconnect_delay_ms", kWrongFile}});
@@ -666,6 +683,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
               "milliseconds");
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
   map.Integer("rows_per_frame", config.rows_per_frame, 1, kMaxRowsPerFrame, "rows");
+  map.Integer("copy_chunk_rows", config.copy_chunk_rows, 1, kMaxCopyChunkRows, "rows");
   ReadLogLevel(map, config.log_level);
 }
 
@@ -858,8 +876,9 @@ void ReadMappings(const MapReader& map, std::vector<apply::MappingRule>& out) {
 void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
   const MapReader map(problems, root, "");
   map.CheckKeys({"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env",
-                 "mappings", "reconnect_delay_ms", "max_frame_bytes", "log_level"},
+                 "mappings", "reconnect_delay_ms", "max_frame_bytes", "copy_data", "log_level"},
                 {{"source", kCaptureKey},
+                 {"copy_chunk_rows", kCaptureKey},
                  {"listen", kCaptureKey},
                  {"tables", kCaptureKey},
                  {"publication", kCaptureKey},
@@ -878,6 +897,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   ReadMappings(map, config.mappings);
   map.Integer("reconnect_delay_ms", config.reconnect_delay_ms, 10, kMaxIntervalMs, "milliseconds");
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
+  map.Boolean("copy_data", config.copy_data);
   ReadLogLevel(map, config.log_level);
 }
 

@@ -42,6 +42,7 @@ struct CaptureConfig {
   int heartbeat_interval_ms = 1000;
   size_t max_frame_bytes = 16 * 1024 * 1024;
   size_t rows_per_frame = 1000;
+  size_t copy_chunk_rows = 10000;  // rows per chunk when copying a table's existing rows
   std::string log_level = "info";
 };
 
@@ -61,6 +62,9 @@ struct ApplyConfig {
   std::vector<apply::MappingRule> mappings;
   int reconnect_delay_ms = 1000;
   size_t max_frame_bytes = 16 * 1024 * 1024;
+  // A new subscriber first copies the existing rows of every replicated table (as PostgreSQL's
+  // copy_data). false: the target was seeded by other means; only changes are streamed.
+  bool copy_data = true;
   std::string log_level = "info";
 };
 

@@ -513,7 +513,35 @@ TEST_F(ConfigTest, ApplyDefaults) {
   EXPECT_TRUE(config->mappings.empty());
   EXPECT_EQ(config->reconnect_delay_ms, 1000);
   EXPECT_EQ(config->max_frame_bytes, 16u * 1024 * 1024);
+  EXPECT_TRUE(config->copy_data);  // as PostgreSQL's copy_data: a new replica is filled
   EXPECT_EQ(config->log_level, "info");
+}
+
+TEST_F(ConfigTest, CopyDataIsABoolean) {
+  auto off = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "copy_data: false\n"));
+  ASSERT_TRUE(off.ok()) << off.message();
+  EXPECT_FALSE(off->copy_data);
+  auto on = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "copy_data: true\n"));
+  ASSERT_TRUE(on.ok()) << on.message();
+  EXPECT_TRUE(on->copy_data);
+  const std::string error = ApplyError(std::string(kApply) + "copy_data: sometimes\n");
+  EXPECT_TRUE(Contains(error, "copy_data: expected true or false, not \"sometimes\"")) << error;
+  EXPECT_TRUE(Contains(ApplyError(std::string(kApply) + "copy_chunk_rows: 10\n"),
+                       "belongs in a capture config"));
+  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "copy_data: false\n"),
+                       "copy_data"));
+}
+
+TEST_F(ConfigTest, CopyChunkRows) {
+  auto config = LoadCaptureConfig(Write("capture.yaml", std::string(kCapture) +
+                                                          "copy_chunk_rows: 500\n"));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->copy_chunk_rows, 500u);
+  auto defaults = LoadCaptureConfig(Write("capture.yaml", kCapture));
+  ASSERT_TRUE(defaults.ok()) << defaults.message();
+  EXPECT_EQ(defaults->copy_chunk_rows, 10000u);
+  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "copy_chunk_rows: 0\n"),
+                       "copy_chunk_rows: 0 is out of range"));
 }
 
 TEST_F(ConfigTest, ColumnsMustBeAMap) {

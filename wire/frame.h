@@ -19,7 +19,7 @@ namespace ferry::wire {
 
 // 2: a TRUNCATE names every relation it emptied (RowChange.truncate_relation_ids); an agent of
 // version 1 would empty only the first, so the versions refuse each other.
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;
 inline constexpr size_t kDefaultMaxFrameBytes = 16 * 1024 * 1024;
 inline constexpr size_t kFrameHeaderBytes = 5;   // length + type
 inline constexpr size_t kFrameTrailerBytes = 4;  // crc

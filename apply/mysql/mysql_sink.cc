@@ -72,7 +72,7 @@ constexpr const char* kSessionSettings[] = {
 
 constexpr const char* kMetaExistsSql =
     "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ferry_meta'"
-    " AND TABLE_NAME IN ('checkpoints', 'conflicts')";
+    " AND TABLE_NAME IN ('checkpoints', 'conflicts', 'copy_progress')";
 
 // upstream is compared byte for byte (utf8mb4_bin): two upstreams differing in case are two.
 constexpr const char* kMetaDdl[] = {
@@ -97,7 +97,26 @@ constexpr const char* kMetaDdl[] = {
     " resolver TEXT NULL,"
     " outcome TEXT NULL"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    "CREATE TABLE IF NOT EXISTS ferry_meta.copy_progress ("
+    " upstream VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,"
+    " source_table VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,"
+    " after_key LONGTEXT NOT NULL,"
+    " rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+    " done BOOLEAN NOT NULL DEFAULT FALSE,"
+    " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+    " PRIMARY KEY (upstream, source_table)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 };
+
+constexpr const char* kReadCopyProgressSql =
+    "SELECT source_table, after_key, rows_copied, done FROM ferry_meta.copy_progress"
+    " WHERE upstream = ? ORDER BY source_table";
+
+constexpr const char* kCopyProgressSql =
+    "INSERT INTO ferry_meta.copy_progress (upstream, source_table, after_key, rows_copied, done,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
+    " ON DUPLICATE KEY UPDATE after_key = VALUES(after_key), rows_copied = VALUES(rows_copied),"
+    " done = VALUES(done), updated_at = CURRENT_TIMESTAMP(6)";
 
 // commit_time is DATETIME(6) holding UTC wall time. VALUES() rather than MySQL 8.0.19's row
 // alias because MariaDB knows only VALUES() (MySQL 8 accepts it with a deprecation warning).
@@ -172,6 +191,9 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
 
   Status Open() override;
   Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) override;
+  Result<std::vector<CopyProgress>> ReadCopyProgress(const std::string& upstream) override;
+  Status BeginCopyTransaction() override;
+  Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) override;
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                               const wire::RowChange& change) override;
@@ -472,9 +494,9 @@ Status MysqlSink::CreateMeta() {
   Result<std::vector<Row>> exists = Query(kMetaExistsSql, {});
   if (!exists.ok()) return exists.status();
   FERRY_RETURN_IF_ERROR(EndRead());
-  if (FirstValue(*exists) == "2") return Status::Ok();
+  if (FirstValue(*exists) == "3") return Status::Ok();
   for (const char* ddl : kMetaDdl) FERRY_RETURN_IF_ERROR(Exec(ddl));
-  log_->info("created ferry_meta.checkpoints and ferry_meta.conflicts");
+  log_->info("created ferry_meta (checkpoints, conflicts, copy_progress)");
   return Status::Ok();
 }
 
@@ -493,6 +515,47 @@ Result<std::optional<wire::Position>> MysqlSink::ReadCheckpoint(const std::strin
   position.set_engine(FirstValue(*rows, 0));
   position.set_value(FirstValue(*rows, 1));
   return std::optional<wire::Position>(std::move(position));
+}
+
+Result<std::vector<CopyProgress>> MysqlSink::ReadCopyProgress(const std::string& upstream) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<std::vector<Row>> rows = Query(kReadCopyProgressSql, {upstream});
+  if (!rows.ok()) return rows.status().WithContext("read copy progress of upstream " + upstream);
+  FERRY_RETURN_IF_ERROR(EndRead());
+  std::vector<CopyProgress> progress;
+  for (const Row& row : *rows) {
+    CopyProgress table;
+    table.table = row[0].value_or("");
+    table.after_key = row[1].value_or("");
+    table.rows_copied = std::strtoull(row[2].value_or("0").c_str(), nullptr, 10);
+    table.done = row[3].value_or("0") == "1";
+    progress.push_back(std::move(table));
+  }
+  return progress;
+}
+
+Status MysqlSink::BeginCopyTransaction() {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  if (in_transaction_) return Status::Error("begin copy transaction: a transaction is open");
+  FERRY_RETURN_IF_ERROR(Exec("START TRANSACTION").WithContext("begin copy transaction"));
+  in_transaction_ = true;
+  transaction_failed_ = false;
+  return Status::Ok();
+}
+
+Status MysqlSink::RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  if (!in_transaction_) return Status::Error("record copy progress: no transaction is open");
+  Statement record{kCopyProgressSql,
+                   {Param::String(upstream), Param::String(progress.table),
+                    Param::String(progress.after_key),
+                    Param::UInt64(progress.rows_copied), Param::Int64(progress.done ? 1 : 0)}};
+  Result<uint64_t> written = Execute(record);
+  if (!written.ok()) {
+    transaction_failed_ = true;
+    return written.status().WithContext("record copy progress of " + progress.table);
+  }
+  return Status::Ok();
 }
 
 Status MysqlSink::BeginTransaction(const std::string& upstream, const wire::Begin& begin) {

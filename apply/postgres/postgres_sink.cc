@@ -59,9 +59,9 @@ constexpr const char* kMetaLockSql = "SELECT pg_advisory_xact_lock(7310575183440
 // statement started, while to_regclass() goes through the catalog cache, which is not refreshed
 // by waiting on an advisory lock and so can miss tables another agent just created.
 constexpr const char* kMetaExistsSql =
-    "SELECT count(*) = 2 FROM pg_catalog.pg_class c"
+    "SELECT count(*) = 3 FROM pg_catalog.pg_class c"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE n.nspname = 'ferry_meta' AND c.relname IN ('checkpoints', 'conflicts')";
+    " WHERE n.nspname = 'ferry_meta' AND c.relname IN ('checkpoints', 'conflicts', 'copy_progress')";
 
 constexpr const char* kMetaDdl[] = {
     "CREATE SCHEMA IF NOT EXISTS ferry_meta",
@@ -83,7 +83,25 @@ constexpr const char* kMetaDdl[] = {
     " local_row jsonb,"
     " resolver text,"
     " outcome text)",
+    "CREATE TABLE IF NOT EXISTS ferry_meta.copy_progress ("
+    " upstream text NOT NULL,"
+    " source_table text NOT NULL,"
+    " after_key text NOT NULL DEFAULT '',"
+    " rows_copied bigint NOT NULL DEFAULT 0,"
+    " done boolean NOT NULL DEFAULT false,"
+    " updated_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (upstream, source_table))",
 };
+
+constexpr const char* kReadCopyProgressSql =
+    "SELECT source_table, after_key, rows_copied, done FROM ferry_meta.copy_progress"
+    " WHERE upstream = $1 ORDER BY source_table";
+
+constexpr const char* kCopyProgressSql =
+    "INSERT INTO ferry_meta.copy_progress AS p (upstream, source_table, after_key, rows_copied,"
+    " done) VALUES ($1, $2, $3, $4::bigint, $5::boolean)"
+    " ON CONFLICT (upstream, source_table) DO UPDATE SET after_key = EXCLUDED.after_key,"
+    " rows_copied = EXCLUDED.rows_copied, done = EXCLUDED.done, updated_at = now()";
 
 constexpr const char* kCheckpointStatement = "ferry_checkpoint";
 // commit_time from microseconds since the epoch by interval arithmetic, which is exact (a
@@ -229,6 +247,9 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
 
   Status Open() override;
   Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) override;
+  Result<std::vector<CopyProgress>> ReadCopyProgress(const std::string& upstream) override;
+  Status BeginCopyTransaction() override;
+  Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) override;
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                               const wire::RowChange& change) override {
@@ -423,7 +444,7 @@ Status PostgresSink::CreateMeta() {
     AbortTransaction();
     return status;
   }
-  if (created) log_->info("created ferry_meta.checkpoints and ferry_meta.conflicts");
+  if (created) log_->info("created ferry_meta (checkpoints, conflicts, copy_progress)");
   return Status::Ok();
 }
 
@@ -438,6 +459,42 @@ Result<std::optional<wire::Position>> PostgresSink::ReadCheckpoint(const std::st
   position.set_engine(PQgetvalue(result->get(), 0, 0));
   position.set_value(PQgetvalue(result->get(), 0, 1));
   return std::optional<wire::Position>(std::move(position));
+}
+
+Result<std::vector<CopyProgress>> PostgresSink::ReadCopyProgress(const std::string& upstream) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<PgResult> result = ExecParams(kReadCopyProgressSql, {upstream});
+  if (!result.ok()) return result.status().WithContext("read copy progress of upstream " + upstream);
+  std::vector<CopyProgress> progress;
+  for (int row = 0; row < PQntuples(result->get()); ++row) {
+    CopyProgress table;
+    table.table = PQgetvalue(result->get(), row, 0);
+    table.after_key = PQgetvalue(result->get(), row, 1);
+    table.rows_copied = std::strtoull(PQgetvalue(result->get(), row, 2), nullptr, 10);
+    table.done = std::string(PQgetvalue(result->get(), row, 3)) == "t";
+    progress.push_back(std::move(table));
+  }
+  return progress;
+}
+
+Status PostgresSink::BeginCopyTransaction() {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  if (in_transaction_) return Status::Error("begin copy transaction: a transaction is open");
+  FERRY_RETURN_IF_ERROR(ExecSimple("BEGIN").WithContext("begin copy transaction"));
+  in_transaction_ = true;
+  return Status::Ok();
+}
+
+Status PostgresSink::RecordCopyProgress(const std::string& upstream,
+                                        const CopyProgress& progress) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  if (!in_transaction_) return Status::Error("record copy progress: no transaction is open");
+  Result<PgResult> result =
+      ExecParams(kCopyProgressSql, {upstream, progress.table, progress.after_key,
+                                    std::to_string(progress.rows_copied),
+                                    progress.done ? "true" : "false"});
+  if (!result.ok()) return result.status().WithContext("record copy progress of " + progress.table);
+  return Status::Ok();
 }
 
 Status PostgresSink::BeginTransaction(const std::string& upstream, const wire::Begin& begin) {

@@ -74,7 +74,8 @@ std::string ReplicationSetup::CaptureConfig() const {
        << "admin: 127.0.0.1:" << capture_admin_port_ << "\n"
        << "tables: " << capture_tables << "\n"
        << "heartbeat_interval_ms: 200\n"
-       << "log_level: debug\n";
+       << "log_level: debug\n"
+       << capture_settings;
   return yaml.str();
 }
 
@@ -87,7 +88,8 @@ std::string ReplicationSetup::ApplyConfig() const {
        << "    auth_token_file: secret.token\n"
        << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"
        << "reconnect_delay_ms: 200\n"
-       << "log_level: debug\n";
+       << "log_level: debug\n"
+       << apply_settings;
   if (!apply_mappings.empty()) yaml << "mappings:\n" << apply_mappings;
   return yaml.str();
 }

@@ -38,6 +38,8 @@ class ReplicationSetup {
   std::string apply_mappings;           // YAML block under `mappings:` (already indented), or empty
   std::string capture_source_settings;  // more YAML lines under `source:` (indented), or empty
   std::string apply_target_settings;    // YAML lines added under `target:` (already indented)
+  std::string capture_settings;         // more top-level YAML lines of the capture config
+  std::string apply_settings;           // more top-level YAML lines of the apply config
 
   Status StartCapture();
   // Starts the apply agent and, unless told not to, waits until it streams from the capture

@@ -1,0 +1,133 @@
+#include "apply/copy_tracker.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::apply {
+namespace {
+
+wire::Value Int(int64_t v) {
+  wire::Value value;
+  value.set_int64(v);
+  return value;
+}
+
+wire::Value Text(const std::string& v) {
+  wire::Value value;
+  value.set_text(v);
+  return value;
+}
+
+CopyProgress Progress(const std::string& table, const std::string& key, uint64_t rows, bool done) {
+  return CopyProgress{table, key, rows, done};
+}
+
+TEST(CopyKeyTest, RoundTripsAndEmptyIsFromTheStart) {
+  google::protobuf::RepeatedPtrField<wire::Value> key;
+  *key.Add() = Int(-42);
+  *key.Add() = Text("é'\\x");
+  const std::string encoded = EncodeCopyKey(key);
+  EXPECT_EQ(encoded.find_first_not_of("0123456789abcdef"), std::string::npos);
+  auto decoded = DecodeCopyKey(encoded);
+  ASSERT_TRUE(decoded.ok()) << decoded.message();
+  ASSERT_EQ(decoded->size(), 2u);
+  EXPECT_EQ((*decoded)[0].int64(), -42);
+  EXPECT_EQ((*decoded)[1].text(), "é'\\x");
+
+  EXPECT_EQ(EncodeCopyKey({}), "");
+  auto empty = DecodeCopyKey("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(CopyKeyTest, ForeignTextIsAnErrorThatNamesTheFix) {
+  for (const std::string bad : {"abc", "zz", "0a0"}) {
+    auto decoded = DecodeCopyKey(bad);
+    ASSERT_FALSE(decoded.ok()) << bad;
+    EXPECT_NE(decoded.message().find("delete the table's row"), std::string::npos);
+  }
+}
+
+TEST(CopyTrackerTest, FirstContactAsksForEverythingOnlyWhenWanted) {
+  CopyTracker fresh({});
+  EXPECT_TRUE(fresh.Request(/*never_applied=*/true, /*copy_data=*/true).initial());
+  EXPECT_FALSE(fresh.Request(true, /*copy_data=*/false).initial());
+  // A subscriber that applied transactions without a copy (seeded, or from before copying
+  // existed) is not copied behind its back.
+  EXPECT_FALSE(fresh.Request(/*never_applied=*/false, true).initial());
+  EXPECT_EQ(fresh.Request(true, true).tables_size(), 0);
+}
+
+TEST(CopyTrackerTest, ResumesUnfinishedTablesAfterTheirKey) {
+  google::protobuf::RepeatedPtrField<wire::Value> key;
+  *key.Add() = Int(500);
+  CopyTracker tracker({Progress("public.a", "", 1000, true),
+                       Progress("public.b", EncodeCopyKey(key), 500, false),
+                       Progress("public.c", "", 0, false)});
+  wire::CopyRequest request = tracker.Request(/*never_applied=*/true, true);
+  EXPECT_FALSE(request.initial());  // the plan is recorded: resume it, do not start over
+  ASSERT_EQ(request.tables_size(), 2);
+  EXPECT_EQ(request.tables(0).table(), "public.b");
+  ASSERT_EQ(request.tables(0).after_key_size(), 1);
+  EXPECT_EQ(request.tables(0).after_key(0).int64(), 500);
+  EXPECT_EQ(request.tables(1).table(), "public.c");
+  EXPECT_EQ(request.tables(1).after_key_size(), 0);
+  EXPECT_TRUE(tracker.Copying("public.b"));
+  EXPECT_FALSE(tracker.Copying("public.a"));
+  EXPECT_FALSE(tracker.Copying("public.other"));
+}
+
+TEST(CopyTrackerTest, PlansOnlyTablesNotRecordedYet) {
+  CopyTracker tracker({Progress("public.a", "", 10, true)});
+  wire::Welcome welcome;
+  welcome.add_copy_tables("public.a");
+  welcome.add_copy_tables("public.b");
+  std::vector<CopyProgress> planned = tracker.Planned(welcome);
+  ASSERT_EQ(planned.size(), 1u);
+  EXPECT_EQ(planned[0].table, "public.b");
+  EXPECT_EQ(planned[0].rows_copied, 0u);
+  EXPECT_FALSE(planned[0].done);
+}
+
+TEST(CopyTrackerTest, ChunksAddUpAndStatusReportsProgress) {
+  CopyTracker tracker({Progress("public.a", "", 0, false), Progress("public.b", "", 0, false)});
+  EXPECT_EQ(tracker.Status().state, "copying");
+  wire::CopyChunk chunk;
+  chunk.set_table("public.a");
+  *chunk.add_last_key() = Int(100);
+  chunk.set_rows_estimate(200);
+  CopyProgress first = tracker.AfterChunk(chunk, 100);
+  EXPECT_EQ(first.rows_copied, 100u);
+  EXPECT_FALSE(first.done);
+  tracker.Committed(first, chunk.rows_estimate());
+
+  *chunk.mutable_last_key(0) = Int(200);
+  chunk.set_table_done(true);
+  CopyProgress second = tracker.AfterChunk(chunk, 100);
+  EXPECT_EQ(second.rows_copied, 200u);
+  EXPECT_TRUE(second.done);
+  auto resumed_after = DecodeCopyKey(second.after_key);
+  ASSERT_TRUE(resumed_after.ok());
+  ASSERT_EQ(resumed_after->size(), 1u);
+  EXPECT_EQ((*resumed_after)[0].int64(), 200);
+  tracker.Committed(second, chunk.rows_estimate());
+
+  admin::CopyStatus status = tracker.Status();
+  EXPECT_EQ(status.state, "copying");
+  EXPECT_EQ(status.table, "public.a");
+  EXPECT_EQ(status.tables_total, 2u);
+  EXPECT_EQ(status.tables_done, 1u);
+  EXPECT_EQ(status.rows_copied, 200u);
+  EXPECT_GT(status.rows_per_second, 0);
+
+  wire::CopyChunk empty;
+  empty.set_table("public.b");
+  empty.set_table_done(true);
+  tracker.Committed(tracker.AfterChunk(empty, 0), 0);
+  status = tracker.Status();
+  EXPECT_EQ(status.state, "done");
+  EXPECT_EQ(status.tables_done, 2u);
+  EXPECT_EQ(status.eta_seconds, 0);
+}
+
+}  // namespace
+}  // namespace ferry::apply

@@ -1,0 +1,105 @@
+// The capture side of copying existing rows into a subscriber's stream (capture/chunk_reader.h,
+// ARCHITECTURE.md "Copying existing rows"). One TableCopier per session: it reads one chunk at a
+// time between source transactions, watches the transactions the session streams, and sends the
+// chunk as soon as the stream reaches the chunk's fence.
+//
+// Invariants it keeps:
+//  - A chunk is sent between two source transactions, after every transaction whose effects it
+//    includes and before every transaction whose effects it lacks; rows touched by a
+//    transaction streamed before it but not seen by its read are left out (the stream itself
+//    brought their state). A chunk that cannot be made exact that way is read again.
+//  - At most one chunk is held in memory.
+//  - The next chunk of a table starts after the last row the previous chunk *read*, whatever
+//    was left out of it, so no row is skipped.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "capture/chunk_reader.h"
+#include "common/status.h"
+#include "wire/frame.h"
+
+namespace ferry::capture {
+
+struct TableCopierOptions {
+  size_t chunk_rows = 10000;
+  size_t rows_per_frame = 1000;
+  size_t bytes_per_frame = 1024 * 1024;
+};
+
+class TableCopier {
+ public:
+  // Sends one frame to the subscriber.
+  using FrameSender = std::function<Status(wire::FrameType, const google::protobuf::Message&)>;
+
+  // Copies `tables`, each from after its `after_key`, in the order given.
+  TableCopier(std::unique_ptr<ChunkReader> reader, std::vector<wire::TableCopy> tables,
+              TableCopierOptions options, FrameSender send);
+
+  // True when every table is copied.
+  bool done() const { return tasks_.empty() && !waiting_; }
+
+  // Called between source transactions. Reads the next chunk when none is waiting, and sends it
+  // at once when `head` (the source's last known head) already passed its fence.
+  Status Poll(const std::optional<wire::Position>& head);
+
+  // The source produced `begin`: sends the waiting chunk first when the chunk lacks this
+  // transaction's effects. Must be called before `begin` is sent.
+  Status OnBegin(const wire::Begin& begin);
+  void OnRelation(const wire::Relation& relation);
+  void OnRow(const wire::RowChange& row);
+  void OnCommit() { concurrent_ = false; }
+
+  // A heartbeat between transactions: sends the waiting chunk when `head` passed its fence.
+  Status OnHead(const wire::Position& head);
+
+ private:
+  struct Task {
+    std::string table;  // "schema.table"
+    Key after;
+    std::optional<KeyedRelation> relation;
+    uint64_t rows_estimate = 0;
+    uint64_t rows_sent = 0;
+    uint64_t chunks_sent = 0;
+  };
+  // The chunk read but not yet sent.
+  struct Waiting {
+    FencedChunk read;
+    Key last_key;  // of the last row read, before any was left out
+    std::set<std::string> left_out;  // encoded keys of rows left out
+    bool must_reread = false;
+  };
+
+  Status ReadNextChunk();
+  Status Describe(Task& task);
+  bool RecentTransactionsIncluded(const ChunkFence& fence);
+  bool IsCopiedTable(uint32_t relation_id) const;
+  Status SendWaiting();
+  Status SendChunkFrames(const Task& task, const Waiting& waiting);
+  void LeaveOut(const KeyedRelation& table, const google::protobuf::RepeatedPtrField<wire::Value>&
+                                                  values);
+
+  std::unique_ptr<ChunkReader> reader_;
+  std::deque<Task> tasks_;
+  const TableCopierOptions options_;
+  FrameSender send_;
+  std::optional<Waiting> waiting_;
+  bool concurrent_ = false;                  // streaming a kConcurrent transaction
+  std::map<uint32_t, std::string> relations_;  // stream relation id -> "schema.table"
+  std::deque<wire::Begin> recent_;           // the last transactions streamed, newest last
+  std::chrono::steady_clock::time_point retry_after_{};
+};
+
+// `key` as bytes that are equal exactly when the keys are (for sets of keys).
+std::string EncodeKey(const Key& key);
+
+}  // namespace ferry::capture
