@@ -19,6 +19,7 @@
 #include "capture/mysql/binlog_decoder.h"
 #include "capture/mysql/binlog_stream.h"
 #include "capture/mysql/mysql_charset.h"
+#include "capture/mysql/table_selection.h"
 #include "common/log.h"
 #include "wire/position.h"
 
@@ -66,54 +67,6 @@ wire::Position MakePosition(const std::string& engine, const std::string& value)
   position.set_value(value);
   return position;
 }
-
-// ---- which tables ---------------------------------------------------------------------------
-
-class TableSelection {
- public:
-  static Result<TableSelection> Parse(const std::vector<std::string>& patterns) {
-    TableSelection selection;
-    for (const std::string& pattern : patterns) {
-      const size_t dot = pattern.find('.');
-      if (dot == std::string::npos || dot == 0 || dot + 1 == pattern.size()) {
-        return Status::Error("MySQL/MariaDB source: table \"" + pattern +
-                             "\" must be \"schema.table\" or \"schema.*\"");
-      }
-      const std::string schema = pattern.substr(0, dot);
-      const std::string table = pattern.substr(dot + 1);
-      if (table == "*") {
-        selection.schemas_.insert(schema);
-      } else {
-        selection.tables_.insert(schema + "." + table);
-      }
-    }
-    return selection;
-  }
-
-  bool Wants(const std::string& schema, const std::string& table) const {
-    if (schemas_.empty() && tables_.empty()) return !IsSystemSchema(schema);
-    return schemas_.count(schema) > 0 || tables_.count(schema + "." + table) > 0;
-  }
-
-  // Wants(schema, table), or with an empty `table` (every table of `schema`): wants any of them.
-  bool Touches(const std::string& schema, const std::string& table) const {
-    if (!table.empty()) return Wants(schema, table);
-    if (schemas_.empty() && tables_.empty()) return !IsSystemSchema(schema);
-    return schemas_.count(schema) > 0 ||
-           std::any_of(tables_.begin(), tables_.end(), [&](const std::string& name) {
-             return name.compare(0, schema.size() + 1, schema + ".") == 0;
-           });
-  }
-
- private:
-  static bool IsSystemSchema(const std::string& schema) {
-    return schema == "mysql" || schema == "information_schema" || schema == "performance_schema" ||
-           schema == "sys";
-  }
-
-  std::set<std::string> schemas_;
-  std::set<std::string> tables_;
-};
 
 // ---- the queue between the reader thread and Next() -----------------------------------------
 

@@ -283,8 +283,9 @@ struct ResultFreer {
 
 class Reader final : public MysqlTableReader {
  public:
-  explicit Reader(std::unique_ptr<MysqlConnection> connection)
-      : connection_(std::move(connection)) {}
+  // Reads through `connection`; owns it when `owned` is it.
+  Reader(MysqlConnection& connection, std::unique_ptr<MysqlConnection> owned)
+      : owned_(std::move(owned)), connection_(connection) {}
 
   Result<KeyedRelation> Describe(const std::string& schema, const std::string& table) override;
   Result<Chunk> ReadChunk(const KeyedRelation& table, const Key& after, size_t limit) override;
@@ -306,18 +307,19 @@ class Reader final : public MysqlTableReader {
                      const std::vector<const Key*>& keys, const std::vector<size_t>& order,
                      size_t max_rows, std::vector<Row>& out);
   Status StmtError(MYSQL_STMT* stmt, const std::string& what) const {
-    return Status::Error(what + ": " + mysql_stmt_error(stmt) + " (" + connection_->Describe() +
+    return Status::Error(what + ": " + mysql_stmt_error(stmt) + " (" + connection_.Describe() +
                          ")");
   }
 
-  std::unique_ptr<MysqlConnection> connection_;
+  std::unique_ptr<MysqlConnection> owned_;  // null when the caller owns the connection
+  MysqlConnection& connection_;
   std::map<std::string, Known> tables_;  // by "schema.table"
 };
 
 Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::string& table) {
   const std::string name = QuoteName(schema) + "." + QuoteName(table);
-  Result<std::vector<SqlRow>> rows = connection_->Query(
-      CatalogColumnsQuery(connection_->Quote(schema), connection_->Quote(table)));
+  Result<std::vector<SqlRow>> rows =
+      connection_.Query(CatalogColumnsQuery(connection_.Quote(schema), connection_.Quote(table)));
   if (!rows.ok()) return rows.status().WithContext("reading the columns of " + name);
   if (rows->empty()) {
     return Status::Error("table " + name + " does not exist on the source (check the name)");
@@ -325,9 +327,9 @@ Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::str
   Result<TableMap> map = TableMapFromCatalog(schema, table, CatalogColumnsFromRows(*rows));
   if (!map.ok()) return map.status();
   // The primary key in index order (COLUMN_KEY only says which columns are in it).
-  Result<std::vector<SqlRow>> key_columns = connection_->Query(
+  Result<std::vector<SqlRow>> key_columns = connection_.Query(
       "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = " +
-      connection_->Quote(schema) + " AND TABLE_NAME = " + connection_->Quote(table) +
+      connection_.Quote(schema) + " AND TABLE_NAME = " + connection_.Quote(table) +
       " AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX");
   if (!key_columns.ok()) return key_columns.status().WithContext("reading the key of " + name);
   KeyedRelation out;
@@ -375,7 +377,7 @@ Result<size_t> Reader::Run(const std::string& sql, const Known& known, const Key
                            const std::vector<const Key*>& keys, const std::vector<size_t>& order,
                            size_t max_rows, std::vector<Row>& out) {
   const std::string what = "reading " + TableName(table.relation);
-  StmtPtr stmt(mysql_stmt_init(connection_->handle()));
+  StmtPtr stmt(mysql_stmt_init(connection_.handle()));
   if (!stmt) return Status::Error(what + ": out of memory");
   if (mysql_stmt_prepare(stmt.get(), sql.data(), sql.size()) != 0) {
     return StmtError(stmt.get(), what + " (preparing " + sql + ")");
@@ -472,12 +474,12 @@ Result<std::vector<Row>> Reader::ReadKeys(const KeyedRelation& table,
 }
 
 Result<ConsistentSnapshot> Reader::BeginConsistentRead() {
-  FERRY_RETURN_IF_ERROR(connection_->Exec("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"));
+  FERRY_RETURN_IF_ERROR(connection_.Exec("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"));
   // MariaDB reports the binlog position the snapshot corresponds to as session status. The
   // GTID state at that point comes from it; @@gtid_binlog_pos, read now, may already include
   // transactions committed after the snapshot.
   Result<std::vector<SqlRow>> status =
-      connection_->Query("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'");
+      connection_.Query("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'");
   if (!status.ok()) return status.status();
   ConsistentSnapshot snapshot;
   for (const SqlRow& row : *status) {
@@ -487,18 +489,25 @@ Result<ConsistentSnapshot> Reader::BeginConsistentRead() {
       snapshot.position = std::strtoull(row[1]->c_str(), nullptr, 10);
   }
   if (snapshot.file.empty()) {
-    (void)connection_->Exec("ROLLBACK");
+    (void)connection_.Exec("ROLLBACK");
     return Status::Error("the source reports no binlog snapshot position (is log_bin on?)");
   }
   Result<std::optional<std::string>> gtid =
-      connection_->Scalar("SELECT BINLOG_GTID_POS(" + connection_->Quote(snapshot.file) + ", " +
-                          std::to_string(snapshot.position) + ")");
-  if (!gtid.ok()) return gtid.status();
-  snapshot.gtid = gtid->value_or("");
+      connection_.Scalar("SELECT BINLOG_GTID_POS(" + connection_.Quote(snapshot.file) + ", " +
+                         std::to_string(snapshot.position) + ")");
+  if (!gtid.ok() || !*gtid) {
+    (void)connection_.Exec("ROLLBACK");
+    if (!gtid.ok()) return gtid.status();
+    // An empty state would mean "before every transaction": a missing one is no such thing.
+    return Status::Error("the source has no GTID state for its binlog snapshot position " +
+                         snapshot.file + ":" + std::to_string(snapshot.position) +
+                         " (BINLOG_GTID_POS is NULL)");
+  }
+  snapshot.gtid = **gtid;
   return snapshot;
 }
 
-Status Reader::EndConsistentRead() { return connection_->Exec("COMMIT"); }
+Status Reader::EndConsistentRead() { return connection_.Exec("COMMIT"); }
 
 }  // namespace
 
@@ -538,7 +547,7 @@ std::string MysqlKeysQuery(const KeyedRelation& table, size_t key_count) {
          where + OrderBy(table);
 }
 
-Result<std::unique_ptr<MysqlTableReader>> ConnectMysqlTableReader(const std::string& dsn) {
+Result<std::unique_ptr<MysqlConnection>> ConnectMysqlReaderSession(const std::string& dsn) {
   Result<ConnectionParams> params = ParseMysqlDsn(dsn);
   if (!params.ok()) return params.status();
   Result<std::unique_ptr<MysqlConnection>> connection =
@@ -549,7 +558,18 @@ Result<std::unique_ptr<MysqlTableReader>> ConnectMysqlTableReader(const std::str
   // stored bytes: the stream's charset conversion makes them text, exactly as for binlog rows.
   FERRY_RETURN_IF_ERROR(
       (*connection)->Exec("SET time_zone = '+00:00', character_set_results = binary"));
-  return std::unique_ptr<MysqlTableReader>(new Reader(std::move(*connection)));
+  return connection;
+}
+
+Result<std::unique_ptr<MysqlTableReader>> ConnectMysqlTableReader(const std::string& dsn) {
+  Result<std::unique_ptr<MysqlConnection>> connection = ConnectMysqlReaderSession(dsn);
+  if (!connection.ok()) return connection.status();
+  MysqlConnection& borrowed = **connection;
+  return std::unique_ptr<MysqlTableReader>(new Reader(borrowed, std::move(*connection)));
+}
+
+std::unique_ptr<MysqlTableReader> MakeMysqlTableReader(MysqlConnection& connection) {
+  return std::make_unique<Reader>(connection, nullptr);
 }
 
 }  // namespace ferry::capture::mysql

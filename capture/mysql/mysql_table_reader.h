@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "capture/mysql/binlog_stream.h"
 #include "capture/table_reader.h"
 
 namespace ferry::capture::mysql {
@@ -48,5 +49,11 @@ class MysqlTableReader : public TableReader {
 
 // Connects to `dsn` (the capture config's MariaDB DSN).
 Result<std::unique_ptr<MysqlTableReader>> ConnectMysqlTableReader(const std::string& dsn);
+
+// A connection to `dsn` with the session a reader needs (UTC, results as their stored bytes).
+Result<std::unique_ptr<MysqlConnection>> ConnectMysqlReaderSession(const std::string& dsn);
+// A reader over `connection` (from ConnectMysqlReaderSession), which must outlive it, for a
+// caller that runs its own statements on that connection between the reader's.
+std::unique_ptr<MysqlTableReader> MakeMysqlTableReader(MysqlConnection& connection);
 
 }  // namespace ferry::capture::mysql

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "apply/postgres/pg_text.h"  // ValueToPgText, QuoteIdent: the sink's value-to-text rules
+#include "capture/postgres/pg_connection.h"
 #include "capture/postgres/pg_values.h"
-#include "capture/postgres/replication_stream.h"
 
 namespace ferry::capture::postgres {
 namespace {
@@ -23,16 +23,6 @@ using apply::postgres::QuoteIdent;
 constexpr uint32_t kFirstGenbkiObjectId = 10000;
 // One statement binds at most 65535 parameters; batches of keys stay well below.
 constexpr size_t kMaxKeyParameters = 8000;
-
-struct ResultDeleter {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
-
-std::string TrimRight(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
 
 std::string TableName(const wire::Relation& relation) {
   return QuoteIdent(relation.schema()) + "." + QuoteIdent(relation.table());
@@ -69,10 +59,9 @@ struct TableTypes {
 
 class Reader final : public PostgresTableReader {
  public:
-  explicit Reader(PGconn* conn) : conn_(conn) {}
-  ~Reader() override { PQfinish(conn_); }
-  Reader(const Reader&) = delete;
-  Reader& operator=(const Reader&) = delete;
+  // Reads through `connection`; owns it when `owned` is it.
+  Reader(PgConnection& connection, std::unique_ptr<PgConnection> owned)
+      : owned_(std::move(owned)), conn_(connection) {}
 
   Result<KeyedRelation> Describe(const std::string& schema, const std::string& table) override;
   Result<Chunk> ReadChunk(const KeyedRelation& table, const Key& after, size_t limit) override;
@@ -82,11 +71,6 @@ class Reader final : public PostgresTableReader {
   Status EndConsistentRead() override;
 
  private:
-  // Runs `sql` with text parameters of the given types; errors carry `what` and the server's
-  // message.
-  Result<ResultPtr> Query(const std::string& sql, const std::vector<std::string>& params,
-                          const std::vector<uint32_t>& param_types, const std::string& what);
-  Status Command(const std::string& sql, const std::string& what);
   Result<std::string> TypeName(uint32_t type_oid, int32_t type_modifier);
   Result<const TableTypes*> TypesOf(const KeyedRelation& table);
   // Appends each key's text to `params` and its column types to `types`.
@@ -96,32 +80,10 @@ class Reader final : public PostgresTableReader {
   Status AppendRows(const PGresult* result, const TableTypes& types, size_t max_rows,
                     std::vector<Row>& out);
 
-  PGconn* conn_;
+  std::unique_ptr<PgConnection> owned_;  // null when the caller owns the connection
+  PgConnection& conn_;
   std::map<uint32_t, TableTypes> tables_;  // by table OID (the Relation id)
 };
-
-Result<ResultPtr> Reader::Query(const std::string& sql, const std::vector<std::string>& params,
-                                const std::vector<uint32_t>& param_types, const std::string& what) {
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const std::string& param : params) values.push_back(param.c_str());
-  static_assert(sizeof(Oid) == sizeof(uint32_t));
-  ResultPtr result(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()),
-                                reinterpret_cast<const Oid*>(param_types.data()), values.data(),
-                                nullptr, nullptr, /*resultFormat=*/0));
-  if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
-    return Status::Error(what + ": " + TrimRight(PQerrorMessage(conn_)));
-  }
-  return result;
-}
-
-Status Reader::Command(const std::string& sql, const std::string& what) {
-  ResultPtr result(PQexec(conn_, sql.c_str()));
-  if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-    return Status::Error(what + ": " + TrimRight(PQerrorMessage(conn_)));
-  }
-  return Status::Ok();
-}
 
 // As PgOutputDecoder::ColumnTypeName names it: Ferry's name for a built-in type; for any other
 // the name pgoutput's Type message carries, which for a domain is its base type's (schema left
@@ -130,7 +92,7 @@ Result<std::string> Reader::TypeName(uint32_t type_oid, int32_t type_modifier) {
   std::string name = PgTypeName(type_oid, type_modifier);
   if (!name.empty()) return name;
   if (type_oid < kFirstGenbkiObjectId) return "pg_type oid " + std::to_string(type_oid);
-  Result<ResultPtr> base = Query(
+  Result<PgResult> base = conn_.Query(
       "WITH RECURSIVE chain(oid, depth) AS (SELECT $1::pg_catalog.oid, 0 UNION ALL"
       "  SELECT t.typbasetype, c.depth + 1 FROM chain c"
       "  JOIN pg_catalog.pg_type t ON t.oid = c.oid WHERE t.typtype = 'd')"
@@ -146,7 +108,7 @@ Result<std::string> Reader::TypeName(uint32_t type_oid, int32_t type_modifier) {
 
 Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::string& table) {
   const std::string name = QuoteIdent(schema) + "." + QuoteIdent(table);
-  Result<ResultPtr> found = Query(
+  Result<PgResult> found = conn_.Query(
       "SELECT c.oid, c.relreplident FROM pg_catalog.pg_class c"
       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
       " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
@@ -159,14 +121,14 @@ Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::str
   const char identity = PQgetvalue(found->get(), 0, 1)[0];
 
   // pgoutput leaves out dropped and generated columns.
-  Result<ResultPtr> columns = Query(
+  Result<PgResult> columns = conn_.Query(
       "SELECT a.attnum, a.attname, a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a"
       " WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''"
       " ORDER BY a.attnum",
       {oid}, {}, "reading the columns of " + name);
   if (!columns.ok()) return columns.status();
   // Primary key and replica identity index columns, each in index order.
-  Result<ResultPtr> indexes = Query(
+  Result<PgResult> indexes = conn_.Query(
       "SELECT i.indisprimary, i.indisreplident, k.attnum FROM pg_catalog.pg_index i"
       " CROSS JOIN LATERAL unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)"
       " WHERE i.indrelid = $1 AND (i.indisprimary OR i.indisreplident)"
@@ -299,8 +261,9 @@ Result<Chunk> Reader::ReadChunk(const KeyedRelation& table, const Key& after, si
     FERRY_RETURN_IF_ERROR(AddKeyParameters(table, **types, after, params, param_types));
   }
   // One row more than asked says whether the table goes on.
-  Result<ResultPtr> result = Query(PgChunkQuery(table, !after.empty(), limit + 1), params,
-                                   param_types, "reading a chunk of " + TableName(table.relation));
+  Result<PgResult> result =
+      conn_.Query(PgChunkQuery(table, !after.empty(), limit + 1), params, param_types,
+                  "reading a chunk of " + TableName(table.relation));
   if (!result.ok()) return result.status();
   Chunk chunk;
   FERRY_RETURN_IF_ERROR(AppendRows(result->get(), **types, limit, chunk.rows));
@@ -321,8 +284,9 @@ Result<std::vector<Row>> Reader::ReadKeys(const KeyedRelation& table,
     for (size_t i = first; i < first + count; ++i) {
       FERRY_RETURN_IF_ERROR(AddKeyParameters(table, **types, keys[i], params, param_types));
     }
-    Result<ResultPtr> result = Query(PgKeysQuery(table, count), params, param_types,
-                                     "reading rows of " + TableName(table.relation) + " by key");
+    Result<PgResult> result =
+        conn_.Query(PgKeysQuery(table, count), params, param_types,
+                    "reading rows of " + TableName(table.relation) + " by key");
     if (!result.ok()) return result.status();
     FERRY_RETURN_IF_ERROR(AppendRows(result->get(), **types, count, rows));
   }
@@ -331,19 +295,18 @@ Result<std::vector<Row>> Reader::ReadKeys(const KeyedRelation& table,
 }
 
 Status Reader::BeginConsistentRead(const std::string& snapshot_name) {
-  FERRY_RETURN_IF_ERROR(
-      Command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "starting a consistent read"));
-  char* quoted = PQescapeLiteral(conn_, snapshot_name.c_str(), snapshot_name.size());
-  if (quoted == nullptr) return Status::Error("quoting a snapshot name: out of memory");
-  const std::string sql = std::string("SET TRANSACTION SNAPSHOT ") + quoted;
-  PQfreemem(quoted);
-  Status set = Command(sql, "using exported snapshot " + snapshot_name +
-                                " (the session that exported it must still be open)");
-  if (!set.ok()) (void)Command("ROLLBACK", "ending a failed consistent read");
+  FERRY_RETURN_IF_ERROR(conn_.Command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                                      "starting a consistent read"));
+  Result<std::string> quoted = conn_.Literal(snapshot_name);
+  Status set = quoted.ok() ? conn_.Command("SET TRANSACTION SNAPSHOT " + *quoted,
+                                           "using exported snapshot " + snapshot_name +
+                                               " (the session that exported it must still be open)")
+                           : quoted.status();
+  if (!set.ok()) (void)conn_.Command("ROLLBACK", "ending a failed consistent read");
   return set;
 }
 
-Status Reader::EndConsistentRead() { return Command("COMMIT", "ending a consistent read"); }
+Status Reader::EndConsistentRead() { return conn_.Command("COMMIT", "ending a consistent read"); }
 
 }  // namespace
 
@@ -367,11 +330,14 @@ std::string PgKeysQuery(const KeyedRelation& table, size_t key_count) {
 }
 
 Result<std::unique_ptr<PostgresTableReader>> ConnectPostgresTableReader(const std::string& dsn) {
-  Result<std::vector<std::pair<std::string, std::string>>> params = SessionConnectParams(dsn);
-  if (!params.ok()) return params.status();
-  Result<PGconn*> conn = OpenConnection(*params, "connecting to source PostgreSQL");
-  if (!conn.ok()) return conn.status();
-  return std::unique_ptr<PostgresTableReader>(new Reader(*conn));
+  Result<std::unique_ptr<PgConnection>> connection = PgConnection::Connect(dsn);
+  if (!connection.ok()) return connection.status();
+  PgConnection& borrowed = **connection;
+  return std::unique_ptr<PostgresTableReader>(new Reader(borrowed, std::move(*connection)));
+}
+
+std::unique_ptr<PostgresTableReader> MakePostgresTableReader(PgConnection& connection) {
+  return std::make_unique<Reader>(connection, nullptr);
 }
 
 }  // namespace ferry::capture::postgres

@@ -1,15 +1,15 @@
-// PostgreSQL's TableReader (capture/table_reader.h): an ordinary libpq connection with the
-// replication stream's session settings (replication_stream.h), so a text-format SELECT returns
-// each value as the text pgoutput sends for it, typed by column type OID through the same
-// pg_values.h. The Relation is built from the catalogs the way pgoutput builds its Relation
-// message: columns that are not dropped or generated, key flags from the replica identity, type
-// names as PgOutputDecoder names them.
+// PostgreSQL's TableReader (capture/table_reader.h), over a PgConnection (pg_connection.h), whose
+// session settings make a text-format SELECT return each value as the text pgoutput sends for
+// it, typed by column type OID through the same pg_values.h. The Relation is built from the
+// catalogs the way pgoutput builds its Relation message: columns that are not dropped or
+// generated, key flags from the replica identity, type names as PgOutputDecoder names them.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <string>
 
+#include "capture/postgres/pg_connection.h"
 #include "capture/table_reader.h"
 
 namespace ferry::capture::postgres {
@@ -34,5 +34,9 @@ class PostgresTableReader : public TableReader {
 
 // Connects to `dsn` (key=value or URI). Errors name the server's message.
 Result<std::unique_ptr<PostgresTableReader>> ConnectPostgresTableReader(const std::string& dsn);
+
+// A reader over `connection`, which must outlive it, for a caller that runs its own transactions
+// on that connection: every read happens inside whatever transaction the caller has open.
+std::unique_ptr<PostgresTableReader> MakePostgresTableReader(PgConnection& connection);
 
 }  // namespace ferry::capture::postgres

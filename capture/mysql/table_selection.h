@@ -1,0 +1,33 @@
+// Which MySQL/MariaDB tables a subscriber wants, from the capture config's `tables:` patterns:
+// "schema.table" or "schema.*". No patterns select every table outside the system schemas
+// (mysql, information_schema, performance_schema, sys); a pattern may name a system schema's
+// tables explicitly. The change stream filters by it and the initial copy lists by it, so both
+// carry the same tables.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ferry::capture::mysql {
+
+class TableSelection {
+ public:
+  // Errors name the pattern that is neither form.
+  static Result<TableSelection> Parse(const std::vector<std::string>& patterns);
+
+  bool Wants(const std::string& schema, const std::string& table) const;
+
+  // Wants(schema, table), or with an empty `table` (every table of `schema`): wants any of them.
+  bool Touches(const std::string& schema, const std::string& table) const;
+
+ private:
+  bool SelectsAll() const { return schemas_.empty() && tables_.empty(); }
+
+  std::set<std::string> schemas_;  // "schema.*"
+  std::set<std::string> tables_;   // "schema.table"
+};
+
+}  // namespace ferry::capture::mysql
