@@ -6,9 +6,8 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "admin/lag.h"
 
@@ -16,8 +15,8 @@ namespace ferry::admin {
 
 // An apply stream's copy of its upstream's existing rows (apply/copy_tracker.h).
 struct CopyStatus {
-  std::string state;          // "" (no copy recorded), "copying" or "done"
-  std::string table;          // the table of the last chunk, "schema.table"
+  std::string state;  // "" (no copy recorded), "copying" or "done"
+  std::string table;  // the table of the last chunk, "schema.table"
   uint64_t tables_total = 0;
   uint64_t tables_done = 0;
   uint64_t rows_copied = 0;    // every table, since the copy began
@@ -29,14 +28,14 @@ struct CopyStatus {
 // The state of one replication stream: an upstream of an apply agent, or a subscriber of a
 // capture agent.
 struct StreamStatus {
-  std::string state = "starting";   // starting, connecting, streaming, error, stopped
-  std::string peer;                 // address of the other agent
-  std::string last_error;           // empty when healthy
-  std::string position;             // apply: last applied; capture: last acknowledged
-  std::string source_head;          // last end-of-log the source reported
-  uint64_t transactions = 0;        // applied (apply) / sent (capture) since start
+  std::string state = "starting";  // starting, connecting, streaming, error, stopped
+  std::string peer;                // address of the other agent
+  std::string last_error;          // empty when healthy
+  std::string position;            // apply: last applied; capture: last acknowledged
+  std::string source_head;         // last end-of-log the source reported
+  uint64_t transactions = 0;       // applied (apply) / sent (capture) since start
   uint64_t rows = 0;
-  uint64_t skipped_transactions = 0; // already covered by the checkpoint
+  uint64_t skipped_transactions = 0;  // already covered by the checkpoint
   LagTracker lag;
   CopyStatus copy;
 };

@@ -261,7 +261,7 @@ Status ApplyAgent::UpstreamStream::RecordStart(StreamState& state, const wire::W
 // An initial copy's tables are recorded before the first chunk, so that a copy cut short
 // resumes with every table rather than starting over as a first contact.
 Status ApplyAgent::UpstreamStream::RecordCopyPlan(StreamState& state,
-                                                 const wire::Welcome& welcome) {
+                                                  const wire::Welcome& welcome) {
   std::vector<CopyProgress> planned = state.copies->Planned(welcome);
   if (planned.empty()) return Status::Ok();
   Status recorded = state.sink->BeginCopyTransaction();
@@ -469,7 +469,8 @@ Status ApplyAgent::UpstreamStream::HandleChunkChanges(StreamState& state,
       return Status::Error("copied row of " + state.chunk->table() +
                            " is not an insert: the capture agent broke the protocol");
     }
-    if (state.chunk_relation->converts) FERRY_RETURN_IF_ERROR(ConvertRow(*state.chunk_relation, row));
+    if (state.chunk_relation->converts)
+      FERRY_RETURN_IF_ERROR(ConvertRow(*state.chunk_relation, row));
     // The stream may have brought a newer state of this row already only when the chunk left
     // it out; a row met here is one the stream inserted before the chunk's read: overwritten.
     auto outcome = state.sink->ApplyRow(*state.chunk_relation, row);

@@ -18,6 +18,9 @@ using Clock = std::chrono::steady_clock;
 constexpr milliseconds kHelloTimeout{10000};
 constexpr milliseconds kAcceptPoll{200};
 constexpr milliseconds kMaxSourceWait{200};
+// While a copied chunk waits for the stream to pass its fence, the source is asked this often to
+// say how far it is (capture/table_copier.h).
+constexpr milliseconds kHeadRequestInterval{100};
 
 int64_t NowUnixMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -91,7 +94,7 @@ class CaptureAgent::Session {
   Status StartCopy(const wire::CopyRequest& request, wire::Welcome& welcome);
   Status Stream(ChangeSource& source);
   Status SendEvent(const SourceEvent& event);
-  Status PollCopy();
+  Status PollCopy(ChangeSource& source);
   Status ObserveForCopy(const SourceEvent& event);
   Status FlushChanges();
   Status SendHeartbeat();
@@ -122,6 +125,7 @@ class CaptureAgent::Session {
   Clock::time_point last_heartbeat_sent_{};
   uint64_t rows_in_transaction_ = 0;
   std::unique_ptr<TableCopier> copier_;  // while existing rows are being copied
+  Clock::time_point head_requested_at_{};
 };
 
 void CaptureAgent::Session::Serve() {
@@ -294,8 +298,10 @@ Status CaptureAgent::Session::Stream(ChangeSource& source) {
   while (!stopping_) {
     if (auto failure = acks_.failure()) return Status::Error(*failure);
     FERRY_RETURN_IF_ERROR(ProcessAcks(source));
-    FERRY_RETURN_IF_ERROR(PollCopy());
+    FERRY_RETURN_IF_ERROR(PollCopy(source));
     auto wait = std::min(kMaxSourceWait, agent_.options_.heartbeat_interval);
+    // Between transactions, a copy with its next chunk to read does not wait for the source.
+    if (copier_ && !copier_->waiting() && !in_transaction_) wait = milliseconds(0);
     auto event = source.Next(wait);
     if (!event.ok()) {
       // The subscriber's operator needs the cause too, not just a closed connection.
@@ -333,9 +339,13 @@ Status CaptureAgent::Session::ConfirmIfIdle(ChangeSource& source) {
 }
 
 // Between source transactions the copier may read its next chunk, or send the one it holds.
-Status CaptureAgent::Session::PollCopy() {
+Status CaptureAgent::Session::PollCopy(ChangeSource& source) {
   if (!copier_ || in_transaction_) return Status::Ok();
   FERRY_RETURN_IF_ERROR(copier_->Poll(source_head_));
+  if (copier_->waiting() && Clock::now() - head_requested_at_ >= kHeadRequestInterval) {
+    head_requested_at_ = Clock::now();
+    FERRY_RETURN_IF_ERROR(source.RequestHeartbeat());
+  }
   if (copier_->done()) {
     log_->info("subscriber {}: every table's existing rows are copied", subscriber_);
     copier_.reset();

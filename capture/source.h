@@ -47,6 +47,10 @@ class ChangeSource {
   // heartbeat head seen while nothing was in flight.
   virtual Status Confirm(const wire::Position& position) = 0;
 
+  // Asks the source to report its head soon (as a SourceHeartbeat), where it would otherwise
+  // wait: a chunk of a copy waits for the stream to pass its fence (capture/table_copier.h).
+  virtual Status RequestHeartbeat() { return Status::Ok(); }
+
   // Stops streaming and closes the connection.
   virtual void Stop() = 0;
 

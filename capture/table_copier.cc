@@ -87,8 +87,12 @@ Status TableCopier::ReadNextChunk() {
     // A transaction already streamed was still committing when the read began: the chunk holds
     // an older state of its rows than the target does. Read again once it is visible.
     retry_after_ = Clock::now() + kRereadPause;
+    Logger("capture")->debug("read of {} missed a transaction already streamed: reading again",
+                             task.table);
     return Status::Ok();
   }
+  Logger("capture")->debug("read {} rows of {} after {}, fence {}", read->chunk.rows.size(),
+                           task.table, KeyText(task.after), read->fence->Describe());
   Waiting waiting;
   if (!read->chunk.rows.empty()) waiting.last_key = KeyOf(*task.relation, read->chunk.rows.back());
   waiting.read = std::move(read).value();
@@ -113,8 +117,12 @@ Status TableCopier::OnBegin(const wire::Begin& begin) {
   if (!place.ok()) return place.status().WithContext("placing a copied chunk in the stream");
   switch (*place) {
     case FencePlace::kAfter:
+      Logger("capture")->debug("chunk goes before transaction {} (xid {})",
+                               begin.position().value(), begin.xid());
       return SendWaiting();
     case FencePlace::kConcurrent:
+      Logger("capture")->debug("transaction {} (xid {}) is concurrent with the chunk's read",
+                               begin.position().value(), begin.xid());
       concurrent_ = true;
       break;
     case FencePlace::kIncluded:
@@ -163,7 +171,9 @@ Status TableCopier::OnHead(const wire::Position& head) {
   if (!waiting_) return Status::Ok();
   Result<bool> passed = waiting_->read.fence->PassedBy(head);
   if (!passed.ok()) return passed.status().WithContext("placing a copied chunk in the stream");
-  return *passed ? SendWaiting() : Status::Ok();
+  if (!*passed) return Status::Ok();
+  Logger("capture")->debug("chunk goes at head {}", head.value());
+  return SendWaiting();
 }
 
 Status TableCopier::SendWaiting() {

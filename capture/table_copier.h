@@ -47,6 +47,8 @@ class TableCopier {
 
   // True when every table is copied.
   bool done() const { return tasks_.empty() && !waiting_; }
+  // True while a chunk waits for the stream to reach its fence.
+  bool waiting() const { return waiting_.has_value(); }
 
   // Called between source transactions. Reads the next chunk when none is waiting, and sends it
   // at once when `head` (the source's last known head) already passed its fence.
@@ -74,7 +76,7 @@ class TableCopier {
   // The chunk read but not yet sent.
   struct Waiting {
     FencedChunk read;
-    Key last_key;  // of the last row read, before any was left out
+    Key last_key;                    // of the last row read, before any was left out
     std::set<std::string> left_out;  // encoded keys of rows left out
     bool must_reread = false;
   };
@@ -85,17 +87,17 @@ class TableCopier {
   bool IsCopiedTable(uint32_t relation_id) const;
   Status SendWaiting();
   Status SendChunkFrames(const Task& task, const Waiting& waiting);
-  void LeaveOut(const KeyedRelation& table, const google::protobuf::RepeatedPtrField<wire::Value>&
-                                                  values);
+  void LeaveOut(const KeyedRelation& table,
+                const google::protobuf::RepeatedPtrField<wire::Value>& values);
 
   std::unique_ptr<ChunkReader> reader_;
   std::deque<Task> tasks_;
   const TableCopierOptions options_;
   FrameSender send_;
   std::optional<Waiting> waiting_;
-  bool concurrent_ = false;                  // streaming a kConcurrent transaction
+  bool concurrent_ = false;                    // streaming a kConcurrent transaction
   std::map<uint32_t, std::string> relations_;  // stream relation id -> "schema.table"
-  std::deque<wire::Begin> recent_;           // the last transactions streamed, newest last
+  std::deque<wire::Begin> recent_;             // the last transactions streamed, newest last
   std::chrono::steady_clock::time_point retry_after_{};
 };
 

@@ -656,15 +656,15 @@ std::string DefaultIdentifier(const std::string& node) {
 
 void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys({"node", "source", "listen", "auth_token_file", "auth_token_env", "admin",
-                 "admin_token_file", "admin_token_env", "tables", "publication", "slot_prefix",
-                 "heartbeat_interval_ms", "max_frame_bytes", "rows_per_frame", "copy_chunk_rows",
-                 "log_level"},
-                {{"target", kWrongFile},
-                 {"copy_data", kWrongFile},
-                 {"upstreams", kWrongFile},
-                 {"mappings", kWrongFile},
-                 {"reconnect_delay_ms", kWrongFile}});
+  map.CheckKeys(
+      {"node", "source", "listen", "auth_token_file", "auth_token_env", "admin", "admin_token_file",
+       "admin_token_env", "tables", "publication", "slot_prefix", "heartbeat_interval_ms",
+       "max_frame_bytes", "rows_per_frame", "copy_chunk_rows", "log_level"},
+      {{"target", kWrongFile},
+       {"copy_data", kWrongFile},
+       {"upstreams", kWrongFile},
+       {"mappings", kWrongFile},
+       {"reconnect_delay_ms", kWrongFile}});
   const auto node = map.String("node", "missing; name this agent, e.g. node: east");
   CheckName(problems, "node", node);
   if (node) config.node = *node;

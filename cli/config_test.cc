@@ -528,13 +528,12 @@ TEST_F(ConfigTest, CopyDataIsABoolean) {
   EXPECT_TRUE(Contains(error, "copy_data: expected true or false, not \"sometimes\"")) << error;
   EXPECT_TRUE(Contains(ApplyError(std::string(kApply) + "copy_chunk_rows: 10\n"),
                        "belongs in a capture config"));
-  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "copy_data: false\n"),
-                       "copy_data"));
+  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "copy_data: false\n"), "copy_data"));
 }
 
 TEST_F(ConfigTest, CopyChunkRows) {
-  auto config = LoadCaptureConfig(Write("capture.yaml", std::string(kCapture) +
-                                                          "copy_chunk_rows: 500\n"));
+  auto config =
+      LoadCaptureConfig(Write("capture.yaml", std::string(kCapture) + "copy_chunk_rows: 500\n"));
   ASSERT_TRUE(config.ok()) << config.message();
   EXPECT_EQ(config->copy_chunk_rows, 500u);
   auto defaults = LoadCaptureConfig(Write("capture.yaml", kCapture));

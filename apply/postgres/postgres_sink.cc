@@ -61,7 +61,8 @@ constexpr const char* kMetaLockSql = "SELECT pg_advisory_xact_lock(7310575183440
 constexpr const char* kMetaExistsSql =
     "SELECT count(*) = 3 FROM pg_catalog.pg_class c"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE n.nspname = 'ferry_meta' AND c.relname IN ('checkpoints', 'conflicts', 'copy_progress')";
+    " WHERE n.nspname = 'ferry_meta' AND c.relname IN ('checkpoints', 'conflicts', "
+    "'copy_progress')";
 
 constexpr const char* kMetaDdl[] = {
     "CREATE SCHEMA IF NOT EXISTS ferry_meta",
@@ -464,7 +465,8 @@ Result<std::optional<wire::Position>> PostgresSink::ReadCheckpoint(const std::st
 Result<std::vector<CopyProgress>> PostgresSink::ReadCopyProgress(const std::string& upstream) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   Result<PgResult> result = ExecParams(kReadCopyProgressSql, {upstream});
-  if (!result.ok()) return result.status().WithContext("read copy progress of upstream " + upstream);
+  if (!result.ok())
+    return result.status().WithContext("read copy progress of upstream " + upstream);
   std::vector<CopyProgress> progress;
   for (int row = 0; row < PQntuples(result->get()); ++row) {
     CopyProgress table;
@@ -485,14 +487,12 @@ Status PostgresSink::BeginCopyTransaction() {
   return Status::Ok();
 }
 
-Status PostgresSink::RecordCopyProgress(const std::string& upstream,
-                                        const CopyProgress& progress) {
+Status PostgresSink::RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   if (!in_transaction_) return Status::Error("record copy progress: no transaction is open");
-  Result<PgResult> result =
-      ExecParams(kCopyProgressSql, {upstream, progress.table, progress.after_key,
-                                    std::to_string(progress.rows_copied),
-                                    progress.done ? "true" : "false"});
+  Result<PgResult> result = ExecParams(
+      kCopyProgressSql, {upstream, progress.table, progress.after_key,
+                         std::to_string(progress.rows_copied), progress.done ? "true" : "false"});
   if (!result.ok()) return result.status().WithContext("record copy progress of " + progress.table);
   return Status::Ok();
 }

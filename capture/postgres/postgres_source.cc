@@ -93,6 +93,12 @@ class PostgresSource final : public ChangeSource {
     return Status::Ok();
   }
 
+  Status RequestHeartbeat() override {
+    if (!stream_) return Status::Ok();
+    Status status = stream_->RequestKeepalive();
+    return status.ok() ? status : Fail(status);
+  }
+
   void Stop() override {
     if (!stream_) return;
     stream_.reset();

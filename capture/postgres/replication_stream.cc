@@ -203,13 +203,13 @@ Result<CopyMessage> ParseCopyData(std::string_view data) {
                        std::to_string(static_cast<uint8_t>(data[0])));
 }
 
-std::string StandbyStatusUpdate(uint64_t lsn, int64_t now_unix_us) {
+std::string StandbyStatusUpdate(uint64_t lsn, int64_t now_unix_us, bool reply_requested) {
   std::string out(1, 'r');
   PutU64(out, lsn);  // written
   PutU64(out, lsn);  // flushed: what moves the slot's confirmed_flush_lsn
   PutU64(out, lsn);  // applied
   PutU64(out, static_cast<uint64_t>(now_unix_us - kPgEpochUnixMicros));
-  out.push_back(0);  // no reply requested
+  out.push_back(reply_requested ? 1 : 0);
   return out;
 }
 
@@ -445,6 +445,7 @@ Result<std::optional<CopyMessage>> ReplicationStream::Read(milliseconds timeout)
   buffer_.reset();
   const Clock::time_point deadline = Clock::now() + timeout;
   const std::string context = "reading replication stream of slot " + slot_;
+  bool took_in_input = false;
   for (;;) {
     if (Clock::now() - last_status_ >= kStatusInterval) FERRY_RETURN_IF_ERROR(SendStatusUpdate());
     if (output_pending_) FERRY_RETURN_IF_ERROR(FlushOutput());
@@ -471,7 +472,14 @@ Result<std::optional<CopyMessage>> ReplicationStream::Read(milliseconds timeout)
     }
 
     const Clock::time_point now = Clock::now();
-    if (now >= deadline) return std::optional<CopyMessage>();
+    if (now >= deadline) {
+      // Even a zero timeout takes in what the socket already holds, once: else a caller that
+      // polls without waiting would never see a message arrive.
+      if (took_in_input) return std::optional<CopyMessage>();
+      took_in_input = true;
+      if (PQconsumeInput(conn_) == 0) return Status::Error(Error(context));
+      continue;
+    }
     const Clock::time_point wake = std::min(deadline, last_status_ + kStatusInterval);
     const auto wait = std::chrono::ceil<milliseconds>(std::max(wake - now, Clock::duration{}));
     FERRY_RETURN_IF_ERROR(WaitForSocket(/*read=*/true, output_pending_, wait));
@@ -485,9 +493,14 @@ Status ReplicationStream::Confirm(uint64_t lsn) {
   return SendStatusUpdate();
 }
 
-Status ReplicationStream::SendStatusUpdate() {
+Status ReplicationStream::RequestKeepalive() {
+  if (!streaming_) return Status::Ok();
+  return SendStatusUpdate(/*reply_requested=*/true);
+}
+
+Status ReplicationStream::SendStatusUpdate(bool reply_requested) {
   last_status_ = Clock::now();
-  return Send(StandbyStatusUpdate(confirmed_lsn_, NowUnixMicros()))
+  return Send(StandbyStatusUpdate(confirmed_lsn_, NowUnixMicros(), reply_requested))
       .WithContext("sending standby status update on slot " + slot_);
 }
 

@@ -51,7 +51,7 @@ Result<CopyMessage> ParseCopyData(std::string_view data);
 
 // The standby status update 'r' carrying `lsn` as written, flushed and applied position, the
 // client clock `now_unix_us`, and replyRequested = 0.
-std::string StandbyStatusUpdate(uint64_t lsn, int64_t now_unix_us);
+std::string StandbyStatusUpdate(uint64_t lsn, int64_t now_unix_us, bool reply_requested = false);
 
 // The libpq connection parameters for an ordinary connection to `dsn` (key=value or URI) whose
 // values come out as the replication stream's do: the session settings above appended to any
@@ -134,11 +134,16 @@ class ReplicationStream {
   Status Confirm(uint64_t lsn);
   uint64_t confirmed() const { return confirmed_lsn_; }
 
+  // Asks the server for a keepalive now (a status update with its reply flag set): the server
+  // answers at once with how far it has decoded, which otherwise it tells only every few
+  // seconds, or not at all while the confirmed position is where it stands.
+  Status RequestKeepalive();
+
  private:
   explicit ReplicationStream(pg_conn* conn) : conn_(conn) {}
 
   std::string Error(std::string_view context) const;  // context + libpq's last error
-  Status SendStatusUpdate();
+  Status SendStatusUpdate(bool reply_requested = false);
   Status Send(std::string_view message);
   Status FlushOutput();
   Status WaitForSocket(bool read, bool write, std::chrono::milliseconds timeout);

@@ -7,11 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/harness/replication_setup.h"
 
@@ -46,14 +45,18 @@ std::string SeedSql(const std::string& engine, int rows) {
   const std::string n = std::to_string(rows);
   if (engine == "postgres") {
     return "INSERT INTO items SELECT g, g % 100, 'name ' || g, g * 1.25, repeat('x', g % 50) "
-           "FROM generate_series(1, " + n + ") g;"
+           "FROM generate_series(1, " +
+           n +
+           ") g;"
            "INSERT INTO tags SELECT g, b, g * 10 FROM generate_series(1, 200) g, "
-           "unnest(ARRAY['x', 'Y', 'z']) b;";
+           "unnest(ARRAY['x', 'y', 'z']) b;";
   }
   return "INSERT INTO items SELECT seq, seq % 100, CONCAT('name ', seq), seq * 1.25, "
-         "REPEAT('x', seq % 50) FROM seq_1_to_" + n + ";"
+         "REPEAT('x', seq % 50) FROM seq_1_to_" +
+         n +
+         ";"
          "INSERT INTO tags SELECT seq, b.v, seq * 10 FROM seq_1_to_200, "
-         "(SELECT 'x' AS v UNION ALL SELECT 'Y' UNION ALL SELECT 'z') b;";
+         "(SELECT 'x' AS v UNION ALL SELECT 'y' UNION ALL SELECT 'z') b;";
 }
 
 constexpr char kItems[] = "SELECT id, grp, name, amount, note FROM items ORDER BY id";
@@ -67,8 +70,8 @@ class InitialCopyTest : public ::testing::TestWithParam<Direction> {
     ASSERT_TRUE(setup.ok()) << setup.message();
     setup_ = std::move(*setup);
     setup_->capture_tables = "[\"" + Qualified(d.source, "items") + "\", \"" +
-                             Qualified(d.source, "tags") + "\", \"" +
-                             Qualified(d.source, "empty") + "\"]";
+                             Qualified(d.source, "tags") + "\", \"" + Qualified(d.source, "empty") +
+                             "\"]";
     if (d.source != d.target) {
       for (const char* table : {"items", "tags", "empty"}) {
         setup_->apply_mappings += "  - source: " + Qualified(d.source, table) +
@@ -98,8 +101,8 @@ class InitialCopyTest : public ::testing::TestWithParam<Direction> {
       sql += "DELETE FROM items WHERE id = " + b + ";";
       sql += "UPDATE items SET id = id + 10000000 WHERE id = " + std::to_string(pick(random)) +
              " AND id < 10000000;";
-      sql += "UPDATE tags SET val = val + 1 WHERE a = " + std::to_string(pick(random) % 200 + 1) +
-             ";";
+      sql +=
+          "UPDATE tags SET val = val + 1 WHERE a = " + std::to_string(pick(random) % 200 + 1) + ";";
       ASSERT_TRUE(setup_->source().Exec(sql + "COMMIT").ok());
     }
   }
@@ -112,22 +115,25 @@ class InitialCopyTest : public ::testing::TestWithParam<Direction> {
 
   // Rows the target's copy of `items` has committed so far (0 before the copy began).
   long ItemsCopied() const {
-    const std::string value =
-        setup_->target().Scalar("SELECT rows_copied FROM ferry_meta.copy_progress WHERE "
-                                "source_table = '" + Qualified(GetParam().source, "items") + "'");
+    const std::string value = setup_->target().Scalar(
+        "SELECT rows_copied FROM ferry_meta.copy_progress WHERE "
+        "source_table = '" +
+        Qualified(GetParam().source, "items") + "'");
     return value.empty() || value.rfind("ERROR", 0) == 0 ? 0 : std::stol(value);
   }
 
   bool CopyDone() const {
     const std::string pending =
         setup_->target().Scalar("SELECT count(*) FROM ferry_meta.copy_progress WHERE NOT done");
-    const std::string all = setup_->target().Scalar("SELECT count(*) FROM ferry_meta.copy_progress");
+    const std::string all =
+        setup_->target().Scalar("SELECT count(*) FROM ferry_meta.copy_progress");
     return pending == "0" && all == "3";
   }
 
   void ExpectSameAsSource() {
     EXPECT_TRUE(setup_->WaitForSameRows(kItems, seconds(120)))
-        << setup_->DescribeDifference(kItems) << "\napply log:\n" << setup_->apply_log();
+        << setup_->DescribeDifference(kItems) << "\napply log:\n"
+        << setup_->apply_log();
     EXPECT_TRUE(setup_->WaitForSameRows(kTags, seconds(60))) << setup_->DescribeDifference(kTags);
     EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM empty"), "0");
   }
@@ -147,7 +153,8 @@ class InitialCopyTest : public ::testing::TestWithParam<Direction> {
     std::atomic<bool> stop{false};
     std::thread writer([&] { WriteUntil(stop, rows); });
     if (interrupt) {
-      const bool started = WaitFor([&] { return ItemsCopied() >= 1000 || CopyDone(); }, seconds(60));
+      const bool started =
+          WaitFor([&] { return ItemsCopied() >= 1000 || CopyDone(); }, seconds(60));
       EXPECT_TRUE(started) << CopyProgress() << setup_->apply_log();
       EXPECT_FALSE(CopyDone()) << "the copy ended before it could be interrupted; make it longer";
       interrupt();
