@@ -56,9 +56,8 @@ Result<std::unique_ptr<Catalog>> ConnectMysqlCatalog(const std::string& dsn,
   Result<capture::mysql::ConnectionParams> params = capture::mysql::ParseMysqlDsn(dsn);
   if (!params.ok()) return params.status().WithContext(side + " dsn");
   Result<std::unique_ptr<MysqlConnection>> connection =
-      MysqlConnection::Connect(*params, kReadTimeoutS);
+      MysqlConnection::Connect(*params, kReadTimeoutS, side + " MariaDB");
   if (!connection.ok()) return connection.status().WithContext("connecting to the " + side);
-  (*connection)->set_label(side + " server");
   return std::unique_ptr<Catalog>(new MysqlCatalog(std::move(*connection)));
 }
 

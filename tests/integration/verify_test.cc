@@ -255,6 +255,17 @@ TEST_P(VerifyTest, EqualPairThenEachKindOfDifferenceThenErrors) {
                                        " does not exist on the target"));
   EXPECT_THAT(errors.output, HasSubstr("under mappings: in the apply config"));
   EXPECT_THAT(errors.output, Not(HasSubstr("source and target agree")));
+
+  // An unreachable target is an error too, named as the target.
+  std::string apply = ReadFile(ApplyConfig());
+  const size_t port = apply.find("port=", apply.find("target:"));
+  apply.replace(port, apply.find(' ', port) - port, "port=1");
+  CommandResult unreachable =
+      RunFerry({"verify", "--config", setup_->dir().Write("apply-unreachable.yaml", apply),
+                "--source", CaptureConfig()});
+  EXPECT_EQ(unreachable.exit_code, 2) << unreachable.output;
+  EXPECT_THAT(unreachable.output, HasSubstr("verify: error: connecting to the target"));
+  EXPECT_THAT(unreachable.output, Not(HasSubstr("source server")));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDirections, VerifyTest,
