@@ -31,6 +31,7 @@ Usage:
   ferry apply   --config FILE [--check]   run an apply agent beside a target database
   ferry verify --config APPLY.yaml --source CAPTURE.yaml [--table schema.table]... [--columns]
                [--json] [--chunk-rows N] [--recheck-delay-ms N] [--recheck-rounds N]
+               [--row-by-row]
                                           compare the replicated tables of source and target
                                           (exit 0 equal, 1 differ, 2 error)
   ferry inspect binlog FILE               decode a MySQL/MariaDB binlog file offline and print

@@ -10,7 +10,8 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: ferry verify --config APPLY.yaml --source CAPTURE.yaml [--table schema.table]... "
-    "[--columns] [--json] [--chunk-rows N] [--recheck-delay-ms N] [--recheck-rounds N]";
+    "[--columns] [--json] [--chunk-rows N] [--recheck-delay-ms N] [--recheck-rounds N] "
+    "[--row-by-row]";
 
 Status UsageError(const std::string& what) { return Status::Error(what + "; " + kUsage); }
 
@@ -51,6 +52,10 @@ Result<VerifyArguments> ParseVerifyArguments(const std::vector<std::string>& arg
     }
     if (arg == "--json") {
       parsed.json = true;
+      continue;
+    }
+    if (arg == "--row-by-row") {
+      parsed.options.checksums = false;
       continue;
     }
     bool known = false;

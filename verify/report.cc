@@ -155,6 +155,8 @@ nlohmann::json TableJson(const TableReport& table, const VerifyOptions& options)
   json["recheck"] = {{"rounds", table.recheck_rounds},
                      {"delay_ms", options.recheck_delay.count()},
                      {"not_rechecked", table.not_rechecked}};
+  json["checksum_chunks"] = table.checksum_chunks;
+  json["chunks_read_row_by_row"] = table.chunks_read_row_by_row;
   json["seconds"] = table.seconds;
   return json;
 }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "apply/type_override.h"
+#include "verify/checksum.h"
 
 namespace ferry::verify {
 namespace {
@@ -167,6 +168,23 @@ std::vector<std::string> RowPlan::DifferingColumns(const Row& source_row,
     if (!SameValue(pair, source_row, target_row)) differing.push_back(pair.Label());
   }
   return differing;
+}
+
+std::optional<RowPlan::ChecksumColumns> RowPlan::ChecksumColumnsIfComparable() const {
+  if (target_key_pairs_ != source_key_pairs_) return std::nullopt;
+  for (size_t p : source_key_pairs_) {
+    if (!OrderedAlikeOnEveryServer(columns_[p].source.type)) return std::nullopt;
+  }
+  ChecksumColumns checksummed;
+  for (const ColumnPair& pair : columns_) {
+    const bool alike = pair.source.engine == pair.target.engine &&
+                       pair.source.type == pair.target.type &&
+                       pair.source.source_type == pair.target.source_type && !pair.convert_to;
+    if (!alike) return std::nullopt;
+    checksummed.source.push_back(pair.source_index);
+    checksummed.target.push_back(pair.target_index);
+  }
+  return checksummed;
 }
 
 std::vector<std::string> RowPlan::SourceKeyNames() const {

@@ -65,6 +65,16 @@ class RowPlan {
   std::vector<std::string> SourceKeyNames() const;
   std::vector<std::string> TargetKeyNames() const;
 
+  // The columns chunk checksums are computed over (verify/checksum.h), in pair order on each
+  // side; nullopt unless both sides are one engine, every compared column has the same type on
+  // both, no type override applies, the two keys are the same columns and order keys alike on
+  // every server: only then are equal rows equal text inside both databases.
+  struct ChecksumColumns {
+    std::vector<int> source;
+    std::vector<int> target;
+  };
+  std::optional<ChecksumColumns> ChecksumColumnsIfComparable() const;
+
   const std::vector<ColumnPair>& columns() const { return columns_; }
 
  private:

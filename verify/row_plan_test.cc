@@ -163,5 +163,43 @@ TEST(RowPlanTest, CompositeKeysDescribeEveryColumn) {
             plan->SourceKeyText(capture::KeyOf(table, other)));
 }
 
+TEST(RowPlanTest, ChecksumsOnlyWhereBothSidesHoldTheSameTypes) {
+  const KeyedRelation table =
+      Table("public", "t",
+            {Col("id", wire::LOGICAL_TYPE_INT, "int4", true),
+             Col("v", wire::LOGICAL_TYPE_TEXT, "text"), Col("x", wire::LOGICAL_TYPE_TEXT, "text")},
+            {0});
+  apply::MappingRule rule;
+  rule.source = "public.t";
+  rule.exclude = {"x"};
+  Result<apply::MappedRelation> mapped = apply::TableMapper({rule}).Map(table.relation);
+  ASSERT_TRUE(mapped.ok());
+  Result<RowPlan> same =
+      RowPlan::Build(*mapped, table, Engine::kPostgres, table, Engine::kPostgres, true);
+  ASSERT_TRUE(same.ok());
+  std::optional<RowPlan::ChecksumColumns> columns = same->ChecksumColumnsIfComparable();
+  ASSERT_TRUE(columns.has_value());
+  EXPECT_EQ(columns->source, (std::vector<int>{0, 1}));
+  EXPECT_EQ(columns->target, (std::vector<int>{0, 1}));
+
+  // Another engine, another type, or a text key: row by row.
+  Result<RowPlan> engines =
+      RowPlan::Build(*mapped, table, Engine::kPostgres, table, Engine::kMysql, true);
+  EXPECT_FALSE(engines->ChecksumColumnsIfComparable().has_value());
+  KeyedRelation wider = table;
+  wider.relation.mutable_columns(1)->set_source_type("varchar(10)");
+  Result<RowPlan> types =
+      RowPlan::Build(*mapped, table, Engine::kPostgres, wider, Engine::kPostgres, true);
+  EXPECT_FALSE(types->ChecksumColumnsIfComparable().has_value());
+  KeyedRelation text_key = table;
+  text_key.key = {1};
+  text_key.relation.mutable_columns(1)->set_key(true);
+  Result<apply::MappedRelation> text_mapped = apply::TableMapper({rule}).Map(text_key.relation);
+  Result<RowPlan> by_text =
+      RowPlan::Build(*text_mapped, text_key, Engine::kPostgres, text_key, Engine::kPostgres, true);
+  ASSERT_TRUE(by_text.ok()) << by_text.message();
+  EXPECT_FALSE(by_text->ChecksumColumnsIfComparable().has_value());
+}
+
 }  // namespace
 }  // namespace ferry::verify

@@ -1,7 +1,11 @@
 // TableVerifier: the two passes over one table and the re-check (see verify.h).
+#include <algorithm>
 #include <chrono>
+#include <future>
 #include <optional>
 #include <set>
+#include <system_error>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
@@ -12,6 +16,16 @@ namespace ferry::verify {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// `work` in another thread, or in this one when no thread can be started.
+template <typename Work>
+std::future<std::invoke_result_t<Work>> Beside(Work work) {
+  try {
+    return std::async(std::launch::async, std::move(work));
+  } catch (const std::system_error&) {
+    return std::async(std::launch::deferred, std::move(work));
+  }
+}
 
 enum class Kind { kMissing, kExtra, kDiffering };
 
@@ -88,6 +102,13 @@ TableVerifier::TableVerifier(capture::TableReader& source, const KeyedRelation& 
       options_(options),
       sleep_(std::move(sleep)) {}
 
+void TableVerifier::UseChecksums(ChunkChecksummer& source, ChunkChecksummer& target,
+                                 RowPlan::ChecksumColumns columns) {
+  source_sums_ = &source;
+  target_sums_ = &target;
+  checksum_columns_ = std::move(columns);
+}
+
 void TableVerifier::Remember(Pending difference, TableReport& report,
                              std::vector<Pending>& pending) {
   if (pending.size() < options_.rechecked_keys) {
@@ -99,6 +120,56 @@ void TableVerifier::Remember(Pending difference, TableReport& report,
   ++ListOf(report, difference.kind).count;
 }
 
+Status TableVerifier::CompareSourceRows(const std::vector<Row>& rows, TableReport& report,
+                                        std::vector<Pending>& pending) {
+  std::vector<std::optional<Key>> target_keys;
+  std::vector<Key> lookup;
+  for (const Row& row : rows) {
+    Result<Key> key = plan_.TargetKeyOf(row);
+    target_keys.push_back(key.ok() ? std::optional<Key>(*key) : std::nullopt);
+    if (key.ok()) lookup.push_back(std::move(key).value());
+  }
+  Result<std::vector<Row>> found = target_.ReadKeys(target_table_, lookup);
+  if (!found.ok()) return found.status().WithContext("reading the target by key");
+  const RowsByKey on_target =
+      IndexRows(*found, target_table_, [&](const Key& key) { return plan_.TargetKeyText(key); });
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row* match =
+        target_keys[i] ? Find(on_target, plan_.TargetKeyText(*target_keys[i])) : nullptr;
+    Pending difference{Kind::kMissing, capture::KeyOf(source_table_, rows[i]), target_keys[i], {}};
+    if (match != nullptr) {
+      difference.columns = plan_.DifferingColumns(rows[i], *match);
+      if (difference.columns.empty()) continue;
+      difference.kind = Kind::kDiffering;
+    }
+    Remember(std::move(difference), report, pending);
+  }
+  return Status::Ok();
+}
+
+Status TableVerifier::LookUpTargetRows(const std::vector<Row>& rows, TableReport& report,
+                                       std::vector<Pending>& pending) {
+  std::vector<std::optional<Key>> source_keys;
+  std::vector<Key> lookup;
+  for (const Row& row : rows) {
+    Result<Key> key = plan_.SourceKeyOf(row);
+    source_keys.push_back(key.ok() ? std::optional<Key>(*key) : std::nullopt);
+    if (key.ok()) lookup.push_back(std::move(key).value());
+  }
+  Result<std::vector<Row>> found = source_.ReadKeys(source_table_, lookup);
+  if (!found.ok()) return found.status().WithContext("reading the source by key");
+  const RowsByKey on_source =
+      IndexRows(*found, source_table_, [&](const Key& key) { return plan_.SourceKeyText(key); });
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (source_keys[i] && Find(on_source, plan_.SourceKeyText(*source_keys[i])) != nullptr) {
+      continue;
+    }
+    Remember(Pending{Kind::kExtra, source_keys[i], capture::KeyOf(target_table_, rows[i]), {}},
+             report, pending);
+  }
+  return Status::Ok();
+}
+
 Status TableVerifier::SourcePass(TableReport& report, std::vector<Pending>& pending) {
   Progress progress(report.source_table, "source rows compared");
   Key after;
@@ -106,29 +177,7 @@ Status TableVerifier::SourcePass(TableReport& report, std::vector<Pending>& pend
     Result<capture::Chunk> chunk = source_.ReadChunk(source_table_, after, options_.chunk_rows);
     if (!chunk.ok()) return chunk.status().WithContext("reading the source");
     report.source_rows += chunk->rows.size();
-    std::vector<std::optional<Key>> target_keys;
-    std::vector<Key> lookup;
-    for (const Row& row : chunk->rows) {
-      Result<Key> key = plan_.TargetKeyOf(row);
-      target_keys.push_back(key.ok() ? std::optional<Key>(*key) : std::nullopt);
-      if (key.ok()) lookup.push_back(std::move(key).value());
-    }
-    Result<std::vector<Row>> found = target_.ReadKeys(target_table_, lookup);
-    if (!found.ok()) return found.status().WithContext("reading the target by key");
-    const RowsByKey on_target =
-        IndexRows(*found, target_table_, [&](const Key& key) { return plan_.TargetKeyText(key); });
-    for (size_t i = 0; i < chunk->rows.size(); ++i) {
-      const Row& row = chunk->rows[i];
-      const Row* match =
-          target_keys[i] ? Find(on_target, plan_.TargetKeyText(*target_keys[i])) : nullptr;
-      Pending difference{Kind::kMissing, capture::KeyOf(source_table_, row), target_keys[i], {}};
-      if (match != nullptr) {
-        difference.columns = plan_.DifferingColumns(row, *match);
-        if (difference.columns.empty()) continue;
-        difference.kind = Kind::kDiffering;
-      }
-      Remember(std::move(difference), report, pending);
-    }
+    FERRY_RETURN_IF_ERROR(CompareSourceRows(chunk->rows, report, pending));
     progress.Add(chunk->rows.size());
     if (chunk->exhausted || chunk->rows.empty()) return Status::Ok();
     after = capture::KeyOf(source_table_, chunk->rows.back());
@@ -142,28 +191,81 @@ Status TableVerifier::TargetPass(TableReport& report, std::vector<Pending>& pend
     Result<capture::Chunk> chunk = target_.ReadChunk(target_table_, after, options_.chunk_rows);
     if (!chunk.ok()) return chunk.status().WithContext("reading the target");
     report.target_rows += chunk->rows.size();
-    std::vector<std::optional<Key>> source_keys;
-    std::vector<Key> lookup;
-    for (const Row& row : chunk->rows) {
-      Result<Key> key = plan_.SourceKeyOf(row);
-      source_keys.push_back(key.ok() ? std::optional<Key>(*key) : std::nullopt);
-      if (key.ok()) lookup.push_back(std::move(key).value());
-    }
-    Result<std::vector<Row>> found = source_.ReadKeys(source_table_, lookup);
-    if (!found.ok()) return found.status().WithContext("reading the source by key");
-    const RowsByKey on_source =
-        IndexRows(*found, source_table_, [&](const Key& key) { return plan_.SourceKeyText(key); });
-    for (size_t i = 0; i < chunk->rows.size(); ++i) {
-      if (source_keys[i] && Find(on_source, plan_.SourceKeyText(*source_keys[i])) != nullptr) {
-        continue;
-      }
-      Remember(
-          Pending{Kind::kExtra, source_keys[i], capture::KeyOf(target_table_, chunk->rows[i]), {}},
-          report, pending);
-    }
+    FERRY_RETURN_IF_ERROR(LookUpTargetRows(chunk->rows, report, pending));
     progress.Add(chunk->rows.size());
     if (chunk->exhausted || chunk->rows.empty()) return Status::Ok();
     after = capture::KeyOf(target_table_, chunk->rows.back());
+  }
+}
+
+Status TableVerifier::CompareChunkRowByRow(const Key& after, uint64_t source_rows,
+                                           uint64_t target_rows, TableReport& report,
+                                           std::vector<Pending>& pending) {
+  if (source_rows > 0) {
+    Result<capture::Chunk> chunk = source_.ReadChunk(source_table_, after, source_rows);
+    if (!chunk.ok()) return chunk.status().WithContext("reading the source");
+    FERRY_RETURN_IF_ERROR(CompareSourceRows(chunk->rows, report, pending));
+  }
+  // The target's rows of the range, a chunk at a time: the last range has no upper bound, so
+  // it can hold any number of extra rows.
+  Key from = after;
+  for (uint64_t left = target_rows; left > 0;) {
+    Result<capture::Chunk> chunk =
+        target_.ReadChunk(target_table_, from, std::min<uint64_t>(left, options_.chunk_rows));
+    if (!chunk.ok()) return chunk.status().WithContext("reading the target");
+    if (chunk->rows.empty()) break;
+    FERRY_RETURN_IF_ERROR(LookUpTargetRows(chunk->rows, report, pending));
+    left -= std::min<uint64_t>(left, chunk->rows.size());
+    from = capture::KeyOf(target_table_, chunk->rows.back());
+  }
+  return Status::Ok();
+}
+
+Result<ChunkSum> TableVerifier::SourceChunkSum(const Key& after) {
+  Result<ChunkSum> sum =
+      source_sums_->NextChunk(source_table_, checksum_columns_.source, after, options_.chunk_rows);
+  if (!sum.ok()) return sum.status().WithContext("checksumming the source");
+  if (sum->rows > 0 && sum->last.empty()) {
+    return Status::Error("checksumming the source: a chunk has rows but no last key");
+  }
+  return sum;
+}
+
+Result<ChunkSum> TableVerifier::TargetRangeSum(const Key& after, const Key& upto) {
+  Result<ChunkSum> sum = target_sums_->Range(target_table_, checksum_columns_.target, after, upto);
+  if (!sum.ok()) return sum.status().WithContext("checksumming the target");
+  return sum;
+}
+
+// Both keys are the same columns of one engine (RowPlan::ChecksumColumnsIfComparable), so a
+// source key bounds the target's range as it is. While the target sums a chunk's range in
+// another thread, the source sums the next chunk: the two databases work at once.
+Status TableVerifier::ChecksumPass(TableReport& report, std::vector<Pending>& pending) {
+  Progress progress(report.source_table, "source rows compared by checksum");
+  Key after;
+  Result<ChunkSum> source = SourceChunkSum(after);
+  for (;;) {
+    if (!source.ok()) return source.status();
+    // The last chunk takes every target row after it: those are extra.
+    const bool last = source->rows < options_.chunk_rows;
+    const Key upto = last ? Key() : source->last;
+    std::future<Result<ChunkSum>> target_sum =
+        Beside([this, after, upto] { return TargetRangeSum(after, upto); });
+    Result<ChunkSum> next = last ? Result<ChunkSum>(ChunkSum{}) : SourceChunkSum(source->last);
+    Result<ChunkSum> target = target_sum.get();
+    if (!target.ok()) return target.status();
+    report.source_rows += source->rows;
+    report.target_rows += target->rows;
+    ++report.checksum_chunks;
+    if (source->rows != target->rows || source->checksum != target->checksum) {
+      ++report.chunks_read_row_by_row;
+      FERRY_RETURN_IF_ERROR(
+          CompareChunkRowByRow(after, source->rows, target->rows, report, pending));
+    }
+    progress.Add(source->rows);
+    if (last) return Status::Ok();
+    after = source->last;
+    source = std::move(next);
   }
 }
 
@@ -250,8 +352,12 @@ Result<TableReport> TableVerifier::Run() {
   report.source_table = source_table_.relation.schema() + "." + source_table_.relation.table();
   report.target_table = target_table_.relation.schema() + "." + target_table_.relation.table();
   std::vector<Pending> pending;
-  FERRY_RETURN_IF_ERROR(SourcePass(report, pending));
-  FERRY_RETURN_IF_ERROR(TargetPass(report, pending));
+  if (source_sums_ != nullptr && target_sums_ != nullptr) {
+    FERRY_RETURN_IF_ERROR(ChecksumPass(report, pending));
+  } else {
+    FERRY_RETURN_IF_ERROR(SourcePass(report, pending));
+    FERRY_RETURN_IF_ERROR(TargetPass(report, pending));
+  }
   FERRY_RETURN_IF_ERROR(Recheck(report, pending));
   List(pending, report);
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();

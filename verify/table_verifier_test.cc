@@ -22,6 +22,7 @@ class FakeReader final : public capture::TableReader {
   int reads_by_key = 0;
 
   Result<KeyedRelation> Describe(const std::string&, const std::string&) override { return table_; }
+  const std::map<int64_t, Row>& rows() const { return rows_; }
 
   Result<capture::Chunk> ReadChunk(const KeyedRelation&, const Key& after, size_t limit) override {
     capture::Chunk chunk;
@@ -44,6 +45,41 @@ class FakeReader final : public capture::TableReader {
  private:
   KeyedRelation table_;
   std::map<int64_t, Row> rows_;
+};
+
+// Sums a FakeReader's rows as a database would: the count and the rows' text.
+class FakeChecksummer final : public ChunkChecksummer {
+ public:
+  explicit FakeChecksummer(const FakeReader& reader) : reader_(reader) {}
+
+  Result<ChunkSum> NextChunk(const KeyedRelation&, const std::vector<int>& columns,
+                             const Key& after, size_t limit) override {
+    ChunkSum sum;
+    auto it = after.empty() ? reader_.rows().begin() : reader_.rows().upper_bound(after[0].int64());
+    for (; it != reader_.rows().end() && sum.rows < limit; ++it) {
+      Add(it->second, columns, sum);
+      sum.last = {it->second[0]};
+    }
+    return sum;
+  }
+
+  Result<ChunkSum> Range(const KeyedRelation&, const std::vector<int>& columns, const Key& after,
+                         const Key& upto) override {
+    ChunkSum sum;
+    for (const auto& [id, row] : reader_.rows()) {
+      if ((after.empty() || id > after[0].int64()) && (upto.empty() || id <= upto[0].int64())) {
+        Add(row, columns, sum);
+      }
+    }
+    return sum;
+  }
+
+ private:
+  static void Add(const Row& row, const std::vector<int>& columns, ChunkSum& sum) {
+    ++sum.rows;
+    for (int column : columns) sum.checksum += row[column].ShortDebugString() + ";";
+  }
+  const FakeReader& reader_;
 };
 
 KeyedRelation Items() {
@@ -81,6 +117,11 @@ class TableVerifierTest : public ::testing::Test {
     EXPECT_TRUE(plan.ok()) << plan.message();
     plan_.emplace(std::move(plan).value());
     TableVerifier verifier(source_, table_, target_, table_, *plan_, options_, sleep);
+    if (checksums_) {
+      std::optional<RowPlan::ChecksumColumns> columns = plan_->ChecksumColumnsIfComparable();
+      EXPECT_TRUE(columns.has_value());
+      if (columns) verifier.UseChecksums(source_sums_, target_sums_, *columns);
+    }
     return verifier.Run();
   }
 
@@ -97,6 +138,9 @@ class TableVerifierTest : public ::testing::Test {
   FakeReader target_{Items()};
   VerifyOptions options_;
   std::optional<RowPlan> plan_;
+  bool checksums_ = false;
+  FakeChecksummer source_sums_{source_};
+  FakeChecksummer target_sums_{target_};
 };
 
 TEST_F(TableVerifierTest, EqualTablesReportNothing) {
@@ -208,6 +252,59 @@ TEST_F(TableVerifierTest, EmptyTablesAreEqual) {
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->equal());
   EXPECT_EQ(report->source_rows, 0u);
+}
+
+// ---- chunk checksums ---------------------------------------------------------------------
+
+TEST_F(TableVerifierTest, EqualChunksByChecksumAreNotReadRowByRow) {
+  checksums_ = true;
+  options_.chunk_rows = 2;
+  Result<TableReport> report = Run();
+  ASSERT_TRUE(report.ok()) << report.message();
+  EXPECT_TRUE(report->equal());
+  EXPECT_EQ(report->source_rows, 5u);
+  EXPECT_EQ(report->target_rows, 5u);
+  EXPECT_EQ(report->checksum_chunks, 3u);
+  EXPECT_EQ(report->chunks_read_row_by_row, 0u);
+  EXPECT_EQ(source_.reads_by_key + target_.reads_by_key, 0);
+}
+
+TEST_F(TableVerifierTest, OnlyChunksWhoseChecksumsDifferAreReadAndEveryKindIsFound) {
+  checksums_ = true;
+  options_.chunk_rows = 2;  // chunks (..2], (2..4], (4..)
+  options_.columns = true;
+  target_.Put(4, "changed");
+  target_.Erase(1);
+  target_.Put(9, "extra beyond the source's last key");
+  Result<TableReport> report = Run();
+  ASSERT_TRUE(report.ok()) << report.message();
+  EXPECT_EQ(Keys(report->missing), std::vector<std::string>{"id=1"});
+  EXPECT_EQ(Keys(report->differing), std::vector<std::string>{"id=4"});
+  EXPECT_EQ(report->differing.listed[0].columns, std::vector<std::string>{"name"});
+  EXPECT_EQ(Keys(report->extra), std::vector<std::string>{"id=9"});
+  EXPECT_EQ(report->checksum_chunks, 3u);
+  EXPECT_EQ(report->chunks_read_row_by_row, 3u);
+  EXPECT_EQ(report->target_rows, 5u);
+}
+
+TEST_F(TableVerifierTest, ManyExtraRowsAfterTheLastChunkAreReadInChunks) {
+  checksums_ = true;
+  options_.chunk_rows = 4;
+  for (int64_t id = 10; id < 30; ++id) target_.Put(id, "extra");
+  Result<TableReport> report = Run();
+  ASSERT_TRUE(report.ok()) << report.message();
+  EXPECT_EQ(report->extra.count, 20u);
+  EXPECT_EQ(report->missing.count + report->differing.count, 0u);
+  EXPECT_EQ(report->chunks_read_row_by_row, 1u);
+}
+
+TEST_F(TableVerifierTest, EmptySourceChecksumsTheWholeTarget) {
+  checksums_ = true;
+  for (int64_t id = 1; id <= 5; ++id) source_.Erase(id);
+  Result<TableReport> report = Run();
+  ASSERT_TRUE(report.ok()) << report.message();
+  EXPECT_EQ(report->extra.count, 5u);
+  EXPECT_EQ(report->checksum_chunks, 1u);
 }
 
 }  // namespace

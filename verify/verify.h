@@ -13,6 +13,9 @@
 //   re-check the differences found are read again on both sides after a delay, a few rounds
 //           while they shrink, so that rows still in flight during live replication are not
 //           reported.
+// Where both sides are one engine and the compared columns have the same types, passes 1 and 2
+// are replaced by chunk checksums computed inside each database (verify/checksum.h); only a
+// chunk whose checksums differ is read row by row, as above.
 // Values are compared in canonical form (verify/canonical.h): what apply would write for the
 // source value against what the target holds.
 //
@@ -32,6 +35,7 @@
 #include "apply/table_mapping.h"
 #include "capture/table_reader.h"
 #include "common/status.h"
+#include "verify/checksum.h"
 #include "verify/row_plan.h"
 
 namespace ferry::verify {
@@ -43,6 +47,7 @@ struct VerifyOptions {
   size_t listed_keys = 20;        // keys listed per kind of difference and table
   size_t rechecked_keys = 10000;  // differences remembered per table for the re-check
   bool columns = false;           // name the columns that differ
+  bool checksums = true;          // compare chunks by checksum where the plan allows
 };
 
 // One difference as the report lists it.
@@ -62,11 +67,13 @@ struct TableReport {
   std::string error;  // set when the table could not be verified
   uint64_t source_rows = 0;
   uint64_t target_rows = 0;
-  DifferenceList missing;      // on the source, not on the target
-  DifferenceList extra;        // on the target, not on the source
-  DifferenceList differing;    // on both, with different values
-  int recheck_rounds = 0;      // re-check rounds run
-  uint64_t not_rechecked = 0;  // differences beyond `rechecked_keys`: as first found
+  DifferenceList missing;               // on the source, not on the target
+  DifferenceList extra;                 // on the target, not on the source
+  DifferenceList differing;             // on both, with different values
+  int recheck_rounds = 0;               // re-check rounds run
+  uint64_t not_rechecked = 0;           // differences beyond `rechecked_keys`: as first found
+  uint64_t checksum_chunks = 0;         // chunks compared by checksum (0: row by row)
+  uint64_t chunks_read_row_by_row = 0;  // of those, the chunks whose checksums differed
   double seconds = 0;
 
   bool equal() const {
@@ -95,6 +102,11 @@ class TableVerifier {
                 capture::TableReader& target, const KeyedRelation& target_table,
                 const RowPlan& plan, VerifyOptions options, Sleep sleep);
 
+  // Compare chunks by checksum first, with these checksummers (one per side, of one engine)
+  // over `columns` (RowPlan::ChecksumColumnsIfComparable).
+  void UseChecksums(ChunkChecksummer& source, ChunkChecksummer& target,
+                    RowPlan::ChecksumColumns columns);
+
   // Fails when either side cannot be read; differences are not errors.
   Result<TableReport> Run();
 
@@ -102,6 +114,20 @@ class TableVerifier {
   struct Pending;  // a difference remembered for the re-check
   Status SourcePass(TableReport& report, std::vector<Pending>& pending);
   Status TargetPass(TableReport& report, std::vector<Pending>& pending);
+  Status ChecksumPass(TableReport& report, std::vector<Pending>& pending);
+  // The next chunk of the source after `after`; the target's rows in (after, upto].
+  Result<ChunkSum> SourceChunkSum(const Key& after);
+  Result<ChunkSum> TargetRangeSum(const Key& after, const Key& upto);
+  // Pass 1 for some source rows: look them up on the target.
+  Status CompareSourceRows(const std::vector<Row>& rows, TableReport& report,
+                           std::vector<Pending>& pending);
+  // Pass 2 for some target rows: look them up on the source.
+  Status LookUpTargetRows(const std::vector<Row>& rows, TableReport& report,
+                          std::vector<Pending>& pending);
+  // Both passes over one chunk whose checksums differ: the source's `source_rows` rows after
+  // `after`, the target's `target_rows` rows after it.
+  Status CompareChunkRowByRow(const Key& after, uint64_t source_rows, uint64_t target_rows,
+                              TableReport& report, std::vector<Pending>& pending);
   Status Recheck(TableReport& report, std::vector<Pending>& pending);
   // Reads the remembered differences again on both sides; drops those that agree now.
   Status Reclassify(std::vector<Pending>& pending);
@@ -115,6 +141,9 @@ class TableVerifier {
   const RowPlan& plan_;
   VerifyOptions options_;
   Sleep sleep_;
+  ChunkChecksummer* source_sums_ = nullptr;  // both set, or neither
+  ChunkChecksummer* target_sums_ = nullptr;
+  RowPlan::ChecksumColumns checksum_columns_;
 };
 
 // ---- the command ---------------------------------------------------------------------------

@@ -43,9 +43,22 @@ struct Sides {
   std::unique_ptr<Catalog> target_catalog;
   std::unique_ptr<capture::TableReader> source;
   std::unique_ptr<capture::TableReader> target;
+  // One engine on both sides: chunk checksums (null otherwise, or with --row-by-row).
+  std::unique_ptr<ChunkChecksummer> source_sums;
+  std::unique_ptr<ChunkChecksummer> target_sums;
 };
 
-Result<Sides> Connect(const VerifySetup& setup) {
+Status ConnectChecksummers(const VerifySetup& setup, Sides& sides) {
+  auto source = ConnectChecksummer(sides.source_engine, setup.source_dsn);
+  if (!source.ok()) return source.status().WithContext("source");
+  auto target = ConnectChecksummer(sides.target_engine, setup.target_dsn);
+  if (!target.ok()) return target.status().WithContext("target");
+  sides.source_sums = std::move(*source);
+  sides.target_sums = std::move(*target);
+  return Status::Ok();
+}
+
+Result<Sides> Connect(const VerifySetup& setup, const VerifyOptions& options) {
   Sides sides;
   Result<Engine> source_engine = EngineOf(setup.source_engine);
   if (!source_engine.ok()) return source_engine.status().WithContext("source");
@@ -65,6 +78,9 @@ Result<Sides> Connect(const VerifySetup& setup) {
   sides.target_catalog = std::move(*target_catalog);
   sides.source = std::move(*source);
   sides.target = std::move(*target);
+  if (options.checksums && sides.source_engine == sides.target_engine) {
+    FERRY_RETURN_IF_ERROR(ConnectChecksummers(setup, sides));
+  }
   return sides;
 }
 
@@ -115,7 +131,17 @@ Result<TableReport> VerifyTable(const TableName& name, const VerifySetup& setup,
   TableVerifier verifier(
       *sides.source, *source, *sides.target, *target, *plan, options,
       [](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); });
-  return verifier.Run();
+  std::optional<RowPlan::ChecksumColumns> checksummed = plan->ChecksumColumnsIfComparable();
+  if (sides.source_sums && checksummed) {
+    verifier.UseChecksums(*sides.source_sums, *sides.target_sums, std::move(*checksummed));
+  }
+  Result<TableReport> report = verifier.Run();
+  if (report.ok() && report->checksum_chunks > 0) {
+    Logger("verify")->info("{}: {} chunks compared by checksum, {} of them read row by row",
+                           name.Qualified(), report->checksum_chunks,
+                           report->chunks_read_row_by_row);
+  }
+  return report;
 }
 
 }  // namespace
@@ -124,7 +150,7 @@ VerifyReport Verify(const VerifySetup& setup, const VerifyOptions& options) {
   const Clock::time_point start = Clock::now();
   VerifyReport report;
   report.options = options;
-  Result<Sides> sides = Connect(setup);
+  Result<Sides> sides = Connect(setup, options);
   if (!sides.ok()) {
     report.error = sides.message();
     return report;

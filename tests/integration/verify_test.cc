@@ -47,6 +47,19 @@ constexpr char kPgSource[] = R"sql(
   CREATE TABLE orphan (id int PRIMARY KEY);
 )sql";
 
+// The same on both sides of every direction; between two servers of one engine verify compares
+// its chunks by checksum.
+constexpr char kPlain[] =
+    "CREATE TABLE plain (id int, day date, v varchar(20), n decimal(10,2), "
+    "PRIMARY KEY (id, day));";
+
+constexpr char kPlainRows[] =
+    "INSERT INTO plain VALUES (1, '2024-01-01', 'row 1', 1.50), (2, '2024-01-02', 'row 2', 2.50),"
+    " (3, '2024-01-03', NULL, 3.50), (4, '2024-01-04', 'row 4', NULL),"
+    " (5, '2024-01-05', '', 5.50), (6, '2024-01-06', 'row 6', 6.50),"
+    " (7, '2024-01-07', 'row 7', 7.50), (8, '2024-01-08', 'row 8', 8.50),"
+    " (9, '2024-01-09', 'row 9', 9.50), (10, '2024-01-10', 'row 10', 10.50);";
+
 constexpr char kPgRows[] = R"sql(
   INSERT INTO matrix (id, b, i2, i8, n, f8, f4, t, vc, ch, by, d, tm, ts, tstz, j, u, total,
                       secret, code, arr, iv) VALUES
@@ -156,21 +169,30 @@ class VerifyTest : public ::testing::TestWithParam<Direction> {
   void SetUp() override {
     const Direction& d = GetParam();
     auto setup = ReplicationSetup::Create(
-        d.source, d.target, d.source == "postgres" ? kPgSource : kMariaSource, TargetSchema(d));
+        d.source, d.target, std::string(d.source == "postgres" ? kPgSource : kMariaSource) + kPlain,
+        TargetSchema(d) + kPlain);
     ASSERT_TRUE(setup.ok()) << setup.message();
     setup_ = std::move(*setup);
-    setup_->capture_tables = "[\"" + Qualified(d.source, "matrix") + "\"]";
+    setup_->capture_tables =
+        "[\"" + Qualified(d.source, "matrix") + "\", \"" + Qualified(d.source, "plain") + "\"]";
     std::string types = "code: text";
     if (d.source == "mariadb") types += ", b: boolean";
     setup_->apply_mappings = "  - source: " + Qualified(d.source, "matrix") +
                              "\n    target: " + Qualified(d.target, "matrix") +
                              "\n    columns: {total: total_cents}\n    exclude: [secret]\n" +
-                             "    types: {" + types + "}\n";
+                             "    types: {" + types + "}\n" +
+                             "  - source: " + Qualified(d.source, "plain") +
+                             "\n    target: " + Qualified(d.target, "plain") + "\n";
     ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
     ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
     ASSERT_TRUE(setup_->source().Exec(d.source == "postgres" ? kPgRows : kMariaRows).ok());
+    ASSERT_TRUE(setup_->source().Exec(kPlainRows).ok());
     ASSERT_TRUE(WaitFor(
-        [&] { return setup_->target().Scalar("SELECT count(*) FROM matrix") == "3"; }, seconds(60)))
+        [&] {
+          return setup_->target().Scalar("SELECT count(*) FROM matrix") == "3" &&
+                 setup_->target().Scalar("SELECT count(*) FROM plain") == "10";
+        },
+        seconds(60)))
         << setup_->apply_log();
   }
 
@@ -194,6 +216,50 @@ class VerifyTest : public ::testing::TestWithParam<Direction> {
                                      CaptureConfig()};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunFerry(args);
+  }
+
+  // Table `plain`, whose columns have the same types on both sides: compared by checksum
+  // between two servers of one engine (and row by row with --row-by-row, or across engines),
+  // with the same result.
+  void CheckPlainTable() {
+    const Direction& d = GetParam();
+    const bool by_checksum = d.source == d.target;
+    const std::string plain = Qualified(d.source, "plain");
+    CommandResult equal =
+        RunStdout({"verify", "--config", ApplyConfig(), "--source", CaptureConfig(), "--table",
+                   plain, "--chunk-rows", "3", "--json"});
+    EXPECT_EQ(equal.exit_code, 0) << equal.output;
+    nlohmann::json report = nlohmann::json::parse(equal.output, nullptr, false);
+    ASSERT_FALSE(report.is_discarded()) << equal.output;
+    EXPECT_EQ(report["tables"][0]["source_rows"], 10);
+    EXPECT_EQ(report["tables"][0]["checksum_chunks"], by_checksum ? 4 : 0);
+    EXPECT_EQ(report["tables"][0]["chunks_read_row_by_row"], 0);
+
+    // A changed row, a missing row, an extra row inside the key range and one beyond its end.
+    ASSERT_TRUE(setup_->target()
+                    .Exec("UPDATE plain SET n = 0 WHERE id = 2; DELETE FROM plain WHERE id = 5;"
+                          "INSERT INTO plain VALUES (5, '2024-02-01', 'extra', 1),"
+                          " (11, '2024-01-11', 'extra', 1)")
+                    .ok());
+    const std::string expected =
+        "rows compared, 1 missing, 2 extra, 1 differing\n"
+        "  missing on the target: 1\n    id=5, day='2024-01-05'\n"
+        "  extra on the target: 2\n    id=5, day='2024-02-01'\n    id=11, day='2024-01-11'\n"
+        "  differing: 1\n    id=2, day='2024-01-02'  columns: n\n";
+    for (const char* mode : {"--columns", "--row-by-row"}) {
+      CommandResult differ = Verify(
+          {"--table", plain, "--chunk-rows", "3", "--columns", mode, "--recheck-delay-ms", "0"});
+      EXPECT_EQ(differ.exit_code, 1) << differ.output;
+      EXPECT_THAT(differ.output, HasSubstr(": 10 " + expected)) << mode;
+    }
+    CommandResult json =
+        RunStdout({"verify", "--config", ApplyConfig(), "--source", CaptureConfig(), "--table",
+                   plain, "--chunk-rows", "3", "--json", "--recheck-rounds", "0"});
+    report = nlohmann::json::parse(json.output, nullptr, false);
+    ASSERT_FALSE(report.is_discarded()) << json.output;
+    EXPECT_EQ(report["tables"][0]["target_rows"], 11);
+    // (..3] differs, (3..6] differs, (6..9] agrees, (9..) differs.
+    EXPECT_EQ(report["tables"][0]["chunks_read_row_by_row"], by_checksum ? 3 : 0);
   }
 
   std::unique_ptr<ReplicationSetup> setup_;
@@ -226,10 +292,12 @@ TEST_P(VerifyTest, EqualPairThenEachKindOfDifferenceThenErrors) {
   EXPECT_THAT(differ.output,
               HasSubstr("  differing: 1\n    id=1  columns: vc, ts, total->total_cents\n"));
   EXPECT_THAT(differ.output, HasSubstr("still different after 1 re-check, 100 ms apart"));
+  EXPECT_THAT(differ.output, HasSubstr("verify: 2 tables, 14 source rows"));
+  EXPECT_THAT(differ.output, HasSubstr("1 equal, 1 differ, 0 failed"));
 
   // Without --columns the keys only; --json is one document on standard output.
   CommandResult json = RunStdout({"verify", "--config", ApplyConfig(), "--source", CaptureConfig(),
-                                  "--json", "--recheck-rounds", "0"});
+                                  "--table", matrix, "--json", "--recheck-rounds", "0"});
   EXPECT_EQ(json.exit_code, 1) << json.output;
   const nlohmann::json report = nlohmann::json::parse(json.output, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << json.output;
@@ -242,6 +310,8 @@ TEST_P(VerifyTest, EqualPairThenEachKindOfDifferenceThenErrors) {
   EXPECT_EQ(table["extra"]["listed"][0]["key"]["id"], 99);
   EXPECT_EQ(table["differing"]["listed"][0]["key"]["id"], 1);
   EXPECT_FALSE(table["differing"]["listed"][0].contains("columns"));
+
+  CheckPlainTable();
 
   // A table without a primary key and a table the target lacks: exit 2, each with its fix.
   const std::string other = CaptureConfigWithTables(
