@@ -2,8 +2,9 @@
 # Benchmark (not a test): how fast `ferry verify` compares an equal table, PostgreSQL ->
 # PostgreSQL and MariaDB -> MariaDB. Loads the same ROWS rows on a source and a target server
 # (no agents run: verify needs only the two databases and the two configs), times
-# `ferry verify` and prints source rows per second. Verify reads every row twice on each side
-# (pass 1: source chunks, target by key; pass 2: target chunks, source by key).
+# `ferry verify` and prints source rows per second, twice: with chunk checksums computed in the
+# databases (the default between two servers of one engine) and with --row-by-row, which reads
+# every row twice on each side (as verify does across engines).
 # Usage: bench/verify_rows.sh [ROWS=1000000] [CHUNK_ROWS=1000]   (needs a build in build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,20 +41,21 @@ upstreams: [{name: src, address: "127.0.0.1:1", auth_token_file: secret.token}]
 YAML
 }
 
-# time_verify NAME: runs ferry verify on $B's configs and prints its time and rows/s.
+# time_verify NAME [ARGS...]: runs ferry verify on $B's configs and prints its time and rows/s.
 time_verify() {
-  local start end code=0
+  local name=$1 start end code=0
+  shift
   start=$(date +%s.%N)
-  "$FERRY" verify --config "$B/apply.yaml" --source "$B/capture.yaml" --chunk-rows "$CHUNK" \
+  "$FERRY" verify --config "$B/apply.yaml" --source "$B/capture.yaml" --chunk-rows "$CHUNK" "$@" \
     >"$B/verify.out" 2>"$B/verify.log" || code=$?
   end=$(date +%s.%N)
   if [ "$code" -ne 0 ]; then
-    echo "$1: ferry verify exited $code:" >&2
+    echo "$name: ferry verify exited $code:" >&2
     cat "$B/verify.out" "$B/verify.log" >&2
     exit 1
   fi
-  awk -v n="$1" -v s="$start" -v e="$end" -v rows="$ROWS" -v chunk="$CHUNK" 'BEGIN {
-    printf "%-22s %9d rows in %6.2f s: %8.0f rows/s (chunks of %d rows)\n", n, rows, e - s,
+  awk -v n="$name" -v s="$start" -v e="$end" -v rows="$ROWS" -v chunk="$CHUNK" 'BEGIN {
+    printf "%-36s %9d rows in %6.2f s: %8.0f rows/s (chunks of %d rows)\n", n, rows, e - s,
            rows / (e - s), chunk }'
 }
 
@@ -72,7 +74,8 @@ SQL
 done
 write_configs postgres "host=127.0.0.1 port=$PGS dbname=bench user=postgres" \
   "host=127.0.0.1 port=$PGT dbname=bench user=postgres" public.t
-time_verify "PostgreSQL->PostgreSQL"
+time_verify "PostgreSQL->PostgreSQL, checksums"
+time_verify "PostgreSQL->PostgreSQL, --row-by-row" --row-by-row
 for n in pg-source pg-target; do ferry_pg_stop "$B/$n"; done
 
 # ---- MariaDB -> MariaDB --------------------------------------------------------------------------
@@ -92,4 +95,5 @@ SQL
 done
 write_configs mariadb "host=127.0.0.1 port=$MS user=root dbname=bench" \
   "host=127.0.0.1 port=$MT user=root dbname=bench" bench.t
-time_verify "MariaDB->MariaDB"
+time_verify "MariaDB->MariaDB, checksums"
+time_verify "MariaDB->MariaDB, --row-by-row" --row-by-row
