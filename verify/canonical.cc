@@ -1,6 +1,7 @@
 #include "verify/canonical.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>

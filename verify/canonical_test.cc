@@ -59,7 +59,7 @@ Value Set(const std::string& text) { return Str(&Value::set_set_value, text); }
 Value Other(const std::string& text) { return Str(&Value::set_other, text); }
 Value Interval(const std::string& text) { return Str(&Value::set_interval, text); }
 
-TEST(CanonicalTest, DecimalsCompareAsNumbersWhateverTheirScale) {
+TEST(VerifyCanonicalTest, DecimalsCompareAsNumbersWhateverTheirScale) {
   const ColumnTraits numeric = Pg(wire::LOGICAL_TYPE_DECIMAL, "numeric(10,2)");
   const ColumnTraits decimal = Maria(wire::LOGICAL_TYPE_DECIMAL, "decimal(30,10)");
   EXPECT_TRUE(Same(Dec("1.50"), Dec("1.5"), numeric));
@@ -74,7 +74,7 @@ TEST(CanonicalTest, DecimalsCompareAsNumbersWhateverTheirScale) {
   EXPECT_FALSE(Same(Int(5), Dec("5.01"), decimal));
 }
 
-TEST(CanonicalTest, BooleansMeetIntegersWhereTheTargetHasNoBoolean) {
+TEST(VerifyCanonicalTest, BooleansMeetIntegersWhereTheTargetHasNoBoolean) {
   // PostgreSQL boolean into MariaDB BOOLEAN (TINYINT(1)), read back as an integer.
   const ColumnTraits tinyint = Maria(wire::LOGICAL_TYPE_INT, "tinyint");
   EXPECT_TRUE(Same(Bool(true), Int(1), tinyint));
@@ -89,7 +89,7 @@ TEST(CanonicalTest, BooleansMeetIntegersWhereTheTargetHasNoBoolean) {
   EXPECT_TRUE(Same(Bool(true), Text("t"), Pg(wire::LOGICAL_TYPE_TEXT, "text")));
 }
 
-TEST(CanonicalTest, TemporalValuesIgnoreTrailingFractionZeros) {
+TEST(VerifyCanonicalTest, TemporalValuesIgnoreTrailingFractionZeros) {
   const ColumnTraits pg_timestamp = Pg(wire::LOGICAL_TYPE_TIMESTAMP, "timestamp(6)");
   EXPECT_TRUE(Same(Timestamp("2024-01-01 10:00:00.500000"), Timestamp("2024-01-01 10:00:00.5"),
                    pg_timestamp));
@@ -107,7 +107,7 @@ TEST(CanonicalTest, TemporalValuesIgnoreTrailingFractionZeros) {
   EXPECT_FALSE(Same(Date("2024-02-29"), Date("2024-03-01"), Pg(wire::LOGICAL_TYPE_DATE, "date")));
 }
 
-TEST(CanonicalTest, TimestampsWithTimeZoneAreUtcWallTimesOnMariaDb) {
+TEST(VerifyCanonicalTest, TimestampsWithTimeZoneAreUtcWallTimesOnMariaDb) {
   const Value instant = TimestampTz("2024-02-29 11:45:10.123456+00");
   EXPECT_TRUE(Same(instant, Timestamp("2024-02-29 11:45:10.123456"),
                    Maria(wire::LOGICAL_TYPE_TIMESTAMP, "datetime(6)")));
@@ -127,7 +127,7 @@ TEST(CanonicalTest, TimestampsWithTimeZoneAreUtcWallTimesOnMariaDb) {
   EXPECT_EQ(key->timestamp(), "2024-02-29 11:45:10.123456");
 }
 
-TEST(CanonicalTest, ZeroDatesFollowTheTargetsZeroDatesPolicy) {
+TEST(VerifyCanonicalTest, ZeroDatesFollowTheTargetsZeroDatesPolicy) {
   ColumnTraits date = Pg(wire::LOGICAL_TYPE_DATE, "date");
   Result<Value> written = AsColumnValue(Date("0000-00-00"), date);
   ASSERT_TRUE(written.ok());
@@ -141,7 +141,7 @@ TEST(CanonicalTest, ZeroDatesFollowTheTargetsZeroDatesPolicy) {
   EXPECT_TRUE(Same(Date("0000-00-00"), Date("0000-00-00"), Maria(wire::LOGICAL_TYPE_DATE, "date")));
 }
 
-TEST(CanonicalTest, FloatsCompareExactlyInTheTargetsPrecision) {
+TEST(VerifyCanonicalTest, FloatsCompareExactlyInTheTargetsPrecision) {
   const ColumnTraits float8 = Pg(wire::LOGICAL_TYPE_FLOAT, "float8");
   EXPECT_TRUE(Same(Float(-0.0), Float(0.0), Maria(wire::LOGICAL_TYPE_FLOAT, "double")));
   EXPECT_TRUE(Same(Float(0.1), Float(0.1), float8));
@@ -157,7 +157,7 @@ TEST(CanonicalTest, FloatsCompareExactlyInTheTargetsPrecision) {
   EXPECT_FALSE(Same(Float(0.1), Float(static_cast<float>(0.1)), float8));
 }
 
-TEST(CanonicalTest, TextKeepsTrailingSpacesExceptInChar) {
+TEST(VerifyCanonicalTest, TextKeepsTrailingSpacesExceptInChar) {
   EXPECT_TRUE(Same(Text("ab   "), Text("ab"), Maria(wire::LOGICAL_TYPE_TEXT, "char(5)")));
   EXPECT_TRUE(Same(Text("ab"), Text("ab   "), Pg(wire::LOGICAL_TYPE_TEXT, "bpchar(5)")));
   EXPECT_FALSE(Same(Text("ab "), Text("ab"), Maria(wire::LOGICAL_TYPE_TEXT, "varchar(5)")));
@@ -165,7 +165,7 @@ TEST(CanonicalTest, TextKeepsTrailingSpacesExceptInChar) {
   EXPECT_TRUE(Same(Text("emoji 🚀"), Text("emoji 🚀"), Pg(wire::LOGICAL_TYPE_TEXT, "text")));
 }
 
-TEST(CanonicalTest, EnumsSetsAndOtherTypesCompareByTheirText) {
+TEST(VerifyCanonicalTest, EnumsSetsAndOtherTypesCompareByTheirText) {
   EXPECT_TRUE(Same(Enum("small"), Text("small"), Pg(wire::LOGICAL_TYPE_TEXT, "text")));
   EXPECT_TRUE(Same(Other("happy"), Enum("happy"), Maria(wire::LOGICAL_TYPE_ENUM, "enum")));
   EXPECT_FALSE(Same(Other("happy"), Enum("sad"), Maria(wire::LOGICAL_TYPE_ENUM, "enum")));
@@ -176,7 +176,7 @@ TEST(CanonicalTest, EnumsSetsAndOtherTypesCompareByTheirText) {
   EXPECT_FALSE(Same(Text("a"), Set("a,b"), Maria(wire::LOGICAL_TYPE_SET, "set")));
 }
 
-TEST(CanonicalTest, JsonComparesDocumentsNotSpellings) {
+TEST(VerifyCanonicalTest, JsonComparesDocumentsNotSpellings) {
   const ColumnTraits jsonb = Pg(wire::LOGICAL_TYPE_JSON, "jsonb");
   // MariaDB's JSON is a LONGTEXT kept as written; jsonb reorders and respaces it.
   EXPECT_TRUE(
@@ -188,7 +188,7 @@ TEST(CanonicalTest, JsonComparesDocumentsNotSpellings) {
       Same(Json("{\"a\": 1}"), Text("{\"a\": 1}"), Maria(wire::LOGICAL_TYPE_TEXT, "longtext")));
 }
 
-TEST(CanonicalTest, UuidsBytesAndBits) {
+TEST(VerifyCanonicalTest, UuidsBytesAndBits) {
   const Value uuid = Uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
   EXPECT_TRUE(Same(uuid, Text("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
                    Maria(wire::LOGICAL_TYPE_TEXT, "char(36)")));
@@ -210,7 +210,7 @@ TEST(CanonicalTest, UuidsBytesAndBits) {
   EXPECT_FALSE(Same(Bits("101"), Bits("0101"), Pg(wire::LOGICAL_TYPE_BIT, "varbit(12)")));
 }
 
-TEST(CanonicalTest, ArraysElementByElement) {
+TEST(VerifyCanonicalTest, ArraysElementByElement) {
   Value array;
   for (int64_t i : {1, 2}) *array.mutable_array()->add_elements() = Int(i);
   *array.mutable_array()->add_elements() = Null();
@@ -232,7 +232,7 @@ TEST(CanonicalTest, ArraysElementByElement) {
   EXPECT_FALSE(Same(texts, joined, text_array));
 }
 
-TEST(CanonicalTest, KeysAreTypedAsTheOtherSidesReaderTypesThem) {
+TEST(VerifyCanonicalTest, KeysAreTypedAsTheOtherSidesReaderTypesThem) {
   Result<Value> integer = AsColumnValue(Dec("42"), Maria(wire::LOGICAL_TYPE_INT, "int"));
   ASSERT_TRUE(integer.ok());
   EXPECT_EQ(integer->int64(), 42);
@@ -249,7 +249,7 @@ TEST(CanonicalTest, KeysAreTypedAsTheOtherSidesReaderTypesThem) {
   EXPECT_EQ(text->text(), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
 }
 
-TEST(CanonicalTest, DisplayTextQuotesAllButNumbers) {
+TEST(VerifyCanonicalTest, DisplayTextQuotesAllButNumbers) {
   EXPECT_EQ(DisplayText(Int(-5)), "-5");
   EXPECT_EQ(DisplayText(Dec("1.50")), "1.50");
   EXPECT_EQ(DisplayText(Text("it's")), "'it''s'");

@@ -14,7 +14,7 @@ KeyedRelation Table(std::vector<int> key) {
   return table;
 }
 
-TEST(ChecksumSqlTest, PostgresChunkSumsTheFirstRowsAfterTheKeyAndNamesItsLastKey) {
+TEST(VerifyChecksumSqlTest, PostgresChunkSumsTheFirstRowsAfterTheKeyAndNamesItsLastKey) {
   EXPECT_EQ(PgNextChunkSql(Table({0, 1}), {2, 0}, true, 1000),
             "SELECT count(*), coalesce(bit_xor(hashtextextended(r, 0)), 0), "
             "coalesce(bit_xor(hashtextextended(r, 1)), 0), "
@@ -25,7 +25,7 @@ TEST(ChecksumSqlTest, PostgresChunkSumsTheFirstRowsAfterTheKeyAndNamesItsLastKey
   EXPECT_EQ(PgNextChunkSql(Table({0}), {0}, false, 5).find("WHERE"), std::string::npos);
 }
 
-TEST(ChecksumSqlTest, PostgresRangeHasEitherBound) {
+TEST(VerifyChecksumSqlTest, PostgresRangeHasEitherBound) {
   const std::string sums =
       "SELECT count(*), coalesce(bit_xor(hashtextextended(r, 0)), 0), "
       "coalesce(bit_xor(hashtextextended(r, 1)), 0) FROM (SELECT ROW(\"id\", \"v\")::text "
@@ -37,7 +37,7 @@ TEST(ChecksumSqlTest, PostgresRangeHasEitherBound) {
   EXPECT_EQ(PgRangeSql(Table({0}), {0, 2}, false, false), sums + ") c");
 }
 
-TEST(ChecksumSqlTest, MariaDbRowsAreLengthPrefixedBytesWithNullsMarked) {
+TEST(VerifyChecksumSqlTest, MariaDbRowsAreLengthPrefixedBytesWithNullsMarked) {
   EXPECT_EQ(MysqlNextChunkSql(Table({0}), {2}, {"7"}, 10),
             "SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(SUBSTRING(m, 1, 16), 16, 10) AS "
             "UNSIGNED)), 0), COALESCE(BIT_XOR(CAST(CONV(SUBSTRING(m, 17, 16), 16, 10) AS "
@@ -46,7 +46,7 @@ TEST(ChecksumSqlTest, MariaDbRowsAreLengthPrefixedBytesWithNullsMarked) {
             "ORDER BY `id` LIMIT 10) r");
 }
 
-TEST(ChecksumSqlTest, MariaDbBoundsAreRangesOfThePrimaryKey) {
+TEST(VerifyChecksumSqlTest, MariaDbBoundsAreRangesOfThePrimaryKey) {
   EXPECT_EQ(MysqlLastKeySql(Table({0, 1}), {"1", "'x'"}, 999),
             "SELECT `id`, `at` FROM `app`.`T` WHERE (`id` > 1) OR (`id` = 1 AND `at` > 'x') "
             "ORDER BY `id`, `at` LIMIT 1 OFFSET 999");
@@ -58,7 +58,7 @@ TEST(ChecksumSqlTest, MariaDbBoundsAreRangesOfThePrimaryKey) {
   EXPECT_EQ(MysqlRangeSql(Table({0}), {2}, {}, {}).find("WHERE"), std::string::npos);
 }
 
-TEST(ChecksumKeyTest, LastKeysAreTypedAsTheReadersTypeThem) {
+TEST(VerifyChecksumKeyTest, LastKeysAreTypedAsTheReadersTypeThem) {
   wire::Column column;
   column.set_name("k");
   column.set_type(wire::LOGICAL_TYPE_UINT);
@@ -77,7 +77,7 @@ TEST(ChecksumKeyTest, LastKeysAreTypedAsTheReadersTypeThem) {
   EXPECT_FALSE(KeyValueFromText(column, Engine::kPostgres, "abc").ok());
 }
 
-TEST(ChecksumKeyTest, OnlyKeysOrderedAlikeEverywhere) {
+TEST(VerifyChecksumKeyTest, OnlyKeysOrderedAlikeEverywhere) {
   EXPECT_TRUE(OrderedAlikeOnEveryServer(wire::LOGICAL_TYPE_INT));
   EXPECT_TRUE(OrderedAlikeOnEveryServer(wire::LOGICAL_TYPE_TIMESTAMP_TZ));
   EXPECT_TRUE(OrderedAlikeOnEveryServer(wire::LOGICAL_TYPE_UUID));

@@ -56,10 +56,12 @@ void AppendList(const std::string& title, const DifferenceList& list, std::strin
 
 void AppendRecheck(const TableReport& table, const VerifyOptions& options, std::string& out) {
   if (table.equal()) return;
-  if (table.recheck_rounds > 0) {
-    out += "  still different after " + std::to_string(table.recheck_rounds) + " re-check" +
-           (table.recheck_rounds > 1 ? "s" : "") + ", " +
-           std::to_string(options.recheck_delay.count()) + " ms apart\n";
+  const std::string delay = std::to_string(options.recheck_delay.count()) + " ms";
+  if (table.recheck_rounds == 1) {
+    out += "  still different when re-checked " + delay + " later\n";
+  } else if (table.recheck_rounds > 1) {
+    out += "  still different after " + std::to_string(table.recheck_rounds) + " re-checks, " +
+           delay + " apart\n";
   } else {
     out += "  not re-checked (--recheck-rounds 0)\n";
   }

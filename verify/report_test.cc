@@ -45,7 +45,7 @@ TEST(VerifyArgumentsTest, DefaultsAndErrors) {
   EXPECT_THAT(ParseVerifyArguments({"--config"}).message(), HasSubstr("--config needs a value"));
 }
 
-TEST(MatchTablesTest, SchemasTablesAndEverything) {
+TEST(VerifyMatchTablesTest, SchemasTablesAndEverything) {
   const std::vector<TableName> all = {{"app", "a"}, {"app", "b"}, {"public", "c"}};
   EXPECT_EQ(MatchTables(all, {}), all);
   EXPECT_EQ(MatchTables(all, {"app.*"}), (std::vector<TableName>{{"app", "a"}, {"app", "b"}}));
@@ -102,7 +102,12 @@ TEST(VerifyReportTest, TextHasALinePerTableThenTheKeys) {
   EXPECT_THAT(text, HasSubstr("  missing on the target: 1\n    id=3\n"));
   EXPECT_THAT(text, HasSubstr("  extra on the target: 25\n    id=99\n    ... and 24 more\n"));
   EXPECT_THAT(text, HasSubstr("    id=2  columns: name, total\n"));
-  EXPECT_THAT(text, HasSubstr("still different after 1 re-check, 2000 ms apart"));
+  EXPECT_THAT(text, HasSubstr("still different when re-checked 2000 ms later"));
+  VerifyReport rounds = SampleReport();
+  rounds.tables[1].recheck_rounds = 3;
+  EXPECT_THAT(TextReport(rounds), HasSubstr("still different after 3 re-checks, 2000 ms apart"));
+  rounds.tables[1].recheck_rounds = 0;
+  EXPECT_THAT(TextReport(rounds), HasSubstr("not re-checked (--recheck-rounds 0)"));
   EXPECT_THAT(text, HasSubstr("verify: 2 tables, 1010 source rows in 2.0 s (505 rows/s): 1 "
                               "equal, 1 differ, 0 failed; source and target differ\n"));
   EXPECT_THAT(TextReport(VerifyReport{{}, "cannot connect", {}, 0}),

@@ -68,7 +68,7 @@ Result<RowPlan> Plan(const KeyedRelation& source, const KeyedRelation& target,
   return RowPlan::Build(*mapped, source, Engine::kPostgres, target, Engine::kMysql, true);
 }
 
-TEST(RowPlanTest, ComparesThroughRenamesAndIgnoresExcludedAndUnwrittenColumns) {
+TEST(VerifyRowPlanTest, ComparesThroughRenamesAndIgnoresExcludedAndUnwrittenColumns) {
   const KeyedRelation source = PgOrders(), target = MariaOrders();
   Result<RowPlan> plan = Plan(source, target, {OrdersRule()});
   ASSERT_TRUE(plan.ok()) << plan.message();
@@ -81,7 +81,7 @@ TEST(RowPlanTest, ComparesThroughRenamesAndIgnoresExcludedAndUnwrittenColumns) {
             std::vector<std::string>{"total->total_cents"});
 }
 
-TEST(RowPlanTest, KeysCrossBetweenTheSides) {
+TEST(VerifyRowPlanTest, KeysCrossBetweenTheSides) {
   const KeyedRelation source = PgOrders(), target = MariaOrders();
   Result<RowPlan> plan = Plan(source, target, {OrdersRule()});
   ASSERT_TRUE(plan.ok()) << plan.message();
@@ -100,7 +100,7 @@ TEST(RowPlanTest, KeysCrossBetweenTheSides) {
   EXPECT_EQ(plan->DescribeSourceKey(*source_key), "id=7");
 }
 
-TEST(RowPlanTest, TypeOverridesAreAppliedBeforeComparing) {
+TEST(VerifyRowPlanTest, TypeOverridesAreAppliedBeforeComparing) {
   // MariaDB TINYINT(1) flag converted to boolean for a PostgreSQL boolean column.
   const KeyedRelation source = Table("app", "flags",
                                      {Col("id", wire::LOGICAL_TYPE_INT, "int", true),
@@ -128,7 +128,7 @@ TEST(RowPlanTest, TypeOverridesAreAppliedBeforeComparing) {
             std::vector<std::string>{"flag"});
 }
 
-TEST(RowPlanTest, MissingTargetColumnNamesTheFix) {
+TEST(VerifyRowPlanTest, MissingTargetColumnNamesTheFix) {
   KeyedRelation target = MariaOrders();
   target.relation.mutable_columns(2)->set_name("customer");
   Result<RowPlan> plan = Plan(PgOrders(), target, {OrdersRule()});
@@ -137,7 +137,7 @@ TEST(RowPlanTest, MissingTargetColumnNamesTheFix) {
   EXPECT_NE(plan.message().find("mappings:"), std::string::npos) << plan.message();
 }
 
-TEST(RowPlanTest, TargetKeyNotWrittenFromTheSourceIsRefused) {
+TEST(VerifyRowPlanTest, TargetKeyNotWrittenFromTheSourceIsRefused) {
   KeyedRelation target = MariaOrders();
   target.key = {3};  // note: apply never writes it
   Result<RowPlan> plan = Plan(PgOrders(), target, {OrdersRule()});
@@ -145,7 +145,7 @@ TEST(RowPlanTest, TargetKeyNotWrittenFromTheSourceIsRefused) {
   EXPECT_NE(plan.message().find("key column note"), std::string::npos) << plan.message();
 }
 
-TEST(RowPlanTest, CompositeKeysDescribeEveryColumn) {
+TEST(VerifyRowPlanTest, CompositeKeysDescribeEveryColumn) {
   const KeyedRelation table = Table("public", "lines",
                                     {Col("order_id", wire::LOGICAL_TYPE_INT, "int4", true),
                                      Col("sku", wire::LOGICAL_TYPE_TEXT, "text", true),
@@ -163,7 +163,7 @@ TEST(RowPlanTest, CompositeKeysDescribeEveryColumn) {
             plan->SourceKeyText(capture::KeyOf(table, other)));
 }
 
-TEST(RowPlanTest, ChecksumsOnlyWhereBothSidesHoldTheSameTypes) {
+TEST(VerifyRowPlanTest, ChecksumsOnlyWhereBothSidesHoldTheSameTypes) {
   const KeyedRelation table =
       Table("public", "t",
             {Col("id", wire::LOGICAL_TYPE_INT, "int4", true),

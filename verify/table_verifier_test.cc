@@ -99,7 +99,7 @@ KeyedRelation Items() {
   return table;
 }
 
-class TableVerifierTest : public ::testing::Test {
+class VerifyTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (int64_t id = 1; id <= 5; ++id) {
@@ -143,7 +143,7 @@ class TableVerifierTest : public ::testing::Test {
   FakeChecksummer target_sums_{target_};
 };
 
-TEST_F(TableVerifierTest, EqualTablesReportNothing) {
+TEST_F(VerifyTableTest, EqualTablesReportNothing) {
   options_.chunk_rows = 2;  // three chunks per pass
   Result<TableReport> report = Run();
   ASSERT_TRUE(report.ok()) << report.message();
@@ -154,7 +154,7 @@ TEST_F(TableVerifierTest, EqualTablesReportNothing) {
   EXPECT_EQ(report->source_table, "public.items");
 }
 
-TEST_F(TableVerifierTest, FindsMissingExtraAndDifferingRowsByKey) {
+TEST_F(VerifyTableTest, FindsMissingExtraAndDifferingRowsByKey) {
   target_.Erase(2);
   target_.Put(9, "extra");
   target_.Put(4, "changed");
@@ -173,7 +173,7 @@ TEST_F(TableVerifierTest, FindsMissingExtraAndDifferingRowsByKey) {
   EXPECT_EQ(report->recheck_rounds, 1);
 }
 
-TEST_F(TableVerifierTest, ColumnsAreNamedOnlyOnRequest) {
+TEST_F(VerifyTableTest, ColumnsAreNamedOnlyOnRequest) {
   target_.Put(4, "changed");
   Result<TableReport> report = Run();
   ASSERT_TRUE(report.ok());
@@ -181,7 +181,7 @@ TEST_F(TableVerifierTest, ColumnsAreNamedOnlyOnRequest) {
   EXPECT_TRUE(report->differing.listed[0].columns.empty());
 }
 
-TEST_F(TableVerifierTest, RowsInFlightAreNotReportedOnceTheyArrive) {
+TEST_F(VerifyTableTest, RowsInFlightAreNotReportedOnceTheyArrive) {
   // The target lags: row 6 and the change to row 3 arrive while verify waits to re-check.
   source_.Put(6, "new");
   source_.Put(3, "updated");
@@ -198,7 +198,7 @@ TEST_F(TableVerifierTest, RowsInFlightAreNotReportedOnceTheyArrive) {
   EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(1234)});
 }
 
-TEST_F(TableVerifierTest, RecheckRunsWhileDifferencesShrink) {
+TEST_F(VerifyTableTest, RecheckRunsWhileDifferencesShrink) {
   source_.Put(6, "new");
   source_.Put(7, "new");
   int round = 0;
@@ -210,7 +210,7 @@ TEST_F(TableVerifierTest, RecheckRunsWhileDifferencesShrink) {
   EXPECT_EQ(Keys(report->missing), std::vector<std::string>{"id=7"});
 }
 
-TEST_F(TableVerifierTest, RecheckReclassifiesARowThatChangedKind) {
+TEST_F(VerifyTableTest, RecheckReclassifiesARowThatChangedKind) {
   target_.Put(4, "changed");
   // Deleted on the source while verify waits, not yet on the target: now extra.
   Result<TableReport> report = Run([&](std::chrono::milliseconds) { source_.Erase(4); });
@@ -219,7 +219,7 @@ TEST_F(TableVerifierTest, RecheckReclassifiesARowThatChangedKind) {
   EXPECT_EQ(Keys(report->extra), std::vector<std::string>{"id=4"});
 }
 
-TEST_F(TableVerifierTest, NoRecheckWhenRoundsAreZero) {
+TEST_F(VerifyTableTest, NoRecheckWhenRoundsAreZero) {
   target_.Erase(1);
   options_.recheck_rounds = 0;
   bool slept = false;
@@ -230,7 +230,7 @@ TEST_F(TableVerifierTest, NoRecheckWhenRoundsAreZero) {
   EXPECT_EQ(report->recheck_rounds, 0);
 }
 
-TEST_F(TableVerifierTest, MemoryStaysBoundedWithManyDifferences) {
+TEST_F(VerifyTableTest, MemoryStaysBoundedWithManyDifferences) {
   for (int64_t id = 100; id < 150; ++id) source_.Put(id, "only on the source");
   options_.listed_keys = 3;
   options_.rechecked_keys = 10;
@@ -243,7 +243,7 @@ TEST_F(TableVerifierTest, MemoryStaysBoundedWithManyDifferences) {
   EXPECT_EQ(Keys(report->missing), (std::vector<std::string>{"id=100", "id=101", "id=102"}));
 }
 
-TEST_F(TableVerifierTest, EmptyTablesAreEqual) {
+TEST_F(VerifyTableTest, EmptyTablesAreEqual) {
   for (int64_t id = 1; id <= 5; ++id) {
     source_.Erase(id);
     target_.Erase(id);
@@ -256,7 +256,7 @@ TEST_F(TableVerifierTest, EmptyTablesAreEqual) {
 
 // ---- chunk checksums ---------------------------------------------------------------------
 
-TEST_F(TableVerifierTest, EqualChunksByChecksumAreNotReadRowByRow) {
+TEST_F(VerifyTableTest, EqualChunksByChecksumAreNotReadRowByRow) {
   checksums_ = true;
   options_.chunk_rows = 2;
   Result<TableReport> report = Run();
@@ -269,7 +269,7 @@ TEST_F(TableVerifierTest, EqualChunksByChecksumAreNotReadRowByRow) {
   EXPECT_EQ(source_.reads_by_key + target_.reads_by_key, 0);
 }
 
-TEST_F(TableVerifierTest, OnlyChunksWhoseChecksumsDifferAreReadAndEveryKindIsFound) {
+TEST_F(VerifyTableTest, OnlyChunksWhoseChecksumsDifferAreReadAndEveryKindIsFound) {
   checksums_ = true;
   options_.chunk_rows = 2;  // chunks (..2], (2..4], (4..)
   options_.columns = true;
@@ -287,7 +287,7 @@ TEST_F(TableVerifierTest, OnlyChunksWhoseChecksumsDifferAreReadAndEveryKindIsFou
   EXPECT_EQ(report->target_rows, 5u);
 }
 
-TEST_F(TableVerifierTest, ManyExtraRowsAfterTheLastChunkAreReadInChunks) {
+TEST_F(VerifyTableTest, ManyExtraRowsAfterTheLastChunkAreReadInChunks) {
   checksums_ = true;
   options_.chunk_rows = 4;
   for (int64_t id = 10; id < 30; ++id) target_.Put(id, "extra");
@@ -298,7 +298,7 @@ TEST_F(TableVerifierTest, ManyExtraRowsAfterTheLastChunkAreReadInChunks) {
   EXPECT_EQ(report->chunks_read_row_by_row, 1u);
 }
 
-TEST_F(TableVerifierTest, EmptySourceChecksumsTheWholeTarget) {
+TEST_F(VerifyTableTest, EmptySourceChecksumsTheWholeTarget) {
   checksums_ = true;
   for (int64_t id = 1; id <= 5; ++id) source_.Erase(id);
   Result<TableReport> report = Run();
