@@ -20,6 +20,7 @@
 #include "capture/postgres/pg_chunk_reader.h"
 #include "capture/postgres/postgres_source.h"
 #include "cli/config.h"
+#include "cli/verify_command.h"
 #include "common/log.h"
 
 namespace ferry::cli {
@@ -30,6 +31,11 @@ constexpr char kUsage[] = R"(ferry — database replication and change data capt
 Usage:
   ferry capture --config FILE [--check]   run a capture agent beside a source database
   ferry apply   --config FILE [--check]   run an apply agent beside a target database
+  ferry verify --config APPLY.yaml --source CAPTURE.yaml [--table schema.table]... [--columns]
+               [--json] [--chunk-rows N] [--recheck-delay-ms N] [--recheck-rounds N]
+               [--row-by-row]
+                                          compare the replicated tables of source and target
+                                          (exit 0 equal, 1 differ, 2 error)
   ferry inspect binlog FILE               decode a MySQL/MariaDB binlog file offline and print
                                           Ferry's change records as JSON lines
   ferry --version
@@ -69,7 +75,7 @@ Result<Arguments> ParseArguments(int argc, char** argv) {
     return Status::Error(args.command.empty()
                              ? "no command given; see ferry --help"
                              : "unknown command \"" + args.command +
-                                   "\"; the commands are capture, apply and inspect");
+                                   "\"; the commands are capture, apply, verify and inspect");
   }
   if (args.config.empty()) {
     return Status::Error("ferry " + args.command + " needs --config FILE; see ferry --help");
@@ -261,6 +267,9 @@ int RunCommandLine(int argc, char** argv) {
       return 2;
     }
     return capture::mysql::InspectBinlog(argv[3], std::cout, std::cerr);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "verify") == 0) {
+    return RunVerify(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
   }
   auto args = ParseArguments(argc, argv);
   if (!args.ok()) {

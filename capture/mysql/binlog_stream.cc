@@ -187,8 +187,10 @@ std::string HintForServerError(unsigned error_number) {
 }
 
 Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const ConnectionParams& params,
-                                                                  unsigned read_timeout_s) {
+                                                                  unsigned read_timeout_s,
+                                                                  const std::string& label) {
   std::unique_ptr<MysqlConnection> connection(new MysqlConnection());
+  connection->label_ = label;
   connection->address_ =
       params.socket.empty() ? params.host + ":" + std::to_string(params.port) : params.socket;
   connection->mysql_ = mysql_init(nullptr);

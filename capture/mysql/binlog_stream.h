@@ -49,8 +49,10 @@ using SqlRow = std::vector<std::optional<std::string>>;  // text values, nullopt
 class MysqlConnection {
  public:
   // `read_timeout_s` bounds every wait for the server (0: the library's default, none).
-  static Result<std::unique_ptr<MysqlConnection>> Connect(const ConnectionParams& params,
-                                                          unsigned read_timeout_s);
+  // `label` names the server in messages, a failed connect's included (see set_label).
+  static Result<std::unique_ptr<MysqlConnection>> Connect(
+      const ConnectionParams& params, unsigned read_timeout_s,
+      const std::string& label = "source server");
   ~MysqlConnection();
   MysqlConnection(const MysqlConnection&) = delete;
   MysqlConnection& operator=(const MysqlConnection&) = delete;

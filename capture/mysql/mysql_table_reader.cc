@@ -536,6 +536,15 @@ std::vector<size_t> MysqlChunkParameters(size_t key_width) {
 }
 
 std::string MysqlKeysQuery(const KeyedRelation& table, size_t key_count) {
+  const std::string select =
+      "SELECT " + SelectList(table.relation) + " FROM " + TableName(table.relation) + " WHERE ";
+  if (table.key.size() == 1) {
+    // One IN list: the server parses and plans a thousand keys in well under half the time of
+    // a thousand disjuncts (what `ferry verify` looks rows up by).
+    std::string list;
+    for (size_t k = 0; k < key_count; ++k) list += k > 0 ? ", ?" : "?";
+    return select + KeyColumn(table, 0) + " IN (" + list + ")" + OrderBy(table);
+  }
   std::string one = "(";
   for (size_t i = 0; i < table.key.size(); ++i) {
     one += (i > 0 ? " AND " : "") + KeyColumn(table, i) + " = ?";
@@ -543,8 +552,7 @@ std::string MysqlKeysQuery(const KeyedRelation& table, size_t key_count) {
   one += ")";
   std::string where;
   for (size_t k = 0; k < key_count; ++k) where += (k > 0 ? " OR " : "") + one;
-  return "SELECT " + SelectList(table.relation) + " FROM " + TableName(table.relation) + " WHERE " +
-         where + OrderBy(table);
+  return select + where + OrderBy(table);
 }
 
 Result<std::unique_ptr<MysqlConnection>> ConnectMysqlReaderSession(const std::string& dsn) {

@@ -26,7 +26,8 @@ namespace ferry::capture::mysql {
 std::string MysqlChunkQuery(const KeyedRelation& table, bool after_key, size_t limit);
 // For each `?` of MysqlChunkQuery(table, true, ...): the index into the key it binds.
 std::vector<size_t> MysqlChunkParameters(size_t key_width);
-// Rows whose key is one of `key_count` keys; parameters key after key.
+// Rows whose key is one of `key_count` keys (a one-column key: one IN list); parameters key
+// after key.
 std::string MysqlKeysQuery(const KeyedRelation& table, size_t key_count);
 
 // Where a consistent read stands in the binary log.

@@ -38,6 +38,13 @@ TEST(MysqlKeysQueryTest, OneConjunctionPerKey) {
             "(`b c` = ? AND `a` = ?) ORDER BY `b c`, `a`");
 }
 
+TEST(MysqlKeysQueryTest, OneColumnKeysInOneInList) {
+  KeyedRelation table = OddTable();
+  table.key = {0};
+  EXPECT_EQ(MysqlKeysQuery(table, 3),
+            "SELECT `a`, `b c`, `z` FROM `o``dd`.`T` WHERE `a` IN (?, ?, ?) ORDER BY `a`");
+}
+
 // The source types and logical types of a table rebuilt from information_schema are those the
 // binlog's FULL metadata gives (row_decoder_test checks those names against recorded events).
 TEST(TableMapFromCatalogTest, NamesTypesAsTheBinlogDoes) {
