@@ -458,6 +458,10 @@ Status ApplyAgent::UpstreamStream::HandleChunkChanges(StreamState& state,
       if (!mapped.ok()) return mapped.status();
       FERRY_RETURN_IF_ERROR(CheckTargetColumns(state, *mapped));
       state.chunk_relation = std::move(mapped).value();
+      // The whole table in one chunk: its rows replace whatever the stream brought before it.
+      if (state.chunk->whole_table()) {
+        FERRY_RETURN_IF_ERROR(state.sink->EmptyTable(*state.chunk_relation));
+      }
       continue;
     }
     if (!state.chunk_relation) {

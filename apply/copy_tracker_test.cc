@@ -2,20 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "wire/testing/change_records.h"
+
 namespace ferry::apply {
 namespace {
 
-wire::Value Int(int64_t v) {
-  wire::Value value;
-  value.set_int64(v);
-  return value;
-}
-
-wire::Value Text(const std::string& v) {
-  wire::Value value;
-  value.set_text(v);
-  return value;
-}
+using wire::testing::Int;
+using wire::testing::Text;
 
 CopyProgress Progress(const std::string& table, const std::string& key, uint64_t rows, bool done) {
   return CopyProgress{table, key, rows, done};

@@ -63,6 +63,10 @@ class Sink {
   // CommitTransaction or AbortTransaction.
   virtual Status BeginCopyTransaction() = 0;
 
+  // Deletes every row of `relation`'s target table in the open transaction (a DELETE: MySQL's
+  // TRUNCATE would commit it), for a copy chunk that replaces the whole table.
+  virtual Status EmptyTable(const MappedRelation& relation) = 0;
+
   // Records `progress` as `upstream`'s copy of progress.table, in the open transaction, so that
   // it commits (or not) with the rows it describes.
   virtual Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) = 0;

@@ -68,7 +68,8 @@ class ChunkReader {
   // selects.
   virtual Result<std::vector<std::string>> TablesToCopy() = 0;
 
-  // As TableReader::Describe.
+  // As TableReader::DescribeAnyTable: a table without key has an empty `key`, and is copied in
+  // one chunk (TableCopier).
   virtual Result<KeyedRelation> Describe(const std::string& schema, const std::string& table) = 0;
 
   // The server's estimate of the table's row count, for progress reports only (0 when unknown).

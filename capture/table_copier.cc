@@ -37,6 +37,14 @@ bool HasUnchanged(const wire::RowChange& row) {
 
 }  // namespace
 
+Status TooLargeWithoutKey(const std::string& table) {
+  return Status::Error(
+      "cannot copy " + table + ": it has no primary key (nor replica identity index) and more " +
+      "rows than copy_chunk_rows, and a table without key is copied in one chunk held in " +
+      "memory; add a primary key, or raise copy_chunk_rows in the capture config above its " +
+      "row count, or seed it by other means and set copy_data: false in the apply config");
+}
+
 std::string EncodeKey(const Key& key) {
   std::string encoded;
   for (const wire::Value& value : key) {
@@ -81,8 +89,16 @@ Status TableCopier::Describe(Task& task) {
 Status TableCopier::ReadNextChunk() {
   Task& task = tasks_.front();
   if (!task.relation) FERRY_RETURN_IF_ERROR(Describe(task));
-  Result<FencedChunk> read = reader_->ReadChunk(*task.relation, task.after, options_.chunk_rows);
+  // A table without key cannot be read in key ranges: it is read whole, in one chunk.
+  const bool whole = task.relation->key.empty();
+  Result<FencedChunk> read =
+      reader_->ReadChunk(*task.relation, whole ? Key() : task.after,
+                         whole ? options_.chunk_rows + 1 : options_.chunk_rows);
   if (!read.ok()) return read.status().WithContext("copying " + task.table);
+  if (whole) {
+    if (read->chunk.rows.size() > options_.chunk_rows) return TooLargeWithoutKey(task.table);
+    read->chunk.exhausted = true;
+  }
   if (!RecentTransactionsIncluded(*read->fence)) {
     // A transaction already streamed was still committing when the read began: the chunk holds
     // an older state of its rows than the target does. Read again once it is visible.
@@ -150,9 +166,11 @@ void TableCopier::OnRow(const wire::RowChange& row) {
     return;
   }
   if (!IsCopiedTable(row.relation_id())) return;
+  const KeyedRelation& relation = *tasks_.front().relation;
+  // Rows of a table without key cannot be told apart: read the whole table again.
+  if (relation.key.empty()) waiting_->must_reread = true;
   // Without every value, the stream cannot bring the row's whole state: read it again.
   if (row.op() == wire::RowChange::UPDATE && HasUnchanged(row)) waiting_->must_reread = true;
-  const KeyedRelation& relation = *tasks_.front().relation;
   if (row.old_values_size() > 0) LeaveOut(relation, row.old_values());
   if (row.new_values_size() > 0) LeaveOut(relation, row.new_values());
 }
@@ -202,6 +220,7 @@ Status TableCopier::SendChunkFrames(const Task& task, const Waiting& waiting) {
   for (const wire::Value& value : last) *copy.add_last_key() = value;
   copy.set_table_done(waiting.read.chunk.exhausted);
   copy.set_rows_estimate(task.rows_estimate);
+  copy.set_whole_table(task.relation->key.empty());
   FERRY_RETURN_IF_ERROR(send_(wire::FrameType::kBegin, begin));
 
   wire::Changes changes;

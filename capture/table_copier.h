@@ -101,6 +101,9 @@ class TableCopier {
   std::chrono::steady_clock::time_point retry_after_{};
 };
 
+// The error for a table without key too large to copy in one chunk.
+Status TooLargeWithoutKey(const std::string& table);
+
 // `key` as bytes that are equal exactly when the keys are (for sets of keys).
 std::string EncodeKey(const Key& key);
 

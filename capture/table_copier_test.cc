@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "wire/testing/change_records.h"
+
 namespace ferry::capture {
 namespace {
 
@@ -21,17 +23,8 @@ wire::Begin BeginAt(int n) {
   return begin;
 }
 
-wire::Value Int(int64_t v) {
-  wire::Value value;
-  value.set_int64(v);
-  return value;
-}
-
-wire::Value Text(const std::string& v) {
-  wire::Value value;
-  value.set_text(v);
-  return value;
-}
+using wire::testing::Int;
+using wire::testing::Text;
 
 // Transactions up to `included` are in the read, those from `after` on are not; in between
 // they are concurrent. The stream has passed the fence at a head of `after` or more.
@@ -71,12 +64,13 @@ class MemoryChunkReader : public ChunkReader {
     id->set_name("id");
     id->set_key(true);
     keyed.relation.add_columns()->set_name("name");
-    keyed.key = {0};
+    if (keyed_) keyed.key = {0};
     return keyed;
   }
   Result<uint64_t> EstimateRows(const KeyedRelation&) override { return rows_->size(); }
   Result<FencedChunk> ReadChunk(const KeyedRelation&, const Key& after, size_t limit) override {
     ++reads;
+    last_limit = limit;
     FencedChunk read;
     auto it = after.empty() ? rows_->begin() : rows_->upper_bound(after[0].int64());
     for (; it != rows_->end() && read.chunk.rows.size() < limit; ++it) {
@@ -89,6 +83,8 @@ class MemoryChunkReader : public ChunkReader {
   int included = 0;
   int after_from = 1;
   int reads = 0;
+  size_t last_limit = 0;
+  bool keyed_ = true;
 
  private:
   std::map<int64_t, std::string>* rows_;
@@ -284,6 +280,44 @@ TEST_F(TableCopierTest, AResumedTableStartsAfterItsKeyAndAnEmptyRestEndsIt) {
   EXPECT_EQ(SentChunks()[0].last_key(0).int64(), 5);  // unchanged: nothing beyond it
   EXPECT_TRUE(SentIds().empty());
   EXPECT_TRUE(copier_->done());
+}
+
+TEST_F(TableCopierTest, ATableWithoutKeyIsCopiedWholeInOneChunk) {
+  MakeCopier(5);
+  reader_->keyed_ = false;
+  ASSERT_TRUE(copier_->Poll(Pos(1)).ok());
+  EXPECT_EQ(reader_->last_limit, 6u);  // one more than a chunk, to tell a table too large
+  EXPECT_EQ(SentIds(), (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  ASSERT_EQ(SentChunks().size(), 1u);
+  EXPECT_TRUE(SentChunks()[0].whole_table());
+  EXPECT_TRUE(SentChunks()[0].table_done());
+  EXPECT_EQ(SentChunks()[0].last_key_size(), 0);
+  EXPECT_TRUE(copier_->done());
+}
+
+TEST_F(TableCopierTest, ATableWithoutKeyLargerThanAChunkIsAnErrorThatNamesTheFixes) {
+  MakeCopier(4);
+  reader_->keyed_ = false;
+  Status status = copier_->Poll(Pos(1));
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("no primary key"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("copy_chunk_rows"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("copy_data: false"), std::string::npos) << status.message();
+  EXPECT_TRUE(sent_.empty());
+}
+
+TEST_F(TableCopierTest, AConcurrentChangeToATableWithoutKeyMakesItBeReadAgain) {
+  MakeCopier(5);
+  reader_->keyed_ = false;
+  reader_->included = 10;
+  reader_->after_from = 20;
+  ASSERT_TRUE(copier_->Poll(std::nullopt).ok());
+  copier_->OnRelation(StreamRelation());
+  ASSERT_TRUE(copier_->OnBegin(BeginAt(15)).ok());
+  copier_->OnRow(Update(9));  // no row of the chunk has this key, but rows cannot be told apart
+  copier_->OnCommit();
+  ASSERT_TRUE(copier_->OnBegin(BeginAt(20)).ok());
+  EXPECT_TRUE(sent_.empty());
 }
 
 TEST(EncodeKeyTest, EqualExactlyWhenTheKeysAre) {

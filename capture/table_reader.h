@@ -46,6 +46,11 @@ class TableReader {
   // a missing table) is an error that names the fix: chunks need a key to order and resume by.
   virtual Result<KeyedRelation> Describe(const std::string& schema, const std::string& table) = 0;
 
+  // As Describe, but a table without a primary key is described too, with an empty `key`: such
+  // a table can only be read whole, by one ReadChunk from the start, in no order.
+  virtual Result<KeyedRelation> DescribeAnyTable(const std::string& schema,
+                                                 const std::string& table) = 0;
+
   // Up to `limit` (> 0) rows whose key is strictly greater than `after` (empty: from the first
   // row), ascending by key. The next chunk starts after KeyOf(table, rows.back()).
   virtual Result<Chunk> ReadChunk(const KeyedRelation& table, const Key& after, size_t limit) = 0;

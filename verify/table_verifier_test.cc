@@ -22,6 +22,9 @@ class FakeReader final : public capture::TableReader {
   int reads_by_key = 0;
 
   Result<KeyedRelation> Describe(const std::string&, const std::string&) override { return table_; }
+  Result<KeyedRelation> DescribeAnyTable(const std::string&, const std::string&) override {
+    return table_;
+  }
   const std::map<int64_t, Row>& rows() const { return rows_; }
 
   Result<capture::Chunk> ReadChunk(const KeyedRelation&, const Key& after, size_t limit) override {

@@ -193,6 +193,14 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) override;
   Result<std::vector<CopyProgress>> ReadCopyProgress(const std::string& upstream) override;
   Status BeginCopyTransaction() override;
+  Status EmptyTable(const MappedRelation& relation) override {
+    FERRY_RETURN_IF_ERROR(CheckOpen());
+    FERRY_RETURN_IF_ERROR(rows_.Flush());
+    Status status = Exec("DELETE FROM " + QuoteIdent(relation.target_schema) + "." +
+                         QuoteIdent(relation.target_table));
+    if (!status.ok()) transaction_failed_ = true;
+    return status;
+  }
   Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) override;
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,

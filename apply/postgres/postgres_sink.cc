@@ -250,6 +250,12 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) override;
   Result<std::vector<CopyProgress>> ReadCopyProgress(const std::string& upstream) override;
   Status BeginCopyTransaction() override;
+  Status EmptyTable(const MappedRelation& relation) override {
+    FERRY_RETURN_IF_ERROR(CheckOpen());
+    FERRY_RETURN_IF_ERROR(rows_.Flush());
+    return ExecSimple("DELETE FROM " + QuoteIdent(relation.target_schema) + "." +
+                      QuoteIdent(relation.target_table));
+  }
   Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) override;
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,

@@ -74,7 +74,7 @@ class MysqlChunkReader final : public ChunkReader {
 
   Result<std::vector<std::string>> TablesToCopy() override;
   Result<KeyedRelation> Describe(const std::string& schema, const std::string& table) override {
-    return reader_->Describe(schema, table);
+    return reader_->DescribeAnyTable(schema, table);
   }
   Result<uint64_t> EstimateRows(const KeyedRelation& table) override;
   Result<FencedChunk> ReadChunk(const KeyedRelation& table, const Key& after,

@@ -48,6 +48,7 @@ std::string KeyColumn(const KeyedRelation& table, size_t i) {
 }
 
 std::string OrderBy(const KeyedRelation& table) {
+  if (table.key.empty()) return "";  // a table without key is read whole, in no order
   std::string list;
   for (size_t i = 0; i < table.key.size(); ++i) list += (i > 0 ? ", " : "") + KeyColumn(table, i);
   return " ORDER BY " + list;
@@ -287,7 +288,15 @@ class Reader final : public MysqlTableReader {
   Reader(MysqlConnection& connection, std::unique_ptr<MysqlConnection> owned)
       : owned_(std::move(owned)), connection_(connection) {}
 
-  Result<KeyedRelation> Describe(const std::string& schema, const std::string& table) override;
+  Result<KeyedRelation> Describe(const std::string& schema, const std::string& table) override {
+    return DescribeTable(schema, table, /*require_key=*/true);
+  }
+  Result<KeyedRelation> DescribeAnyTable(const std::string& schema,
+                                         const std::string& table) override {
+    return DescribeTable(schema, table, /*require_key=*/false);
+  }
+  Result<KeyedRelation> DescribeTable(const std::string& schema, const std::string& table,
+                                      bool require_key);
   Result<Chunk> ReadChunk(const KeyedRelation& table, const Key& after, size_t limit) override;
   Result<std::vector<Row>> ReadKeys(const KeyedRelation& table,
                                     const std::vector<Key>& keys) override;
@@ -316,7 +325,8 @@ class Reader final : public MysqlTableReader {
   std::map<std::string, Known> tables_;  // by "schema.table"
 };
 
-Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::string& table) {
+Result<KeyedRelation> Reader::DescribeTable(const std::string& schema, const std::string& table,
+                                            bool require_key) {
   const std::string name = QuoteName(schema) + "." + QuoteName(table);
   Result<std::vector<SqlRow>> rows =
       connection_.Query(CatalogColumnsQuery(connection_.Quote(schema), connection_.Quote(table)));
@@ -339,7 +349,7 @@ Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::str
       if (map->columns[i].name == row[0].value_or("")) out.key.push_back(static_cast<int>(i));
     }
   }
-  if (out.key.empty()) {
+  if (out.key.empty() && require_key) {
     return Status::Error("table " + name +
                          " has no primary key: a snapshot and verify read a table in chunks "
                          "ordered by its key; add one (ALTER TABLE " +

@@ -63,7 +63,15 @@ class Reader final : public PostgresTableReader {
   Reader(PgConnection& connection, std::unique_ptr<PgConnection> owned)
       : owned_(std::move(owned)), conn_(connection) {}
 
-  Result<KeyedRelation> Describe(const std::string& schema, const std::string& table) override;
+  Result<KeyedRelation> Describe(const std::string& schema, const std::string& table) override {
+    return DescribeTable(schema, table, /*require_key=*/true);
+  }
+  Result<KeyedRelation> DescribeAnyTable(const std::string& schema,
+                                         const std::string& table) override {
+    return DescribeTable(schema, table, /*require_key=*/false);
+  }
+  Result<KeyedRelation> DescribeTable(const std::string& schema, const std::string& table,
+                                      bool require_key);
   Result<Chunk> ReadChunk(const KeyedRelation& table, const Key& after, size_t limit) override;
   Result<std::vector<Row>> ReadKeys(const KeyedRelation& table,
                                     const std::vector<Key>& keys) override;
@@ -106,7 +114,8 @@ Result<std::string> Reader::TypeName(uint32_t type_oid, int32_t type_modifier) {
   return schema == "public" || schema == "pg_catalog" ? type : schema + "." + type;
 }
 
-Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::string& table) {
+Result<KeyedRelation> Reader::DescribeTable(const std::string& schema, const std::string& table,
+                                            bool require_key) {
   const std::string name = QuoteIdent(schema) + "." + QuoteIdent(table);
   Result<PgResult> found = conn_.Query(
       "SELECT c.oid, c.relreplident FROM pg_catalog.pg_class c"
@@ -180,7 +189,7 @@ Result<KeyedRelation> Reader::Describe(const std::string& schema, const std::str
     }
     out.key.push_back(static_cast<int>(at - attnums.begin()));
   }
-  if (out.key.empty()) {
+  if (out.key.empty() && require_key) {
     return Status::Error("table " + name +
                          " has no primary key: a snapshot and verify read a table in chunks "
                          "ordered by its key; add one (ALTER TABLE " +
@@ -315,7 +324,9 @@ std::string PgChunkQuery(const KeyedRelation& table, bool after_key, size_t limi
   std::string sql = "SELECT " + SelectList(table.relation) + " FROM " + TableName(table.relation);
   // A row-value comparison: PostgreSQL walks the key's index from that point.
   if (after_key) sql += " WHERE (" + keys + ") > " + ParameterTuple(1, table.key.size());
-  return sql + " ORDER BY " + keys + " LIMIT " + std::to_string(limit);
+  // A table without key is read whole, in no order (DescribeAnyTable).
+  if (!table.key.empty()) sql += " ORDER BY " + keys;
+  return sql + " LIMIT " + std::to_string(limit);
 }
 
 std::string PgKeysQuery(const KeyedRelation& table, size_t key_count) {

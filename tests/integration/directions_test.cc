@@ -3,6 +3,8 @@
 // agent mid-stream loses nothing and applies nothing twice. A trigger on the target records every
 // row the apply agent writes, so a transaction applied twice shows up even where an upsert would
 // hide it in the table itself.
+#include "tests/integration/directions.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,15 +18,6 @@ namespace ferry::testing {
 namespace {
 
 using std::chrono::seconds;
-
-struct Direction {
-  std::string source;
-  std::string target;
-};
-
-std::string Name(const ::testing::TestParamInfo<Direction>& info) {
-  return info.param.source + "_to_" + info.param.target;
-}
 
 // The same DDL works on both engines. MariaDB keeps tables in the database "ferry", PostgreSQL
 // in the schema "public".
@@ -49,10 +42,6 @@ std::string TargetSchema(const std::string& engine) {
         "INSERT INTO applied_log (id) VALUES (NEW.id);";
   }
   return sql;
-}
-
-std::string Qualified(const std::string& engine, const std::string& table) {
-  return (engine == "postgres" ? "public." : "ferry.") + table;
 }
 
 class DirectionTest : public ::testing::TestWithParam<Direction> {
@@ -160,12 +149,7 @@ TEST_P(DirectionTest, KillDashNineOfApplyBeforeItsFirstCommit) {
   EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM events"), "98");  // 79 + 19 rows
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDirections, DirectionTest,
-                         ::testing::Values(Direction{"postgres", "postgres"},
-                                           Direction{"postgres", "mariadb"},
-                                           Direction{"mariadb", "postgres"},
-                                           Direction{"mariadb", "mariadb"}),
-                         Name);
+INSTANTIATE_TEST_SUITE_P(AllDirections, DirectionTest, kAllDirections, DirectionName);
 
 }  // namespace
 }  // namespace ferry::testing

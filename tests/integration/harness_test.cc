@@ -46,8 +46,10 @@ TEST(MariaDbServerTest, StartsWithRowBinlogAndRunsSql) {
   EXPECT_EQ((*server)->Scalar("SELECT @@binlog_format"), "ROW");
   EXPECT_EQ((*server)->Scalar("SELECT @@binlog_row_image"), "FULL");
   EXPECT_EQ((*server)->Scalar("SELECT @@log_bin"), "1");
-  ASSERT_TRUE((*server)->Exec("CREATE TABLE t (id int primary key, v text); "
-                              "INSERT INTO t VALUES (1, NULL), (2, 'two')").ok());
+  ASSERT_TRUE((*server)
+                  ->Exec("CREATE TABLE t (id int primary key, v text); "
+                         "INSERT INTO t VALUES (1, NULL), (2, 'two')")
+                  .ok());
   auto rows = (*server)->Query("SELECT id, v FROM t ORDER BY id");
   ASSERT_TRUE(rows.ok()) << rows.message();
   ASSERT_EQ(rows->size(), 2u);

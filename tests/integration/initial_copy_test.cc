@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/harness/replication_setup.h"
+#include "tests/integration/directions.h"
 
 namespace ferry::testing {
 namespace {
@@ -20,25 +21,12 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-struct Direction {
-  std::string source;
-  std::string target;
-};
-
-std::string Name(const ::testing::TestParamInfo<Direction>& info) {
-  return info.param.source + "_to_" + info.param.target;
-}
-
 // The same DDL on both engines. `tags` has a composite key with a text part, `empty` no rows.
 constexpr char kSchema[] =
     "CREATE TABLE items (id bigint PRIMARY KEY, grp int, name varchar(100), amount "
     "decimal(12,2), note text);"
     "CREATE TABLE tags (a int, b varchar(20), val int, PRIMARY KEY (a, b));"
     "CREATE TABLE empty (id int PRIMARY KEY, v int);";
-
-std::string Qualified(const std::string& engine, const std::string& table) {
-  return (engine == "postgres" ? "public." : "ferry.") + table;
-}
 
 // `rows` rows in `items`, 3 per number in `tags`, written in one statement each.
 std::string SeedSql(const std::string& engine, int rows) {
@@ -226,12 +214,7 @@ TEST_P(InitialCopyTest, WithCopyDataFalseOnlyChangesArrive) {
   EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM ferry_meta.copy_progress"), "0");
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDirections, InitialCopyTest,
-                         ::testing::Values(Direction{"postgres", "postgres"},
-                                           Direction{"postgres", "mariadb"},
-                                           Direction{"mariadb", "postgres"},
-                                           Direction{"mariadb", "mariadb"}),
-                         Name);
+INSTANTIATE_TEST_SUITE_P(AllDirections, InitialCopyTest, kAllDirections, DirectionName);
 
 }  // namespace
 }  // namespace ferry::testing

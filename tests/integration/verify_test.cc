@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tests/harness/replication_setup.h"
+#include "tests/integration/directions.h"
 
 namespace ferry::testing {
 namespace {
@@ -24,15 +25,6 @@ namespace {
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-struct Direction {
-  std::string source;
-  std::string target;
-};
-
-std::string Name(const ::testing::TestParamInfo<Direction>& info) {
-  return info.param.source + "_to_" + info.param.target;
-}
 
 // ---- schemas and rows, per engine -------------------------------------------------------------
 
@@ -131,10 +123,6 @@ std::string TargetSchema(const Direction& d) {
       tm time(6), tneg time, ts datetime(6), tstz timestamp(6) NULL DEFAULT NULL, j json,
       e enum('a','b'), s set('x','y'), bits bit(8), yr year, total_cents decimal(10,2),
       code varchar(20));)sql";
-}
-
-std::string Qualified(const std::string& engine, const std::string& table) {
-  return (engine == "postgres" ? "public." : "ferry.") + table;
 }
 
 // ---- running ferry verify --------------------------------------------------------------------
@@ -338,12 +326,7 @@ TEST_P(VerifyTest, EqualPairThenEachKindOfDifferenceThenErrors) {
   EXPECT_THAT(unreachable.output, Not(HasSubstr("source server")));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDirections, VerifyTest,
-                         ::testing::Values(Direction{"postgres", "postgres"},
-                                           Direction{"mariadb", "mariadb"},
-                                           Direction{"postgres", "mariadb"},
-                                           Direction{"mariadb", "postgres"}),
-                         Name);
+INSTANTIATE_TEST_SUITE_P(AllDirections, VerifyTest, kAllDirections, DirectionName);
 
 // Bad input: a missing config and an unreachable database are errors (exit 2), not differences.
 TEST(VerifyCommandTest, UnreachableTargetAndBadArgumentsExitTwo) {
