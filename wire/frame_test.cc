@@ -373,7 +373,8 @@ TEST(FrameTest, UnknownTypeIsRefusedAsSoonAsItsByteArrives) {
     header.push_back(static_cast<char>(type));
     EXPECT_EQ(DecodeError(header), "unknown frame type " + std::to_string(type) +
                                        "; the peer is not a Ferry agent or speaks a newer "
-                                       "protocol version (this build speaks version 2)");
+                                       "protocol version (this build speaks version " +
+                                       std::to_string(kProtocolVersion) + ")");
   }
 }
 

@@ -59,6 +59,11 @@ class DirectionTest : public ::testing::TestWithParam<Direction> {
                                   "\n    target: " + Qualified(d.target, table) + "\n";
       }
     }
+    // These tests count every write of a row (applied_log). A copy of existing rows racing the
+    // first writes rewrites rows the stream already brought, with the same values, which the
+    // count cannot tell from a transaction applied twice; the copy has its own tests
+    // (initial_copy_test).
+    setup_->apply_settings = "copy_data: false\n";
     ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
     ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
   }

@@ -21,12 +21,14 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// The same DDL on both engines. `tags` has a composite key with a text part, `empty` no rows.
+// The same DDL on both engines. `tags` has a composite key with a text part, `empty` no rows,
+// `notes` no key.
 constexpr char kSchema[] =
     "CREATE TABLE items (id bigint PRIMARY KEY, grp int, name varchar(100), amount "
     "decimal(12,2), note text);"
     "CREATE TABLE tags (a int, b varchar(20), val int, PRIMARY KEY (a, b));"
-    "CREATE TABLE empty (id int PRIMARY KEY, v int);";
+    "CREATE TABLE empty (id int PRIMARY KEY, v int);"
+    "CREATE TABLE notes (body varchar(50), n int);";  // no key: copied whole
 
 // `rows` rows in `items`, 3 per number in `tags`, written in one statement each.
 std::string SeedSql(const std::string& engine, int rows) {
@@ -37,18 +39,21 @@ std::string SeedSql(const std::string& engine, int rows) {
            n +
            ") g;"
            "INSERT INTO tags SELECT g, b, g * 10 FROM generate_series(1, 200) g, "
-           "unnest(ARRAY['x', 'y', 'z']) b;";
+           "unnest(ARRAY['x', 'y', 'z']) b;"
+           "INSERT INTO notes SELECT 'note ' || g, g FROM generate_series(1, 50) g;";
   }
   return "INSERT INTO items SELECT seq, seq % 100, CONCAT('name ', seq), seq * 1.25, "
          "REPEAT('x', seq % 50) FROM seq_1_to_" +
          n +
          ";"
          "INSERT INTO tags SELECT seq, b.v, seq * 10 FROM seq_1_to_200, "
-         "(SELECT 'x' AS v UNION ALL SELECT 'y' UNION ALL SELECT 'z') b;";
+         "(SELECT 'x' AS v UNION ALL SELECT 'y' UNION ALL SELECT 'z') b;"
+         "INSERT INTO notes SELECT CONCAT('note ', seq), seq FROM seq_1_to_50;";
 }
 
 constexpr char kItems[] = "SELECT id, grp, name, amount, note FROM items ORDER BY id";
 constexpr char kTags[] = "SELECT a, b, val FROM tags ORDER BY a, b";
+constexpr char kNotes[] = "SELECT n, body FROM notes ORDER BY n";
 
 class InitialCopyTest : public ::testing::TestWithParam<Direction> {
  protected:
@@ -59,9 +64,9 @@ class InitialCopyTest : public ::testing::TestWithParam<Direction> {
     setup_ = std::move(*setup);
     setup_->capture_tables = "[\"" + Qualified(d.source, "items") + "\", \"" +
                              Qualified(d.source, "tags") + "\", \"" + Qualified(d.source, "empty") +
-                             "\"]";
+                             "\", \"" + Qualified(d.source, "notes") + "\"]";
     if (d.source != d.target) {
-      for (const char* table : {"items", "tags", "empty"}) {
+      for (const char* table : {"items", "tags", "empty", "notes"}) {
         setup_->apply_mappings += "  - source: " + Qualified(d.source, table) +
                                   "\n    target: " + Qualified(d.target, table) + "\n";
       }
@@ -91,6 +96,7 @@ class InitialCopyTest : public ::testing::TestWithParam<Direction> {
              " AND id < 10000000;";
       sql +=
           "UPDATE tags SET val = val + 1 WHERE a = " + std::to_string(pick(random) % 200 + 1) + ";";
+      sql += "INSERT INTO notes VALUES ('later', " + fresh + ");";
       ASSERT_TRUE(setup_->source().Exec(sql + "COMMIT").ok());
     }
   }
@@ -115,7 +121,7 @@ class InitialCopyTest : public ::testing::TestWithParam<Direction> {
         setup_->target().Scalar("SELECT count(*) FROM ferry_meta.copy_progress WHERE NOT done");
     const std::string all =
         setup_->target().Scalar("SELECT count(*) FROM ferry_meta.copy_progress");
-    return pending == "0" && all == "3";
+    return pending == "0" && all == "4";
   }
 
   void ExpectSameAsSource() {
@@ -123,6 +129,7 @@ class InitialCopyTest : public ::testing::TestWithParam<Direction> {
         << setup_->DescribeDifference(kItems) << "\napply log:\n"
         << setup_->apply_log();
     EXPECT_TRUE(setup_->WaitForSameRows(kTags, seconds(60))) << setup_->DescribeDifference(kTags);
+    EXPECT_TRUE(setup_->WaitForSameRows(kNotes, seconds(60))) << setup_->DescribeDifference(kNotes);
     EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM empty"), "0");
   }
 
@@ -165,8 +172,8 @@ TEST_P(InitialCopyTest, CopiesExistingRowsWhileTheSourceKeepsWriting) {
   CopyUnderWrites(20000, nullptr);
   nlohmann::json copy = ApplyStatus()["streams"]["east"]["copy"];
   EXPECT_EQ(copy["state"], "done") << copy.dump();
-  EXPECT_EQ(copy["tables_total"], 3) << copy.dump();
-  EXPECT_EQ(copy["tables_done"], 3) << copy.dump();
+  EXPECT_EQ(copy["tables_total"], 4) << copy.dump();
+  EXPECT_EQ(copy["tables_done"], 4) << copy.dump();
   EXPECT_GE(copy["rows_copied"].get<int64_t>(), 20000 - 2000) << copy.dump();
   // Rows the stream brought before the copy reached them are not divergences.
   EXPECT_EQ(setup_->apply_log().find("the replica had diverged"), std::string::npos)

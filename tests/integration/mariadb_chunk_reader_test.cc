@@ -119,24 +119,21 @@ TEST_F(MariaDbChunkReaderTest, TablesToCopyAreThoseThePatternsSelect) {
   EXPECT_EQ(*estimate, 0u);
 }
 
-// A keyless table cannot be read in key order: the read fails naming the fix, leaves no
-// transaction open, and the next read works.
-TEST_F(MariaDbChunkReaderTest, KeylessTableIsRefusedNamingTheFix) {
+// A keyless table cannot be read in key order: it is read whole, leaves no transaction open,
+// and the next read works.
+TEST_F(MariaDbChunkReaderTest, KeylessTableIsReadWhole) {
   Exec("CREATE TABLE keyless (v text); CREATE TABLE keyed (id int PRIMARY KEY, v text)");
   reader_ = Reader({"ferry.keyless", "ferry.keyed"});
   ASSERT_NE(reader_, nullptr);
+  // A table without key is described with an empty key, and read whole, in one chunk.
+  Exec("INSERT INTO keyless VALUES ('a'), ('b'), ('c')");
   Result<KeyedRelation> described = reader_->Describe("ferry", "keyless");
-  ASSERT_FALSE(described.ok());
-  EXPECT_NE(described.message().find("ADD PRIMARY KEY"), std::string::npos) << described.message();
-
-  KeyedRelation keyless;  // as a caller that skipped Describe would pass it
-  keyless.relation.set_schema("ferry");
-  keyless.relation.set_table("keyless");
-  keyless.relation.add_columns()->set_name("v");
-  keyless.key = {0};
-  Result<FencedChunk> read = reader_->ReadChunk(keyless, {}, 10);
-  ASSERT_FALSE(read.ok());
-  EXPECT_NE(read.message().find("ADD PRIMARY KEY"), std::string::npos) << read.message();
+  ASSERT_TRUE(described.ok()) << described.message();
+  EXPECT_TRUE(described->key.empty());
+  Result<FencedChunk> whole = reader_->ReadChunk(*described, {}, 10);
+  ASSERT_TRUE(whole.ok()) << whole.message();
+  EXPECT_EQ(whole->chunk.rows.size(), 3u);
+  EXPECT_TRUE(whole->chunk.exhausted);
 
   Result<KeyedRelation> keyed = reader_->Describe("ferry", "keyed");
   ASSERT_TRUE(keyed.ok()) << keyed.message();

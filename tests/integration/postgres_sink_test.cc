@@ -426,11 +426,14 @@ TEST_F(PostgresSinkTest, UpdateOfMissingRowInsertsIt) {
   Exec("CREATE TABLE upd_missing (id int PRIMARY KEY, a text DEFAULT 'dflt', b int)");
   Simple t = MakeSimple("upd_missing");
   Begin("0/1");
-  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(5), Unchanged(), Int(50)})),
+  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(5), Text("five"), Int(50)})),
             RowOutcome::kUpdateInsertedMissing);
+  // A row the source did not send whole (an unchanged TOAST value) would be a row with a
+  // default the source never had: nothing is inserted.
+  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(6), Unchanged(), Int(60)})),
+            RowOutcome::kUpdateMissingNotInserted);
   Commit();
-  // The column the source did not send gets its default.
-  EXPECT_EQ(Query("SELECT id, a, b FROM upd_missing"), std::vector<Row>{R({"5", "dflt", "50"})});
+  EXPECT_EQ(Query("SELECT id, a, b FROM upd_missing"), std::vector<Row>{R({"5", "five", "50"})});
 }
 
 TEST_F(PostgresSinkTest, DeleteOfMissingRowIsReported) {
