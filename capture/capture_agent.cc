@@ -298,7 +298,10 @@ Status CaptureAgent::Session::Stream(ChangeSource& source) {
   while (!stopping_) {
     if (auto failure = acks_.failure()) return Status::Error(*failure);
     FERRY_RETURN_IF_ERROR(ProcessAcks(source));
-    FERRY_RETURN_IF_ERROR(PollCopy(source));
+    if (Status copied = PollCopy(source); !copied.ok()) {
+      Refuse("copy", copied.message());  // the subscriber's operator needs the cause too
+      return copied;
+    }
     auto wait = std::min(kMaxSourceWait, agent_.options_.heartbeat_interval);
     // Between transactions, a copy with its next chunk to read does not wait for the source.
     if (copier_ && !copier_->waiting() && !in_transaction_) wait = milliseconds(0);
