@@ -34,7 +34,7 @@ struct CaptureAgentOptions {
   size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   size_t rows_per_frame = 1000;
   size_t bytes_per_frame = 1024 * 1024;  // a Changes frame is flushed at this size
-  size_t copy_chunk_rows = 10000;         // rows per chunk when copying existing rows
+  size_t copy_chunk_rows = 10000;        // rows per chunk when copying existing rows
 };
 
 class CaptureAgent {
