@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <map>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -26,7 +27,7 @@ using Response = http::response<http::string_body>;
 
 // A slow or silent client must not hold a connection (and its memory) forever.
 constexpr auto kIoTimeout = std::chrono::seconds(30);
-// Every path is a GET; a request body this large is not a request we want.
+// Commands carry their parameters in the query; a request body this large is not one we want.
 constexpr uint64_t kMaxBodyBytes = 64 * 1024;
 
 struct Endpoint {
@@ -89,11 +90,52 @@ Response ErrorResponse(const Request& request, http::status status, const std::s
   return JsonResponse(request, status, {{"error", message}});
 }
 
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes %XX and '+' (a space in a query); a malformed escape stays as it was.
+std::string PercentDecode(std::string_view text) {
+  std::string decoded;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      decoded.push_back(' ');
+    } else if (text[i] == '%' && i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 &&
+               HexDigit(text[i + 2]) >= 0) {
+      decoded.push_back(static_cast<char>(HexDigit(text[i + 1]) * 16 + HexDigit(text[i + 2])));
+      i += 2;
+    } else {
+      decoded.push_back(text[i]);
+    }
+  }
+  return decoded;
+}
+
+// "a=1&b=x%2Ey" -> {a: 1, b: x.y}; a name without '=' has the empty value.
+std::map<std::string, std::string> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> parameters;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t equals = pair.find('=');
+    if (!pair.empty()) {
+      parameters[PercentDecode(pair.substr(0, equals))] =
+          equals == std::string_view::npos ? "" : PercentDecode(pair.substr(equals + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return parameters;
+}
+
 // Turns one request into its response; the only place that knows the paths.
 class Router {
  public:
-  Router(const MetricsRegistry& registry, std::string token)
-      : registry_(registry), token_(std::move(token)) {}
+  Router(const MetricsRegistry& registry, std::string token, CommandHandler commands)
+      : registry_(registry), token_(std::move(token)), commands_(std::move(commands)) {}
 
   Response Handle(const Request& request) const {
     try {
@@ -108,16 +150,18 @@ class Router {
 
  private:
   Response Route(const Request& request) const {
-    if (request.method() != http::verb::get) {
-      Response response =
-          ErrorResponse(request, http::status::method_not_allowed,
-                        "method " + std::string(request.method_string()) +
-                            " is not allowed: the admin endpoint is read-only, use GET");
-      response.set(http::field::allow, "GET");
+    const bool post = request.method() == http::verb::post && commands_;
+    if (request.method() != http::verb::get && !post) {
+      Response response = ErrorResponse(
+          request, http::status::method_not_allowed,
+          "method " + std::string(request.method_string()) + " is not allowed: " +
+              (commands_ ? "use GET, or POST for a command" : "this endpoint is read-only, use GET"));
+      response.set(http::field::allow, commands_ ? "GET, POST" : "GET");
       return response;
     }
     const std::string_view target = View(request.target());
-    const std::string_view path = target.substr(0, target.find('?'));
+    const size_t question = target.find('?');
+    const std::string_view path = target.substr(0, question);
     if (path == "/healthz") {
       return MakeResponse(request, http::status::ok, "text/plain; charset=utf-8", "ok\n");
     }
@@ -128,6 +172,17 @@ class Router {
           "agent's auth token");
       response.set(http::field::www_authenticate, "Bearer realm=\"ferry\"");
       return response;
+    }
+    if (post) {
+      const std::string_view query =
+          question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+      std::optional<CommandReply> reply = commands_(std::string(path), ParseQuery(query));
+      if (!reply) {
+        return ErrorResponse(request, http::status::not_found,
+                             "no such command " + std::string(path) + "; POST /snapshot?table=...");
+      }
+      return MakeResponse(request, static_cast<http::status>(reply->status), "application/json",
+                          std::move(reply->json));
     }
     if (path == "/status") return JsonResponse(request, http::status::ok, registry_.StatusJson());
     if (path == "/lag") return JsonResponse(request, http::status::ok, registry_.LagJson());
@@ -156,6 +211,7 @@ class Router {
 
   const MetricsRegistry& registry_;
   const std::string token_;
+  const CommandHandler commands_;
 };
 
 // One client connection: read a request, write its response, repeat while the client keeps the
@@ -236,8 +292,10 @@ std::string BindError(const std::string& address, const beast::error_code& ec) {
 }  // namespace
 
 struct AdminServer::Impl {
-  Impl(std::string address_in, const MetricsRegistry& registry, std::string token)
-      : address(std::move(address_in)), router(registry, std::move(token)) {}
+  Impl(std::string address_in, const MetricsRegistry& registry, std::string token,
+       CommandHandler commands)
+      : address(std::move(address_in)),
+        router(registry, std::move(token), std::move(commands)) {}
 
   Status Open(const tcp::endpoint& endpoint);
   void Accept();
@@ -312,8 +370,9 @@ void AdminServer::Impl::Run() {
 }
 
 AdminServer::AdminServer(std::string address, const MetricsRegistry& registry,
-                         std::string bearer_token)
-    : impl_(std::make_unique<Impl>(std::move(address), registry, std::move(bearer_token))) {}
+                         std::string bearer_token, CommandHandler commands)
+    : impl_(std::make_unique<Impl>(std::move(address), registry, std::move(bearer_token),
+                                   std::move(commands))) {}
 
 AdminServer::~AdminServer() { Stop(); }
 

@@ -3,11 +3,15 @@
 //   GET /status   -> registry StatusJson
 //   GET /lag      -> registry LagJson
 //   GET /metrics  -> Prometheus text
+//   POST /<command>?name=value&...  -> the agent's CommandHandler (e.g. POST /snapshot)
 // Runs on its own thread; handlers never throw past the server (errors become 500s).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "admin/registry.h"
@@ -15,11 +19,23 @@
 
 namespace ferry::admin {
 
+// The agent's answer to a command: an HTTP status (200, 202, 400, ...) and a JSON body.
+struct CommandReply {
+  unsigned status = 200;
+  std::string json;
+};
+
+// Runs the command POSTed to `path` with the query's (decoded) parameters, on the server's
+// thread: it must return promptly. nullopt when there is no such command.
+using CommandHandler = std::function<std::optional<CommandReply>(
+    const std::string& path, const std::map<std::string, std::string>& query)>;
+
 class AdminServer {
  public:
   // `address` is "host:port" (port 0 picks a free one). An optional bearer token, when not empty,
-  // is required on every path but /healthz.
-  AdminServer(std::string address, const MetricsRegistry& registry, std::string bearer_token = "");
+  // is required on every path but /healthz. Without `commands`, the endpoint is read-only.
+  AdminServer(std::string address, const MetricsRegistry& registry, std::string bearer_token = "",
+              CommandHandler commands = nullptr);
   ~AdminServer();  // stops
 
   Status Start();  // binds and starts serving; fails when the address is taken

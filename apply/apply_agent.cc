@@ -4,6 +4,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "apply/copy_tracker.h"
 #include "apply/type_override.h"
@@ -53,6 +54,21 @@ std::string OutcomeAction(RowOutcome outcome) {
   return "";
 }
 
+// Converts the key images of `range` as the mapping's type overrides convert rows.
+Status ConvertKeys(const MappedRelation& relation, CopyRange& range) {
+  auto convert = [&](RowImage& image) {
+    wire::RowChange row;
+    *row.mutable_new_values() = std::move(image);
+    Status converted = ConvertRow(relation, row);
+    image = std::move(*row.mutable_new_values());
+    return converted;
+  };
+  if (range.after) FERRY_RETURN_IF_ERROR(convert(*range.after));
+  if (range.upto) FERRY_RETURN_IF_ERROR(convert(*range.upto));
+  for (RowImage& key : range.keep) FERRY_RETURN_IF_ERROR(convert(key));
+  return Status::Ok();
+}
+
 }  // namespace
 
 // One upstream: a thread that (re)connects and applies that upstream's stream.
@@ -72,6 +88,8 @@ class ApplyAgent::UpstreamStream {
   void Join() {
     if (thread_.joinable()) thread_.join();
   }
+  const std::string& name() const { return upstream_.name; }
+  Status RequestRecopy(const std::string& table);
 
  private:
   // Per-connection state; nothing in it survives a reconnect.
@@ -95,9 +113,11 @@ class ApplyAgent::UpstreamStream {
   Status Connect(StreamState& state);
   Status RecordStart(StreamState& state, const wire::Welcome& welcome);
   Status RecordCopyPlan(StreamState& state, const wire::Welcome& welcome);
+  Status StartRequestedRecopies(StreamState& state);
   Status HandleChunkBegin(StreamState& state, const wire::Begin& begin);
   Status HandleChunkChanges(StreamState& state, const wire::Changes& changes);
   Status HandleChunkCommit(StreamState& state);
+  Status DeleteRowsTheSourceLacks(StreamState& state);
   void LogCopyProgress(StreamState& state, const admin::CopyStatus& status);
   bool ExpectsMissingRows(const StreamState& state, const MappedRelation& relation) const;
   Status HandleFrame(StreamState& state, const wire::Frame& frame);
@@ -123,6 +143,12 @@ class ApplyAgent::UpstreamStream {
   std::thread thread_;
   std::mutex connection_mutex_;
   std::unique_ptr<wire::FrameConnection> connection_;
+  // Re-copies asked for (ferry snapshot), checked against the tables the last Welcome named and
+  // taken by the stream's thread between transactions.
+  std::mutex requests_mutex_;
+  std::vector<std::string> recopy_requests_;
+  std::optional<std::vector<std::string>> replicated_tables_;  // set once welcomed
+  bool restarting_ = false;  // the connection ends to start the re-copies just recorded
 };
 
 void ApplyAgent::UpstreamStream::Loop() {
@@ -133,6 +159,7 @@ void ApplyAgent::UpstreamStream::Loop() {
       connection_.reset();
     }
     if (agent_.stopping_) break;
+    if (std::exchange(restarting_, false)) continue;
     log_->error("upstream {}: {}; reconnecting in {} ms", upstream_.name, status.message(),
                 agent_.options_.reconnect_delay.count());
     UpdateStatus([&](admin::StreamStatus& st) {
@@ -161,6 +188,7 @@ Status ApplyAgent::UpstreamStream::RunConnection() {
     } else {
       status = HandleFrame(state, **frame);
     }
+    if (status.ok() && !state.in_transaction) status = StartRequestedRecopies(state);
   }
   if (state.sink) state.sink->AbortTransaction();
   return status;
@@ -217,6 +245,11 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
     return Status::Error("expected Welcome, got " + wire::FrameTypeName((*frame)->type));
   }
   FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &welcome));
+  {
+    std::lock_guard lock(requests_mutex_);
+    replicated_tables_.emplace(welcome.replicated_tables().begin(),
+                               welcome.replicated_tables().end());
+  }
   if (!state.checkpoint && welcome.has_start()) {
     FERRY_RETURN_IF_ERROR(RecordStart(state, welcome));
   } else {
@@ -277,6 +310,60 @@ Status ApplyAgent::UpstreamStream::RecordCopyPlan(StreamState& state,
   log_->info("upstream {}: copying the existing rows of {} table(s) first", upstream_.name,
              planned.size());
   return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::RequestRecopy(const std::string& table) {
+  std::lock_guard lock(requests_mutex_);
+  if (!replicated_tables_) {
+    return Status::Error("upstream " + upstream_.name + " has not connected to its capture agent " +
+                         "yet; ask again once /status shows it streaming");
+  }
+  if (replicated_tables_->empty()) {
+    return Status::Error("the capture agent of upstream " + upstream_.name +
+                         " cannot copy rows from its source (or replicates no table)");
+  }
+  if (std::find(replicated_tables_->begin(), replicated_tables_->end(), table) ==
+      replicated_tables_->end()) {
+    std::string known;
+    for (const std::string& name : *replicated_tables_) known += (known.empty() ? "" : ", ") + name;
+    return Status::Error("upstream " + upstream_.name + " does not replicate " + table +
+                         " (name it as schema.table; it replicates " + known + ")");
+  }
+  if (std::find(recopy_requests_.begin(), recopy_requests_.end(), table) ==
+      recopy_requests_.end()) {
+    recopy_requests_.push_back(table);
+  }
+  return Status::Ok();
+}
+
+// Records the re-copies asked for, each from its first row, then ends the connection: the next
+// Hello asks for them like any unfinished copy. Called between transactions only.
+Status ApplyAgent::UpstreamStream::StartRequestedRecopies(StreamState& state) {
+  std::vector<std::string> tables;
+  {
+    std::lock_guard lock(requests_mutex_);
+    tables.swap(recopy_requests_);
+  }
+  if (tables.empty()) return Status::Ok();
+  Status recorded = state.sink->BeginCopyTransaction();
+  for (const std::string& table : tables) {
+    if (recorded.ok()) {
+      recorded = state.sink->RecordCopyProgress(upstream_.name, CopyTracker::Recopy(table));
+    }
+  }
+  if (recorded.ok()) recorded = state.sink->CommitTransaction();
+  if (!recorded.ok()) {
+    state.sink->AbortTransaction();
+    std::lock_guard lock(requests_mutex_);
+    recopy_requests_.insert(recopy_requests_.end(), tables.begin(), tables.end());
+    return recorded.WithContext("recording the re-copy of " + tables.front());
+  }
+  for (const std::string& table : tables) {
+    log_->info("upstream {}: re-copying {} from its first row, as asked; reconnecting to start",
+               upstream_.name, table);
+  }
+  restarting_ = true;
+  return Status::Error("reconnecting to start a re-copy");
 }
 
 Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, const wire::Frame& frame) {
@@ -461,6 +548,8 @@ Status ApplyAgent::UpstreamStream::HandleChunkChanges(StreamState& state,
       // The whole table in one chunk: its rows replace whatever the stream brought before it.
       if (state.chunk->whole_table()) {
         FERRY_RETURN_IF_ERROR(state.sink->EmptyTable(*state.chunk_relation));
+      } else {
+        FERRY_RETURN_IF_ERROR(DeleteRowsTheSourceLacks(state));
       }
       continue;
     }
@@ -480,6 +569,27 @@ Status ApplyAgent::UpstreamStream::HandleChunkChanges(StreamState& state,
     auto outcome = state.sink->ApplyRow(*state.chunk_relation, row);
     if (!outcome.ok()) return outcome.status().WithContext("copying " + state.chunk->table());
     ++state.rows_in_transaction;
+  }
+  return Status::Ok();
+}
+
+// A re-copy brings the target's table back in line with the source's, so before a chunk's rows
+// go in, the target rows of its range that the source does not have go (RecopyDeletion).
+Status ApplyAgent::UpstreamStream::DeleteRowsTheSourceLacks(StreamState& state) {
+  const std::string& table = state.chunk->table();
+  const std::optional<std::vector<wire::Value>> after = state.copies->RecopyAfter(table);
+  if (!after) return Status::Ok();
+  std::optional<CopyRange> range = RecopyDeletion(*state.chunk, *state.chunk_relation, *after);
+  if (!range) return Status::Ok();
+  if (state.chunk_relation->converts) {
+    FERRY_RETURN_IF_ERROR(ConvertKeys(*state.chunk_relation, *range));
+  }
+  Result<uint64_t> deleted = state.sink->DeleteCopyRange(*state.chunk_relation, *range);
+  if (!deleted.ok()) return deleted.status().WithContext("re-copying " + table);
+  if (*deleted > 0) {
+    log_->info("upstream {}: re-copying {}: removed {} target row(s) the source does not have",
+               upstream_.name, table, *deleted);
+    agent_.registry_.AddCounter("copy_rows_removed", upstream_.name, *deleted);
   }
   return Status::Ok();
 }
@@ -575,6 +685,19 @@ void ApplyAgent::Start() {
     streams_.push_back(std::make_unique<UpstreamStream>(*this, upstream));
     streams_.back()->Launch();
   }
+}
+
+Status ApplyAgent::RequestRecopy(const std::string& upstream, const std::string& table) {
+  if (upstream.empty() && streams_.size() == 1) return streams_.front()->RequestRecopy(table);
+  std::string names;
+  for (auto& stream : streams_) {
+    if (stream->name() == upstream) return stream->RequestRecopy(table);
+    names += (names.empty() ? "" : ", ") + stream->name();
+  }
+  if (upstream.empty()) {
+    return Status::Error("this agent applies several upstreams (" + names + "): name one");
+  }
+  return Status::Error("no upstream named " + upstream + " (this agent applies " + names + ")");
 }
 
 void ApplyAgent::Stop() {

@@ -61,6 +61,13 @@ class ApplyAgent {
   // Ends every upstream's stream (aborting open target transactions) and joins the threads.
   void Stop();
 
+  // Asks `upstream` (may be empty when the agent has one) to copy source table `table`
+  // ("schema.table") again while its stream runs (ferry snapshot): the target table is brought
+  // back in line with the source, rows the source lacks removed. Thread-safe; returns once the
+  // request is queued, or an error naming what is wrong with it. The stream records the re-copy
+  // in ferry_meta.copy_progress between two transactions and reconnects to start it.
+  Status RequestRecopy(const std::string& upstream, const std::string& table);
+
  private:
   class UpstreamStream;
   const ApplyAgentOptions options_;

@@ -1,5 +1,7 @@
 #include "apply/copy_tracker.h"
 
+#include <algorithm>
+
 namespace ferry::apply {
 namespace {
 
@@ -11,7 +13,57 @@ int HexValue(char c) {
   return -1;
 }
 
+// An image of the relation's source columns holding `key` at `key_columns`, null elsewhere.
+RowImage KeyImage(const MappedRelation& relation, const std::vector<int>& key_columns,
+                  const google::protobuf::RepeatedPtrField<wire::Value>& key) {
+  RowImage image;
+  for (int i = 0; i < relation.source.columns_size(); ++i) image.Add()->mutable_null();
+  for (size_t i = 0; i < key_columns.size() && static_cast<int>(i) < key.size(); ++i) {
+    if (key_columns[i] < image.size()) *image.Mutable(key_columns[i]) = key.Get(static_cast<int>(i));
+  }
+  return image;
+}
+
 }  // namespace
+
+bool KeyOrderIsPortable(const MappedRelation& relation, const std::vector<int>& key_columns) {
+  if (key_columns.empty()) return false;
+  for (int index : key_columns) {
+    const auto column =
+        std::find_if(relation.columns.begin(), relation.columns.end(),
+                     [&](const MappedColumn& mapped) { return mapped.source_index == index; });
+    if (column == relation.columns.end() || column->convert_to) return false;
+    switch (column->source.type()) {
+      case wire::LOGICAL_TYPE_INT:
+      case wire::LOGICAL_TYPE_UINT:
+      case wire::LOGICAL_TYPE_DECIMAL:
+      case wire::LOGICAL_TYPE_DATE:
+      case wire::LOGICAL_TYPE_TIMESTAMP:
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+std::optional<CopyRange> RecopyDeletion(const wire::CopyChunk& chunk,
+                                        const MappedRelation& relation,
+                                        const std::vector<wire::Value>& after) {
+  CopyRange range;
+  range.key_columns.assign(chunk.key_columns().begin(), chunk.key_columns().end());
+  const bool portable = KeyOrderIsPortable(relation, range.key_columns);
+  if (!portable && !after.empty()) return std::nullopt;
+  if (portable) {
+    google::protobuf::RepeatedPtrField<wire::Value> start(after.begin(), after.end());
+    if (!after.empty()) range.after = KeyImage(relation, range.key_columns, start);
+    if (!chunk.table_done()) range.upto = KeyImage(relation, range.key_columns, chunk.last_key());
+  }
+  for (const wire::Key& kept : chunk.kept()) {
+    range.keep.push_back(KeyImage(relation, range.key_columns, kept.values()));
+  }
+  return range;
+}
 
 std::string EncodeCopyKey(const google::protobuf::RepeatedPtrField<wire::Value>& key) {
   if (key.empty()) return "";
@@ -87,15 +139,34 @@ CopyProgress CopyTracker::AfterChunk(const wire::CopyChunk& chunk, uint64_t rows
   const auto known = tables_.find(chunk.table());
   progress.rows_copied = rows + (known == tables_.end() ? 0 : known->second.progress.rows_copied);
   progress.done = chunk.table_done();
+  progress.resync = known != tables_.end() && known->second.progress.resync;
   return progress;
 }
 
 void CopyTracker::Committed(const CopyProgress& progress, uint64_t rows_estimate) {
   Table& table = tables_[progress.table];
-  rows_this_session_ += progress.rows_copied - table.progress.rows_copied;
+  // A re-copy starts its table's count again from 0.
+  if (progress.rows_copied > table.progress.rows_copied) {
+    rows_this_session_ += progress.rows_copied - table.progress.rows_copied;
+  }
   table.progress = progress;
   table.rows_estimate = std::max(rows_estimate, progress.rows_copied);
   current_ = progress.table;
+}
+
+CopyProgress CopyTracker::Recopy(const std::string& table) {
+  CopyProgress progress;
+  progress.table = table;
+  progress.resync = true;
+  return progress;
+}
+
+std::optional<std::vector<wire::Value>> CopyTracker::RecopyAfter(const std::string& table) const {
+  const auto known = tables_.find(table);
+  if (known == tables_.end() || !known->second.progress.resync) return std::nullopt;
+  Result<std::vector<wire::Value>> key = DecodeCopyKey(known->second.progress.after_key);
+  // Recorded by this agent, so it decodes; a key that does not is reported by Connect.
+  return key.ok() ? *key : std::vector<wire::Value>();
 }
 
 bool CopyTracker::Copying(const std::string& table) const {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,13 @@ class CopyTracker {
   // `progress` is committed on the target.
   void Committed(const CopyProgress& progress, uint64_t rows_estimate);
 
+  // The progress that starts a re-copy of `table` from its first row (ferry snapshot).
+  static CopyProgress Recopy(const std::string& table);
+
+  // For a chunk of a re-copy: the key after which the chunk's range starts (empty: the first
+  // chunk). nullopt when `table` is not being re-copied.
+  std::optional<std::vector<wire::Value>> RecopyAfter(const std::string& table) const;
+
   // True while `table` ("schema.table") is being copied: changes to rows the copy has not
   // reached yet are expected to miss their row, and are not divergences.
   bool Copying(const std::string& table) const;
@@ -50,6 +58,20 @@ class CopyTracker {
   uint64_t rows_this_session_ = 0;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
+
+// What a re-copy chunk deletes on the target before its rows go in: the target rows in its key
+// range, (after, chunk.last_key] or to the end when the table is done, but the keys the chunk
+// left out (chunk.kept: the stream brought their state). Ranges compare keys as the target
+// orders them, which is the source's order only for keys of numbers and dates; for any other key
+// the first chunk deletes every row but those kept, and later chunks delete nothing (nullopt).
+// `after` is RecopyAfter's key; the keys are images of the relation's source columns.
+std::optional<CopyRange> RecopyDeletion(const wire::CopyChunk& chunk,
+                                        const MappedRelation& relation,
+                                        const std::vector<wire::Value>& after);
+
+// True when every column of `key_columns` is a number or a date, not converted by the
+// mapping: its order is the same in every engine (unlike text, whose order is a collation's).
+bool KeyOrderIsPortable(const MappedRelation& relation, const std::vector<int>& key_columns);
 
 // A copy chunk's key as stored in CopyProgress::after_key (hex of its protobuf encoding), and
 // back. "" is the empty key: from the first row.

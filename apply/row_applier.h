@@ -20,9 +20,6 @@
 
 namespace ferry::apply {
 
-// A RowChange's old or new image: one value per source column.
-using RowImage = google::protobuf::RepeatedPtrField<wire::Value>;
-
 // How an INSERT of a source row ended when it did not fail. Engines tell an existing row
 // differently, and what the follow-up UPDATE's row count means depends on how.
 struct Insertion {
@@ -118,6 +115,13 @@ class RowEngine {
   virtual Status Truncate(const std::vector<const Table*>& tables,
                           const wire::RowChange& change) = 0;
 
+  // Deletes the rows whose key (the columns of each Column list, in order) is above `after`, up
+  // to `upto` and not in `keep`, each condition only when given; the number deleted.
+  virtual Result<uint64_t> DeleteRange(const Table& table,
+                                       const std::optional<std::vector<Column>>& after,
+                                       const std::optional<std::vector<Column>>& upto,
+                                       const std::vector<std::vector<Column>>& keep) = 0;
+
   // `name` as the SQL an error message suggests spells it.
   virtual std::string HintIdent(const std::string& name) const = 0;
 };
@@ -143,6 +147,11 @@ class RowApplier {
   // engine's open transaction. Errors start with "apply to schema.a, schema.b (TRUNCATE)".
   Status Truncate(const std::vector<const MappedRelation*>& relations,
                   const wire::RowChange& change);
+
+  // Deletes the target rows of `relation` in `range` but its kept keys (Sink::DeleteCopyRange),
+  // inside the engine's open transaction. Errors start with "apply to schema.table (DELETE of a
+  // copied key range)".
+  Result<uint64_t> DeleteRange(const MappedRelation& relation, const CopyRange& range);
 
   // The column names of schema.table as the catalog has them now (the cache is left alone);
   // nullopt when there is no such table.
@@ -190,6 +199,9 @@ class RowApplier {
                                  const wire::RowChange& change);
   Result<std::vector<Column>> MatchOf(const MappedRelation& relation, const Table& target,
                                       const wire::RowChange& change);
+  // The key columns of `image` bound for `target`, in `key_columns` order.
+  Result<std::vector<Column>> BindKey(const MappedRelation& relation, const Table& target,
+                                      const std::vector<int>& key_columns, const RowImage& image);
 
   // Inserts `row`; when it meets an existing row on the arbiter index, overwrites that row and
   // reports `on_existing`, else reports `on_new`.

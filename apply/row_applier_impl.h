@@ -277,6 +277,66 @@ Result<std::vector<Column>> RowApplier<Table, Column>::MatchOf(const MappedRelat
 }
 
 template <typename Table, typename Column>
+Result<uint64_t> RowApplier<Table, Column>::DeleteRange(const MappedRelation& relation,
+                                                        const CopyRange& range) {
+  const std::string name = relation.target_name();
+  const std::string context = "apply to " + name + " (DELETE of a copied key range)";
+  FERRY_RETURN_IF_ERROR(engine_->CheckOpen().WithContext(context));
+  if (!engine_->InTransaction()) {
+    return Status::Error(context + ": no transaction is open: call BeginCopyTransaction first");
+  }
+  FERRY_RETURN_IF_ERROR(Flush());  // rows inserted before the delete are in the range too
+  Result<const Table*> target = Target(relation, name, TargetShape(relation));
+  if (!target.ok()) return target.status().WithContext(context);
+  auto bind = [&](const RowImage& image) {
+    return BindKey(relation, **target, range.key_columns, image);
+  };
+  std::optional<std::vector<Column>> after, upto;
+  std::vector<std::vector<Column>> keep;
+  if (range.after) {
+    Result<std::vector<Column>> key = bind(*range.after);
+    if (!key.ok()) return key.status().WithContext(context + ": the range's start");
+    after = std::move(key).value();
+  }
+  if (range.upto) {
+    Result<std::vector<Column>> key = bind(*range.upto);
+    if (!key.ok()) return key.status().WithContext(context + ": the range's end");
+    upto = std::move(key).value();
+  }
+  for (const RowImage& image : range.keep) {
+    Result<std::vector<Column>> key = bind(image);
+    if (!key.ok()) return key.status().WithContext(context + ": a key kept");
+    keep.push_back(std::move(key).value());
+  }
+  Result<uint64_t> deleted = engine_->DeleteRange(**target, after, upto, keep);
+  if (!deleted.ok()) {
+    tables_.erase(name);
+    return deleted.status().WithContext(context);
+  }
+  return deleted;
+}
+
+template <typename Table, typename Column>
+Result<std::vector<Column>> RowApplier<Table, Column>::BindKey(const MappedRelation& relation,
+                                                               const Table& target,
+                                                               const std::vector<int>& key_columns,
+                                                               const RowImage& image) {
+  Result<std::vector<Column>> bound = engine_->Bind(relation, target, image);
+  if (!bound.ok()) return bound.status();
+  std::vector<std::string> names;
+  for (int index : key_columns) {
+    auto mapped = std::find_if(relation.columns.begin(), relation.columns.end(),
+                               [&](const MappedColumn& column) { return column.source_index == index; });
+    if (mapped == relation.columns.end()) {
+      return Status::Error("key column #" + std::to_string(index) +
+                           " is not mapped onto the target: the change stream is malformed");
+    }
+    names.push_back(mapped->target_name);
+  }
+  return Select(*bound, names);
+}
+
+template <typename Table, typename Column>
 Result<RowOutcome> RowApplier<Table, Column>::InsertRow(const MappedRelation& relation,
                                                         const Table& target,
                                                         const std::vector<Column>& row,

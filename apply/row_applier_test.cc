@@ -89,6 +89,16 @@ class FakeEngine : public RowEngine<FakeTable, FakeColumn> {
     calls.push_back(call);
     return truncate;
   }
+  Result<uint64_t> DeleteRange(const FakeTable&, const std::optional<std::vector<FakeColumn>>& after,
+                               const std::optional<std::vector<FakeColumn>>& upto,
+                               const std::vector<std::vector<FakeColumn>>& keep) override {
+    std::string call = "delete range";
+    if (after) call += " after " + Text(*after);
+    if (upto) call += " upto " + Text(*upto);
+    for (const std::vector<FakeColumn>& key : keep) call += " keep " + Text(key);
+    calls.push_back(call);
+    return deleted;
+  }
   std::string HintIdent(const std::string& name) const override { return "[" + name + "]"; }
 
   bool open = true;
@@ -414,6 +424,47 @@ TEST_F(DeferredInsertTest, InsertsWaitUntilTheBatchIsFullOrFlushed) {
   ASSERT_TRUE(applier_.Flush().ok());  // nothing left: no statement
   EXPECT_EQ(engine_.calls.size(), 2u);
   EXPECT_EQ(engine_.calls[1], "insert batch id=4,a=0,b=0 arbiter");
+}
+
+// A key of public.t's source columns (id, a, b) with `id` and `b` set, in the order b, id.
+RowImage KeyImage(int64_t id, int64_t b) {
+  RowImage image;
+  *image.Add() = Int(id);
+  image.Add()->mutable_null();
+  *image.Add() = Int(b);
+  return image;
+}
+
+TEST_F(DeferredInsertTest, ARangeDeleteRunsThePendingInsertsFirstAndBindsKeysInKeyOrder) {
+  ASSERT_TRUE(Insert(1).ok());
+  CopyRange range;
+  range.key_columns = {2, 0};  // b, then id
+  range.after = KeyImage(1, 10);
+  range.upto = KeyImage(9, 90);
+  range.keep = {KeyImage(5, 50)};
+  engine_.deleted = uint64_t{3};
+  Result<uint64_t> deleted = applier_.DeleteRange(Relation(), range);
+  ASSERT_TRUE(deleted.ok()) << deleted.message();
+  EXPECT_EQ(*deleted, 3u);
+  EXPECT_EQ(engine_.calls,
+            (std::vector<std::string>{"insert batch id=1,a=0,b=0 arbiter",
+                                      "delete range after b=10,id=1 upto b=90,id=9 keep b=50,id=5"}));
+}
+
+TEST_F(DeferredInsertTest, AnOpenRangeDeletesEverythingButTheKeysKept) {
+  CopyRange range;
+  range.key_columns = {0};
+  Result<uint64_t> deleted = applier_.DeleteRange(Relation(), range);
+  ASSERT_TRUE(deleted.ok()) << deleted.message();
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"delete range"});
+}
+
+TEST_F(DeferredInsertTest, ARangeDeleteNeedsAnOpenTransaction) {
+  engine_.in_transaction = false;
+  Result<uint64_t> deleted = applier_.DeleteRange(Relation(), CopyRange{{0}, {}, {}, {}});
+  ASSERT_FALSE(deleted.ok());
+  EXPECT_NE(deleted.message().find("DELETE of a copied key range"), std::string::npos)
+      << deleted.message();
 }
 
 TEST_F(DeferredInsertTest, AnyOtherChangeRunsThePendingInsertsFirst) {

@@ -42,6 +42,22 @@ struct CopyProgress {
   std::string after_key;  // the apply agent's encoding of the last copied row's key; "" = none
   uint64_t rows_copied = 0;
   bool done = false;
+  // A re-copy of a table already replicated (ferry snapshot): the copy also removes target rows
+  // the source does not have, where a first copy leaves the target's other rows alone.
+  bool resync = false;
+};
+
+// A RowChange's old or new image: one value per source column.
+using RowImage = google::protobuf::RepeatedPtrField<wire::Value>;
+
+// A re-copy chunk's key range on the target (Sink::DeleteCopyRange). Keys are images of the
+// relation's source columns with the key's values in `key_columns` (indexes into the source
+// columns, in the order keys compare) and the other values null.
+struct CopyRange {
+  std::vector<int> key_columns;
+  std::optional<RowImage> after;  // rows with a key above it; none: from the first row
+  std::optional<RowImage> upto;   // rows with a key up to it; none: to the last row
+  std::vector<RowImage> keep;     // keys in the range that stay
 };
 
 class Sink {
@@ -66,6 +82,12 @@ class Sink {
   // Deletes every row of `relation`'s target table in the open transaction (a DELETE: MySQL's
   // TRUNCATE would commit it), for a copy chunk that replaces the whole table.
   virtual Status EmptyTable(const MappedRelation& relation) = 0;
+
+  // Deletes, in the open transaction, the rows of `relation`'s target table whose key lies in
+  // `range` other than range.keep, as one statement; the number deleted. The range compares
+  // keys as the target orders them, so it is only meaningful where that is the source's order.
+  virtual Result<uint64_t> DeleteCopyRange(const MappedRelation& relation,
+                                           const CopyRange& range) = 0;
 
   // Records `progress` as `upstream`'s copy of progress.table, in the open transaction, so that
   // it commits (or not) with the rows it describes.

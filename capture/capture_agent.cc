@@ -226,20 +226,38 @@ Status CaptureAgent::Session::Handshake(wire::Hello& hello) {
 
 // Sets up the copy the subscriber asked for, if any. On first contact the tables come from the
 // source (every table the stream carries) and are named in the Welcome, so that the subscriber
-// records them before anything else; a resumed copy names its tables itself.
+// records them before anything else; a resumed copy or a re-copy names its tables itself. Every
+// Welcome lists the tables the stream carries when this agent can copy, so that the subscriber
+// can check a re-copy request before recording it.
 Status CaptureAgent::Session::StartCopy(const wire::CopyRequest& request, wire::Welcome& welcome) {
-  if (!request.initial() && request.tables_size() == 0) return Status::Ok();
+  const bool wanted = request.initial() || request.tables_size() > 0;
   if (!agent_.chunk_reader_factory_) {
+    if (!wanted) return Status::Ok();
     return Status::Error("this capture agent cannot copy existing rows from its source; " +
                          std::string("seed the target by other means and set `copy_data: false` ") +
                          "in the apply config");
   }
   auto reader = agent_.chunk_reader_factory_(subscriber_);
-  if (!reader.ok()) return reader.status();
+  auto all = reader.ok() ? (*reader)->TablesToCopy() : reader.status();
+  if (!all.ok()) {
+    if (!wanted) {
+      log_->debug("subscriber {}: cannot list the tables to copy: {}", subscriber_, all.message());
+      return Status::Ok();
+    }
+    return all.status();
+  }
+  for (const std::string& table : *all) welcome.add_replicated_tables(table);
+  if (!wanted) return Status::Ok();
   std::vector<wire::TableCopy> tables(request.tables().begin(), request.tables().end());
+  for (const wire::TableCopy& table : tables) {
+    if (std::find(all->begin(), all->end(), table.table()) == all->end()) {
+      return Status::Error("cannot copy " + table.table() +
+                           ": the stream does not carry it (it is not in the publication, or " +
+                           "the capture config's tables do not select it); add it back, or " +
+                           "delete its row from ferry_meta.copy_progress on the target");
+    }
+  }
   if (request.initial()) {
-    auto all = (*reader)->TablesToCopy();
-    if (!all.ok()) return all.status();
     for (const std::string& table : *all) {
       welcome.add_copy_tables(table);
       const bool listed = std::any_of(tables.begin(), tables.end(),

@@ -182,7 +182,8 @@ void TableCopier::LeaveOut(const KeyedRelation& table,
     if (column >= values.size()) return;
     key.push_back(values.Get(column));
   }
-  waiting_->left_out.insert(EncodeKey(key));
+  std::string encoded = EncodeKey(key);
+  waiting_->left_out.emplace(std::move(encoded), std::move(key));
 }
 
 Status TableCopier::OnHead(const wire::Position& head) {
@@ -200,8 +201,9 @@ Status TableCopier::SendWaiting() {
   concurrent_ = false;
   if (waiting.must_reread) return Status::Ok();  // the same range is read again next Poll
   Task& task = tasks_.front();
-  FERRY_RETURN_IF_ERROR(SendChunkFrames(task, waiting));
-  task.rows_sent += waiting.read.chunk.rows.size() - waiting.left_out.size();
+  Result<size_t> sent = SendChunkFrames(task, waiting);
+  if (!sent.ok()) return sent.status();
+  task.rows_sent += *sent;
   ++task.chunks_sent;
   if (!waiting.last_key.empty()) task.after = waiting.last_key;
   if (waiting.read.chunk.exhausted) {
@@ -212,7 +214,7 @@ Status TableCopier::SendWaiting() {
   return Status::Ok();
 }
 
-Status TableCopier::SendChunkFrames(const Task& task, const Waiting& waiting) {
+Result<size_t> TableCopier::SendChunkFrames(const Task& task, const Waiting& waiting) {
   wire::Begin begin;
   wire::CopyChunk& copy = *begin.mutable_copy();
   copy.set_table(task.table);
@@ -221,11 +223,17 @@ Status TableCopier::SendChunkFrames(const Task& task, const Waiting& waiting) {
   copy.set_table_done(waiting.read.chunk.exhausted);
   copy.set_rows_estimate(task.rows_estimate);
   copy.set_whole_table(task.relation->key.empty());
+  for (int column : task.relation->key) copy.add_key_columns(static_cast<uint32_t>(column));
+  for (const auto& [encoded, key] : waiting.left_out) {
+    wire::Key& kept = *copy.add_kept();
+    for (const wire::Value& value : key) *kept.add_values() = value;
+  }
   FERRY_RETURN_IF_ERROR(send_(wire::FrameType::kBegin, begin));
 
   wire::Changes changes;
   *changes.add_changes()->mutable_relation() = task.relation->relation;
   size_t bytes = 0;
+  size_t rows = 0;
   for (const Row& row : waiting.read.chunk.rows) {
     if (!waiting.left_out.empty() &&
         waiting.left_out.count(EncodeKey(KeyOf(*task.relation, row))) > 0) {
@@ -235,6 +243,7 @@ Status TableCopier::SendChunkFrames(const Task& task, const Waiting& waiting) {
     insert.set_op(wire::RowChange::INSERT);
     insert.set_relation_id(task.relation->relation.id());
     for (const wire::Value& value : row) *insert.add_new_values() = value;
+    ++rows;
     bytes += insert.ByteSizeLong();
     if (static_cast<size_t>(changes.changes_size()) >= options_.rows_per_frame ||
         bytes >= options_.bytes_per_frame) {
@@ -244,7 +253,8 @@ Status TableCopier::SendChunkFrames(const Task& task, const Waiting& waiting) {
     }
   }
   if (changes.changes_size() > 0) FERRY_RETURN_IF_ERROR(send_(wire::FrameType::kChanges, changes));
-  return send_(wire::FrameType::kCommit, wire::Commit());
+  FERRY_RETURN_IF_ERROR(send_(wire::FrameType::kCommit, wire::Commit()));
+  return rows;
 }
 
 }  // namespace ferry::capture

@@ -77,7 +77,7 @@ class TableCopier {
   struct Waiting {
     FencedChunk read;
     Key last_key;                    // of the last row read, before any was left out
-    std::set<std::string> left_out;  // encoded keys of rows left out
+    std::map<std::string, Key> left_out;  // keys of rows left out, by EncodeKey
     bool must_reread = false;
   };
 
@@ -86,7 +86,8 @@ class TableCopier {
   bool RecentTransactionsIncluded(const ChunkFence& fence);
   bool IsCopiedTable(uint32_t relation_id) const;
   Status SendWaiting();
-  Status SendChunkFrames(const Task& task, const Waiting& waiting);
+  // The chunk's frames; the number of rows sent.
+  Result<size_t> SendChunkFrames(const Task& task, const Waiting& waiting);
   void LeaveOut(const KeyedRelation& table,
                 const google::protobuf::RepeatedPtrField<wire::Value>& values);
 

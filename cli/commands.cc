@@ -20,6 +20,7 @@
 #include "capture/postgres/pg_chunk_reader.h"
 #include "capture/postgres/postgres_source.h"
 #include "cli/config.h"
+#include "cli/snapshot_command.h"
 #include "cli/verify_command.h"
 #include "common/log.h"
 
@@ -36,6 +37,9 @@ Usage:
                [--row-by-row]
                                           compare the replicated tables of source and target
                                           (exit 0 equal, 1 differ, 2 error)
+  ferry snapshot --config APPLY.yaml --table schema.table [--table ...] [--upstream NAME]
+                                          copy tables again into a running replica while
+                                          replication runs (asks the running apply agent)
   ferry inspect binlog FILE               decode a MySQL/MariaDB binlog file offline and print
                                           Ferry's change records as JSON lines
   ferry --version
@@ -46,7 +50,8 @@ Options:
   --check         validate the configuration (and, for apply, the mappings against the
                   target database), report every problem, and exit: 0 when valid, 2 otherwise
 
-The admin endpoint of a running agent answers GET /healthz, /status, /lag and /metrics.
+The admin endpoint of a running agent answers GET /healthz, /status, /lag and /metrics;
+an apply agent's also POST /snapshot?table=schema.table[&upstream=NAME] (ferry snapshot).
 )";
 
 struct Arguments {
@@ -75,7 +80,7 @@ Result<Arguments> ParseArguments(int argc, char** argv) {
     return Status::Error(args.command.empty()
                              ? "no command given; see ferry --help"
                              : "unknown command \"" + args.command +
-                                   "\"; the commands are capture, apply, verify and inspect");
+                                   "\"; the commands are capture, apply, verify, snapshot and inspect");
   }
   if (args.config.empty()) {
     return Status::Error("ferry " + args.command + " needs --config FILE; see ferry --help");
@@ -226,12 +231,6 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   }
   SetLogLevel(config->log_level);
   admin::MetricsRegistry registry("apply", config->node);
-  admin::AdminServer admin_server(config->admin, registry, config->admin_token);
-  if (Status s = admin_server.Start(); !s.ok()) {
-    Logger("ferry")->error("{}", s.message());
-    return 1;
-  }
-
   apply::ApplyAgentOptions options;
   options.node = config->node;
   for (const auto& upstream : config->upstreams) {
@@ -241,7 +240,18 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   options.max_frame_bytes = config->max_frame_bytes;
   options.copy_data = config->copy_data;
   apply::ApplyAgent agent(options, make_sink, apply::TableMapper(config->mappings), registry);
+  admin::AdminServer admin_server(
+      config->admin, registry, config->admin_token,
+      [&agent](const std::string& path, const std::map<std::string, std::string>& query) {
+        return ApplyAdminCommand(agent, path, query);
+      });
+  // The agent's streams exist before a command can reach them.
   agent.Start();
+  if (Status s = admin_server.Start(); !s.ok()) {
+    Logger("ferry")->error("{}", s.message());
+    agent.Stop();
+    return 1;
+  }
   WaitForStopSignal(signals);
   agent.Stop();
   admin_server.Stop();
@@ -267,6 +277,9 @@ int RunCommandLine(int argc, char** argv) {
       return 2;
     }
     return capture::mysql::InspectBinlog(argv[3], std::cout, std::cerr);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "snapshot") == 0) {
+    return RunSnapshot(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
   }
   if (argc >= 2 && std::strcmp(argv[1], "verify") == 0) {
     return RunVerify(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);

@@ -70,9 +70,12 @@ constexpr const char* kSessionSettings[] = {
     "SET @ferry_apply = 1",
 };
 
+// copy_progress.resync came after the table: a ferry_meta without it is brought up to date.
 constexpr const char* kMetaExistsSql =
-    "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ferry_meta'"
-    " AND TABLE_NAME IN ('checkpoints', 'conflicts', 'copy_progress')";
+    "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ferry_meta'"
+    " AND TABLE_NAME IN ('checkpoints', 'conflicts', 'copy_progress'))"
+    " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
+    " AND TABLE_NAME = 'copy_progress' AND COLUMN_NAME = 'resync')";
 
 // upstream is compared byte for byte (utf8mb4_bin): two upstreams differing in case are two.
 constexpr const char* kMetaDdl[] = {
@@ -106,17 +109,19 @@ constexpr const char* kMetaDdl[] = {
     " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
     " PRIMARY KEY (upstream, source_table)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    "ALTER TABLE ferry_meta.copy_progress"
+    " ADD COLUMN IF NOT EXISTS resync BOOLEAN NOT NULL DEFAULT FALSE",
 };
 
 constexpr const char* kReadCopyProgressSql =
-    "SELECT source_table, after_key, rows_copied, done FROM ferry_meta.copy_progress"
+    "SELECT source_table, after_key, rows_copied, done, resync FROM ferry_meta.copy_progress"
     " WHERE upstream = ? ORDER BY source_table";
 
 constexpr const char* kCopyProgressSql =
     "INSERT INTO ferry_meta.copy_progress (upstream, source_table, after_key, rows_copied, done,"
-    " updated_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
+    " resync, updated_at) VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
     " ON DUPLICATE KEY UPDATE after_key = VALUES(after_key), rows_copied = VALUES(rows_copied),"
-    " done = VALUES(done), updated_at = CURRENT_TIMESTAMP(6)";
+    " done = VALUES(done), resync = VALUES(resync), updated_at = CURRENT_TIMESTAMP(6)";
 
 // commit_time is DATETIME(6) holding UTC wall time. VALUES() rather than MySQL 8.0.19's row
 // alias because MariaDB knows only VALUES() (MySQL 8 accepts it with a deprecation warning).
@@ -201,6 +206,12 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
     if (!status.ok()) transaction_failed_ = true;
     return status;
   }
+  Result<uint64_t> DeleteCopyRange(const MappedRelation& relation,
+                                   const CopyRange& range) override {
+    Result<uint64_t> deleted = rows_.DeleteRange(relation, range);
+    if (!deleted.ok()) transaction_failed_ = true;
+    return deleted;
+  }
   Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) override;
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
@@ -256,6 +267,12 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row) override {
     return Execute(DeleteStatement(target, match, one_row));
+  }
+  Result<uint64_t> DeleteRange(const TargetTable& target,
+                               const std::optional<std::vector<BoundColumn>>& after,
+                               const std::optional<std::vector<BoundColumn>>& upto,
+                               const std::vector<std::vector<BoundColumn>>& keep) override {
+    return Execute(DeleteRangeStatement(target, after, upto, keep));
   }
   // A source TRUNCATE becomes DELETE FROM of each table, in the one transaction (see
   // mysql_sink.h for why); foreign_key_checks=0 lets tables that reference each other go in
@@ -502,7 +519,7 @@ Status MysqlSink::CreateMeta() {
   Result<std::vector<Row>> exists = Query(kMetaExistsSql, {});
   if (!exists.ok()) return exists.status();
   FERRY_RETURN_IF_ERROR(EndRead());
-  if (FirstValue(*exists) == "3") return Status::Ok();
+  if (FirstValue(*exists) == "4") return Status::Ok();
   for (const char* ddl : kMetaDdl) FERRY_RETURN_IF_ERROR(Exec(ddl));
   log_->info("created ferry_meta (checkpoints, conflicts, copy_progress)");
   return Status::Ok();
@@ -537,6 +554,7 @@ Result<std::vector<CopyProgress>> MysqlSink::ReadCopyProgress(const std::string&
     table.after_key = row[1].value_or("");
     table.rows_copied = std::strtoull(row[2].value_or("0").c_str(), nullptr, 10);
     table.done = row[3].value_or("0") == "1";
+    table.resync = row[4].value_or("0") == "1";
     progress.push_back(std::move(table));
   }
   return progress;
@@ -557,7 +575,8 @@ Status MysqlSink::RecordCopyProgress(const std::string& upstream, const CopyProg
   Statement record{
       kCopyProgressSql,
       {Param::String(upstream), Param::String(progress.table), Param::String(progress.after_key),
-       Param::UInt64(progress.rows_copied), Param::Int64(progress.done ? 1 : 0)}};
+       Param::UInt64(progress.rows_copied), Param::Int64(progress.done ? 1 : 0),
+       Param::Int64(progress.resync ? 1 : 0)}};
   Result<uint64_t> written = Execute(record);
   if (!written.ok()) {
     transaction_failed_ = true;

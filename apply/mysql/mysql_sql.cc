@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "apply/key_range_sql.h"
 #include "apply/row_applier.h"
 
 namespace ferry::apply::mysql {
@@ -192,6 +193,21 @@ Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColu
 
 Statement DeleteAllStatement(const TargetTable& target) {
   return {"DELETE FROM " + target.quoted(), {}};
+}
+
+Statement DeleteRangeStatement(const TargetTable& target,
+                               const std::optional<std::vector<BoundColumn>>& after,
+                               const std::optional<std::vector<BoundColumn>>& upto,
+                               const std::vector<std::vector<BoundColumn>>& keep) {
+  Statement statement;
+  const std::string condition = KeyRangeCondition<BoundColumn>(
+      after, upto, keep, [](const std::string& name) { return QuoteIdent(name); },
+      [&](const BoundColumn& column) {
+        statement.params.push_back(column.value);
+        return column.placeholder;
+      });
+  statement.sql = "DELETE FROM " + target.quoted() + (condition.empty() ? "" : " WHERE " + condition);
+  return statement;
 }
 
 Result<Dsn> ParseDsn(const std::string& text) {

@@ -90,6 +90,13 @@ Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColu
 // A source TRUNCATE: DELETE FROM t (see mysql_sink.h for why not TRUNCATE TABLE).
 Statement DeleteAllStatement(const TargetTable& target);
 
+// DELETE FROM t WHERE key > after AND key <= upto AND key NOT IN keep (apply/key_range_sql.h),
+// each part only when given: a re-copy's range delete.
+Statement DeleteRangeStatement(const TargetTable& target,
+                               const std::optional<std::vector<BoundColumn>>& after,
+                               const std::optional<std::vector<BoundColumn>>& upto,
+                               const std::vector<std::vector<BoundColumn>>& keep);
+
 // The sink's connection string: "host=127.0.0.1 port=3306 user=ferry password=... dbname=app",
 // keyword=value pairs like libpq's, values optionally single-quoted (\' and \\ escape).
 // Keys: host, port, user, password, dbname, socket, connect_timeout, read_timeout,

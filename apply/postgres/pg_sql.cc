@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "apply/key_range_sql.h"
 #include "apply/postgres/pg_text.h"
 #include "apply/row_applier.h"
 
@@ -202,6 +203,18 @@ Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColu
   Statement statement;
   statement.sql = "DELETE FROM " + target.quoted() + " WHERE " +
                   WhereClause(target, match, one_row, &statement);
+  return statement;
+}
+
+Statement DeleteRangeStatement(const TargetTable& target,
+                               const std::optional<std::vector<BoundColumn>>& after,
+                               const std::optional<std::vector<BoundColumn>>& upto,
+                               const std::vector<std::vector<BoundColumn>>& keep) {
+  Statement statement;
+  const std::string condition = KeyRangeCondition<BoundColumn>(
+      after, upto, keep, [](const std::string& name) { return QuoteIdent(name); },
+      [&](const BoundColumn& column) { return TypedParam(target, column, &statement); });
+  statement.sql = "DELETE FROM " + target.quoted() + (condition.empty() ? "" : " WHERE " + condition);
   return statement;
 }
 

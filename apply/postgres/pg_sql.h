@@ -91,6 +91,13 @@ Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColu
 Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row);
 
+// DELETE FROM t WHERE key > after AND key <= upto AND key NOT IN keep (apply/key_range_sql.h),
+// each part only when given: a re-copy's range delete.
+Statement DeleteRangeStatement(const TargetTable& target,
+                               const std::optional<std::vector<BoundColumn>>& after,
+                               const std::optional<std::vector<BoundColumn>>& upto,
+                               const std::vector<std::vector<BoundColumn>>& keep);
+
 // TRUNCATE a, b [RESTART IDENTITY] [CASCADE]: the tables of one source TRUNCATE in one statement
 // (each named once), since tables that reference each other cannot be emptied one by one.
 std::string TruncateStatement(const std::vector<const TargetTable*>& targets, bool cascade,

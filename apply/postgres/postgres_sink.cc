@@ -58,11 +58,16 @@ constexpr const char* kMetaLockSql = "SELECT pg_advisory_xact_lock(7310575183440
 // Scans pg_class rather than calling to_regclass(): a scan sees everything committed before the
 // statement started, while to_regclass() goes through the catalog cache, which is not refreshed
 // by waiting on an advisory lock and so can miss tables another agent just created.
+// copy_progress.resync came after the table: a ferry_meta without it is brought up to date.
 constexpr const char* kMetaExistsSql =
-    "SELECT count(*) = 3 FROM pg_catalog.pg_class c"
+    "SELECT (SELECT count(*) = 3 FROM pg_catalog.pg_class c"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = 'ferry_meta' AND c.relname IN ('checkpoints', 'conflicts', "
-    "'copy_progress')";
+    "'copy_progress')) AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
+    " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = 'ferry_meta' AND c.relname = 'copy_progress' AND a.attname = 'resync'"
+    " AND NOT a.attisdropped)";
 
 constexpr const char* kMetaDdl[] = {
     "CREATE SCHEMA IF NOT EXISTS ferry_meta",
@@ -92,17 +97,20 @@ constexpr const char* kMetaDdl[] = {
     " done boolean NOT NULL DEFAULT false,"
     " updated_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (upstream, source_table))",
+    "ALTER TABLE ferry_meta.copy_progress"
+    " ADD COLUMN IF NOT EXISTS resync boolean NOT NULL DEFAULT false",
 };
 
 constexpr const char* kReadCopyProgressSql =
-    "SELECT source_table, after_key, rows_copied, done FROM ferry_meta.copy_progress"
+    "SELECT source_table, after_key, rows_copied, done, resync FROM ferry_meta.copy_progress"
     " WHERE upstream = $1 ORDER BY source_table";
 
 constexpr const char* kCopyProgressSql =
     "INSERT INTO ferry_meta.copy_progress AS p (upstream, source_table, after_key, rows_copied,"
-    " done) VALUES ($1, $2, $3, $4::bigint, $5::boolean)"
+    " done, resync) VALUES ($1, $2, $3, $4::bigint, $5::boolean, $6::boolean)"
     " ON CONFLICT (upstream, source_table) DO UPDATE SET after_key = EXCLUDED.after_key,"
-    " rows_copied = EXCLUDED.rows_copied, done = EXCLUDED.done, updated_at = now()";
+    " rows_copied = EXCLUDED.rows_copied, done = EXCLUDED.done, resync = EXCLUDED.resync,"
+    " updated_at = now()";
 
 constexpr const char* kCheckpointStatement = "ferry_checkpoint";
 // commit_time from microseconds since the epoch by interval arithmetic, which is exact (a
@@ -256,6 +264,10 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
     return ExecSimple("DELETE FROM " + QuoteIdent(relation.target_schema) + "." +
                       QuoteIdent(relation.target_table));
   }
+  Result<uint64_t> DeleteCopyRange(const MappedRelation& relation,
+                                   const CopyRange& range) override {
+    return rows_.DeleteRange(relation, range);
+  }
   Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) override;
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
@@ -300,6 +312,16 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                            const std::vector<std::string>* arbiter) override;
   Result<uint64_t> Update(const TargetTable& target, const std::vector<BoundColumn>& set,
                           const std::vector<BoundColumn>& match, bool one_row) override;
+  // Once per chunk, with a key list that varies: not worth a prepared statement.
+  Result<uint64_t> DeleteRange(const TargetTable& target,
+                               const std::optional<std::vector<BoundColumn>>& after,
+                               const std::optional<std::vector<BoundColumn>>& upto,
+                               const std::vector<std::vector<BoundColumn>>& keep) override {
+    const Statement statement = DeleteRangeStatement(target, after, upto, keep);
+    Result<PgResult> deleted = ExecParams(statement.sql, statement.params);
+    if (!deleted.ok()) return deleted.status();
+    return static_cast<uint64_t>(AffectedRows(deleted->get()));
+  }
   Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row) override;
   Status Truncate(const std::vector<const TargetTable*>& targets,
@@ -480,6 +502,7 @@ Result<std::vector<CopyProgress>> PostgresSink::ReadCopyProgress(const std::stri
     table.after_key = PQgetvalue(result->get(), row, 1);
     table.rows_copied = std::strtoull(PQgetvalue(result->get(), row, 2), nullptr, 10);
     table.done = std::string(PQgetvalue(result->get(), row, 3)) == "t";
+    table.resync = std::string(PQgetvalue(result->get(), row, 4)) == "t";
     progress.push_back(std::move(table));
   }
   return progress;
@@ -498,7 +521,8 @@ Status PostgresSink::RecordCopyProgress(const std::string& upstream, const CopyP
   if (!in_transaction_) return Status::Error("record copy progress: no transaction is open");
   Result<PgResult> result = ExecParams(
       kCopyProgressSql, {upstream, progress.table, progress.after_key,
-                         std::to_string(progress.rows_copied), progress.done ? "true" : "false"});
+                         std::to_string(progress.rows_copied), progress.done ? "true" : "false",
+                         progress.resync ? "true" : "false"});
   if (!result.ok()) return result.status().WithContext("record copy progress of " + progress.table);
   return Status::Ok();
 }

@@ -1,0 +1,173 @@
+#include "cli/snapshot_command.h"
+
+#include <cctype>
+#include <chrono>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/config.h"
+
+namespace ferry::cli {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+constexpr char kSnapshotUsage[] =
+    "usage: ferry snapshot --config APPLY.yaml --table schema.table [--table ...] "
+    "[--upstream NAME]";
+
+struct SnapshotArguments {
+  std::string config;
+  std::vector<std::string> tables;
+  std::string upstream;
+};
+
+Result<SnapshotArguments> ParseSnapshotArguments(const std::vector<std::string>& args) {
+  SnapshotArguments parsed;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const bool has_value = i + 1 < args.size();
+    if (arg == "--config" && has_value) {
+      parsed.config = args[++i];
+    } else if (arg == "--table" && has_value) {
+      parsed.tables.push_back(args[++i]);
+    } else if (arg == "--upstream" && has_value) {
+      parsed.upstream = args[++i];
+    } else {
+      return Status::Error("unexpected argument \"" + arg + "\"; " + kSnapshotUsage);
+    }
+  }
+  if (parsed.config.empty() || parsed.tables.empty()) {
+    return Status::Error(std::string("--config and --table are required; ") + kSnapshotUsage);
+  }
+  return parsed;
+}
+
+std::string PercentEncode(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string encoded;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '~') {
+      encoded.push_back(static_cast<char>(c));
+    } else {
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 0xf];
+    }
+  }
+  return encoded;
+}
+
+// Where a client reaches an agent listening on `address`: a wildcard listen address is reached
+// on the loopback.
+std::pair<std::string, std::string> ClientEndpoint(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "" : address.substr(colon + 1);
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  return {host, port};
+}
+
+struct HttpReply {
+  unsigned status = 0;
+  std::string body;
+};
+
+// One POST to the admin endpoint; an error names the address when it cannot be reached.
+Result<HttpReply> Post(const std::string& address, const std::string& target,
+                       const std::string& token) {
+  const auto [host, port] = ClientEndpoint(address);
+  try {
+    net::io_context io;
+    tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::string_body> request{http::verb::post, target, 11};
+    request.set(http::field::host, host);
+    if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+    request.prepare_payload();
+    http::write(stream, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(stream, buffer, response);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return HttpReply{response.result_int(), response.body()};
+  } catch (const std::exception& e) {
+    return Status::Error("cannot reach the apply agent's admin endpoint at " + address + ": " +
+                         e.what() + "; is the agent running (ferry apply --config ...)?");
+  }
+}
+
+std::string ErrorOf(const HttpReply& reply) {
+  nlohmann::json body = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+    return body["error"].get<std::string>();
+  }
+  return "HTTP " + std::to_string(reply.status) + ": " + reply.body;
+}
+
+admin::CommandReply Json(unsigned status, const nlohmann::json& json) {
+  return {status, json.dump(2) + "\n"};
+}
+
+}  // namespace
+
+std::optional<admin::CommandReply> ApplyAdminCommand(
+    apply::ApplyAgent& agent, const std::string& path,
+    const std::map<std::string, std::string>& query) {
+  if (path != "/snapshot") return std::nullopt;
+  const auto table = query.find("table");
+  if (table == query.end() || table->second.empty()) {
+    return Json(400, {{"error", "POST /snapshot needs ?table=schema.table"}});
+  }
+  const auto upstream = query.find("upstream");
+  const std::string upstream_name = upstream == query.end() ? "" : upstream->second;
+  Status requested = agent.RequestRecopy(upstream_name, table->second);
+  if (!requested.ok()) return Json(400, {{"error", requested.message()}});
+  return Json(202, {{"table", table->second},
+                    {"upstream", upstream_name},
+                    {"state", "requested"},
+                    {"follow", "GET /status: streams.<upstream>.copy"}});
+}
+
+int RunSnapshot(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Result<SnapshotArguments> parsed = ParseSnapshotArguments(args);
+  if (!parsed.ok()) {
+    err << "ferry snapshot: " << parsed.message() << "\n";
+    return 2;
+  }
+  Result<ApplyConfig> config = LoadApplyConfig(parsed->config);
+  if (!config.ok()) {
+    err << "ferry snapshot: " << config.message() << "\n";
+    return 2;
+  }
+  int exit_code = 0;
+  for (const std::string& table : parsed->tables) {
+    std::string target = "/snapshot?table=" + PercentEncode(table);
+    if (!parsed->upstream.empty()) target += "&upstream=" + PercentEncode(parsed->upstream);
+    Result<HttpReply> reply = Post(config->admin, target, config->admin_token);
+    if (!reply.ok()) {
+      err << "ferry snapshot: " << reply.message() << "\n";
+      return 1;
+    }
+    if (reply->status != 202) {
+      err << "ferry snapshot: " << table << ": " << ErrorOf(*reply) << "\n";
+      exit_code = 1;
+      continue;
+    }
+    out << table << ": re-copy requested; the apply agent copies it again while replication "
+        << "runs; follow it on GET /status (streams.<upstream>.copy) of " << config->admin << "\n";
+  }
+  return exit_code;
+}
+
+}  // namespace ferry::cli
