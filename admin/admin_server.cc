@@ -152,10 +152,11 @@ class Router {
   Response Route(const Request& request) const {
     const bool post = request.method() == http::verb::post && commands_;
     if (request.method() != http::verb::get && !post) {
-      Response response = ErrorResponse(
-          request, http::status::method_not_allowed,
-          "method " + std::string(request.method_string()) + " is not allowed: " +
-              (commands_ ? "use GET, or POST for a command" : "this endpoint is read-only, use GET"));
+      Response response =
+          ErrorResponse(request, http::status::method_not_allowed,
+                        "method " + std::string(request.method_string()) + " is not allowed: " +
+                            (commands_ ? "use GET, or POST for a command"
+                                       : "this endpoint is read-only, use GET"));
       response.set(http::field::allow, commands_ ? "GET, POST" : "GET");
       return response;
     }
@@ -294,8 +295,7 @@ std::string BindError(const std::string& address, const beast::error_code& ec) {
 struct AdminServer::Impl {
   Impl(std::string address_in, const MetricsRegistry& registry, std::string token,
        CommandHandler commands)
-      : address(std::move(address_in)),
-        router(registry, std::move(token), std::move(commands)) {}
+      : address(std::move(address_in)), router(registry, std::move(token), std::move(commands)) {}
 
   Status Open(const tcp::endpoint& endpoint);
   void Accept();

@@ -5,6 +5,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <map>
+#include <optional>
 #include <string>
 
 namespace ferry::admin {
@@ -108,6 +110,32 @@ TEST_F(AdminServerTest, NonGetIs405) {
   ASSERT_TRUE(server.Start().ok());
   EXPECT_EQ(Fetch(server.port(), "/status", "", http::verb::post).status, 405u);
   EXPECT_EQ(Fetch(server.port(), "/healthz", "", http::verb::delete_).status, 405u);
+}
+
+TEST_F(AdminServerTest, PostRunsTheCommandWithItsDecodedQuery) {
+  std::string seen_path;
+  std::map<std::string, std::string> seen_query;
+  AdminServer server(
+      "127.0.0.1:0", registry, "s3cret",
+      [&](const std::string& path,
+          const std::map<std::string, std::string>& query) -> std::optional<CommandReply> {
+        if (path != "/snapshot") return std::nullopt;
+        seen_path = path;
+        seen_query = query;
+        return CommandReply{202, "{\"state\": \"requested\"}"};
+      });
+  ASSERT_TRUE(server.Start().ok());
+  Reply reply = Fetch(server.port(), "/snapshot?table=app.%22odd%20name%22&upstream=east+1",
+                      "s3cret", http::verb::post);
+  EXPECT_EQ(reply.status, 202u);
+  EXPECT_EQ(reply.content_type, "application/json");
+  EXPECT_EQ(seen_path, "/snapshot");
+  EXPECT_EQ(seen_query["table"], "app.\"odd name\"");
+  EXPECT_EQ(seen_query["upstream"], "east 1");
+  EXPECT_EQ(Fetch(server.port(), "/nope", "s3cret", http::verb::post).status, 404u);
+  // A command changes something: the token guards it like every path but /healthz.
+  EXPECT_EQ(Fetch(server.port(), "/snapshot?table=x", "", http::verb::post).status, 401u);
+  EXPECT_EQ(Fetch(server.port(), "/status", "s3cret", http::verb::delete_).status, 405u);
 }
 
 TEST_F(AdminServerTest, TokenRequiredOnAllButHealthz) {

@@ -19,7 +19,8 @@ RowImage KeyImage(const MappedRelation& relation, const std::vector<int>& key_co
   RowImage image;
   for (int i = 0; i < relation.source.columns_size(); ++i) image.Add()->mutable_null();
   for (size_t i = 0; i < key_columns.size() && static_cast<int>(i) < key.size(); ++i) {
-    if (key_columns[i] < image.size()) *image.Mutable(key_columns[i]) = key.Get(static_cast<int>(i));
+    if (key_columns[i] < image.size())
+      *image.Mutable(key_columns[i]) = key.Get(static_cast<int>(i));
   }
   return image;
 }

@@ -11,7 +11,118 @@ using wire::testing::Int;
 using wire::testing::Text;
 
 CopyProgress Progress(const std::string& table, const std::string& key, uint64_t rows, bool done) {
-  return CopyProgress{table, key, rows, done};
+  return CopyProgress{table, key, rows, done, false};
+}
+
+// s.t(name text, id int key, day date key), mapped as it is; `types` overrides source types.
+MappedRelation Relation(wire::LogicalType id_type = wire::LOGICAL_TYPE_INT) {
+  MappedRelation relation;
+  relation.target_schema = "s";
+  relation.target_table = "t";
+  relation.has_key = true;
+  relation.source.set_schema("s");
+  relation.source.set_table("t");
+  const std::vector<std::pair<std::string, wire::LogicalType>> columns = {
+      {"name", wire::LOGICAL_TYPE_TEXT}, {"id", id_type}, {"day", wire::LOGICAL_TYPE_DATE}};
+  for (size_t i = 0; i < columns.size(); ++i) {
+    wire::Column& source = *relation.source.add_columns();
+    source.set_name(columns[i].first);
+    source.set_type(columns[i].second);
+    source.set_key(i > 0);
+    MappedColumn mapped;
+    mapped.source_index = static_cast<int>(i);
+    mapped.target_name = columns[i].first;
+    mapped.key = i > 0;
+    mapped.source = source;
+    relation.columns.push_back(mapped);
+  }
+  return relation;
+}
+
+// A chunk of s.t keyed by (id, day), ending at (id 20, day "2024-01-02").
+wire::CopyChunk Chunk(bool table_done) {
+  wire::CopyChunk chunk;
+  chunk.set_table("s.t");
+  chunk.add_key_columns(1);
+  chunk.add_key_columns(2);
+  *chunk.add_last_key() = Int(20);
+  chunk.add_last_key()->set_date("2024-01-02");
+  chunk.set_table_done(table_done);
+  wire::Key& kept = *chunk.add_kept();
+  *kept.add_values() = Int(15);
+  kept.add_values()->set_date("2024-01-01");
+  return chunk;
+}
+
+std::vector<wire::Value> After() {
+  wire::Value day;
+  day.set_date("2024-01-01");
+  return {Int(10), day};
+}
+
+TEST(RecopyDeletionTest, ANumericKeyDeletesTheChunksRangeButTheKeysKept) {
+  std::optional<CopyRange> range = RecopyDeletion(Chunk(false), Relation(), After());
+  ASSERT_TRUE(range);
+  EXPECT_EQ(range->key_columns, (std::vector<int>{1, 2}));
+  ASSERT_TRUE(range->after && range->upto);
+  // Images of the source columns: the key's values in place, null elsewhere.
+  ASSERT_EQ(range->after->size(), 3);
+  EXPECT_TRUE(range->after->Get(0).has_null());
+  EXPECT_EQ(range->after->Get(1).int64(), 10);
+  EXPECT_EQ(range->upto->Get(1).int64(), 20);
+  EXPECT_EQ(range->upto->Get(2).date(), "2024-01-02");
+  ASSERT_EQ(range->keep.size(), 1u);
+  EXPECT_EQ(range->keep[0].Get(1).int64(), 15);
+
+  std::optional<CopyRange> last = RecopyDeletion(Chunk(true), Relation(), After());
+  ASSERT_TRUE(last);
+  EXPECT_TRUE(last->after);
+  EXPECT_FALSE(last->upto) << "the table's last chunk deletes to the end";
+  std::optional<CopyRange> first = RecopyDeletion(Chunk(false), Relation(), {});
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->after) << "the first chunk deletes from the start";
+}
+
+TEST(RecopyDeletionTest, AnyOtherKeyEmptiesTheTableAtTheFirstChunkOnly) {
+  const MappedRelation text_key = Relation(wire::LOGICAL_TYPE_TEXT);
+  std::optional<CopyRange> first = RecopyDeletion(Chunk(false), text_key, {});
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->after);
+  EXPECT_FALSE(first->upto);
+  EXPECT_EQ(first->keep.size(), 1u);
+  EXPECT_FALSE(RecopyDeletion(Chunk(false), text_key, After()));
+}
+
+TEST(RecopyDeletionTest, KeyOrderIsPortableOnlyForNumbersAndDatesNotConverted) {
+  EXPECT_TRUE(KeyOrderIsPortable(Relation(), {1, 2}));
+  EXPECT_TRUE(KeyOrderIsPortable(Relation(wire::LOGICAL_TYPE_DECIMAL), {1}));
+  EXPECT_FALSE(KeyOrderIsPortable(Relation(), {0, 1})) << "text sorts by collation";
+  EXPECT_FALSE(KeyOrderIsPortable(Relation(wire::LOGICAL_TYPE_UUID), {1}));
+  EXPECT_FALSE(KeyOrderIsPortable(Relation(), {}));
+  MappedRelation converted = Relation();
+  converted.columns[1].convert_to = wire::LOGICAL_TYPE_TEXT;
+  EXPECT_FALSE(KeyOrderIsPortable(converted, {1}));
+}
+
+TEST(CopyTrackerTest, ARecopyStartsFromTheFirstRowAndChunksKeepItARecopy) {
+  CopyTracker tracker({Progress("s.t", "", 500, true)});
+  EXPECT_FALSE(tracker.RecopyAfter("s.t")) << "a finished first copy is not a re-copy";
+  const CopyProgress recopy = CopyTracker::Recopy("s.t");
+  EXPECT_TRUE(recopy.resync);
+  EXPECT_FALSE(recopy.done);
+  EXPECT_EQ(recopy.after_key, "");
+  tracker.Committed(recopy, 0);
+  EXPECT_TRUE(tracker.Copying("s.t"));
+  ASSERT_TRUE(tracker.RecopyAfter("s.t"));
+  EXPECT_TRUE(tracker.RecopyAfter("s.t")->empty());
+  EXPECT_EQ(tracker.Request(false, true).tables_size(), 1);
+
+  const CopyProgress next = tracker.AfterChunk(Chunk(false), 100);
+  EXPECT_TRUE(next.resync);
+  tracker.Committed(next, 1000);
+  ASSERT_TRUE(tracker.RecopyAfter("s.t"));
+  ASSERT_EQ(tracker.RecopyAfter("s.t")->size(), 2u);
+  EXPECT_EQ((*tracker.RecopyAfter("s.t"))[0].int64(), 20);
 }
 
 TEST(CopyKeyTest, RoundTripsAndEmptyIsFromTheStart) {

@@ -21,8 +21,10 @@ std::string KeyRangeCondition(const std::optional<std::vector<Column>>& after,
                               const std::vector<std::vector<Column>>& keep,
                               const std::function<std::string(const std::string&)>& quote,
                               const std::function<std::string(const Column&)>& value) {
-  const std::vector<Column>* shape =
-      after ? &*after : upto ? &*upto : keep.empty() ? nullptr : &keep.front();
+  const std::vector<Column>* shape = after          ? &*after
+                                     : upto         ? &*upto
+                                     : keep.empty() ? nullptr
+                                                    : &keep.front();
   if (shape == nullptr) return "";
   std::string columns = "(";
   for (size_t i = 0; i < shape->size(); ++i) {

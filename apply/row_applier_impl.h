@@ -325,8 +325,9 @@ Result<std::vector<Column>> RowApplier<Table, Column>::BindKey(const MappedRelat
   if (!bound.ok()) return bound.status();
   std::vector<std::string> names;
   for (int index : key_columns) {
-    auto mapped = std::find_if(relation.columns.begin(), relation.columns.end(),
-                               [&](const MappedColumn& column) { return column.source_index == index; });
+    auto mapped =
+        std::find_if(relation.columns.begin(), relation.columns.end(),
+                     [&](const MappedColumn& column) { return column.source_index == index; });
     if (mapped == relation.columns.end()) {
       return Status::Error("key column #" + std::to_string(index) +
                            " is not mapped onto the target: the change stream is malformed");

@@ -89,7 +89,8 @@ class FakeEngine : public RowEngine<FakeTable, FakeColumn> {
     calls.push_back(call);
     return truncate;
   }
-  Result<uint64_t> DeleteRange(const FakeTable&, const std::optional<std::vector<FakeColumn>>& after,
+  Result<uint64_t> DeleteRange(const FakeTable&,
+                               const std::optional<std::vector<FakeColumn>>& after,
                                const std::optional<std::vector<FakeColumn>>& upto,
                                const std::vector<std::vector<FakeColumn>>& keep) override {
     std::string call = "delete range";
@@ -446,9 +447,9 @@ TEST_F(DeferredInsertTest, ARangeDeleteRunsThePendingInsertsFirstAndBindsKeysInK
   Result<uint64_t> deleted = applier_.DeleteRange(Relation(), range);
   ASSERT_TRUE(deleted.ok()) << deleted.message();
   EXPECT_EQ(*deleted, 3u);
-  EXPECT_EQ(engine_.calls,
-            (std::vector<std::string>{"insert batch id=1,a=0,b=0 arbiter",
-                                      "delete range after b=10,id=1 upto b=90,id=9 keep b=50,id=5"}));
+  EXPECT_EQ(engine_.calls, (std::vector<std::string>{
+                               "insert batch id=1,a=0,b=0 arbiter",
+                               "delete range after b=10,id=1 upto b=90,id=9 keep b=50,id=5"}));
 }
 
 TEST_F(DeferredInsertTest, AnOpenRangeDeletesEverythingButTheKeysKept) {

@@ -76,7 +76,7 @@ class TableCopier {
   // The chunk read but not yet sent.
   struct Waiting {
     FencedChunk read;
-    Key last_key;                    // of the last row read, before any was left out
+    Key last_key;                         // of the last row read, before any was left out
     std::map<std::string, Key> left_out;  // keys of rows left out, by EncodeKey
     bool must_reread = false;
   };

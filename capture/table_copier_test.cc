@@ -213,6 +213,11 @@ TEST_F(TableCopierTest, RowsAConcurrentTransactionTouchedAreLeftOutButTheNextChu
   EXPECT_EQ(SentIds(), (std::vector<int64_t>{1, 2}));
   // Resumes after the last row read, not the last row sent: row 3 is the stream's.
   EXPECT_EQ(SentChunks()[0].last_key(0).int64(), 3);
+  // The chunk names its key's columns and the key it left out, which a re-copy keeps.
+  EXPECT_EQ(SentChunks()[0].key_columns_size(), 1);
+  EXPECT_EQ(SentChunks()[0].key_columns(0), 0u);
+  ASSERT_EQ(SentChunks()[0].kept_size(), 1);
+  EXPECT_EQ(SentChunks()[0].kept(0).values(0).int64(), 3);
   copier_->OnCommit();
   reader_->included = 25;  // a later read sees every transaction streamed so far
   reader_->after_from = 26;

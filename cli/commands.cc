@@ -77,10 +77,11 @@ Result<Arguments> ParseArguments(int argc, char** argv) {
     }
   }
   if (args.command != "capture" && args.command != "apply") {
-    return Status::Error(args.command.empty()
-                             ? "no command given; see ferry --help"
-                             : "unknown command \"" + args.command +
-                                   "\"; the commands are capture, apply, verify, snapshot and inspect");
+    return Status::Error(
+        args.command.empty()
+            ? "no command given; see ferry --help"
+            : "unknown command \"" + args.command +
+                  "\"; the commands are capture, apply, verify, snapshot and inspect");
   }
   if (args.config.empty()) {
     return Status::Error("ferry " + args.command + " needs --config FILE; see ferry --help");

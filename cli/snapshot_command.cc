@@ -1,10 +1,10 @@
 #include "cli/snapshot_command.h"
 
-#include <cctype>
-#include <chrono>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "cli/config.h"

@@ -16,9 +16,9 @@
 namespace ferry::cli {
 
 // The apply agent's admin commands: POST /snapshot (202 when queued, 400 naming what is wrong).
-std::optional<admin::CommandReply> ApplyAdminCommand(apply::ApplyAgent& agent,
-                                                     const std::string& path,
-                                                     const std::map<std::string, std::string>& query);
+std::optional<admin::CommandReply> ApplyAdminCommand(
+    apply::ApplyAgent& agent, const std::string& path,
+    const std::map<std::string, std::string>& query);
 
 // `args` are the arguments after "snapshot". Exit code: 0 every request accepted, 1 a request
 // refused or the agent unreachable, 2 bad usage or config.

@@ -572,11 +572,10 @@ Status MysqlSink::BeginCopyTransaction() {
 Status MysqlSink::RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   if (!in_transaction_) return Status::Error("record copy progress: no transaction is open");
-  Statement record{
-      kCopyProgressSql,
-      {Param::String(upstream), Param::String(progress.table), Param::String(progress.after_key),
-       Param::UInt64(progress.rows_copied), Param::Int64(progress.done ? 1 : 0),
-       Param::Int64(progress.resync ? 1 : 0)}};
+  Statement record{kCopyProgressSql,
+                   {Param::String(upstream), Param::String(progress.table),
+                    Param::String(progress.after_key), Param::UInt64(progress.rows_copied),
+                    Param::Int64(progress.done ? 1 : 0), Param::Int64(progress.resync ? 1 : 0)}};
   Result<uint64_t> written = Execute(record);
   if (!written.ok()) {
     transaction_failed_ = true;

@@ -206,7 +206,8 @@ Statement DeleteRangeStatement(const TargetTable& target,
         statement.params.push_back(column.value);
         return column.placeholder;
       });
-  statement.sql = "DELETE FROM " + target.quoted() + (condition.empty() ? "" : " WHERE " + condition);
+  statement.sql =
+      "DELETE FROM " + target.quoted() + (condition.empty() ? "" : " WHERE " + condition);
   return statement;
 }
 

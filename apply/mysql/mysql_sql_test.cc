@@ -146,6 +146,23 @@ TEST(MysqlSqlTest, Statements) {
   EXPECT_EQ(DeleteAllStatement(Target()).sql, "DELETE FROM `app`.`t`");
 }
 
+TEST(MysqlSqlTest, DeleteRangeComparesKeysAsRowsAndKeepsTheKeysKept) {
+  const BoundColumn a1{"a", Param::Int64(1)};
+  const BoundColumn b1{"b", Param::String("x")};
+  const BoundColumn a2{"a", Param::Int64(9)};
+  const BoundColumn b2{"b", Param::String("q"), "CAST(? AS CHAR)"};
+  Statement range = DeleteRangeStatement(Target(), std::vector<BoundColumn>{a1, b1},
+                                         std::vector<BoundColumn>{a2, b2}, {{a1, b2}});
+  EXPECT_EQ(range.sql,
+            "DELETE FROM `app`.`t` WHERE (`a`, `b`) > (?, ?) AND (`a`, `b`) <= (?, CAST(? AS "
+            "CHAR)) AND (`a`, `b`) NOT IN ((?, CAST(? AS CHAR)))");
+  EXPECT_EQ(range.params,
+            (std::vector<Param>{Param::Int64(1), Param::String("x"), Param::Int64(9),
+                                Param::String("q"), Param::Int64(1), Param::String("q")}));
+  EXPECT_EQ(DeleteRangeStatement(Target(), std::nullopt, std::nullopt, {{a1, b1}}).sql,
+            "DELETE FROM `app`.`t` WHERE (`a`, `b`) NOT IN ((?, ?))");
+}
+
 TEST(MysqlSqlTest, ParseDsn) {
   Result<Dsn> dsn = ParseDsn(
       "host=db.example port=3307 user=ferry password='p a\\'ss' dbname=app connect_timeout=5 "

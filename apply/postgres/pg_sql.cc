@@ -214,7 +214,8 @@ Statement DeleteRangeStatement(const TargetTable& target,
   const std::string condition = KeyRangeCondition<BoundColumn>(
       after, upto, keep, [](const std::string& name) { return QuoteIdent(name); },
       [&](const BoundColumn& column) { return TypedParam(target, column, &statement); });
-  statement.sql = "DELETE FROM " + target.quoted() + (condition.empty() ? "" : " WHERE " + condition);
+  statement.sql =
+      "DELETE FROM " + target.quoted() + (condition.empty() ? "" : " WHERE " + condition);
   return statement;
 }
 

@@ -192,6 +192,21 @@ TEST(StatementTest, DeleteAndTruncate) {
             "TRUNCATE \"public\".\"t\" RESTART IDENTITY CASCADE");
 }
 
+TEST(StatementTest, DeleteRangeComparesKeysAsRowsAndKeepsTheKeysKept) {
+  const std::vector<BoundColumn> after = {{"id", "10", false}};
+  const std::vector<BoundColumn> upto = {{"id", "20", false}};
+  const std::vector<std::vector<BoundColumn>> keep = {{{"id", "12", false}}, {{"id", "15", false}}};
+  Statement range = DeleteRangeStatement(Target(), after, upto, keep);
+  EXPECT_EQ(range.sql,
+            "DELETE FROM \"public\".\"t\" WHERE (\"id\") > ($1) AND (\"id\") <= ($2) AND "
+            "(\"id\") NOT IN (($3), ($4))");
+  EXPECT_EQ(range.params.size(), 4u);
+  EXPECT_EQ(DeleteRangeStatement(Target(), std::nullopt, std::nullopt, {}).sql,
+            "DELETE FROM \"public\".\"t\"");
+  EXPECT_EQ(DeleteRangeStatement(Target(), std::nullopt, upto, {}).sql,
+            "DELETE FROM \"public\".\"t\" WHERE (\"id\") <= ($1)");
+}
+
 // The tables of one source TRUNCATE go in one statement, each once (two source tables may be
 // mapped onto one target table).
 TEST(StatementTest, TruncateOfSeveralTablesIsOneStatement) {

@@ -520,9 +520,9 @@ Status PostgresSink::RecordCopyProgress(const std::string& upstream, const CopyP
   FERRY_RETURN_IF_ERROR(CheckOpen());
   if (!in_transaction_) return Status::Error("record copy progress: no transaction is open");
   Result<PgResult> result = ExecParams(
-      kCopyProgressSql, {upstream, progress.table, progress.after_key,
-                         std::to_string(progress.rows_copied), progress.done ? "true" : "false",
-                         progress.resync ? "true" : "false"});
+      kCopyProgressSql,
+      {upstream, progress.table, progress.after_key, std::to_string(progress.rows_copied),
+       progress.done ? "true" : "false", progress.resync ? "true" : "false"});
   if (!result.ok()) return result.status().WithContext("record copy progress of " + progress.table);
   return Status::Ok();
 }

@@ -85,13 +85,15 @@ class RecopyTest : public ::testing::TestWithParam<Direction> {
     while (!stop) {
       std::string sql = begin;
       sql += "INSERT INTO items VALUES (" + std::to_string(next_id++) + ", 'new', 1);";
-      sql += "UPDATE items SET amount = amount + 1 WHERE id = " + std::to_string(pick(random)) + ";";
+      sql +=
+          "UPDATE items SET amount = amount + 1 WHERE id = " + std::to_string(pick(random)) + ";";
       sql += "DELETE FROM items WHERE id = " + std::to_string(pick(random)) + ";";
       sql += "UPDATE items SET id = id + 10000000 WHERE id = " + std::to_string(pick(random)) +
              " AND id < 10000000;";
       const std::string a = std::to_string(pick(random) % 300 + 1);
       sql += "UPDATE tags SET val = val + 1 WHERE a = " + a + ";";
-      sql += "DELETE FROM tags WHERE a = " + std::to_string(pick(random) % 300 + 1) + " AND b = 'x';";
+      sql +=
+          "DELETE FROM tags WHERE a = " + std::to_string(pick(random) % 300 + 1) + " AND b = 'x';";
       ASSERT_TRUE(setup_->source().Exec(sql + "COMMIT").ok());
       std::this_thread::sleep_for(milliseconds(2));
     }
