@@ -1134,5 +1134,9 @@ TEST_F(MariaDbSinkTest, TimestampsAreWrittenInUtcWhateverTheServerZone) {
   EXPECT_EQ(Scalar("SELECT UNIX_TIMESTAMP(v) FROM tz"), "1709207110.000000");
 }
 
+TEST_F(MariaDbSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept) {
+  CheckCopyRangeDelete(kDb);
+}
+
 }  // namespace
 }  // namespace ferry::apply::mysql

@@ -1008,5 +1008,9 @@ TEST_F(PostgresSinkTest, TargetTriggersAndForeignKeysBehaveAsOnAReplica) {
   EXPECT_EQ(Query("SELECT id, b FROM fk_child"), std::vector<Row>{R({"1", "42"})});
 }
 
+TEST_F(PostgresSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept) {
+  CheckCopyRangeDelete("public");
+}
+
 }  // namespace
 }  // namespace ferry::apply::postgres
