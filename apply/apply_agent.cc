@@ -114,6 +114,8 @@ class ApplyAgent::UpstreamStream {
   Status RecordStart(StreamState& state, const wire::Welcome& welcome);
   Status RecordCopyPlan(StreamState& state, const wire::Welcome& welcome);
   Status StartRequestedRecopies(StreamState& state);
+  Status StartAddedTables(StreamState& state, const wire::Welcome& welcome);
+  Status RecordCopies(StreamState& state, const std::vector<CopyProgress>& copies);
   Status HandleChunkBegin(StreamState& state, const wire::Begin& begin);
   Status HandleChunkChanges(StreamState& state, const wire::Changes& changes);
   Status HandleChunkCommit(StreamState& state);
@@ -255,6 +257,7 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   } else {
     FERRY_RETURN_IF_ERROR(RecordCopyPlan(state, welcome));
   }
+  if (agent_.options_.copy_data) FERRY_RETURN_IF_ERROR(StartAddedTables(state, welcome));
   std::string resume = state.checkpoint ? state.checkpoint->value() : "the start of the slot";
   log_->info("upstream {}: connected to node {} ({}) at {}, resuming after {}", upstream_.name,
              welcome.node(), welcome.engine(), upstream_.address, resume);
@@ -297,15 +300,7 @@ Status ApplyAgent::UpstreamStream::RecordCopyPlan(StreamState& state,
                                                   const wire::Welcome& welcome) {
   std::vector<CopyProgress> planned = state.copies->Planned(welcome);
   if (planned.empty()) return Status::Ok();
-  Status recorded = state.sink->BeginCopyTransaction();
-  for (const CopyProgress& table : planned) {
-    if (recorded.ok()) recorded = state.sink->RecordCopyProgress(upstream_.name, table);
-  }
-  if (recorded.ok()) recorded = state.sink->CommitTransaction();
-  if (!recorded.ok()) {
-    state.sink->AbortTransaction();
-    return recorded.WithContext("recording the tables to copy");
-  }
+  FERRY_RETURN_IF_ERROR(RecordCopies(state, planned).WithContext("recording the tables to copy"));
   for (const CopyProgress& table : planned) state.copies->Committed(table, 0);
   log_->info("upstream {}: copying the existing rows of {} table(s) first", upstream_.name,
              planned.size());
@@ -327,7 +322,9 @@ Status ApplyAgent::UpstreamStream::RequestRecopy(const std::string& table) {
     std::string known;
     for (const std::string& name : *replicated_tables_) known += (known.empty() ? "" : ", ") + name;
     return Status::Error("upstream " + upstream_.name + " does not replicate " + table +
-                         " (name it as schema.table; it replicates " + known + ")");
+                         " (name it as schema.table; it replicates " + known +
+                         "; a table added to the stream since the agent connected is copied by "
+                         "itself once the agent reconnects)");
   }
   if (std::find(recopy_requests_.begin(), recopy_requests_.end(), table) ==
       recopy_requests_.end()) {
@@ -345,15 +342,10 @@ Status ApplyAgent::UpstreamStream::StartRequestedRecopies(StreamState& state) {
     tables.swap(recopy_requests_);
   }
   if (tables.empty()) return Status::Ok();
-  Status recorded = state.sink->BeginCopyTransaction();
-  for (const std::string& table : tables) {
-    if (recorded.ok()) {
-      recorded = state.sink->RecordCopyProgress(upstream_.name, CopyTracker::Recopy(table));
-    }
-  }
-  if (recorded.ok()) recorded = state.sink->CommitTransaction();
+  std::vector<CopyProgress> copies;
+  for (const std::string& table : tables) copies.push_back(CopyTracker::Recopy(table));
+  Status recorded = RecordCopies(state, copies);
   if (!recorded.ok()) {
-    state.sink->AbortTransaction();
     std::lock_guard lock(requests_mutex_);
     recopy_requests_.insert(recopy_requests_.end(), tables.begin(), tables.end());
     return recorded.WithContext("recording the re-copy of " + tables.front());
@@ -364,6 +356,34 @@ Status ApplyAgent::UpstreamStream::StartRequestedRecopies(StreamState& state) {
   }
   restarting_ = true;
   return Status::Error("reconnecting to start a re-copy");
+}
+
+// A table added to the replicated set after this subscriber's copy (ALTER PUBLICATION … ADD
+// TABLE, a wider `tables:` pattern) is copied too, once the Welcome names it: recorded, then the
+// connection starts again so that the Hello asks for it.
+Status ApplyAgent::UpstreamStream::StartAddedTables(StreamState& state,
+                                                    const wire::Welcome& welcome) {
+  const std::vector<CopyProgress> added = state.copies->Added(welcome);
+  if (added.empty()) return Status::Ok();
+  FERRY_RETURN_IF_ERROR(RecordCopies(state, added).WithContext("recording tables to copy"));
+  for (const CopyProgress& table : added) {
+    log_->info("upstream {}: {} was added to the replicated tables: copying its rows",
+               upstream_.name, table.table);
+  }
+  restarting_ = true;
+  return Status::Error("reconnecting to copy tables added to the stream");
+}
+
+// Records copies to start in one copy transaction (nothing recorded on error).
+Status ApplyAgent::UpstreamStream::RecordCopies(StreamState& state,
+                                                const std::vector<CopyProgress>& copies) {
+  Status recorded = state.sink->BeginCopyTransaction();
+  for (const CopyProgress& copy : copies) {
+    if (recorded.ok()) recorded = state.sink->RecordCopyProgress(upstream_.name, copy);
+  }
+  if (recorded.ok()) recorded = state.sink->CommitTransaction();
+  if (!recorded.ok()) state.sink->AbortTransaction();
+  return recorded;
 }
 
 Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, const wire::Frame& frame) {

@@ -133,6 +133,18 @@ std::vector<CopyProgress> CopyTracker::Planned(const wire::Welcome& welcome) con
   return planned;
 }
 
+std::vector<CopyProgress> CopyTracker::Added(const wire::Welcome& welcome) const {
+  std::vector<CopyProgress> added;
+  if (tables_.empty()) return added;
+  for (const std::string& table : welcome.replicated_tables()) {
+    if (tables_.count(table) != 0) continue;
+    CopyProgress progress;
+    progress.table = table;
+    added.push_back(std::move(progress));
+  }
+  return added;
+}
+
 CopyProgress CopyTracker::AfterChunk(const wire::CopyChunk& chunk, uint64_t rows) const {
   CopyProgress progress;
   progress.table = chunk.table();

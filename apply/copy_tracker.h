@@ -28,6 +28,12 @@ class CopyTracker {
   // The tables the capture agent named for an initial copy, as not yet started.
   std::vector<CopyProgress> Planned(const wire::Welcome& welcome) const;
 
+  // Tables the stream carries (Welcome.replicated_tables) that a subscriber which copies (one
+  // with a copy recorded) has never copied: added to the replicated set since, to be copied
+  // like the others. None for a subscriber that never copied (copy_data: false, or seeded
+  // before Ferry copied).
+  std::vector<CopyProgress> Added(const wire::Welcome& welcome) const;
+
   // The progress to record with a chunk of `rows` rows. An error when the chunk's key cannot be
   // encoded (it always can: it came from a parsed frame).
   CopyProgress AfterChunk(const wire::CopyChunk& chunk, uint64_t rows) const;

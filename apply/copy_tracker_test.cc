@@ -104,6 +104,18 @@ TEST(RecopyDeletionTest, KeyOrderIsPortableOnlyForNumbersAndDatesNotConverted) {
   EXPECT_FALSE(KeyOrderIsPortable(converted, {1}));
 }
 
+TEST(CopyTrackerTest, TablesAddedToTheStreamAreCopiedOnlyBySubscribersThatCopy) {
+  wire::Welcome welcome;
+  welcome.add_replicated_tables("s.a");
+  welcome.add_replicated_tables("s.new");
+  EXPECT_TRUE(CopyTracker({}).Added(welcome).empty()) << "never copied: copy_data false";
+  std::vector<CopyProgress> added = CopyTracker({Progress("s.a", "", 3, true)}).Added(welcome);
+  ASSERT_EQ(added.size(), 1u);
+  EXPECT_EQ(added[0].table, "s.new");
+  EXPECT_FALSE(added[0].done);
+  EXPECT_FALSE(added[0].resync) << "a new table's copy leaves the target's other rows alone";
+}
+
 TEST(CopyTrackerTest, ARecopyStartsFromTheFirstRowAndChunksKeepItARecopy) {
   CopyTracker tracker({Progress("s.t", "", 500, true)});
   EXPECT_FALSE(tracker.RecopyAfter("s.t")) << "a finished first copy is not a re-copy";

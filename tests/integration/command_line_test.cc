@@ -32,7 +32,8 @@ TEST(CommandLineTest, UsageErrorsExitWithTwoAndSayWhatToDo) {
   EXPECT_THAT(none.output, HasSubstr("no command given"));
   auto unknown = RunFerry({"replicate"});
   EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_THAT(unknown.output, HasSubstr("the commands are capture, apply, verify, snapshot and inspect"));
+  EXPECT_THAT(unknown.output,
+              HasSubstr("the commands are capture, apply, verify, snapshot and inspect"));
   auto no_config = RunFerry({"apply"});
   EXPECT_EQ(no_config.exit_code, 2);
   EXPECT_THAT(no_config.output, HasSubstr("needs --config FILE"));

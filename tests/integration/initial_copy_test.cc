@@ -164,7 +164,7 @@ class InitialCopyTest : public ::testing::TestWithParam<Direction> {
       EXPECT_FALSE(CopyDone()) << "the copy ended before it could be interrupted; make it longer";
       interrupt();
     }
-    const bool done = WaitFor([&] { return CopyDone(); }, seconds(180 + rows / 1000));
+    const bool done = WaitFor([&] { return CopyDone(); }, seconds(180 + rows / 200));
     std::this_thread::sleep_for(milliseconds(300));  // writes after the copy, too
     stop = true;
     writer.join();

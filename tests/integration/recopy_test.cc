@@ -170,6 +170,49 @@ TEST_P(RecopyTest, SnapshotOfATableTheStreamDoesNotCarryIsRefused) {
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
 }
 
+// A table the stream did not carry at first (not in the publication / not selected) is copied
+// by itself once it is added and the agents reconnect, while `ferry snapshot` of it was refused
+// before.
+TEST_P(RecopyTest, ATableAddedToTheStreamLaterIsCopied) {
+  const Direction& d = GetParam();
+  ASSERT_TRUE(setup_->source().Exec(SeedSql(d.source)).ok());
+  ASSERT_TRUE(setup_->source().Exec("CREATE TABLE extra (id int PRIMARY KEY, v varchar(20))").ok());
+  ASSERT_TRUE(setup_->target().Exec("CREATE TABLE extra (id int PRIMARY KEY, v varchar(20))").ok());
+  ASSERT_TRUE(setup_->source().Exec("INSERT INTO extra VALUES (1, 'a'), (2, 'b'), (3, 'c')").ok());
+  if (d.source != d.target) {
+    setup_->apply_mappings += "  - source: " + Qualified(d.source, "extra") +
+                              "\n    target: " + Qualified(d.target, "extra") + "\n";
+  }
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  ASSERT_TRUE(WaitFor([&] { return CopiesDone(false) == "2"; }, seconds(120)))
+      << Progress() << setup_->apply_log();
+  const std::string extra = Qualified(d.source, "extra");
+  CommandResult refused = RunFerry({"snapshot", "--config", ApplyConfigPath(), "--table", extra});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+
+  // Added on the source side: PostgreSQL to the publication, MariaDB to the capture config.
+  if (pg_source()) {
+    const std::string publication =
+        setup_->source().Scalar("SELECT pubname FROM pg_catalog.pg_publication");
+    ASSERT_TRUE(
+        setup_->source().Exec("ALTER PUBLICATION " + publication + " ADD TABLE extra").ok());
+  } else {
+    setup_->capture_tables = "[\"" + Qualified(d.source, "items") + "\", \"" +
+                             Qualified(d.source, "tags") + "\", \"" + extra + "\"]";
+  }
+  setup_->KillCapture();
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  ASSERT_TRUE(setup_->source().Exec("INSERT INTO extra VALUES (4, 'streamed')").ok());
+  ASSERT_TRUE(setup_->source().Exec("UPDATE extra SET v = 'changed' WHERE id = 2").ok());
+  EXPECT_TRUE(WaitFor([&] { return CopiesDone(false) == "3"; }, seconds(120)))
+      << Progress() << setup_->apply_log();
+  EXPECT_TRUE(setup_->WaitForSameRows("SELECT id, v FROM extra ORDER BY id", seconds(60)))
+      << setup_->DescribeDifference("SELECT id, v FROM extra ORDER BY id") << setup_->apply_log();
+  EXPECT_NE(setup_->apply_log().find("was added to the replicated tables"), std::string::npos)
+      << setup_->apply_log();
+}
+
 INSTANTIATE_TEST_SUITE_P(AllDirections, RecopyTest, kAllDirections, DirectionName);
 
 }  // namespace
