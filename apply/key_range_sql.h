@@ -50,4 +50,16 @@ std::string KeyRangeCondition(const std::optional<std::vector<Column>>& after,
   return condition;
 }
 
+// "DELETE FROM `table` [WHERE KeyRangeCondition(...)]"; `table` is already quoted.
+template <typename Column>
+std::string KeyRangeDeleteSql(const std::string& table,
+                              const std::optional<std::vector<Column>>& after,
+                              const std::optional<std::vector<Column>>& upto,
+                              const std::vector<std::vector<Column>>& keep,
+                              const std::function<std::string(const std::string&)>& quote,
+                              const std::function<std::string(const Column&)>& value) {
+  const std::string condition = KeyRangeCondition<Column>(after, upto, keep, quote, value);
+  return "DELETE FROM " + table + (condition.empty() ? "" : " WHERE " + condition);
+}
+
 }  // namespace ferry::apply

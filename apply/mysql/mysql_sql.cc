@@ -200,14 +200,11 @@ Statement DeleteRangeStatement(const TargetTable& target,
                                const std::optional<std::vector<BoundColumn>>& upto,
                                const std::vector<std::vector<BoundColumn>>& keep) {
   Statement statement;
-  const std::string condition = KeyRangeCondition<BoundColumn>(
-      after, upto, keep, [](const std::string& name) { return QuoteIdent(name); },
-      [&](const BoundColumn& column) {
-        statement.params.push_back(column.value);
-        return column.placeholder;
-      });
-  statement.sql =
-      "DELETE FROM " + target.quoted() + (condition.empty() ? "" : " WHERE " + condition);
+  statement.sql = KeyRangeDeleteSql<BoundColumn>(target.quoted(), after, upto, keep, QuoteIdent,
+                                                 [&](const BoundColumn& column) {
+                                                   statement.params.push_back(column.value);
+                                                   return column.placeholder;
+                                                 });
   return statement;
 }
 

@@ -211,11 +211,9 @@ Statement DeleteRangeStatement(const TargetTable& target,
                                const std::optional<std::vector<BoundColumn>>& upto,
                                const std::vector<std::vector<BoundColumn>>& keep) {
   Statement statement;
-  const std::string condition = KeyRangeCondition<BoundColumn>(
-      after, upto, keep, [](const std::string& name) { return QuoteIdent(name); },
+  statement.sql = KeyRangeDeleteSql<BoundColumn>(
+      target.quoted(), after, upto, keep, QuoteIdent,
       [&](const BoundColumn& column) { return TypedParam(target, column, &statement); });
-  statement.sql =
-      "DELETE FROM " + target.quoted() + (condition.empty() ? "" : " WHERE " + condition);
   return statement;
 }
 
