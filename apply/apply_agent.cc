@@ -494,8 +494,9 @@ Status ApplyAgent::UpstreamStream::CreateTargetTable(StreamState& state,
   }
   if (!ddl->empty() && table.primary_key.empty()) {
     log_->info(
-        "upstream {}: create_tables: {} has no primary key: its source table has none (or "
-        "identifies rows by the whole row); add one on the target if it should",
+        "upstream {}: create_tables: {} has no primary key: its source table has none, identifies "
+        "rows by the whole row, or the mapping excludes part of its key; add one on the target if "
+        "it should have one",
         upstream_.name, table.target_name());
   }
   return Status::Ok();
