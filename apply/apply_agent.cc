@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "apply/copy_tracker.h"
+#include "apply/table_creator.h"
 #include "apply/type_override.h"
 #include "common/log.h"
 #include "conflict/conflict.h"
@@ -98,6 +99,7 @@ class ApplyAgent::UpstreamStream {
     std::optional<wire::Position> checkpoint;
     std::map<uint32_t, MappedRelation> relations;
     std::set<std::string> checked_targets;
+    std::string source_engine;  // the capture agent's (Welcome.engine)
     bool in_transaction = false;
     bool skipping = false;
     uint64_t rows_in_transaction = 0;
@@ -131,6 +133,7 @@ class ApplyAgent::UpstreamStream {
   void RecordDivergence(const std::string& target, RowOutcome outcome, uint64_t rows);
   Status HandleCommit(StreamState& state, const wire::Commit& commit);
   Status CheckTargetColumns(StreamState& state, const MappedRelation& mapped);
+  Status CreateTargetTable(StreamState& state, const MappedRelation& mapped);
   void UpdateStatus(const std::function<void(admin::StreamStatus&)>& update) {
     agent_.registry_.UpdateStream(upstream_.name, update);
   }
@@ -247,6 +250,7 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
     return Status::Error("expected Welcome, got " + wire::FrameTypeName((*frame)->type));
   }
   FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &welcome));
+  state.source_engine = welcome.engine();
   {
     std::lock_guard lock(requests_mutex_);
     replicated_tables_.emplace(welcome.replicated_tables().begin(),
@@ -470,11 +474,17 @@ Status ApplyAgent::UpstreamStream::CheckTargetColumns(StreamState& state,
   if (state.checked_targets.count(signature) != 0) return Status::Ok();
   auto columns = state.sink->TargetColumns(mapped.target_schema, mapped.target_table);
   if (!columns.ok()) return columns.status();
+  if (!columns->has_value() && agent_.options_.create_tables) {
+    FERRY_RETURN_IF_ERROR(CreateTargetTable(state, mapped));
+    columns = state.sink->TargetColumns(mapped.target_schema, mapped.target_table);
+    if (!columns.ok()) return columns.status();
+  }
   std::string source = mapped.source.schema() + "." + mapped.source.table();
   if (!columns->has_value()) {
     return Status::Error("target table " + mapped.target_name() + " (for source table " + source +
-                         ") does not exist: create it on the target, or map " + source +
-                         " to an existing table under `mappings:`");
+                         ") does not exist: create it on the target, map " + source +
+                         " to an existing table under `mappings:`, or set create_tables: true in "
+                         "the apply config");
   }
   std::set<std::string> present((*columns)->begin(), (*columns)->end());
   for (const auto& column : mapped.columns) {
@@ -486,6 +496,29 @@ Status ApplyAgent::UpstreamStream::CheckTargetColumns(StreamState& state,
     }
   }
   state.checked_targets.insert(signature);
+  return Status::Ok();
+}
+
+// create_tables: the table is created before anything is written to it, from the relation that
+// precedes its first change or first copied chunk.
+Status ApplyAgent::UpstreamStream::CreateTargetTable(StreamState& state,
+                                                     const MappedRelation& mapped) {
+  Result<SourceEngine> engine = SourceEngineFromName(state.source_engine);
+  if (!engine.ok()) return engine.status();
+  const NewTable table = PlanNewTable(mapped, *engine);
+  Result<std::vector<std::string>> ddl = state.sink->CreateTable(table);
+  if (!ddl.ok()) return ddl.status();
+  for (const std::string& sql : *ddl) {
+    log_->info("upstream {}: create_tables: {} (for source table {}): {}", upstream_.name,
+               table.target_name(), table.source_name, sql);
+  }
+  if (!ddl->empty() && table.primary_key.empty()) {
+    log_->info(
+        "upstream {}: create_tables: {} has no primary key: its source table has none, identifies "
+        "rows by the whole row, or the mapping excludes part of its key; add one on the target if "
+        "it should have one",
+        upstream_.name, table.target_name());
+  }
   return Status::Ok();
 }
 
@@ -726,7 +759,8 @@ void ApplyAgent::Stop() {
   for (auto& stream : streams_) stream->Join();
 }
 
-Status CheckMappingsAgainstTarget(const std::vector<MappingRule>& rules, Sink& sink) {
+Status CheckMappingsAgainstTarget(const std::vector<MappingRule>& rules, Sink& sink,
+                                  bool create_tables) {
   std::string problems;
   for (size_t i = 0; i < rules.size(); ++i) {
     const MappingRule& rule = rules[i];
@@ -734,9 +768,11 @@ Status CheckMappingsAgainstTarget(const std::vector<MappingRule>& rules, Sink& s
     std::string where = "mappings[" + std::to_string(i) + "] (" + rule.source + "): ";
     auto columns = sink.TargetColumns(schema, table);
     if (!columns.ok()) return columns.status();
+    if (!columns->has_value() && create_tables) continue;
     if (!columns->has_value()) {
       problems += where + "target table " + schema + "." + table +
-                  " does not exist on the target: create it, or fix `target:`\n";
+                  " does not exist on the target: create it, fix `target:`, or set "
+                  "create_tables: true\n";
       continue;
     }
     std::set<std::string> present((*columns)->begin(), (*columns)->end());

@@ -45,6 +45,9 @@ struct ApplyAgentOptions {
   // A subscriber that never applied anything asks its upstream for a copy of the existing rows
   // first (the apply config's copy_data).
   bool copy_data = true;
+  // A mapped target table that does not exist is created (Sink::CreateTable) before the first
+  // row is written to it (the apply config's create_tables); false: missing tables are errors.
+  bool create_tables = false;
 };
 
 // Makes a fresh, unopened sink; called once per connection attempt.
@@ -79,7 +82,9 @@ class ApplyAgent {
 };
 
 // Checks that every mapping names a target table that exists and columns it has. Returns every
-// problem at once, one per line.
-Status CheckMappingsAgainstTarget(const std::vector<MappingRule>& rules, Sink& sink);
+// problem at once, one per line. With create_tables a missing table is no problem: the apply
+// agent creates it with the mapping's names.
+Status CheckMappingsAgainstTarget(const std::vector<MappingRule>& rules, Sink& sink,
+                                  bool create_tables = false);
 
 }  // namespace ferry::apply

@@ -105,8 +105,8 @@ Result<const Table*> RowApplier<Table, Column>::Target(const MappedRelation& rel
   if (!loaded.ok()) return loaded.status();
   if (!loaded->has_value()) {
     return Status::Error("target table " + name +
-                         " does not exist: create it on the target (Ferry does not create "
-                         "tables) or map the source table onto an existing one");
+                         " does not exist: create it on the target (or set create_tables: true "
+                         "in the apply config) or map the source table onto an existing one");
   }
   CachedTable& cached =
       tables_.insert_or_assign(name, CachedTable{shape, std::move(**loaded)}).first->second;

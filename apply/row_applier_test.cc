@@ -352,8 +352,8 @@ TEST_F(RowApplierTest, MissingTargetTableNamesTheFix) {
   engine_.table.reset();
   EXPECT_EQ(Apply(Change(wire::RowChange::TRUNCATE, {})).message(),
             "apply to public.t (TRUNCATE): target table public.t does not exist: create it on "
-            "the target (Ferry does not create tables) or map the source table onto an "
-            "existing one");
+            "the target (or set create_tables: true in the apply config) or map the source "
+            "table onto an existing one");
 }
 
 TEST_F(RowApplierTest, CatalogIsReadAgainAfterAFailureOrANewShape) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/table_creator.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
 #include "wire/ferry.pb.h"
@@ -119,6 +120,15 @@ class Sink {
   // Column names of a target table, or nullopt when it does not exist. Used to check mappings.
   virtual Result<std::optional<std::vector<std::string>>> TargetColumns(
       const std::string& schema, const std::string& table) = 0;
+
+  // Creates the table `table` describes (apply/table_creator.h: columns, primary key) when the
+  // target has no table of that name, with its schema (PostgreSQL) or database (MySQL/MariaDB)
+  // if missing, and returns the DDL it ran; nothing and no change when the table exists (an
+  // existing table is never altered). A column with no exact target type fails it before
+  // anything runs. It never commits or aborts the open transaction: PostgreSQL runs the DDL in
+  // it (the table then commits, or rolls back, with it), MySQL/MariaDB, whose DDL commits
+  // implicitly, on a connection of its own, so the table exists at once.
+  virtual Result<std::vector<std::string>> CreateTable(const NewTable& table) = 0;
 
   // "postgres", ...
   virtual std::string engine() const = 0;

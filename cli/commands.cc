@@ -225,7 +225,8 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   if (args.check) {
     auto sink = make_sink();
     Status status = sink->Open();
-    if (status.ok()) status = apply::CheckMappingsAgainstTarget(config->mappings, *sink);
+    if (status.ok())
+      status = apply::CheckMappingsAgainstTarget(config->mappings, *sink, config->create_tables);
     if (!status.ok()) return ConfigError(status.WithContext(args.config + ": target"));
     std::cout << args.config << ": ok\n";
     return 0;
@@ -240,6 +241,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   options.reconnect_delay = std::chrono::milliseconds(config->reconnect_delay_ms);
   options.max_frame_bytes = config->max_frame_bytes;
   options.copy_data = config->copy_data;
+  options.create_tables = config->create_tables;
   apply::ApplyAgent agent(options, make_sink, apply::TableMapper(config->mappings), registry);
   admin::AdminServer admin_server(
       config->admin, registry, config->admin_token,

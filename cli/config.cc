@@ -662,6 +662,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
        "max_frame_bytes", "rows_per_frame", "copy_chunk_rows", "log_level"},
       {{"target", kWrongFile},
        {"copy_data", kWrongFile},
+       {"create_tables", kWrongFile},
        {"upstreams", kWrongFile},
        {"mappings", kWrongFile},
        {"reconnect_delay_ms", kWrongFile}});
@@ -875,18 +876,19 @@ void ReadMappings(const MapReader& map, std::vector<apply::MappingRule>& out) {
 
 void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys({"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env",
-                 "mappings", "reconnect_delay_ms", "max_frame_bytes", "copy_data", "log_level"},
-                {{"source", kCaptureKey},
-                 {"copy_chunk_rows", kCaptureKey},
-                 {"listen", kCaptureKey},
-                 {"tables", kCaptureKey},
-                 {"publication", kCaptureKey},
-                 {"slot_prefix", kCaptureKey},
-                 {"heartbeat_interval_ms", kCaptureKey},
-                 {"rows_per_frame", kCaptureKey},
-                 {"auth_token_file", kUpstreamKey},
-                 {"auth_token_env", kUpstreamKey}});
+  map.CheckKeys(
+      {"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env", "mappings",
+       "reconnect_delay_ms", "max_frame_bytes", "copy_data", "create_tables", "log_level"},
+      {{"source", kCaptureKey},
+       {"copy_chunk_rows", kCaptureKey},
+       {"listen", kCaptureKey},
+       {"tables", kCaptureKey},
+       {"publication", kCaptureKey},
+       {"slot_prefix", kCaptureKey},
+       {"heartbeat_interval_ms", kCaptureKey},
+       {"rows_per_frame", kCaptureKey},
+       {"auth_token_file", kUpstreamKey},
+       {"auth_token_env", kUpstreamKey}});
   const auto node = map.String("node", "missing; name this agent, e.g. node: west");
   CheckName(problems, "node", node);
   if (node) config.node = *node;
@@ -898,6 +900,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   map.Integer("reconnect_delay_ms", config.reconnect_delay_ms, 10, kMaxIntervalMs, "milliseconds");
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
   map.Boolean("copy_data", config.copy_data);
+  map.Boolean("create_tables", config.create_tables);
   ReadLogLevel(map, config.log_level);
 }
 

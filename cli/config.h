@@ -65,6 +65,9 @@ struct ApplyConfig {
   // A new subscriber first copies the existing rows of every replicated table (as PostgreSQL's
   // copy_data). false: the target was seeded by other means; only changes are streamed.
   bool copy_data = true;
+  // A target table missing for a replicated source table is created from the source's columns
+  // through the type mapping, with its primary key (apply/table_creator.h).
+  bool create_tables = false;
   std::string log_level = "info";
 };
 

@@ -513,8 +513,22 @@ TEST_F(ConfigTest, ApplyDefaults) {
   EXPECT_TRUE(config->mappings.empty());
   EXPECT_EQ(config->reconnect_delay_ms, 1000);
   EXPECT_EQ(config->max_frame_bytes, 16u * 1024 * 1024);
-  EXPECT_TRUE(config->copy_data);  // as PostgreSQL's copy_data: a new replica is filled
+  EXPECT_TRUE(config->copy_data);       // as PostgreSQL's copy_data: a new replica is filled
+  EXPECT_FALSE(config->create_tables);  // target tables are the operator's unless asked
   EXPECT_EQ(config->log_level, "info");
+}
+
+TEST_F(ConfigTest, CreateTablesIsABoolean) {
+  auto on = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "create_tables: true\n"));
+  ASSERT_TRUE(on.ok()) << on.message();
+  EXPECT_TRUE(on->create_tables);
+  auto off = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "create_tables: false\n"));
+  ASSERT_TRUE(off.ok()) << off.message();
+  EXPECT_FALSE(off->create_tables);
+  const std::string error = ApplyError(std::string(kApply) + "create_tables: maybe\n");
+  EXPECT_TRUE(Contains(error, "create_tables: expected true or false, not \"maybe\"")) << error;
+  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "create_tables: true\n"),
+                       "belongs in an apply config"));
 }
 
 TEST_F(ConfigTest, CopyDataIsABoolean) {

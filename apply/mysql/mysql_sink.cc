@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "apply/mysql/mysql_ddl.h"
 #include "apply/mysql/mysql_sql.h"
 #include "apply/mysql/mysql_values.h"
 #include "apply/row_applier.h"
@@ -189,6 +190,26 @@ sql::mysql::MySQL_Driver* Driver() {
   return driver;
 }
 
+// How every connection to the target is made.
+sql::ConnectOptionsMap ConnectOptions(const Dsn& dsn) {
+  sql::ConnectOptionsMap options;
+  options["hostName"] = sql::SQLString(dsn.host);
+  options["port"] = static_cast<int>(dsn.port);
+  options["userName"] = sql::SQLString(dsn.user);
+  options["password"] = sql::SQLString(dsn.password);
+  if (!dsn.dbname.empty()) options["schema"] = sql::SQLString(dsn.dbname);
+  if (!dsn.socket.empty()) options["socket"] = sql::SQLString(dsn.socket);
+  options["OPT_CONNECT_TIMEOUT"] = static_cast<int>(dsn.connect_timeout);
+  if (dsn.read_timeout) options["OPT_READ_TIMEOUT"] = static_cast<int>(*dsn.read_timeout);
+  if (dsn.write_timeout) options["OPT_WRITE_TIMEOUT"] = static_cast<int>(*dsn.write_timeout);
+  // Found (matched) rows, not changed rows: see the header.
+  options["CLIENT_FOUND_ROWS"] = true;
+  options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+  // A silent reconnect would lose the open transaction and the session settings.
+  options["OPT_RECONNECT"] = false;
+  return options;
+}
+
 class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn> {
  public:
   explicit MysqlSink(std::string dsn) : dsn_(std::move(dsn)), log_(Logger("apply.mysql")) {}
@@ -228,6 +249,7 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
                                      const std::vector<std::string>* arbiter) override;
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table) override;
+  Result<std::vector<std::string>> CreateTable(const NewTable& table) override;
   std::string engine() const override { return "mysql"; }
 
  private:
@@ -431,21 +453,7 @@ Result<std::vector<Row>> MysqlSink::Query(const std::string& sql,
 }
 
 Status MysqlSink::Connect(const Dsn& dsn) {
-  sql::ConnectOptionsMap options;
-  options["hostName"] = sql::SQLString(dsn.host);
-  options["port"] = static_cast<int>(dsn.port);
-  options["userName"] = sql::SQLString(dsn.user);
-  options["password"] = sql::SQLString(dsn.password);
-  if (!dsn.dbname.empty()) options["schema"] = sql::SQLString(dsn.dbname);
-  if (!dsn.socket.empty()) options["socket"] = sql::SQLString(dsn.socket);
-  options["OPT_CONNECT_TIMEOUT"] = static_cast<int>(dsn.connect_timeout);
-  if (dsn.read_timeout) options["OPT_READ_TIMEOUT"] = static_cast<int>(*dsn.read_timeout);
-  if (dsn.write_timeout) options["OPT_WRITE_TIMEOUT"] = static_cast<int>(*dsn.write_timeout);
-  // Found (matched) rows, not changed rows: see the header.
-  options["CLIENT_FOUND_ROWS"] = true;
-  options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-  // A silent reconnect would lose the open transaction and the session settings.
-  options["OPT_RECONNECT"] = false;
+  sql::ConnectOptionsMap options = ConnectOptions(dsn);
   return Guard([&] { conn_.reset(Driver()->connect(options)); });
 }
 
@@ -768,6 +776,46 @@ Result<std::optional<std::vector<std::string>>> MysqlSink::TargetColumns(const s
   if (!names.ok()) return names.status();
   FERRY_RETURN_IF_ERROR(EndRead());
   return names;
+}
+
+// MySQL/MariaDB commit the open transaction before any DDL, which would commit half a source
+// transaction with its checkpoint; so the table is created on a connection of its own, and
+// exists at once whatever becomes of the open transaction.
+Result<std::vector<std::string>> MysqlSink::CreateTable(const NewTable& table) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<std::string> create =
+      MysqlCreateTableSql(table, MysqlDialect{.mariadb = product_ == "MariaDB"});
+  if (!create.ok()) return create.status();
+  Result<std::optional<std::vector<std::string>>> existing =
+      TargetColumns(table.schema, table.table);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) return std::vector<std::string>();
+  Result<std::vector<Row>> database =
+      Query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", {table.schema});
+  if (!database.ok()) return database.status();
+  FERRY_RETURN_IF_ERROR(EndRead());
+  std::vector<std::string> ddl;
+  if (database->empty()) ddl.push_back(MysqlCreateDatabaseSql(table));
+  ddl.push_back(*create);
+  Result<Dsn> dsn = ParseDsn(dsn_);
+  if (!dsn.ok()) return dsn.status();
+  sql::ConnectOptionsMap options = ConnectOptions(*dsn);
+  std::string running;
+  Status created = Guard([&] {
+    std::unique_ptr<sql::Connection> connection(Driver()->connect(options));
+    std::unique_ptr<sql::Statement> statement(connection->createStatement());
+    for (const char* setting : kSessionSettings) statement->execute(setting);
+    for (const std::string& sql : ddl) {
+      running = sql;
+      statement->execute(sql);
+    }
+    connection->close();
+  });
+  if (!created.ok()) {
+    return created.WithContext("create_tables: create " + table.target_name() +
+                               " on the target: " + running);
+  }
+  return ddl;
 }
 
 }  // namespace

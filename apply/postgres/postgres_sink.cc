@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "apply/postgres/pg_ddl.h"
 #include "apply/postgres/pg_sql.h"
 #include "apply/postgres/pg_text.h"
 #include "apply/row_applier.h"
@@ -283,6 +284,7 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table) override;
   std::vector<LateOutcome> TakeLateOutcomes() override { return rows_.TakeLateOutcomes(); }
+  Result<std::vector<std::string>> CreateTable(const NewTable& table) override;
   std::string engine() const override { return "postgres"; }
 
  private:
@@ -717,6 +719,29 @@ Result<std::optional<std::vector<std::string>>> PostgresSink::TargetColumns(
     const std::string& schema, const std::string& table) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   return rows_.TargetColumns(schema, table);
+}
+
+// PostgreSQL DDL is transactional: inside the open transaction the table commits with the rows
+// written to it, or is gone again if they roll back.
+Result<std::vector<std::string>> PostgresSink::CreateTable(const NewTable& table) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<std::string> create = PgCreateTableSql(table);
+  if (!create.ok()) return create.status();
+  Result<std::optional<std::vector<std::string>>> existing =
+      rows_.TargetColumns(table.schema, table.table);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) return std::vector<std::string>();
+  Result<PgResult> schema =
+      ExecParams("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", {table.schema});
+  if (!schema.ok()) return schema.status();
+  std::vector<std::string> ddl;
+  if (PQntuples(schema->get()) == 0) ddl.push_back(PgCreateSchemaSql(table));
+  ddl.push_back(*create);
+  for (const std::string& sql : ddl) {
+    FERRY_RETURN_IF_ERROR(ExecSimple(sql).WithContext("create_tables: create " +
+                                                      table.target_name() + " on the target"));
+  }
+  return ddl;
 }
 
 }  // namespace

@@ -1138,5 +1138,126 @@ TEST_F(MariaDbSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept) 
   CheckCopyRangeDelete(kDb);
 }
 
+// ---- create_tables ------------------------------------------------------------------------------
+
+using ::ferry::testing::TypedRelation;
+
+// A PostgreSQL source's table, created in a database the target lacks, holds its values exactly.
+TEST_F(MariaDbSinkTest, CreateTableFromAPostgresSourceHoldsItsValues) {
+  const wire::Relation relation =
+      TypedRelation("made", "orders",
+                    {{"id", "int8", wire::LOGICAL_TYPE_INT, true},
+                     {"name", "text", wire::LOGICAL_TYPE_TEXT, true},
+                     {"amount", "numeric(10,2)", wire::LOGICAL_TYPE_DECIMAL},
+                     {"big", "numeric", wire::LOGICAL_TYPE_DECIMAL},
+                     {"note", "text", wire::LOGICAL_TYPE_TEXT},
+                     {"raw", "bytea", wire::LOGICAL_TYPE_BYTES},
+                     {"at", "timestamptz", wire::LOGICAL_TYPE_TIMESTAMP_TZ},
+                     {"doc", "jsonb", wire::LOGICAL_TYPE_JSON},
+                     {"u", "uuid", wire::LOGICAL_TYPE_UUID},
+                     {"flag", "bool", wire::LOGICAL_TYPE_BOOL},
+                     {"arr", "int4[]", wire::LOGICAL_TYPE_ARRAY}});
+  const MappedRelation mapped = Map(relation);
+  Result<std::vector<std::string>> ddl =
+      sink_->CreateTable(PlanNewTable(mapped, SourceEngine::kPostgres));
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+  ASSERT_EQ(ddl->size(), 2u);
+  EXPECT_EQ((*ddl)[0], "CREATE DATABASE IF NOT EXISTS `made` CHARACTER SET utf8mb4");
+  EXPECT_EQ(Query("SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ' ', COLUMN_TYPE) ORDER BY "
+                  "ORDINAL_POSITION SEPARATOR ', ') FROM information_schema.COLUMNS WHERE "
+                  "TABLE_SCHEMA = 'made' AND TABLE_NAME = 'orders'"),
+            (std::vector<Row>{R({"id bigint(20), name varchar(766), amount decimal(10,2), big "
+                                 "decimal(65,30), note longtext, raw longblob, at datetime(6), "
+                                 "doc longtext, u uuid, flag tinyint(1), arr longtext"})}));
+  EXPECT_EQ(Query("SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) FROM "
+                  "information_schema.STATISTICS WHERE TABLE_SCHEMA = 'made' AND TABLE_NAME = "
+                  "'orders' AND INDEX_NAME = 'PRIMARY'"),
+            (std::vector<Row>{R({"id,name"})}));
+
+  ApplyAll("0-1-10", mapped,
+           {Insert(700, {Int(1), Text("Caf\u00e9"), Dec("-12345678.90"),
+                         Dec("123456789012345678901234567890.125"), Text("emoji \U0001F680"),
+                         Bytes(std::string("\x00\xff", 2)),
+                         Str(&wire::Value::set_timestamp_tz, "2024-02-29 11:45:10.123456+00"),
+                         Str(&wire::Value::set_json, "{\"a\": [1, null]}"),
+                         Str(&wire::Value::set_uuid, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+                         Bool(true), Array({Int(1), Int(2), Null()})}),
+            // Keys distinct on PostgreSQL stay distinct: case and trailing spaces count.
+            Insert(700, {Int(1), Text("caf\u00e9"), Null(), Null(), Null(), Null(), Null(), Null(),
+                         Null(), Null(), Null()}),
+            Insert(700, {Int(1), Text("caf\u00e9 "), Null(), Null(), Null(), Null(), Null(), Null(),
+                         Null(), Null(), Null()})});
+  EXPECT_EQ(
+      Query("SELECT name, amount, big, note, HEX(raw), at, doc, u, flag, JSON_COMPACT(arr) FROM "
+            "made.orders WHERE amount IS NOT NULL"),
+      (std::vector<Row>{
+          R({"Caf\u00e9", "-12345678.90",
+             "123456789012345678901234567890.125000000000000000000000000000", "emoji \U0001F680",
+             "00FF", "2024-02-29 11:45:10.123456", "{\"a\": [1, null]}",
+             "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "1", "[1,2,null]"})}));
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM made.orders"), "3");
+
+  ddl = sink_->CreateTable(PlanNewTable(mapped, SourceEngine::kPostgres));
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+  EXPECT_TRUE(ddl->empty());
+}
+
+// MariaDB -> MariaDB keeps the source's types; a table without a primary key (every column
+// flagged) gets none.
+TEST_F(MariaDbSinkTest, CreateTableFromAMariaDbSourceKeepsItsTypes) {
+  const wire::Relation relation =
+      TypedRelation(kDb, "ct_same",
+                    {{"a", "int unsigned", wire::LOGICAL_TYPE_UINT, true},
+                     {"d", "decimal(12,3)", wire::LOGICAL_TYPE_DECIMAL, true},
+                     {"c", "char(3)", wire::LOGICAL_TYPE_TEXT, true},
+                     {"t", "timestamp(2)", wire::LOGICAL_TYPE_TIMESTAMP_TZ, true},
+                     {"y", "year", wire::LOGICAL_TYPE_INT, true},
+                     {"e", "enum", wire::LOGICAL_TYPE_ENUM, true}},
+                    /*full_old_image=*/true);
+  Result<std::vector<std::string>> ddl =
+      sink_->CreateTable(PlanNewTable(Map(relation), SourceEngine::kMysql));
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+  EXPECT_EQ(Query("SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ' ', COLUMN_TYPE, ' ', IS_NULLABLE) "
+                  "ORDER BY ORDINAL_POSITION SEPARATOR ', ') FROM information_schema.COLUMNS "
+                  "WHERE TABLE_SCHEMA = 'ferry' AND TABLE_NAME = 'ct_same'"),
+            (std::vector<Row>{R({"a int(10) unsigned YES, d decimal(12,3) YES, c char(3) YES, t "
+                                 "timestamp(2) YES, y year(4) YES, e varchar(255) YES"})}));
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = "
+                   "'ferry' AND TABLE_NAME = 'ct_same'"),
+            "0");
+}
+
+// MariaDB commits the open transaction before DDL: the table is created on a connection of its
+// own, so a transaction open around it still commits or rolls back whole.
+TEST_F(MariaDbSinkTest, CreateTableLeavesTheOpenTransactionOpen) {
+  Exec(SimpleTable("ct_open"));
+  Simple simple = MakeSimple("ct_open");
+  ASSERT_TRUE(sink_->BeginTransaction("ct", MakeBegin("0-1-77")).ok());
+  EXPECT_EQ(Apply(simple.mapped, Insert(1, {Int(1), Text("x"), Int(1)})), RowOutcome::kApplied);
+  const wire::Relation relation =
+      TypedRelation(kDb, "ct_new", {{"id", "int8", wire::LOGICAL_TYPE_INT, true}});
+  Result<std::vector<std::string>> ddl =
+      sink_->CreateTable(PlanNewTable(Map(relation), SourceEngine::kPostgres));
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ferry' "
+                   "AND TABLE_NAME = 'ct_new'"),
+            "1");
+  sink_->AbortTransaction();
+  EXPECT_FALSE(Checkpoint("ct").has_value());
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM ct_open"), "0");
+}
+
+TEST_F(MariaDbSinkTest, CreateTableRefusesAJsonKeyBeforeRunningAnything) {
+  const wire::Relation relation =
+      TypedRelation("ct_never", "t", {{"j", "jsonb", wire::LOGICAL_TYPE_JSON, true}});
+  Result<std::vector<std::string>> ddl =
+      sink_->CreateTable(PlanNewTable(Map(relation), SourceEngine::kPostgres));
+  ASSERT_FALSE(ddl.ok());
+  EXPECT_TRUE(Contains(ddl.message(), "column j of source type jsonb has no exact MySQL/MariaDB"));
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = "
+                   "'ct_never'"),
+            "0");
+}
+
 }  // namespace
 }  // namespace ferry::apply::mysql

@@ -1012,5 +1012,110 @@ TEST_F(PostgresSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept)
   CheckCopyRangeDelete("public");
 }
 
+// ---- create_tables ------------------------------------------------------------------------------
+
+using ::ferry::testing::TypedRelation;
+
+// A MariaDB source's table, created in a schema the target lacks, holds its values exactly.
+TEST_F(PostgresSinkTest, CreateTableFromAMariaDbSourceHoldsItsValues) {
+  const wire::Relation relation =
+      TypedRelation("made", "orders",
+                    {{"id", "bigint unsigned", wire::LOGICAL_TYPE_UINT, true},
+                     {"code", "varchar(8)", wire::LOGICAL_TYPE_TEXT, true},
+                     {"amount", "decimal(10,2)", wire::LOGICAL_TYPE_DECIMAL},
+                     {"small", "tinyint unsigned", wire::LOGICAL_TYPE_UINT},
+                     {"note", "mediumtext", wire::LOGICAL_TYPE_TEXT},
+                     {"raw", "blob", wire::LOGICAL_TYPE_BYTES},
+                     {"at", "datetime(6)", wire::LOGICAL_TYPE_TIMESTAMP},
+                     {"seen", "timestamp(3)", wire::LOGICAL_TYPE_TIMESTAMP_TZ},
+                     {"span", "time", wire::LOGICAL_TYPE_TIME},
+                     {"kind", "enum", wire::LOGICAL_TYPE_ENUM},
+                     {"bits", "bit(4)", wire::LOGICAL_TYPE_BIT},
+                     {"doc", "json", wire::LOGICAL_TYPE_JSON}},
+                    /*full_old_image=*/true);
+  const MappedRelation mapped = Map(relation);
+  Result<std::vector<std::string>> ddl =
+      sink_->CreateTable(PlanNewTable(mapped, SourceEngine::kMysql));
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+  ASSERT_EQ(ddl->size(), 2u);
+  EXPECT_EQ((*ddl)[0], "CREATE SCHEMA IF NOT EXISTS \"made\"");
+  EXPECT_EQ(Query("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' "
+                  "ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'made.orders'::regclass "
+                  "AND attnum > 0"),
+            (std::vector<Row>{R({"id numeric(20,0), code character varying(8), amount "
+                                 "numeric(10,2), small smallint, note text, raw bytea, at "
+                                 "timestamp(6) without time zone, seen timestamp(3) with time "
+                                 "zone, span interval, kind text, bits bit(4), doc jsonb"})}));
+  EXPECT_EQ(Query("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                  "'made.orders'::regclass AND contype = 'p'"),
+            (std::vector<Row>{R({"PRIMARY KEY (id, code)"})}));
+
+  wire::Value at = Str(&wire::Value::set_timestamp, "2024-02-29 13:45:10.123456");
+  wire::Value seen = Str(&wire::Value::set_timestamp_tz, "2038-01-19 03:14:07.999+00");
+  wire::Value span = Str(&wire::Value::set_time, "-838:59:59");
+  wire::Value kind = Str(&wire::Value::set_enum_value, "large");
+  wire::Value bits = wire::testing::Bits("0101");
+  wire::Value doc = Str(&wire::Value::set_json, "{\"a\": [1, null]}");
+  ApplyAll("0/10", mapped,
+           {Insert(700, {Uint(18446744073709551615u), Text("k1"), Dec("-12345678.90"), Uint(255),
+                         Text("h\u00e9llo"), Bytes(std::string("\x00\xff", 2)), at, seen, span,
+                         kind, bits, doc})});
+  EXPECT_EQ(Query("SELECT id, code, amount, small, note, encode(raw, 'hex'), at, seen, span, "
+                  "kind, bits, doc FROM made.orders"),
+            (std::vector<Row>{R({"18446744073709551615", "k1", "-12345678.90", "255", "h\u00e9llo",
+                                 "00ff", "2024-02-29 13:45:10.123456", "2038-01-19 03:14:07.999+00",
+                                 "-838:59:59", "large", "0101", "{\"a\": [1, null]}"})}));
+
+  // The table exists now: nothing to do, nothing altered.
+  ddl = sink_->CreateTable(PlanNewTable(mapped, SourceEngine::kMysql));
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+  EXPECT_TRUE(ddl->empty());
+}
+
+// PostgreSQL -> PostgreSQL keeps the source's types; REPLICA IDENTITY FULL is no primary key.
+TEST_F(PostgresSinkTest, CreateTableFromAPostgresSourceKeepsItsTypes) {
+  const wire::Relation relation =
+      TypedRelation("public", "ct_same",
+                    {{"a", "int4", wire::LOGICAL_TYPE_INT, true},
+                     {"n", "numeric(12,3)", wire::LOGICAL_TYPE_DECIMAL, true},
+                     {"v", "varchar(5)[]", wire::LOGICAL_TYPE_ARRAY, true},
+                     {"t", "timestamptz(2)", wire::LOGICAL_TYPE_TIMESTAMP_TZ, true}},
+                    /*full_old_image=*/true);
+  Result<std::vector<std::string>> ddl =
+      sink_->CreateTable(PlanNewTable(Map(relation), SourceEngine::kPostgres));
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+  EXPECT_EQ(Query("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' "
+                  "ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'public.ct_same'::regclass "
+                  "AND attnum > 0"),
+            (std::vector<Row>{R({"a integer, n numeric(12,3), v character varying(5)[], t "
+                                 "timestamp(2) with time zone"})}));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_constraint WHERE conrelid = "
+                   "'public.ct_same'::regclass AND contype = 'p'"),
+            "0");
+}
+
+// PostgreSQL DDL is transactional: a table created in a transaction that rolls back is gone.
+TEST_F(PostgresSinkTest, CreateTableRollsBackWithItsTransaction) {
+  const wire::Relation relation =
+      TypedRelation("public", "ct_rolled_back", {{"id", "int8", wire::LOGICAL_TYPE_INT, true}});
+  ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+  Result<std::vector<std::string>> ddl =
+      sink_->CreateTable(PlanNewTable(Map(relation), SourceEngine::kPostgres));
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+  EXPECT_EQ(ddl->size(), 1u);  // public exists: no CREATE SCHEMA
+  sink_->AbortTransaction();
+  EXPECT_EQ(Scalar("SELECT to_regclass('public.ct_rolled_back') IS NULL"), "t");
+}
+
+TEST_F(PostgresSinkTest, CreateTableRefusesAnUnmappableColumnBeforeRunningAnything) {
+  const wire::Relation relation = TypedRelation(
+      "ct_never", "t", {{"g", "type 255", wire::LOGICAL_TYPE_OTHER}}, /*full_old_image=*/true);
+  Result<std::vector<std::string>> ddl =
+      sink_->CreateTable(PlanNewTable(Map(relation), SourceEngine::kMysql));
+  ASSERT_FALSE(ddl.ok());
+  EXPECT_TRUE(Contains(ddl.message(), "column g of source type type 255 has no exact PostgreSQL"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'ct_never'"), "0");
+}
+
 }  // namespace
 }  // namespace ferry::apply::postgres

@@ -25,6 +25,33 @@
 
 namespace ferry::testing {
 
+// One column of TypedRelation: a source column as its engine describes it.
+struct TypedCol {
+  std::string name;
+  std::string source_type;  // "numeric(10,2)", "bigint unsigned", ...
+  wire::LogicalType type = wire::LOGICAL_TYPE_TEXT;
+  bool key = false;
+};
+
+// A relation whose columns carry their source types, as create_tables reads them.
+inline wire::Relation TypedRelation(const std::string& schema, const std::string& table,
+                                    const std::vector<TypedCol>& columns,
+                                    bool full_old_image = false) {
+  wire::Relation relation;
+  relation.set_id(700);
+  relation.set_schema(schema);
+  relation.set_table(table);
+  relation.set_full_old_image(full_old_image);
+  for (const TypedCol& col : columns) {
+    wire::Column* column = relation.add_columns();
+    column->set_name(col.name);
+    column->set_source_type(col.source_type);
+    column->set_type(col.type);
+    column->set_key(col.key);
+  }
+  return relation;
+}
+
 template <typename Engine>
 class SinkFixture : public ::testing::Test {
  protected:
