@@ -51,6 +51,8 @@ constexpr size_t kCopySendBytes = 256 << 10;
 constexpr int kStagedWritesAfterClash = 16;
 
 constexpr char kUniqueViolation[] = "23505";
+// ON CONFLICT DO UPDATE met one row twice: two staged rows have the same key on the target.
+constexpr char kCardinalityViolation[] = "21000";
 
 constexpr const char* kSessionSettings[] = {
     "SET synchronous_commit = on",
@@ -308,8 +310,9 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                               const std::vector<std::optional<std::string>>& params);
   Result<PgResult> ExecPrepared(const Statement& statement);
   Result<std::string> Prepare(const std::string& sql);
-  // Runs `sql`; an error says `what` failed (not the statement, which can be long).
-  Status Run(const std::string& sql, const std::string& what);
+  // Runs `sql`; an error says `what` failed (not the statement, which can be long), and its
+  // SQLSTATE goes to `sqlstate`.
+  Status Run(const std::string& sql, const std::string& what, std::string* sqlstate = nullptr);
   // The staging table (its bare name) for rows of `columns` of `target`, created on first use.
   Result<std::string> Stage(const TargetTable& target, const std::vector<std::string>& columns);
   // Runs the COPY `sql` with `rows` as its data; a server error's SQLSTATE goes to `sqlstate`.
@@ -321,6 +324,13 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Result<bool> CopyStraightIn(const MappedRelation& relation, const TargetTable& target,
                               const std::vector<const TargetColumn*>& columns,
                               const std::vector<std::string>& names, const ChunkRows& rows);
+  // Copies `rows` into the staging table and merges them into `target`. False when two of them
+  // have the same key on the target (which ON CONFLICT DO UPDATE refuses): nothing is written
+  // then, and the rows are left to the row path, where the later one overwrites the earlier.
+  Result<bool> CopyThroughStage(const MappedRelation& relation, const TargetTable& target,
+                                const std::vector<const TargetColumn*>& columns,
+                                const std::vector<std::string>& names, const ChunkRows& rows,
+                                const std::vector<std::string>& arbiter);
   // Appends `image` as a line of COPY data, zero dates first resolved as Bind resolves them.
   Status AppendLine(const MappedRelation& relation, const TargetTable& target,
                     const std::vector<const TargetColumn*>& columns, const RowImage& image,
@@ -415,9 +425,11 @@ Result<PgResult> PostgresSink::ExecParams(const std::string& sql,
   return result;
 }
 
-Status PostgresSink::Run(const std::string& sql, const std::string& what) {
+Status PostgresSink::Run(const std::string& sql, const std::string& what, std::string* sqlstate) {
   PgResult result(PQexec(conn_, sql.c_str()), &PQclear);
   if (IsOk(result.get())) return Status::Ok();
+  const char* code = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+  if (sqlstate != nullptr && code != nullptr) *sqlstate = code;
   return Status::Error(what + ": " + ServerMessage(conn_, result.get()));
 }
 
@@ -698,9 +710,8 @@ Result<BatchInsertion> PostgresSink::InsertBatch(const TargetTable& target,
 
 // Keyless or emptied: COPY straight into the table. Else, first COPY straight in as well: until
 // the stream has written rows the copy has not reached, none of them is there, and a COPY costs
-// the target half of what the merge below does. When one is there (a unique violation), that
-// COPY is rolled back, and the rows go into the stage, which one INSERT ... ON CONFLICT DO UPDATE
-// merges into the table and which is then emptied for the next rows (see pg_copy.h).
+// the target less than half of what staging and merging do. When one is there (a unique
+// violation), that COPY is rolled back and the rows go through the staging table (pg_copy.h).
 Result<std::vector<size_t>> PostgresSink::CopyRows(const MappedRelation& relation,
                                                    const TargetTable& target, const ChunkRows& rows,
                                                    const std::vector<std::string>* arbiter) {
@@ -719,16 +730,38 @@ Result<std::vector<size_t>> PostgresSink::CopyRows(const MappedRelation& relatio
     return by_row;
   }
   Result<bool> written = CopyStraightIn(relation, target, *columns, names, rows);
+  if (written.ok() && !*written) {
+    written = CopyThroughStage(relation, target, *columns, names, rows, *arbiter);
+  }
   if (!written.ok()) return written.status();
-  if (*written) return by_row;
+  if (!*written) {
+    for (size_t i = 0; i < static_cast<size_t>(rows.size()); ++i) by_row.push_back(i);
+  }
+  return by_row;
+}
+
+Result<bool> PostgresSink::CopyThroughStage(const MappedRelation& relation,
+                                            const TargetTable& target,
+                                            const std::vector<const TargetColumn*>& columns,
+                                            const std::vector<std::string>& names,
+                                            const ChunkRows& rows,
+                                            const std::vector<std::string>& arbiter) {
   Result<std::string> stage = Stage(target, names);
   if (!stage.ok()) return stage.status();
+  const std::string staged = QuotedStage(*stage);
   FERRY_RETURN_IF_ERROR(
-      CopyIn(CopyFromStdinStatement(QuotedStage(*stage), names), relation, target, *columns, rows));
-  FERRY_RETURN_IF_ERROR(Run(MergeStageStatement(target, *stage, names, *arbiter),
-                            "merge the copied rows into the table"));
-  FERRY_RETURN_IF_ERROR(Run("TRUNCATE " + QuotedStage(*stage), "empty the staging table"));
-  return by_row;
+      CopyIn(CopyFromStdinStatement(staged, names), relation, target, columns, rows));
+  FERRY_RETURN_IF_ERROR(Run("SAVEPOINT ferry_merge", "set a savepoint"));
+  std::string sqlstate;
+  Status merged = Run(MergeStageStatement(target, *stage, names, arbiter),
+                      "merge the copied rows into the table", &sqlstate);
+  if (!merged.ok() && sqlstate != kCardinalityViolation) return merged;
+  FERRY_RETURN_IF_ERROR(Run(merged.ok() ? "RELEASE SAVEPOINT ferry_merge"
+                                        : "ROLLBACK TO SAVEPOINT ferry_merge; RELEASE SAVEPOINT "
+                                          "ferry_merge",
+                            "end the savepoint"));
+  FERRY_RETURN_IF_ERROR(Run("TRUNCATE " + staged, "empty the staging table"));
+  return merged.ok();
 }
 
 Result<bool> PostgresSink::CopyStraightIn(const MappedRelation& relation, const TargetTable& target,
@@ -751,6 +784,8 @@ Result<bool> PostgresSink::CopyStraightIn(const MappedRelation& relation, const 
   if (sqlstate != kUniqueViolation) return copied;
   FERRY_RETURN_IF_ERROR(Run("ROLLBACK TO SAVEPOINT ferry_copy; RELEASE SAVEPOINT ferry_copy",
                             "roll back to the savepoint"));
+  log_->debug("copy into {}: {}; these rows and the next {} writes go through a staging table",
+              target.name(), copied.message(), kStagedWritesAfterClash);
   staged = kStagedWritesAfterClash;
   return false;
 }

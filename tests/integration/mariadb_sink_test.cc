@@ -1330,6 +1330,22 @@ TEST_F(MariaDbSinkTest, CopyRowsLargerThanAStatementGoInByTheRowPath) {
                               R({"10", std::to_string(5 << 20)})}));
 }
 
+// Two rows of a chunk whose keys the target's collation holds equal: the later one wins, as
+// through ApplyRow, and the key keeps the spelling it was first written with.
+TEST_F(MariaDbSinkTest, CopyRowsWithKeysEqualOnTheTargetLetTheLaterWin) {
+  Exec(
+      "CREATE TABLE copy_ci (k VARCHAR(10) COLLATE utf8mb4_general_ci PRIMARY KEY, v TEXT);"
+      "INSERT INTO copy_ci VALUES ('b', 'stream')");
+  wire::Relation relation = MakeRelation(
+      24, "copy_ci", {{"k", wire::LOGICAL_TYPE_TEXT, true}, {"v", wire::LOGICAL_TYPE_TEXT}});
+  MappedRelation mapped = Map(relation);
+  CopyChunk(mapped,
+            {Insert(24, {Text("a"), Text("first")}), Insert(24, {Text("A"), Text("second")}),
+             Insert(24, {Text("B"), Text("chunk")})});
+  EXPECT_EQ(Query("SELECT k, v FROM copy_ci ORDER BY k"),
+            (std::vector<Row>{R({"a", "second"}), R({"b", "chunk"})}));
+}
+
 // Errors name the table and what failed; the connection takes the next transaction.
 TEST_F(MariaDbSinkTest, CopyRowsErrorsNameTheTableAndTheValue) {
   Exec("CREATE TABLE copy_errors (id INT PRIMARY KEY, a VARCHAR(3), b INT NOT NULL)");

@@ -1233,6 +1233,24 @@ TEST_F(PostgresSinkTest, CopyRowsIntoPartitionedTablesAndDefaults) {
             std::vector<Row>{R({"second"})});
 }
 
+// Two rows of a chunk whose keys the target holds equal (citext here): ON CONFLICT DO UPDATE
+// cannot take both, so they go in as ApplyRow writes them, and the later one wins.
+TEST_F(PostgresSinkTest, CopyRowsWithKeysEqualOnTheTargetGoInByTheRowPath) {
+  Exec(
+      "CREATE EXTENSION IF NOT EXISTS citext;"
+      "CREATE TABLE copy_citext (k citext PRIMARY KEY, v text);"
+      "INSERT INTO copy_citext VALUES ('b', 'stream')");
+  wire::Relation relation = MakeRelation(
+      24, "copy_citext", {{"k", wire::LOGICAL_TYPE_TEXT, true}, {"v", wire::LOGICAL_TYPE_TEXT}});
+  MappedRelation mapped = Map(relation);
+  CopyChunk(mapped,
+            {Insert(24, {Text("a"), Text("first")}), Insert(24, {Text("A"), Text("second")}),
+             Insert(24, {Text("B"), Text("chunk")})});
+  EXPECT_EQ(Query("SELECT k, v FROM copy_citext ORDER BY k"),
+            (std::vector<Row>{R({"a", "second"}), R({"b", "chunk"})}));
+  EXPECT_EQ(Late(), "");
+}
+
 // A MySQL/MariaDB zero date goes through the copy as through ApplyRow: NULL where the column
 // cannot hold it, its text where it can.
 TEST_F(PostgresSinkTest, CopyRowsResolveZeroDates) {
