@@ -99,7 +99,7 @@ Statement DeleteAllStatement(const TargetTable& target);
 struct CopyColumn {
   std::string name;  // target column
   int source_index = 0;
-  const ColumnType* type = nullptr;  // the target column's, in the TargetTable
+  const ColumnType* type = nullptr;  // the target column's, in the TargetTable (which outlives it)
   TypeClass cls = TypeClass::kUnsupported;
 };
 

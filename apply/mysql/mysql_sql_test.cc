@@ -171,7 +171,8 @@ TEST(MysqlSqlTest, LiteralsEscapeWhatAQuotedStringMustNotHold) {
 }
 
 TEST(MysqlSqlTest, CopyStatementPieces) {
-  Result<std::vector<CopyColumn>> columns = CopyColumns(Relation(), Target());
+  const TargetTable target = Target();  // the columns point into it
+  Result<std::vector<CopyColumn>> columns = CopyColumns(Relation(), target);
   ASSERT_TRUE(columns.ok()) << columns.message();
   EXPECT_EQ(CopyInsertHead(Target(), *columns), "INSERT INTO `app`.`t` (`id`, `a`, `b`) VALUES ");
   EXPECT_EQ(CopyInsertTail(*columns, nullptr), "");
