@@ -1,6 +1,9 @@
 #include "apply/apply_agent.h"
 
+#include <google/protobuf/arena.h>
+
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -22,6 +25,13 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kConnectTimeout{10000};
 constexpr milliseconds kWelcomeTimeout{60000};  // the capture side may be creating a slot
+
+// A copy chunk's rows reach the sink's bulk path in writes of about this many rows, or of the
+// frames holding this many bytes (each bound checked after a frame): each write costs the target
+// a few statements, so few large writes are fastest, and the bound keeps what the agent holds
+// small whatever copy_chunk_rows is.
+constexpr size_t kCopyRowsPerWrite = 10000;
+constexpr size_t kCopyBytesPerWrite = 16 << 20;
 
 std::string ConflictName(RowOutcome outcome) {
   switch (outcome) {
@@ -107,6 +117,11 @@ class ApplyAgent::UpstreamStream {
     // While a copy chunk is open (Begin.copy): the chunk and its table's relation.
     std::optional<wire::CopyChunk> chunk;
     std::optional<MappedRelation> chunk_relation;
+    // The chunk's frames and its rows not yet handed to the sink (Sink::CopyRows), converted,
+    // all on one arena: a row costs no allocation or free per value, and the rows move from
+    // their frame to `chunk_rows` without a copy.
+    std::unique_ptr<google::protobuf::Arena> chunk_arena;
+    ChunkRows* chunk_rows = nullptr;  // on chunk_arena
     std::chrono::steady_clock::time_point copy_logged_at{};
   };
 
@@ -119,7 +134,11 @@ class ApplyAgent::UpstreamStream {
   Status StartAddedTables(StreamState& state, const wire::Welcome& welcome);
   Status RecordCopies(StreamState& state, const std::vector<CopyProgress>& copies);
   Status HandleChunkBegin(StreamState& state, const wire::Begin& begin);
-  Status HandleChunkChanges(StreamState& state, const wire::Changes& changes);
+  Status HandleChunkChanges(StreamState& state, const wire::Frame& frame);
+  Status HandleChunkRelation(StreamState& state, const wire::Relation& relation);
+  Status AddChunkRow(StreamState& state, wire::Change& change);
+  Status WriteChunkRows(StreamState& state);
+  void ReleaseChunkRows(StreamState& state);
   Status HandleChunkCommit(StreamState& state);
   Status DeleteRowsTheSourceLacks(StreamState& state);
   void LogCopyProgress(StreamState& state, const admin::CopyStatus& status);
@@ -398,6 +417,7 @@ Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, const wire::F
       return HandleBegin(state, begin);
     }
     case wire::FrameType::kChanges: {
+      if (state.chunk) return HandleChunkChanges(state, frame);
       wire::Changes changes;
       FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, &changes));
       return HandleChanges(state, changes);
@@ -445,7 +465,6 @@ Status ApplyAgent::UpstreamStream::HandleBegin(StreamState& state, const wire::B
 
 Status ApplyAgent::UpstreamStream::HandleChanges(StreamState& state, const wire::Changes& changes) {
   if (!state.in_transaction) return Status::Error("Changes outside a transaction");
-  if (state.chunk) return HandleChunkChanges(state, changes);
   for (const wire::Change& change : changes.changes()) {
     if (change.has_relation()) {
       FERRY_RETURN_IF_ERROR(HandleRelation(state, change.relation()));
@@ -587,41 +606,43 @@ Status ApplyAgent::UpstreamStream::HandleChunkBegin(StreamState& state, const wi
   state.rows_in_transaction = 0;
   state.chunk = begin.copy();
   state.chunk_relation.reset();
+  ReleaseChunkRows(state);
   return Status::Ok();
 }
 
+// The chunk's rows are queued and written in bulk (Sink::CopyRows): once kCopyRowsPerWrite rows
+// or kCopyBytesPerWrite bytes are queued (checked after each frame), and at the chunk's commit.
 Status ApplyAgent::UpstreamStream::HandleChunkChanges(StreamState& state,
-                                                      const wire::Changes& changes) {
-  for (const wire::Change& change : changes.changes()) {
+                                                      const wire::Frame& frame) {
+  auto* changes = google::protobuf::Arena::CreateMessage<wire::Changes>(state.chunk_arena.get());
+  FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, changes));
+  for (wire::Change& change : *changes->mutable_changes()) {
     if (change.has_relation()) {
-      auto mapped = agent_.mapper_.Map(change.relation());
-      if (!mapped.ok()) return mapped.status();
-      FERRY_RETURN_IF_ERROR(CheckTargetColumns(state, *mapped));
-      state.chunk_relation = std::move(mapped).value();
-      // The whole table in one chunk: its rows replace whatever the stream brought before it.
-      if (state.chunk->whole_table()) {
-        FERRY_RETURN_IF_ERROR(state.sink->EmptyTable(*state.chunk_relation));
-      } else {
-        FERRY_RETURN_IF_ERROR(DeleteRowsTheSourceLacks(state));
-      }
-      continue;
+      FERRY_RETURN_IF_ERROR(HandleChunkRelation(state, change.relation()));
+    } else {
+      FERRY_RETURN_IF_ERROR(AddChunkRow(state, change));
     }
-    if (!state.chunk_relation) {
-      return Status::Error("copied row of " + state.chunk->table() +
-                           " before its table was described: the capture agent broke the protocol");
-    }
-    wire::RowChange row = change.row();
-    if (row.op() != wire::RowChange::INSERT) {
-      return Status::Error("copied row of " + state.chunk->table() +
-                           " is not an insert: the capture agent broke the protocol");
-    }
-    if (state.chunk_relation->converts)
-      FERRY_RETURN_IF_ERROR(ConvertRow(*state.chunk_relation, row));
-    // The stream may have brought a newer state of this row already only when the chunk left
-    // it out; a row met here is one the stream inserted before the chunk's read: overwritten.
-    auto outcome = state.sink->ApplyRow(*state.chunk_relation, row);
-    if (!outcome.ok()) return outcome.status().WithContext("copying " + state.chunk->table());
-    ++state.rows_in_transaction;
+  }
+  if (static_cast<size_t>(state.chunk_rows->size()) >= kCopyRowsPerWrite ||
+      state.chunk_arena->SpaceUsed() >= kCopyBytesPerWrite) {
+    FERRY_RETURN_IF_ERROR(WriteChunkRows(state));
+    ReleaseChunkRows(state);  // the frames' memory too, now that no row refers to it
+  }
+  return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::HandleChunkRelation(StreamState& state,
+                                                       const wire::Relation& relation) {
+  FERRY_RETURN_IF_ERROR(WriteChunkRows(state));  // rows queued for an earlier description
+  auto mapped = agent_.mapper_.Map(relation);
+  if (!mapped.ok()) return mapped.status();
+  FERRY_RETURN_IF_ERROR(CheckTargetColumns(state, *mapped));
+  state.chunk_relation = std::move(mapped).value();
+  // The whole table in one chunk: its rows replace whatever the stream brought before it.
+  if (state.chunk->whole_table()) {
+    FERRY_RETURN_IF_ERROR(state.sink->EmptyTable(*state.chunk_relation));
+  } else {
+    FERRY_RETURN_IF_ERROR(DeleteRowsTheSourceLacks(state));
   }
   return Status::Ok();
 }
@@ -647,7 +668,59 @@ Status ApplyAgent::UpstreamStream::DeleteRowsTheSourceLacks(StreamState& state) 
   return Status::Ok();
 }
 
+// Checks one copied row, converts it as the mapping's type overrides say, and queues it.
+Status ApplyAgent::UpstreamStream::AddChunkRow(StreamState& state, wire::Change& change) {
+  if (!change.has_row()) {
+    return Status::Error("copied change of " + state.chunk->table() +
+                         " holds neither a row nor a table: the capture agent broke the protocol");
+  }
+  if (!state.chunk_relation) {
+    return Status::Error("copied row of " + state.chunk->table() +
+                         " before its table was described: the capture agent broke the protocol");
+  }
+  if (change.row().op() != wire::RowChange::INSERT) {
+    return Status::Error("copied row of " + state.chunk->table() +
+                         " is not an insert: the capture agent broke the protocol");
+  }
+  // The row and the queue are on the same arena: the swap moves pointers, not values.
+  wire::RowChange& row = *state.chunk_rows->Add();
+  row.Swap(change.mutable_row());
+  if (state.chunk_relation->converts) FERRY_RETURN_IF_ERROR(ConvertRow(*state.chunk_relation, row));
+  // Every row of the chunk passes here once, in key order and as the target will hold it: what
+  // the chunk's commit needs to know of its rows (their keys, say) is gathered here.
+  ++state.rows_in_transaction;
+  return Status::Ok();
+}
+
+// Hands the queued rows to the sink. The stream may have brought a newer state of a row already
+// only when the chunk left it out; a row met here is one the stream inserted before the chunk's
+// read: overwritten (or, in a table the chunk replaces whole, emptied before).
+Status ApplyAgent::UpstreamStream::WriteChunkRows(StreamState& state) {
+  if (state.chunk_rows->empty()) return Status::Ok();
+  const CopyInto into = state.chunk->whole_table() ? CopyInto::kEmptied : CopyInto::kExisting;
+  Status written = state.sink->CopyRows(*state.chunk_relation, *state.chunk_rows, into);
+  // A new, empty queue: the rows just written stay on the arena until ReleaseChunkRows, as the
+  // frame being read may still be iterated.
+  state.chunk_rows = google::protobuf::Arena::CreateMessage<ChunkRows>(state.chunk_arena.get());
+  return written.WithContext("copying " + state.chunk->table());
+}
+
+// Frees every frame and row of the chunk on its arena; nothing may refer to them any more.
+void ApplyAgent::UpstreamStream::ReleaseChunkRows(StreamState& state) {
+  if (!state.chunk_arena) {
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 64 << 10;
+    options.max_block_size = 1 << 20;
+    state.chunk_arena = std::make_unique<google::protobuf::Arena>(options);
+  } else {
+    state.chunk_arena->Reset();
+  }
+  state.chunk_rows = google::protobuf::Arena::CreateMessage<ChunkRows>(state.chunk_arena.get());
+}
+
 Status ApplyAgent::UpstreamStream::HandleChunkCommit(StreamState& state) {
+  FERRY_RETURN_IF_ERROR(WriteChunkRows(state));
+  ReleaseChunkRows(state);
   const wire::CopyChunk chunk = *state.chunk;
   const CopyProgress progress = state.copies->AfterChunk(chunk, state.rows_in_transaction);
   FERRY_RETURN_IF_ERROR(state.sink->RecordCopyProgress(upstream_.name, progress));

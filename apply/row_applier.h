@@ -101,6 +101,26 @@ class RowEngine {
     return Status::Error("this engine inserts row by row");
   }
 
+  // True when CopyRows writes copied rows into `table` (with `arbiter`, as CopyRows says) in
+  // bulk; false (the default): RowApplier writes them as it writes ApplyRow's inserts.
+  virtual bool CopiesInBulk(const Table& table, const std::vector<std::string>* arbiter) const {
+    (void)table, (void)arbiter;
+    return false;
+  }
+
+  // Writes the copied rows `rows` (INSERTs of whole rows of `relation`) into `table` in bulk.
+  // With `arbiter` a row whose arbiter values exist overwrites that row; without, every row is
+  // inserted. Returns the indexes of the rows it left unwritten, which RowApplier then writes
+  // as it writes ApplyRow's inserts (one at a time where they clash, so that an error names
+  // what clashed): e.g. the rows of a statement the target refused because one clashed on
+  // another unique index than the arbiter, which no bulk statement tells apart.
+  virtual Result<std::vector<size_t>> CopyRows(const MappedRelation& relation, const Table& table,
+                                               const ChunkRows& rows,
+                                               const std::vector<std::string>* arbiter) {
+    (void)relation, (void)table, (void)rows, (void)arbiter;
+    return Status::Error("this engine has no bulk copy");
+  }
+
   // Sets `set` in the rows matching `match`, only one of them with `one_row`; the number of
   // rows found (not only changed). An empty `set` still finds the row.
   virtual Result<uint64_t> Update(const Table& table, const std::vector<Column>& set,
@@ -142,6 +162,11 @@ class RowApplier {
   // Applies one change inside the engine's open transaction. Errors start with
   // "apply to schema.table (OP)".
   Result<RowOutcome> Apply(const MappedRelation& relation, const wire::RowChange& change);
+
+  // Writes a copy chunk's rows (see Sink::CopyRows) inside the engine's open transaction: in
+  // bulk where the engine can, else as Apply writes inserts. Errors start with "copy into
+  // schema.table (N rows)".
+  Status Copy(const MappedRelation& relation, const ChunkRows& rows, CopyInto into);
 
   // Empties the target tables of `relations` together for one source TRUNCATE, inside the
   // engine's open transaction. Errors start with "apply to schema.a, schema.b (TRUNCATE)".
@@ -185,6 +210,10 @@ class RowApplier {
   // The cached table `name` ("schema.table"), read again when `shape` changed.
   Result<const Table*> Target(const MappedRelation& relation, const std::string& name,
                               const std::string& shape);
+
+  // Copy's work once the target table is known.
+  Status CopyRows(const MappedRelation& relation, const Table& target, const std::string& shape,
+                  const ChunkRows& rows, CopyInto into);
 
   Result<RowOutcome> ApplyInsert(const MappedRelation& relation, const Table& target,
                                  const std::string& shape, const wire::RowChange& change);
@@ -247,6 +276,12 @@ inline constexpr size_t kMaxInsertBatchBytes = 4 << 20;
 template <typename Column, typename Table, typename BindOne>
 Result<std::vector<Column>> BindMapped(const MappedRelation& relation, const Table& target,
                                        const RowImage& image, BindOne bind);
+
+// The target column of each of `relation`'s mapped columns, in order, found once for a bulk
+// write of many rows (BindMapped finds them for every row); fails naming a missing one.
+template <typename Table>
+auto MappedTargetColumns(const MappedRelation& relation, const Table& target)
+    -> Result<std::vector<decltype(target.Find(std::string()))>>;
 
 }  // namespace ferry::apply
 

@@ -94,6 +94,66 @@ Status RowApplier<Table, Column>::Truncate(const std::vector<const MappedRelatio
 }
 
 template <typename Table, typename Column>
+Status RowApplier<Table, Column>::Copy(const MappedRelation& relation, const ChunkRows& rows,
+                                       CopyInto into) {
+  const std::string name = relation.target_name();
+  const std::string context = "copy into " + name + " (" + std::to_string(rows.size()) + " rows)";
+  FERRY_RETURN_IF_ERROR(engine_->CheckOpen().WithContext(context));
+  if (!engine_->InTransaction()) {
+    return Status::Error(context + ": no transaction is open: call BeginCopyTransaction first");
+  }
+  FERRY_RETURN_IF_ERROR(Flush());  // inserts deferred before the copy go first
+  const std::string shape = TargetShape(relation);
+  Result<const Table*> target = Target(relation, name, shape);
+  if (!target.ok()) return target.status().WithContext(context);
+  // A copied row met again is expected (see Sink::CopyRows): rows written by the row path must
+  // not report it.
+  const size_t late = late_.size();
+  Status status = CopyRows(relation, **target, shape, rows, into);
+  late_.resize(late);
+  if (!status.ok()) {
+    // As in Apply: the table may have been altered under us, and the transaction is lost.
+    tables_.erase(name);
+    pending_.reset();
+    return status.WithContext(context);
+  }
+  return Status::Ok();
+}
+
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::CopyRows(const MappedRelation& relation, const Table& target,
+                                           const std::string& shape, const ChunkRows& rows,
+                                           CopyInto into) {
+  for (const wire::RowChange& row : rows) {
+    if (row.op() != wire::RowChange::INSERT) {
+      return Status::Error(std::string("a copied row is not an INSERT (") + OpName(row.op()) +
+                           "): the copy is malformed");
+    }
+  }
+  // An emptied table holds nothing a row could meet: every row is inserted as it is.
+  std::optional<std::vector<std::string>> arbiter;
+  if (into == CopyInto::kExisting) {
+    arbiter = ArbiterColumns(relation, target.unique_indexes);
+    if (!arbiter && RequiresArbiter(relation)) return NoArbiterError(relation, target);
+  }
+  const std::vector<std::string>* on = arbiter ? &*arbiter : nullptr;
+  std::vector<size_t> by_row;
+  if (engine_->CopiesInBulk(target, on)) {
+    Result<std::vector<size_t>> left = engine_->CopyRows(relation, target, rows, on);
+    if (!left.ok()) return left.status();
+    by_row = std::move(left).value();
+  } else {
+    by_row.resize(static_cast<size_t>(rows.size()));
+    for (size_t i = 0; i < static_cast<size_t>(rows.size()); ++i) by_row[i] = i;
+  }
+  for (size_t i : by_row) {
+    Result<RowOutcome> outcome = ApplyInsert(relation, target, shape, rows[i]);
+    if (!outcome.ok()) return outcome.status();
+  }
+  return Flush();
+}
+
+template <typename Table, typename Column>
 Result<const Table*> RowApplier<Table, Column>::Target(const MappedRelation& relation,
                                                        const std::string& name,
                                                        const std::string& shape) {
@@ -432,6 +492,19 @@ Result<std::vector<Column>> BindMapped(const MappedRelation& relation, const Tab
     bound.push_back(std::move(one).value());
   }
   return bound;
+}
+
+template <typename Table>
+auto MappedTargetColumns(const MappedRelation& relation, const Table& target)
+    -> Result<std::vector<decltype(target.Find(std::string()))>> {
+  std::vector<decltype(target.Find(std::string()))> columns;
+  columns.reserve(relation.columns.size());
+  for (const MappedColumn& column : relation.columns) {
+    const auto* target_column = target.Find(column.target_name);
+    if (target_column == nullptr) return MissingTargetColumn(target.name(), column);
+    columns.push_back(target_column);
+  }
+  return columns;
 }
 
 }  // namespace ferry::apply

@@ -528,5 +528,110 @@ TEST_F(DeferredInsertTest, DiscardForgetsPendingRowsAndLateOutcomes) {
   EXPECT_TRUE(applier_.TakeLateOutcomes().empty());
 }
 
+// ---- copy chunks ------------------------------------------------------------------------------
+
+// The batching engine with a bulk path for copied rows, scripted by `bulk` and `left`.
+class CopyingEngine : public BatchingEngine {
+ public:
+  bool CopiesInBulk(const FakeTable&, const std::vector<std::string>*) const override {
+    return bulk;
+  }
+  Result<std::vector<size_t>> CopyRows(const MappedRelation&, const FakeTable& table,
+                                       const ChunkRows& rows,
+                                       const std::vector<std::string>* arbiter) override {
+    std::string ids;
+    for (const wire::RowChange& row : rows) {
+      ids += (ids.empty() ? "" : ",") + std::to_string(row.new_values(0).int64());
+    }
+    calls.push_back("copy " + table.name() + " " + ids +
+                    (arbiter ? " arbiter " + arbiter->front() : ""));
+    return left;
+  }
+
+  bool bulk = true;
+  Result<std::vector<size_t>> left = std::vector<size_t>{};
+};
+
+class CopyTest : public testing::Test {
+ protected:
+  static ChunkRows Rows(std::initializer_list<int64_t> ids) {
+    ChunkRows rows;
+    for (int64_t id : ids) *rows.Add() = Change(wire::RowChange::INSERT, {Int(id), Int(0), Int(0)});
+    return rows;
+  }
+  Status Copy(const ChunkRows& rows, CopyInto into = CopyInto::kExisting) {
+    return applier_.Copy(Relation(), rows, into);
+  }
+
+  CopyingEngine engine_;
+  RowApplier<FakeTable, FakeColumn> applier_{&engine_};
+};
+
+TEST_F(CopyTest, RowsGoToTheBulkPathWithTheKeyAsArbiterUnlessTheTableWasEmptied) {
+  ASSERT_TRUE(Copy(Rows({1, 2})).ok());
+  ASSERT_TRUE(Copy(Rows({3}), CopyInto::kEmptied).ok());
+  EXPECT_EQ(engine_.calls,
+            (std::vector<std::string>{"copy public.t 1,2 arbiter id", "copy public.t 3"}));
+  EXPECT_EQ(engine_.loads, 1);  // the table's catalog is read once
+}
+
+TEST_F(CopyTest, DeferredInsertsRunFirst) {
+  ASSERT_TRUE(
+      applier_.Apply(Relation(), Change(wire::RowChange::INSERT, {Int(9), Int(0), Int(0)})).ok());
+  ASSERT_TRUE(Copy(Rows({1})).ok());
+  EXPECT_EQ(engine_.calls, (std::vector<std::string>{"insert batch id=9,a=0,b=0 arbiter",
+                                                     "copy public.t 1 arbiter id"}));
+}
+
+// Rows the engine leaves (a refused statement) and every row of an engine without a bulk path
+// go in as Apply writes inserts; a row they meet is not reported.
+TEST_F(CopyTest, RowsTheBulkPathLeavesGoByTheRowPathAndReportNothing) {
+  engine_.left = std::vector<size_t>{0, 2};
+  engine_.batch_result = BatchInsertion{1, {1}, {}};
+  engine_.updated = {1};
+  ASSERT_TRUE(Copy(Rows({1, 2, 3})).ok());
+  EXPECT_EQ(engine_.calls,
+            (std::vector<std::string>{"copy public.t 1,2,3 arbiter id",
+                                      "insert batch id=1,a=0,b=0 | id=3,a=0,b=0 arbiter",
+                                      "update a=0,b=0 where id=3"}));
+  EXPECT_TRUE(applier_.TakeLateOutcomes().empty());
+
+  engine_.calls.clear();
+  engine_.bulk = false;
+  engine_.batch_result = BatchInsertion{};
+  ASSERT_TRUE(Copy(Rows({4, 5})).ok());
+  EXPECT_EQ(engine_.calls,
+            std::vector<std::string>{"insert batch id=4,a=0,b=0 | id=5,a=0,b=0 arbiter"});
+}
+
+TEST_F(CopyTest, ErrorsNameTheTableAndRowCount) {
+  engine_.left = Status::Error("server said no");
+  EXPECT_EQ(Copy(Rows({1, 2})).message(), "copy into public.t (2 rows): server said no");
+  EXPECT_EQ(engine_.loads, 1);
+  engine_.left = std::vector<size_t>{};
+  ASSERT_TRUE(Copy(Rows({1})).ok());
+  EXPECT_EQ(engine_.loads, 2);  // read again after a failure: the table may have changed
+
+  ChunkRows update = Rows({1});
+  update.Mutable(0)->set_op(wire::RowChange::UPDATE);
+  EXPECT_EQ(Copy(update).message(),
+            "copy into public.t (1 rows): a copied row is not an INSERT (UPDATE): the copy is "
+            "malformed");
+
+  engine_.in_transaction = false;
+  EXPECT_EQ(Copy(Rows({1})).message(),
+            "copy into public.t (1 rows): no transaction is open: call BeginCopyTransaction first");
+}
+
+TEST_F(CopyTest, AKeyWithoutUniqueIndexOnTheTargetNamesTheFix) {
+  engine_.table->unique_indexes.clear();
+  EXPECT_EQ(Copy(Rows({1})).message(),
+            "copy into public.t (1 rows): target table public.t needs a primary key or unique "
+            "index on ([id]), the key of the source table: add one, e.g. ALTER TABLE "
+            "[public].[t] ADD PRIMARY KEY ([id])");
+  // Into an emptied table no row can be met: no arbiter needed.
+  ASSERT_TRUE(Copy(Rows({1}), CopyInto::kEmptied).ok());
+}
+
 }  // namespace
 }  // namespace ferry::apply

@@ -61,6 +61,15 @@ struct CopyRange {
   std::vector<RowImage> keep;     // keys in the range that stay
 };
 
+// Rows of a copy chunk, as they came off the wire.
+using ChunkRows = google::protobuf::RepeatedPtrField<wire::RowChange>;
+
+// What a copy chunk's rows meet in their target table (Sink::CopyRows).
+enum class CopyInto {
+  kExisting,  // rows the stream wrote before the chunk's read: a row with the key is overwritten
+  kEmptied,   // nothing: the table was emptied for a chunk that replaces it whole
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -89,6 +98,18 @@ class Sink {
   // keys as the target orders them, so it is only meaningful where that is the source's order.
   virtual Result<uint64_t> DeleteCopyRange(const MappedRelation& relation,
                                            const CopyRange& range) = 0;
+
+  // Writes rows of a copy chunk into `relation`'s target table, in the open copy transaction
+  // (BeginCopyTransaction), by the target's bulk path, with the meaning ApplyRow gives an INSERT
+  // of each: with CopyInto::kExisting a row whose key is already there (the stream inserted it
+  // before the chunk's read) is overwritten with the chunk's row; with CopyInto::kEmptied the
+  // table was emptied in this transaction (EmptyTable) and every row is inserted as it is, also
+  // into a table without key. `rows` are INSERTs with whole new images, type overrides already
+  // converted (ConvertRow). A chunk's rows may come in several calls. Everything ApplyRow
+  // deferred runs first; the rows are written when it returns, or the error says why not
+  // (errors start with "copy into schema.table (N rows)"). A row met again is expected here
+  // and is not reported as a LateOutcome.
+  virtual Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto into) = 0;
 
   // Records `progress` as `upstream`'s copy of progress.table, in the open transaction, so that
   // it commits (or not) with the rows it describes.

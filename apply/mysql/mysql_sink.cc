@@ -156,6 +156,11 @@ constexpr size_t kMaxPlaceholders = 65535;
 
 constexpr int kErrDupEntry = 1062;
 constexpr int kErrDupEntryWithKeyName = 1586;
+constexpr int kErrBadNull = 1048;
+
+// One multi-row INSERT of a copy chunk carries at most this many bytes (as mariadb-dump's
+// extended inserts, large enough that the statement's own cost no longer counts).
+constexpr size_t kCopyStatementBytes = 4 << 20;
 
 std::optional<uint64_t> Number(const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
@@ -237,6 +242,11 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                               const wire::RowChange& change) override;
+  Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto into) override {
+    Status status = rows_.Copy(relation, rows, into);
+    if (!status.ok()) transaction_failed_ = true;  // as in ApplyRow
+    return status;
+  }
   Status ApplyTruncate(const std::vector<const MappedRelation*>& relations,
                        const wire::RowChange& change) override;
   Status CommitTransaction() override;
@@ -247,6 +257,18 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Result<BatchInsertion> InsertBatch(const TargetTable& target,
                                      const std::vector<std::vector<BoundColumn>>& rows,
                                      const std::vector<std::string>* arbiter) override;
+  // The bulk path's check for an insert that met a row on another unique index than the
+  // arbiter needs a first arbiter column that cannot be NULL (see CopyInsertTail); else the row
+  // path, which asks the row with the key itself.
+  bool CopiesInBulk(const TargetTable& target,
+                    const std::vector<std::string>* arbiter) const override {
+    if (arbiter == nullptr) return true;
+    const TargetColumn* first = arbiter->empty() ? nullptr : target.Find(arbiter->front());
+    return first != nullptr && !first->nullable;
+  }
+  Result<std::vector<size_t>> CopyRows(const MappedRelation& relation, const TargetTable& target,
+                                       const ChunkRows& rows,
+                                       const std::vector<std::string>* arbiter) override;
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table) override;
   Result<std::vector<std::string>> CreateTable(const NewTable& table) override;
@@ -269,6 +291,11 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Result<sql::PreparedStatement*> Prepare(const std::string& sql);
   // Executes a prepared statement; the number of rows it found (CLIENT_FOUND_ROWS).
   Result<uint64_t> Execute(const Statement& statement);
+  // Runs one multi-row INSERT of CopyRows: copy_statement_ (holding the rows `rows`) followed by
+  // `tail`. Rows the target refused for a clash go to `refused`, for the row path to write one
+  // at a time.
+  Status ExecCopyStatement(const std::string& tail, const std::vector<size_t>& rows,
+                           std::vector<size_t>* refused);
   Result<std::vector<Row>> Query(const std::string& sql, const std::vector<std::string>& params);
 
   // RowEngine: what the shared row-apply flow needs from MySQL/MariaDB.
@@ -312,6 +339,10 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   std::shared_ptr<spdlog::logger> log_;
   std::string product_ = "server";  // "MariaDB" or "MySQL" once connected
   int last_error_code_ = 0;
+  // The bytes of one statement of CopyRows: kCopyStatementBytes, less when the server's
+  // max_allowed_packet is smaller.
+  size_t copy_statement_bytes_ = kCopyStatementBytes;
+  std::string copy_statement_;  // the statement CopyRows is building
   // Declared before the statements: they must be closed before their connection.
   std::unique_ptr<sql::Connection> conn_;
   bool in_transaction_ = false;
@@ -469,12 +500,16 @@ Status MysqlSink::Open() {
     return Status::Error("connect to target MySQL/MariaDB at " + where + ": " +
                          connected.message() + ": check the target dsn and that the server is up");
   }
-  Result<std::vector<Row>> version = Query("SELECT VERSION()", {});
+  Result<std::vector<Row>> version = Query("SELECT VERSION(), @@max_allowed_packet", {});
   if (!version.ok()) {
     Close();
     return version.status().WithContext("read the target's version");
   }
   const std::string server_version = FirstValue(*version);
+  // A statement over max_allowed_packet is refused and the connection dropped.
+  if (std::optional<uint64_t> packet = Number(FirstValue(*version, 1))) {
+    copy_statement_bytes_ = std::min<uint64_t>(kCopyStatementBytes, *packet / 2);
+  }
   product_ = server_version.find("MariaDB") != std::string::npos ? "MariaDB" : "MySQL";
   Status status = Guard([&] { conn_->setAutoCommit(false); });
   for (const char* sql : kSessionSettings) {
@@ -723,6 +758,58 @@ Result<BatchInsertion> MysqlSink::InsertBatch(const TargetTable& target,
     from += length;
   }
   return result;
+}
+
+// Rows go in multi-row INSERTs of literals (see mysql_sql.h), each up to copy_statement_bytes_.
+// A row too big for a statement of its own is left to the row path, which streams large values
+// as prepared-statement parameters.
+Result<std::vector<size_t>> MysqlSink::CopyRows(const MappedRelation& relation,
+                                                const TargetTable& target, const ChunkRows& rows,
+                                                const std::vector<std::string>* arbiter) {
+  Result<std::vector<CopyColumn>> columns = CopyColumns(relation, target);
+  if (!columns.ok()) return columns.status();
+  const std::string head = CopyInsertHead(target, *columns);
+  const std::string tail = CopyInsertTail(*columns, arbiter);
+  std::vector<size_t> left;
+  std::vector<size_t> in_statement;
+  // Kept by the sink: a statement of megabytes is not allocated (and faulted in) again per call.
+  std::string& sql = copy_statement_;
+  sql.assign(head);
+  std::string tuple;
+  for (size_t i = 0; i < static_cast<size_t>(rows.size()); ++i) {
+    tuple.clear();
+    FERRY_RETURN_IF_ERROR(AppendCopyTuple(relation, *columns, rows[i].new_values(), &tuple));
+    if (head.size() + tuple.size() + tail.size() > copy_statement_bytes_) {
+      left.push_back(i);
+      continue;
+    }
+    if (sql.size() + 1 + tuple.size() + tail.size() > copy_statement_bytes_) {
+      FERRY_RETURN_IF_ERROR(ExecCopyStatement(tail, in_statement, &left));
+      sql.assign(head);
+      in_statement.clear();
+    }
+    if (!in_statement.empty()) sql.push_back(',');
+    sql += tuple;
+    in_statement.push_back(i);
+  }
+  if (!in_statement.empty()) FERRY_RETURN_IF_ERROR(ExecCopyStatement(tail, in_statement, &left));
+  std::sort(left.begin(), left.end());  // the row path writes them in the chunk's order
+  return left;
+}
+
+// InnoDB rolls back a refused statement alone, so its rows are simply written again.
+Status MysqlSink::ExecCopyStatement(const std::string& tail, const std::vector<size_t>& rows,
+                                    std::vector<size_t>* refused) {
+  copy_statement_ += tail;
+  Status status = Guard([&] {
+    std::unique_ptr<sql::Statement> statement(conn_->createStatement());
+    statement->execute(copy_statement_);
+  });
+  const bool clash = last_error_code_ == kErrDupEntry ||
+                     last_error_code_ == kErrDupEntryWithKeyName || last_error_code_ == kErrBadNull;
+  if (status.ok() || !clash) return status;
+  refused->insert(refused->end(), rows.begin(), rows.end());
+  return Status::Ok();
 }
 
 Result<Insertion> MysqlSink::Insert(const TargetTable& target, const std::vector<BoundColumn>& row,

@@ -20,6 +20,13 @@
 //    which InnoDB rolls back for that statement alone, not the transaction) is followed by an
 //    UPDATE of the row with the key; if that finds no row, the clash was on another unique
 //    index and the error stands, naming it.
+//  - Copy chunks (Sink::CopyRows) take a bulk path: multi-row INSERTs of SQL literals of up to
+//    4 MiB (half the server's max_allowed_packet if that is less), ON DUPLICATE KEY UPDATE
+//    where the stream may have written a row first. The check that keeps that from overwriting
+//    a row met on another unique index (mysql_sql.h, CopyInsertTail) makes such a statement
+//    fail instead; InnoDB undoes it alone, and its rows go in as above, one at a time, so the
+//    error names the clash. A row too big for one statement, and a key whose unique index
+//    allows NULL, take that path too.
 //  - A source TRUNCATE becomes DELETE FROM. TRUNCATE TABLE is DDL in MySQL: it commits the open
 //    transaction implicitly and cannot be rolled back, so the checkpoint would be committed
 //    together with half a source transaction, and a crash before the real COMMIT would leave

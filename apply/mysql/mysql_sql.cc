@@ -5,6 +5,7 @@
 
 #include "apply/key_range_sql.h"
 #include "apply/row_applier.h"
+#include "apply/sink_text.h"
 
 namespace ferry::apply::mysql {
 namespace {
@@ -206,6 +207,138 @@ Statement DeleteRangeStatement(const TargetTable& target,
                                                    return column.placeholder;
                                                  });
   return statement;
+}
+
+Result<std::vector<CopyColumn>> CopyColumns(const MappedRelation& relation,
+                                            const TargetTable& target) {
+  Result<std::vector<const TargetColumn*>> targets = MappedTargetColumns(relation, target);
+  if (!targets.ok()) return targets.status();
+  std::vector<CopyColumn> columns;
+  columns.reserve(relation.columns.size());
+  for (size_t i = 0; i < relation.columns.size(); ++i) {
+    const TargetColumn& column = *(*targets)[i];
+    columns.push_back({relation.columns[i].target_name, relation.columns[i].source_index,
+                       &column.type, ClassOf(column.type)});
+  }
+  return columns;
+}
+
+namespace {
+
+// The escape sequence (after a backslash) for a character a quoted literal must not hold as it
+// is, or 0.
+char EscapeOf(char c) {
+  switch (c) {
+    case '\0':
+      return '0';
+    case '\n':
+      return 'n';
+    case '\r':
+      return 'r';
+    case '\x1a':
+      return 'Z';
+    case '\\':
+    case '\'':
+    case '"':
+      return c;
+    default:
+      return 0;
+  }
+}
+
+// Appends `text` with each such character escaped; runs without one are appended whole.
+void AppendEscaped(std::string_view text, std::string* out) {
+  size_t from = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char escape = EscapeOf(text[i]);
+    if (escape == 0) continue;
+    out->append(text.substr(from, i - from));
+    out->push_back('\\');
+    out->push_back(escape);
+    from = i + 1;
+  }
+  out->append(text.substr(from));
+}
+
+}  // namespace
+
+void AppendLiteral(const Param& param, std::string* out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  switch (param.kind) {
+    case Param::Kind::kNull:
+      out->append("NULL");
+      return;
+    case Param::Kind::kInt64:
+      out->append(std::to_string(param.int64));
+      return;
+    case Param::Kind::kUInt64:
+      out->append(std::to_string(param.uint64));
+      return;
+    case Param::Kind::kDouble: {
+      const std::string text = ShortestText(param.float64);
+      out->append(text);
+      if (text.find_first_of("eE") == std::string::npos) out->append("e0");
+      return;
+    }
+    case Param::Kind::kString:
+      out->push_back('\'');
+      AppendEscaped(param.text, out);
+      out->push_back('\'');
+      return;
+    case Param::Kind::kBytes:
+      out->append("X'");
+      for (unsigned char byte : param.text) {
+        out->push_back(kHex[byte >> 4]);
+        out->push_back(kHex[byte & 0x0f]);
+      }
+      out->push_back('\'');
+      return;
+  }
+}
+
+Status AppendCopyTuple(const MappedRelation& relation, const std::vector<CopyColumn>& columns,
+                       const google::protobuf::RepeatedPtrField<wire::Value>& image,
+                       std::string* out) {
+  FERRY_RETURN_IF_ERROR(CheckImageSize(relation, image.size()));
+  out->push_back('(');
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const CopyColumn& column = columns[i];
+    Result<Param> param = ToParam(image.Get(column.source_index), *column.type, column.cls);
+    if (!param.ok()) return param.status().WithContext("column " + column.name);
+    if (i > 0) out->append(", ");
+    AppendLiteral(*param, out);
+  }
+  out->push_back(')');
+  return Status::Ok();
+}
+
+std::string CopyInsertHead(const TargetTable& target, const std::vector<CopyColumn>& columns) {
+  std::string names;
+  for (const CopyColumn& column : columns) {
+    names += (names.empty() ? "" : ", ") + QuoteIdent(column.name);
+  }
+  return "INSERT INTO " + target.quoted() + " (" + names + ") VALUES ";
+}
+
+std::string CopyInsertTail(const std::vector<CopyColumn>& columns,
+                           const std::vector<std::string>* arbiter) {
+  if (arbiter == nullptr || arbiter->empty()) return "";
+  // Assignments run left to right, each seeing the ones before: the check comes first, while
+  // the row met still has its own values.
+  std::string same;
+  for (const std::string& name : *arbiter) {
+    same +=
+        (same.empty() ? "" : " AND ") + QuoteIdent(name) + " <=> VALUES(" + QuoteIdent(name) + ")";
+  }
+  const std::string first = QuoteIdent(arbiter->front());
+  std::string tail =
+      " ON DUPLICATE KEY UPDATE " + first + " = IF(" + same + ", " + first + ", NULL)";
+  for (const CopyColumn& column : columns) {
+    if (std::find(arbiter->begin(), arbiter->end(), column.name) != arbiter->end()) continue;
+    const std::string name = QuoteIdent(column.name);
+    tail += ", " + name + " = VALUES(" + name + ")";
+  }
+  return tail;
 }
 
 Result<Dsn> ParseDsn(const std::string& text) {

@@ -97,6 +97,45 @@ Statement DeleteRangeStatement(const TargetTable& target,
                                const std::optional<std::vector<BoundColumn>>& upto,
                                const std::vector<std::vector<BoundColumn>>& keep);
 
+// ---- the bulk path of copy chunks ---------------------------------------------------------------
+// A chunk's rows go in multi-row INSERTs whose values are SQL literals, not placeholders: no
+// statement to prepare per row count, no parameter to bind per value, and any number of rows per
+// statement (up to a size in bytes). Values are converted exactly as ToParam converts them.
+
+// What a bulk copy needs of one mapped column, worked out once for all the rows.
+struct CopyColumn {
+  std::string name;  // target column
+  int source_index = 0;
+  const ColumnType* type = nullptr;  // the target column's, in the TargetTable (which outlives it)
+  TypeClass cls = TypeClass::kUnsupported;
+};
+
+// The mapped columns of `relation` on `target`; fails naming a column the target lacks.
+Result<std::vector<CopyColumn>> CopyColumns(const MappedRelation& relation,
+                                            const TargetTable& target);
+
+// Appends `param` as an SQL literal: NULL; an integer; a double with an exponent (so that it is
+// read as the double it is, not as a DECIMAL); '...' with \, ', ", NUL, newline, carriage return
+// and ^Z escaped (the sink's sql_mode keeps backslash escapes); X'...' for bytes.
+void AppendLiteral(const Param& param, std::string* out);
+
+// Appends "(v1, v2, ...)": `image`'s values of `columns` as literals. Fails as BindImage does
+// (the error names the column).
+Status AppendCopyTuple(const MappedRelation& relation, const std::vector<CopyColumn>& columns,
+                       const google::protobuf::RepeatedPtrField<wire::Value>& image,
+                       std::string* out);
+
+// "INSERT INTO t (cols) VALUES ": what precedes the tuples.
+std::string CopyInsertHead(const TargetTable& target, const std::vector<CopyColumn>& columns);
+
+// What follows the tuples: nothing without `arbiter`; with one, an ON DUPLICATE KEY UPDATE that
+// overwrites the row the insert met with the inserted row. MySQL does not say which unique index
+// an insert met: the first assignment sets the first arbiter column to NULL (an error, since
+// the column must be NOT NULL) when the row met has other arbiter values, i.e. the insert
+// clashed on another unique index; that row must not be overwritten (see mysql_sink.h).
+std::string CopyInsertTail(const std::vector<CopyColumn>& columns,
+                           const std::vector<std::string>* arbiter);
+
 // The sink's connection string: "host=127.0.0.1 port=3306 user=ferry password=... dbname=app",
 // keyword=value pairs like libpq's, values optionally single-quoted (\' and \\ escape).
 // Keys: host, port, user, password, dbname, socket, connect_timeout, read_timeout,

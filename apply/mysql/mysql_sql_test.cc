@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "wire/testing/change_records.h"
 
 namespace ferry::apply::mysql {
@@ -161,6 +163,65 @@ TEST(MysqlSqlTest, DeleteRangeComparesKeysAsRowsAndKeepsTheKeysKept) {
                                 Param::String("q"), Param::Int64(1), Param::String("q")}));
   EXPECT_EQ(DeleteRangeStatement(Target(), std::nullopt, std::nullopt, {{a1, b1}}).sql,
             "DELETE FROM `app`.`t` WHERE (`a`, `b`) NOT IN ((?, ?))");
+}
+
+std::string Literal(const Param& param) {
+  std::string out = "|";
+  AppendLiteral(param, &out);
+  return out;
+}
+
+TEST(MysqlSqlTest, LiteralsEscapeWhatAQuotedStringMustNotHold) {
+  EXPECT_EQ(Literal(Param::Null()), "|NULL");
+  EXPECT_EQ(Literal(Param::Int64(std::numeric_limits<int64_t>::min())), "|-9223372036854775808");
+  EXPECT_EQ(Literal(Param::UInt64(std::numeric_limits<uint64_t>::max())), "|18446744073709551615");
+  // A double always has an exponent: 3 would be an integer, 0.1 a DECIMAL.
+  EXPECT_EQ(Literal(Param::Double(3)), "|3e0");
+  EXPECT_EQ(Literal(Param::Double(0.1)), "|0.1e0");
+  EXPECT_EQ(Literal(Param::Double(-1e300)), "|-1e+300");
+  EXPECT_EQ(Literal(Param::String("plain ünï")), "|'plain ünï'");
+  EXPECT_EQ(Literal(Param::String(std::string("'\"\\\0\n\r\x1a\t%_", 10))),
+            "|'\\'\\\"\\\\\\0\\n\\r\\Z\t%_'");
+  EXPECT_EQ(Literal(Param::String("")), "|''");
+  EXPECT_EQ(Literal(Param::Bytes(std::string("\x00\xff'", 3))), "|X'00FF27'");
+  EXPECT_EQ(Literal(Param::Bytes("")), "|X''");
+}
+
+TEST(MysqlSqlTest, CopyStatementPieces) {
+  const TargetTable target = Target();  // the columns point into it
+  Result<std::vector<CopyColumn>> columns = CopyColumns(Relation(), target);
+  ASSERT_TRUE(columns.ok()) << columns.message();
+  EXPECT_EQ(CopyInsertHead(Target(), *columns), "INSERT INTO `app`.`t` (`id`, `a`, `b`) VALUES ");
+  EXPECT_EQ(CopyInsertTail(*columns, nullptr), "");
+  const std::vector<std::string> key = {"id"};
+  EXPECT_EQ(CopyInsertTail(*columns, &key),
+            " ON DUPLICATE KEY UPDATE `id` = IF(`id` <=> VALUES(`id`), `id`, NULL), `a` = "
+            "VALUES(`a`), `b` = VALUES(`b`)");
+  const std::vector<std::string> pair = {"a", "id"};
+  EXPECT_EQ(CopyInsertTail(*columns, &pair),
+            " ON DUPLICATE KEY UPDATE `a` = IF(`a` <=> VALUES(`a`) AND `id` <=> VALUES(`id`), `a`, "
+            "NULL), `b` = VALUES(`b`)");
+
+  std::string tuples = "VALUES ";
+  ASSERT_TRUE(
+      AppendCopyTuple(Relation(), *columns, Image({Int(7), Text("it's"), Dec("-0.50")}), &tuples)
+          .ok());
+  ASSERT_TRUE(AppendCopyTuple(Relation(), *columns, Image({Int(8), Null(), Null()}), &tuples).ok());
+  EXPECT_EQ(tuples, "VALUES (7, 'it\\'s', '-0.5')(8, NULL, NULL)");
+
+  EXPECT_EQ(
+      AppendCopyTuple(Relation(), *columns, Image({Int(1), Text("much too long"), Null()}), &tuples)
+          .message(),
+      "column a: value 'much too long' cannot be held exactly by varchar(10) (13 characters, the "
+      "column holds 10): widen or change the target column");
+  EXPECT_EQ(AppendCopyTuple(Relation(), *columns, Image({Int(1)}), &tuples).message(),
+            "row has 1 values but relation app.t has 3 columns: the change stream is malformed");
+
+  TargetTable narrow = Target();
+  narrow.columns.pop_back();
+  EXPECT_EQ(CopyColumns(Relation(), narrow).message(),
+            "target table app.t has no column b (from source column b): add it on the target, or "
+            "rename or exclude it in the mapping");
 }
 
 TEST(MysqlSqlTest, ParseDsn) {

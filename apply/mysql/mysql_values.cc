@@ -185,8 +185,6 @@ Decimal IntegerToDecimal(const Integer& v) {
 
 // ---- binary floats -----------------------------------------------------------------------------
 
-bool IsFloatColumn(const ColumnType& type) { return ClassOf(type) == TypeClass::kFloat; }
-
 // FLOAT(M,D) and DOUBLE(M,D) round to D decimals: the value's shortest text must fit.
 Status CheckFloatScale(double v, const std::string& shown, const ColumnType& type) {
   if (!type.scale.has_value()) return Status::Ok();
@@ -195,11 +193,12 @@ Status CheckFloatScale(double v, const std::string& shown, const ColumnType& typ
   return CheckDecimalFits(*d, shown, type);
 }
 
-Result<Param> FloatParam(double v, const std::string& shown, const ColumnType& type) {
+Result<Param> FloatParam(double v, const std::string& shown, const ColumnType& type,
+                         TypeClass cls) {
   if (!std::isfinite(v)) {
     return NoEquivalent(shown, type, "MySQL and MariaDB have no NaN or infinity");
   }
-  if (IsFloatColumn(type) && static_cast<double>(static_cast<float>(v)) != v) {
+  if (cls == TypeClass::kFloat && static_cast<double>(static_cast<float>(v)) != v) {
     return DoesNotFit(shown, type, "a 32-bit FLOAT would round it; use DOUBLE");
   }
   if (type.is_unsigned() && v < 0) return DoesNotFit(shown, type, "it is unsigned");
@@ -208,22 +207,23 @@ Result<Param> FloatParam(double v, const std::string& shown, const ColumnType& t
   return Param::Double(v == 0 ? 0.0 : v);
 }
 
-Result<Param> IntegerToFloat(const Integer& v, const ColumnType& type) {
+Result<Param> IntegerToFloat(const Integer& v, const ColumnType& type, TypeClass cls) {
   const double magnitude = static_cast<double>(v.magnitude);
   // 2^64 itself is a double but no uint64: compare before converting back.
   const bool exact =
       magnitude < 18446744073709551616.0 && static_cast<uint64_t>(magnitude) == v.magnitude &&
-      (!IsFloatColumn(type) || static_cast<double>(static_cast<float>(magnitude)) == magnitude);
+      (cls != TypeClass::kFloat || static_cast<double>(static_cast<float>(magnitude)) == magnitude);
   if (!exact) return DoesNotFit(v.Text(), type, "a binary float would round it");
-  return FloatParam(v.negative ? -magnitude : magnitude, v.Text(), type);
+  return FloatParam(v.negative ? -magnitude : magnitude, v.Text(), type, cls);
 }
 
 // A decimal goes into a binary float when the float's shortest text is the same number, i.e.
 // reading the value back prints what the source sent.
-Result<Param> DecimalToFloat(const Decimal& d, const std::string& shown, const ColumnType& type) {
+Result<Param> DecimalToFloat(const Decimal& d, const std::string& shown, const ColumnType& type,
+                             TypeClass cls) {
   const std::string text = DecimalText(d);
   double v = 0;
-  if (IsFloatColumn(type)) {
+  if (cls == TypeClass::kFloat) {
     float f = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), f);
     (void)end;
@@ -238,7 +238,7 @@ Result<Param> DecimalToFloat(const Decimal& d, const std::string& shown, const C
       return DoesNotFit(shown, type, "a DOUBLE would round it");
     }
   }
-  return FloatParam(v, shown, type);
+  return FloatParam(v, shown, type, cls);
 }
 
 Result<Integer> FloatToInteger(double v, const std::string& shown, const ColumnType& type) {
@@ -250,9 +250,8 @@ Result<Integer> FloatToInteger(double v, const std::string& shown, const ColumnT
 
 // ---- text --------------------------------------------------------------------------------------
 
-Status CheckLength(std::string_view text, const ColumnType& type) {
+Status CheckLength(std::string_view text, const ColumnType& type, TypeClass cls) {
   if (!type.max_length.has_value()) return Status::Ok();
-  const TypeClass cls = ClassOf(type);
   if (cls == TypeClass::kChar) {
     const size_t length = CodePoints(text);
     if (length <= *type.max_length) return Status::Ok();
@@ -270,8 +269,8 @@ Status CheckLength(std::string_view text, const ColumnType& type) {
 
 bool IsTextual(TypeClass cls) { return cls == TypeClass::kChar || cls == TypeClass::kText; }
 
-Result<Param> TextParam(std::string text, const ColumnType& type) {
-  FERRY_RETURN_IF_ERROR(CheckLength(text, type));
+Result<Param> TextParam(std::string text, const ColumnType& type, TypeClass cls) {
+  FERRY_RETURN_IF_ERROR(CheckLength(text, type, cls));
   return Param::String(std::move(text));
 }
 
@@ -672,10 +671,10 @@ Result<Param> FromInteger(const Integer& v, const ColumnType& type, TypeClass cl
     }
     case TypeClass::kFloat:
     case TypeClass::kDouble:
-      return IntegerToFloat(v, type);
+      return IntegerToFloat(v, type, cls);
     case TypeClass::kChar:
     case TypeClass::kText:
-      return TextParam(v.Text(), type);
+      return TextParam(v.Text(), type, cls);
     default:
       return Mismatch(value, type);
   }
@@ -683,7 +682,7 @@ Result<Param> FromInteger(const Integer& v, const ColumnType& type, TypeClass cl
 
 Result<Param> FromDecimal(const wire::Value& value, const ColumnType& type, TypeClass cls) {
   const std::string& text = value.decimal();
-  if (IsTextual(cls)) return TextParam(text, type);
+  if (IsTextual(cls)) return TextParam(text, type, cls);
   Result<Decimal> d = ParseDecimal(text);
   if (!d.ok()) {
     const bool numeric = cls == TypeClass::kDecimal || cls == TypeClass::kInteger ||
@@ -701,7 +700,7 @@ Result<Param> FromDecimal(const wire::Value& value, const ColumnType& type, Type
       return Param::String(DecimalText(*d));
     case TypeClass::kFloat:
     case TypeClass::kDouble:
-      return DecimalToFloat(*d, text, type);
+      return DecimalToFloat(*d, text, type, cls);
     case TypeClass::kInteger:
     case TypeClass::kYear:
     case TypeClass::kBit: {
@@ -723,10 +722,10 @@ Result<Param> FromFloat(const wire::Value& value, const ColumnType& type, TypeCl
   switch (cls) {
     case TypeClass::kFloat:
     case TypeClass::kDouble:
-      return FloatParam(v, shown, type);
+      return FloatParam(v, shown, type, cls);
     case TypeClass::kChar:
     case TypeClass::kText:
-      return TextParam(shown, type);
+      return TextParam(shown, type, cls);
     default:
       break;
   }
@@ -748,7 +747,7 @@ Result<Param> FromFloat(const wire::Value& value, const ColumnType& type, TypeCl
 }
 
 Result<Param> FromBool(const wire::Value& value, const ColumnType& type, TypeClass cls) {
-  if (IsTextual(cls)) return TextParam(value.boolean() ? "true" : "false", type);
+  if (IsTextual(cls)) return TextParam(value.boolean() ? "true" : "false", type, cls);
   if (cls == TypeClass::kInteger || cls == TypeClass::kBit || cls == TypeClass::kDecimal) {
     return FromInteger(Integer{false, value.boolean() ? 1u : 0u}, type, cls, value);
   }
@@ -757,7 +756,7 @@ Result<Param> FromBool(const wire::Value& value, const ColumnType& type, TypeCla
 
 Result<Param> FromBits(const wire::Value& value, const ColumnType& type, TypeClass cls) {
   const std::string& bits = value.bits();
-  if (IsTextual(cls)) return TextParam(bits, type);
+  if (IsTextual(cls)) return TextParam(bits, type, cls);
   if (cls != TypeClass::kBit && cls != TypeClass::kInteger) return Mismatch(value, type);
   if (bits.empty() || bits.find_first_not_of("01") != std::string::npos) {
     return Malformed("bit string", bits);
@@ -781,7 +780,7 @@ Result<Param> FromTextual(const wire::Value& value, const std::string& text, con
   switch (cls) {
     case TypeClass::kChar:
     case TypeClass::kText:
-      return TextParam(text, type);
+      return TextParam(text, type, cls);
     case TypeClass::kJson:
       if (plain || kind == wire::Value::kJson) return Param::String(text);
       break;
@@ -804,7 +803,7 @@ Result<Param> FromTextual(const wire::Value& value, const std::string& text, con
         return Param::Bytes(std::move(bytes).value());
       }
       if (kind == wire::Value::kText || kind == wire::Value::kUuid) {
-        FERRY_RETURN_IF_ERROR(CheckLength(text, type));
+        FERRY_RETURN_IF_ERROR(CheckLength(text, type, cls));
         return Param::Bytes(text);
       }
       break;
@@ -820,8 +819,9 @@ Result<Param> FromTextual(const wire::Value& value, const std::string& text, con
 
 bool ColumnType::is_unsigned() const { return column_type.find(" unsigned") != std::string::npos; }
 
+// Compared as string_views: a name of another length is passed over without reading it.
 TypeClass ClassOf(const ColumnType& type) {
-  static const std::pair<const char*, TypeClass> kClasses[] = {
+  static constexpr std::pair<std::string_view, TypeClass> kClasses[] = {
       {"tinyint", TypeClass::kInteger},   {"smallint", TypeClass::kInteger},
       {"mediumint", TypeClass::kInteger}, {"int", TypeClass::kInteger},
       {"integer", TypeClass::kInteger},   {"bigint", TypeClass::kInteger},
@@ -873,7 +873,10 @@ std::string DebugString(const Param& param) {
 }
 
 Result<Param> ToParam(const wire::Value& value, const ColumnType& type) {
-  const TypeClass cls = ClassOf(type);
+  return ToParam(value, type, ClassOf(type));
+}
+
+Result<Param> ToParam(const wire::Value& value, const ColumnType& type, TypeClass cls) {
   switch (value.kind_case()) {
     case wire::Value::kNull:
       return Param::Null();
@@ -892,7 +895,7 @@ Result<Param> ToParam(const wire::Value& value, const ColumnType& type) {
                          "mapping");
   }
   if (const std::string* text = TemporalText(value); text != nullptr && IsTextual(cls)) {
-    return TextParam(*text, type);
+    return TextParam(*text, type, cls);
   }
   switch (value.kind_case()) {
     case wire::Value::kInt64:
@@ -909,18 +912,18 @@ Result<Param> ToParam(const wire::Value& value, const ColumnType& type) {
       return FromBits(value, type, cls);
     case wire::Value::kBytes:
       if (cls != TypeClass::kBinary) return Mismatch(value, type);
-      FERRY_RETURN_IF_ERROR(CheckLength(value.bytes(), type));
+      FERRY_RETURN_IF_ERROR(CheckLength(value.bytes(), type, cls));
       return Param::Bytes(value.bytes());
     case wire::Value::kArray: {
       if (!IsTextual(cls) && cls != TypeClass::kJson) return Mismatch(value, type);
       Result<std::string> json = ArrayJson(value.array());
       if (!json.ok()) return json.status();
       if (cls == TypeClass::kJson) return Param::String(std::move(json).value());
-      return TextParam(std::move(json).value(), type);
+      return TextParam(std::move(json).value(), type, cls);
     }
     case wire::Value::kInterval:
       if (!IsTextual(cls)) return Mismatch(value, type);
-      return TextParam(value.interval(), type);
+      return TextParam(value.interval(), type, cls);
     default:
       break;
   }

@@ -165,6 +165,9 @@ std::string DebugString(const Param& param);
 // hold exactly; the message names the value, the column type and the fix.
 Result<Param> ToParam(const wire::Value& value, const ColumnType& type);
 
+// The same, for a column whose class (ClassOf(type)) the caller worked out once for many rows.
+Result<Param> ToParam(const wire::Value& value, const ColumnType& type, TypeClass cls);
+
 // ---- building blocks, exposed for tests ------------------------------------------------------
 
 // An exact decimal number: digits without leading zeros (integer) and without trailing zeros

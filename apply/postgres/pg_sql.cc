@@ -64,15 +64,6 @@ std::string WhereClause(const TargetTable& target, const std::vector<BoundColumn
          condition;
 }
 
-std::string JoinQuoted(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += QuoteIdent(names[i]);
-  }
-  return out;
-}
-
 std::string SourceColumnName(const MappedRelation& relation, const MappedColumn& column) {
   return relation.source.schema() + "." + relation.source.table() + "." + column.source.name();
 }
@@ -105,16 +96,26 @@ Status CheckKindFitsTarget(const MappedRelation& relation, const MappedColumn& c
   return Status::Ok();
 }
 
-// The parameter text for `value` in `target`: text into bytea goes as hex of its UTF-8 bytes,
-// since bytea's input would read backslashes in it as escapes.
-Result<std::optional<std::string>> ParamText(const TargetColumn& target, const wire::Value& value) {
+// Appends the text for non-null `value` in `target`: text into bytea goes as hex of its UTF-8
+// bytes, since bytea's input would read backslashes in it as escapes.
+Status AppendParamText(const TargetColumn& target, const wire::Value& value, std::string* out) {
   if (value.has_text() && target.base_type == "bytea") {
-    return std::optional<std::string>(ByteaHex(value.text()));
+    AppendByteaHex(value.text(), out);
+    return Status::Ok();
   }
-  return ValueToPgText(value);
+  return AppendPgText(value, out);
 }
 
 }  // namespace
+
+std::string JoinQuoted(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += QuoteIdent(names[i]);
+  }
+  return out;
+}
 
 std::string TargetTable::quoted() const { return QuoteIdent(schema) + "." + QuoteIdent(table); }
 
@@ -125,6 +126,22 @@ const TargetColumn* TargetTable::Find(const std::string& column) const {
   return nullptr;
 }
 
+Status AppendColumnText(const MappedRelation& relation, const MappedColumn& column,
+                        const TargetColumn& target, const wire::Value& value, std::string* out) {
+  FERRY_RETURN_IF_ERROR(CheckKindFitsTarget(relation, column, target, value));
+  return AppendParamText(target, value, out).WithContext("column " + column.target_name);
+}
+
+Result<std::optional<std::string>> ColumnText(const MappedRelation& relation,
+                                              const MappedColumn& column,
+                                              const TargetColumn& target,
+                                              const wire::Value& value) {
+  if (value.has_null()) return std::optional<std::string>();
+  std::string text;
+  FERRY_RETURN_IF_ERROR(AppendColumnText(relation, column, target, value, &text));
+  return std::optional<std::string>(std::move(text));
+}
+
 Result<std::vector<BoundColumn>> BindImage(
     const MappedRelation& relation, const TargetTable& target,
     const google::protobuf::RepeatedPtrField<wire::Value>& values) {
@@ -132,9 +149,9 @@ Result<std::vector<BoundColumn>> BindImage(
       relation, target, values,
       [&](const MappedColumn& column, const TargetColumn& target_column,
           const wire::Value& value) -> Result<BoundColumn> {
-        FERRY_RETURN_IF_ERROR(CheckKindFitsTarget(relation, column, target_column, value));
-        Result<std::optional<std::string>> text = ParamText(target_column, value);
-        if (!text.ok()) return text.status().WithContext("column " + column.target_name);
+        Result<std::optional<std::string>> text =
+            ColumnText(relation, column, target_column, value);
+        if (!text.ok()) return text.status();
         return BoundColumn{column.target_name, std::move(text).value(), target_column.text_compare};
       });
 }

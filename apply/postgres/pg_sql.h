@@ -63,6 +63,20 @@ struct Statement {
   std::vector<std::optional<std::string>> params;
 };
 
+// The names quoted (QuoteIdent) and joined with ", ".
+std::string JoinQuoted(const std::vector<std::string>& names);
+
+// The text of `value` written to `target`, the target column of the mapped `column` (nullopt:
+// NULL); fails when the value cannot be written there (the error names the column).
+Result<std::optional<std::string>> ColumnText(const MappedRelation& relation,
+                                              const MappedColumn& column,
+                                              const TargetColumn& target, const wire::Value& value);
+
+// The same for a `value` that is not null, appended to `out` (which may hold part of it when
+// this fails).
+Status AppendColumnText(const MappedRelation& relation, const MappedColumn& column,
+                        const TargetColumn& target, const wire::Value& value, std::string* out);
+
 // Binds the mapped columns of `values` (a RowChange's old or new image), leaving out unchanged
 // values. Fails when the image does not fit the relation, a mapped column is missing on the
 // target, or a value cannot be written (the error names the column).

@@ -13,8 +13,8 @@ Status CheckNoNul(const std::string& text) {
       "the source, or exclude the column in the mapping");
 }
 
-// Text of a non-null scalar; arrays are handled by AppendArray.
-Result<std::string> ScalarText(const wire::Value& value);
+// Appends the text of a non-null value; arrays go through AppendArray.
+Status AppendScalar(const wire::Value& value, std::string* out);
 
 // Array elements are always double-quoted so that commas, braces, spaces, backslashes and the
 // word NULL inside an element stay part of it; only a real null is written as bare NULL.
@@ -37,67 +37,79 @@ Status AppendArray(const wire::ArrayValue& array, std::string* out) {
     } else if (element.has_array()) {
       FERRY_RETURN_IF_ERROR(AppendArray(element.array(), out));
     } else {
-      Result<std::string> text = ScalarText(element);
-      if (!text.ok()) return text.status().WithContext("array element " + std::to_string(i + 1));
-      AppendQuotedElement(*text, out);
+      std::string text;
+      Status appended = AppendScalar(element, &text);
+      if (!appended.ok()) return appended.WithContext("array element " + std::to_string(i + 1));
+      AppendQuotedElement(text, out);
     }
   }
   out->push_back('}');
   return Status::Ok();
 }
 
-Result<std::string> Checked(const std::string& text) {
+Status AppendChecked(const std::string& text, std::string* out) {
   FERRY_RETURN_IF_ERROR(CheckNoNul(text));
-  return text;
+  out->append(text);
+  return Status::Ok();
 }
 
-Result<std::string> ScalarText(const wire::Value& value) {
+template <typename Number>
+void AppendNumber(Number number, std::string* out) {
+  char buffer[32];
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, number);
+  (void)error;  // 32 bytes always suffice for a 64-bit integer
+  out->append(buffer, end);
+}
+
+Status AppendScalar(const wire::Value& value, std::string* out) {
   switch (value.kind_case()) {
     case wire::Value::kBoolean:
-      return std::string(value.boolean() ? "t" : "f");
+      out->append(value.boolean() ? "t" : "f");
+      return Status::Ok();
     case wire::Value::kInt64:
-      return std::to_string(value.int64());
+      AppendNumber(value.int64(), out);
+      return Status::Ok();
     case wire::Value::kUint64:
-      return std::to_string(value.uint64());
+      AppendNumber(value.uint64(), out);
+      return Status::Ok();
     case wire::Value::kFloat64:
-      return Float8Text(value.float64());
+      out->append(Float8Text(value.float64()));
+      return Status::Ok();
     case wire::Value::kBytes:
-      return ByteaHex(value.bytes());
+      AppendByteaHex(value.bytes(), out);
+      return Status::Ok();
     case wire::Value::kDecimal:
-      return Checked(value.decimal());
+      return AppendChecked(value.decimal(), out);
     case wire::Value::kText:
-      return Checked(value.text());
+      return AppendChecked(value.text(), out);
     case wire::Value::kDate:
-      return Checked(value.date());
+      return AppendChecked(value.date(), out);
     case wire::Value::kTime:
-      return Checked(value.time());
+      return AppendChecked(value.time(), out);
     case wire::Value::kTimeTz:
-      return Checked(value.time_tz());
+      return AppendChecked(value.time_tz(), out);
     case wire::Value::kTimestamp:
-      return Checked(value.timestamp());
+      return AppendChecked(value.timestamp(), out);
     case wire::Value::kTimestampTz:
-      return Checked(value.timestamp_tz());
+      return AppendChecked(value.timestamp_tz(), out);
     case wire::Value::kInterval:
-      return Checked(value.interval());
+      return AppendChecked(value.interval(), out);
     case wire::Value::kJson:
-      return Checked(value.json());
+      return AppendChecked(value.json(), out);
     case wire::Value::kUuid:
-      return Checked(value.uuid());
+      return AppendChecked(value.uuid(), out);
     case wire::Value::kEnumValue:
-      return Checked(value.enum_value());
+      return AppendChecked(value.enum_value(), out);
     case wire::Value::kSetValue:
-      return Checked(value.set_value());
+      return AppendChecked(value.set_value(), out);
     case wire::Value::kBits:
-      return Checked(value.bits());
+      return AppendChecked(value.bits(), out);
     case wire::Value::kOther:
-      return Checked(value.other());
-    case wire::Value::kArray: {
-      std::string out;
-      FERRY_RETURN_IF_ERROR(AppendArray(value.array(), &out));
-      return out;
-    }
+      return AppendChecked(value.other(), out);
+    case wire::Value::kArray:
+      return AppendArray(value.array(), out);
     case wire::Value::kNull:
-      return Status::Error("internal: null reached ScalarText");
+      return Status::Error("internal: null reached AppendScalar");
     case wire::Value::kUnchanged:
       return Status::Error(
           "an unchanged (TOAST) value cannot be written: only whole columns may be unchanged, "
@@ -112,9 +124,14 @@ Result<std::string> ScalarText(const wire::Value& value) {
 
 Result<std::optional<std::string>> ValueToPgText(const wire::Value& value) {
   if (value.has_null()) return std::optional<std::string>();
-  Result<std::string> text = ScalarText(value);
-  if (!text.ok()) return text.status();
-  return std::optional<std::string>(std::move(text).value());
+  std::string text;
+  FERRY_RETURN_IF_ERROR(AppendPgText(value, &text));
+  return std::optional<std::string>(std::move(text));
+}
+
+Status AppendPgText(const wire::Value& value, std::string* out) {
+  if (value.has_null()) return Status::Error("internal: null reached AppendPgText");
+  return AppendScalar(value, out);
 }
 
 bool IsZeroOrPartialDate(const wire::Value& value) {
@@ -156,14 +173,19 @@ std::string Float8Text(double value) {
 }
 
 std::string ByteaHex(const std::string& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + 2 * bytes.size());
-  for (unsigned char byte : bytes) {
-    out.push_back(kHex[byte >> 4]);
-    out.push_back(kHex[byte & 0x0f]);
-  }
+  std::string out;
+  AppendByteaHex(bytes, &out);
   return out;
+}
+
+void AppendByteaHex(std::string_view bytes, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->reserve(out->size() + 2 + 2 * bytes.size());
+  out->append("\\x");
+  for (unsigned char byte : bytes) {
+    out->push_back(kHex[byte >> 4]);
+    out->push_back(kHex[byte & 0x0f]);
+  }
 }
 
 std::string QuoteIdent(const std::string& name) {

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "wire/ferry.pb.h"
@@ -17,6 +18,10 @@ namespace ferry::apply::postgres {
 // byte, which no PostgreSQL text type can hold (and which libpq's C-string parameters would
 // silently cut off).
 Result<std::optional<std::string>> ValueToPgText(const wire::Value& value);
+
+// Appends the text form of `value`, which must not be null, to `out`: what ValueToPgText
+// returns, without a string of its own per value. On failure `out` may hold part of it.
+Status AppendPgText(const wire::Value& value, std::string* out);
 
 // MySQL/MariaDB zero and partial dates ('0000-00-00', '2024-01-00', the zero TIMESTAMP
 // '0000-00-00 00:00:00+00') travel exactly; no PostgreSQL date or timestamp can hold them. What
@@ -48,6 +53,7 @@ std::string Float8Text(double value);
 
 // "\x" followed by two lower-case hex digits per byte: bytea's hex input format.
 std::string ByteaHex(const std::string& bytes);
+void AppendByteaHex(std::string_view bytes, std::string* out);
 
 // Quotes an identifier for SQL: always double-quoted, inner quotes doubled, so that any name
 // (mixed case, reserved word, spaces) refers to exactly that name.

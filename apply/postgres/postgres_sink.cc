@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apply/postgres/pg_ddl.h"
+#include "apply/postgres/pg_copy.h"
 #include "apply/postgres/pg_sql.h"
 #include "apply/postgres/pg_text.h"
 #include "apply/row_applier.h"
@@ -41,6 +42,18 @@ using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
 // parameters in one statement.
 constexpr size_t kMaxRowsPerInsert = 1000;
 constexpr size_t kMaxParameters = 65535;
+
+// COPY data goes to libpq in pieces of about this many bytes, so the server parses rows while
+// later ones are still being encoded.
+constexpr size_t kCopySendBytes = 256 << 10;
+
+// After a COPY straight into a table met an existing row, this many writes of copied rows into
+// that table go through the staging table before a COPY straight in is tried again.
+constexpr int kStagedWritesAfterClash = 16;
+
+constexpr char kUniqueViolation[] = "23505";
+// ON CONFLICT DO UPDATE met one row twice: two staged rows have the same key on the target.
+constexpr char kCardinalityViolation[] = "21000";
 
 constexpr const char* kSessionSettings[] = {
     "SET synchronous_commit = on",
@@ -245,6 +258,18 @@ bool HasZeroOrPartialDate(const RowImage& image) {
                      [](const wire::Value& value) { return IsZeroOrPartialDate(value); });
 }
 
+// `use(image)`, with the image's zero dates first resolved as `policy` says. Only rows from a
+// MySQL/MariaDB source hold zero dates: other rows are used as they are, without a copy.
+template <typename Use>
+auto WithZeroDatesResolved(const MappedRelation& relation, const TargetTable& target,
+                           const RowImage& image, ZeroDates policy, Use use)
+    -> decltype(use(image)) {
+  if (!HasZeroOrPartialDate(image)) return use(image);
+  Result<RowImage> resolved = ResolveZeroDates(relation, target, image, policy);
+  if (!resolved.ok()) return resolved.status();
+  return use(*resolved);
+}
+
 void LogNotice(void* logger, const char* message) {
   static_cast<spdlog::logger*>(logger)->debug("target: {}", OneLine(message));
 }
@@ -275,6 +300,9 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                               const wire::RowChange& change) override {
     return rows_.Apply(relation, change);
   }
+  Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto into) override {
+    return rows_.Copy(relation, rows, into);
+  }
   Status ApplyTruncate(const std::vector<const MappedRelation*>& relations,
                        const wire::RowChange& change) override {
     return rows_.Truncate(relations, change);
@@ -296,6 +324,31 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                               const std::vector<std::optional<std::string>>& params);
   Result<PgResult> ExecPrepared(const Statement& statement);
   Result<std::string> Prepare(const std::string& sql);
+  // Runs `sql`; an error says `what` failed (not the statement, which can be long), and its
+  // SQLSTATE goes to `sqlstate`.
+  Status Run(const std::string& sql, const std::string& what, std::string* sqlstate = nullptr);
+  // The staging table (its bare name) for rows of `columns` of `target`, created on first use.
+  Result<std::string> Stage(const TargetTable& target, const std::vector<std::string>& columns);
+  // Runs the COPY `sql` with `rows` as its data; a server error's SQLSTATE goes to `sqlstate`.
+  Status CopyIn(const std::string& sql, const MappedRelation& relation, const TargetTable& target,
+                const std::vector<const TargetColumn*>& columns, const ChunkRows& rows,
+                std::string* sqlstate = nullptr);
+  // Tries a COPY of `rows` straight into `target`, which holds no row with their keys in the
+  // common case; rolls it back when one was there. True when the rows are written.
+  Result<bool> CopyStraightIn(const MappedRelation& relation, const TargetTable& target,
+                              const std::vector<const TargetColumn*>& columns,
+                              const std::vector<std::string>& names, const ChunkRows& rows);
+  // Copies `rows` into the staging table and merges them into `target`. False when two of them
+  // have the same key on the target (which ON CONFLICT DO UPDATE refuses): nothing is written
+  // then, and the rows are left to the row path, where the later one overwrites the earlier.
+  Result<bool> CopyThroughStage(const MappedRelation& relation, const TargetTable& target,
+                                const std::vector<const TargetColumn*>& columns,
+                                const std::vector<std::string>& names, const ChunkRows& rows,
+                                const std::vector<std::string>& arbiter);
+  // Appends `image` as a line of COPY data, zero dates first resolved as Bind resolves them.
+  Status AppendLine(const MappedRelation& relation, const TargetTable& target,
+                    const std::vector<const TargetColumn*>& columns, const RowImage& image,
+                    std::string* out);
 
   // RowEngine: what the shared row-apply flow needs from PostgreSQL.
   Status CheckOpen() const override;
@@ -304,11 +357,9 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                                                const std::string& table) override;
   Result<std::vector<BoundColumn>> Bind(const MappedRelation& relation, const TargetTable& target,
                                         const RowImage& image) override {
-    // Only rows from a MySQL/MariaDB source hold zero dates: other rows are bound as they are.
-    if (!HasZeroOrPartialDate(image)) return BindImage(relation, target, image);
-    Result<RowImage> resolved = ResolveZeroDates(relation, target, image, zero_dates_);
-    if (!resolved.ok()) return resolved.status();
-    return BindImage(relation, target, *resolved);
+    return WithZeroDatesResolved(relation, target, image, zero_dates_, [&](const RowImage& row) {
+      return BindImage(relation, target, row);
+    });
   }
   Result<Insertion> Insert(const TargetTable& target, const std::vector<BoundColumn>& row,
                            const std::vector<std::string>* arbiter) override;
@@ -333,6 +384,14 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Result<BatchInsertion> InsertBatch(const TargetTable& target,
                                      const std::vector<std::vector<BoundColumn>>& rows,
                                      const std::vector<std::string>* arbiter) override;
+  // Views and foreign tables take the row path: COPY and ON CONFLICT DO UPDATE into them work
+  // only in part (INSTEAD OF triggers, the foreign server's support).
+  bool CopiesInBulk(const TargetTable& target, const std::vector<std::string>*) const override {
+    return target.relkind == 'r' || target.relkind == 'p';
+  }
+  Result<std::vector<size_t>> CopyRows(const MappedRelation& relation, const TargetTable& target,
+                                       const ChunkRows& rows,
+                                       const std::vector<std::string>* arbiter) override;
   // The SQL an error message suggests quotes names, so that it is right for any name.
   std::string HintIdent(const std::string& name) const override { return QuoteIdent(name); }
 
@@ -346,6 +405,14 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   // gets new statements; prepared statements live as long as the connection.
   std::map<std::string, std::string> statements_;
   bool checkpoint_prepared_ = false;
+  // Staging tables of CopyRows by target table and column list (names and types), each a
+  // temporary table of this session. A stage created in a transaction that does not commit
+  // is gone with it: the map is cleared whenever a transaction ends without a commit.
+  std::map<std::string, std::string> stages_;
+  size_t stages_created_ = 0;  // names new stages uniquely within the session
+  // By target table: the writes of copied rows left to go through the stage before a COPY
+  // straight in is tried again (kStagedWritesAfterClash).
+  std::map<std::string, int> staged_writes_;
   // Applies rows through this sink's RowEngine side; holds the catalog cache Close() clears.
   RowApplier<TargetTable, BoundColumn> rows_{this};
 };
@@ -356,6 +423,7 @@ void PostgresSink::Close() {
   in_transaction_ = false;
   statements_.clear();
   checkpoint_prepared_ = false;
+  stages_.clear();
   rows_.ForgetTables();
 }
 
@@ -379,6 +447,14 @@ Result<PgResult> PostgresSink::ExecParams(const std::string& sql,
                   &PQclear);
   if (!IsOk(result.get())) return Status::Error(ServerMessage(conn_, result.get()));
   return result;
+}
+
+Status PostgresSink::Run(const std::string& sql, const std::string& what, std::string* sqlstate) {
+  PgResult result(PQexec(conn_, sql.c_str()), &PQclear);
+  if (IsOk(result.get())) return Status::Ok();
+  const char* code = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+  if (sqlstate != nullptr && code != nullptr) *sqlstate = code;
+  return Status::Error(what + ": " + ServerMessage(conn_, result.get()));
 }
 
 Result<std::string> PostgresSink::Prepare(const std::string& sql) {
@@ -658,6 +734,155 @@ Result<BatchInsertion> PostgresSink::InsertBatch(const TargetTable& target,
   return result;
 }
 
+// Keyless or emptied: COPY straight into the table. Else, first COPY straight in as well: until
+// the stream has written rows the copy has not reached, none of them is there, and a COPY costs
+// the target less than half of what staging and merging do. When one is there (a unique
+// violation), that COPY is rolled back and the rows go through the staging table (pg_copy.h).
+Result<std::vector<size_t>> PostgresSink::CopyRows(const MappedRelation& relation,
+                                                   const TargetTable& target, const ChunkRows& rows,
+                                                   const std::vector<std::string>* arbiter) {
+  std::vector<size_t> by_row;
+  if (relation.columns.empty()) {  // no column to COPY: INSERT ... DEFAULT VALUES, row by row
+    for (size_t i = 0; i < static_cast<size_t>(rows.size()); ++i) by_row.push_back(i);
+    return by_row;
+  }
+  Result<std::vector<const TargetColumn*>> columns = MappedTargetColumns(relation, target);
+  if (!columns.ok()) return columns.status();
+  std::vector<std::string> names;
+  for (const MappedColumn& column : relation.columns) names.push_back(column.target_name);
+  if (arbiter == nullptr) {
+    FERRY_RETURN_IF_ERROR(
+        CopyIn(CopyFromStdinStatement(target.quoted(), names), relation, target, *columns, rows));
+    return by_row;
+  }
+  Result<bool> written = CopyStraightIn(relation, target, *columns, names, rows);
+  if (written.ok() && !*written) {
+    written = CopyThroughStage(relation, target, *columns, names, rows, *arbiter);
+  }
+  if (!written.ok()) return written.status();
+  if (!*written) {
+    for (size_t i = 0; i < static_cast<size_t>(rows.size()); ++i) by_row.push_back(i);
+  }
+  return by_row;
+}
+
+Result<bool> PostgresSink::CopyThroughStage(const MappedRelation& relation,
+                                            const TargetTable& target,
+                                            const std::vector<const TargetColumn*>& columns,
+                                            const std::vector<std::string>& names,
+                                            const ChunkRows& rows,
+                                            const std::vector<std::string>& arbiter) {
+  Result<std::string> stage = Stage(target, names);
+  if (!stage.ok()) return stage.status();
+  const std::string staged = QuotedStage(*stage);
+  FERRY_RETURN_IF_ERROR(
+      CopyIn(CopyFromStdinStatement(staged, names), relation, target, columns, rows));
+  FERRY_RETURN_IF_ERROR(Run("SAVEPOINT ferry_merge", "set a savepoint"));
+  std::string sqlstate;
+  Status merged = Run(MergeStageStatement(target, *stage, names, arbiter),
+                      "merge the copied rows into the table", &sqlstate);
+  if (!merged.ok() && sqlstate != kCardinalityViolation) return merged;
+  FERRY_RETURN_IF_ERROR(Run(merged.ok() ? "RELEASE SAVEPOINT ferry_merge"
+                                        : "ROLLBACK TO SAVEPOINT ferry_merge; RELEASE SAVEPOINT "
+                                          "ferry_merge",
+                            "end the savepoint"));
+  FERRY_RETURN_IF_ERROR(Run("TRUNCATE " + staged, "empty the staging table"));
+  return merged.ok();
+}
+
+Result<bool> PostgresSink::CopyStraightIn(const MappedRelation& relation, const TargetTable& target,
+                                          const std::vector<const TargetColumn*>& columns,
+                                          const std::vector<std::string>& names,
+                                          const ChunkRows& rows) {
+  int& staged = staged_writes_[target.name()];
+  if (staged > 0) {
+    --staged;
+    return false;
+  }
+  FERRY_RETURN_IF_ERROR(Run("SAVEPOINT ferry_copy", "set a savepoint"));
+  std::string sqlstate;
+  Status copied = CopyIn(CopyFromStdinStatement(target.quoted(), names), relation, target, columns,
+                         rows, &sqlstate);
+  if (copied.ok()) {
+    FERRY_RETURN_IF_ERROR(Run("RELEASE SAVEPOINT ferry_copy", "release the savepoint"));
+    return true;
+  }
+  if (sqlstate != kUniqueViolation) return copied;
+  FERRY_RETURN_IF_ERROR(Run("ROLLBACK TO SAVEPOINT ferry_copy; RELEASE SAVEPOINT ferry_copy",
+                            "roll back to the savepoint"));
+  log_->debug("copy into {}: {}; these rows and the next {} writes go through a staging table",
+              target.name(), copied.message(), kStagedWritesAfterClash);
+  staged = kStagedWritesAfterClash;
+  return false;
+}
+
+Result<std::string> PostgresSink::Stage(const TargetTable& target,
+                                        const std::vector<std::string>& columns) {
+  // The types are part of the key: a target column whose type changed gets a new stage.
+  std::string key = target.quoted();
+  for (const std::string& name : columns) {
+    const TargetColumn* column = target.Find(name);
+    key += '\0' + name + '\0' + (column != nullptr ? column->type : "");
+  }
+  if (auto it = stages_.find(key); it != stages_.end()) return it->second;
+  const std::string stage = "ferry_copy_stage_" + std::to_string(++stages_created_);
+  FERRY_RETURN_IF_ERROR(Run(CreateStageStatement(stage, target, columns),
+                            "create the staging table " + QuotedStage(stage)));
+  stages_.emplace(key, stage);
+  return stage;
+}
+
+Status PostgresSink::AppendLine(const MappedRelation& relation, const TargetTable& target,
+                                const std::vector<const TargetColumn*>& columns,
+                                const RowImage& image, std::string* out) {
+  return WithZeroDatesResolved(relation, target, image, zero_dates_, [&](const RowImage& row) {
+    return AppendCopyLine(relation, columns, row, out);
+  });
+}
+
+// The data goes out in pieces while rows are encoded. A row that cannot be encoded ends the COPY
+// with an error (PQputCopyEnd's message), which rolls back what was sent; the connection is
+// back to accepting statements whatever happened.
+Status PostgresSink::CopyIn(const std::string& sql, const MappedRelation& relation,
+                            const TargetTable& target,
+                            const std::vector<const TargetColumn*>& columns, const ChunkRows& rows,
+                            std::string* sqlstate) {
+  PgResult started(PQexec(conn_, sql.c_str()), &PQclear);
+  if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
+    return Status::Error("start COPY: " + ServerMessage(conn_, started.get()));
+  }
+  Status status = Status::Ok();
+  std::string data;
+  data.reserve(kCopySendBytes + (kCopySendBytes >> 2));
+  const auto send = [&] {
+    if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1) {
+      status = Status::Error("send COPY data: " + ServerMessage(conn_, nullptr));
+    }
+    data.clear();
+  };
+  for (size_t i = 0; i < static_cast<size_t>(rows.size()) && status.ok(); ++i) {
+    status = AppendLine(relation, target, columns, rows[i].new_values(), &data);
+    if (status.ok() && data.size() >= kCopySendBytes) send();
+  }
+  if (status.ok() && !data.empty()) send();
+  if (PQputCopyEnd(conn_, status.ok() ? nullptr : "a copied row could not be encoded") != 1 &&
+      status.ok()) {
+    status = Status::Error("end COPY: " + ServerMessage(conn_, nullptr));
+  }
+  // Every result is read, so that the connection takes the next statement.
+  for (PGresult* raw = PQgetResult(conn_); raw != nullptr; raw = PQgetResult(conn_)) {
+    PgResult result(raw, &PQclear);
+    if (status.ok() && !IsOk(result.get())) {
+      const char* code = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+      if (sqlstate != nullptr && code != nullptr) *sqlstate = code;
+      const char* where = PQresultErrorField(result.get(), PG_DIAG_CONTEXT);
+      status = Status::Error("COPY: " + ServerMessage(conn_, result.get()) +
+                             (where != nullptr ? " (CONTEXT: " + OneLine(where) + ")" : ""));
+    }
+  }
+  return status;
+}
+
 Result<uint64_t> PostgresSink::Update(const TargetTable& target,
                                       const std::vector<BoundColumn>& set,
                                       const std::vector<BoundColumn>& match, bool one_row) {
@@ -691,11 +916,13 @@ Status PostgresSink::CommitTransaction() {
   PgResult result(PQexec(conn_, "COMMIT"), &PQclear);
   in_transaction_ = false;
   if (!IsOk(result.get())) {
+    stages_.clear();
     return Status::Error("commit on target: " + ServerMessage(conn_, result.get()));
   }
   // COMMIT of a transaction that already failed succeeds as a ROLLBACK; that must not pass
   // for a commit, or the apply agent would ack a transaction that is not there.
   if (std::string(PQcmdStatus(result.get())) != "COMMIT") {
+    stages_.clear();
     return Status::Error(
         "commit on target: the transaction was rolled back because an earlier "
         "statement in it failed");
@@ -706,6 +933,7 @@ Status PostgresSink::CommitTransaction() {
 void PostgresSink::AbortTransaction() {
   in_transaction_ = false;
   rows_.Discard();
+  stages_.clear();
   if (conn_ == nullptr) return;
   const PGTransactionStatusType state = PQtransactionStatus(conn_);
   if (state != PQTRANS_INTRANS && state != PQTRANS_INERROR) return;

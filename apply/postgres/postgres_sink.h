@@ -2,6 +2,8 @@
 // writes each source transaction in one target transaction that upserts the checkpoint first,
 // and applies rows through prepared statements keyed by their SQL text (target table,
 // operation, columns present, null pattern of the row match).
+// Copy chunks (Sink::CopyRows) go in by COPY FROM STDIN, straight into the table where no row
+// with their keys is there, else through a temporary staging table (apply/postgres/pg_copy.h).
 // For now the replica follows its source: an insert meeting an existing key becomes an update,
 // an update finding no row becomes an insert, a delete finding no row is a no-op; each is
 // reported as a RowOutcome (and logged by the agent), never silently.

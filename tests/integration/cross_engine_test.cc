@@ -476,6 +476,43 @@ TEST(TypeOverrideTest, TinyintIntoBooleanTakesTheMappingOverrideAndConvertsOnlyZ
   EXPECT_EQ(s.target().Scalar("SELECT count(*) FROM flags"), "2");
 }
 
+// Rows that exist before the subscriber starts arrive through the initial copy's bulk path: the
+// override converts them there as in the stream, and without it the copy stops naming it.
+TEST(TypeOverrideTest, CopiedRowsTakeTheOverrideToo) {
+  auto setup = ReplicationSetup::Create(
+      "mariadb", "postgres", "CREATE TABLE flags (id int PRIMARY KEY, active tinyint(1));",
+      "CREATE TABLE flags (id int PRIMARY KEY, active boolean);");
+  ASSERT_TRUE(setup.ok()) << setup.message();
+  ReplicationSetup& s = **setup;
+  s.capture_tables = "[\"ferry.flags\"]";
+  s.apply_mappings = "  - source: ferry.flags\n    target: public.flags\n";
+  ASSERT_TRUE(s.source().Exec("INSERT INTO flags VALUES (1, 1), (2, 0), (3, NULL)").ok());
+  ASSERT_TRUE(s.StartCapture().ok()) << s.capture_log();
+  ASSERT_TRUE(s.StartApply(/*wait_until_streaming=*/false).ok()) << s.apply_log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return s.apply_log().find(
+                   "copying ferry.flags: copy into public.flags (3 rows): column "
+                   "active is boolean on the target") != std::string::npos &&
+               s.apply_log().find("add `types: {active: boolean}` to the mapping of ferry.flags") !=
+                   std::string::npos;
+      },
+      seconds(30)))
+      << s.apply_log();
+  EXPECT_EQ(s.target().Scalar("SELECT count(*) FROM flags"), "0");
+
+  s.KillApply();
+  s.apply_mappings += "    types: {active: boolean}\n";
+  ASSERT_TRUE(s.StartApply().ok()) << s.apply_log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RowsAsText(s.target(), "SELECT id, active FROM flags ORDER BY id") ==
+               "1|t\n2|f\n3|<NULL>\n";
+      },
+      seconds(30)))
+      << RowsAsText(s.target(), "SELECT * FROM flags ORDER BY id") << s.apply_log();
+}
+
 INSTANTIATE_TEST_SUITE_P(Targets, FromMariaDbTest, ::testing::Values("postgres", "mariadb"));
 
 }  // namespace

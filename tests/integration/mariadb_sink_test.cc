@@ -15,6 +15,7 @@
 #include "apply/mysql/mysql_sink.h"
 #include "apply/sink.h"
 #include "apply/table_mapping.h"
+#include "apply/type_override.h"
 #include "tests/harness/ferry_process.h"
 #include "tests/harness/mariadb_server.h"
 #include "tests/integration/sink_fixture.h"
@@ -1055,6 +1056,323 @@ TEST_F(MariaDbSinkTest, FullImageUsesTargetPrimaryKey) {
   Commit();
   EXPECT_EQ(Late(), "ferry.full_pk: 1 x kInsertedOverExisting\n");
   EXPECT_EQ(Query("SELECT id, a FROM full_pk"), std::vector<Row>{R({"1", "again"})});
+}
+
+// ---- copy chunks: the bulk path (CopyRows) ------------------------------------------------------
+
+// `n` rows of MakeSimple's relation from `first` on: a = "<prefix> <id>" and some padding.
+std::vector<wire::RowChange> SimpleRows(int first, int n, const std::string& prefix,
+                                        size_t padding = 200) {
+  std::vector<wire::RowChange> rows;
+  for (int id = first; id < first + n; ++id) {
+    rows.push_back(Insert(
+        1,
+        {Int(id), Text(prefix + " " + std::to_string(id) + std::string(padding, '.')), Int(id)}));
+  }
+  return rows;
+}
+
+// Rows the stream inserted before the chunk's read are overwritten by the chunk's; the others
+// are inserted; nothing is reported as a divergence, and the checkpoint is left alone.
+TEST_F(MariaDbSinkTest, CopyRowsInsertAndOverwriteRowsWithTheirKey) {
+  Exec(SimpleTable("copy_rows") +
+       "; INSERT INTO copy_rows SELECT seq, 'stream', -seq FROM seq_0_to_3000_step_100");
+  Simple t = MakeSimple("copy_rows");
+  CopyChunk(t.mapped, SimpleRows(0, 3000, "chunk"));
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM copy_rows"), "3001");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM copy_rows WHERE a LIKE CONCAT('chunk ', id, '.%') AND "
+                   "b = id"),
+            "3000");
+  EXPECT_EQ(Query("SELECT a, b FROM copy_rows WHERE id = 3000"),
+            std::vector<Row>{R({"stream", "-3000"})});
+  EXPECT_EQ(Late(), "");
+  EXPECT_FALSE(Checkpoint().has_value());
+  EXPECT_EQ(Query("SELECT source_table, rows_copied FROM ferry_meta.copy_progress"),
+            std::vector<Row>{R({"ferry.copy_rows", "3000"})});
+
+  CopyChunk(t.mapped, SimpleRows(2995, 10, "again"));
+  CopyChunk(t.mapped, {});
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM copy_rows"), "3005");
+  EXPECT_EQ(Scalar("SELECT GROUP_CONCAT(id ORDER BY id) FROM copy_rows WHERE a LIKE 'again%'"),
+            "2995,2996,2997,2998,2999,3000,3001,3002,3003,3004");
+}
+
+// Several writes in one transaction, with ApplyRow's deferred inserts before them, in order;
+// rows beyond one statement's size go in several statements.
+TEST_F(MariaDbSinkTest, CopyRowsSeveralTimesInOneTransaction) {
+  Exec(SimpleTable("copy_many"));
+  Simple t = MakeSimple("copy_many");
+  ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+  Apply(t.mapped, Insert(1, {Int(1), Text("row path"), Int(1)}));
+  for (const auto& rows :
+       {SimpleRows(1, 5, "one"), SimpleRows(5, 5, "two"), SimpleRows(100, 3000, "three", 3000)}) {
+    Status copied = CopyRows(t.mapped, rows);
+    ASSERT_TRUE(copied.ok()) << copied.message();
+  }
+  Commit();
+  EXPECT_EQ(Scalar("SELECT GROUP_CONCAT(id, SUBSTRING_INDEX(a, ' ', 1) ORDER BY id) FROM "
+                   "copy_many WHERE id < 100"),
+            "1one,2one,3one,4one,5two,6two,7two,8two,9two");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM copy_many WHERE a LIKE 'three%' AND LENGTH(a) > 3000"),
+            "3000");
+  EXPECT_EQ(Late(), "");
+}
+
+// Every value kind, NULL included, inserted and then (the same rows again, rotated) overwritten.
+TEST_F(MariaDbSinkTest, CopyRowsOfEveryValueKindRoundTrip) {
+  int n = 0;
+  for (const ValueCase& c : ValueCases()) {
+    SCOPED_TRACE(c.sql_type);
+    const std::string table = "copy_rt_" + std::to_string(++n);
+    Exec("CREATE TABLE " + table + " (id INT PRIMARY KEY, v " + c.sql_type + ")");
+    wire::Relation relation =
+        MakeRelation(400 + n, table, {{"id", wire::LOGICAL_TYPE_INT, true}, {"v", c.logical}});
+    MappedRelation mapped = Map(relation);
+    std::vector<wire::RowChange> rows;
+    std::vector<Row> expected;
+    int id = 0;
+    for (const auto& [value, text] : c.values) {
+      rows.push_back(Insert(relation.id(), {Int(++id), value}));
+      expected.push_back(R({text}));
+    }
+    rows.push_back(Insert(relation.id(), {Int(++id), Null()}));
+    expected.push_back(R({std::nullopt}));
+    CopyChunk(mapped, rows);
+    EXPECT_EQ(Query("SELECT " + c.select + " FROM " + table + " ORDER BY id"), expected);
+
+    std::vector<wire::RowChange> rotated_rows;
+    for (int row = 1; row <= id; ++row) {
+      rotated_rows.push_back(Insert(relation.id(), {Int(row), rows[row % id].new_values(1)}));
+    }
+    CopyChunk(mapped, rotated_rows);
+    std::vector<Row> rotated(expected.begin() + 1, expected.end());
+    rotated.push_back(expected.front());
+    EXPECT_EQ(Query("SELECT " + c.select + " FROM " + table + " ORDER BY id"), rotated);
+  }
+}
+
+// What an SQL literal escapes, in text, in binary (every byte), in JSON; a double that looks like
+// an integer stays a double.
+TEST_F(MariaDbSinkTest, CopyRowsKeepAwkwardValuesAsTheyAre) {
+  Exec(
+      "CREATE TABLE copy_awkward (id INT PRIMARY KEY, t TEXT, b BLOB, j JSON, d DOUBLE, "
+      "a LONGTEXT)");
+  wire::Relation relation = MakeRelation(20, "copy_awkward",
+                                         {{"id", wire::LOGICAL_TYPE_INT, true},
+                                          {"t", wire::LOGICAL_TYPE_TEXT},
+                                          {"b", wire::LOGICAL_TYPE_BYTES},
+                                          {"j", wire::LOGICAL_TYPE_JSON},
+                                          {"d", wire::LOGICAL_TYPE_FLOAT},
+                                          {"a", wire::LOGICAL_TYPE_ARRAY}});
+  MappedRelation mapped = Map(relation);
+  std::string every_byte;
+  for (int byte = 0; byte < 256; ++byte) every_byte.push_back(static_cast<char>(byte));
+  const std::vector<std::string> texts = {"it's",
+                                          "\"quoted\"",
+                                          "back\\slash",
+                                          "\\",
+                                          "ends with \\",
+                                          "line\nend",
+                                          "cr\rlf\r\n",
+                                          "tab\t",
+                                          std::string("nul\0", 4),
+                                          "ctrl-z \x1a",
+                                          "",
+                                          "😀 NULL",
+                                          "\\N",
+                                          "' OR 1=1; --"};
+  for (int pass = 0; pass < 2; ++pass) {  // inserted, then overwritten
+    std::vector<wire::RowChange> rows;
+    int id = 0;
+    for (const std::string& text : texts) {
+      rows.push_back(Insert(20, {Int(++id), Text(text), Bytes(every_byte + text),
+                                 Str(&wire::Value::set_json, "{\"k\": \"\\\\ '\\n\"}"),
+                                 Float(pass == 0 ? 1e300 : 3.0), Array({Text(text)})}));
+    }
+    CopyChunk(mapped, rows);
+    SCOPED_TRACE(pass);
+    id = 0;
+    for (const std::string& text : texts) {
+      const std::string where = " FROM copy_awkward WHERE id = " + std::to_string(++id);
+      EXPECT_EQ(Query("SELECT HEX(t), HEX(b), JSON_VALUE(j, '$.k'), d, JSON_VALUE(a, '$[0]') = t" +
+                      where),
+                std::vector<Row>{R(
+                    {Hex(text), Hex(every_byte + text), "\\ '\n", pass == 0 ? "1e300" : "3", "1"})})
+          << "id " << id;
+    }
+  }
+}
+
+// A chunk that replaces a whole table without key: the table was emptied in the transaction,
+// identical rows stay two rows.
+TEST_F(MariaDbSinkTest, CopyRowsIntoAnEmptiedKeylessTable) {
+  Exec("CREATE TABLE copy_keyless (a INT, t TEXT); INSERT INTO copy_keyless VALUES (0, 'old')");
+  wire::Relation relation = MakeRelation(
+      21, "copy_keyless", {{"a", wire::LOGICAL_TYPE_INT}, {"t", wire::LOGICAL_TYPE_TEXT}});
+  MappedRelation mapped = Map(relation);
+  ASSERT_FALSE(mapped.has_key);
+  const std::vector<wire::Value> same = {Int(1), Text("same")};
+  CopyChunk(mapped, {Insert(21, same), Insert(21, same), Insert(21, {Null(), Text("x\ty")})},
+            CopyInto::kEmptied);
+  EXPECT_EQ(Query("SELECT a, t FROM copy_keyless ORDER BY a, t"),
+            (std::vector<Row>{R({std::nullopt, "x\ty"}), R({"1", "same"}), R({"1", "same"})}));
+}
+
+// What the mapping says: renamed and excluded columns, and type overrides, whose conversion
+// (ConvertRow, as the apply agent runs it) the statement sees; without it the sink refuses the
+// value, naming the column.
+TEST_F(MariaDbSinkTest, CopyRowsFollowTheMappingAndItsTypeOverrides) {
+  Exec("CREATE TABLE copy_mapped (order_id INT PRIMARY KEY, label VARCHAR(10), note TEXT)");
+  wire::Relation relation = MakeRelation(22, "copy_source",
+                                         {{"id", wire::LOGICAL_TYPE_INT, true},
+                                          {"label", wire::LOGICAL_TYPE_BYTES},
+                                          {"secret", wire::LOGICAL_TYPE_TEXT},
+                                          {"remark", wire::LOGICAL_TYPE_TEXT}});
+  MappingRule rule;
+  rule.source = std::string(kDb) + ".copy_source";
+  rule.target = std::string(kDb) + ".copy_mapped";
+  rule.renames = {{"id", "order_id"}, {"remark", "note"}};
+  rule.exclude = {"secret"};
+  MappedRelation plain = Map(relation, {rule});
+  rule.types = {{"label", wire::LOGICAL_TYPE_TEXT}};
+  MappedRelation converting = Map(relation, {rule});
+  ASSERT_TRUE(converting.converts);
+
+  std::vector<wire::RowChange> rows = {Insert(22, {Int(1), Bytes("grüß"), Text("pw"), Text("one")}),
+                                       Insert(22, {Int(2), Bytes("x"), Text("pw"), Null()})};
+  ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+  Status refused = CopyRows(plain, rows);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(Contains(refused.message(),
+                       "copy into ferry.copy_mapped (2 rows): column label: bytes value cannot be "
+                       "written to column type varchar(10)"));
+  sink_->AbortTransaction();
+
+  for (wire::RowChange& row : rows) ASSERT_TRUE(ConvertRow(converting, row).ok());
+  CopyChunk(converting, rows);
+  CopyChunk(converting, {rows[1]});  // again, over the row
+  EXPECT_EQ(Query("SELECT order_id, label, note FROM copy_mapped ORDER BY order_id"),
+            (std::vector<Row>{R({"1", "grüß", "one"}), R({"2", "x", std::nullopt})}));
+}
+
+// An aborted copy transaction leaves neither rows nor progress.
+TEST_F(MariaDbSinkTest, CopyRowsRolledBackLeaveNothing) {
+  Exec(SimpleTable("copy_abort") + "; INSERT INTO copy_abort VALUES (1, 'stream', 1)");
+  Simple t = MakeSimple("copy_abort");
+  ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+  for (int from : {1, 50}) {
+    Status copied = CopyRows(t.mapped, SimpleRows(from, 20, "lost"));
+    ASSERT_TRUE(copied.ok()) << copied.message();
+  }
+  ASSERT_TRUE(sink_->RecordCopyProgress("up", {"ferry.copy_abort", "", 40, false}).ok());
+  sink_->AbortTransaction();
+  EXPECT_EQ(Query("SELECT id, a FROM copy_abort"), std::vector<Row>{R({"1", "stream"})});
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM ferry_meta.copy_progress WHERE source_table = "
+                   "'ferry.copy_abort'"),
+            "0");
+  CopyChunk(t.mapped, SimpleRows(1, 3, "kept"));
+  EXPECT_EQ(Scalar("SELECT GROUP_CONCAT(SUBSTRING_INDEX(a, ' ', 1)) FROM copy_abort"),
+            "kept,kept,kept");
+}
+
+// MySQL does not tell which unique index an insert met: a row that meets another row on another
+// unique index than the key does not overwrite that row (the statement is refused, and its rows
+// go in one at a time, which names the clash).
+TEST_F(MariaDbSinkTest, CopyRowsClashingOnAnotherUniqueIndexAreAnError) {
+  Exec(
+      "CREATE TABLE copy_unique (id INT PRIMARY KEY, a VARCHAR(10) UNIQUE, b INT);"
+      "INSERT INTO copy_unique VALUES (1, 'taken', 1), (5, 'five', 5)");
+  Simple t = MakeSimple("copy_unique");
+  ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+  Status clash = CopyRows(t.mapped, {Insert(1, {Int(5), Text("five"), Int(50)}),
+                                     Insert(1, {Int(2), Text("taken"), Int(2)})});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_TRUE(Contains(clash.message(),
+                       "copy into ferry.copy_unique (2 rows): apply to "
+                       "ferry.copy_unique (INSERT of 2 rows): MariaDB error 1062: "
+                       "Duplicate entry 'taken' for key 'a'"));
+  sink_->AbortTransaction();
+  EXPECT_EQ(Query("SELECT id, a, b FROM copy_unique ORDER BY id"),
+            (std::vector<Row>{R({"1", "taken", "1"}), R({"5", "five", "5"})}));
+
+  // The same rows without the clash: the one met on the key is overwritten.
+  CopyChunk(t.mapped,
+            {Insert(1, {Int(5), Text("five"), Int(50)}), Insert(1, {Int(2), Text("two"), Int(2)})});
+  EXPECT_EQ(
+      Query("SELECT id, a, b FROM copy_unique ORDER BY id"),
+      (std::vector<Row>{R({"1", "taken", "1"}), R({"2", "two", "2"}), R({"5", "five", "50"})}));
+}
+
+// A key whose unique index allows NULL cannot carry the check above: such rows go in as ApplyRow
+// writes them, with the same outcome.
+TEST_F(MariaDbSinkTest, CopyRowsWithANullableKeyIndexGoInByTheRowPath) {
+  Exec(
+      "CREATE TABLE copy_nullable (id INT NULL UNIQUE, a TEXT, b INT);"
+      "INSERT INTO copy_nullable VALUES (1, 'stream', 1)");
+  Simple t = MakeSimple("copy_nullable");
+  CopyChunk(t.mapped, SimpleRows(1, 3, "chunk", 0));
+  EXPECT_EQ(Query("SELECT id, a, b FROM copy_nullable ORDER BY id"),
+            (std::vector<Row>{R({"1", "chunk 1", "1"}), R({"2", "chunk 2", "2"}),
+                              R({"3", "chunk 3", "3"})}));
+  EXPECT_EQ(Late(), "");
+}
+
+// A row larger than one statement may be (half the server's max_allowed_packet, at most 4 MiB)
+// goes in as ApplyRow writes it, its value streamed as a parameter.
+TEST_F(MariaDbSinkTest, CopyRowsLargerThanAStatementGoInByTheRowPath) {
+  Exec("CREATE TABLE copy_large (id INT PRIMARY KEY, a LONGTEXT, b INT)");
+  Simple t = MakeSimple("copy_large");
+  std::vector<wire::RowChange> rows = SimpleRows(1, 3, "small", 10);
+  rows.insert(rows.begin() + 1, Insert(1, {Int(10), Text(std::string(5 << 20, 'x')), Int(10)}));
+  CopyChunk(t.mapped, rows);
+  EXPECT_EQ(Query("SELECT id, LENGTH(a) FROM copy_large ORDER BY id"),
+            (std::vector<Row>{R({"1", "17"}), R({"2", "17"}), R({"3", "17"}),
+                              R({"10", std::to_string(5 << 20)})}));
+}
+
+// Two rows of a chunk whose keys the target's collation holds equal: the later one wins, as
+// through ApplyRow, and the key keeps the spelling it was first written with.
+TEST_F(MariaDbSinkTest, CopyRowsWithKeysEqualOnTheTargetLetTheLaterWin) {
+  Exec(
+      "CREATE TABLE copy_ci (k VARCHAR(10) COLLATE utf8mb4_general_ci PRIMARY KEY, v TEXT);"
+      "INSERT INTO copy_ci VALUES ('b', 'stream')");
+  wire::Relation relation = MakeRelation(
+      24, "copy_ci", {{"k", wire::LOGICAL_TYPE_TEXT, true}, {"v", wire::LOGICAL_TYPE_TEXT}});
+  MappedRelation mapped = Map(relation);
+  CopyChunk(mapped,
+            {Insert(24, {Text("a"), Text("first")}), Insert(24, {Text("A"), Text("second")}),
+             Insert(24, {Text("B"), Text("chunk")})});
+  EXPECT_EQ(Query("SELECT k, v FROM copy_ci ORDER BY k"),
+            (std::vector<Row>{R({"a", "second"}), R({"b", "chunk"})}));
+}
+
+// Errors name the table and what failed; the connection takes the next transaction.
+TEST_F(MariaDbSinkTest, CopyRowsErrorsNameTheTableAndTheValue) {
+  Exec("CREATE TABLE copy_errors (id INT PRIMARY KEY, a VARCHAR(3), b INT NOT NULL)");
+  Simple t = MakeSimple("copy_errors");
+  struct Case {
+    std::vector<wire::RowChange> rows;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{Insert(1, {Int(5), Text("four"), Int(1)})},
+       "copy into ferry.copy_errors (1 rows): column a: value 'four' cannot be held exactly by "
+       "varchar(3)"},
+      // Refused by the server: the statement's rows go in one at a time, which names the cause.
+      {{Insert(1, {Int(5), Text("ok"), Int(1)}), Insert(1, {Int(6), Text("ok"), Null()})},
+       "MariaDB error 1048: Column 'b' cannot be null"},
+      {{Insert(1, {Int(2), Null()})},
+       "row has 2 values but relation ferry.copy_errors has 3 columns"},
+  };
+  for (const Case& c : cases) {
+    ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+    Status status = CopyRows(t.mapped, c.rows);
+    ASSERT_FALSE(status.ok()) << c.message;
+    EXPECT_TRUE(Contains(status.message(), c.message));
+    sink_->AbortTransaction();
+  }
+  CopyChunk(t.mapped, {Insert(1, {Int(2), Text("two"), Int(2)})});
+  EXPECT_EQ(Scalar("SELECT GROUP_CONCAT(a ORDER BY id) FROM copy_errors"), "two");
 }
 
 // ---- no key ------------------------------------------------------------------------------------

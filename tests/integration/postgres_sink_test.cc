@@ -14,6 +14,7 @@
 
 #include "apply/sink.h"
 #include "apply/table_mapping.h"
+#include "apply/type_override.h"
 #include "tests/harness/postgres_server.h"
 #include "tests/integration/sink_fixture.h"
 #include "wire/testing/change_records.h"
@@ -942,6 +943,329 @@ TEST_F(PostgresSinkTest, FullIdentityUsesTargetPrimaryKey) {
   Commit();
   EXPECT_EQ(Late(), "public.full_pk: 1 x kInsertedOverExisting\n");
   EXPECT_EQ(Query("SELECT id, a FROM full_pk"), std::vector<Row>{R({"1", "again"})});
+}
+
+// ---- copy chunks: the bulk path (CopyRows) ------------------------------------------------------
+
+// `n` rows of MakeSimple's relation from `first` on: a = "<prefix> <id>" padded to ~200 bytes, so
+// that a few thousand rows take several pieces of COPY data.
+std::vector<wire::RowChange> SimpleRows(int first, int n, const std::string& prefix) {
+  std::vector<wire::RowChange> rows;
+  for (int id = first; id < first + n; ++id) {
+    rows.push_back(Insert(
+        1, {Int(id), Text(prefix + " " + std::to_string(id) + std::string(200, '.')), Int(id)}));
+  }
+  return rows;
+}
+
+// The staging tables the sink's session holds (temporary tables are in pg_class for everyone).
+constexpr char kStagesSql[] =
+    "SELECT count(*) FROM pg_class WHERE relname LIKE 'ferry_copy_stage%' AND relpersistence = 't'";
+
+// Rows the stream inserted before the chunk's read are overwritten by the chunk's; the others
+// are inserted; nothing is reported as a divergence, and the checkpoint is left alone. Into a
+// key range the stream has not written, rows go straight in; else through a staging table.
+TEST_F(PostgresSinkTest, CopyRowsInsertAndOverwriteRowsWithTheirKey) {
+  Exec(
+      "CREATE TABLE copy_rows (id int PRIMARY KEY, a text, b int);"
+      "INSERT INTO copy_rows SELECT g, 'stream', -g FROM generate_series(0, 3000, 100) g");
+  Simple t = MakeSimple("copy_rows");
+  CopyChunk(t.mapped, SimpleRows(5000, 3000, "straight"));
+  EXPECT_EQ(Scalar(kStagesSql), "0");
+  CopyChunk(t.mapped, SimpleRows(0, 3000, "chunk"));
+  EXPECT_EQ(Scalar(kStagesSql), "1");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM copy_rows"), "6001");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM copy_rows WHERE a LIKE 'chunk ' || id || '.%' AND b = id"),
+            "3000");
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM copy_rows WHERE a LIKE 'straight ' || id || '.%' AND b = id"),
+      "3000");
+  EXPECT_EQ(Query("SELECT a, b FROM copy_rows WHERE id = 3000"),
+            std::vector<Row>{R({"stream", "-3000"})});
+  EXPECT_EQ(Late(), "");
+  EXPECT_FALSE(Checkpoint().has_value());
+  EXPECT_EQ(Query("SELECT source_table, rows_copied FROM ferry_meta.copy_progress"),
+            std::vector<Row>{R({"public.copy_rows", "3000"})});
+
+  // More chunks, over rows that are there and not, and one of no rows.
+  CopyChunk(t.mapped, SimpleRows(3001, 10, "next"));
+  CopyChunk(t.mapped, SimpleRows(2995, 10, "again"));
+  CopyChunk(t.mapped, {});
+  EXPECT_EQ(Scalar("SELECT count(*) FROM copy_rows"), "6011");
+  EXPECT_EQ(Scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM copy_rows WHERE a LIKE "
+                   "'again%'"),
+            "2995,2996,2997,2998,2999,3000,3001,3002,3003,3004");
+  EXPECT_EQ(Scalar(kStagesSql), "1");  // one staging table serves every write
+}
+
+// Several writes in one transaction, some straight in and some through the staging table, and
+// ApplyRow's deferred inserts before them: all in order.
+TEST_F(PostgresSinkTest, CopyRowsSeveralTimesInOneTransaction) {
+  Exec("CREATE TABLE copy_many (id int PRIMARY KEY, a text, b int)");
+  Simple t = MakeSimple("copy_many");
+  ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+  Apply(t.mapped, Insert(1, {Int(1), Text("row path"), Int(1)}));
+  for (const auto& rows : {SimpleRows(1, 5, "one"), SimpleRows(5, 5, "two"),
+                           SimpleRows(100, 5, "three"), SimpleRows(102, 5, "four")}) {
+    Status copied = CopyRows(t.mapped, rows);
+    ASSERT_TRUE(copied.ok()) << copied.message();
+  }
+  Commit();
+  EXPECT_EQ(Query("SELECT id, split_part(a, ' ', 1) FROM copy_many ORDER BY id"),
+            (std::vector<Row>{R({"1", "one"}), R({"2", "one"}), R({"3", "one"}), R({"4", "one"}),
+                              R({"5", "two"}), R({"6", "two"}), R({"7", "two"}), R({"8", "two"}),
+                              R({"9", "two"}), R({"100", "three"}), R({"101", "three"}),
+                              R({"102", "four"}), R({"103", "four"}), R({"104", "four"}),
+                              R({"105", "four"}), R({"106", "four"})}));
+  EXPECT_EQ(Late(), "");
+}
+
+// Every value kind, NULL included, written straight in and (the same rows again, rotated)
+// through the staging table.
+TEST_F(PostgresSinkTest, CopyRowsOfEveryValueKindRoundTrip) {
+  if (Scalar("SELECT count(*) FROM pg_type WHERE typname = 'mood'") == "0") {
+    Exec("CREATE TYPE mood AS ENUM ('sad', 'happy')");
+  }
+  int n = 0;
+  for (const ValueCase& c : ValueCases()) {
+    SCOPED_TRACE(c.sql_type);
+    const std::string table = "copy_rt_" + std::to_string(++n);
+    Exec("CREATE TABLE " + table + " (id int PRIMARY KEY, v " + c.sql_type + ")");
+    wire::Relation relation =
+        MakeRelation(400 + n, table, {{"id", wire::LOGICAL_TYPE_INT, true}, {"v", c.logical}});
+    MappedRelation mapped = Map(relation);
+    std::vector<wire::RowChange> rows;
+    std::vector<Row> expected;
+    int id = 0;
+    for (const auto& [value, text] : c.values) {
+      rows.push_back(Insert(relation.id(), {Int(++id), value}));
+      expected.push_back(R({text}));
+    }
+    rows.push_back(Insert(relation.id(), {Int(++id), Null()}));
+    expected.push_back(R({std::nullopt}));
+    CopyChunk(mapped, rows);
+    EXPECT_EQ(Query("SELECT v::text FROM " + table + " ORDER BY id"), expected);
+
+    std::vector<wire::RowChange> rotated_rows;
+    for (int row = 1; row <= id; ++row) {
+      rotated_rows.push_back(Insert(relation.id(), {Int(row), rows[row % id].new_values(1)}));
+    }
+    CopyChunk(mapped, rotated_rows);
+    std::vector<Row> rotated(expected.begin() + 1, expected.end());
+    rotated.push_back(expected.front());
+    EXPECT_EQ(Query("SELECT v::text FROM " + table + " ORDER BY id"), rotated);
+  }
+}
+
+// Text COPY's own syntax inside values: its delimiter, line ends, escapes, its NULL marker and
+// end-of-data marker; in text, bytea (from bytes and from text), an array and json.
+TEST_F(PostgresSinkTest, CopyRowsKeepAwkwardValuesAsTheyAre) {
+  Exec(
+      "CREATE TABLE copy_awkward (id int PRIMARY KEY, t text, b bytea, tb bytea, arr text[], j "
+      "json)");
+  wire::Relation relation = MakeRelation(20, "copy_awkward",
+                                         {{"id", wire::LOGICAL_TYPE_INT, true},
+                                          {"t", wire::LOGICAL_TYPE_TEXT},
+                                          {"b", wire::LOGICAL_TYPE_BYTES},
+                                          {"tb", wire::LOGICAL_TYPE_TEXT},
+                                          {"arr", wire::LOGICAL_TYPE_ARRAY},
+                                          {"j", wire::LOGICAL_TYPE_JSON}});
+  MappedRelation mapped = Map(relation);
+  const std::vector<std::string> texts = {
+      "tab\there", "line\nend", "cr\rlf\r\n",   "back\\slash", "\\N",        "\\.",
+      "\\",        "",          "ends with \\", "\\x41\\t\\n", "😀 \x01\x7f", "NULL"};
+  for (int pass = 0; pass < 2; ++pass) {  // straight in, then over the rows: the staging table
+    std::vector<wire::RowChange> rows;
+    int id = 0;
+    for (const std::string& text : texts) {
+      rows.push_back(Insert(20, {Int(++id), Text(text), Bytes(text + std::string("\0\t", 2)),
+                                 Text(text), Array({Text(text), Null(), Text("\t\"")}),
+                                 Str(&wire::Value::set_json,
+                                     "{\"k\": \"" + std::string(pass, 'p') + "\\t\\n\\\\\"}")}));
+    }
+    CopyChunk(mapped, rows);
+    SCOPED_TRACE(pass);
+    id = 0;
+    for (const std::string& text : texts) {
+      const std::string where = " FROM copy_awkward WHERE id = " + std::to_string(++id);
+      EXPECT_EQ(Query("SELECT t, b = convert_to(t, 'UTF8') || '\\x0009'::bytea, "
+                      "tb = convert_to(t, 'UTF8'), arr[1] = t, arr[2] IS NULL, arr[3], j->>'k'" +
+                      where),
+                std::vector<Row>{
+                    R({text, "t", "t", "t", "t", "\t\"", std::string(pass, 'p') + "\t\n\\"})})
+          << "id " << id;
+    }
+  }
+}
+
+// A chunk that replaces a whole table without key: the table was emptied in the transaction,
+// identical rows stay two rows.
+TEST_F(PostgresSinkTest, CopyRowsIntoAnEmptiedKeylessTable) {
+  Exec("CREATE TABLE copy_keyless (a int, t text); INSERT INTO copy_keyless VALUES (0, 'old')");
+  wire::Relation relation = MakeRelation(
+      21, "copy_keyless", {{"a", wire::LOGICAL_TYPE_INT}, {"t", wire::LOGICAL_TYPE_TEXT}});
+  MappedRelation mapped = Map(relation);
+  ASSERT_FALSE(mapped.has_key);
+  const std::vector<wire::Value> same = {Int(1), Text("same")};
+  CopyChunk(mapped, {Insert(21, same), Insert(21, same), Insert(21, {Null(), Text("x\ty")})},
+            CopyInto::kEmptied);
+  EXPECT_EQ(Query("SELECT a, t FROM copy_keyless ORDER BY a, t"),
+            (std::vector<Row>{R({"1", "same"}), R({"1", "same"}), R({std::nullopt, "x\ty"})}));
+}
+
+// What the mapping says: renamed and excluded columns, and type overrides, whose conversion
+// (ConvertRow, as the apply agent runs it) the target's COPY sees; without it the sink names the
+// override that is missing.
+TEST_F(PostgresSinkTest, CopyRowsFollowTheMappingAndItsTypeOverrides) {
+  Exec("CREATE TABLE copy_mapped (order_id int PRIMARY KEY, paid boolean, note text)");
+  wire::Relation relation = MakeRelation(22, "copy_source",
+                                         {{"id", wire::LOGICAL_TYPE_INT, true},
+                                          {"paid", wire::LOGICAL_TYPE_INT},
+                                          {"secret", wire::LOGICAL_TYPE_TEXT},
+                                          {"remark", wire::LOGICAL_TYPE_TEXT}});
+  MappingRule rule;
+  rule.source = "public.copy_source";
+  rule.target = "public.copy_mapped";
+  rule.renames = {{"id", "order_id"}, {"remark", "note"}};
+  rule.exclude = {"secret"};
+  MappedRelation plain = Map(relation, {rule});
+  rule.types = {{"paid", wire::LOGICAL_TYPE_BOOL}};
+  MappedRelation converting = Map(relation, {rule});
+  ASSERT_TRUE(converting.converts);
+
+  std::vector<wire::RowChange> rows = {Insert(22, {Int(1), Int(1), Text("pw"), Text("one")}),
+                                       Insert(22, {Int(2), Int(0), Text("pw"), Null()})};
+  ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+  Status refused = CopyRows(plain, rows);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(Contains(refused.message(),
+                       "copy into public.copy_mapped (2 rows): column paid is boolean on the "
+                       "target, but public.copy_source.paid"));
+  EXPECT_TRUE(Contains(refused.message(), "add `types: {paid: boolean}`"));
+  sink_->AbortTransaction();
+
+  for (wire::RowChange& row : rows) ASSERT_TRUE(ConvertRow(converting, row).ok());
+  CopyChunk(converting, rows);
+  CopyChunk(converting, {rows[1]});  // again, over the row: the staging table
+  EXPECT_EQ(Query("SELECT order_id, paid, note FROM copy_mapped ORDER BY order_id"),
+            (std::vector<Row>{R({"1", "t", "one"}), R({"2", "f", std::nullopt})}));
+}
+
+// An aborted copy transaction leaves neither rows nor progress; the staging table it created is
+// gone with it, and the next copy makes a new one.
+TEST_F(PostgresSinkTest, CopyRowsRolledBackLeaveNothing) {
+  Exec(
+      "CREATE TABLE copy_abort (id int PRIMARY KEY, a text, b int); "
+      "INSERT INTO copy_abort VALUES (1, 'stream', 1)");
+  Simple t = MakeSimple("copy_abort");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+    for (int from : {1, 50}) {  // id 1 is there: through the staging table
+      Status copied = CopyRows(t.mapped, SimpleRows(from, 20, "lost"));
+      ASSERT_TRUE(copied.ok()) << copied.message();
+    }
+    ASSERT_TRUE(sink_->RecordCopyProgress("up", {"public.copy_abort", "", 40, false}).ok());
+    sink_->AbortTransaction();
+    EXPECT_EQ(Query("SELECT id, a FROM copy_abort"), std::vector<Row>{R({"1", "stream"})});
+    EXPECT_EQ(Scalar("SELECT count(*) FROM ferry_meta.copy_progress WHERE source_table = "
+                     "'public.copy_abort'"),
+              "0");
+  }
+  CopyChunk(t.mapped, SimpleRows(1, 3, "kept"));
+  EXPECT_EQ(Scalar("SELECT string_agg(split_part(a, ' ', 1), ',') FROM copy_abort"),
+            "kept,kept,kept");
+}
+
+// Errors name the table and what failed; the connection takes the next transaction.
+TEST_F(PostgresSinkTest, CopyRowsErrorsNameTheTableAndTheValue) {
+  Exec(
+      "CREATE TABLE copy_errors (id int PRIMARY KEY, a varchar(3), b int UNIQUE);"
+      "INSERT INTO copy_errors VALUES (1, 'one', 1)");
+  Simple t = MakeSimple("copy_errors");
+  struct Case {
+    std::vector<wire::RowChange> rows;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      // Refused while encoding the rows: nothing reached the server.
+      {{Insert(1, {Int(5), Text(std::string("a\0b", 3)), Null()})},
+       "copy into public.copy_errors (1 rows): column a: value contains a NUL byte"},
+      // Refused by the server's COPY, straight in and into the staging table.
+      {{Insert(1, {Int(5), Text("four"), Null()})},
+       "copy into public.copy_errors (1 rows): COPY: ERROR: value too long for type character "
+       "varying(3) (CONTEXT: COPY copy_errors, line 1, column a: \"four\")"},
+      {{Insert(1, {Int(1), Text("four"), Null()})},
+       "ERROR: value too long for type character varying(3)"},
+      // A clash on another unique index than the key is not an overwrite.
+      {{Insert(1, {Int(2), Text("two"), Int(1)})},
+       "ERROR: duplicate key value violates unique constraint \"copy_errors_b_key\""},
+      {{Insert(1, {Int(2), Null()})},
+       "row has 2 values but relation public.copy_errors has 3 columns"},
+  };
+  for (const Case& c : cases) {
+    ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+    Status status = CopyRows(t.mapped, c.rows);
+    ASSERT_FALSE(status.ok()) << c.message;
+    EXPECT_TRUE(Contains(status.message(), c.message));
+    sink_->AbortTransaction();
+  }
+  CopyChunk(t.mapped, {Insert(1, {Int(2), Text("two"), Int(2)})});
+  EXPECT_EQ(Scalar("SELECT string_agg(a, ',' ORDER BY id) FROM copy_errors"), "one,two");
+}
+
+// A partitioned table, the rows met in one of its partitions; a table with a column the
+// mapping leaves out, which keeps its default (also in the staging table's rows).
+TEST_F(PostgresSinkTest, CopyRowsIntoPartitionedTablesAndDefaults) {
+  Exec(
+      "CREATE TABLE copy_parted (id int PRIMARY KEY, a text, b int, c text DEFAULT 'dflt') "
+      "PARTITION BY RANGE (id);"
+      "CREATE TABLE copy_parted_1 PARTITION OF copy_parted FOR VALUES FROM (0) TO (10);"
+      "CREATE TABLE copy_parted_2 PARTITION OF copy_parted FOR VALUES FROM (10) TO (100);"
+      "INSERT INTO copy_parted VALUES (12, 'stream', 0, 'kept')");
+  Simple t = MakeSimple("copy_parted");
+  CopyChunk(t.mapped, SimpleRows(5, 3, "first"));
+  CopyChunk(t.mapped, SimpleRows(8, 6, "second"));
+  EXPECT_EQ(Query("SELECT tableoid::regclass::text, count(*), min(c), max(c) FROM copy_parted "
+                  "GROUP BY 1 ORDER BY 1"),
+            (std::vector<Row>{R({"copy_parted_1", "5", "dflt", "dflt"}),
+                              R({"copy_parted_2", "4", "dflt", "kept"})}));
+  EXPECT_EQ(Query("SELECT split_part(a, ' ', 1) FROM copy_parted WHERE id = 12"),
+            std::vector<Row>{R({"second"})});
+}
+
+// Two rows of a chunk whose keys the target holds equal (citext here): ON CONFLICT DO UPDATE
+// cannot take both, so they go in as ApplyRow writes them, and the later one wins.
+TEST_F(PostgresSinkTest, CopyRowsWithKeysEqualOnTheTargetGoInByTheRowPath) {
+  Exec(
+      "CREATE EXTENSION IF NOT EXISTS citext;"
+      "CREATE TABLE copy_citext (k citext PRIMARY KEY, v text);"
+      "INSERT INTO copy_citext VALUES ('b', 'stream')");
+  wire::Relation relation = MakeRelation(
+      24, "copy_citext", {{"k", wire::LOGICAL_TYPE_TEXT, true}, {"v", wire::LOGICAL_TYPE_TEXT}});
+  MappedRelation mapped = Map(relation);
+  CopyChunk(mapped,
+            {Insert(24, {Text("a"), Text("first")}), Insert(24, {Text("A"), Text("second")}),
+             Insert(24, {Text("B"), Text("chunk")})});
+  EXPECT_EQ(Query("SELECT k, v FROM copy_citext ORDER BY k"),
+            (std::vector<Row>{R({"a", "second"}), R({"b", "chunk"})}));
+  EXPECT_EQ(Late(), "");
+}
+
+// A MySQL/MariaDB zero date goes through the copy as through ApplyRow: NULL where the column
+// cannot hold it, its text where it can.
+TEST_F(PostgresSinkTest, CopyRowsResolveZeroDates) {
+  Exec("CREATE TABLE copy_zeros (id int PRIMARY KEY, d date, tx text)");
+  wire::Relation relation = MakeRelation(23, "copy_zeros",
+                                         {{"id", wire::LOGICAL_TYPE_INT, true},
+                                          {"d", wire::LOGICAL_TYPE_DATE},
+                                          {"tx", wire::LOGICAL_TYPE_DATE}});
+  MappedRelation mapped = Map(relation);
+  const wire::Value zero = Str(&wire::Value::set_date, "0000-00-00");
+  CopyChunk(mapped, {Insert(23, {Int(1), zero, zero}),
+                     Insert(23, {Int(2), Str(&wire::Value::set_date, "2024-02-29"), Null()})});
+  EXPECT_EQ(Query("SELECT id, d, tx FROM copy_zeros ORDER BY id"),
+            (std::vector<Row>{R({"1", std::nullopt, "0000-00-00"}),
+                              R({"2", "2024-02-29", std::nullopt})}));
 }
 
 // ---- no key (no primary key, REPLICA IDENTITY DEFAULT or NOTHING) -----------------------------

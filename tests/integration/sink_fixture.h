@@ -120,6 +120,34 @@ class SinkFixture : public ::testing::Test {
 
   std::string Late() { return LateOutcomesText(*sink_); }
 
+  static apply::ChunkRows Rows(const std::vector<wire::RowChange>& changes) {
+    apply::ChunkRows rows;
+    for (const wire::RowChange& change : changes) *rows.Add() = change;
+    return rows;
+  }
+
+  // Writes `changes` into the open copy transaction as one CopyRows call.
+  Status CopyRows(const apply::MappedRelation& relation,
+                  const std::vector<wire::RowChange>& changes,
+                  apply::CopyInto into = apply::CopyInto::kExisting) {
+    return sink_->CopyRows(relation, Rows(changes), into);
+  }
+
+  // Writes `changes` as a copy chunk does: a copy transaction of its own, with (for kEmptied)
+  // the table emptied first, and its progress recorded; commits.
+  void CopyChunk(const apply::MappedRelation& relation, const std::vector<wire::RowChange>& changes,
+                 apply::CopyInto into = apply::CopyInto::kExisting) {
+    Status status = sink_->BeginCopyTransaction();
+    ASSERT_TRUE(status.ok()) << status.message();
+    if (into == apply::CopyInto::kEmptied) status = sink_->EmptyTable(relation);
+    if (status.ok()) status = CopyRows(relation, changes, into);
+    const std::string table = relation.source.schema() + "." + relation.source.table();
+    if (status.ok()) status = sink_->RecordCopyProgress("up", {table, "", changes.size(), false});
+    if (status.ok()) status = sink_->CommitTransaction();
+    if (!status.ok()) sink_->AbortTransaction();
+    ASSERT_TRUE(status.ok()) << status.message();
+  }
+
   std::optional<wire::Position> Checkpoint(const std::string& upstream = "up") {
     Result<std::optional<wire::Position>> position = sink_->ReadCheckpoint(upstream);
     EXPECT_TRUE(position.ok()) << position.message();
