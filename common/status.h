@@ -61,8 +61,8 @@ class [[nodiscard]] Result {
 }  // namespace ferry
 
 // Returns early from the enclosing function when `expr` (a Status) is an error.
-#define FERRY_RETURN_IF_ERROR(expr)             \
-  do {                                          \
-    ::ferry::Status ferry_status_ = (expr);     \
+#define FERRY_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::ferry::Status ferry_status_ = (expr);        \
     if (!ferry_status_.ok()) return ferry_status_; \
   } while (false)

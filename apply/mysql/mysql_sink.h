@@ -48,12 +48,12 @@
 // the binlog lost). Open() logs a warning when either is not so.
 //
 // Target requirements: the database and table exist (or create_tables creates them, see
-// CreateTable) with every mapped column; for a source with a key, a primary key or unique index on the key columns; InnoDB
-// (or another transactional engine); the apply user may create the ferry_meta database (or it
-// exists with both tables) and set the session variables below (foreign_key_checks needs no
-// privilege). With binlog_format=STATEMENT, READ COMMITTED writes to InnoDB are refused: use
-// ROW or MIXED. The target schema of a relation is the MySQL database. One sink serves one
-// stream from one thread.
+// CreateTable) with every mapped column; for a source with a key, a primary key or unique index on
+// the key columns; InnoDB (or another transactional engine); the apply user may create the
+// ferry_meta database (or it exists with both tables) and set the session variables below
+// (foreign_key_checks needs no privilege). With binlog_format=STATEMENT, READ COMMITTED writes to
+// InnoDB are refused: use ROW or MIXED. The target schema of a relation is the MySQL database. One
+// sink serves one stream from one thread.
 #pragma once
 
 #include <memory>

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "apply/postgres/pg_ddl.h"
 #include "apply/postgres/pg_copy.h"
+#include "apply/postgres/pg_ddl.h"
 #include "apply/postgres/pg_sql.h"
 #include "apply/postgres/pg_text.h"
 #include "apply/row_applier.h"
