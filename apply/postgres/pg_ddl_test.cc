@@ -5,40 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "apply/table_creator_testing.h"
+
 namespace ferry::apply::postgres {
 namespace {
 
-NewColumn Column(const std::string& name, const std::string& source_type, wire::LogicalType type,
-                 bool key = false) {
-  NewColumn column;
-  column.name = name;
-  column.source.set_name(name);
-  column.source.set_source_type(source_type);
-  column.source.set_type(type);
-  column.source.set_key(key);
-  column.source_type = ParseSourceType(source_type);
-  column.primary_key = key;
-  return column;
-}
-
-NewTable Table(SourceEngine engine, std::vector<NewColumn> columns) {
-  NewTable table;
-  table.schema = "app";
-  table.table = "t";
-  table.source_name = "src.t";
-  table.source_engine = engine;
-  for (const NewColumn& column : columns) {
-    if (column.primary_key) table.primary_key.push_back(column.name);
-  }
-  table.columns = std::move(columns);
-  return table;
-}
-
-struct TypeCase {
-  std::string source_type;
-  wire::LogicalType type;
-  std::string expected;
-};
+using apply::testing::Column;
+using apply::testing::Table;
+using apply::testing::TypeCase;
 
 void ExpectTypes(SourceEngine engine, const std::vector<TypeCase>& cases) {
   for (const TypeCase& c : cases) {
