@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -134,17 +135,38 @@ CommandResult RunFerry(const std::vector<std::string>& args) {
   return result;
 }
 
-uint16_t FreePort() {
+// Whether `port` on the loopback can be bound right now.
+static bool CanBind(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(port);
+  const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   close(fd);
-  return ntohs(addr.sin_port);
+  return free;
+}
+
+// The first port of the kernel's ephemeral range (outgoing connections take their local port
+// from it).
+static uint16_t EphemeralRangeStart() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned first = 0;
+  if (!(range >> first) || first <= 12000 || first > 65535) return 32768;
+  return static_cast<uint16_t>(first);
+}
+
+// A port below the ephemeral range: a port the kernel hands out (bind to port 0) can be taken
+// by any outgoing connection of the tests running in parallel before our agent binds it, which
+// made "admin address … already in use" fail a CI run.
+uint16_t FreePort() {
+  std::random_device seed;
+  std::uniform_int_distribution<unsigned> pick(10000, EphemeralRangeStart() - 1);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto port = static_cast<uint16_t>(pick(seed));
+    if (CanBind(port)) return port;
+  }
+  return 0;
 }
 
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -58,8 +58,11 @@ Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Create(const std::st
     FERRY_RETURN_IF_ERROR(setup->target_->Exec(target_schema).WithContext("target schema"));
   }
   setup->capture_port_ = FreePort();
-  setup->capture_admin_port_ = FreePort();
-  setup->apply_admin_port_ = FreePort();
+  do setup->capture_admin_port_ = FreePort();
+  while (setup->capture_admin_port_ == setup->capture_port_);
+  do setup->apply_admin_port_ = FreePort();
+  while (setup->apply_admin_port_ == setup->capture_port_ ||
+         setup->apply_admin_port_ == setup->capture_admin_port_);
   setup->dir_.Write("secret.token", "e2e-test-token-0123456789\n");
   return setup;
 }
