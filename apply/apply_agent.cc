@@ -103,6 +103,15 @@ class ApplyAgent::UpstreamStream {
   Status RequestRecopy(const std::string& table);
 
  private:
+  // Source transactions applied but not yet committed on the target: they commit, are
+  // acknowledged and counted together (CommitGroup).
+  struct PendingGroup {
+    uint32_t transactions = 0;
+    uint64_t rows = 0;
+    std::chrono::steady_clock::time_point started;
+    wire::Commit last;  // the last transaction's commit: the group's checkpoint and ack
+  };
+
   // Per-connection state; nothing in it survives a reconnect.
   struct StreamState {
     std::unique_ptr<Sink> sink;
@@ -113,6 +122,9 @@ class ApplyAgent::UpstreamStream {
     bool in_transaction = false;
     bool skipping = false;
     uint64_t rows_in_transaction = 0;
+    // Source transactions applied in the open target transaction, whose commit waits for the
+    // next one to join (GroupingOptions).
+    std::optional<PendingGroup> group;
     std::optional<CopyTracker> copies;
     // While a copy chunk is open (Begin.copy): the chunk and its table's relation.
     std::optional<wire::CopyChunk> chunk;
@@ -151,6 +163,12 @@ class ApplyAgent::UpstreamStream {
   Status HandleTruncate(StreamState& state, const wire::RowChange& row);
   void RecordDivergence(const std::string& target, RowOutcome outcome, uint64_t rows);
   Status HandleCommit(StreamState& state, const wire::Commit& commit);
+  bool GroupIsFull(const PendingGroup& group) const;
+  // A group is open and no source transaction is half applied: a commit now splits none.
+  static bool GroupCanCommit(const StreamState& state) {
+    return state.group && !state.in_transaction;
+  }
+  Status CommitGroup(StreamState& state);
   Status CheckTargetColumns(StreamState& state, const MappedRelation& mapped);
   Status CreateTargetTable(StreamState& state, const MappedRelation& mapped);
   void UpdateStatus(const std::function<void(admin::StreamStatus&)>& update) {
@@ -202,9 +220,14 @@ Status ApplyAgent::UpstreamStream::RunConnection() {
   StreamState state;
   Status status = Connect(state);
   while (status.ok() && !agent_.stopping_) {
-    auto frame = connection()->Receive(agent_.options_.receive_timeout);
+    // Between transactions with a group open, only a transaction already waiting may join it.
+    const bool group_may_end = GroupCanCommit(state);
+    auto frame =
+        connection()->Receive(group_may_end ? milliseconds(0) : agent_.options_.receive_timeout);
     if (!frame.ok()) {
       status = frame.status().WithContext("connection to " + upstream_.address);
+    } else if (!frame->has_value() && group_may_end) {
+      status = CommitGroup(state);
     } else if (!frame->has_value()) {
       status = Status::Error("no frame from " + upstream_.address + " for " +
                              std::to_string(agent_.options_.receive_timeout.count()) +
@@ -212,8 +235,12 @@ Status ApplyAgent::UpstreamStream::RunConnection() {
     } else {
       status = HandleFrame(state, **frame);
     }
-    if (status.ok() && !state.in_transaction) status = StartRequestedRecopies(state);
+    if (status.ok() && !state.in_transaction && !state.group) {
+      status = StartRequestedRecopies(state);
+    }
   }
+  // Stopping: what was applied is committed rather than applied again after the restart.
+  if (status.ok() && GroupCanCommit(state)) status = CommitGroup(state);
   if (state.sink) state.sink->AbortTransaction();
   return status;
 }
@@ -428,6 +455,8 @@ Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, const wire::F
       return HandleCommit(state, commit);
     }
     case wire::FrameType::kHeartbeat: {
+      // Heartbeats also come in the middle of a transaction; a group ends only between two.
+      if (GroupCanCommit(state)) FERRY_RETURN_IF_ERROR(CommitGroup(state));
       wire::Heartbeat heartbeat;
       FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, &heartbeat));
       UpdateStatus([&](admin::StreamStatus& st) {
@@ -449,7 +478,10 @@ Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, const wire::F
 
 Status ApplyAgent::UpstreamStream::HandleBegin(StreamState& state, const wire::Begin& begin) {
   if (state.in_transaction) return Status::Error("Begin inside an open transaction");
-  if (begin.has_copy()) return HandleChunkBegin(state, begin);
+  if (begin.has_copy()) {
+    if (state.group) FERRY_RETURN_IF_ERROR(CommitGroup(state));
+    return HandleChunkBegin(state, begin);
+  }
   state.in_transaction = true;
   state.rows_in_transaction = 0;
   state.skipping = false;
@@ -460,6 +492,7 @@ Status ApplyAgent::UpstreamStream::HandleBegin(StreamState& state, const wire::B
   }
   UpdateStatus([](admin::StreamStatus& st) { st.lag.OnTransactionBegin(); });
   if (state.skipping) return Status::Ok();
+  if (state.group) return state.sink->ContinueTransaction(upstream_.name, begin);
   return state.sink->BeginTransaction(upstream_.name, begin);
 }
 
@@ -769,30 +802,51 @@ void ApplyAgent::UpstreamStream::RecordDivergence(const std::string& target, Row
 Status ApplyAgent::UpstreamStream::HandleCommit(StreamState& state, const wire::Commit& commit) {
   if (!state.in_transaction) return Status::Error("Commit outside a transaction");
   if (state.chunk) return HandleChunkCommit(state);
-  bool skipped = state.skipping;
-  if (!skipped) {
-    FERRY_RETURN_IF_ERROR(state.sink->CommitTransaction());
-    state.checkpoint = commit.position();
-    for (const LateOutcome& late : state.sink->TakeLateOutcomes()) {
-      RecordDivergence(late.target, late.outcome, late.rows);
-    }
-  }
   state.in_transaction = false;
-  state.skipping = false;
+  if (std::exchange(state.skipping, false)) {
+    // Already in the target (the checkpoint covers it): acknowledged again, nothing written.
+    wire::Ack ack;
+    *ack.mutable_position() = commit.position();
+    FERRY_RETURN_IF_ERROR(connection()->Send(wire::FrameType::kAck, ack));
+    UpdateStatus([&](admin::StreamStatus& st) {
+      st.lag.OnTransactionApplied(commit.commit_time_us());
+      ++st.skipped_transactions;
+    });
+    return Status::Ok();
+  }
+  if (!state.group) state.group = PendingGroup{0, 0, std::chrono::steady_clock::now(), {}};
+  ++state.group->transactions;
+  state.group->rows += state.rows_in_transaction;
+  state.group->last = commit;
+  if (GroupIsFull(*state.group)) return CommitGroup(state);
+  return Status::Ok();
+}
+
+bool ApplyAgent::UpstreamStream::GroupIsFull(const PendingGroup& group) const {
+  const GroupingOptions& limits = agent_.options_.grouping;
+  return group.transactions >= limits.max_transactions || group.rows >= limits.max_rows ||
+         std::chrono::steady_clock::now() - group.started >= limits.max_delay;
+}
+
+// One target commit for the whole group (DESIGN.md invariant 1: no source transaction is split,
+// and the checkpoint names the last one in the group).
+Status ApplyAgent::UpstreamStream::CommitGroup(StreamState& state) {
+  const PendingGroup group = *std::exchange(state.group, std::nullopt);
+  FERRY_RETURN_IF_ERROR(state.sink->CommitTransaction());
+  state.checkpoint = group.last.position();
+  for (const LateOutcome& late : state.sink->TakeLateOutcomes()) {
+    RecordDivergence(late.target, late.outcome, late.rows);
+  }
   // Acknowledge only now: the target's commit is durable (synchronous commit).
   wire::Ack ack;
-  *ack.mutable_position() = commit.position();
+  *ack.mutable_position() = group.last.position();
   FERRY_RETURN_IF_ERROR(connection()->Send(wire::FrameType::kAck, ack));
-  uint64_t rows = state.rows_in_transaction;
+  agent_.registry_.AddCounter("target_commits", upstream_.name);
   UpdateStatus([&](admin::StreamStatus& st) {
-    st.lag.OnTransactionApplied(commit.commit_time_us());
-    if (skipped) {
-      ++st.skipped_transactions;
-      return;
-    }
-    st.position = commit.position().value();
-    ++st.transactions;
-    st.rows += rows;
+    st.lag.OnTransactionApplied(group.last.commit_time_us());
+    st.position = group.last.position().value();
+    st.transactions += group.transactions;
+    st.rows += group.rows;
   });
   return Status::Ok();
 }

@@ -1,6 +1,7 @@
 // The apply agent: for each configured upstream (a capture agent), connects, resumes at the
-// checkpoint stored in the target, and applies every source transaction in one target
-// transaction, acknowledging it only after the target committed it.
+// checkpoint stored in the target, and applies every source transaction within one target
+// transaction (alone, or grouped with the ones right after it), acknowledging it only after the
+// target committed it.
 //
 // Invariants it keeps (DESIGN.md #1, #2, #5):
 //  - The checkpoint in the target is the only truth about progress: it is read on every
@@ -35,6 +36,15 @@ struct Upstream {
   std::string auth_token;
 };
 
+// Source transactions that arrive back to back (a backlog: the next one is already waiting when
+// one ends) share one target transaction, and so one commit, up to these bounds. A transaction
+// with no successor waiting commits at once: a live stream never waits for a group to fill.
+struct GroupingOptions {
+  uint32_t max_transactions = 1000;  // 1: every source transaction commits on its own
+  uint64_t max_rows = 20000;
+  std::chrono::milliseconds max_delay{500};  // since the group's first transaction ended
+};
+
 struct ApplyAgentOptions {
   std::string node;  // sent as subscriber id: the capture side names its slot after it
   std::vector<Upstream> upstreams;
@@ -48,6 +58,7 @@ struct ApplyAgentOptions {
   // A mapped target table that does not exist is created (Sink::CreateTable) before the first
   // row is written to it (the apply config's create_tables); false: missing tables are errors.
   bool create_tables = false;
+  GroupingOptions grouping;
 };
 
 // Makes a fresh, unopened sink; called once per connection attempt.

@@ -1,8 +1,9 @@
 // The apply side's view of a target database. Engine adapters (apply/postgres, later apply/mysql)
 // implement Sink; the apply agent drives it and knows nothing of the engine.
 // Invariant (DESIGN.md #1): every source transaction is written in exactly one target
-// transaction whose first statement records that transaction's position as the upstream's
-// checkpoint, so the target always holds exactly the transactions up to its checkpoint.
+// transaction, alone or grouped with the ones right after it (ContinueTransaction), and that
+// target transaction records the position of the last one it holds as the upstream's checkpoint,
+// so the target always holds exactly the transactions up to its checkpoint.
 #pragma once
 
 #include <optional>
@@ -119,6 +120,13 @@ class Sink {
   // `begin.position()` (and commit time, origin) as `upstream`'s checkpoint.
   virtual Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) = 0;
 
+  // Takes the next source transaction into the target transaction already open, after the
+  // previous one's rows (grouping: one target commit for many small source transactions, as
+  // GoldenGate's GROUPTRANSOPS does during catch-up). `begin.position()` becomes the checkpoint
+  // the group commits with; a source transaction is never split, and the group commits, or not,
+  // as a whole. Fails when no source transaction is open.
+  virtual Status ContinueTransaction(const std::string& upstream, const wire::Begin& begin) = 0;
+
   virtual Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                                       const wire::RowChange& change) = 0;
 
@@ -128,7 +136,8 @@ class Sink {
   virtual Status ApplyTruncate(const std::vector<const MappedRelation*>& relations,
                                const wire::RowChange& change) = 0;
 
-  // Runs whatever ApplyRow deferred, then commits; returns once the commit is durable on the
+  // Runs whatever ApplyRow deferred, records the checkpoint of the last transaction
+  // ContinueTransaction took (if any), then commits; returns once the commit is durable on the
   // target. An error in a deferred row surfaces here (or in the next ApplyRow).
   virtual Status CommitTransaction() = 0;
 

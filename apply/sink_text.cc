@@ -33,17 +33,26 @@ std::string TargetShape(const MappedRelation& relation) {
   return shape;
 }
 
+// A Begin without a position leaves nothing to record as the checkpoint.
+static Status CheckBeginPosition(const std::string& context, const wire::Begin& begin) {
+  if (wire::IsStreamPosition(begin.position())) return Status::Ok();
+  return Status::Error(context +
+                       ": the Begin carries no position, so no checkpoint can be "
+                       "recorded: the change stream is malformed");
+}
+
 Status CheckBegin(const std::string& upstream, const wire::Begin& begin, bool in_transaction) {
   const std::string context = "begin transaction for upstream " + upstream;
   if (in_transaction) {
     return Status::Error(context + ": a transaction is already open (commit or abort it first)");
   }
-  if (!wire::IsStreamPosition(begin.position())) {
-    return Status::Error(context +
-                         ": the Begin carries no position, so no checkpoint can be "
-                         "recorded: the change stream is malformed");
-  }
-  return Status::Ok();
+  return CheckBeginPosition(context, begin);
+}
+
+Status CheckContinue(const std::string& upstream, const wire::Begin& begin, bool in_transaction) {
+  const std::string context = "continue transaction for upstream " + upstream;
+  if (!in_transaction) return Status::Error(context + ": no transaction is open to group it into");
+  return CheckBeginPosition(context, begin);
 }
 
 Status CheckImageSize(const MappedRelation& relation, int values) {

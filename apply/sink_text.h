@@ -22,6 +22,18 @@ std::string TargetShape(const MappedRelation& relation);
 // Begin carries no position to record as the checkpoint.
 Status CheckBegin(const std::string& upstream, const wire::Begin& begin, bool in_transaction);
 
+// Fails when a source transaction cannot join the open target transaction
+// (Sink::ContinueTransaction): none is open, or its Begin carries no position.
+Status CheckContinue(const std::string& upstream, const wire::Begin& begin, bool in_transaction);
+
+// The checkpoint a group of source transactions commits with (Sink::ContinueTransaction): the
+// last one's. Written just before COMMIT, so a group pays one checkpoint write, not one per
+// transaction.
+struct GroupCheckpoint {
+  std::string upstream;
+  wire::Begin begin;
+};
+
 // Fails when a row image does not hold one value per column of the relation's source table.
 Status CheckImageSize(const MappedRelation& relation, int values);
 

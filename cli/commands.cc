@@ -242,6 +242,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   options.max_frame_bytes = config->max_frame_bytes;
   options.copy_data = config->copy_data;
   options.create_tables = config->create_tables;
+  options.grouping = config->grouping;
   apply::ApplyAgent agent(options, make_sink, apply::TableMapper(config->mappings), registry);
   admin::AdminServer admin_server(
       config->admin, registry, config->admin_token,

@@ -663,6 +663,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
       {{"target", kWrongFile},
        {"copy_data", kWrongFile},
        {"create_tables", kWrongFile},
+       {"grouping", kWrongFile},
        {"upstreams", kWrongFile},
        {"mappings", kWrongFile},
        {"reconnect_delay_ms", kWrongFile}});
@@ -874,21 +875,37 @@ void ReadMappings(const MapReader& map, std::vector<apply::MappingRule>& out) {
   }
 }
 
+void ReadGrouping(const MapReader& parent, apply::GroupingOptions& out) {
+  const YAML::Node node = parent.Get("grouping");
+  if (!node.IsDefined()) return;
+  const std::string path = parent.PathOf("grouping");
+  if (!ExpectMap(parent.problems(), node, path, "{max_transactions: 1000, max_rows: 20000}")) {
+    return;
+  }
+  const MapReader map(parent.problems(), node, path);
+  map.CheckKeys({"max_transactions", "max_rows", "max_delay_ms"});
+  map.Integer("max_transactions", out.max_transactions, 1, 1000000, "source transactions");
+  map.Integer("max_rows", out.max_rows, 1, 100000000, "rows");
+  int delay_ms = static_cast<int>(out.max_delay.count());
+  map.Integer("max_delay_ms", delay_ms, 0, kMaxIntervalMs, "milliseconds");
+  out.max_delay = std::chrono::milliseconds(delay_ms);
+}
+
 void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys(
-      {"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env", "mappings",
-       "reconnect_delay_ms", "max_frame_bytes", "copy_data", "create_tables", "log_level"},
-      {{"source", kCaptureKey},
-       {"copy_chunk_rows", kCaptureKey},
-       {"listen", kCaptureKey},
-       {"tables", kCaptureKey},
-       {"publication", kCaptureKey},
-       {"slot_prefix", kCaptureKey},
-       {"heartbeat_interval_ms", kCaptureKey},
-       {"rows_per_frame", kCaptureKey},
-       {"auth_token_file", kUpstreamKey},
-       {"auth_token_env", kUpstreamKey}});
+  map.CheckKeys({"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env",
+                 "mappings", "reconnect_delay_ms", "max_frame_bytes", "copy_data", "create_tables",
+                 "grouping", "log_level"},
+                {{"source", kCaptureKey},
+                 {"copy_chunk_rows", kCaptureKey},
+                 {"listen", kCaptureKey},
+                 {"tables", kCaptureKey},
+                 {"publication", kCaptureKey},
+                 {"slot_prefix", kCaptureKey},
+                 {"heartbeat_interval_ms", kCaptureKey},
+                 {"rows_per_frame", kCaptureKey},
+                 {"auth_token_file", kUpstreamKey},
+                 {"auth_token_env", kUpstreamKey}});
   const auto node = map.String("node", "missing; name this agent, e.g. node: west");
   CheckName(problems, "node", node);
   if (node) config.node = *node;
@@ -901,6 +918,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
   map.Boolean("copy_data", config.copy_data);
   map.Boolean("create_tables", config.create_tables);
+  ReadGrouping(map, config.grouping);
   ReadLogLevel(map, config.log_level);
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/apply_agent.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
 
@@ -68,6 +69,8 @@ struct ApplyConfig {
   // A target table missing for a replicated source table is created from the source's columns
   // through the type mapping, with its primary key (apply/table_creator.h).
   bool create_tables = false;
+  // Back-to-back source transactions share one target commit (`grouping:`).
+  apply::GroupingOptions grouping;
   std::string log_level = "info";
 };
 

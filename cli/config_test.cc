@@ -531,6 +531,31 @@ TEST_F(ConfigTest, CreateTablesIsABoolean) {
                        "belongs in an apply config"));
 }
 
+TEST_F(ConfigTest, GroupingBoundsTheTransactionsOneTargetCommitTakes) {
+  auto defaults = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(defaults.ok()) << defaults.message();
+  EXPECT_EQ(defaults->grouping.max_transactions, 1000u);
+  EXPECT_EQ(defaults->grouping.max_rows, 20000u);
+  EXPECT_EQ(defaults->grouping.max_delay.count(), 500);
+  auto set = LoadApplyConfig(Write(
+      "apply.yaml",
+      std::string(kApply) + "grouping: {max_transactions: 1, max_rows: 50, max_delay_ms: 0}\n"));
+  ASSERT_TRUE(set.ok()) << set.message();
+  EXPECT_EQ(set->grouping.max_transactions, 1u);
+  EXPECT_EQ(set->grouping.max_rows, 50u);
+  EXPECT_EQ(set->grouping.max_delay.count(), 0);
+
+  std::string error = ApplyError(std::string(kApply) + "grouping: {max_transactions: 0}\n");
+  EXPECT_TRUE(Contains(error, "grouping.max_transactions")) << error;
+  error = ApplyError(std::string(kApply) + "grouping: {max_txns: 10}\n");
+  EXPECT_TRUE(Contains(error, "unknown key \"max_txns\"")) << error;
+  EXPECT_TRUE(Contains(error, "max_transactions")) << error;  // the suggestion
+  error = ApplyError(std::string(kApply) + "grouping: 10\n");
+  EXPECT_TRUE(Contains(error, "grouping")) << error;
+  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "grouping: {max_rows: 5}\n"),
+                       "belongs in an apply config"));
+}
+
 TEST_F(ConfigTest, CopyDataIsABoolean) {
   auto off = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "copy_data: false\n"));
   ASSERT_TRUE(off.ok()) << off.message();

@@ -240,6 +240,12 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   }
   Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) override;
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
+  Status ContinueTransaction(const std::string& upstream, const wire::Begin& begin) override {
+    FERRY_RETURN_IF_ERROR(CheckOpen());
+    FERRY_RETURN_IF_ERROR(CheckContinue(upstream, begin, in_transaction_));
+    group_checkpoint_ = GroupCheckpoint{upstream, begin};
+    return Status::Ok();
+  }
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                               const wire::RowChange& change) override;
   Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto into) override {
@@ -276,6 +282,8 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
 
  private:
   void Close();
+  // Records `begin`'s position as `upstream`'s checkpoint in the open transaction.
+  Status WriteCheckpoint(const std::string& upstream, const wire::Begin& begin);
   Status Connect(const Dsn& dsn);
   void CheckDurability();
   Status CreateMeta();
@@ -349,6 +357,9 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   // A statement of the open transaction failed. MySQL, unlike PostgreSQL, would still commit
   // the statements before it, so CommitTransaction refuses and rolls back instead.
   bool transaction_failed_ = false;
+  // Set while the open transaction groups several source transactions: the last one's
+  // checkpoint, written by CommitTransaction.
+  std::optional<GroupCheckpoint> group_checkpoint_;
   // Prepared statements by SQL text. The text names the target table, the operation and the
   // columns present, so a relation that changes shape gets new statements; they live as long
   // as the connection.
@@ -387,6 +398,7 @@ void MysqlSink::Close() {
   conn_.reset();
   in_transaction_ = false;
   transaction_failed_ = false;
+  group_checkpoint_.reset();
   rows_.ForgetTables();
 }
 
@@ -630,15 +642,19 @@ Status MysqlSink::RecordCopyProgress(const std::string& upstream, const CopyProg
 Status MysqlSink::BeginTransaction(const std::string& upstream, const wire::Begin& begin) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   FERRY_RETURN_IF_ERROR(CheckBegin(upstream, begin, in_transaction_));
-  const std::string context = "begin transaction for upstream " + upstream;
   // Ends whatever a read left open, then starts this source transaction's own.
   Status begun = Exec("START TRANSACTION");
-  if (!begun.ok()) return begun.WithContext(context);
+  if (!begun.ok()) return begun.WithContext("begin transaction for upstream " + upstream);
   in_transaction_ = true;
   transaction_failed_ = false;
-
+  group_checkpoint_.reset();
   // The checkpoint is the transaction's first write (DESIGN.md: exactly-once and loop
-  // prevention both rely on it). A commit time of 0 means the source did not say.
+  // prevention both rely on it).
+  return WriteCheckpoint(upstream, begin);
+}
+
+Status MysqlSink::WriteCheckpoint(const std::string& upstream, const wire::Begin& begin) {
+  // A commit time of 0 means the source did not say.
   Statement checkpoint{
       kCheckpointSql,
       {Param::String(upstream), Param::String(begin.position().engine()),
@@ -649,7 +665,7 @@ Status MysqlSink::BeginTransaction(const std::string& upstream, const wire::Begi
   Result<uint64_t> written = Execute(checkpoint);
   if (!written.ok()) {
     transaction_failed_ = true;
-    return written.status().WithContext(context + ": write checkpoint");
+    return written.status().WithContext("write checkpoint of upstream " + upstream);
   }
   return Status::Ok();
 }
@@ -836,6 +852,10 @@ Status MysqlSink::CommitTransaction() {
         "failed");
   }
   FERRY_RETURN_IF_ERROR(rows_.Flush());
+  if (group_checkpoint_) {
+    FERRY_RETURN_IF_ERROR(WriteCheckpoint(group_checkpoint_->upstream, group_checkpoint_->begin));
+    group_checkpoint_.reset();
+  }
   // If COMMIT fails because the connection broke, whether it committed is unknown; the
   // checkpoint, read again after reconnecting, is what tells (DESIGN.md invariant 2).
   Status committed = Guard([&] { conn_->commit(); });
@@ -847,6 +867,7 @@ Status MysqlSink::CommitTransaction() {
 void MysqlSink::AbortTransaction() {
   const bool was_open = in_transaction_;
   in_transaction_ = false;
+  group_checkpoint_.reset();
   transaction_failed_ = false;
   rows_.Discard();
   if (conn_ == nullptr) return;

@@ -296,6 +296,12 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   }
   Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) override;
   Status BeginTransaction(const std::string& upstream, const wire::Begin& begin) override;
+  Status ContinueTransaction(const std::string& upstream, const wire::Begin& begin) override {
+    FERRY_RETURN_IF_ERROR(CheckOpen());
+    FERRY_RETURN_IF_ERROR(CheckContinue(upstream, begin, in_transaction_));
+    group_checkpoint_ = GroupCheckpoint{upstream, begin};
+    return Status::Ok();
+  }
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                               const wire::RowChange& change) override {
     return rows_.Apply(relation, change);
@@ -317,6 +323,8 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
 
  private:
   void Close();
+  // Records `begin`'s position as `upstream`'s checkpoint in the open transaction.
+  Status WriteCheckpoint(const std::string& upstream, const wire::Begin& begin);
   Status ExecSimple(const std::string& sql);
   Result<bool> MetaExists();
   Status CreateMeta();
@@ -400,6 +408,9 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   std::shared_ptr<spdlog::logger> log_;
   PGconn* conn_ = nullptr;
   bool in_transaction_ = false;
+  // Set while the open transaction groups several source transactions: the last one's
+  // checkpoint, written by CommitTransaction.
+  std::optional<GroupCheckpoint> group_checkpoint_;
   // Prepared statements by SQL text. The text names the target table, the operation, the
   // columns present and the null pattern of the match, so a relation that changes shape simply
   // gets new statements; prepared statements live as long as the connection.
@@ -421,6 +432,7 @@ void PostgresSink::Close() {
   if (conn_ != nullptr) PQfinish(conn_);
   conn_ = nullptr;
   in_transaction_ = false;
+  group_checkpoint_.reset();
   statements_.clear();
   checkpoint_prepared_ = false;
   stages_.clear();
@@ -608,21 +620,25 @@ Status PostgresSink::RecordCopyProgress(const std::string& upstream, const CopyP
 Status PostgresSink::BeginTransaction(const std::string& upstream, const wire::Begin& begin) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   FERRY_RETURN_IF_ERROR(CheckBegin(upstream, begin, in_transaction_));
-  const std::string context = "begin transaction for upstream " + upstream;
+  Status begun = ExecSimple("BEGIN");
+  if (!begun.ok()) return begun.WithContext("begin transaction for upstream " + upstream);
+  in_transaction_ = true;
+  group_checkpoint_.reset();
+  // The checkpoint is the transaction's first write (DESIGN.md: exactly-once and loop
+  // prevention both rely on it).
+  return WriteCheckpoint(upstream, begin);
+}
+
+Status PostgresSink::WriteCheckpoint(const std::string& upstream, const wire::Begin& begin) {
+  const std::string context = "write checkpoint of upstream " + upstream;
   if (!checkpoint_prepared_) {
     PgResult prepared(PQprepare(conn_, kCheckpointStatement, kCheckpointSql, 0, nullptr), &PQclear);
     if (!IsOk(prepared.get())) {
-      return Status::Error(context +
-                           ": prepare checkpoint: " + ServerMessage(conn_, prepared.get()));
+      return Status::Error(context + ": prepare: " + ServerMessage(conn_, prepared.get()));
     }
     checkpoint_prepared_ = true;
   }
-  Status begun = ExecSimple("BEGIN");
-  if (!begun.ok()) return begun.WithContext(context);
-  in_transaction_ = true;
-
-  // The checkpoint is the transaction's first write (DESIGN.md: exactly-once and loop
-  // prevention both rely on it). A commit time of 0 means the source did not say.
+  // A commit time of 0 means the source did not say.
   const std::string commit_time_us = std::to_string(begin.commit_time_us());
   const char* values[] = {
       upstream.c_str(),
@@ -633,9 +649,8 @@ Status PostgresSink::BeginTransaction(const std::string& upstream, const wire::B
   };
   PgResult result(PQexecPrepared(conn_, kCheckpointStatement, 5, values, nullptr, nullptr, 0),
                   &PQclear);
-  if (!IsOk(result.get())) {
-    return Status::Error(context + ": write checkpoint: " + ServerMessage(conn_, result.get()));
-  }
+  if (!IsOk(result.get()))
+    return Status::Error(context + ": " + ServerMessage(conn_, result.get()));
   return Status::Ok();
 }
 
@@ -911,6 +926,10 @@ Status PostgresSink::CommitTransaction() {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   if (!in_transaction_) return Status::Error("commit: no transaction is open");
   FERRY_RETURN_IF_ERROR(rows_.Flush());
+  if (group_checkpoint_) {
+    FERRY_RETURN_IF_ERROR(WriteCheckpoint(group_checkpoint_->upstream, group_checkpoint_->begin));
+    group_checkpoint_.reset();
+  }
   // If COMMIT fails because the connection broke, whether it committed is unknown; the
   // checkpoint, read again after reconnecting, is what tells (DESIGN.md invariant 2).
   PgResult result(PQexec(conn_, "COMMIT"), &PQclear);
@@ -932,6 +951,7 @@ Status PostgresSink::CommitTransaction() {
 
 void PostgresSink::AbortTransaction() {
   in_transaction_ = false;
+  group_checkpoint_.reset();
   rows_.Discard();
   stages_.clear();
   if (conn_ == nullptr) return;

@@ -222,4 +222,18 @@ Result<std::string> HttpGet(uint16_t port, const std::string& path) {
   return body;
 }
 
+Result<uint64_t> MetricSum(uint16_t port, const std::string& family) {
+  Result<std::string> body = HttpGet(port, "/metrics");
+  if (!body.ok()) return body.status();
+  std::istringstream lines(*body);
+  uint64_t sum = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(family, 0) != 0) continue;
+    const char next = line.size() > family.size() ? line[family.size()] : '\0';
+    if (next != '{' && next != ' ') continue;  // another family sharing the prefix
+    sum += std::stoull(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
 }  // namespace ferry::testing

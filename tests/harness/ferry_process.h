@@ -65,4 +65,8 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
 // GET http://127.0.0.1:<port><path>; the body on HTTP 200, an error otherwise.
 Result<std::string> HttpGet(uint16_t port, const std::string& path);
 
+// The sum of the samples of metric `family` ("ferry_target_commits_total") on the /metrics of the
+// admin endpoint at `port`; 0 when the family has no sample; an error if /metrics fails.
+Result<uint64_t> MetricSum(uint16_t port, const std::string& family);
+
 }  // namespace ferry::testing

@@ -43,8 +43,8 @@ class MariaDbServer : public TestDatabase {
   Status Exec(const std::string& sql) const override;  // one or more statements
   Result<std::vector<Row>> Query(const std::string& sql) const override;
 
-  Status Kill();     // SIGKILL, like a crash
-  Status Restart();  // start again on the same port and data directory
+  Status Kill() override;     // SIGKILL, like a crash
+  Status Restart() override;  // start again on the same port and data directory
 
   const std::string& binlog_dir() const { return root_dir_; }
   const std::string& error_log() const { return error_log_; }

@@ -33,8 +33,8 @@ class PostgresServer : public TestDatabase {
   Result<std::vector<Row>> Query(const std::string& sql) const override;
 
   // pg_ctl stop -m immediate / start again on the same port and data directory.
-  Status Kill();
-  Status Restart();
+  Status Kill() override;
+  Status Restart() override;
 
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_file() const { return log_file_; }

@@ -19,6 +19,9 @@ class TestDatabase {
   virtual std::string dsn() const = 0;
   virtual Status Exec(const std::string& sql) const = 0;
   virtual Result<std::vector<Row>> Query(const std::string& sql) const = 0;
+  // Crashes the server (no clean shutdown) / starts it again on the same port and data.
+  virtual Status Kill() = 0;
+  virtual Status Restart() = 0;
   // The single value of a one-row, one-column query ("" on NULL, "ERROR: ..." on error).
   std::string Scalar(const std::string& sql) const {
     auto rows = Query(sql);

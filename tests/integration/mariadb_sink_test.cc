@@ -1456,6 +1456,10 @@ TEST_F(MariaDbSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept) 
   CheckCopyRangeDelete(kDb);
 }
 
+TEST_F(MariaDbSinkTest, GroupedTransactionsCommitTogetherWithTheLastCheckpoint) {
+  CheckGroupedTransactions(kDb, {"0-1-10", "0-1-20", "0-1-30", "0-1-40"});
+}
+
 // ---- create_tables ------------------------------------------------------------------------------
 
 using ::ferry::testing::TypedRelation;

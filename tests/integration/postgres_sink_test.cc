@@ -1336,6 +1336,10 @@ TEST_F(PostgresSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept)
   CheckCopyRangeDelete("public");
 }
 
+TEST_F(PostgresSinkTest, GroupedTransactionsCommitTogetherWithTheLastCheckpoint) {
+  CheckGroupedTransactions("public", {"0/10", "0/20", "0/30", "0/40"});
+}
+
 // ---- create_tables ------------------------------------------------------------------------------
 
 using ::ferry::testing::TypedRelation;

@@ -208,6 +208,47 @@ class SinkFixture : public ::testing::Test {
     EXPECT_EQ(Scalar("SELECT count(*) FROM copy_range"), "5");
   }
 
+  // Grouping (Sink::ContinueTransaction): three source transactions at `positions` in one
+  // target transaction commit together with the last one's checkpoint; an aborted group leaves
+  // neither its rows nor its checkpoint; a transaction cannot join when none is open.
+  void CheckGroupedTransactions(const std::string& schema,
+                                const std::vector<std::string>& positions) {
+    ASSERT_EQ(positions.size(), 4u);
+    Exec("CREATE TABLE grouped (id int PRIMARY KEY, v int)");
+    using wire::testing::Int;
+    const wire::Relation relation = wire::testing::MakeRelation(
+        901, schema, "grouped",
+        {{"id", wire::LOGICAL_TYPE_INT, true}, {"v", wire::LOGICAL_TYPE_INT}});
+    Result<apply::MappedRelation> mapped = apply::TableMapper().Map(relation);
+    ASSERT_TRUE(mapped.ok()) << mapped.message();
+    auto insert = [&](int id) { return wire::testing::Insert(901, {Int(id), Int(id)}); };
+    auto begin = [&](size_t i) { return wire::testing::BeginAt(Engine::kEngine, positions[i]); };
+
+    Status joined = sink_->ContinueTransaction("up", begin(0));
+    EXPECT_FALSE(joined.ok());
+    EXPECT_NE(joined.message().find("no transaction is open"), std::string::npos)
+        << joined.message();
+
+    Begin(positions[0]);
+    EXPECT_EQ(Apply(*mapped, insert(1)), apply::RowOutcome::kApplied);
+    ASSERT_TRUE(sink_->ContinueTransaction("up", begin(1)).ok());
+    EXPECT_EQ(Apply(*mapped, insert(2)), apply::RowOutcome::kApplied);
+    ASSERT_TRUE(sink_->ContinueTransaction("up", begin(2)).ok());
+    EXPECT_EQ(Apply(*mapped, wire::testing::Delete(901, {Int(1), Int(1)}, false)),
+              apply::RowOutcome::kApplied);
+    EXPECT_EQ(Apply(*mapped, insert(3)), apply::RowOutcome::kApplied);
+    Commit();
+    EXPECT_EQ(Checkpoint()->value(), positions[2]);
+    EXPECT_EQ(Query("SELECT id FROM grouped ORDER BY id"), (std::vector<Row>{{"2"}, {"3"}}));
+
+    Begin(positions[3]);
+    EXPECT_EQ(Apply(*mapped, insert(4)), apply::RowOutcome::kApplied);
+    ASSERT_TRUE(sink_->ContinueTransaction("up", begin(3)).ok());
+    sink_->AbortTransaction();
+    EXPECT_EQ(Checkpoint()->value(), positions[2]);
+    EXPECT_EQ(Scalar("SELECT count(*) FROM grouped"), "2");
+  }
+
   static inline Server* server_ = nullptr;
   static inline std::string* start_error_ = nullptr;
   std::unique_ptr<apply::Sink> sink_;
