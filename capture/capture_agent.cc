@@ -120,7 +120,9 @@ class CaptureAgent::Session {
   wire::Changes pending_changes_;
   size_t pending_bytes_ = 0;
   bool in_transaction_ = false;
-  uint64_t commits_in_flight_ = 0;  // Commit frames sent but not yet acknowledged
+  // The last Commit sent, until an ack names it: the apply side acknowledges a group of
+  // transactions with one ack (its last), so acks are not counted against commits.
+  std::optional<wire::Position> unacked_commit_;
   std::optional<wire::Position> source_head_;
   Clock::time_point last_heartbeat_sent_{};
   uint64_t rows_in_transaction_ = 0;
@@ -344,7 +346,10 @@ Status CaptureAgent::Session::ProcessAcks(ChangeSource& source) {
   uint64_t count = acks.first;
   if (count == 0) return Status::Ok();
   const wire::Position latest = *acks.second;
-  commits_in_flight_ -= std::min(commits_in_flight_, count);
+  if (unacked_commit_ && unacked_commit_->engine() == latest.engine() &&
+      unacked_commit_->value() == latest.value()) {
+    unacked_commit_.reset();
+  }
   FERRY_RETURN_IF_ERROR(source.Confirm(latest));
   UpdateStatus([&](admin::StreamStatus& st) { st.position = latest.value(); });
   return Status::Ok();
@@ -354,7 +359,7 @@ Status CaptureAgent::Session::ProcessAcks(ChangeSource& source) {
 // source's head is of interest to this subscriber: confirming it keeps the source from holding
 // log for changes on tables this subscriber does not replicate.
 Status CaptureAgent::Session::ConfirmIfIdle(ChangeSource& source) {
-  bool idle = !in_transaction_ && pending_changes_.changes_size() == 0 && commits_in_flight_ == 0;
+  bool idle = !in_transaction_ && pending_changes_.changes_size() == 0 && !unacked_commit_;
   if (!idle || !source_head_) return Status::Ok();
   return source.Confirm(*source_head_);
 }
@@ -411,7 +416,7 @@ Status CaptureAgent::Session::SendEvent(const SourceEvent& event) {
     FERRY_RETURN_IF_ERROR(FlushChanges());
     FERRY_RETURN_IF_ERROR(connection_->Send(wire::FrameType::kCommit, *commit));
     in_transaction_ = false;
-    ++commits_in_flight_;
+    unacked_commit_ = commit->position();
     uint64_t rows = rows_in_transaction_;
     UpdateStatus([&](admin::StreamStatus& st) {
       ++st.transactions;
