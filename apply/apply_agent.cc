@@ -2,6 +2,8 @@
 
 #include <google/protobuf/arena.h>
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,7 +26,9 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr milliseconds kConnectTimeout{10000};
-constexpr milliseconds kWelcomeTimeout{60000};  // the capture side may be creating a slot
+constexpr milliseconds kWelcomeTimeout{60000};
+// How often acks held for the target's durability ask for its flushed position.
+constexpr milliseconds kDurabilityPoll{20};  // the capture side may be creating a slot
 
 // A copy chunk's rows reach the sink's bulk path in writes of about this many rows, or of the
 // frames holding this many bytes (each bound checked after a frame): each write costs the target
@@ -112,6 +116,13 @@ class ApplyAgent::UpstreamStream {
     wire::Commit last;  // the last transaction's commit: the group's checkpoint and ack
   };
 
+  // An acknowledgement waiting for the target's log to be durable up to `mark`
+  // (Sink::LastCommitMark).
+  struct HeldAck {
+    uint64_t mark = 0;
+    wire::Position position;
+  };
+
   // Per-connection state; nothing in it survives a reconnect.
   struct StreamState {
     std::unique_ptr<Sink> sink;
@@ -125,6 +136,10 @@ class ApplyAgent::UpstreamStream {
     // Source transactions applied in the open target transaction, whose commit waits for the
     // next one to join (GroupingOptions).
     std::optional<PendingGroup> group;
+    // Acks of commits not yet durable, oldest first; and when the sink was last asked.
+    std::deque<HeldAck> held_acks;
+    std::chrono::steady_clock::time_point durability_checked_at{};
+    std::chrono::steady_clock::time_point last_frame_at = std::chrono::steady_clock::now();
     std::optional<CopyTracker> copies;
     // While a copy chunk is open (Begin.copy): the chunk and its table's relation.
     std::optional<wire::CopyChunk> chunk;
@@ -164,6 +179,11 @@ class ApplyAgent::UpstreamStream {
   void RecordDivergence(const std::string& target, RowOutcome outcome, uint64_t rows);
   Status HandleCommit(StreamState& state, const wire::Commit& commit);
   bool GroupIsFull(const PendingGroup& group) const;
+  // Acknowledges `position` once the target's commit of it is durable: at once where commits
+  // are durable as they return, else when ReleaseDurableAcks finds the log flushed past it.
+  Status Acknowledge(StreamState& state, const wire::Position& position);
+  Status ReleaseDurableAcks(StreamState& state);
+  milliseconds NextWait(const StreamState& state) const;
   // A group is open and no source transaction is half applied: a commit now splits none.
   static bool GroupCanCommit(const StreamState& state) {
     return state.group && !state.in_transaction;
@@ -220,21 +240,22 @@ Status ApplyAgent::UpstreamStream::RunConnection() {
   StreamState state;
   Status status = Connect(state);
   while (status.ok() && !agent_.stopping_) {
-    // Between transactions with a group open, only a transaction already waiting may join it.
     const bool group_may_end = GroupCanCommit(state);
-    auto frame =
-        connection()->Receive(group_may_end ? milliseconds(0) : agent_.options_.receive_timeout);
+    auto frame = connection()->Receive(NextWait(state));
+    const auto now = std::chrono::steady_clock::now();
     if (!frame.ok()) {
       status = frame.status().WithContext("connection to " + upstream_.address);
-    } else if (!frame->has_value() && group_may_end) {
+    } else if (frame->has_value()) {
+      state.last_frame_at = now;
+      status = HandleFrame(state, **frame);
+    } else if (group_may_end) {
       status = CommitGroup(state);
-    } else if (!frame->has_value()) {
+    } else if (now - state.last_frame_at >= agent_.options_.receive_timeout) {
       status = Status::Error("no frame from " + upstream_.address + " for " +
                              std::to_string(agent_.options_.receive_timeout.count()) +
                              " ms (not even a heartbeat)");
-    } else {
-      status = HandleFrame(state, **frame);
     }
+    if (status.ok()) status = ReleaseDurableAcks(state);
     if (status.ok() && !state.in_transaction && !state.group) {
       status = StartRequestedRecopies(state);
     }
@@ -805,9 +826,7 @@ Status ApplyAgent::UpstreamStream::HandleCommit(StreamState& state, const wire::
   state.in_transaction = false;
   if (std::exchange(state.skipping, false)) {
     // Already in the target (the checkpoint covers it): acknowledged again, nothing written.
-    wire::Ack ack;
-    *ack.mutable_position() = commit.position();
-    FERRY_RETURN_IF_ERROR(connection()->Send(wire::FrameType::kAck, ack));
+    FERRY_RETURN_IF_ERROR(Acknowledge(state, commit.position()));
     UpdateStatus([&](admin::StreamStatus& st) {
       st.lag.OnTransactionApplied(commit.commit_time_us());
       ++st.skipped_transactions;
@@ -837,10 +856,7 @@ Status ApplyAgent::UpstreamStream::CommitGroup(StreamState& state) {
   for (const LateOutcome& late : state.sink->TakeLateOutcomes()) {
     RecordDivergence(late.target, late.outcome, late.rows);
   }
-  // Acknowledge only now: the target's commit is durable (synchronous commit).
-  wire::Ack ack;
-  *ack.mutable_position() = group.last.position();
-  FERRY_RETURN_IF_ERROR(connection()->Send(wire::FrameType::kAck, ack));
+  FERRY_RETURN_IF_ERROR(Acknowledge(state, group.last.position()));
   agent_.registry_.AddCounter("target_commits", upstream_.name);
   UpdateStatus([&](admin::StreamStatus& st) {
     st.lag.OnTransactionApplied(group.last.commit_time_us());
@@ -849,6 +865,48 @@ Status ApplyAgent::UpstreamStream::CommitGroup(StreamState& state) {
     st.rows += group.rows;
   });
   return Status::Ok();
+}
+
+// Between transactions with a group open, only a transaction already waiting may join it; acks
+// held for durability are looked at every kDurabilityPoll even on an idle stream.
+milliseconds ApplyAgent::UpstreamStream::NextWait(const StreamState& state) const {
+  if (GroupCanCommit(state)) return milliseconds(0);
+  const auto silent = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
+                                                               state.last_frame_at);
+  milliseconds wait = std::max(milliseconds(0), agent_.options_.receive_timeout - silent);
+  if (!state.held_acks.empty()) wait = std::min(wait, kDurabilityPoll);
+  return wait;
+}
+
+Status ApplyAgent::UpstreamStream::Acknowledge(StreamState& state, const wire::Position& position) {
+  const uint64_t mark = state.sink->LastCommitMark();
+  if (mark == 0 && state.held_acks.empty()) {
+    wire::Ack ack;
+    *ack.mutable_position() = position;
+    return connection()->Send(wire::FrameType::kAck, ack);
+  }
+  state.held_acks.push_back(HeldAck{mark, position});
+  return Status::Ok();
+}
+
+// DESIGN.md invariant 3: a commit the target has not yet flushed would be lost in its crash,
+// after the source, told by the ack, had discarded it.
+Status ApplyAgent::UpstreamStream::ReleaseDurableAcks(StreamState& state) {
+  if (state.held_acks.empty()) return Status::Ok();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - state.durability_checked_at < kDurabilityPoll) return Status::Ok();
+  state.durability_checked_at = now;
+  Result<uint64_t> durable = state.sink->DurableMark();
+  if (!durable.ok()) return durable.status().WithContext("reading the target's durable position");
+  std::optional<wire::Position> release;
+  while (!state.held_acks.empty() && state.held_acks.front().mark <= *durable) {
+    release = std::move(state.held_acks.front().position);
+    state.held_acks.pop_front();
+  }
+  if (!release) return Status::Ok();
+  wire::Ack ack;
+  *ack.mutable_position() = *release;
+  return connection()->Send(wire::FrameType::kAck, ack);
 }
 
 ApplyAgent::ApplyAgent(ApplyAgentOptions options, SinkFactory sink_factory, TableMapper mapper,

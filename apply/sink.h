@@ -141,6 +141,14 @@ class Sink {
   // target. An error in a deferred row surfaces here (or in the next ApplyRow).
   virtual Status CommitTransaction() = 0;
 
+  // Durability of commits that return before their log is on disk (PostgreSQL with
+  // synchronous_commit off), so that acks wait for it (DESIGN.md invariant 3). The mark of the
+  // last commit (or, before any, of everything the target held when Open returned): a place in
+  // the target's log at or past it; 0 when commits are durable as they return.
+  virtual uint64_t LastCommitMark() const { return 0; }
+  // Commits whose mark is at or below this are durable (the target's log is on disk so far).
+  virtual Result<uint64_t> DurableMark() { return UINT64_MAX; }
+
   // The late outcomes (see LateOutcome) since the last call, other than kApplied.
   virtual std::vector<LateOutcome> TakeLateOutcomes() { return {}; }
 

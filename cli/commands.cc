@@ -213,7 +213,10 @@ apply::SinkFactory SinkFactoryFor(const DatabaseConfig& target) {
   if (target.engine == "postgres") {
     const auto zero_dates = target.zero_dates == "error" ? apply::postgres::ZeroDates::kError
                                                          : apply::postgres::ZeroDates::kNull;
-    return [dsn, zero_dates] { return apply::postgres::MakePostgresSink(dsn, zero_dates); };
+    const bool synchronous_commit = target.synchronous_commit;
+    return [dsn, zero_dates, synchronous_commit] {
+      return apply::postgres::MakePostgresSink(dsn, zero_dates, synchronous_commit);
+    };
   }
   return [dsn] { return apply::mysql::MakeMysqlSink(dsn); };
 }

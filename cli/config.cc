@@ -414,6 +414,19 @@ void ReadTargetZeroDates(const MapReader& map, const std::string& path, Database
   out.zero_dates = *zero_dates;
 }
 
+void ReadTargetSynchronousCommit(const MapReader& map, const std::string& path,
+                                 DatabaseConfig& out) {
+  if (!map.Written("synchronous_commit")) return;
+  if (!out.engine.empty() && out.engine != "postgres") {
+    map.problems().Add(path, "synchronous_commit applies only to postgres targets (a " +
+                                 out.engine +
+                                 " target's durability is the server's "
+                                 "innodb_flush_log_at_trx_commit); remove it");
+    return;
+  }
+  map.Boolean("synchronous_commit", out.synchronous_commit);
+}
+
 // `source:` / `target:` — the database this agent reads or writes. A source may have the settings
 // only a binlog reader has (server_id, skip_statements); a target the one only a PostgreSQL
 // target has (zero_dates).
@@ -428,7 +441,7 @@ void ReadDatabase(const MapReader& parent, const std::string& key, bool is_sourc
   }
   if (!ExpectMap(parent.problems(), node, path, example)) return;
   MapReader map(parent.problems(), node, path);
-  std::vector<std::string> keys = {"engine", "dsn", "zero_dates"};
+  std::vector<std::string> keys = {"engine", "dsn", "zero_dates", "synchronous_commit"};
   if (is_source) keys.insert(keys.end(), {"server_id", "skip_statements"});
   map.CheckKeys(keys);
   static const std::vector<std::string> kEngines = {"postgres", "mariadb", "mysql"};
@@ -447,6 +460,7 @@ void ReadDatabase(const MapReader& parent, const std::string& key, bool is_sourc
   }
   if (!is_source) {
     ReadTargetZeroDates(map, path, out);
+    ReadTargetSynchronousCommit(map, path, out);
     return;
   }
   RefuseCaptureZeroDates(map);

@@ -24,6 +24,10 @@ struct DatabaseConfig {
   // PostgreSQL targets only: what becomes of a MySQL/MariaDB zero or partial date (0000-00-00,
   // 2024-00-10) written to a column that cannot hold it: "null" or "error".
   std::string zero_dates = "null";
+  // PostgreSQL targets only: commit with synchronous_commit on (each commit waits for its WAL
+  // flush) instead of off, where acks wait for the flush instead (as a PostgreSQL subscription
+  // does by default).
+  bool synchronous_commit = false;
   // Binlog sources: statements (by position) to pass over although they change rows of
   // replicated tables without row events; see capture/mysql/mysql_source.h.
   std::vector<std::string> skip_statements;

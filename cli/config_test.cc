@@ -241,6 +241,25 @@ TEST_F(ConfigTest, ZeroDatesOfAPostgresTarget) {
                        "stores zero and partial dates exactly; remove it"));
 }
 
+TEST_F(ConfigTest, SynchronousCommitOfAPostgresTarget) {
+  auto defaults = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(defaults.ok()) << defaults.message();
+  EXPECT_FALSE(defaults->target.synchronous_commit);  // as a PostgreSQL subscription
+
+  auto with = [&](const std::string& engine, const std::string& setting) {
+    std::string yaml = kApply;
+    yaml.replace(yaml.find("engine: postgres"), 16, "engine: " + engine + "\n  " + setting);
+    return yaml;
+  };
+  auto on = LoadApplyConfig(Write("apply.yaml", with("postgres", "synchronous_commit: on")));
+  ASSERT_TRUE(on.ok()) << on.message();
+  EXPECT_TRUE(on->target.synchronous_commit);
+  EXPECT_TRUE(Contains(ApplyError(with("postgres", "synchronous_commit: local")),
+                       "target.synchronous_commit: expected true or false"));
+  EXPECT_TRUE(Contains(ApplyError(with("mariadb", "synchronous_commit: on")),
+                       "synchronous_commit applies only to postgres targets"));
+}
+
 TEST_F(ConfigTest, SkipStatementsNamePositionsAsTheErrorsGiveThem) {
   std::string yaml = kCapture;
   yaml.replace(yaml.find("engine: postgres"), 16,

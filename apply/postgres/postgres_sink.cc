@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "apply/postgres/pg_text.h"
 #include "apply/row_applier.h"
 #include "common/log.h"
+#include "wire/position.h"
 
 namespace ferry::apply::postgres {
 namespace {
@@ -56,13 +58,9 @@ constexpr char kUniqueViolation[] = "23505";
 constexpr char kCardinalityViolation[] = "21000";
 
 constexpr const char* kSessionSettings[] = {
-    "SET synchronous_commit = on",
-    "SET TimeZone = 'UTC'",
-    "SET DateStyle = ISO",
-    "SET IntervalStyle = postgres",
-    "SET extra_float_digits = 3",
-    "SET client_encoding = 'UTF8'",
-    "SET session_replication_role = replica",
+    "SET TimeZone = 'UTC'",         "SET DateStyle = ISO",
+    "SET IntervalStyle = postgres", "SET extra_float_digits = 3",
+    "SET client_encoding = 'UTF8'", "SET session_replication_role = replica",
 };
 
 // Any constant works; it only has to be the same for every Ferry apply agent, so that two
@@ -276,8 +274,11 @@ void LogNotice(void* logger, const char* message) {
 
 class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColumn> {
  public:
-  PostgresSink(std::string dsn, ZeroDates zero_dates)
-      : dsn_(std::move(dsn)), zero_dates_(zero_dates), log_(Logger("apply.postgres")) {}
+  PostgresSink(std::string dsn, ZeroDates zero_dates, bool synchronous_commit)
+      : dsn_(std::move(dsn)),
+        zero_dates_(zero_dates),
+        synchronous_commit_(synchronous_commit),
+        log_(Logger("apply.postgres")) {}
   ~PostgresSink() override { Close(); }
 
   Status Open() override;
@@ -318,11 +319,20 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table) override;
   std::vector<LateOutcome> TakeLateOutcomes() override { return rows_.TakeLateOutcomes(); }
+  uint64_t LastCommitMark() const override { return last_commit_mark_; }
+  Result<uint64_t> DurableMark() override {
+    if (synchronous_commit_) return UINT64_MAX;
+    return QueryLsn("SELECT pg_current_wal_flush_lsn()");
+  }
   Result<std::vector<std::string>> CreateTable(const NewTable& table) override;
   std::string engine() const override { return "postgres"; }
 
  private:
   void Close();
+  // The pg_lsn one-value query `sql` returns, as a number.
+  Result<uint64_t> QueryLsn(const char* sql);
+  // With synchronous_commit off: the WAL insert position, at or past every commit so far.
+  Status MarkCommit();
   // Records `begin`'s position as `upstream`'s checkpoint in the open transaction.
   Status WriteCheckpoint(const std::string& upstream, const wire::Begin& begin);
   Status ExecSimple(const std::string& sql);
@@ -405,7 +415,9 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
 
   const std::string dsn_;
   const ZeroDates zero_dates_;
+  const bool synchronous_commit_;
   std::shared_ptr<spdlog::logger> log_;
+  uint64_t last_commit_mark_ = 0;  // LastCommitMark(); stays 0 with synchronous_commit on
   PGconn* conn_ = nullptr;
   bool in_transaction_ = false;
   // Set while the open transaction groups several source transactions: the last one's
@@ -506,11 +518,14 @@ Status PostgresSink::Open() {
   }
   // Server notices ("truncate cascades to table ...") go to the log instead of stderr.
   PQsetNoticeProcessor(conn_, &LogNotice, log_.get());
-  for (const char* sql : kSessionSettings) {
+  std::vector<std::string> settings(std::begin(kSessionSettings), std::end(kSessionSettings));
+  settings.push_back(synchronous_commit_ ? "SET synchronous_commit = on"
+                                         : "SET synchronous_commit = off");
+  for (const std::string& sql : settings) {
     Status status = ExecSimple(sql);
     if (!status.ok()) {
       Close();
-      if (std::string(sql).find("session_replication_role") != std::string::npos) {
+      if (sql.find("session_replication_role") != std::string::npos) {
         return status.WithContext(
             "configure target session (the apply user must be a superuser, or be granted it "
             "with GRANT SET ON PARAMETER session_replication_role TO <user>)");
@@ -522,6 +537,13 @@ Status PostgresSink::Open() {
   if (!meta.ok()) {
     Close();
     return meta.WithContext("create ferry_meta on the target");
+  }
+  // The checkpoint read next may itself be an asynchronous commit not yet on disk: the
+  // transactions it covers are acknowledged only once the WAL is flushed past here too.
+  Status marked = MarkCommit();
+  if (!marked.ok()) {
+    Close();
+    return marked;
   }
   log_->info("connected to target PostgreSQL {} (database {})",
              PQparameterStatus(conn_, "server_version"), PQdb(conn_));
@@ -946,6 +968,22 @@ Status PostgresSink::CommitTransaction() {
         "commit on target: the transaction was rolled back because an earlier "
         "statement in it failed");
   }
+  return MarkCommit();
+}
+
+Result<uint64_t> PostgresSink::QueryLsn(const char* sql) {
+  PgResult result(PQexec(conn_, sql), &PQclear);
+  if (!IsOk(result.get()) || PQntuples(result.get()) != 1) {
+    return Status::Error(std::string(sql) + ": " + ServerMessage(conn_, result.get()));
+  }
+  return wire::ParsePgLsn(PQgetvalue(result.get(), 0, 0));
+}
+
+Status PostgresSink::MarkCommit() {
+  if (synchronous_commit_) return Status::Ok();
+  Result<uint64_t> mark = QueryLsn("SELECT pg_current_wal_insert_lsn()");
+  if (!mark.ok()) return mark.status().WithContext("read the target's WAL position after commit");
+  last_commit_mark_ = *mark;
   return Status::Ok();
 }
 
@@ -994,8 +1032,9 @@ Result<std::vector<std::string>> PostgresSink::CreateTable(const NewTable& table
 
 }  // namespace
 
-std::unique_ptr<Sink> MakePostgresSink(std::string dsn, ZeroDates zero_dates) {
-  return std::make_unique<PostgresSink>(std::move(dsn), zero_dates);
+std::unique_ptr<Sink> MakePostgresSink(std::string dsn, ZeroDates zero_dates,
+                                       bool synchronous_commit) {
+  return std::make_unique<PostgresSink>(std::move(dsn), zero_dates, synchronous_commit);
 }
 
 }  // namespace ferry::apply::postgres

@@ -25,7 +25,11 @@
 namespace ferry::apply::postgres {
 
 // `zero_dates`: what is written for a MySQL/MariaDB zero or partial date into a column that
-// cannot hold it (apply/postgres/pg_text.h, ZeroDateFor).
-std::unique_ptr<Sink> MakePostgresSink(std::string dsn, ZeroDates zero_dates = ZeroDates::kNull);
+// cannot hold it (apply/postgres/pg_text.h, ZeroDateFor). `synchronous_commit`: false commits
+// with synchronous_commit off, as a PostgreSQL subscription does: COMMIT returns before its WAL
+// is flushed, and LastCommitMark / DurableMark (the WAL insert and flush positions) tell the
+// apply agent when it may acknowledge.
+std::unique_ptr<Sink> MakePostgresSink(std::string dsn, ZeroDates zero_dates = ZeroDates::kNull,
+                                       bool synchronous_commit = true);
 
 }  // namespace ferry::apply::postgres

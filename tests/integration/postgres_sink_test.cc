@@ -1336,6 +1336,33 @@ TEST_F(PostgresSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept)
   CheckCopyRangeDelete("public");
 }
 
+// With synchronous_commit off, COMMIT returns before its WAL is flushed: the sink marks each
+// commit with the WAL insert position, and the apply agent acks once the flush passes the mark.
+TEST_F(PostgresSinkTest, AsynchronousCommitsAreMarkedUntilTheWalIsFlushedPastThem) {
+  EXPECT_EQ(sink_->LastCommitMark(), 0u);  // synchronous: durable as COMMIT returns
+  Result<uint64_t> always = sink_->DurableMark();
+  ASSERT_TRUE(always.ok()) << always.message();
+  EXPECT_EQ(*always, UINT64_MAX);
+
+  sink_ = MakePostgresSink(server_->dsn(), ZeroDates::kNull, /*synchronous_commit=*/false);
+  ASSERT_TRUE(sink_->Open().ok());
+  const uint64_t opened = sink_->LastCommitMark();
+  EXPECT_GT(opened, 0u);  // covers the checkpoint Open's caller reads next
+  Exec("CREATE TABLE async_marks (id int PRIMARY KEY, a text, b int)");
+  Simple t = MakeSimple("async_marks");
+  ApplyAll("0/10", t.mapped, {Insert(1, {Int(1), Text("a"), Int(1)})});
+  const uint64_t committed = sink_->LastCommitMark();
+  EXPECT_GT(committed, opened);
+  EXPECT_EQ(Scalar("SELECT current_setting('synchronous_commit')"), "on");  // others unchanged
+  // The WAL writer flushes asynchronous commits within wal_writer_delay.
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        Result<uint64_t> durable = sink_->DurableMark();
+        return durable.ok() && *durable >= committed;
+      },
+      std::chrono::seconds(10)));
+}
+
 TEST_F(PostgresSinkTest, GroupedTransactionsCommitTogetherWithTheLastCheckpoint) {
   CheckGroupedTransactions("public", {"0/10", "0/20", "0/30", "0/40"});
 }
