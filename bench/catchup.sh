@@ -33,19 +33,21 @@
 #   CSV=FILE            where the rounds go (default /tmp/ferry-catchup-DATE.csv; the Markdown
 #                       table is written beside it, .md)
 #   TIMEOUT=1800        seconds one drain may take before the benchmark gives up
+#   REPORT=FILE.csv     runs nothing: prints the Markdown table of an earlier run's CSV
 #   PG_NATIVE_SYNCHRONOUS_COMMIT=on  the native subscription's synchronous_commit (default:
 #                       PostgreSQL's, off, which does not wait for the disk at each commit; Ferry's
 #                       apply agent commits with on, as the MariaDB replicas do)
 set -euo pipefail
 if [ -n "${FERRY:-}" ]; then FERRY=$(realpath "$FERRY"); fi
 if [ -n "${CSV:-}" ]; then CSV=$(realpath "$CSV"); fi
+if [ -n "${REPORT:-}" ]; then REPORT=$(realpath "$REPORT"); fi
 cd "$(dirname "$0")/.."
 source scripts/lib/ports.sh
 source scripts/lib/postgres.sh
 source scripts/lib/mariadb.sh
 source scripts/lib/bench.sh
 FERRY=${FERRY:-$PWD/build/cli/ferry}
-[ -x "$FERRY" ] || { echo "build first (scripts/test.sh or cmake --build build), or set FERRY" >&2; exit 1; }
+[ -n "${REPORT:-}" ] || [ -x "$FERRY" ] || { echo "build first (scripts/test.sh or cmake --build build), or set FERRY" >&2; exit 1; }
 ROUNDS=${ROUNDS:-3}
 ENGINES=${ENGINES:-postgres mariadb}
 WORKLOADS=${WORKLOADS:-bulk small mixed}
@@ -89,7 +91,7 @@ elapsed() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f", e - s }'; }
 # the replication connections use. The script's own SQL goes over Unix sockets: thousands of
 # short TCP connections would leave their ports in TIME_WAIT, where the agents' next ports come
 # from.
-declare -A PORT
+declare -A PORT sizes
 
 # ---- PostgreSQL ----------------------------------------------------------------------------------
 # Each engine provides the functions listed in use_engine, prefixed pg_ or my_.
@@ -419,14 +421,15 @@ column() { awk -F, -v e="$1" -v w="$2" -v c="$3" 'NR > 1 && $1 == e && $2 == w {
 commas() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
 
 # fmt_range KIND MEDIAN MIN MAX: "85,300 (80,100–90,200)" for KIND rate (3 significant digits:
-# the noise is larger than that), "0.62 (0.55–0.70)" for KIND ratio.
+# the noise is larger than that), "0.62 (0.55–0.70)" for KIND ratio (0.012 below 0.1).
 fmt_range() {
   awk -v k="$1" -v m="$2" -v lo="$3" -v hi="$4" '
     function rate(x,   d) {
       d = int(log(x) / log(10)) - 2; if (d < 0) d = 0
       return sprintf("%d", int(x / 10 ^ d + 0.5) * 10 ^ d)
     }
-    function f(x) { return k == "ratio" ? sprintf("%.2f", x) : rate(x) }
+    function ratio(x) { return sprintf(x < 0.1 ? "%.3f" : "%.2f", x) }
+    function f(x) { return k == "ratio" ? ratio(x) : rate(x) }
     BEGIN { printf "%s (%s–%s)", f(m), f(lo), f(hi) }' | commas
 }
 
@@ -457,6 +460,12 @@ summary() {
 
 # ---- run -----------------------------------------------------------------------------------------
 
+if [ -n "${REPORT:-}" ]; then
+  CSV=$REPORT
+  summary
+  exit 0
+fi
+
 echo "engine,workload,round,first,unit,amount,native_s,native_per_s,ferry_s,ferry_per_s,ferry_native_ratio,ferry_capture_peak_kb,ferry_apply_peak_kb" >"$CSV"
 echo "ferry: $FERRY ($("$FERRY" --version)); rounds: $ROUNDS; workloads: $WORKLOADS"
 for ENGINE in $ENGINES; do
@@ -465,7 +474,8 @@ for ENGINE in $ENGINES; do
   MIXED_TXNS=${USER_MIXED_TXNS:-$TXNS}
   start_servers
   start_ferry
-  echo "$(engine_title "$ENGINE"): bulk $ROWS rows, small $TXNS transactions, mixed $MIXED_TXNS transactions"
+  sizes=([bulk]="bulk $ROWS rows" [small]="small $TXNS transactions" [mixed]="mixed $MIXED_TXNS transactions")
+  echo "$(engine_title "$ENGINE"): $(for w in $WORKLOADS; do printf '%s; ' "${sizes[$w]}"; done | sed 's/; $//')"
   echo "  $(describe)"
   for round in $(seq 1 "$ROUNDS"); do
     for workload in $WORKLOADS; do step "$round" "$workload"; done
