@@ -420,17 +420,17 @@ column() { awk -F, -v e="$1" -v w="$2" -v c="$3" 'NR > 1 && $1 == e && $2 == w {
 # commas: 1234567 -> 1,234,567, for every whole number in the text on stdin.
 commas() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
 
-# fmt_range KIND MEDIAN MIN MAX: "85,300 (80,100–90,200)" for KIND rate (3 significant digits:
+# fmt_range KIND: "MEDIAN MIN MAX" on stdin as "85,300 (80,100–90,200)" for KIND rate (3 significant digits:
 # the noise is larger than that), "0.62 (0.55–0.70)" for KIND ratio (0.012 below 0.1).
 fmt_range() {
-  awk -v k="$1" -v m="$2" -v lo="$3" -v hi="$4" '
+  awk -v k="$1" '
     function rate(x,   d) {
       d = int(log(x) / log(10)) - 2; if (d < 0) d = 0
       return sprintf("%d", int(x / 10 ^ d + 0.5) * 10 ^ d)
     }
     function ratio(x) { return sprintf(x < 0.1 ? "%.3f" : "%.2f", x) }
     function f(x) { return k == "ratio" ? ratio(x) : rate(x) }
-    BEGIN { printf "%s (%s–%s)", f(m), f(lo), f(hi) }' | commas
+    { printf "%s (%s–%s)", f($1), f($2), f($3) }' | commas
 }
 
 # summary: the Markdown table of every engine and workload in the CSV.
@@ -448,9 +448,9 @@ summary() {
         small) backlog="$amount one-row INSERT transactions" ;;
         mixed) backlog="$amount transactions of UPDATE + DELETE" ;;
       esac
-      native=$(fmt_range rate $(column "$engine" "$workload" 8 | ferry_bench_median_range))
-      ferry=$(fmt_range rate $(column "$engine" "$workload" 10 | ferry_bench_median_range))
-      ratio=$(fmt_range ratio $(column "$engine" "$workload" 11 | ferry_bench_median_range))
+      native=$(column "$engine" "$workload" 8 | ferry_bench_median_range | fmt_range rate)
+      ferry=$(column "$engine" "$workload" 10 | ferry_bench_median_range | fmt_range rate)
+      ratio=$(column "$engine" "$workload" 11 | ferry_bench_median_range | fmt_range ratio)
       rss="$(column "$engine" "$workload" 12 | sort -g | tail -n 1 | awk '{ printf "%d", $1 / 1024 }') / $(
         column "$engine" "$workload" 13 | sort -g | tail -n 1 | awk '{ printf "%d", $1 / 1024 }') MB"
       echo "| $(engine_title "$engine") | $workload | $backlog | $native $unit/s | $ferry $unit/s | $ratio | $rss |"
