@@ -1,0 +1,491 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): catch-up. A replica that was stopped while the source kept writing
+# drains the backlog; Ferry against the engine's native replication, measured in the same run on
+# the same machine (machines here are shared and noisy, so only the ratio means anything).
+#
+# Per engine pair, one source feeds two replicas: "native" (PostgreSQL: CREATE SUBSCRIPTION;
+# MariaDB: GTID replication, replicas with --skip-log-bin and durable commits) and "ferry"
+# (ferry capture + ferry apply with their default settings). Each round runs every workload as
+# one step:
+#   1. prepare (not timed): empty t, load the rows the workload changes, both replicas caught up;
+#   2. pause both: the native replica (PostgreSQL: ALTER SUBSCRIPTION ... DISABLE, until its
+#      walsender has gone; MariaDB: STOP SLAVE) and Ferry's apply agent (SIGTERM; the capture
+#      agent keeps running, and its slot keeps the WAL / it reads the binlog from its position);
+#   3. write the backlog on the source;
+#   4. resume one replica alone and time until it holds the backlog, then the other (one at a time,
+#      so that they do not share the CPU; which one goes first alternates between rounds). After
+#      each drain the replica's row count and checksum must equal the source's, or the script fails.
+# Workloads:
+#   bulk   ROWS rows inserted in transactions of 10,000 rows                        (rows/s)
+#   small  TXNS one-row INSERT transactions                                         (txn/s)
+#   mixed  MIXED_TXNS transactions, each an UPDATE of one existing row and a DELETE of another
+#                                                                                   (txn/s)
+# Prints a Markdown table (per engine and workload: median and min-max over the rounds of native
+# and Ferry throughput and of their per-round ratio, and the Ferry agents' peak RSS during their
+# drains) and writes every round to a CSV file.
+#
+# Usage: [ROUNDS=3] [ENGINES="postgres mariadb"] [WORKLOADS="bulk small mixed"] bench/catchup.sh
+#   ROWS=N              bulk rows (default 1000000)
+#   TXNS=N              small transactions (default: PostgreSQL 200000, MariaDB 20000)
+#   MIXED_TXNS=N        mixed transactions (default: TXNS)
+#   FERRY=/path/to/ferry            the binary to measure (default build/cli/ferry)
+#   FERRY_APPLY_EXTRA="key: value"  YAML lines appended to apply.yaml (tuning experiments)
+#   CSV=FILE            where the rounds go (default /tmp/ferry-catchup-DATE.csv; the Markdown
+#                       table is written beside it, .md)
+#   TIMEOUT=1800        seconds one drain may take before the benchmark gives up
+#   REPORT=FILE.csv     runs nothing: prints the Markdown table of an earlier run's CSV
+#   PG_NATIVE_SYNCHRONOUS_COMMIT=on  the native subscription's synchronous_commit (default:
+#                       PostgreSQL's, off, which does not wait for the disk at each commit; Ferry's
+#                       apply agent commits with on, as the MariaDB replicas do)
+set -euo pipefail
+if [ -n "${FERRY:-}" ]; then FERRY=$(realpath "$FERRY"); fi
+if [ -n "${CSV:-}" ]; then CSV=$(realpath "$CSV"); fi
+if [ -n "${REPORT:-}" ]; then REPORT=$(realpath "$REPORT"); fi
+cd "$(dirname "$0")/.."
+source scripts/lib/ports.sh
+source scripts/lib/postgres.sh
+source scripts/lib/mariadb.sh
+source scripts/lib/bench.sh
+FERRY=${FERRY:-$PWD/build/cli/ferry}
+[ -n "${REPORT:-}" ] || [ -x "$FERRY" ] || { echo "build first (scripts/test.sh or cmake --build build), or set FERRY" >&2; exit 1; }
+ROUNDS=${ROUNDS:-3}
+ENGINES=${ENGINES:-postgres mariadb}
+WORKLOADS=${WORKLOADS:-bulk small mixed}
+ROWS=${ROWS:-1000000}
+USER_TXNS=${TXNS:-} USER_MIXED_TXNS=${MIXED_TXNS:-}  # the defaults depend on the engine
+TIMEOUT=${TIMEOUT:-1800}
+CSV=${CSV:-/tmp/ferry-catchup-$(date +%Y%m%d-%H%M%S).csv}
+BULK_TXN_ROWS=10000
+for e in $ENGINES; do
+  case $e in postgres | mariadb) ;; *) echo "unknown engine $e" >&2; exit 2 ;; esac
+done
+for w in $WORKLOADS; do
+  case $w in bulk | small | mixed) ;; *) echo "unknown workload $w" >&2; exit 2 ;; esac
+done
+
+B=$(mktemp -d /tmp/ferry-bench-XXXXXX)
+chmod 755 "$B"  # PostgreSQL runs as the postgres user when we are root
+WAITER=
+cleanup() {
+  local status=$? f n
+  if [ -n "$WAITER" ]; then kill "$WAITER" 2>/dev/null || true; fi
+  for f in "$B/apply.pid" "$B/capture.pid"; do
+    [ -f "$f" ] && { ferry_bench_stop_pid "$(cat "$f")" 10 || kill -9 "$(cat "$f")"; } 2>/dev/null
+  done
+  for n in source native ferry; do ferry_pg_stop "$B/pg-$n"; ferry_maria_stop "$B/my-$n"; done
+  if [ "$status" -eq 0 ]; then
+    rm -rf "$B"
+  else  # keep the logs, not the data
+    rm -rf "$B"/*/data "$B"/*/binlog.*
+    echo "failed; logs kept in $B" >&2
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+echo "bench-token" >"$B/secret.token"
+
+die() { echo "FAILED: $*" >&2; exit 1; }
+elapsed() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f", e - s }'; }
+
+# The three servers of an engine are called source, native and ferry; PORT[name] is the TCP port
+# the replication connections use. The script's own SQL goes over Unix sockets: thousands of
+# short TCP connections would leave their ports in TIME_WAIT, where the agents' next ports come
+# from.
+declare -A PORT sizes
+
+# ---- PostgreSQL ----------------------------------------------------------------------------------
+# Each engine provides the functions listed in use_engine, prefixed pg_ or my_.
+
+pg_q() {
+  local name=$1
+  shift
+  psql -X -qAt -v ON_ERROR_STOP=1 -h "$B/pg-$name" -p "${PORT[$name]}" -U postgres -d bench "$@"
+}
+pg_run() { pg_q "$1" -c "$2"; }
+# The backlog is written with synchronous_commit off: it only makes the (untimed) writing faster;
+# the WAL the replicas read is the same.
+pg_feed() { PGOPTIONS="-c synchronous_commit=off" pg_q source -f "$1" >/dev/null; }
+pg_series_insert() {
+  echo "INSERT INTO t SELECT g, g % 100, md5(g::text) FROM generate_series($1, $2) g;"
+}
+pg_fingerprint() {
+  pg_run "$1" "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY id)), '-') FROM t"
+}
+# pg_wait_marker NAME N: returns once the marker row holds N, polling inside the server (one
+# connection instead of a client process every few milliseconds beside the replica being timed).
+# The COMMIT in the loop takes a fresh snapshot each time and holds no lock on t in between (the
+# replica must be able to TRUNCATE it).
+pg_wait_marker() {
+  pg_run "$1" "DO \$\$ BEGIN
+    WHILE coalesce((SELECT v FROM t WHERE id = 0), -1) <> $2 LOOP
+      COMMIT; PERFORM pg_sleep(0.02);
+    END LOOP; END \$\$"
+}
+pg_native_pause() {
+  pg_run native "ALTER SUBSCRIPTION native_sub DISABLE"
+  # The apply worker exits at its next look at the subscription; its walsender then frees the slot.
+  until [ "$(pg_run source "SELECT active FROM pg_replication_slots WHERE slot_name = 'native_sub'")" = f ]; do
+    sleep 0.05
+  done
+}
+pg_native_resume() { pg_run native "ALTER SUBSCRIPTION native_sub ENABLE"; }
+# pg_settle: no drain pays for what came before it: VACUUM ANALYZE (autovacuum would otherwise
+# run it in the middle of the next drain) and CHECKPOINT (writes the dirty buffers) everywhere.
+pg_settle() {
+  local n
+  for n in source native ferry; do pg_q "$n" -c "VACUUM ANALYZE t" -c "CHECKPOINT"; done
+}
+
+pg_start_servers() {
+  local n
+  read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
+  for n in source native ferry; do
+    ferry_retry_port "PORT[$n]" ferry_pg_start "$B/pg-$n"
+    psql -X -q -h "$B/pg-$n" -p "${PORT[$n]}" -U postgres -c "CREATE DATABASE bench"
+    pg_run "$n" "CREATE TABLE t (id bigint PRIMARY KEY, v int, s text)"
+  done
+  pg_run source "CREATE PUBLICATION native_pub FOR TABLE t"
+  # The launcher starts the worker of an enabled subscription only at its next scan, once every
+  # wal_retrieve_retry_interval (default 5 s): without this, every resume waited 5 s before a row
+  # moved, which is not catch-up speed.
+  pg_q native -c "ALTER SYSTEM SET wal_retrieve_retry_interval = '50ms'" -c "SELECT pg_reload_conf()" >/dev/null
+  pg_run native "CREATE SUBSCRIPTION native_sub CONNECTION
+    'host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres' PUBLICATION native_pub
+    WITH (synchronous_commit = '${PG_NATIVE_SYNCHRONOUS_COMMIT:-off}')" 2>/dev/null
+  FERRY_SOURCE="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres\"}"
+  FERRY_TARGET="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[ferry]} dbname=bench user=postgres\"}"
+  FERRY_TABLE=public.t
+}
+pg_stop_servers() { local n; for n in source native ferry; do ferry_pg_stop "$B/pg-$n"; done; }
+pg_default_txns() { echo 200000; }
+pg_describe() {
+  echo "native: CREATE SUBSCRIPTION, synchronous_commit ${PG_NATIVE_SYNCHRONOUS_COMMIT:-off};" \
+    "ferry: apply commits with synchronous_commit on"
+}
+
+# ---- MariaDB -------------------------------------------------------------------------------------
+
+my_q() { local name=$1; shift; mariadb --no-defaults --socket="$B/my-$name/mysqld.sock" -u root -N -B bench "$@"; }
+my_run() { my_q "$1" -e "$2"; }
+my_feed() { my_q source <"$1"; }
+my_series_insert() { echo "INSERT INTO t SELECT seq, seq % 100, md5(seq) FROM seq_$1_to_$2;"; }
+my_fingerprint() {
+  my_run "$1" "SELECT CONCAT(COUNT(*), ' ', COALESCE(SUM(CRC32(CONCAT_WS(',', id, v, s))), '-')) FROM t"
+}
+# As pg_wait_marker. Under READ COMMITTED every SELECT sees the latest commits; in autocommit
+# mode each statement of the block is its own transaction, so no lock is held in between.
+my_wait_marker() {
+  my_q "$1" <<SQL
+SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED;
+DELIMITER //
+BEGIN NOT ATOMIC
+  WHILE COALESCE((SELECT v FROM t WHERE id = 0), -1) <> $2 DO DO SLEEP(0.02); END WHILE;
+END//
+SQL
+}
+my_native_pause() { my_run native "STOP SLAVE"; }
+my_native_resume() { my_run native "START SLAVE"; }
+# my_settle: as pg_settle. InnoDB has no CHECKPOINT statement: let the page cleaner write every
+# dirty page (innodb_max_dirty_pages_pct 0 meanwhile) and purge catch up, for up to 60 s.
+my_settle() {
+  local n tries=0 left
+  for n in source native ferry; do my_run "$n" "SET GLOBAL innodb_max_dirty_pages_pct = 0"; done
+  while :; do
+    left=0
+    for n in source native ferry; do
+      left=$((left + $(my_run "$n" "SELECT SUM(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS
+        WHERE VARIABLE_NAME IN ('INNODB_BUFFER_POOL_PAGES_DIRTY', 'INNODB_HISTORY_LIST_LENGTH')")))
+    done
+    [ "$left" -lt 100 ] && break
+    tries=$((tries + 1))
+    if [ "$tries" -ge 300 ]; then echo "(settle: $left dirty pages and undo logs left after 60 s)" >&2; break; fi
+    sleep 0.2
+  done
+  for n in source native ferry; do my_run "$n" "SET GLOBAL innodb_max_dirty_pages_pct = DEFAULT"; done
+}
+
+my_start_servers() {
+  local n
+  read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
+  # The source does not flush its redo log at every commit: only the (untimed) writing of the
+  # backlog gets faster; its binary log is the same.
+  ferry_retry_port 'PORT[source]' ferry_maria_start "$B/my-source" 1 --innodb-flush-log-at-trx-commit=2
+  # Both replicas alike: durable InnoDB commits (the default), no binary log of their own.
+  ferry_retry_port 'PORT[native]' ferry_maria_start "$B/my-native" 2 --skip-log-bin
+  ferry_retry_port 'PORT[ferry]' ferry_maria_start "$B/my-ferry" 3 --skip-log-bin
+  for n in source native ferry; do
+    mariadb --no-defaults --socket="$B/my-$n/mysqld.sock" -u root -e "CREATE DATABASE bench"
+    my_run "$n" "CREATE TABLE t (id bigint PRIMARY KEY, v int, s varchar(64))"
+  done
+  my_run native "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${PORT[source]},
+                 MASTER_USER='root', MASTER_USE_GTID=current_pos; START SLAVE"
+  FERRY_SOURCE="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[source]} user=root dbname=bench\", server_id: 100}"
+  FERRY_TARGET="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[ferry]} user=root dbname=bench\"}"
+  FERRY_TABLE=bench.t
+}
+my_stop_servers() { local n; for n in source native ferry; do ferry_maria_stop "$B/my-$n"; done; }
+my_default_txns() { echo 20000; }
+my_describe() { echo "native: GTID replication; both replicas --skip-log-bin, innodb_flush_log_at_trx_commit 1"; }
+
+# use_engine pg|my: binds the generic names the steps below use to that engine's functions.
+use_engine() {
+  local f
+  for f in q run feed series_insert fingerprint wait_marker native_pause native_resume settle \
+           start_servers stop_servers default_txns describe; do
+    eval "$f() { ${1}_$f \"\$@\"; }"
+  done
+}
+
+# ---- Ferry ---------------------------------------------------------------------------------------
+
+# start_ferry: starts the capture agent, then the apply agent, with nothing in their configs but
+# what a deployment must say (names, addresses, token, table): every tuning key keeps its
+# default. FERRY_APPLY_EXTRA is appended to apply.yaml. Returns once the apply agent streams.
+start_ferry() {
+  local ports
+  read -r -a ports <<<"$(ferry_free_ports 3)"
+  rm -f "$B/capture.log" "$B/apply.log"
+  cat >"$B/capture.yaml" <<YAML
+node: src
+source: $FERRY_SOURCE
+listen: 127.0.0.1:${ports[0]}
+auth_token_file: secret.token
+admin: 127.0.0.1:${ports[1]}
+tables: ["$FERRY_TABLE"]
+YAML
+  ferry_bench_start_agent capture || exit 1
+  cat >"$B/apply.yaml" <<YAML
+node: replica
+target: $FERRY_TARGET
+upstreams: [{name: src, address: "$(sed -n 's/^listen: *//p' "$B/capture.yaml")", auth_token_file: secret.token}]
+admin: 127.0.0.1:${ports[2]}
+YAML
+  if [ -n "${FERRY_APPLY_EXTRA:-}" ]; then printf '%s\n' "$FERRY_APPLY_EXTRA" >>"$B/apply.yaml"; fi
+  ferry_bench_start_agent apply || exit 1
+  ferry_wait_streaming "$(sed -n 's/^admin: 127.0.0.1://p' "$B/apply.yaml")" \
+    "$(cat "$B/capture.pid")" "$(cat "$B/apply.pid")" || { tail -n 5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
+}
+
+stop_ferry() {
+  local f
+  for f in "$B/apply.pid" "$B/capture.pid"; do
+    if [ -f "$f" ]; then ferry_bench_stop_pid "$(cat "$f")"; rm -f "$f"; fi
+  done
+}
+
+# ---- one step: prepare, pause, backlog, drains ---------------------------------------------------
+
+# The marker: row id 0 of t, whose v the source sets to a new number MARK as the last transaction
+# of every phase. Both kinds of replica apply the source's transactions one by one in commit
+# order, so a replica that shows MARK holds everything before it; the count and checksum that
+# follow every wait check exactly that.
+MARK=0
+next_mark() { MARK=$((MARK + 1)); run source "UPDATE t SET v = $MARK WHERE id = 0"; }
+
+# gate NAME: fails the benchmark unless table t on replica NAME has the source's count and
+# checksum (EXPECTED).
+gate() {
+  local got
+  got=$(fingerprint "$1")
+  [ "$got" = "$EXPECTED" ] ||
+    die "$ENGINE: the $1 replica differs from the source: (count checksum) $got, source $EXPECTED"
+}
+
+# write_series FILE FROM TO: the bulk insert of ids FROM..TO, in transactions of BULK_TXN_ROWS.
+write_series() {
+  local file=$1 a=$2 to=$3
+  : >"$file"
+  for ((; a <= to; a += BULK_TXN_ROWS)); do
+    series_insert "$a" $((a + BULK_TXN_ROWS - 1 < to ? a + BULK_TXN_ROWS - 1 : to)) >>"$file"
+  done
+}
+
+# prepare WORKLOAD: t holds the marker row (and for mixed the rows the workload changes: ids
+# 1..2*MIXED_TXNS), on both replicas too. A fresh table each step keeps the rounds alike and the
+# checksums small.
+prepare() {
+  run source "TRUNCATE t"
+  run source "INSERT INTO t VALUES (0, 0, 'marker')"
+  if [ "$1" = mixed ]; then
+    write_series "$B/seed.sql" 1 $((2 * MIXED_TXNS))
+    feed "$B/seed.sql"
+  fi
+  next_mark
+  EXPECTED=$(fingerprint source)
+  wait_marker native "$MARK" >/dev/null
+  wait_marker ferry "$MARK" >/dev/null
+  gate native
+  gate ferry
+}
+
+pause_both() {
+  native_pause
+  ferry_bench_stop_pid "$(cat "$B/apply.pid")"
+}
+
+# write_backlog WORKLOAD: writes the workload on the source; sets AMOUNT and UNIT (what the
+# throughput counts).
+write_backlog() {
+  case $1 in
+    bulk)
+      write_series "$B/backlog.sql" 1 "$ROWS"
+      AMOUNT=$ROWS UNIT=rows ;;
+    small)  # one autocommit INSERT a line
+      awk -v n="$TXNS" 'BEGIN { for (i = 1; i <= n; i++)
+        printf "INSERT INTO t VALUES (%d, %d, '\''row-%d'\'');\n", i, i % 100, i }' >"$B/backlog.sql"
+      AMOUNT=$TXNS UNIT=txn ;;
+    mixed)  # transaction i updates row 2i-1 and deletes row 2i of the seeded rows
+      awk -v n="$MIXED_TXNS" 'BEGIN { for (i = 1; i <= n; i++)
+        printf "BEGIN; UPDATE t SET v = v + 1, s = '\''updated-%d'\'' WHERE id = %d; DELETE FROM t WHERE id = %d; COMMIT;\n",
+               i, 2 * i - 1, 2 * i }' >"$B/backlog.sql"
+      AMOUNT=$MIXED_TXNS UNIT=txn ;;
+  esac
+  feed "$B/backlog.sql"
+  next_mark
+  EXPECTED=$(fingerprint source)
+}
+
+# drain native|ferry: resumes that replica alone and sets SECS to the time until it shows MARK,
+# then the gate. For ferry also sets CAPTURE_KB and APPLY_KB, the agents' peak RSS meanwhile.
+drain() {
+  local who=$1 start deadline
+  settle
+  [ "$who" = ferry ] && ferry_bench_reset_peak_rss "$(cat "$B/capture.pid")"
+  # The waiter notes the time it saw the marker, so that the checks below cannot add to SECS.
+  rm -f "$B/drained"
+  (wait_marker "$who" "$MARK" >/dev/null && date +%s.%N >"$B/drained") &
+  WAITER=$!
+  if [ "$who" = native ]; then
+    start=$(date +%s.%N)
+    native_resume
+  else
+    ferry_bench_start_agent apply || exit 1
+    start=$FERRY_BENCH_STARTED
+  fi
+  deadline=$((SECONDS + TIMEOUT))
+  while kill -0 "$WAITER" 2>/dev/null; do
+    if [ "$who" = ferry ] && ! kill -0 "$(cat "$B/apply.pid")" 2>/dev/null; then
+      tail -n 20 "$B/apply.log" >&2
+      die "ferry apply exited during the drain"
+    fi
+    [ "$SECONDS" -le "$deadline" ] || die "the $who drain took more than $TIMEOUT s"
+    sleep 0.2
+  done
+  wait "$WAITER" || die "waiting for the $who replica failed"
+  WAITER=
+  SECS=$(elapsed "$start" "$(cat "$B/drained")")
+  if [ "$who" = ferry ]; then
+    CAPTURE_KB=$(ferry_bench_peak_rss_kb "$(cat "$B/capture.pid")")
+    APPLY_KB=$(ferry_bench_peak_rss_kb "$(cat "$B/apply.pid")")
+  fi
+  gate "$who"
+}
+
+# step ROUND WORKLOAD: one measurement of both replicas; appends a line to the CSV and prints it.
+step() {
+  local round=$1 workload=$2 first second native_s ferry_s
+  prepare "$workload"
+  pause_both
+  write_backlog "$workload"
+  # Odd rounds drain native first, even rounds Ferry first: whatever the first drain leaves
+  # behind favours neither side overall.
+  if [ $((round % 2)) -eq 1 ]; then first=native second=ferry; else first=ferry second=native; fi
+  drain "$first"
+  printf -v "${first}_s" '%s' "$SECS"
+  drain "$second"
+  printf -v "${second}_s" '%s' "$SECS"
+  record "$round" "$workload" "$first" "$native_s" "$ferry_s"
+}
+
+# record ROUND WORKLOAD FIRST NATIVE_S FERRY_S: the CSV line of one step (throughput AMOUNT/s and
+# Ferry's over native's), appended to the CSV and printed.
+record() {
+  local line
+  line=$(awk -v OFS=, -v e="$ENGINE" -v w="$2" -v r="$1" -v first="$3" -v u="$UNIT" -v a="$AMOUNT" \
+    -v ns="$4" -v fs="$5" -v cap="$CAPTURE_KB" -v app="$APPLY_KB" 'BEGIN {
+      print e, w, r, first, u, a, ns, sprintf("%.0f", a / ns), fs, sprintf("%.0f", a / fs),
+            sprintf("%.3f", ns / fs), cap, app }')
+  echo "$line" >>"$CSV"
+  awk -F, '{ printf "  round %s %-5s native %7.2f s %8s %s/s   ferry %7.2f s %8s %s/s   ferry/native %.2f   peak RSS capture %d MB, apply %d MB\n",
+    $3, $2, $7, $8, $5, $9, $10, $5, $11, $12 / 1024, $13 / 1024 }' <<<"$line"
+}
+
+# ---- report --------------------------------------------------------------------------------------
+
+engine_title() { case $1 in postgres) echo "PostgreSQL → PostgreSQL" ;; mariadb) echo "MariaDB → MariaDB" ;; esac; }
+
+# column ENGINE WORKLOAD N: field N of that pair's rounds in the CSV, one a line.
+column() { awk -F, -v e="$1" -v w="$2" -v c="$3" 'NR > 1 && $1 == e && $2 == w { print $c }' "$CSV"; }
+
+# commas: 1234567 -> 1,234,567, for every whole number in the text on stdin.
+commas() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
+
+# fmt_range KIND: "MEDIAN MIN MAX" on stdin as "85,300 (80,100–90,200)" for KIND rate (3 significant digits:
+# the noise is larger than that), "0.62 (0.55–0.70)" for KIND ratio (0.012 below 0.1).
+fmt_range() {
+  awk -v k="$1" '
+    function rate(x,   d) {
+      d = int(log(x) / log(10)) - 2; if (d < 0) d = 0
+      return sprintf("%d", int(x / 10 ^ d + 0.5) * 10 ^ d)
+    }
+    function ratio(x) { return sprintf(x < 0.1 ? "%.3f" : "%.2f", x) }
+    function f(x) { return k == "ratio" ? ratio(x) : rate(x) }
+    { printf "%s (%s–%s)", f($1), f($2), f($3) }' | commas
+}
+
+# summary: the Markdown table of every engine and workload in the CSV.
+summary() {
+  local engine workload unit amount backlog native ferry ratio rss
+  echo "| | workload | backlog | native | Ferry | Ferry/native throughput | Ferry peak RSS capture / apply |"
+  echo "|---|---|---|---|---|---|---|"
+  for engine in $ENGINES; do
+    for workload in $WORKLOADS; do
+      [ -n "$(column "$engine" "$workload" 1)" ] || continue
+      unit=$(column "$engine" "$workload" 5 | head -n 1)
+      amount=$(column "$engine" "$workload" 6 | head -n 1 | commas)
+      case $workload in
+        bulk) backlog="$amount rows, $(commas <<<"$BULK_TXN_ROWS") a transaction" ;;
+        small) backlog="$amount one-row INSERT transactions" ;;
+        mixed) backlog="$amount transactions of UPDATE + DELETE" ;;
+      esac
+      native=$(column "$engine" "$workload" 8 | ferry_bench_median_range | fmt_range rate)
+      ferry=$(column "$engine" "$workload" 10 | ferry_bench_median_range | fmt_range rate)
+      ratio=$(column "$engine" "$workload" 11 | ferry_bench_median_range | fmt_range ratio)
+      rss="$(column "$engine" "$workload" 12 | sort -g | tail -n 1 | awk '{ printf "%d", $1 / 1024 }') / $(
+        column "$engine" "$workload" 13 | sort -g | tail -n 1 | awk '{ printf "%d", $1 / 1024 }') MB"
+      echo "| $(engine_title "$engine") | $workload | $backlog | $native $unit/s | $ferry $unit/s | $ratio | $rss |"
+    done
+  done
+}
+
+# ---- run -----------------------------------------------------------------------------------------
+
+if [ -n "${REPORT:-}" ]; then
+  CSV=$REPORT
+  summary
+  exit 0
+fi
+
+echo "engine,workload,round,first,unit,amount,native_s,native_per_s,ferry_s,ferry_per_s,ferry_native_ratio,ferry_capture_peak_kb,ferry_apply_peak_kb" >"$CSV"
+echo "ferry: $FERRY ($("$FERRY" --version)); rounds: $ROUNDS; workloads: $WORKLOADS"
+for ENGINE in $ENGINES; do
+  if [ "$ENGINE" = postgres ]; then use_engine pg; else use_engine my; fi
+  TXNS=${USER_TXNS:-$(default_txns)}
+  MIXED_TXNS=${USER_MIXED_TXNS:-$TXNS}
+  start_servers
+  start_ferry
+  sizes=([bulk]="bulk $ROWS rows" [small]="small $TXNS transactions" [mixed]="mixed $MIXED_TXNS transactions")
+  echo "$(engine_title "$ENGINE"): $(for w in $WORKLOADS; do printf '%s; ' "${sizes[$w]}"; done | sed 's/; $//')"
+  echo "  $(describe)"
+  for round in $(seq 1 "$ROUNDS"); do
+    for workload in $WORKLOADS; do step "$round" "$workload"; done
+  done
+  stop_ferry
+  stop_servers
+done
+
+summary >"${CSV%.csv}.md"
+echo
+cat "${CSV%.csv}.md"
+echo
+echo "every round: $CSV (this table: ${CSV%.csv}.md)"
