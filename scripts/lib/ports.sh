@@ -1,11 +1,15 @@
 # Free TCP ports on 127.0.0.1 for throwaway servers and agents.
 
 # ferry_free_ports N: N distinct ports nobody listens on now, on one line. Asked for together so
-# that no two of them can be the same (each is still free only until someone takes it).
+# that no two of them can be the same (each is still free only until someone takes it). They
+# come from below the kernel's ephemeral range, which outgoing connections (and their
+# TIME_WAIT) draw from.
 ferry_free_ports() {
-  local count="$1" ports=" " port
+  local count="$1" ports=" " port first_ephemeral
+  first_ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "${first_ephemeral:-0}" -gt 12000 ] 2>/dev/null || first_ephemeral=32768
   while [ "$(wc -w <<<"$ports")" -lt "$count" ]; do
-    port=$(shuf -i 20000-60000 -n 1)
+    port=$(shuf -i "10000-$((first_ephemeral - 1))" -n 1)
     case "$ports" in *" $port "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then ports+="$port "; fi
   done

@@ -391,8 +391,16 @@ TEST_F(PgToPgTest, StatusEndpointsReportRolePositionAndLag) {
   std::string applied = apply_status["streams"]["east"]["position"];
   EXPECT_NE(applied, "");
 
-  auto capture_status =
-      nlohmann::json::parse(HttpGet(setup_->capture_admin_port(), "/status").value());
+  // The capture side shows the acknowledged position: with the target's asynchronous commit,
+  // the ack follows once the target's WAL is flushed past the commit (wal_writer_delay).
+  nlohmann::json capture_status;
+  WaitFor(
+      [&] {
+        capture_status =
+            nlohmann::json::parse(HttpGet(setup_->capture_admin_port(), "/status").value());
+        return capture_status["streams"]["west"]["position"] == applied;
+      },
+      seconds(10));
   EXPECT_EQ(capture_status["role"], "capture");
   EXPECT_EQ(capture_status["streams"]["west"]["state"], "streaming");
   EXPECT_EQ(capture_status["streams"]["west"]["position"], applied);
