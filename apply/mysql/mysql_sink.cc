@@ -149,10 +149,8 @@ constexpr const char* kUniqueIndexesSql =
     " WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0"
     " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX";
 
-// A multi-row INSERT carries at most this many rows (a power of two: see InsertBatch), and the
-// protocol numbers placeholders in 16 bits.
-constexpr size_t kMaxRowsPerInsert = 1024;
-constexpr size_t kMaxPlaceholders = 65535;
+// A multi-row INSERT of the row path carries at most this many rows (and kMaxInsertBatchBytes).
+constexpr size_t kMaxRowsPerInsert = 10000;
 
 constexpr int kErrDupEntry = 1062;
 constexpr int kErrDupEntryWithKeyName = 1586;
@@ -738,11 +736,10 @@ Result<std::optional<TargetTable>> MysqlSink::LoadTable(const std::string& schem
   return std::optional<TargetTable>(std::move(target));
 }
 
-// Up to 1024 rows a statement, within the protocol's 65535 placeholders; no batching for an
-// insert of no columns.
+// No batching for an insert of no columns; else as many rows as kMaxInsertBatchBytes lets in.
 size_t MysqlSink::MaxInsertBatch(size_t columns) const {
   if (columns == 0) return 1;
-  return std::min<size_t>(kMaxRowsPerInsert, kMaxPlaceholders / columns);
+  return kMaxRowsPerInsert;
 }
 
 size_t MysqlSink::RowBytes(const std::vector<BoundColumn>& row) const {
@@ -751,27 +748,45 @@ size_t MysqlSink::RowBytes(const std::vector<BoundColumn>& row) const {
   return bytes;
 }
 
-// Rows go in chunks of power-of-two lengths (1000 rows as 512 + 256 + ... + 8), so that the
-// prepared statements of one table number at most eleven whatever the batch lengths. MySQL has
-// no per-row ON CONFLICT: a duplicate key fails its whole statement, which InnoDB rolls back
-// alone, and the rows from that chunk on go in one at a time (RowApplier does that).
+// Rows go in multi-row INSERTs of literals, each up to copy_statement_bytes_. MySQL has no
+// per-row ON CONFLICT: a duplicate key fails its whole statement, which InnoDB rolls back alone,
+// and the rows from that statement on go in one at a time (RowApplier does that).
 Result<BatchInsertion> MysqlSink::InsertBatch(const TargetTable& target,
                                               const std::vector<std::vector<BoundColumn>>& rows,
                                               const std::vector<std::string>* arbiter) {
   (void)arbiter;  // a duplicate is handled row by row, where the arbiter matters
   BatchInsertion result;
-  for (size_t from = 0; from < rows.size();) {
-    size_t length = std::bit_floor(rows.size() - from);
-    std::vector<std::vector<BoundColumn>> chunk(rows.begin() + from, rows.begin() + from + length);
-    Result<uint64_t> inserted = Execute(InsertRowsStatement(target, chunk));
-    if (!inserted.ok()) {
-      const bool duplicate =
-          last_error_code_ == kErrDupEntry || last_error_code_ == kErrDupEntryWithKeyName;
-      if (!duplicate) return inserted.status();
-      result.refused_from = from;
-      return result;
+  const std::string head = InsertLiteralsHead(target, rows.front());
+  std::string& sql = copy_statement_;  // kept: a statement of megabytes is not allocated per call
+  std::string tuple;
+  size_t from = 0;  // the first row of the statement being built
+  sql.assign(head);
+  for (size_t i = 0; i <= rows.size(); ++i) {
+    tuple.clear();
+    if (i < rows.size()) AppendLiteralTuple(rows[i], &tuple);
+    // A row too big for a statement of its own goes, with the rest, through the row path, which
+    // streams large values as prepared-statement parameters.
+    const bool oversized = head.size() + tuple.size() > copy_statement_bytes_;
+    const bool last = i == rows.size() || oversized;
+    if (i > from && (last || sql.size() + 2 + tuple.size() > copy_statement_bytes_)) {
+      Status inserted = Guard([&] {
+        std::unique_ptr<sql::Statement> statement(conn_->createStatement());
+        statement->execute(sql);
+      });
+      if (!inserted.ok()) {
+        const bool duplicate =
+            last_error_code_ == kErrDupEntry || last_error_code_ == kErrDupEntryWithKeyName;
+        if (!duplicate) return inserted;
+        result.refused_from = from;
+        return result;
+      }
+      from = i;
+      sql.assign(head);
     }
-    from += length;
+    if (oversized) result.refused_from = i;
+    if (last) break;
+    if (i > from) sql.append(", ");
+    sql.append(tuple);
   }
   return result;
 }

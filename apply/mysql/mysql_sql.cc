@@ -149,21 +149,17 @@ Statement InsertStatement(const TargetTable& target, const std::vector<BoundColu
   return statement;
 }
 
-Statement InsertRowsStatement(const TargetTable& target,
-                              const std::vector<std::vector<BoundColumn>>& rows) {
-  Statement statement;
-  std::string tuples;
-  for (const std::vector<BoundColumn>& row : rows) {
-    std::string values;
-    for (const BoundColumn& column : row) {
-      values += values.empty() ? "?" : ", ?";
-      statement.params.push_back(column.value);
-    }
-    tuples += (tuples.empty() ? "(" : ", (") + values + ")";
+std::string InsertLiteralsHead(const TargetTable& target, const std::vector<BoundColumn>& columns) {
+  return "INSERT INTO " + target.quoted() + " (" + JoinQuoted(columns) + ") VALUES ";
+}
+
+void AppendLiteralTuple(const std::vector<BoundColumn>& row, std::string* out) {
+  out->push_back('(');
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i > 0) out->append(", ");
+    AppendLiteral(row[i].value, out);
   }
-  statement.sql =
-      "INSERT INTO " + target.quoted() + " (" + JoinQuoted(rows.front()) + ") VALUES " + tuples;
-  return statement;
+  out->push_back(')');
 }
 
 Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColumn>& set,

@@ -74,9 +74,12 @@ void FlagIdentityIndexes(TargetTable* target);
 // INSERT INTO t (cols) VALUES (?...).
 Statement InsertStatement(const TargetTable& target, const std::vector<BoundColumn>& columns);
 
-// INSERT INTO t (cols) VALUES (?, ...), (?, ...) for rows with the same columns.
-Statement InsertRowsStatement(const TargetTable& target,
-                              const std::vector<std::vector<BoundColumn>>& rows);
+// A multi-row INSERT of literals (see AppendLiteral) for rows of `columns`: "INSERT INTO t
+// (cols) VALUES " here, then a tuple per row (AppendLiteralTuple). Literals, not placeholders:
+// Connector/C++ binds each parameter through a map, which cost more than the statement itself.
+std::string InsertLiteralsHead(const TargetTable& target, const std::vector<BoundColumn>& columns);
+// Appends "(v1, v2, ...)": the bound row's values as literals.
+void AppendLiteralTuple(const std::vector<BoundColumn>& row, std::string* out);
 
 // UPDATE t SET cols WHERE match [LIMIT 1]. An empty `set` assigns the first match column to
 // itself, so the (found) row count still tells whether the row exists.

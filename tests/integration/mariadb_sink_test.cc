@@ -1330,6 +1330,20 @@ TEST_F(MariaDbSinkTest, CopyRowsLargerThanAStatementGoInByTheRowPath) {
                               R({"10", std::to_string(5 << 20)})}));
 }
 
+// The same for the stream's inserts, which go in multi-row INSERTs of literals: the large row
+// and the rows after it take the row path; every row arrives once.
+TEST_F(MariaDbSinkTest, InsertsLargerThanAStatementGoInByTheRowPath) {
+  Exec("CREATE TABLE insert_large (id INT PRIMARY KEY, a LONGTEXT, b INT)");
+  Simple t = MakeSimple("insert_large");
+  std::vector<wire::RowChange> rows = SimpleRows(1, 3, "small", 10);
+  rows.insert(rows.begin() + 1, Insert(1, {Int(10), Text(std::string(5 << 20, 'x')), Int(10)}));
+  ApplyAll("0-1-5", t.mapped, rows);
+  EXPECT_EQ(Query("SELECT id, LENGTH(a) FROM insert_large ORDER BY id"),
+            (std::vector<Row>{R({"1", "17"}), R({"2", "17"}), R({"3", "17"}),
+                              R({"10", std::to_string(5 << 20)})}));
+  EXPECT_EQ(Late(), "");
+}
+
 // Two rows of a chunk whose keys the target's collation holds equal: the later one wins, as
 // through ApplyRow, and the key keeps the spelling it was first written with.
 TEST_F(MariaDbSinkTest, CopyRowsWithKeysEqualOnTheTargetLetTheLaterWin) {
