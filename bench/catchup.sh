@@ -35,8 +35,8 @@
 #   TIMEOUT=1800        seconds one drain may take before the benchmark gives up
 #   REPORT=FILE.csv     runs nothing: prints the Markdown table of an earlier run's CSV
 #   PG_NATIVE_SYNCHRONOUS_COMMIT=on  the native subscription's synchronous_commit (default:
-#                       PostgreSQL's, off, which does not wait for the disk at each commit; Ferry's
-#                       apply agent commits with on, as the MariaDB replicas do)
+#                       PostgreSQL's, off, which does not wait for the disk at each commit; so does
+#                       Ferry's apply agent by default: target.synchronous_commit in apply.yaml)
 set -euo pipefail
 if [ -n "${FERRY:-}" ]; then FERRY=$(realpath "$FERRY"); fi
 if [ -n "${CSV:-}" ]; then CSV=$(realpath "$CSV"); fi
@@ -160,7 +160,7 @@ pg_stop_servers() { local n; for n in source native ferry; do ferry_pg_stop "$B/
 pg_default_txns() { echo 200000; }
 pg_describe() {
   echo "native: CREATE SUBSCRIPTION, synchronous_commit ${PG_NATIVE_SYNCHRONOUS_COMMIT:-off};" \
-    "ferry: apply commits with synchronous_commit on"
+    "ferry: apply with its default configuration (FERRY_APPLY_EXTRA: ${FERRY_APPLY_EXTRA:-none})"
 }
 
 # ---- MariaDB -------------------------------------------------------------------------------------
