@@ -80,10 +80,12 @@ ferry_install_packages "${packages[@]}"
 
 B=$(mktemp -d /tmp/ferry-bench-XXXXXX)
 chmod 755 "$B"  # PostgreSQL runs as the postgres user when we are root
-SAMPLER='' HEARTBEAT=''
+# The background jobs: the load, the sampler, the heartbeat's client, the catch-up waiters.
+LOADER='' SAMPLER='' HEARTBEAT='' WAITERS=''
 cleanup() {
   local status=$? f
-  for f in $SAMPLER $HEARTBEAT; do kill "$f" 2>/dev/null || true; done
+  if [ -n "$LOADER" ]; then pkill -TERM -P "$LOADER" 2>/dev/null || true; fi  # pgbench or sysbench
+  for f in $SAMPLER $HEARTBEAT $WAITERS; do kill "$f" 2>/dev/null || true; done
   for f in "$B/apply.pid" "$B/capture.pid"; do
     [ -f "$f" ] && { ferry_bench_stop_pid "$(cat "$f")" 10 || kill -9 "$(cat "$f")"; } 2>/dev/null
   done
@@ -115,7 +117,7 @@ pg_setup() {
   LOAD_TABLES=$PG_TABLES
   ferry_bench_pg_servers
   # Without the TCP port: pgbench's connections also go over the Unix socket.
-  pgbench -i -q -s "$PG_SCALE" -h "$B/pg-source" -p "${PORT[source]}" -U postgres bench 2>"$B/load-init.log" ||
+  "$PG_BIN/pgbench" -i -q -s "$PG_SCALE" -h "$B/pg-source" -p "${PORT[source]}" -U postgres bench 2>"$B/load-init.log" ||
     { cat "$B/load-init.log" >&2; die "pgbench -i failed"; }
   ferry_bench_pg source -c "ALTER TABLE pgbench_history ADD COLUMN id bigserial PRIMARY KEY" \
     -c "CREATE TABLE ferry_hb (id int PRIMARY KEY, ts timestamptz NOT NULL)" \
@@ -160,7 +162,7 @@ pg_fingerprint() {
 }
 # pg_load: the load; prints its throughput (transactions/s).
 pg_load() {
-  pgbench -n -c "$CLIENTS" -j 2 -T "$DURATION" -h "$B/pg-source" -p "${PORT[source]}" -U postgres bench \
+  "$PG_BIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$DURATION" -h "$B/pg-source" -p "${PORT[source]}" -U postgres bench \
     >"$B/load.log" 2>&1 || { cat "$B/load.log" >&2; die "pgbench failed"; }
   sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$B/load.log" | head -n 1
 }
@@ -290,12 +292,13 @@ wait_caught_up() {
   while :; do
     t=$(now)
     read -r lag hb <<<"$(heartbeat "$name" 2>/dev/null || echo "- 0")"
-    if [ "$lag" != - ] && awk -v l="$lag" -v h="$hb" -v s="$since" 'BEGIN { exit !(h > s && l < 1) }'; then
-      elapsed "$since" "$t"
-      return 0
-    fi
-    awk -v t="$t" -v s="$since" -v m="$CATCHUP_TIMEOUT" 'BEGIN { exit !(t - s > m) }' &&
-      { echo "the $name replica did not catch up within $CATCHUP_TIMEOUT s" >&2; return 1; }
+    # awk exits 0: caught up, 1: not yet, 2: given up.
+    case $(awk -v l="$lag" -v h="$hb" -v s="$since" -v t="$t" -v m="$CATCHUP_TIMEOUT" 'BEGIN {
+             r = (l != "-" && h > s && l < 1) ? 0 : (t - s > m ? 2 : 1); print r }') in
+      0) elapsed "$since" "$t"; return 0 ;;
+      1) ;;
+      *) echo "the $name replica did not catch up within $CATCHUP_TIMEOUT s" >&2; return 1 ;;
+    esac
     sleep 0.1
   done
 }
@@ -325,13 +328,14 @@ wait_same() {
 # CAUGHT[native] and CAUGHT[ferry] to their times from SINCE; then the gate on both.
 declare -A CAUGHT
 catch_up() {
-  local since=$1 n pids=()
+  local since=$1 n
   EXPECTED=$(fingerprint source)
   for n in native ferry; do
     (wait_caught_up "$n" "$since" >"$B/caught.$n") &
-    pids+=($!)
+    WAITERS+=" $!"
   done
-  for n in "${pids[@]}"; do wait "$n" || die "$ENGINE: a replica did not catch up (see above)"; done
+  for n in $WAITERS; do wait "$n" || die "$ENGINE: a replica did not catch up (see above)"; done
+  WAITERS=''
   for n in native ferry; do
     CAUGHT[$n]=$(cat "$B/caught.$n")
     gate "$n"
@@ -362,8 +366,14 @@ round() {
   # set +e: one failed look must not end the sampling.
   (set +e; sampler "$ENGINE" "$round" "$t0") &
   SAMPLER=$!
-  tps=$(load)
+  # The load runs in the background: a signal then ends the benchmark at once (bash runs a trap
+  # only once the foreground command is done), and cleanup stops the load.
+  load >"$B/tps" &
+  LOADER=$!
+  wait "$LOADER" || die "the load failed"
+  LOADER=''
   t_end=$(now)
+  tps=$(cat "$B/tps")
   touch "$B/load.done"
   lag_n=$(true_lag native) lag_f=$(true_lag ferry)
   catch_up "$t_end"

@@ -112,11 +112,13 @@ ferry_bench_median_range() {
 # ports replication connects to); the benchmark's own SQL goes over Unix sockets, so that its many
 # short connections leave no TCP ports in TIME_WAIT.
 
-# ferry_bench_pg NAME PSQL-ARGS...: psql on database bench of PostgreSQL server NAME.
+# ferry_bench_pg NAME PSQL-ARGS...: psql on database bench of PostgreSQL server NAME. PG_BIN's
+# psql: Debian's /usr/bin/psql is a Perl wrapper that costs four times the CPU to start, which
+# counts for a benchmark that looks at its servers many times a second.
 ferry_bench_pg() {
   local name=$1
   shift
-  psql -X -qAt -v ON_ERROR_STOP=1 -h "$B/pg-$name" -p "${PORT[$name]}" -U postgres -d bench "$@"
+  "$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 -h "$B/pg-$name" -p "${PORT[$name]}" -U postgres -d bench "$@"
 }
 
 # ferry_bench_my NAME CLIENT-ARGS...: the mariadb client on database bench of MariaDB server NAME.
@@ -134,7 +136,7 @@ ferry_bench_pg_servers() {
   read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
   for n in source native ferry; do
     ferry_retry_port "PORT[$n]" ferry_pg_start "$B/pg-$n"
-    psql -X -q -h "$B/pg-$n" -p "${PORT[$n]}" -U postgres -c "CREATE DATABASE bench"
+    "$PG_BIN/psql" -X -q -h "$B/pg-$n" -p "${PORT[$n]}" -U postgres -c "CREATE DATABASE bench"
   done
   FERRY_SOURCE="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres\"}"
   FERRY_TARGET="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[ferry]} dbname=bench user=postgres\"}"
