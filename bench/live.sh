@@ -325,17 +325,19 @@ wait_same() {
 }
 
 # catch_up SINCE: waits for both replicas at once (neither waits for the other's checks); sets
-# CAUGHT[native] and CAUGHT[ferry] to their times from SINCE; then the gate on both.
+# CAUGHT[native] and CAUGHT[ferry] to their times from SINCE; then the gate on both. The source's
+# checksums come after the waits: they take a second or so, which the first look must not wait
+# for, and the load's tables do not change any more.
 declare -A CAUGHT
 catch_up() {
   local since=$1 n
-  EXPECTED=$(fingerprint source)
   for n in native ferry; do
     (wait_caught_up "$n" "$since" >"$B/caught.$n") &
     WAITERS+=" $!"
   done
   for n in $WAITERS; do wait "$n" || die "$ENGINE: a replica did not catch up (see above)"; done
   WAITERS=''
+  EXPECTED=$(fingerprint source)
   for n in native ferry; do
     CAUGHT[$n]=$(cat "$B/caught.$n")
     gate "$n"
