@@ -105,3 +105,161 @@ ferry_bench_median_range() {
           m = NR % 2 ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2
           print m, x[1], x[NR] }'
 }
+
+# ---- three servers per engine: source, native (the engine's replication) and ferry -----------
+# For benchmarks that compare a native replica and a Ferry replica of one source (catchup.sh,
+# live.sh). The caller declares `declare -A PORT` (PORT[source], PORT[native], PORT[ferry]: the TCP
+# ports replication connects to); the benchmark's own SQL goes over Unix sockets, so that its many
+# short connections leave no TCP ports in TIME_WAIT.
+
+# ferry_bench_pg NAME PSQL-ARGS...: psql on database bench of PostgreSQL server NAME. PG_BIN's
+# psql: Debian's /usr/bin/psql is a Perl wrapper that costs four times the CPU to start, which
+# counts for a benchmark that looks at its servers many times a second.
+ferry_bench_pg() {
+  local name=$1
+  shift
+  "$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 -h "$B/pg-$name" -p "${PORT[$name]}" -U postgres -d bench "$@"
+}
+
+# ferry_bench_my NAME CLIENT-ARGS...: the mariadb client on database bench of MariaDB server NAME.
+ferry_bench_my() {
+  local name=$1
+  shift
+  mariadb --no-defaults --socket="$B/my-$name/mysqld.sock" -u root -N -B bench "$@"
+}
+
+# ferry_bench_pg_servers: starts PostgreSQL servers source, native and ferry in $B/pg-NAME, each
+# with an empty database bench, and sets FERRY_SOURCE and FERRY_TARGET (the YAML of Ferry's
+# source: and target:).
+ferry_bench_pg_servers() {
+  local n
+  read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
+  for n in source native ferry; do
+    ferry_retry_port "PORT[$n]" ferry_pg_start "$B/pg-$n"
+    "$PG_BIN/psql" -X -q -h "$B/pg-$n" -p "${PORT[$n]}" -U postgres -c "CREATE DATABASE bench"
+  done
+  FERRY_SOURCE="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres\"}"
+  FERRY_TARGET="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[ferry]} dbname=bench user=postgres\"}"
+}
+
+# ferry_bench_pg_subscribe TABLE...: the native replica subscribes to TABLEs of the source
+# (publication native_pub, subscription native_sub, which copies their rows first), with
+# synchronous_commit PG_NATIVE_SYNCHRONOUS_COMMIT (default off, as a subscription's default).
+ferry_bench_pg_subscribe() {
+  local IFS=,
+  ferry_bench_pg source -c "CREATE PUBLICATION native_pub FOR TABLE $*"
+  # The launcher starts the worker of an enabled subscription only at its next scan, once every
+  # wal_retrieve_retry_interval (default 5 s): a resumed subscription would wait that long.
+  ferry_bench_pg native -c "ALTER SYSTEM SET wal_retrieve_retry_interval = '50ms'" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+  ferry_bench_pg native -c "CREATE SUBSCRIPTION native_sub CONNECTION
+    'host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres' PUBLICATION native_pub
+    WITH (synchronous_commit = '${PG_NATIVE_SYNCHRONOUS_COMMIT:-off}')" 2>/dev/null
+}
+
+# ferry_bench_my_servers [SOURCE-ARGS...]: starts MariaDB servers source (binary log; extra
+# mariadbd arguments SOURCE-ARGS), native and ferry (durable InnoDB commits, the default, and no
+# binary log of their own), each with an empty database bench; the native replica follows the
+# source by GTID from its start. Sets FERRY_SOURCE and FERRY_TARGET as ferry_bench_pg_servers.
+ferry_bench_my_servers() {
+  local n
+  read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
+  ferry_retry_port 'PORT[source]' ferry_maria_start "$B/my-source" 1 "$@"
+  ferry_retry_port 'PORT[native]' ferry_maria_start "$B/my-native" 2 --skip-log-bin
+  ferry_retry_port 'PORT[ferry]' ferry_maria_start "$B/my-ferry" 3 --skip-log-bin
+  for n in source native ferry; do
+    mariadb --no-defaults --socket="$B/my-$n/mysqld.sock" -u root -e "CREATE DATABASE bench"
+  done
+  ferry_bench_my native -e "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${PORT[source]},
+                 MASTER_USER='root', MASTER_USE_GTID=current_pos; START SLAVE"
+  FERRY_SOURCE="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[source]} user=root dbname=bench\", server_id: 100}"
+  FERRY_TARGET="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[ferry]} user=root dbname=bench\"}"
+}
+
+# ferry_bench_stop_servers: stops every server under $B (safe to call twice, and from a trap).
+ferry_bench_stop_servers() {
+  local d
+  for d in "$B"/pg-*; do [ -d "$d" ] && ferry_pg_stop "$d"; done
+  for d in "$B"/my-*; do [ -d "$d" ] && ferry_maria_stop "$d"; done
+  return 0
+}
+
+# ferry_bench_start_ferry TABLES: starts the capture agent, then the apply agent, with nothing in
+# their configs but what a deployment must say (names, addresses, token, TABLES: the YAML list of
+# tables, e.g. '["public.t"]'): every tuning key keeps its default. FERRY_APPLY_EXTRA is appended
+# to apply.yaml. Needs $B/secret.token, FERRY_SOURCE and FERRY_TARGET; sets APPLY_ADMIN (the
+# apply agent's admin port). Returns once the apply agent streams.
+ferry_bench_start_ferry() {
+  local ports
+  read -r -a ports <<<"$(ferry_free_ports 3)"
+  rm -f "$B/capture.log" "$B/apply.log"
+  cat >"$B/capture.yaml" <<YAML
+node: src
+source: $FERRY_SOURCE
+listen: 127.0.0.1:${ports[0]}
+auth_token_file: secret.token
+admin: 127.0.0.1:${ports[1]}
+tables: $1
+YAML
+  ferry_bench_start_agent capture || exit 1
+  cat >"$B/apply.yaml" <<YAML
+node: replica
+target: $FERRY_TARGET
+upstreams: [{name: src, address: "$(sed -n 's/^listen: *//p' "$B/capture.yaml")", auth_token_file: secret.token}]
+admin: 127.0.0.1:${ports[2]}
+YAML
+  if [ -n "${FERRY_APPLY_EXTRA:-}" ]; then printf '%s\n' "$FERRY_APPLY_EXTRA" >>"$B/apply.yaml"; fi
+  ferry_bench_start_agent apply || exit 1
+  APPLY_ADMIN=$(sed -n 's/^admin: 127.0.0.1://p' "$B/apply.yaml")
+  ferry_wait_streaming "$APPLY_ADMIN" "$(cat "$B/capture.pid")" "$(cat "$B/apply.pid")" ||
+    { tail -n 5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
+}
+
+# ferry_bench_stop_ferry: stops the apply agent, then the capture agent (SIGTERM, their clean stop).
+ferry_bench_stop_ferry() {
+  local f
+  for f in "$B/apply.pid" "$B/capture.pid"; do
+    if [ -f "$f" ]; then ferry_bench_stop_pid "$(cat "$f")"; rm -f "$f"; fi
+  done
+}
+
+# ---- reports ---------------------------------------------------------------------------------
+
+ferry_bench_engine_title() {
+  case $1 in postgres) echo "PostgreSQL → PostgreSQL" ;; mariadb) echo "MariaDB → MariaDB" ;; esac
+}
+
+# ferry_bench_commas: 1234567 -> 1,234,567, for every whole number (or integer part) on stdin.
+ferry_bench_commas() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
+
+# ferry_bench_fmt_range KIND: "MEDIAN MIN MAX" on stdin (ferry_bench_median_range) as
+# "85,300 (80,100–90,200)", or the one number when all three are equal (a single round). KIND:
+#   rate   3 significant digits (the noise is larger than that)
+#   ratio  0.62, 0.012 below 0.1, 12 from 10 on
+#   secs   seconds: 0.05, 1.2, 35
+ferry_bench_fmt_range() {
+  awk -v k="$1" '
+    function rate(x,   d) {
+      if (x <= 0) return "0"
+      d = int(log(x) / log(10)) - 2; if (d < 0) d = 0
+      return sprintf("%d", int(x / 10 ^ d + 0.5) * 10 ^ d)
+    }
+    function ratio(x) { return sprintf(x < 0.1 ? "%.3f" : x < 10 ? "%.2f" : "%.0f", x) }
+    function secs(x) { return sprintf(x < 1 ? "%.2f" : x < 10 ? "%.1f" : "%.0f", x) }
+    function f(x) { return k == "ratio" ? ratio(x) : k == "secs" ? secs(x) : rate(x) }
+    { if (f($1) == f($2) && f($1) == f($3)) printf "%s", f($1)
+      else printf "%s (%s–%s)", f($1), f($2), f($3) }' | ferry_bench_commas
+}
+
+# ferry_bench_percentiles P...: reads numbers, one a line; prints the P-th percentiles (nearest
+# rank; P in 0..100, "max" for the largest), space-separated. Fails on no input.
+ferry_bench_percentiles() {
+  sort -g | awk -v ps="$*" '{ x[NR] = $1 }
+    END { if (NR == 0) exit 1
+          n = split(ps, p, " ")
+          for (i = 1; i <= n; i++) {
+            r = p[i] == "max" ? NR : int(p[i] / 100 * NR + 0.9999999)
+            if (r < 1) r = 1
+            printf "%s%s", x[r], i < n ? " " : "\n"
+          } }'
+}

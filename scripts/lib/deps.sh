@@ -10,9 +10,13 @@ FERRY_PACKAGES=(
   libmariadb-dev mariadb-server mariadb-client libmysqlcppconn-dev
 )
 
-ferry_install_dependencies() {
-  local missing=()
-  for package in "${FERRY_PACKAGES[@]}"; do
+ferry_install_dependencies() { ferry_install_packages "${FERRY_PACKAGES[@]}"; }
+
+# ferry_install_packages PACKAGE...: installs those of the Debian packages that are missing (the
+# benchmarks' optional tools too: sysbench, gnuplot-nox).
+ferry_install_packages() {
+  local missing=() package
+  for package in "$@"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
       missing+=("$package")
     fi
