@@ -28,7 +28,9 @@ using std::chrono::milliseconds;
 constexpr milliseconds kConnectTimeout{10000};
 constexpr milliseconds kWelcomeTimeout{60000};
 // How often acks held for the target's durability ask for its flushed position.
-constexpr milliseconds kDurabilityPoll{20};  // the capture side may be creating a slot
+constexpr milliseconds kDurabilityPoll{20};
+// The WAL writer flushes within wal_writer_delay (200 ms by default, at most 10 s).
+constexpr milliseconds kDurableWaitLimit{30000};  // the capture side may be creating a slot
 
 // A copy chunk's rows reach the sink's bulk path in writes of about this many rows, or of the
 // frames holding this many bytes (each bound checked after a frame): each write costs the target
@@ -183,6 +185,9 @@ class ApplyAgent::UpstreamStream {
   // are durable as they return, else when ReleaseDurableAcks finds the log flushed past it.
   Status Acknowledge(StreamState& state, const wire::Position& position);
   Status ReleaseDurableAcks(StreamState& state);
+  // Returns once the target's last commit is durable (Sink::DurableMark), for the few commits
+  // nothing else would bring back after a crash of the target.
+  Status WaitUntilDurable(StreamState& state);
   milliseconds NextWait(const StreamState& state) const;
   // A group is open and no source transaction is half applied: a commit now splits none.
   static bool GroupCanCommit(const StreamState& state) {
@@ -354,6 +359,9 @@ Status ApplyAgent::UpstreamStream::RecordStart(StreamState& state, const wire::W
     if (recorded.ok()) recorded = state.sink->RecordCopyProgress(upstream_.name, table);
   }
   if (recorded.ok()) recorded = state.sink->CommitTransaction();
+  // Nothing but this checkpoint remembers where the stream starts: it must not be lost in a
+  // crash of the target, even where commits are asynchronous.
+  if (recorded.ok()) recorded = WaitUntilDurable(state);
   if (!recorded.ok()) {
     state.sink->AbortTransaction();
     return recorded.WithContext("recording the start position " + start.value());
@@ -453,6 +461,8 @@ Status ApplyAgent::UpstreamStream::RecordCopies(StreamState& state,
     if (recorded.ok()) recorded = state.sink->RecordCopyProgress(upstream_.name, copy);
   }
   if (recorded.ok()) recorded = state.sink->CommitTransaction();
+  // A snapshot request answered as recorded must survive a crash of the target.
+  if (recorded.ok()) recorded = WaitUntilDurable(state);
   if (!recorded.ok()) state.sink->AbortTransaction();
   return recorded;
 }
@@ -887,6 +897,21 @@ Status ApplyAgent::UpstreamStream::Acknowledge(StreamState& state, const wire::P
   }
   state.held_acks.push_back(HeldAck{mark, position});
   return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::WaitUntilDurable(StreamState& state) {
+  const uint64_t mark = state.sink->LastCommitMark();
+  if (mark == 0) return Status::Ok();
+  const auto deadline = std::chrono::steady_clock::now() + kDurableWaitLimit;
+  while (!agent_.stopping_) {
+    Result<uint64_t> durable = state.sink->DurableMark();
+    if (!durable.ok()) return durable.status().WithContext("reading the target's durable position");
+    if (*durable >= mark) return Status::Ok();
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(kDurabilityPoll);
+  }
+  return Status::Error("the target's log was not flushed past its last commit within " +
+                       std::to_string(kDurableWaitLimit.count()) + " ms");
 }
 
 // DESIGN.md invariant 3: a commit the target has not yet flushed would be lost in its crash,
