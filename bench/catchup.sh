@@ -67,18 +67,9 @@ B=$(mktemp -d /tmp/ferry-bench-XXXXXX)
 chmod 755 "$B"  # PostgreSQL runs as the postgres user when we are root
 WAITER=
 cleanup() {
-  local status=$? f n
+  local status=$?
   if [ -n "$WAITER" ]; then kill "$WAITER" 2>/dev/null || true; fi
-  for f in "$B/apply.pid" "$B/capture.pid"; do
-    [ -f "$f" ] && { ferry_bench_stop_pid "$(cat "$f")" 10 || kill -9 "$(cat "$f")"; } 2>/dev/null
-  done
-  for n in source native ferry; do ferry_pg_stop "$B/pg-$n"; ferry_maria_stop "$B/my-$n"; done
-  if [ "$status" -eq 0 ]; then
-    rm -rf "$B"
-  else  # keep the logs, not the data
-    rm -rf "$B"/*/data "$B"/*/binlog.*
-    echo "failed; logs kept in $B" >&2
-  fi
+  ferry_bench_cleanup "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -88,23 +79,18 @@ die() { echo "FAILED: $*" >&2; exit 1; }
 elapsed() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f", e - s }'; }
 
 # The three servers of an engine are called source, native and ferry; PORT[name] is the TCP port
-# the replication connections use. The script's own SQL goes over Unix sockets: thousands of
-# short TCP connections would leave their ports in TIME_WAIT, where the agents' next ports come
-# from.
+# the replication connections use. The script's own SQL goes over Unix sockets (ferry_bench_pg,
+# ferry_bench_my): thousands of short TCP connections would leave their ports in TIME_WAIT, where
+# the agents' next ports come from.
 declare -A PORT sizes
 
 # ---- PostgreSQL ----------------------------------------------------------------------------------
 # Each engine provides the functions listed in use_engine, prefixed pg_ or my_.
 
-pg_q() {
-  local name=$1
-  shift
-  psql -X -qAt -v ON_ERROR_STOP=1 -h "$B/pg-$name" -p "${PORT[$name]}" -U postgres -d bench "$@"
-}
-pg_run() { pg_q "$1" -c "$2"; }
+pg_run() { ferry_bench_pg "$1" -c "$2"; }
 # The backlog is written with synchronous_commit off: it only makes the (untimed) writing faster;
 # the WAL the replicas read is the same.
-pg_feed() { PGOPTIONS="-c synchronous_commit=off" pg_q source -f "$1" >/dev/null; }
+pg_feed() { PGOPTIONS="-c synchronous_commit=off" ferry_bench_pg source -f "$1" >/dev/null; }
 pg_series_insert() {
   echo "INSERT INTO t SELECT g, g % 100, md5(g::text) FROM generate_series($1, $2) g;"
 }
@@ -133,30 +119,17 @@ pg_native_resume() { pg_run native "ALTER SUBSCRIPTION native_sub ENABLE"; }
 # run it in the middle of the next drain) and CHECKPOINT (writes the dirty buffers) everywhere.
 pg_settle() {
   local n
-  for n in source native ferry; do pg_q "$n" -c "VACUUM ANALYZE t" -c "CHECKPOINT"; done
+  for n in source native ferry; do ferry_bench_pg "$n" -c "VACUUM ANALYZE t" -c "CHECKPOINT"; done
 }
 
+# pg_start_servers: the three servers, each with table t, and the native subscription to t. (Its
+# wal_retrieve_retry_interval of 50 ms: with the default 5 s, every resume waited 5 s before a
+# row moved, which is not catch-up speed.)
 pg_start_servers() {
-  local n
-  read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
-  for n in source native ferry; do
-    ferry_retry_port "PORT[$n]" ferry_pg_start "$B/pg-$n"
-    psql -X -q -h "$B/pg-$n" -p "${PORT[$n]}" -U postgres -c "CREATE DATABASE bench"
-    pg_run "$n" "CREATE TABLE t (id bigint PRIMARY KEY, v int, s text)"
-  done
-  pg_run source "CREATE PUBLICATION native_pub FOR TABLE t"
-  # The launcher starts the worker of an enabled subscription only at its next scan, once every
-  # wal_retrieve_retry_interval (default 5 s): without this, every resume waited 5 s before a row
-  # moved, which is not catch-up speed.
-  pg_q native -c "ALTER SYSTEM SET wal_retrieve_retry_interval = '50ms'" -c "SELECT pg_reload_conf()" >/dev/null
-  pg_run native "CREATE SUBSCRIPTION native_sub CONNECTION
-    'host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres' PUBLICATION native_pub
-    WITH (synchronous_commit = '${PG_NATIVE_SYNCHRONOUS_COMMIT:-off}')" 2>/dev/null
-  FERRY_SOURCE="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres\"}"
-  FERRY_TARGET="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[ferry]} dbname=bench user=postgres\"}"
+  FERRY_BENCH_SCHEMA="CREATE TABLE t (id bigint PRIMARY KEY, v int, s text)" ferry_bench_pg_servers
+  ferry_bench_pg_subscribe t
   FERRY_TABLE=public.t
 }
-pg_stop_servers() { local n; for n in source native ferry; do ferry_pg_stop "$B/pg-$n"; done; }
 pg_default_txns() { echo 200000; }
 pg_describe() {
   echo "native: CREATE SUBSCRIPTION, synchronous_commit ${PG_NATIVE_SYNCHRONOUS_COMMIT:-off};" \
@@ -165,9 +138,8 @@ pg_describe() {
 
 # ---- MariaDB -------------------------------------------------------------------------------------
 
-my_q() { local name=$1; shift; mariadb --no-defaults --socket="$B/my-$name/mysqld.sock" -u root -N -B bench "$@"; }
-my_run() { my_q "$1" -e "$2"; }
-my_feed() { my_q source <"$1"; }
+my_run() { ferry_bench_my "$1" -e "$2"; }
+my_feed() { ferry_bench_my source <"$1"; }
 my_series_insert() { echo "INSERT INTO t SELECT seq, seq % 100, md5(seq) FROM seq_$1_to_$2;"; }
 my_fingerprint() {
   my_run "$1" "SELECT CONCAT(COUNT(*), ' ', COALESCE(SUM(CRC32(CONCAT_WS(',', id, v, s))), '-')) FROM t"
@@ -175,7 +147,7 @@ my_fingerprint() {
 # As pg_wait_marker. Under READ COMMITTED every SELECT sees the latest commits; in autocommit
 # mode each statement of the block is its own transaction, so no lock is held in between.
 my_wait_marker() {
-  my_q "$1" <<SQL
+  ferry_bench_my "$1" <<SQL
 SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED;
 DELIMITER //
 BEGIN NOT ATOMIC
@@ -204,72 +176,24 @@ my_settle() {
   for n in source native ferry; do my_run "$n" "SET GLOBAL innodb_max_dirty_pages_pct = DEFAULT"; done
 }
 
+# my_start_servers: the three servers, each with table t, the native replica following the source.
+# The source does not flush its redo log at every commit: only the (untimed) writing of the
+# backlog gets faster; its binary log is the same. Both replicas alike: durable InnoDB commits
+# (the default), no binary log of their own.
 my_start_servers() {
-  local n
-  read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
-  # The source does not flush its redo log at every commit: only the (untimed) writing of the
-  # backlog gets faster; its binary log is the same.
-  ferry_retry_port 'PORT[source]' ferry_maria_start "$B/my-source" 1 --innodb-flush-log-at-trx-commit=2
-  # Both replicas alike: durable InnoDB commits (the default), no binary log of their own.
-  ferry_retry_port 'PORT[native]' ferry_maria_start "$B/my-native" 2 --skip-log-bin
-  ferry_retry_port 'PORT[ferry]' ferry_maria_start "$B/my-ferry" 3 --skip-log-bin
-  for n in source native ferry; do
-    mariadb --no-defaults --socket="$B/my-$n/mysqld.sock" -u root -e "CREATE DATABASE bench"
-    my_run "$n" "CREATE TABLE t (id bigint PRIMARY KEY, v int, s varchar(64))"
-  done
-  my_run native "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${PORT[source]},
-                 MASTER_USER='root', MASTER_USE_GTID=current_pos; START SLAVE"
-  FERRY_SOURCE="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[source]} user=root dbname=bench\", server_id: 100}"
-  FERRY_TARGET="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[ferry]} user=root dbname=bench\"}"
+  FERRY_BENCH_SCHEMA="CREATE TABLE t (id bigint PRIMARY KEY, v int, s varchar(64))" \
+    ferry_bench_my_servers --innodb-flush-log-at-trx-commit=2
   FERRY_TABLE=bench.t
 }
-my_stop_servers() { local n; for n in source native ferry; do ferry_maria_stop "$B/my-$n"; done; }
 my_default_txns() { echo 20000; }
 my_describe() { echo "native: GTID replication; both replicas --skip-log-bin, innodb_flush_log_at_trx_commit 1"; }
 
 # use_engine pg|my: binds the generic names the steps below use to that engine's functions.
 use_engine() {
   local f
-  for f in q run feed series_insert fingerprint wait_marker native_pause native_resume settle \
-           start_servers stop_servers default_txns describe; do
+  for f in run feed series_insert fingerprint wait_marker native_pause native_resume settle \
+           start_servers default_txns describe; do
     eval "$f() { ${1}_$f \"\$@\"; }"
-  done
-}
-
-# ---- Ferry ---------------------------------------------------------------------------------------
-
-# start_ferry: starts the capture agent, then the apply agent, with nothing in their configs but
-# what a deployment must say (names, addresses, token, table): every tuning key keeps its
-# default. FERRY_APPLY_EXTRA is appended to apply.yaml. Returns once the apply agent streams.
-start_ferry() {
-  local ports
-  read -r -a ports <<<"$(ferry_free_ports 3)"
-  rm -f "$B/capture.log" "$B/apply.log"
-  cat >"$B/capture.yaml" <<YAML
-node: src
-source: $FERRY_SOURCE
-listen: 127.0.0.1:${ports[0]}
-auth_token_file: secret.token
-admin: 127.0.0.1:${ports[1]}
-tables: ["$FERRY_TABLE"]
-YAML
-  ferry_bench_start_agent capture || exit 1
-  cat >"$B/apply.yaml" <<YAML
-node: replica
-target: $FERRY_TARGET
-upstreams: [{name: src, address: "$(sed -n 's/^listen: *//p' "$B/capture.yaml")", auth_token_file: secret.token}]
-admin: 127.0.0.1:${ports[2]}
-YAML
-  if [ -n "${FERRY_APPLY_EXTRA:-}" ]; then printf '%s\n' "$FERRY_APPLY_EXTRA" >>"$B/apply.yaml"; fi
-  ferry_bench_start_agent apply || exit 1
-  ferry_wait_streaming "$(sed -n 's/^admin: 127.0.0.1://p' "$B/apply.yaml")" \
-    "$(cat "$B/capture.pid")" "$(cat "$B/apply.pid")" || { tail -n 5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
-}
-
-stop_ferry() {
-  local f
-  for f in "$B/apply.pid" "$B/capture.pid"; do
-    if [ -f "$f" ]; then ferry_bench_stop_pid "$(cat "$f")"; rm -f "$f"; fi
   done
 }
 
@@ -412,26 +336,12 @@ record() {
 
 # ---- report --------------------------------------------------------------------------------------
 
-engine_title() { case $1 in postgres) echo "PostgreSQL → PostgreSQL" ;; mariadb) echo "MariaDB → MariaDB" ;; esac; }
-
 # column ENGINE WORKLOAD N: field N of that pair's rounds in the CSV, one a line.
 column() { awk -F, -v e="$1" -v w="$2" -v c="$3" 'NR > 1 && $1 == e && $2 == w { print $c }' "$CSV"; }
 
-# commas: 1234567 -> 1,234,567, for every whole number in the text on stdin.
-commas() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
-
-# fmt_range KIND: "MEDIAN MIN MAX" on stdin as "85,300 (80,100–90,200)" for KIND rate (3 significant digits:
-# the noise is larger than that), "0.62 (0.55–0.70)" for KIND ratio (0.012 below 0.1).
-fmt_range() {
-  awk -v k="$1" '
-    function rate(x,   d) {
-      d = int(log(x) / log(10)) - 2; if (d < 0) d = 0
-      return sprintf("%d", int(x / 10 ^ d + 0.5) * 10 ^ d)
-    }
-    function ratio(x) { return sprintf(x < 0.1 ? "%.3f" : "%.2f", x) }
-    function f(x) { return k == "ratio" ? ratio(x) : rate(x) }
-    { printf "%s (%s–%s)", f($1), f($2), f($3) }' | commas
-}
+# cell KIND: "MEDIAN (MIN–MAX)" of the numbers on stdin (ferry_bench_fmt_range KIND, always with
+# the range).
+cell() { ferry_bench_median_range | ferry_bench_fmt_range "$1" full; }
 
 # summary: the Markdown table of every engine and workload in the CSV.
 summary() {
@@ -442,18 +352,18 @@ summary() {
     for workload in $WORKLOADS; do
       [ -n "$(column "$engine" "$workload" 1)" ] || continue
       unit=$(column "$engine" "$workload" 5 | head -n 1)
-      amount=$(column "$engine" "$workload" 6 | head -n 1 | commas)
+      amount=$(column "$engine" "$workload" 6 | head -n 1 | ferry_bench_commas)
       case $workload in
-        bulk) backlog="$amount rows, $(commas <<<"$BULK_TXN_ROWS") a transaction" ;;
+        bulk) backlog="$amount rows, $(ferry_bench_commas <<<"$BULK_TXN_ROWS") a transaction" ;;
         small) backlog="$amount one-row INSERT transactions" ;;
         mixed) backlog="$amount transactions of UPDATE + DELETE" ;;
       esac
-      native=$(column "$engine" "$workload" 8 | ferry_bench_median_range | fmt_range rate)
-      ferry=$(column "$engine" "$workload" 10 | ferry_bench_median_range | fmt_range rate)
-      ratio=$(column "$engine" "$workload" 11 | ferry_bench_median_range | fmt_range ratio)
+      native=$(column "$engine" "$workload" 8 | cell rate)
+      ferry=$(column "$engine" "$workload" 10 | cell rate)
+      ratio=$(column "$engine" "$workload" 11 | cell ratio)
       rss="$(column "$engine" "$workload" 12 | sort -g | tail -n 1 | awk '{ printf "%d", $1 / 1024 }') / $(
         column "$engine" "$workload" 13 | sort -g | tail -n 1 | awk '{ printf "%d", $1 / 1024 }') MB"
-      echo "| $(engine_title "$engine") | $workload | $backlog | $native $unit/s | $ferry $unit/s | $ratio | $rss |"
+      echo "| $(ferry_bench_engine_title "$engine") | $workload | $backlog | $native $unit/s | $ferry $unit/s | $ratio | $rss |"
     done
   done
 }
@@ -473,15 +383,15 @@ for ENGINE in $ENGINES; do
   TXNS=${USER_TXNS:-$(default_txns)}
   MIXED_TXNS=${USER_MIXED_TXNS:-$TXNS}
   start_servers
-  start_ferry
+  ferry_bench_start_ferry "[\"$FERRY_TABLE\"]"
   sizes=([bulk]="bulk $ROWS rows" [small]="small $TXNS transactions" [mixed]="mixed $MIXED_TXNS transactions")
-  echo "$(engine_title "$ENGINE"): $(for w in $WORKLOADS; do printf '%s; ' "${sizes[$w]}"; done | sed 's/; $//')"
+  echo "$(ferry_bench_engine_title "$ENGINE"): $(for w in $WORKLOADS; do printf '%s; ' "${sizes[$w]}"; done | sed 's/; $//')"
   echo "  $(describe)"
   for round in $(seq 1 "$ROUNDS"); do
     for workload in $WORKLOADS; do step "$round" "$workload"; done
   done
-  stop_ferry
-  stop_servers
+  ferry_bench_stop_ferry
+  ferry_bench_stop_servers
 done
 
 summary >"${CSV%.csv}.md"

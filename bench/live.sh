@@ -86,16 +86,7 @@ cleanup() {
   local status=$? f
   if [ -n "$LOADER" ]; then pkill -TERM -P "$LOADER" 2>/dev/null || true; fi  # pgbench or sysbench
   for f in $SAMPLER $HEARTBEAT $WAITERS; do kill "$f" 2>/dev/null || true; done
-  for f in "$B/apply.pid" "$B/capture.pid"; do
-    [ -f "$f" ] && { ferry_bench_stop_pid "$(cat "$f")" 10 || kill -9 "$(cat "$f")"; } 2>/dev/null
-  done
-  ferry_bench_stop_servers
-  if [ "$status" -eq 0 ]; then
-    rm -rf "$B"
-  else  # keep the logs, not the data
-    rm -rf "$B"/*/data "$B"/*/binlog.*
-    echo "failed; logs kept in $B" >&2
-  fi
+  ferry_bench_cleanup "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -151,15 +142,12 @@ pg_heartbeat() {
   ferry_bench_pg "$1" -F ' ' -c "SELECT round(extract(epoch FROM clock_timestamp() - ts), 3),
     extract(epoch FROM ts) FROM ferry_hb WHERE id = 1"
 }
-# pg_fingerprint NAME: "count:sum" of each replicated table. The sum of the rows' 64-bit hashes
-# needs no sort (an ordered md5 of 800,000 rows would cost the replica more while it catches up).
-pg_fingerprint() {
-  local t sql=()
-  for t in $LOAD_TABLES; do
-    sql+=("(SELECT count(*) || ':' || coalesce(sum(hashtextextended(x::text, 0)), 0) FROM $t x)")
-  done
-  ferry_bench_pg "$1" -c "SELECT $(IFS=,; echo "concat_ws(' ', ${sql[*]})")"
-}
+# pg_sql NAME SQL: runs SQL on server NAME.
+pg_sql() { ferry_bench_pg "$1" -c "$2"; }
+# pg_table_fingerprint TABLE: the SQL of TABLE's "count:sum" (for fingerprint). The sum of the
+# rows' 64-bit hashes needs no sort (an ordered md5 of 800,000 rows would cost the replica more
+# while it catches up).
+pg_table_fingerprint() { echo "(SELECT count(*) || ':' || coalesce(sum(hashtextextended(x::text, 0)), 0) FROM $1 x)"; }
 # pg_load: the load; prints its throughput (transactions/s).
 pg_load() {
   "$PG_BIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$DURATION" -h "$B/pg-source" -p "${PORT[source]}" -U postgres bench \
@@ -221,14 +209,10 @@ my_heartbeat() {
   ferry_bench_my "$1" -e "SELECT ROUND(TIMESTAMPDIFF(MICROSECOND, ts, NOW(6)) / 1e6, 3),
     UNIX_TIMESTAMP(ts) FROM ferry_hb WHERE id = 1" | tr '\t' ' '
 }
-# my_fingerprint NAME: "count:checksum" of each replicated table (sysbench's columns id, k, c, pad).
-my_fingerprint() {
-  local t sql=()
-  for t in $LOAD_TABLES; do
-    sql+=("(SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT_WS('#', id, k, c, pad))), 0)) FROM $t)")
-  done
-  ferry_bench_my "$1" -e "SELECT $(IFS=,; echo "CONCAT_WS(' ', ${sql[*]})")"
-}
+# As pg_sql and pg_table_fingerprint.
+my_sql() { ferry_bench_my "$1" -e "$2"; }
+# my_table_fingerprint TABLE: "count:checksum" (sysbench's columns id, k, c, pad).
+my_table_fingerprint() { echo "(SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT_WS('#', id, k, c, pad))), 0)) FROM $1)"; }
 my_load() {
   my_sysbench --threads="$CLIENTS" --time="$DURATION" --report-interval=0 run >"$B/load.log" 2>&1 ||
     { cat "$B/load.log" >&2; die "sysbench failed"; }
@@ -243,7 +227,7 @@ my_describe() {
 # use_engine pg|my: binds the generic names the steps below use to that engine's functions.
 use_engine() {
   local f
-  for f in setup heartbeat_start heartbeat_stop heartbeat fingerprint load settle describe; do
+  for f in setup heartbeat_start heartbeat_stop heartbeat sql table_fingerprint load settle describe; do
     eval "$f() { ${1}_$f \"\$@\"; }"
   done
   case $1 in pg) LOAD_NAME=pgbench ;; my) LOAD_NAME=sysbench ;; esac
@@ -257,6 +241,14 @@ table_list() {
     list+="${list:+, }\"$1.$t\""
   done
   echo "[$list]"
+}
+
+# fingerprint NAME: "count:checksum" of each replicated table (LOAD_TABLES) on server NAME,
+# space-separated.
+fingerprint() {
+  local t parts=()
+  for t in $LOAD_TABLES; do parts+=("$(table_fingerprint "$t")"); done
+  sql "$1" "SELECT $(IFS=,; echo "concat_ws(' ', ${parts[*]})")"
 }
 
 # ---- lag -----------------------------------------------------------------------------------------

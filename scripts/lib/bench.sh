@@ -129,14 +129,15 @@ ferry_bench_my() {
 }
 
 # ferry_bench_pg_servers: starts PostgreSQL servers source, native and ferry in $B/pg-NAME, each
-# with an empty database bench, and sets FERRY_SOURCE and FERRY_TARGET (the YAML of Ferry's
-# source: and target:).
+# with a database bench (empty, or with FERRY_BENCH_SCHEMA: SQL each server runs in it at once),
+# and sets FERRY_SOURCE and FERRY_TARGET (the YAML of Ferry's source: and target:).
 ferry_bench_pg_servers() {
   local n
   read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
   for n in source native ferry; do
     ferry_retry_port "PORT[$n]" ferry_pg_start "$B/pg-$n"
     "$PG_BIN/psql" -X -q -h "$B/pg-$n" -p "${PORT[$n]}" -U postgres -c "CREATE DATABASE bench"
+    if [ -n "${FERRY_BENCH_SCHEMA:-}" ]; then ferry_bench_pg "$n" -c "$FERRY_BENCH_SCHEMA"; fi
   done
   FERRY_SOURCE="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres\"}"
   FERRY_TARGET="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[ferry]} dbname=bench user=postgres\"}"
@@ -159,8 +160,9 @@ ferry_bench_pg_subscribe() {
 
 # ferry_bench_my_servers [SOURCE-ARGS...]: starts MariaDB servers source (binary log; extra
 # mariadbd arguments SOURCE-ARGS), native and ferry (durable InnoDB commits, the default, and no
-# binary log of their own), each with an empty database bench; the native replica follows the
-# source by GTID from its start. Sets FERRY_SOURCE and FERRY_TARGET as ferry_bench_pg_servers.
+# binary log of their own), each with a database bench as ferry_bench_pg_servers (FERRY_BENCH_SCHEMA
+# runs on all three before the native replica is started); the native replica follows the source
+# by GTID from its start. Sets FERRY_SOURCE and FERRY_TARGET as ferry_bench_pg_servers.
 ferry_bench_my_servers() {
   local n
   read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
@@ -169,6 +171,7 @@ ferry_bench_my_servers() {
   ferry_retry_port 'PORT[ferry]' ferry_maria_start "$B/my-ferry" 3 --skip-log-bin
   for n in source native ferry; do
     mariadb --no-defaults --socket="$B/my-$n/mysqld.sock" -u root -e "CREATE DATABASE bench"
+    if [ -n "${FERRY_BENCH_SCHEMA:-}" ]; then ferry_bench_my "$n" -e "$FERRY_BENCH_SCHEMA"; fi
   done
   ferry_bench_my native -e "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${PORT[source]},
                  MASTER_USER='root', MASTER_USE_GTID=current_pos; START SLAVE"
@@ -215,6 +218,23 @@ YAML
     { tail -n 5 "$B/capture.log" "$B/apply.log" >&2; exit 1; }
 }
 
+# ferry_bench_cleanup STATUS: the end of a benchmark's EXIT trap: stops the Ferry agents (SIGTERM,
+# SIGKILL after 10 s) and every server under $B; removes $B when STATUS (the script's exit status)
+# is 0, else keeps the logs (not the data) and says where.
+ferry_bench_cleanup() {
+  local f
+  for f in "$B/apply.pid" "$B/capture.pid"; do
+    [ -f "$f" ] && { ferry_bench_stop_pid "$(cat "$f")" 10 || kill -9 "$(cat "$f")"; } 2>/dev/null
+  done
+  ferry_bench_stop_servers
+  if [ "$1" -eq 0 ]; then
+    rm -rf "$B"
+  else  # keep the logs, not the data
+    rm -rf "$B"/*/data "$B"/*/binlog.*
+    echo "failed; logs kept in $B" >&2
+  fi
+}
+
 # ferry_bench_stop_ferry: stops the apply agent, then the capture agent (SIGTERM, their clean stop).
 ferry_bench_stop_ferry() {
   local f
@@ -232,22 +252,24 @@ ferry_bench_engine_title() {
 # ferry_bench_commas: 1234567 -> 1,234,567, for every whole number (or integer part) on stdin.
 ferry_bench_commas() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
 
-# ferry_bench_fmt_range KIND: "MEDIAN MIN MAX" on stdin (ferry_bench_median_range) as
+# ferry_bench_fmt_range KIND [full]: "MEDIAN MIN MAX" on stdin (ferry_bench_median_range) as
 # "85,300 (80,100–90,200)", or the one number when all three are equal (a single round). KIND:
 #   rate   3 significant digits (the noise is larger than that)
 #   ratio  0.62, 0.012 below 0.1, 12 from 10 on
 #   secs   seconds: 0.05, 1.2, 35
+# With full (catchup.sh's tables): always the range, also of a single round, and ratios from 10
+# on with two decimals too.
 ferry_bench_fmt_range() {
-  awk -v k="$1" '
+  awk -v k="$1" -v full="${2:-}" '
     function rate(x,   d) {
       if (x <= 0) return "0"
       d = int(log(x) / log(10)) - 2; if (d < 0) d = 0
       return sprintf("%d", int(x / 10 ^ d + 0.5) * 10 ^ d)
     }
-    function ratio(x) { return sprintf(x < 0.1 ? "%.3f" : x < 10 ? "%.2f" : "%.0f", x) }
+    function ratio(x) { return sprintf(x < 0.1 ? "%.3f" : x < 10 || full ? "%.2f" : "%.0f", x) }
     function secs(x) { return sprintf(x < 1 ? "%.2f" : x < 10 ? "%.1f" : "%.0f", x) }
     function f(x) { return k == "ratio" ? ratio(x) : k == "secs" ? secs(x) : rate(x) }
-    { if (f($1) == f($2) && f($1) == f($3)) printf "%s", f($1)
+    { if (!full && f($1) == f($2) && f($1) == f($3)) printf "%s", f($1)
       else printf "%s (%s–%s)", f($1), f($2), f($3) }' | ferry_bench_commas
 }
 
