@@ -857,8 +857,8 @@ bool ApplyAgent::UpstreamStream::GroupIsFull(const PendingGroup& group) const {
          std::chrono::steady_clock::now() - group.started >= limits.max_delay;
 }
 
-// One target commit for the whole group (DESIGN.md invariant 1: no source transaction is split,
-// and the checkpoint names the last one in the group).
+// One target commit for the whole group (ARCHITECTURE.md invariant 1: no source transaction is
+// split, and the checkpoint names the last one in the group).
 Status ApplyAgent::UpstreamStream::CommitGroup(StreamState& state) {
   const PendingGroup group = *std::exchange(state.group, std::nullopt);
   FERRY_RETURN_IF_ERROR(state.sink->CommitTransaction());
@@ -914,7 +914,7 @@ Status ApplyAgent::UpstreamStream::WaitUntilDurable(StreamState& state) {
                        std::to_string(kDurableWaitLimit.count()) + " ms");
 }
 
-// DESIGN.md invariant 3: a commit the target has not yet flushed would be lost in its crash,
+// ARCHITECTURE.md invariant 3: a commit the target has not yet flushed would be lost in its crash,
 // after the source, told by the ack, had discarded it.
 Status ApplyAgent::UpstreamStream::ReleaseDurableAcks(StreamState& state) {
   if (state.held_acks.empty()) return Status::Ok();

@@ -3,7 +3,7 @@
 // transaction (alone, or grouped with the ones right after it), acknowledging it only after the
 // target committed it.
 //
-// Invariants it keeps (DESIGN.md #1, #2, #5):
+// Invariants it keeps (ARCHITECTURE.md #1, #2, #5):
 //  - The checkpoint in the target is the only truth about progress: it is read on every
 //    (re)connect and sent as the resume position; the agent keeps no progress state of its own.
 //  - A transaction the checkpoint already covers is skipped (pgoutput may resend one).

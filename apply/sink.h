@@ -1,6 +1,7 @@
-// The apply side's view of a target database. Engine adapters (apply/postgres, later apply/mysql)
-// implement Sink; the apply agent drives it and knows nothing of the engine.
-// Invariant (DESIGN.md #1): every source transaction is written in exactly one target
+// The apply side's view of a target database. Engine adapters (apply/postgres, apply/mysql)
+// implement Sink; the apply agent drives it and knows nothing of the engine. Each upstream's
+// stream thread makes its own sink (one per connection) and is the only thread that calls it.
+// Invariant (ARCHITECTURE.md #1): every source transaction is written in exactly one target
 // transaction, alone or grouped with the ones right after it (ContinueTransaction), and that
 // target transaction records the position of the last one it holds as the upstream's checkpoint,
 // so the target always holds exactly the transactions up to its checkpoint.
@@ -142,8 +143,8 @@ class Sink {
   virtual Status CommitTransaction() = 0;
 
   // Durability of commits that return before their log is on disk (PostgreSQL with
-  // synchronous_commit off), so that acks wait for it (DESIGN.md invariant 3). The mark of the
-  // last commit (or, before any, of everything the target held when Open returned): a place in
+  // synchronous_commit off), so that acks wait for it (ARCHITECTURE.md invariant 3). The mark of
+  // the last commit (or, before any, of everything the target held when Open returned): a place in
   // the target's log at or past it; 0 when commits are durable as they return.
   virtual uint64_t LastCommitMark() const { return 0; }
   // Commits whose mark is at or below this are durable (the target's log is on disk so far).

@@ -3,10 +3,10 @@
 //
 // Invariants it keeps:
 //  - The source is told to discard changes only up to what the apply side acknowledged
-//    (DESIGN.md #3), or up to the source's end of log when nothing is in flight, so a slot never
-//    holds WAL because of traffic on tables nobody replicates.
+//    (ARCHITECTURE.md #3), or up to the source's end of log when nothing is in flight, so a slot
+//    never holds WAL because of traffic on tables nobody replicates.
 //  - Frames are written with blocking sends and the source is read only between sends, so a slow
-//    apply side stops the source reader instead of filling memory (DESIGN.md #4).
+//    apply side stops the source reader instead of filling memory (ARCHITECTURE.md #4).
 //  - One session per subscriber: a new connection for a subscriber replaces the old one.
 #pragma once
 

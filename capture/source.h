@@ -1,6 +1,7 @@
 // The capture side's view of a source database: a stream of transactions for one subscriber.
-// Engine adapters (capture/postgres, later capture/mysql) implement ChangeSource; the capture
-// agent drives it and knows nothing of the engine.
+// Engine adapters (capture/postgres, capture/mysql) implement ChangeSource; the capture agent
+// drives it from its session thread (one thread per subscriber, one source per session) and knows
+// nothing of the engine.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// Conflict vocabulary shared by the apply side and the admin reports (DESIGN.md "Conflicts").
+// Conflict vocabulary shared by the apply side and the admin reports (ARCHITECTURE.md "Conflicts").
 // Resolution policies (source_wins, last_writer_wins, ...) will live here as pure logic: rows and
 // policies in, decisions out, no I/O.
 #pragma once
@@ -15,7 +15,8 @@ enum class ConflictType {
   kDeleteDiffers,  // the row to delete differs from the source's old image
 };
 
-// "insert_exists", "update_missing", ... as written to ferry_meta.conflicts and metrics.
+// "insert_exists", "update_missing", ...: the names of the conflict counters on /metrics
+// (ferry_meta.conflicts is created on the target but nothing writes it yet).
 std::string ConflictTypeName(ConflictType type);
 
 }  // namespace ferry::conflict

@@ -646,7 +646,7 @@ Status MysqlSink::BeginTransaction(const std::string& upstream, const wire::Begi
   in_transaction_ = true;
   transaction_failed_ = false;
   group_checkpoint_.reset();
-  // The checkpoint is the transaction's first write (DESIGN.md: exactly-once and loop
+  // The checkpoint is the transaction's first write (ARCHITECTURE.md: exactly-once and loop
   // prevention both rely on it).
   return WriteCheckpoint(upstream, begin);
 }
@@ -872,7 +872,7 @@ Status MysqlSink::CommitTransaction() {
     group_checkpoint_.reset();
   }
   // If COMMIT fails because the connection broke, whether it committed is unknown; the
-  // checkpoint, read again after reconnecting, is what tells (DESIGN.md invariant 2).
+  // checkpoint, read again after reconnecting, is what tells (ARCHITECTURE.md invariant 2).
   Status committed = Guard([&] { conn_->commit(); });
   in_transaction_ = false;
   if (!committed.ok()) return committed.WithContext("commit on target");

@@ -30,9 +30,9 @@
 //  - A source TRUNCATE becomes DELETE FROM. TRUNCATE TABLE is DDL in MySQL: it commits the open
 //    transaction implicitly and cannot be rolled back, so the checkpoint would be committed
 //    together with half a source transaction, and a crash before the real COMMIT would leave
-//    the target holding part of a transaction its checkpoint claims whole (DESIGN.md invariant
-//    1). DELETE is transactional. The costs: it deletes row by row (slow on big tables), and
-//    it neither resets AUTO_INCREMENT (restart_identity is ignored; replicated rows carry their
+//    the target holding part of a transaction its checkpoint claims whole (ARCHITECTURE.md
+//    invariant 1). DELETE is transactional. The costs: it deletes row by row (slow on big tables),
+//    and it neither resets AUTO_INCREMENT (restart_identity is ignored; replicated rows carry their
 //    ids, so the counter does not matter to them) nor cascades (see foreign_key_checks below;
 //    a source TRUNCATE ... CASCADE lists every table it emptied, and they are all deleted from
 //    in the same transaction).
@@ -42,7 +42,7 @@
 //  - TIMESTAMP columns are written in the session time zone, UTC; DATETIME columns receive the
 //    UTC wall time of a timestamp with time zone.
 //
-// Durability (DESIGN.md invariant 3): CommitTransaction returns when COMMIT returns, which is
+// Durability (ARCHITECTURE.md invariant 3): CommitTransaction returns when COMMIT returns, which is
 // durable only with innodb_flush_log_at_trx_commit=1 on the target, and, when the target
 // writes a binary log, sync_binlog=1 (after a crash InnoDB rolls back prepared transactions
 // the binlog lost). Open() logs a warning when either is not so.

@@ -2,9 +2,9 @@
 // as information_schema.COLUMNS describes it. Pure functions, no Connector/C++, so that every
 // conversion and range check is unit-tested without a server.
 //
-// The rule (DESIGN.md, Apply): a value the target column cannot hold exactly is an error naming
-// the value and the fix, never a rounding or a truncation. The session's strict sql_mode would
-// catch much of it too, but not all (MySQL rounds fractional seconds and FLOATs, maps the
+// The rule (ARCHITECTURE.md, Apply): a value the target column cannot hold exactly is an error
+// naming the value and the fix, never a rounding or a truncation. The session's strict sql_mode
+// would catch much of it too, but not all (MySQL rounds fractional seconds and FLOATs, maps the
 // integer 5 to YEAR 2005, and reads the string '1' as the first ENUM member), and its messages
 // do not always name the value; so everything that can be checked here is checked here.
 //

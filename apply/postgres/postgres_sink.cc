@@ -28,7 +28,7 @@ using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
 // Session settings of every apply connection.
 //  - synchronous_commit=on: COMMIT returns only once the commit is on disk, so the apply agent
-//    may ack the position as soon as CommitTransaction returns (DESIGN.md invariant 3).
+//    may ack the position as soon as CommitTransaction returns (ARCHITECTURE.md invariant 3).
 //  - TimeZone, DateStyle, IntervalStyle, extra_float_digits: values are parsed and compared the
 //    same way whatever the server's or role's defaults are (timestamptz text carries its offset;
 //    ISO and postgres interval style are what capture produces; 3 makes float text exact).
@@ -646,7 +646,7 @@ Status PostgresSink::BeginTransaction(const std::string& upstream, const wire::B
   if (!begun.ok()) return begun.WithContext("begin transaction for upstream " + upstream);
   in_transaction_ = true;
   group_checkpoint_.reset();
-  // The checkpoint is the transaction's first write (DESIGN.md: exactly-once and loop
+  // The checkpoint is the transaction's first write (ARCHITECTURE.md: exactly-once and loop
   // prevention both rely on it).
   return WriteCheckpoint(upstream, begin);
 }
@@ -953,7 +953,7 @@ Status PostgresSink::CommitTransaction() {
     group_checkpoint_.reset();
   }
   // If COMMIT fails because the connection broke, whether it committed is unknown; the
-  // checkpoint, read again after reconnecting, is what tells (DESIGN.md invariant 2).
+  // checkpoint, read again after reconnecting, is what tells (ARCHITECTURE.md invariant 2).
   PgResult result(PQexec(conn_, "COMMIT"), &PQclear);
   in_transaction_ = false;
   if (!IsOk(result.get())) {

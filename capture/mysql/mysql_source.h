@@ -11,7 +11,7 @@
 //   - "file:<name>:<offset>" resumes at that offset (the transaction there is read again; the
 //     apply side skips it);
 //   - a position the server has purged is an error that says a re-snapshot is needed, never a
-//     silent skip (DESIGN.md #6).
+//     silent skip (ARCHITECTURE.md #6).
 // MariaDB logs a GTID for every transaction, so its positions are GTID states even when the dump
 // starts at a file position (the state there comes from BINLOG_GTID_POS). MySQL sources must run
 // with gtid_mode=OFF and give file positions: Connector/C cannot send COM_BINLOG_DUMP_GTID, so a

@@ -1,7 +1,7 @@
 // PostgreSQL as a change source: logical replication (pgoutput, proto_version 1) over a libpq
 // replication=database connection, one slot per subscriber.
-// Invariant (DESIGN.md #3): the slot's confirmed position only moves when Confirm() is called,
-// so the server keeps every change the subscriber has not acknowledged.
+// Invariant (ARCHITECTURE.md #3): the slot's confirmed position only moves when Confirm() is
+// called, so the server keeps every change the subscriber has not acknowledged.
 //
 // Start() connects, checks wal_level, creates the publication and the slot when missing, and
 // starts streaming at the resume LSN (the slot's confirmed position when the resume position is

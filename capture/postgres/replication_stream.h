@@ -2,9 +2,9 @@
 // replication stream: IDENTIFY_SYSTEM, the wal_level check, publication and slot creation,
 // START_REPLICATION with pgoutput protocol version 1, and the CopyBoth message loop.
 //
-// Invariant (DESIGN.md #3): the flush position this stream reports to the server, which is what
-// moves the slot's confirmed_flush_lsn, is only ever what Confirm() was given. The write and apply
-// positions report the same value.
+// Invariant (ARCHITECTURE.md #3): the flush position this stream reports to the server, which is
+// what moves the slot's confirmed_flush_lsn, is only ever what Confirm() was given. The write and
+// apply positions report the same value.
 //
 // The session asks for DateStyle=ISO, TimeZone=UTC, IntervalStyle=postgres,
 // extra_float_digits=3 and bytea_output=hex, the text forms pg_values.h parses. The walsender

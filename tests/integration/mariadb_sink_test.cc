@@ -1,5 +1,5 @@
 // The MySQL/MariaDB sink against a real MariaDB 10.11: hand-built change records in, exact text
-// of the target's rows out. Covers the checkpoint's transactionality (DESIGN.md invariant 1),
+// of the target's rows out. Covers the checkpoint's transactionality (ARCHITECTURE.md invariant 1),
 // every row operation and divergence outcome, every value kind into its MariaDB column types
 // with edge values, every value a column cannot hold exactly, mappings, and the errors
 // operators see. Mirrors postgres_sink_test.cc.

@@ -99,7 +99,7 @@ TEST_F(PgToPgTest, LargeTransactionOf100kRowsArrivesWhole) {
   ExpectSame("SELECT * FROM events ORDER BY id");
 }
 
-// DESIGN.md #4: a transaction far larger than the agents' memory bound streams through, and a
+// ARCHITECTURE.md #4: a transaction far larger than the agents' memory bound streams through, and a
 // stalled apply side makes the capture side stop reading instead of buffering.
 TEST_F(PgToPgTest, MemoryStaysBoundedForAHugeTransactionWhileApplyIsStalled) {
 #if defined(__SANITIZE_ADDRESS__)

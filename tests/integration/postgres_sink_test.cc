@@ -1,6 +1,7 @@
 // The PostgreSQL sink against a real PostgreSQL 15: hand-built change records in, exact text of
-// the target's rows out. Covers the checkpoint's transactionality (DESIGN.md invariant 1), every
-// row operation and divergence outcome, every value kind, mappings, and the errors operators see.
+// the target's rows out. Covers the checkpoint's transactionality (ARCHITECTURE.md invariant 1),
+// every row operation and divergence outcome, every value kind, mappings, and the errors operators
+// see.
 #include "apply/postgres/postgres_sink.h"
 
 #include <gtest/gtest.h>
