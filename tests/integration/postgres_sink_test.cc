@@ -75,6 +75,8 @@ struct PostgresEngine {
   using Server = PostgresServer;
   static constexpr const char* kName = "PostgreSQL";
   static constexpr const char* kEngine = "postgres";
+  static constexpr const char* kSchema = "public";
+  static constexpr const char* kValueText = "v::text";
   static Result<std::unique_ptr<Server>> Start() { return PostgresServer::Start("sink"); }
   static std::unique_ptr<Sink> MakeSink(const std::string& dsn) { return MakePostgresSink(dsn); }
   static std::string SessionSql() {
@@ -485,11 +487,7 @@ TEST_F(PostgresSinkTest, CompositeNonIntegerKeysFindTheirRows) {
 
 // ---- values -------------------------------------------------------------------------------------
 
-struct ValueCase {
-  std::string sql_type;
-  wire::LogicalType logical;
-  std::vector<std::pair<wire::Value, std::optional<std::string>>> values;  // value, expected ::text
-};
+using ::ferry::testing::ValueCase;  // the text each value shows as ::text
 
 std::vector<ValueCase> ValueCases() {
   const double inf = std::numeric_limits<double>::infinity();
@@ -1027,35 +1025,7 @@ TEST_F(PostgresSinkTest, CopyRowsOfEveryValueKindRoundTrip) {
   if (Scalar("SELECT count(*) FROM pg_type WHERE typname = 'mood'") == "0") {
     Exec("CREATE TYPE mood AS ENUM ('sad', 'happy')");
   }
-  int n = 0;
-  for (const ValueCase& c : ValueCases()) {
-    SCOPED_TRACE(c.sql_type);
-    const std::string table = "copy_rt_" + std::to_string(++n);
-    Exec("CREATE TABLE " + table + " (id int PRIMARY KEY, v " + c.sql_type + ")");
-    wire::Relation relation =
-        MakeRelation(400 + n, table, {{"id", wire::LOGICAL_TYPE_INT, true}, {"v", c.logical}});
-    MappedRelation mapped = Map(relation);
-    std::vector<wire::RowChange> rows;
-    std::vector<Row> expected;
-    int id = 0;
-    for (const auto& [value, text] : c.values) {
-      rows.push_back(Insert(relation.id(), {Int(++id), value}));
-      expected.push_back(R({text}));
-    }
-    rows.push_back(Insert(relation.id(), {Int(++id), Null()}));
-    expected.push_back(R({std::nullopt}));
-    CopyChunk(mapped, rows);
-    EXPECT_EQ(Query("SELECT v::text FROM " + table + " ORDER BY id"), expected);
-
-    std::vector<wire::RowChange> rotated_rows;
-    for (int row = 1; row <= id; ++row) {
-      rotated_rows.push_back(Insert(relation.id(), {Int(row), rows[row % id].new_values(1)}));
-    }
-    CopyChunk(mapped, rotated_rows);
-    std::vector<Row> rotated(expected.begin() + 1, expected.end());
-    rotated.push_back(expected.front());
-    EXPECT_EQ(Query("SELECT v::text FROM " + table + " ORDER BY id"), rotated);
-  }
+  CheckCopyRoundTrip(ValueCases());
 }
 
 // Text COPY's own syntax inside values: its delimiter, line ends, escapes, its NULL marker and

@@ -52,6 +52,15 @@ inline wire::Relation TypedRelation(const std::string& schema, const std::string
   return relation;
 }
 
+// One value kind: a target column type, the stream's type for it, and values with the text the
+// target shows for each (`select` reads it back; empty: the engine's kValueText).
+struct ValueCase {
+  std::string sql_type;
+  wire::LogicalType logical;
+  std::vector<std::pair<wire::Value, std::optional<std::string>>> values;
+  std::string select = "";
+};
+
 template <typename Engine>
 class SinkFixture : public ::testing::Test {
  protected:
@@ -247,6 +256,46 @@ class SinkFixture : public ::testing::Test {
     sink_->AbortTransaction();
     EXPECT_EQ(Checkpoint()->value(), positions[2]);
     EXPECT_EQ(Scalar("SELECT count(*) FROM grouped"), "2");
+  }
+
+  // Copy chunks of every value kind of `cases`, NULL included: written into an empty table,
+  // then (the same rows again, rotated by one) over the rows they meet.
+  void CheckCopyRoundTrip(const std::vector<ValueCase>& cases) {
+    using wire::testing::Insert;
+    using wire::testing::Int;
+    int n = 0;
+    for (const ValueCase& c : cases) {
+      SCOPED_TRACE(c.sql_type);
+      const std::string table = "copy_rt_" + std::to_string(++n);
+      const std::string select = c.select.empty() ? Engine::kValueText : c.select;
+      const std::string read = "SELECT " + select + " FROM " + table + " ORDER BY id";
+      Exec("CREATE TABLE " + table + " (id int PRIMARY KEY, v " + c.sql_type + ")");
+      const wire::Relation relation =
+          wire::testing::MakeRelation(400 + n, Engine::kSchema, table,
+                                      {{"id", wire::LOGICAL_TYPE_INT, true}, {"v", c.logical}});
+      Result<apply::MappedRelation> mapped = apply::TableMapper().Map(relation);
+      ASSERT_TRUE(mapped.ok()) << mapped.message();
+      std::vector<wire::RowChange> rows;
+      std::vector<Row> expected;
+      int id = 0;
+      for (const auto& [value, text] : c.values) {
+        rows.push_back(Insert(relation.id(), {Int(++id), value}));
+        expected.push_back(Row{text});
+      }
+      rows.push_back(Insert(relation.id(), {Int(++id), wire::testing::Null()}));
+      expected.push_back(Row{std::nullopt});
+      CopyChunk(*mapped, rows);
+      EXPECT_EQ(Query(read), expected);
+
+      std::vector<wire::RowChange> rotated_rows;
+      for (int row = 1; row <= id; ++row) {
+        rotated_rows.push_back(Insert(relation.id(), {Int(row), rows[row % id].new_values(1)}));
+      }
+      CopyChunk(*mapped, rotated_rows);
+      std::vector<Row> rotated(expected.begin() + 1, expected.end());
+      rotated.push_back(expected.front());
+      EXPECT_EQ(Query(read), rotated);
+    }
   }
 
   static inline Server* server_ = nullptr;
