@@ -1,7 +1,5 @@
 #include "apply/apply_agent.h"
 
-#include <google/protobuf/arena.h>
-
 #include <algorithm>
 #include <deque>
 #include <map>
@@ -12,7 +10,8 @@
 #include <utility>
 
 #include "apply/copy_tracker.h"
-#include "apply/table_creator.h"
+#include "apply/copy_writers.h"
+#include "apply/target_tables.h"
 #include "apply/type_override.h"
 #include "common/log.h"
 #include "conflict/conflict.h"
@@ -33,11 +32,14 @@ constexpr milliseconds kDurabilityPoll{20};
 constexpr milliseconds kDurableWaitLimit{30000};  // the capture side may be creating a slot
 
 // A copy chunk's rows reach the sink's bulk path in writes of about this many rows, or of the
-// frames holding this many bytes (each bound checked after a frame): each write costs the target
-// a few statements, so few large writes are fastest, and the bound keeps what the agent holds
-// small whatever copy_chunk_rows is.
+// frames holding this many bytes (each bound checked after a frame), shared by the copy's
+// writers: each write costs the target a few statements, so few large writes are fastest, and
+// the bound keeps what the agent holds small whatever copy_chunk_rows is.
 constexpr size_t kCopyRowsPerWrite = 10000;
-constexpr size_t kCopyBytesPerWrite = 16 << 20;
+constexpr size_t kCopyBytesPerWrites = 16 << 20;
+constexpr size_t kCopyMinBytesPerWrite = 4 << 20;
+// While chunks are being written, the stream thread looks this often for committed ones.
+constexpr milliseconds kCopyPoll{50};
 
 std::string ConflictName(RowOutcome outcome) {
   switch (outcome) {
@@ -69,21 +71,6 @@ std::string OutcomeAction(RowOutcome outcome) {
       break;
   }
   return "";
-}
-
-// Converts the key images of `range` as the mapping's type overrides convert rows.
-Status ConvertKeys(const MappedRelation& relation, CopyRange& range) {
-  auto convert = [&](RowImage& image) {
-    wire::RowChange row;
-    *row.mutable_new_values() = std::move(image);
-    Status converted = ConvertRow(relation, row);
-    image = std::move(*row.mutable_new_values());
-    return converted;
-  };
-  if (range.after) FERRY_RETURN_IF_ERROR(convert(*range.after));
-  if (range.upto) FERRY_RETURN_IF_ERROR(convert(*range.upto));
-  for (RowImage& key : range.keep) FERRY_RETURN_IF_ERROR(convert(key));
-  return Status::Ok();
 }
 
 }  // namespace
@@ -130,8 +117,8 @@ class ApplyAgent::UpstreamStream {
     std::unique_ptr<Sink> sink;
     std::optional<wire::Position> checkpoint;
     std::map<uint32_t, MappedRelation> relations;
-    std::set<std::string> checked_targets;
-    std::string source_engine;  // the capture agent's (Welcome.engine)
+    std::optional<TargetTables> targets;  // once welcomed
+    std::string source_engine;            // the capture agent's (Welcome.engine)
     bool in_transaction = false;
     bool skipping = false;
     uint64_t rows_in_transaction = 0;
@@ -143,14 +130,10 @@ class ApplyAgent::UpstreamStream {
     std::chrono::steady_clock::time_point durability_checked_at{};
     std::chrono::steady_clock::time_point last_frame_at = std::chrono::steady_clock::now();
     std::optional<CopyTracker> copies;
-    // While a copy chunk is open (Begin.copy): the chunk and its table's relation.
-    std::optional<wire::CopyChunk> chunk;
-    std::optional<MappedRelation> chunk_relation;
-    // The chunk's frames and its rows not yet handed to the sink (Sink::CopyRows), converted,
-    // all on one arena: a row costs no allocation or free per value, and the rows move from
-    // their frame to `chunk_rows` without a copy.
-    std::unique_ptr<google::protobuf::Arena> chunk_arena;
-    ChunkRows* chunk_rows = nullptr;  // on chunk_arena
+    // The copy's chunks are written by writers of their own (once welcomed); `chunk_table` is the
+    // table of the chunk whose frames are arriving.
+    std::unique_ptr<CopyWriters> writers;
+    std::optional<std::string> chunk_table;
     std::chrono::steady_clock::time_point copy_logged_at{};
   };
 
@@ -162,17 +145,16 @@ class ApplyAgent::UpstreamStream {
   Status StartRequestedRecopies(StreamState& state);
   Status StartAddedTables(StreamState& state, const wire::Welcome& welcome);
   Status RecordCopies(StreamState& state, const std::vector<CopyProgress>& copies);
+  void StartCopyWriters(StreamState& state);
   Status HandleChunkBegin(StreamState& state, const wire::Begin& begin);
-  Status HandleChunkChanges(StreamState& state, const wire::Frame& frame);
-  Status HandleChunkRelation(StreamState& state, const wire::Relation& relation);
-  Status AddChunkRow(StreamState& state, wire::Change& change);
-  Status WriteChunkRows(StreamState& state);
-  void ReleaseChunkRows(StreamState& state);
   Status HandleChunkCommit(StreamState& state);
-  Status DeleteRowsTheSourceLacks(StreamState& state);
+  void ChunkCommitted(StreamState& state, const ChunkDone& done);
+  // Returns once no chunk of `relation`'s table is being written: the stream's next change to
+  // the table goes after the chunk (copy_writers.h).
+  Status WaitForChunkOf(StreamState& state, const MappedRelation& relation);
   void LogCopyProgress(StreamState& state, const admin::CopyStatus& status);
   bool ExpectsMissingRows(const StreamState& state, const MappedRelation& relation) const;
-  Status HandleFrame(StreamState& state, const wire::Frame& frame);
+  Status HandleFrame(StreamState& state, wire::Frame& frame);
   Status HandleBegin(StreamState& state, const wire::Begin& begin);
   Status HandleChanges(StreamState& state, const wire::Changes& changes);
   Status HandleRelation(StreamState& state, const wire::Relation& relation);
@@ -194,8 +176,6 @@ class ApplyAgent::UpstreamStream {
     return state.group && !state.in_transaction;
   }
   Status CommitGroup(StreamState& state);
-  Status CheckTargetColumns(StreamState& state, const MappedRelation& mapped);
-  Status CreateTargetTable(StreamState& state, const MappedRelation& mapped);
   void UpdateStatus(const std::function<void(admin::StreamStatus&)>& update) {
     agent_.registry_.UpdateStream(upstream_.name, update);
   }
@@ -261,12 +241,15 @@ Status ApplyAgent::UpstreamStream::RunConnection() {
                              " ms (not even a heartbeat)");
     }
     if (status.ok()) status = ReleaseDurableAcks(state);
+    if (status.ok() && state.writers) status = state.writers->Collect();
     if (status.ok() && !state.in_transaction && !state.group) {
       status = StartRequestedRecopies(state);
     }
   }
   // Stopping: what was applied is committed rather than applied again after the restart.
   if (status.ok() && GroupCanCommit(state)) status = CommitGroup(state);
+  // Chunks in flight roll back: the copy resumes after the last one committed.
+  if (state.writers) state.writers->Stop();
   if (state.sink) state.sink->AbortTransaction();
   return status;
 }
@@ -305,6 +288,7 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   if (state.checkpoint) *hello.mutable_resume_from() = *state.checkpoint;
   *hello.mutable_copy() =
       state.copies->Request(/*never_applied=*/!state.checkpoint, agent_.options_.copy_data);
+  hello.mutable_copy()->set_parallel_tables(agent_.options_.copy_parallel_tables);
   FERRY_RETURN_IF_ERROR(connection()->Send(wire::FrameType::kHello, hello));
 
   auto frame = connection()->Receive(kWelcomeTimeout);
@@ -323,6 +307,9 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   }
   FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &welcome));
   state.source_engine = welcome.engine();
+  state.targets.emplace(*state.sink, agent_.options_.create_tables, upstream_.name,
+                        state.source_engine);
+  StartCopyWriters(state);
   {
     std::lock_guard lock(requests_mutex_);
     replicated_tables_.emplace(welcome.replicated_tables().begin(),
@@ -467,7 +454,7 @@ Status ApplyAgent::UpstreamStream::RecordCopies(StreamState& state,
   return recorded;
 }
 
-Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, const wire::Frame& frame) {
+Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, wire::Frame& frame) {
   switch (frame.type) {
     case wire::FrameType::kBegin: {
       wire::Begin begin;
@@ -475,7 +462,7 @@ Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, const wire::F
       return HandleBegin(state, begin);
     }
     case wire::FrameType::kChanges: {
-      if (state.chunk) return HandleChunkChanges(state, frame);
+      if (state.chunk_table) return state.writers->Add(std::move(frame));
       wire::Changes changes;
       FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, &changes));
       return HandleChanges(state, changes);
@@ -543,65 +530,9 @@ Status ApplyAgent::UpstreamStream::HandleRelation(StreamState& state,
                                                   const wire::Relation& relation) {
   auto mapped = agent_.mapper_.Map(relation);
   if (!mapped.ok()) return mapped.status();
-  FERRY_RETURN_IF_ERROR(CheckTargetColumns(state, *mapped));
+  FERRY_RETURN_IF_ERROR(WaitForChunkOf(state, *mapped));
+  FERRY_RETURN_IF_ERROR(state.targets->Check(*mapped));
   state.relations[relation.id()] = std::move(*mapped);
-  return Status::Ok();
-}
-
-// A mapped column the target lacks would fail on the first row anyway; failing on the relation
-// names the fix instead of an SQL error.
-Status ApplyAgent::UpstreamStream::CheckTargetColumns(StreamState& state,
-                                                      const MappedRelation& mapped) {
-  std::string signature = mapped.target_name();
-  for (const auto& column : mapped.columns) signature += "," + column.target_name;
-  if (state.checked_targets.count(signature) != 0) return Status::Ok();
-  auto columns = state.sink->TargetColumns(mapped.target_schema, mapped.target_table);
-  if (!columns.ok()) return columns.status();
-  if (!columns->has_value() && agent_.options_.create_tables) {
-    FERRY_RETURN_IF_ERROR(CreateTargetTable(state, mapped));
-    columns = state.sink->TargetColumns(mapped.target_schema, mapped.target_table);
-    if (!columns.ok()) return columns.status();
-  }
-  std::string source = mapped.source.schema() + "." + mapped.source.table();
-  if (!columns->has_value()) {
-    return Status::Error("target table " + mapped.target_name() + " (for source table " + source +
-                         ") does not exist: create it on the target, map " + source +
-                         " to an existing table under `mappings:`, or set create_tables: true in "
-                         "the apply config");
-  }
-  std::set<std::string> present((*columns)->begin(), (*columns)->end());
-  for (const auto& column : mapped.columns) {
-    if (present.count(column.target_name) == 0) {
-      return Status::Error("target table " + mapped.target_name() + " has no column \"" +
-                           column.target_name + "\" (source column " + source + "." +
-                           column.source.name() + "): add the column on the target, rename it " +
-                           "under the mapping's `columns:`, or list it under `exclude:`");
-    }
-  }
-  state.checked_targets.insert(signature);
-  return Status::Ok();
-}
-
-// create_tables: the table is created before anything is written to it, from the relation that
-// precedes its first change or first copied chunk.
-Status ApplyAgent::UpstreamStream::CreateTargetTable(StreamState& state,
-                                                     const MappedRelation& mapped) {
-  Result<SourceEngine> engine = SourceEngineFromName(state.source_engine);
-  if (!engine.ok()) return engine.status();
-  const NewTable table = PlanNewTable(mapped, *engine);
-  Result<std::vector<std::string>> ddl = state.sink->CreateTable(table);
-  if (!ddl.ok()) return ddl.status();
-  for (const std::string& sql : *ddl) {
-    log_->info("upstream {}: create_tables: {} (for source table {}): {}", upstream_.name,
-               table.target_name(), table.source_name, sql);
-  }
-  if (!ddl->empty() && table.primary_key.empty()) {
-    log_->info(
-        "upstream {}: create_tables: {} has no primary key: its source table has none, identifies "
-        "rows by the whole row, or the mapping excludes part of its key; add one on the target if "
-        "it should have one",
-        upstream_.name, table.target_name());
-  }
   return Status::Ok();
 }
 
@@ -622,6 +553,7 @@ Status ApplyAgent::UpstreamStream::HandleTruncate(StreamState& state, const wire
   for (uint32_t id : wire::TruncatedRelationIds(row)) {
     auto relation = state.relations.find(id);
     if (relation == state.relations.end()) return UndescribedRelation(id);
+    FERRY_RETURN_IF_ERROR(WaitForChunkOf(state, relation->second));
     relations.push_back(&relation->second);
   }
   FERRY_RETURN_IF_ERROR(state.sink->ApplyTruncate(relations, row));
@@ -638,6 +570,7 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
   // does, stop here with the fix rather than guess a row (the position is kept).
   const bool finds_row = row.op() == wire::RowChange::UPDATE || row.op() == wire::RowChange::DELETE;
   if (finds_row && !relation->second.has_key) return NoKeyError(relation->second);
+  FERRY_RETURN_IF_ERROR(WaitForChunkOf(state, relation->second));
   Result<RowOutcome> outcome = Status::Error("not applied");
   if (relation->second.converts) {
     wire::RowChange converted = row;
@@ -662,137 +595,49 @@ bool ApplyAgent::UpstreamStream::ExpectsMissingRows(const StreamState& state,
          state.copies->Copying(relation.source.schema() + "." + relation.source.table());
 }
 
-// A chunk of a table's copy: one target transaction holding the chunk's rows and the table's
-// progress, which therefore commit together (a copy resumes after the last committed chunk).
+// The copy's chunks are written on connections of their own (copy_writers.h), up to
+// copy_parallel_tables at once, while this thread goes on with the stream.
+void ApplyAgent::UpstreamStream::StartCopyWriters(StreamState& state) {
+  const size_t writers = std::max<size_t>(agent_.options_.copy_parallel_tables, 1);
+  ChunkWriterContext context;
+  context.upstream = upstream_.name;
+  context.mapper = &agent_.mapper_;
+  context.create_tables = agent_.options_.create_tables;
+  context.source_engine = state.source_engine;
+  context.registry = &agent_.registry_;
+  context.rows_per_write = kCopyRowsPerWrite;
+  context.bytes_per_write = std::max(kCopyMinBytesPerWrite, kCopyBytesPerWrites / writers);
+  state.writers = std::make_unique<CopyWriters>(
+      writers,
+      [this, context] {
+        return std::make_unique<ChunkWriter>(context, agent_.sink_factory_());
+      },
+      [this, &state](const ChunkDone& done) { ChunkCommitted(state, done); });
+}
+
 Status ApplyAgent::UpstreamStream::HandleChunkBegin(StreamState& state, const wire::Begin& begin) {
-  FERRY_RETURN_IF_ERROR(state.sink->BeginCopyTransaction());
+  // The table's previous chunk commits first: this one's progress starts where that one's ends.
+  FERRY_RETURN_IF_ERROR(state.writers->WaitFor(begin.copy().table()));
+  ChunkJob job;
+  job.chunk = begin.copy();
+  job.before = state.copies->AfterChunk(begin.copy(), 0);
+  job.recopy_after = state.copies->RecopyAfter(begin.copy().table());
+  FERRY_RETURN_IF_ERROR(state.writers->Begin(std::move(job)));
   state.in_transaction = true;
-  state.rows_in_transaction = 0;
-  state.chunk = begin.copy();
-  state.chunk_relation.reset();
-  ReleaseChunkRows(state);
+  state.chunk_table = begin.copy().table();
   return Status::Ok();
-}
-
-// The chunk's rows are queued and written in bulk (Sink::CopyRows): once kCopyRowsPerWrite rows
-// or kCopyBytesPerWrite bytes are queued (checked after each frame), and at the chunk's commit.
-Status ApplyAgent::UpstreamStream::HandleChunkChanges(StreamState& state,
-                                                      const wire::Frame& frame) {
-  auto* changes = google::protobuf::Arena::CreateMessage<wire::Changes>(state.chunk_arena.get());
-  FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, changes));
-  for (wire::Change& change : *changes->mutable_changes()) {
-    if (change.has_relation()) {
-      FERRY_RETURN_IF_ERROR(HandleChunkRelation(state, change.relation()));
-    } else {
-      FERRY_RETURN_IF_ERROR(AddChunkRow(state, change));
-    }
-  }
-  if (static_cast<size_t>(state.chunk_rows->size()) >= kCopyRowsPerWrite ||
-      state.chunk_arena->SpaceUsed() >= kCopyBytesPerWrite) {
-    FERRY_RETURN_IF_ERROR(WriteChunkRows(state));
-    ReleaseChunkRows(state);  // the frames' memory too, now that no row refers to it
-  }
-  return Status::Ok();
-}
-
-Status ApplyAgent::UpstreamStream::HandleChunkRelation(StreamState& state,
-                                                       const wire::Relation& relation) {
-  FERRY_RETURN_IF_ERROR(WriteChunkRows(state));  // rows queued for an earlier description
-  auto mapped = agent_.mapper_.Map(relation);
-  if (!mapped.ok()) return mapped.status();
-  FERRY_RETURN_IF_ERROR(CheckTargetColumns(state, *mapped));
-  state.chunk_relation = std::move(mapped).value();
-  // The whole table in one chunk: its rows replace whatever the stream brought before it.
-  if (state.chunk->whole_table()) {
-    FERRY_RETURN_IF_ERROR(state.sink->EmptyTable(*state.chunk_relation));
-  } else {
-    FERRY_RETURN_IF_ERROR(DeleteRowsTheSourceLacks(state));
-  }
-  return Status::Ok();
-}
-
-// A re-copy brings the target's table back in line with the source's, so before a chunk's rows
-// go in, the target rows of its range that the source does not have go (RecopyDeletion).
-Status ApplyAgent::UpstreamStream::DeleteRowsTheSourceLacks(StreamState& state) {
-  const std::string& table = state.chunk->table();
-  const std::optional<std::vector<wire::Value>> after = state.copies->RecopyAfter(table);
-  if (!after) return Status::Ok();
-  std::optional<CopyRange> range = RecopyDeletion(*state.chunk, *state.chunk_relation, *after);
-  if (!range) return Status::Ok();
-  if (state.chunk_relation->converts) {
-    FERRY_RETURN_IF_ERROR(ConvertKeys(*state.chunk_relation, *range));
-  }
-  Result<uint64_t> deleted = state.sink->DeleteCopyRange(*state.chunk_relation, *range);
-  if (!deleted.ok()) return deleted.status().WithContext("re-copying " + table);
-  if (*deleted > 0) {
-    log_->info("upstream {}: re-copying {}: removed {} target row(s) the source does not have",
-               upstream_.name, table, *deleted);
-    agent_.registry_.AddCounter("copy_rows_removed", upstream_.name, *deleted);
-  }
-  return Status::Ok();
-}
-
-// Checks one copied row, converts it as the mapping's type overrides say, and queues it.
-Status ApplyAgent::UpstreamStream::AddChunkRow(StreamState& state, wire::Change& change) {
-  if (!change.has_row()) {
-    return Status::Error("copied change of " + state.chunk->table() +
-                         " holds neither a row nor a table: the capture agent broke the protocol");
-  }
-  if (!state.chunk_relation) {
-    return Status::Error("copied row of " + state.chunk->table() +
-                         " before its table was described: the capture agent broke the protocol");
-  }
-  if (change.row().op() != wire::RowChange::INSERT) {
-    return Status::Error("copied row of " + state.chunk->table() +
-                         " is not an insert: the capture agent broke the protocol");
-  }
-  // The row and the queue are on the same arena: the swap moves pointers, not values.
-  wire::RowChange& row = *state.chunk_rows->Add();
-  row.Swap(change.mutable_row());
-  if (state.chunk_relation->converts) FERRY_RETURN_IF_ERROR(ConvertRow(*state.chunk_relation, row));
-  // Every row of the chunk passes here once, in key order and as the target will hold it: what
-  // the chunk's commit needs to know of its rows (their keys, say) is gathered here.
-  ++state.rows_in_transaction;
-  return Status::Ok();
-}
-
-// Hands the queued rows to the sink. The stream may have brought a newer state of a row already
-// only when the chunk left it out; a row met here is one the stream inserted before the chunk's
-// read: overwritten (or, in a table the chunk replaces whole, emptied before).
-Status ApplyAgent::UpstreamStream::WriteChunkRows(StreamState& state) {
-  if (state.chunk_rows->empty()) return Status::Ok();
-  const CopyInto into = state.chunk->whole_table() ? CopyInto::kEmptied : CopyInto::kExisting;
-  Status written = state.sink->CopyRows(*state.chunk_relation, *state.chunk_rows, into);
-  // A new, empty queue: the rows just written stay on the arena until ReleaseChunkRows, as the
-  // frame being read may still be iterated.
-  state.chunk_rows = google::protobuf::Arena::CreateMessage<ChunkRows>(state.chunk_arena.get());
-  return written.WithContext("copying " + state.chunk->table());
-}
-
-// Frees every frame and row of the chunk on its arena; nothing may refer to them any more.
-void ApplyAgent::UpstreamStream::ReleaseChunkRows(StreamState& state) {
-  if (!state.chunk_arena) {
-    google::protobuf::ArenaOptions options;
-    options.start_block_size = 64 << 10;
-    options.max_block_size = 1 << 20;
-    state.chunk_arena = std::make_unique<google::protobuf::Arena>(options);
-  } else {
-    state.chunk_arena->Reset();
-  }
-  state.chunk_rows = google::protobuf::Arena::CreateMessage<ChunkRows>(state.chunk_arena.get());
 }
 
 Status ApplyAgent::UpstreamStream::HandleChunkCommit(StreamState& state) {
-  FERRY_RETURN_IF_ERROR(WriteChunkRows(state));
-  ReleaseChunkRows(state);
-  const wire::CopyChunk chunk = *state.chunk;
-  const CopyProgress progress = state.copies->AfterChunk(chunk, state.rows_in_transaction);
-  FERRY_RETURN_IF_ERROR(state.sink->RecordCopyProgress(upstream_.name, progress));
-  FERRY_RETURN_IF_ERROR(state.sink->CommitTransaction());
-  (void)state.sink->TakeLateOutcomes();  // rows met again are expected (see above)
+  FERRY_RETURN_IF_ERROR(state.writers->End());
   state.in_transaction = false;
-  state.chunk.reset();
-  state.copies->Committed(progress, chunk.rows_estimate());
+  state.chunk_table.reset();
+  return Status::Ok();
+}
+
+void ApplyAgent::UpstreamStream::ChunkCommitted(StreamState& state, const ChunkDone& done) {
+  const CopyProgress& progress = done.progress;
+  state.copies->Committed(progress, done.rows_estimate);
   if (progress.done) {
     log_->info("upstream {}: copied {}: {} rows", upstream_.name, progress.table,
                progress.rows_copied);
@@ -804,7 +649,14 @@ Status ApplyAgent::UpstreamStream::HandleChunkCommit(StreamState& state) {
                status.rows_copied, status.tables_total);
   }
   UpdateStatus([&](admin::StreamStatus& st) { st.copy = status; });
-  return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::WaitForChunkOf(StreamState& state,
+                                                  const MappedRelation& relation) {
+  if (!state.writers || state.writers->Idle()) return Status::Ok();
+  const std::string table = relation.source.schema() + "." + relation.source.table();
+  if (!state.writers->Writing(table)) return Status::Ok();
+  return state.writers->WaitFor(table);
 }
 
 void ApplyAgent::UpstreamStream::LogCopyProgress(StreamState& state,
@@ -832,7 +684,7 @@ void ApplyAgent::UpstreamStream::RecordDivergence(const std::string& target, Row
 
 Status ApplyAgent::UpstreamStream::HandleCommit(StreamState& state, const wire::Commit& commit) {
   if (!state.in_transaction) return Status::Error("Commit outside a transaction");
-  if (state.chunk) return HandleChunkCommit(state);
+  if (state.chunk_table) return HandleChunkCommit(state);
   state.in_transaction = false;
   if (std::exchange(state.skipping, false)) {
     // Already in the target (the checkpoint covers it): acknowledged again, nothing written.
@@ -885,6 +737,7 @@ milliseconds ApplyAgent::UpstreamStream::NextWait(const StreamState& state) cons
                                                                state.last_frame_at);
   milliseconds wait = std::max(milliseconds(0), agent_.options_.receive_timeout - silent);
   if (!state.held_acks.empty()) wait = std::min(wait, kDurabilityPoll);
+  if (state.writers && !state.writers->Idle()) wait = std::min(wait, kCopyPoll);
   return wait;
 }
 

@@ -58,6 +58,9 @@ struct ApplyAgentOptions {
   // A mapped target table that does not exist is created (Sink::CreateTable) before the first
   // row is written to it (the apply config's create_tables); false: missing tables are errors.
   bool create_tables = false;
+  // How many tables' chunks are written at once, each on a target connection of its own (the
+  // apply config's copy_parallel_tables); the capture agent interleaves that many tables.
+  uint32_t copy_parallel_tables = 2;
   GroupingOptions grouping;
 };
 

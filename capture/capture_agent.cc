@@ -270,9 +270,11 @@ Status CaptureAgent::Session::StartCopy(const wire::CopyRequest& request, wire::
       tables.push_back(std::move(copy));
     }
   }
-  log_->info("subscriber {}: copying the existing rows of {} table(s)", subscriber_, tables.size());
   TableCopierOptions options{agent_.options_.copy_chunk_rows, agent_.options_.rows_per_frame,
-                             agent_.options_.bytes_per_frame};
+                             agent_.options_.bytes_per_frame,
+                             std::clamp<size_t>(request.parallel_tables(), 1, kMaxParallelTables)};
+  log_->info("subscriber {}: copying the existing rows of {} table(s), {} at a time", subscriber_,
+             tables.size(), std::min(options.parallel_tables, tables.size()));
   copier_ = std::make_unique<TableCopier>(
       std::move(reader).value(), std::move(tables), options,
       [this](wire::FrameType type, const google::protobuf::Message& message) {

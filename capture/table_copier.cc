@@ -1,5 +1,7 @@
 #include "capture/table_copier.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "wire/row_change.h"
 
@@ -210,8 +212,18 @@ Status TableCopier::SendWaiting() {
     Logger("capture")->info("copied {}: {} rows in {} chunks", task.table, task.rows_sent,
                             task.chunks_sent);
     tasks_.pop_front();
+  } else {
+    NextTable();
   }
   return Status::Ok();
+}
+
+void TableCopier::NextTable() {
+  const size_t turn = std::min(options_.parallel_tables, tasks_.size());
+  if (turn <= 1) return;
+  Task task = std::move(tasks_.front());
+  tasks_.pop_front();
+  tasks_.insert(tasks_.begin() + static_cast<std::ptrdiff_t>(turn - 1), std::move(task));
 }
 
 Result<size_t> TableCopier::SendChunkFrames(const Task& task, const Waiting& waiting) {

@@ -34,14 +34,21 @@ struct TableCopierOptions {
   size_t chunk_rows = 10000;
   size_t rows_per_frame = 1000;
   size_t bytes_per_frame = 1024 * 1024;
+  // Chunks of this many tables are sent in turn (CopyRequest.parallel_tables), so the apply side
+  // can write them at once; 1: each table is copied whole before the next starts.
+  size_t parallel_tables = 1;
 };
+
+// The most tables a subscriber may have copied at once.
+inline constexpr size_t kMaxParallelTables = 16;
 
 class TableCopier {
  public:
   // Sends one frame to the subscriber.
   using FrameSender = std::function<Status(wire::FrameType, const google::protobuf::Message&)>;
 
-  // Copies `tables`, each from after its `after_key`, in the order given.
+  // Copies `tables`, each from after its `after_key`, in the order given, options.parallel_tables
+  // at a time.
   TableCopier(std::unique_ptr<ChunkReader> reader, std::vector<wire::TableCopy> tables,
               TableCopierOptions options, FrameSender send);
 
@@ -86,6 +93,8 @@ class TableCopier {
   bool RecentTransactionsIncluded(const ChunkFence& fence);
   bool IsCopiedTable(uint32_t relation_id) const;
   Status SendWaiting();
+  // After a chunk of the first task: the next of the tables copied at once goes first.
+  void NextTable();
   // The chunk's frames; the number of rows sent.
   Result<size_t> SendChunkFrames(const Task& task, const Waiting& waiting);
   void LeaveOut(const KeyedRelation& table,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 
 #include "wire/testing/change_records.h"
@@ -97,7 +98,8 @@ struct SentFrame {
 
 class TableCopierTest : public ::testing::Test {
  protected:
-  void MakeCopier(size_t chunk_rows, std::vector<wire::TableCopy> tables = {}) {
+  void MakeCopier(size_t chunk_rows, std::vector<wire::TableCopy> tables = {},
+                  size_t parallel_tables = 1) {
     if (tables.empty()) {
       wire::TableCopy table;
       table.set_table("public.t");
@@ -106,7 +108,7 @@ class TableCopierTest : public ::testing::Test {
     auto reader = std::make_unique<MemoryChunkReader>(&source_);
     reader_ = reader.get();
     copier_ = std::make_unique<TableCopier>(
-        std::move(reader), std::move(tables), TableCopierOptions{chunk_rows, 2, 1 << 20},
+        std::move(reader), std::move(tables), TableCopierOptions{chunk_rows, 2, 1 << 20, parallel_tables},
         [this](wire::FrameType type, const google::protobuf::Message& message) {
           sent_.push_back({type, message.SerializeAsString()});
           return Status::Ok();
@@ -272,6 +274,44 @@ TEST_F(TableCopierTest, AReadThatMissedATransactionAlreadyStreamedIsRepeated) {
   ASSERT_TRUE(copier_->Poll(Pos(6)).ok());
   EXPECT_TRUE(sent_.empty());
   EXPECT_EQ(reader_->reads, 1);
+}
+
+// The tables of each chunk sent, in order, when every chunk's fence is already passed.
+std::vector<std::string> TablesInTurn(TableCopier& copier,
+                                      const std::function<std::vector<wire::CopyChunk>()>& sent) {
+  for (int poll = 0; poll < 20 && !copier.done(); ++poll) EXPECT_TRUE(copier.Poll(Pos(1)).ok());
+  std::vector<std::string> tables;
+  for (const wire::CopyChunk& chunk : sent()) tables.push_back(chunk.table());
+  return tables;
+}
+
+std::vector<wire::TableCopy> Tables(const std::vector<std::string>& names) {
+  std::vector<wire::TableCopy> tables;
+  for (const std::string& name : names) {
+    tables.emplace_back();
+    tables.back().set_table(name);
+  }
+  return tables;
+}
+
+TEST_F(TableCopierTest, TablesCopiedAtOnceTakeTurnsChunkByChunk) {
+  MakeCopier(3, Tables({"public.a", "public.b", "public.c"}), /*parallel_tables=*/2);
+  EXPECT_EQ(TablesInTurn(*copier_, [&] { return SentChunks(); }),
+            (std::vector<std::string>{"public.a", "public.b", "public.a", "public.b", "public.c",
+                                      "public.c"}));
+  EXPECT_TRUE(copier_->done());
+  // Each table's chunks still come in key order, from its first row to its last.
+  std::vector<wire::CopyChunk> chunks = SentChunks();
+  EXPECT_EQ(chunks[0].last_key(0).int64(), 3);
+  EXPECT_EQ(chunks[2].last_key(0).int64(), 5);
+  EXPECT_TRUE(chunks[2].table_done());
+  EXPECT_FALSE(chunks[1].table_done());
+}
+
+TEST_F(TableCopierTest, OneTableAtATimeCopiesEachWholeBeforeTheNext) {
+  MakeCopier(3, Tables({"public.a", "public.b"}), /*parallel_tables=*/1);
+  EXPECT_EQ(TablesInTurn(*copier_, [&] { return SentChunks(); }),
+            (std::vector<std::string>{"public.a", "public.a", "public.b", "public.b"}));
 }
 
 TEST_F(TableCopierTest, AResumedTableStartsAfterItsKeyAndAnEmptyRestEndsIt) {

@@ -244,6 +244,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   options.reconnect_delay = std::chrono::milliseconds(config->reconnect_delay_ms);
   options.max_frame_bytes = config->max_frame_bytes;
   options.copy_data = config->copy_data;
+  options.copy_parallel_tables = config->copy_parallel_tables;
   options.create_tables = config->create_tables;
   options.grouping = config->grouping;
   apply::ApplyAgent agent(options, make_sink, apply::TableMapper(config->mappings), registry);

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "apply/type_override.h"
+#include "capture/table_copier.h"
 
 namespace ferry::cli {
 namespace {
@@ -676,6 +677,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
        "max_frame_bytes", "rows_per_frame", "copy_chunk_rows", "log_level"},
       {{"target", kWrongFile},
        {"copy_data", kWrongFile},
+       {"copy_parallel_tables", kWrongFile},
        {"create_tables", kWrongFile},
        {"grouping", kWrongFile},
        {"upstreams", kWrongFile},
@@ -908,8 +910,8 @@ void ReadGrouping(const MapReader& parent, apply::GroupingOptions& out) {
 void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
   const MapReader map(problems, root, "");
   map.CheckKeys({"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env",
-                 "mappings", "reconnect_delay_ms", "max_frame_bytes", "copy_data", "create_tables",
-                 "grouping", "log_level"},
+                 "mappings", "reconnect_delay_ms", "max_frame_bytes", "copy_data",
+                 "copy_parallel_tables", "create_tables", "grouping", "log_level"},
                 {{"source", kCaptureKey},
                  {"copy_chunk_rows", kCaptureKey},
                  {"listen", kCaptureKey},
@@ -931,6 +933,8 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   map.Integer("reconnect_delay_ms", config.reconnect_delay_ms, 10, kMaxIntervalMs, "milliseconds");
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
   map.Boolean("copy_data", config.copy_data);
+  map.Integer("copy_parallel_tables", config.copy_parallel_tables, 1,
+              static_cast<int64_t>(capture::kMaxParallelTables), "tables");
   map.Boolean("create_tables", config.create_tables);
   ReadGrouping(map, config.grouping);
   ReadLogLevel(map, config.log_level);

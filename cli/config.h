@@ -70,6 +70,9 @@ struct ApplyConfig {
   // A new subscriber first copies the existing rows of every replicated table (as PostgreSQL's
   // copy_data). false: the target was seeded by other means; only changes are streamed.
   bool copy_data = true;
+  // Chunks of this many tables are written at once during a copy, each on a target connection of
+  // its own (as PostgreSQL's max_sync_workers_per_subscription, whose default is also 2).
+  uint32_t copy_parallel_tables = 2;
   // A target table missing for a replicated source table is created from the source's columns
   // through the type mapping, with its primary key (apply/table_creator.h).
   bool create_tables = false;

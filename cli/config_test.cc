@@ -589,6 +589,22 @@ TEST_F(ConfigTest, CopyDataIsABoolean) {
   EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "copy_data: false\n"), "copy_data"));
 }
 
+TEST_F(ConfigTest, CopyParallelTables) {
+  auto defaults = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(defaults.ok()) << defaults.message();
+  EXPECT_EQ(defaults->copy_parallel_tables, 2u);  // as max_sync_workers_per_subscription
+  auto four =
+      LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "copy_parallel_tables: 4\n"));
+  ASSERT_TRUE(four.ok()) << four.message();
+  EXPECT_EQ(four->copy_parallel_tables, 4u);
+  const std::string error = ApplyError(std::string(kApply) + "copy_parallel_tables: 17\n");
+  EXPECT_TRUE(Contains(error, "copy_parallel_tables: 17 is out of range")) << error;
+  EXPECT_TRUE(Contains(ApplyError(std::string(kApply) + "copy_parallel_tables: 0\n"),
+                       "copy_parallel_tables: 0 is out of range"));
+  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "copy_parallel_tables: 4\n"),
+                       "copy_parallel_tables"));
+}
+
 TEST_F(ConfigTest, CopyChunkRows) {
   auto config =
       LoadCaptureConfig(Write("capture.yaml", std::string(kCapture) + "copy_chunk_rows: 500\n"));

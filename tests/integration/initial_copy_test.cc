@@ -232,6 +232,19 @@ TEST_P(InitialCopyTest, CopiesExistingRowsWhileTheSourceKeepsWriting) {
       << setup_->apply_log();
 }
 
+// Every table's chunks taking turns, each written on a target connection of its own, while the
+// writer changes two of them: the stream's changes to a table must wait for its chunk in flight.
+TEST_P(InitialCopyTest, FourTablesCopiedAtOnceWhileTheSourceKeepsWriting) {
+  setup_->capture_settings = "copy_chunk_rows: 300\n";
+  setup_->apply_settings = "copy_parallel_tables: 4\n";
+  CopyUnderWrites(8000, nullptr);
+  ExpectVerifyEqual();
+  // The capture agent was asked for four tables at a time, and interleaved them.
+  EXPECT_NE(setup_->capture_log().find("copying the existing rows of 4 table(s), 4 at a time"),
+            std::string::npos)
+      << setup_->capture_log();
+}
+
 TEST_P(InitialCopyTest, KillDashNineOfApplyMidCopyResumesAfterTheLastChunk) {
   setup_->capture_settings = "copy_chunk_rows: 500\n";
   CopyUnderWrites(60000, [&] {
