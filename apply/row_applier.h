@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -130,6 +131,42 @@ class RowEngine {
   virtual Result<uint64_t> Delete(const Table& table, const std::vector<Column>& match,
                                   bool one_row) = 0;
 
+  // Pipelining: true when the engine can send an UPDATE or DELETE without waiting for it
+  // (SendUpdate, SendDelete) and tell its row count later (NextRowCount), so that a run of them
+  // costs one round trip instead of one each. False (the default): only Update and Delete.
+  // While statements are sent and not finished (FinishSent), RowApplier calls nothing else that
+  // uses the connection; Bind and EncodeKey must not use it.
+  virtual bool PipelinesRowStatements() const { return false; }
+
+  // Sends what Update / Delete would run, without waiting for its result.
+  virtual Status SendUpdate(const Table& table, const std::vector<Column>& set,
+                            const std::vector<Column>& match, bool one_row) {
+    (void)table, (void)set, (void)match, (void)one_row;
+    return Status::Error("this engine runs updates one at a time");
+  }
+  virtual Status SendDelete(const Table& table, const std::vector<Column>& match, bool one_row) {
+    (void)table, (void)match, (void)one_row;
+    return Status::Error("this engine runs deletes one at a time");
+  }
+
+  // The row count (found, as Update / Delete return it) of the oldest statement sent whose count
+  // was not taken yet, waiting for it; or that statement's error.
+  virtual Result<uint64_t> NextRowCount() {
+    return Status::Error("this engine sends no statements ahead");
+  }
+
+  // Ends a run of sent statements: results not taken (those after an error) are dropped, and
+  // the connection takes other statements again. Ok when nothing was sent.
+  virtual Status FinishSent() { return Status::Ok(); }
+
+  // The values of `key` (the match columns of a row, in order) as a string that is equal for
+  // two keys exactly when their bound values are, to tell whether statements in flight touch
+  // the same row.
+  virtual std::string EncodeKey(const std::vector<Column>& key) const {
+    (void)key;
+    return "";
+  }
+
   // Empties the tables together, in one statement where the engine has one, for a source
   // TRUNCATE (`change` says cascade and restart_identity).
   virtual Status Truncate(const std::vector<const Table*>& tables,
@@ -150,6 +187,13 @@ class RowEngine {
 // Consecutive inserts into one table are deferred and run as one multi-row INSERT where the
 // engine can (a round trip per row is what bounds a bulk load); any other change, Flush() and
 // the sink's commit run them first, so the target sees every change in source order.
+// Updates and deletes are sent without waiting where the engine pipelines them: their row
+// counts are read later, in order, at a drain (Drain), which handles one that found no row as
+// it would have been handled in place: an update's row is inserted, and the outcome is reported
+// as a LateOutcome. That is the same only when no later statement sent touched the same row, so
+// the keys in flight are kept, and a statement with one of them (or anything but another
+// update or delete) drains first. Deferred inserts and statements in flight never coexist:
+// whatever runs inserts drains first, and an update or delete runs the inserts before it.
 // Invariant: a cached table is what the catalog said when it was read for the relation's
 // current shape (TargetShape). It is read again when the relation mapped onto it changes shape
 // (the target was likely altered first, e.g. a column added on both sides) and after any
@@ -183,23 +227,35 @@ class RowApplier {
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table);
 
-  // Runs the deferred inserts, if any. Errors start with "apply to schema.table (INSERT of N
-  // rows)".
+  // Drains the statements in flight (Drain), then runs the deferred inserts, if any. Errors
+  // start with "apply to schema.table (INSERT of N rows)" or as Drain's do.
   Status Flush();
 
-  // Forgets the deferred inserts and what was learned running earlier ones: their transaction
-  // is being rolled back.
+  // Waits for the updates and deletes sent ahead, in order; one that found no row is handled
+  // now and reported as a LateOutcome. Then the connection takes other statements again. An
+  // error is the first statement's that failed, starting "apply to schema.table (UPDATE)" (or
+  // DELETE); the transaction is lost with it. Ok at once when nothing is in flight.
+  Status Drain();
+
+  // Forgets the deferred inserts, the statements in flight (dropping their results) and what
+  // was learned running earlier ones: their transaction is being rolled back.
   void Discard() {
     pending_.reset();
     late_.clear();
+    if (!sent_.empty()) {
+      ForgetSent();
+      (void)engine_->FinishSent();  // the sink's rollback follows; it checks the connection
+    }
   }
 
-  // Divergences found when deferred inserts ran (see LateOutcome), since the last call.
+  // Divergences found when deferred inserts ran or statements in flight were drained (see
+  // LateOutcome), since the last call.
   std::vector<LateOutcome> TakeLateOutcomes() { return std::exchange(late_, {}); }
 
-  // Drops every cached table, e.g. when the connection is closed.
+  // Drops every cached table and the statements in flight, e.g. when the connection is closed.
   void ForgetTables() {
     pending_.reset();
+    ForgetSent();
     tables_.clear();
   }
 
@@ -222,6 +278,53 @@ class RowApplier {
   Result<RowOutcome> DeferInsert(const std::string& name, const std::string& shape,
                                  const Table& target, std::vector<Column> row,
                                  std::vector<std::string> arbiter);
+  // Runs the deferred inserts; statements in flight are drained first (they came before).
+  Status RunPendingInserts();
+
+  // An update or delete sent ahead, with what Drain needs if it finds no row.
+  struct SentStatement {
+    std::string target;            // "schema.table"
+    const Table* table = nullptr;  // in tables_; stays put while statements are in flight
+    wire::RowChange::Op op = wire::RowChange::UPDATE;
+    std::vector<Column> match;  // what finds its row (MatchOf); dropped once sent
+    // UPDATE: the source's row, inserted when no row is found, unless the source left values
+    // out (`complete` false: unchanged TOAST values).
+    std::vector<Column> row;
+    bool complete = false;
+    std::optional<std::vector<std::string>> arbiter;  // UPDATE: ArbiterColumns when inserting
+    Status no_arbiter = Status::Ok();  // UPDATE: NoArbiterError when an insert needs one
+    // The keys (table and encoded values) of the rows it touches: the one it finds and, for an
+    // update, the one it leaves.
+    std::vector<std::string> keys;
+    size_t bytes = 0;  // of its values, to bound what the window holds
+  };
+  // The update or delete `change` ready to be sent ahead; nullopt when it must run in place: a
+  // whole-row match (identical rows, which no key tells apart) or a key change whose new image
+  // lacks a key value.
+  Result<std::optional<SentStatement>> ToSend(const MappedRelation& relation, const Table& target,
+                                              const wire::RowChange& change);
+  // True when `statement` must wait for the statements in flight: it touches a row one of them
+  // touches, or the window is full.
+  bool MustDrainBefore(const SentStatement& statement) const;
+  // Sends `statement` ahead and keeps it in the window.
+  Status Send(SentStatement statement);
+  // `outcome` of a change to `name`; on error with `context` and the table forgotten: it may
+  // have been altered under us, and the transaction is lost with the error, with its deferred
+  // inserts and statements in flight.
+  Result<RowOutcome> Finished(const std::string& name, const std::string& context,
+                              Result<RowOutcome> outcome);
+  // What ApplyUpdate / ApplyDelete do after finding no row, for a statement drained.
+  Status FoundNone(const SentStatement& statement);
+  void ForgetSent() {
+    sent_.clear();
+    sent_keys_.clear();
+    sent_bytes_ = 0;
+  }
+  bool TableCached(const std::string& name, const std::string& shape) const {
+    auto it = tables_.find(name);
+    return it != tables_.end() && it->second.shape == shape;
+  }
+
   Result<RowOutcome> ApplyUpdate(const MappedRelation& relation, const Table& target,
                                  const wire::RowChange& change);
   Result<RowOutcome> ApplyDelete(const MappedRelation& relation, const Table& target,
@@ -237,6 +340,10 @@ class RowApplier {
   Result<RowOutcome> InsertRow(const MappedRelation& relation, const Table& target,
                                const std::vector<Column>& row, RowOutcome on_new,
                                RowOutcome on_existing);
+  // InsertRow's work once the arbiter is known (none: a plain INSERT).
+  Result<RowOutcome> InsertOn(const Table& target, const std::vector<Column>& row,
+                              const std::vector<std::string>* arbiter, RowOutcome on_new,
+                              RowOutcome on_existing);
   Result<RowOutcome> Overwrite(const Table& target, const std::vector<Column>& row,
                                const std::vector<std::string>& arbiter, const Insertion& insertion,
                                RowOutcome on_existing);
@@ -265,10 +372,20 @@ class RowApplier {
   };
   std::optional<PendingInserts> pending_;
   std::vector<LateOutcome> late_;
+
+  // Updates and deletes in flight, oldest first, and the keys they touch.
+  std::vector<SentStatement> sent_;
+  std::unordered_set<std::string> sent_keys_;
+  size_t sent_bytes_ = 0;
 };
 
 // A batch is run once it holds this many bytes of values, whatever the engine's row limit.
 inline constexpr size_t kMaxInsertBatchBytes = 4 << 20;
+
+// Statements in flight are drained once this many are, or once they hold this many bytes of
+// values (ARCHITECTURE.md invariant 4: what is held for them is bounded).
+inline constexpr size_t kMaxSentStatements = 1000;
+inline constexpr size_t kMaxSentBytes = 4 << 20;
 
 // The walk over a relation's mapped columns that every engine's image binding shares: checks
 // that `image` fits the relation, leaves out unchanged values, finds each column on `target`

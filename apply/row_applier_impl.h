@@ -19,22 +19,46 @@ Result<RowOutcome> RowApplier<Table, Column>::Apply(const MappedRelation& relati
   if (!engine_->InTransaction()) {
     return Status::Error(context + ": no transaction is open: call BeginTransaction first");
   }
+  const bool ahead = engine_->PipelinesRowStatements() && (change.op() == wire::RowChange::UPDATE ||
+                                                           change.op() == wire::RowChange::DELETE);
+  // Anything but an update or delete sent ahead comes after the statements in flight; so does
+  // reading a table's catalog, which uses the connection.
+  const std::string shape = TargetShape(relation);  // once per change: it is on the row path
+  if (!ahead || !TableCached(name, shape)) FERRY_RETURN_IF_ERROR(Drain());
   // Anything but another insert into the same table runs the pending inserts first, in order;
   // so does a relation that changed shape, before its table is read again.
-  const std::string shape = TargetShape(relation);  // once per change: it is on the row path
   const bool pending_fits = !pending_ || (pending_->target == name && pending_->shape == shape);
-  if (change.op() != wire::RowChange::INSERT || !pending_fits) FERRY_RETURN_IF_ERROR(Flush());
+  if (change.op() != wire::RowChange::INSERT || !pending_fits) {
+    FERRY_RETURN_IF_ERROR(RunPendingInserts());
+  }
   Result<const Table*> target = Target(relation, name, shape);
   if (!target.ok()) return target.status().WithContext(context);
-  Result<RowOutcome> outcome = Dispatch(relation, **target, shape, change);
-  if (!outcome.ok()) {
-    // The table may have been altered under us; read its catalog again next time. The
-    // transaction is lost with this error, and so are its deferred inserts.
-    tables_.erase(name);
-    pending_.reset();
-    return outcome.status().WithContext(context);
+  if (!ahead) return Finished(name, context, Dispatch(relation, **target, shape, change));
+
+  Result<std::optional<SentStatement>> statement = ToSend(relation, **target, change);
+  if (!statement.ok()) return Finished(name, context, statement.status());
+  if (!statement->has_value()) {  // runs in place, after the statements in flight
+    FERRY_RETURN_IF_ERROR(Drain());
+    return Finished(name, context, Dispatch(relation, **target, shape, change));
   }
-  return outcome;
+  if (MustDrainBefore(**statement)) FERRY_RETURN_IF_ERROR(Drain());
+  Status sent = Send(std::move(**statement));
+  if (!sent.ok()) return Finished(name, context, sent);
+  return RowOutcome::kApplied;  // a row not found shows later, as a LateOutcome
+}
+
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::Finished(const std::string& name,
+                                                       const std::string& context,
+                                                       Result<RowOutcome> outcome) {
+  if (outcome.ok()) return outcome;
+  tables_.erase(name);
+  pending_.reset();
+  if (!sent_.empty()) {
+    ForgetSent();
+    (void)engine_->FinishSent();  // the transaction is lost; its results no longer matter
+  }
+  return outcome.status().WithContext(context);
 }
 
 template <typename Table, typename Column>
@@ -176,6 +200,7 @@ Result<const Table*> RowApplier<Table, Column>::Target(const MappedRelation& rel
 template <typename Table, typename Column>
 Result<std::optional<std::vector<std::string>>> RowApplier<Table, Column>::TargetColumns(
     const std::string& schema, const std::string& table) {
+  FERRY_RETURN_IF_ERROR(Drain());  // reading the catalog uses the connection
   Result<std::optional<Table>> loaded = engine_->LoadTable(schema, table);
   if (!loaded.ok()) return loaded.status();
   if (!loaded->has_value()) return std::optional<std::vector<std::string>>();
@@ -199,6 +224,136 @@ Result<RowOutcome> RowApplier<Table, Column>::ApplyInsert(const MappedRelation& 
                        arbiter.value_or(std::vector<std::string>{}));
   }
   return InsertRow(relation, target, *row, RowOutcome::kApplied, RowOutcome::kInsertedOverExisting);
+}
+
+template <typename Table, typename Column>
+Result<std::optional<typename RowApplier<Table, Column>::SentStatement>>
+RowApplier<Table, Column>::ToSend(const MappedRelation& relation, const Table& target,
+                                  const wire::RowChange& change) {
+  using Sendable = std::optional<SentStatement>;
+  const bool update = change.op() == wire::RowChange::UPDATE;
+  // Checked in the order ApplyUpdate / ApplyDelete check, so that errors read the same.
+  if (!update && change.old_values_size() == 0) {
+    return Status::Error("the delete carries no old image: the change stream is malformed");
+  }
+  if (MatchesWholeRow(relation, target.unique_indexes)) return Sendable();
+  SentStatement statement;
+  statement.target = relation.target_name();
+  statement.table = &target;
+  statement.op = change.op();
+  if (update) {
+    Result<std::vector<Column>> row = engine_->Bind(relation, target, change.new_values());
+    if (!row.ok()) return row.status().WithContext("new image");
+    statement.row = std::move(row).value();
+  }
+  Result<std::vector<Column>> match = MatchOf(relation, target, change);
+  if (!match.ok()) return match.status();
+  statement.match = std::move(match).value();
+  const std::string table_key = statement.target + '\0';
+  statement.keys.push_back(table_key + engine_->EncodeKey(statement.match));
+  if (!update) return Sendable(std::move(statement));
+
+  // The row the update leaves: a later statement finds it by the new image's key.
+  Result<std::vector<Column>> new_key =
+      Select(statement.row, MatchColumns(relation, target.unique_indexes));
+  if (!new_key.ok()) return Sendable();
+  std::string left = table_key + engine_->EncodeKey(*new_key);
+  if (left != statement.keys.front()) statement.keys.push_back(std::move(left));
+  statement.complete = std::none_of(change.new_values().begin(), change.new_values().end(),
+                                    [](const wire::Value& value) { return value.has_unchanged(); });
+  if (statement.complete) {
+    statement.arbiter = ArbiterColumns(relation, target.unique_indexes);
+    if (!statement.arbiter && RequiresArbiter(relation)) {
+      statement.no_arbiter = NoArbiterError(relation, target);
+    }
+  }
+  return Sendable(std::move(statement));
+}
+
+template <typename Table, typename Column>
+bool RowApplier<Table, Column>::MustDrainBefore(const SentStatement& statement) const {
+  if (sent_.size() >= kMaxSentStatements || sent_bytes_ >= kMaxSentBytes) return true;
+  return std::any_of(statement.keys.begin(), statement.keys.end(),
+                     [this](const std::string& key) { return sent_keys_.contains(key); });
+}
+
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::Send(SentStatement statement) {
+  const bool one_row = false;  // whole-row matches run in place (ToSend)
+  FERRY_RETURN_IF_ERROR(
+      statement.op == wire::RowChange::UPDATE
+          ? engine_->SendUpdate(*statement.table, statement.row, statement.match, one_row)
+          : engine_->SendDelete(*statement.table, statement.match, one_row));
+  // Only what Drain needs stays.
+  statement.match = {};
+  if (!statement.complete) statement.row = {};
+  statement.bytes = engine_->RowBytes(statement.row);
+  for (std::string& key : statement.keys) {
+    statement.bytes += key.size();
+    sent_keys_.insert(std::move(key));
+  }
+  statement.keys = {};
+  sent_bytes_ += statement.bytes;
+  sent_.push_back(std::move(statement));
+  return Status::Ok();
+}
+
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::Drain() {
+  if (sent_.empty()) return Status::Ok();
+  std::vector<SentStatement> sent = std::exchange(sent_, {});
+  ForgetSent();
+  // Every count is read before anything else runs: the connection is busy until then.
+  std::vector<size_t> found_none;
+  size_t failed = 0;
+  Status status = Status::Ok();
+  for (size_t i = 0; i < sent.size() && status.ok(); ++i) {
+    Result<uint64_t> rows = engine_->NextRowCount();
+    if (!rows.ok()) {
+      status = rows.status();
+      failed = i;
+    } else if (*rows == 0) {
+      found_none.push_back(i);
+    }
+  }
+  Status finished = engine_->FinishSent();
+  if (status.ok() && !finished.ok()) {
+    status = finished;
+    failed = sent.size() - 1;
+  }
+  // No statement after one of these touched its row (MustDrainBefore), so handling it now is
+  // handling it where it was.
+  for (size_t i = 0; i < found_none.size() && status.ok(); ++i) {
+    status = FoundNone(sent[found_none[i]]);
+    if (!status.ok()) failed = found_none[i];
+  }
+  if (!status.ok()) {
+    const SentStatement& statement = sent[failed];
+    tables_.erase(statement.target);  // the table may have been altered under us
+    pending_.reset();
+    return status.WithContext("apply to " + statement.target + " (" + OpName(statement.op) + ")");
+  }
+  return Status::Ok();
+}
+
+// As ApplyUpdate / ApplyDelete do when they find no row, with the outcome reported late.
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::FoundNone(const SentStatement& statement) {
+  RowOutcome outcome = RowOutcome::kDeleteMissing;
+  if (statement.op == wire::RowChange::UPDATE) {
+    outcome = RowOutcome::kUpdateMissingNotInserted;
+    if (statement.complete) {
+      FERRY_RETURN_IF_ERROR(statement.no_arbiter);
+      Result<RowOutcome> inserted = InsertOn(
+          *statement.table, statement.row, statement.arbiter ? &*statement.arbiter : nullptr,
+          RowOutcome::kUpdateInsertedMissing, RowOutcome::kUpdateInsertedMissing);
+      if (!inserted.ok()) return inserted.status();
+      outcome = *inserted;
+    }
+  }
+  // One report per row, as an outcome returned in place is reported.
+  late_.push_back({statement.target, outcome, 1});
+  return Status::Ok();
 }
 
 template <typename Table, typename Column>
@@ -229,7 +384,14 @@ Result<RowOutcome> RowApplier<Table, Column>::DeferInsert(const std::string& nam
 
 template <typename Table, typename Column>
 Status RowApplier<Table, Column>::Flush() {
+  FERRY_RETURN_IF_ERROR(Drain());
+  return RunPendingInserts();
+}
+
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::RunPendingInserts() {
   if (!pending_) return Status::Ok();
+  FERRY_RETURN_IF_ERROR(Drain());  // none are in flight while inserts wait; kept for safety
   PendingInserts batch = std::move(*pending_);
   pending_.reset();
   const std::string context =
@@ -408,9 +570,17 @@ Result<RowOutcome> RowApplier<Table, Column>::InsertRow(const MappedRelation& re
   // A full-image relation without any unique index on the target is a table that may hold
   // identical rows, and a relation without key has nothing to find an existing row by: a plain
   // INSERT, as the source did.
-  Result<Insertion> inserted = engine_->Insert(target, row, arbiter ? &*arbiter : nullptr);
+  return InsertOn(target, row, arbiter ? &*arbiter : nullptr, on_new, on_existing);
+}
+
+template <typename Table, typename Column>
+Result<RowOutcome> RowApplier<Table, Column>::InsertOn(const Table& target,
+                                                       const std::vector<Column>& row,
+                                                       const std::vector<std::string>* arbiter,
+                                                       RowOutcome on_new, RowOutcome on_existing) {
+  Result<Insertion> inserted = engine_->Insert(target, row, arbiter);
   if (!inserted.ok()) return inserted.status();
-  if (!arbiter || inserted->kind == Insertion::Kind::kNew) return on_new;
+  if (arbiter == nullptr || inserted->kind == Insertion::Kind::kNew) return on_new;
   return Overwrite(target, row, *arbiter, *inserted, on_existing);
 }
 

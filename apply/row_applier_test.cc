@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 namespace ferry::apply {
 namespace {
 
@@ -526,6 +528,239 @@ TEST_F(DeferredInsertTest, DiscardForgetsPendingRowsAndLateOutcomes) {
   ASSERT_TRUE(applier_.Flush().ok());
   EXPECT_EQ(engine_.calls.size(), 2u);  // the batch of 3 and its overwrite, nothing after
   EXPECT_TRUE(applier_.TakeLateOutcomes().empty());
+}
+
+// ---- updates and deletes sent ahead (pipelined) -------------------------------------------------
+
+// The batching engine, sending updates and deletes ahead: each send is recorded ("send update
+// ..."), each row count taken as "count" and the end of a run as "finish". `found` scripts the
+// row counts of the next statements sent (1 when none is left).
+class PipeliningEngine : public BatchingEngine {
+ public:
+  bool PipelinesRowStatements() const override { return true; }
+  Status SendUpdate(const FakeTable&, const std::vector<FakeColumn>& set,
+                    const std::vector<FakeColumn>& match, bool one_row) override {
+    calls.push_back("send update " + Text(set) + " where " + Text(match) + (one_row ? " one" : ""));
+    return Sent();
+  }
+  Status SendDelete(const FakeTable&, const std::vector<FakeColumn>& match, bool one_row) override {
+    calls.push_back("send delete where " + Text(match) + (one_row ? " one" : ""));
+    return Sent();
+  }
+  Result<uint64_t> NextRowCount() override {
+    calls.push_back("count");
+    if (in_flight.empty()) return Status::Error("nothing was sent");
+    Result<uint64_t> rows = in_flight.front();
+    in_flight.erase(in_flight.begin());
+    return rows;
+  }
+  Status FinishSent() override {
+    calls.push_back("finish");
+    in_flight.clear();
+    return Status::Ok();
+  }
+  std::string EncodeKey(const std::vector<FakeColumn>& key) const override { return Text(key); }
+
+  std::vector<Result<uint64_t>> found;
+  std::vector<Result<uint64_t>> in_flight;
+
+ private:
+  Status Sent() {
+    if (found.empty()) {
+      in_flight.push_back(uint64_t{1});
+    } else {
+      in_flight.push_back(found.front());
+      found.erase(found.begin());
+    }
+    return Status::Ok();
+  }
+};
+
+class PipelineTest : public testing::Test {
+ protected:
+  Result<RowOutcome> Update(int64_t id, int64_t a, std::optional<int64_t> old_id = std::nullopt) {
+    std::vector<wire::Value> old;
+    if (old_id) old = {Int(*old_id), Int(0), Int(0)};
+    return applier_.Apply(Relation(),
+                          Change(wire::RowChange::UPDATE, {Int(id), Int(a), Int(0)}, old));
+  }
+  Result<RowOutcome> Delete(int64_t id) {
+    return applier_.Apply(Relation(),
+                          Change(wire::RowChange::DELETE, {}, {Int(id), Int(0), Int(0)}));
+  }
+  // The late outcomes as "kind:rows" in order.
+  std::vector<std::string> Late() {
+    std::vector<std::string> out;
+    for (const LateOutcome& late : applier_.TakeLateOutcomes()) {
+      EXPECT_EQ(late.target, "public.t");
+      const char* kind = late.outcome == RowOutcome::kUpdateInsertedMissing      ? "inserted"
+                         : late.outcome == RowOutcome::kDeleteMissing            ? "delete missing"
+                         : late.outcome == RowOutcome::kUpdateMissingNotInserted ? "not inserted"
+                                                                                 : "other";
+      out.push_back(std::string(kind) + ":" + std::to_string(late.rows));
+    }
+    return out;
+  }
+
+  PipeliningEngine engine_;
+  RowApplier<FakeTable, FakeColumn> applier_{&engine_};
+};
+
+TEST_F(PipelineTest, UpdatesAndDeletesAreSentAheadAndCountedInOrderAtTheFlush) {
+  EXPECT_EQ(*Update(1, 5), RowOutcome::kApplied);
+  EXPECT_EQ(*Delete(2), RowOutcome::kApplied);
+  EXPECT_EQ(*Update(3, 5), RowOutcome::kApplied);
+  EXPECT_EQ(engine_.calls, (std::vector<std::string>{"send update id=1,a=5,b=0 where id=1",
+                                                     "send delete where id=2",
+                                                     "send update id=3,a=5,b=0 where id=3"}));
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(engine_.calls.size(), 7u);
+  EXPECT_EQ(std::vector<std::string>(engine_.calls.begin() + 3, engine_.calls.end()),
+            (std::vector<std::string>{"count", "count", "count", "finish"}));
+  ASSERT_TRUE(applier_.Flush().ok());  // nothing in flight: nothing to wait for
+  EXPECT_EQ(engine_.calls.size(), 7u);
+  EXPECT_TRUE(Late().empty());
+}
+
+// A statement that touches a row in flight waits for it: by the key it finds, or the key an
+// update leaves (a key change), either way round.
+TEST_F(PipelineTest, AStatementOnARowInFlightDrainsFirst) {
+  auto drains = [&](const std::function<Result<RowOutcome>()>& apply) {
+    engine_.calls.clear();
+    EXPECT_TRUE(apply().ok());
+    return engine_.calls.size() > 1 && engine_.calls.front() == "count";
+  };
+  ASSERT_TRUE(Update(1, 5).ok());
+  EXPECT_FALSE(drains([&] { return Update(2, 5); }));
+  EXPECT_TRUE(drains([&] { return Delete(1); }));
+  EXPECT_FALSE(drains([&] { return Update(10, 5, /*old_id=*/3); }));  // 3 -> 10
+  EXPECT_TRUE(drains([&] { return Update(10, 6); }));                 // 10, left by the last
+  EXPECT_FALSE(drains([&] { return Update(21, 6, /*old_id=*/20); }));
+  EXPECT_TRUE(drains([&] { return Update(20, 6, /*old_id=*/30); }));  // onto 20, found by the last
+  EXPECT_FALSE(drains([&] { return Delete(40); }));
+  EXPECT_TRUE(drains([&] { return Update(50, 6, /*old_id=*/40); }));
+  EXPECT_FALSE(drains([&] { return Update(1, 7); }));  // 1 was drained already
+}
+
+TEST_F(PipelineTest, RowsNotFoundAreHandledAtTheDrainInOrderAndReportedLate) {
+  engine_.found = {uint64_t{0}, uint64_t{1}, uint64_t{0}, uint64_t{0}, uint64_t{0}};
+  ASSERT_TRUE(Update(1, 5).ok());
+  ASSERT_TRUE(Delete(2).ok());
+  ASSERT_TRUE(Delete(3).ok());
+  ASSERT_TRUE(Update(4, 6).ok());
+  ASSERT_TRUE(
+      applier_.Apply(Relation(), Change(wire::RowChange::UPDATE, {Int(5), Unchanged(), Int(0)}))
+          .ok());
+  EXPECT_TRUE(Late().empty());  // nothing known yet
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(
+      std::vector<std::string>(engine_.calls.begin() + 5, engine_.calls.end()),
+      (std::vector<std::string>{"count", "count", "count", "count", "count", "finish",
+                                "insert id=1,a=5,b=0 arbiter", "insert id=4,a=6,b=0 arbiter"}));
+  EXPECT_EQ(Late(), (std::vector<std::string>{"inserted:1", "delete missing:1", "inserted:1",
+                                              "not inserted:1"}));
+}
+
+TEST_F(PipelineTest, ARowNotFoundMeetingAnExistingRowIsOverwrittenAsInPlace) {
+  engine_.found = {uint64_t{0}};
+  engine_.insertion = Insertion::KeyTaken();
+  engine_.updated = {1};
+  ASSERT_TRUE(Update(1, 5).ok());
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(engine_.calls.back(), "update a=5,b=0 where id=1");
+  EXPECT_EQ(Late(), std::vector<std::string>{"inserted:1"});
+}
+
+TEST_F(PipelineTest, AnErrorSurfacesAtTheDrainNamingTheStatementAndDropsTheRest) {
+  engine_.found = {uint64_t{1}, Status::Error("ERROR: value too long"), uint64_t{0}};
+  ASSERT_TRUE(Update(1, 5).ok());
+  ASSERT_TRUE(Delete(2).ok());
+  ASSERT_TRUE(Update(3, 5).ok());
+  EXPECT_EQ(engine_.loads, 1);
+  EXPECT_EQ(applier_.Flush().message(), "apply to public.t (DELETE): ERROR: value too long");
+  EXPECT_EQ(std::vector<std::string>(engine_.calls.begin() + 3, engine_.calls.end()),
+            (std::vector<std::string>{"count", "count", "finish"}));  // no insert for 3
+  EXPECT_TRUE(Late().empty());
+  ASSERT_TRUE(Update(1, 5).ok());
+  EXPECT_EQ(engine_.loads, 2);  // read again after a failure: the table may have changed
+
+  // The insert of a row not found fails as it would in place.
+  engine_.found = {uint64_t{0}};
+  engine_.insertion = Status::Error("ERROR: duplicate key on index u");
+  ASSERT_TRUE(applier_.Flush().ok());
+  ASSERT_TRUE(Update(7, 5).ok());
+  EXPECT_EQ(applier_.Flush().message(),
+            "apply to public.t (UPDATE): ERROR: duplicate key on index u");
+}
+
+TEST_F(PipelineTest, AnythingElseDrainsFirst) {
+  const std::vector<std::string> drain = {"count", "finish"};
+  auto after_update = [&](const std::function<void()>& then) {
+    engine_.calls.clear();
+    EXPECT_TRUE(Update(1, 5).ok());
+    then();
+    return std::vector<std::string>(engine_.calls.begin() + 1, engine_.calls.begin() + 3);
+  };
+  EXPECT_EQ(
+      after_update([&] {
+        ASSERT_TRUE(
+            applier_.Apply(Relation(), Change(wire::RowChange::INSERT, {Int(9), Int(0), Int(0)}))
+                .ok());
+      }),
+      drain);
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(after_update([&] {
+              ASSERT_TRUE(applier_.Apply(Relation(), Change(wire::RowChange::TRUNCATE, {})).ok());
+            }),
+            drain);
+  EXPECT_EQ(after_update([&] { ASSERT_TRUE(applier_.TargetColumns("public", "t").ok()); }), drain);
+  EXPECT_EQ(after_update([&] {
+              ASSERT_TRUE(applier_.DeleteRange(Relation(), CopyRange{{0}, {}, {}, {}}).ok());
+            }),
+            drain);
+  // A relation of a new shape: its table's catalog is read again, after the drain.
+  EXPECT_EQ(after_update([&] {
+              ASSERT_TRUE(applier_
+                              .Apply(Relation(/*full_old_image=*/true),
+                                     Change(wire::RowChange::DELETE, {}, {Int(2), Int(0), Int(0)}))
+                              .ok());
+            }),
+            drain);
+}
+
+// Identical rows, which no key tells apart, are matched whole and one at a time, in place.
+TEST_F(PipelineTest, WholeRowMatchesRunInPlace) {
+  engine_.table->unique_indexes.clear();
+  ASSERT_TRUE(Update(1, 5).ok());
+  engine_.calls.clear();
+  engine_.deleted = uint64_t{0};
+  Result<RowOutcome> outcome =
+      applier_.Apply(Relation(/*full_old_image=*/true),
+                     Change(wire::RowChange::DELETE, {}, {Int(1), Int(2), Int(3)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  EXPECT_EQ(*outcome, RowOutcome::kDeleteMissing);
+  EXPECT_EQ(engine_.calls,
+            (std::vector<std::string>{"count", "finish", "delete where id=1,a=2,b=3 one"}));
+}
+
+TEST_F(PipelineTest, TheWindowIsBounded) {
+  for (int64_t id = 1; id <= static_cast<int64_t>(kMaxSentStatements); ++id) {
+    ASSERT_TRUE(Update(id, 5).ok());
+  }
+  EXPECT_EQ(engine_.calls.size(), kMaxSentStatements);  // all sent, none counted
+  ASSERT_TRUE(Update(0, 5).ok());
+  EXPECT_EQ(engine_.calls.size(), 2 * kMaxSentStatements + 2);  // counted, finished, sent
+  EXPECT_EQ(engine_.calls.back(), "send update id=0,a=5,b=0 where id=0");
+}
+
+TEST_F(PipelineTest, DiscardDropsWhatIsInFlight) {
+  engine_.found = {uint64_t{0}};
+  ASSERT_TRUE(Update(1, 5).ok());
+  applier_.Discard();
+  EXPECT_EQ(engine_.calls.back(), "finish");
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(engine_.calls.size(), 2u);  // nothing counted, nothing inserted
+  EXPECT_TRUE(Late().empty());
 }
 
 // ---- copy chunks ------------------------------------------------------------------------------

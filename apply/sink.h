@@ -32,7 +32,9 @@ enum class RowOutcome {
 
 // Outcomes a sink learned after ApplyRow had returned kApplied for the rows: a sink may defer
 // consecutive inserts and run them as one statement, and only then see that some met an
-// existing row. `rows` rows of `target` ("schema.table") had `outcome`.
+// existing row; it may send updates and deletes without waiting, and only later see that one
+// found no row (reported one row at a time, as ApplyRow would have). `rows` rows of `target`
+// ("schema.table") had `outcome`.
 struct LateOutcome {
   std::string target;
   RowOutcome outcome = RowOutcome::kApplied;
@@ -137,9 +139,10 @@ class Sink {
   virtual Status ApplyTruncate(const std::vector<const MappedRelation*>& relations,
                                const wire::RowChange& change) = 0;
 
-  // Runs whatever ApplyRow deferred, records the checkpoint of the last transaction
-  // ContinueTransaction took (if any), then commits; returns once the commit is durable on the
-  // target. An error in a deferred row surfaces here (or in the next ApplyRow).
+  // Runs whatever ApplyRow deferred and waits for what it sent ahead, records the checkpoint of
+  // the last transaction ContinueTransaction took (if any), then commits; returns once the
+  // commit is durable on the target. An error in a deferred row surfaces here (or in the next
+  // ApplyRow).
   virtual Status CommitTransaction() = 0;
 
   // Durability of commits that return before their log is on disk (PostgreSQL with

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -322,6 +323,7 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   uint64_t LastCommitMark() const override { return last_commit_mark_; }
   Result<uint64_t> DurableMark() override {
     if (synchronous_commit_) return UINT64_MAX;
+    FERRY_RETURN_IF_ERROR(rows_.Drain());  // the query needs the connection to itself
     return QueryLsn("SELECT pg_current_wal_flush_lsn()");
   }
   Result<std::vector<std::string>> CreateTable(const NewTable& table) override;
@@ -342,6 +344,14 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                               const std::vector<std::optional<std::string>>& params);
   Result<PgResult> ExecPrepared(const Statement& statement);
   Result<std::string> Prepare(const std::string& sql);
+  // A name for a new prepared statement, never used before in the session.
+  std::string NewStatementName() { return "ferry_s_" + std::to_string(++statements_named_); }
+  // Sends `statement` in pipeline mode (entered if need be), prepared first if its text is new,
+  // without waiting for it (RowEngine::SendUpdate).
+  Status SendPrepared(const Statement& statement);
+  // The result of the oldest statement sent, consumed to its end; null if the connection has
+  // none to give (it broke).
+  PgResult TakeSentResult();
   // Runs `sql`; an error says `what` failed (not the statement, which can be long), and its
   // SQLSTATE goes to `sqlstate`.
   Status Run(const std::string& sql, const std::string& what, std::string* sqlstate = nullptr);
@@ -395,6 +405,33 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   }
   Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row) override;
+  // Updates and deletes go out in libpq's pipeline mode: a run of them costs one round trip
+  // (RowApplier drains it). Anything else leaves pipeline mode first (FinishSent).
+  bool PipelinesRowStatements() const override { return true; }
+  Status SendUpdate(const TargetTable& target, const std::vector<BoundColumn>& set,
+                    const std::vector<BoundColumn>& match, bool one_row) override {
+    return SendPrepared(UpdateStatement(target, set, match, one_row));
+  }
+  Status SendDelete(const TargetTable& target, const std::vector<BoundColumn>& match,
+                    bool one_row) override {
+    return SendPrepared(DeleteStatement(target, match, one_row));
+  }
+  Result<uint64_t> NextRowCount() override;
+  Status FinishSent() override;
+  // Each value as its length and text, or N for NULL: equal exactly when the values are.
+  std::string EncodeKey(const std::vector<BoundColumn>& key) const override {
+    std::string out;
+    for (const BoundColumn& column : key) {
+      if (!column.value) {
+        out.push_back('N');
+        continue;
+      }
+      out += std::to_string(column.value->size());
+      out.push_back(':');
+      out += *column.value;
+    }
+    return out;
+  }
   Status Truncate(const std::vector<const TargetTable*>& targets,
                   const wire::RowChange& change) override;
   size_t MaxInsertBatch(size_t columns) const override;
@@ -427,7 +464,12 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   // columns present and the null pattern of the match, so a relation that changes shape simply
   // gets new statements; prepared statements live as long as the connection.
   std::map<std::string, std::string> statements_;
+  size_t statements_named_ = 0;  // names new prepared statements uniquely within the session
   bool checkpoint_prepared_ = false;
+  // What was sent in pipeline mode and whose result is not read yet, oldest first: a prepare
+  // (its SQL text, forgotten in statements_ if it fails) or a row statement (nullopt).
+  std::deque<std::optional<std::string>> sent_;
+  bool sent_synced_ = false;  // a sync follows what was sent: the server answers all of it
   // Staging tables of CopyRows by target table and column list (names and types), each a
   // temporary table of this session. A stage created in a transaction that does not commit
   // is gone with it: the map is cleared whenever a transaction ends without a commit.
@@ -447,6 +489,8 @@ void PostgresSink::Close() {
   group_checkpoint_.reset();
   statements_.clear();
   checkpoint_prepared_ = false;
+  sent_.clear();
+  sent_synced_ = false;
   stages_.clear();
   rows_.ForgetTables();
 }
@@ -483,7 +527,7 @@ Status PostgresSink::Run(const std::string& sql, const std::string& what, std::s
 
 Result<std::string> PostgresSink::Prepare(const std::string& sql) {
   if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
-  std::string name = "ferry_s_" + std::to_string(statements_.size() + 1);
+  std::string name = NewStatementName();
   PgResult result(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), &PQclear);
   if (!IsOk(result.get())) return Status::Error(ServerMessage(conn_, result.get()));
   log_->debug("prepared {}: {}", name, sql);
@@ -501,6 +545,102 @@ Result<PgResult> PostgresSink::ExecPrepared(const Statement& statement) {
                   &PQclear);
   if (!IsOk(result.get())) return Status::Error(ServerMessage(conn_, result.get()));
   return result;
+}
+
+Status PostgresSink::SendPrepared(const Statement& statement) {
+  if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1) {
+    return Status::Error("enter pipeline mode: " + ServerMessage(conn_, nullptr));
+  }
+  std::string name;
+  if (auto it = statements_.find(statement.sql); it != statements_.end()) {
+    name = it->second;
+  } else {
+    name = NewStatementName();
+    if (PQsendPrepare(conn_, name.c_str(), statement.sql.c_str(), 0, nullptr) != 1) {
+      return Status::Error("send a prepare: " + ServerMessage(conn_, nullptr));
+    }
+    log_->debug("preparing {}: {}", name, statement.sql);
+    statements_.emplace(statement.sql, name);
+    sent_.emplace_back(statement.sql);
+  }
+  std::vector<const char*> values;
+  for (const auto& param : statement.params) values.push_back(param ? param->c_str() : nullptr);
+  if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
+                          nullptr, nullptr, 0) != 1) {
+    return Status::Error("send a statement: " + ServerMessage(conn_, nullptr));
+  }
+  sent_.emplace_back(std::nullopt);
+  sent_synced_ = false;
+  // Out at once, so that the server works on it while the next rows are read and bound.
+  if (PQflush(conn_) != 0)
+    return Status::Error("send a statement: " + ServerMessage(conn_, nullptr));
+  return Status::Ok();
+}
+
+PgResult PostgresSink::TakeSentResult() {
+  PgResult result(PQgetResult(conn_), &PQclear);
+  // In pipeline mode each statement's results end with a null one (a sync's result does not).
+  if (result != nullptr) {
+    while (PGresult* more = PQgetResult(conn_)) PQclear(more);
+  }
+  return result;
+}
+
+Result<uint64_t> PostgresSink::NextRowCount() {
+  if (!sent_synced_) {
+    if (PQpipelineSync(conn_) != 1) {
+      return Status::Error("send the statements: " + ServerMessage(conn_, nullptr));
+    }
+    sent_synced_ = true;
+  }
+  while (!sent_.empty()) {
+    const std::optional<std::string> prepared = std::move(sent_.front());
+    sent_.pop_front();
+    PgResult result = TakeSentResult();
+    if (!IsOk(result.get())) {
+      // A statement whose prepare failed does not exist: prepared again on next use.
+      if (prepared) statements_.erase(*prepared);
+      return Status::Error(ServerMessage(conn_, result.get()));
+    }
+    if (!prepared) return static_cast<uint64_t>(AffectedRows(result.get()));
+  }
+  return Status::Error("no statement was sent ahead");
+}
+
+// Results not taken are those after a failed statement (the server skipped them) or of a
+// transaction being rolled back; a prepare among them that did not come about is forgotten.
+Status PostgresSink::FinishSent() {
+  if (conn_ == nullptr || PQpipelineStatus(conn_) == PQ_PIPELINE_OFF) {
+    sent_.clear();
+    sent_synced_ = false;
+    return Status::Ok();
+  }
+  Status status = Status::Ok();
+  if (!sent_synced_ && PQpipelineSync(conn_) != 1) {
+    status = Status::Error(ServerMessage(conn_, nullptr));
+  }
+  sent_synced_ = false;
+  while (status.ok() && !sent_.empty()) {
+    const std::optional<std::string> prepared = std::move(sent_.front());
+    sent_.pop_front();
+    PgResult result = TakeSentResult();
+    if (result == nullptr) status = Status::Error(ServerMessage(conn_, nullptr));
+    if (prepared && !IsOk(result.get())) statements_.erase(*prepared);
+  }
+  if (status.ok()) {
+    PgResult sync(PQgetResult(conn_), &PQclear);
+    if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      status = Status::Error(ServerMessage(conn_, sync.get()));
+    }
+  }
+  if (status.ok() && PQexitPipelineMode(conn_) != 1) {
+    status = Status::Error(ServerMessage(conn_, nullptr));
+  }
+  for (const std::optional<std::string>& prepared : sent_) {
+    if (prepared) statements_.erase(*prepared);  // unknown whether it came about
+  }
+  sent_.clear();
+  return status.WithContext("end the statements sent ahead");
 }
 
 Status PostgresSink::Open() {
@@ -990,9 +1130,20 @@ Status PostgresSink::MarkCommit() {
 void PostgresSink::AbortTransaction() {
   in_transaction_ = false;
   group_checkpoint_.reset();
-  rows_.Discard();
+  rows_.Discard();  // ends the statements it sent ahead
   stages_.clear();
   if (conn_ == nullptr) return;
+  // Still in pipeline mode (leaving it failed, e.g. after a drain that failed halfway): the
+  // connection takes no ROLLBACK until it is left; a connection that cannot leave it is closed
+  // (the transaction goes with it), and Open starts over.
+  if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF) {
+    Status finished = FinishSent();
+    if (!finished.ok()) {
+      log_->warn("rollback on target: {}: closing the connection", finished.message());
+      Close();
+      return;
+    }
+  }
   const PGTransactionStatusType state = PQtransactionStatus(conn_);
   if (state != PQTRANS_INTRANS && state != PQTRANS_INERROR) return;
   PgResult result(PQexec(conn_, "ROLLBACK"), &PQclear);
@@ -1011,6 +1162,7 @@ Result<std::optional<std::vector<std::string>>> PostgresSink::TargetColumns(
 // written to it, or is gone again if they roll back.
 Result<std::vector<std::string>> PostgresSink::CreateTable(const NewTable& table) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
+  FERRY_RETURN_IF_ERROR(rows_.Drain());  // the DDL runs after the statements in flight
   Result<std::string> create = PgCreateTableSql(table);
   if (!create.ok()) return create.status();
   Result<std::optional<std::vector<std::string>>> existing =

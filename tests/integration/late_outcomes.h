@@ -7,13 +7,27 @@
 
 namespace ferry::testing {
 
+inline const char* OutcomeName(apply::RowOutcome outcome) {
+  switch (outcome) {
+    case apply::RowOutcome::kApplied:
+      return "kApplied";
+    case apply::RowOutcome::kInsertedOverExisting:
+      return "kInsertedOverExisting";
+    case apply::RowOutcome::kUpdateInsertedMissing:
+      return "kUpdateInsertedMissing";
+    case apply::RowOutcome::kDeleteMissing:
+      return "kDeleteMissing";
+    case apply::RowOutcome::kUpdateMissingNotInserted:
+      return "kUpdateMissingNotInserted";
+  }
+  return "other";
+}
+
 inline std::string LateOutcomesText(apply::Sink& sink) {
   std::string out;
   for (const apply::LateOutcome& late : sink.TakeLateOutcomes()) {
-    out += late.target + ": " + std::to_string(late.rows) + " x " +
-           (late.outcome == apply::RowOutcome::kInsertedOverExisting ? "kInsertedOverExisting"
-                                                                     : "other") +
-           "\n";
+    out +=
+        late.target + ": " + std::to_string(late.rows) + " x " + OutcomeName(late.outcome) + "\n";
   }
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -426,26 +427,164 @@ TEST_F(PostgresSinkTest, InsertOverExistingKeyInPartitionedTable) {
             (std::vector<Row>{R({"1", "remote", "8"}), R({"2", "new", "9"})}));
 }
 
+// Updates and deletes are sent ahead (pipelined): a row not found is reported late, at the
+// commit, one report per row.
 TEST_F(PostgresSinkTest, UpdateOfMissingRowInsertsIt) {
   Exec("CREATE TABLE upd_missing (id int PRIMARY KEY, a text DEFAULT 'dflt', b int)");
   Simple t = MakeSimple("upd_missing");
   Begin("0/1");
-  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(5), Text("five"), Int(50)})),
-            RowOutcome::kUpdateInsertedMissing);
+  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(5), Text("five"), Int(50)})), RowOutcome::kApplied);
   // A row the source did not send whole (an unchanged TOAST value) would be a row with a
   // default the source never had: nothing is inserted.
-  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(6), Unchanged(), Int(60)})),
-            RowOutcome::kUpdateMissingNotInserted);
+  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(6), Unchanged(), Int(60)})), RowOutcome::kApplied);
   Commit();
   EXPECT_EQ(Query("SELECT id, a, b FROM upd_missing"), std::vector<Row>{R({"5", "five", "50"})});
+  EXPECT_EQ(Late(),
+            "public.upd_missing: 1 x kUpdateInsertedMissing\n"
+            "public.upd_missing: 1 x kUpdateMissingNotInserted\n");
 }
 
 TEST_F(PostgresSinkTest, DeleteOfMissingRowIsReported) {
   Exec("CREATE TABLE del_missing (id int PRIMARY KEY, a text, b int)");
   Simple t = MakeSimple("del_missing");
   Begin("0/1");
-  EXPECT_EQ(Apply(t.mapped, Delete(1, {Int(9), Null(), Null()})), RowOutcome::kDeleteMissing);
+  EXPECT_EQ(Apply(t.mapped, Delete(1, {Int(9), Null(), Null()})), RowOutcome::kApplied);
   Commit();
+  EXPECT_EQ(Late(), "public.del_missing: 1 x kDeleteMissing\n");
+}
+
+// How many late outcomes of each kind `text` (LateOutcomesText) holds, e.g. "2 x kDeleteMissing".
+std::string CountLate(const std::string& text) {
+  std::map<std::string, int> kinds;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    const std::string line = text.substr(start, end - start);
+    kinds[line.substr(line.find(" x ") + 3)] += std::stoi(line.substr(line.find(": ") + 2));
+    start = end + 1;
+  }
+  std::string out;
+  for (const auto& [kind, rows] : kinds) {
+    out += (out.empty() ? "" : ", ") + std::to_string(rows) + " x " + kind;
+  }
+  return out;
+}
+
+// Many updates and deletes in one transaction go out without waiting for each (pipelined), yet
+// end as one at a time would: rows not found are inserted (update) or reported (delete), and a
+// later change of the same row in the same transaction sees what the earlier one did.
+TEST_F(PostgresSinkTest, PipelinedUpdatesAndDeletesEndAsOneAtATime) {
+  Exec(
+      "CREATE TABLE pipe (id int PRIMARY KEY, a text, b int);"
+      "INSERT INTO pipe SELECT g, 'old', g FROM generate_series(1, 200) g");
+  Simple t = MakeSimple("pipe");
+  Begin("0/1");
+  for (int id = 1; id <= 300; ++id) {  // 201..300 are missing: inserted
+    EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(id), Text("new"), Int(id * 10)})),
+              RowOutcome::kApplied);
+  }
+  for (int id = 2; id <= 100; id += 2) Apply(t.mapped, Delete(1, {Int(id), Null(), Null()}));
+  for (int id = 400; id < 410; ++id) Apply(t.mapped, Delete(1, {Int(id), Null(), Null()}));
+  // Rows the updates above inserted: found.
+  Apply(t.mapped, Update(1, {}, {Int(250), Text("again"), Int(0)}));
+  Apply(t.mapped, Delete(1, {Int(260), Null(), Null()}));
+  // A missing row updated twice: inserted once, then updated.
+  Apply(t.mapped, Update(1, {}, {Int(500), Text("first"), Int(1)}));
+  Apply(t.mapped, Update(1, {}, {Int(500), Text("second"), Int(2)}));
+  // A missing row updated, then deleted: gone.
+  Apply(t.mapped, Update(1, {}, {Int(600), Text("brief"), Int(1)}));
+  Apply(t.mapped, Delete(1, {Int(600), Null(), Null()}));
+  Commit();
+  EXPECT_EQ(CountLate(Late()), "10 x kDeleteMissing, 102 x kUpdateInsertedMissing");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pipe"),
+            "250");  // 1..300 and 500, less 50 even ids and 260
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pipe WHERE a = 'new' AND b = id * 10"), "248");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pipe WHERE id % 2 = 0 AND id <= 100"), "0");
+  EXPECT_EQ(Query("SELECT id, a, b FROM pipe WHERE id IN (250, 260, 500, 600) ORDER BY id"),
+            (std::vector<Row>{R({"250", "again", "0"}), R({"500", "second", "2"})}));
+}
+
+// A key change finds its row by the old key; a later change of the row by its new key must see
+// it, also when the row was missing and is inserted by the key change.
+TEST_F(PostgresSinkTest, PipelinedKeyChangesAreSeenByLaterChangesOfTheNewKey) {
+  Exec(
+      "CREATE TABLE pipe_keys (id int PRIMARY KEY, a text, b int);"
+      "INSERT INTO pipe_keys VALUES (1, 'one', 1), (2, 'two', 2)");
+  Simple t = MakeSimple("pipe_keys");
+  Begin("0/1");
+  Apply(t.mapped, Update(1, {Int(1), Null(), Null()}, {Int(10), Text("ten"), Int(10)}));
+  Apply(t.mapped, Update(1, {}, {Int(10), Text("ten again"), Int(11)}));
+  Apply(t.mapped, Update(1, {Int(2), Null(), Null()}, {Int(1), Text("one again"), Int(1)}));
+  // Missing under its old key: the update inserts the row with its new key, which the next
+  // changes find.
+  Apply(t.mapped, Update(1, {Int(60), Null(), Null()}, {Int(61), Text("sixty-one"), Int(61)}));
+  Apply(t.mapped, Update(1, {}, {Int(61), Text("found"), Int(62)}));
+  Apply(t.mapped, Update(1, {Int(70), Null(), Null()}, {Int(71), Text("gone"), Int(71)}));
+  Apply(t.mapped, Delete(1, {Int(71), Null(), Null()}));
+  Commit();
+  EXPECT_EQ(Late(),
+            "public.pipe_keys: 1 x kUpdateInsertedMissing\n"
+            "public.pipe_keys: 1 x kUpdateInsertedMissing\n");
+  EXPECT_EQ(Query("SELECT id, a, b FROM pipe_keys ORDER BY id"),
+            (std::vector<Row>{R({"1", "one again", "1"}), R({"10", "ten again", "11"}),
+                              R({"61", "found", "62"})}));
+}
+
+// A statement that fails among many sent ahead: the error names the table and the operation
+// (as one run in place would), surfaces at the commit, and nothing of the transaction stays;
+// the sink is usable again afterwards, also after an abort with statements in flight.
+TEST_F(PostgresSinkTest, PipelinedErrorSurfacesAtTheCommitAndRollsBackEverything) {
+  Exec(
+      "CREATE TABLE pipe_err (id int PRIMARY KEY, a text UNIQUE, b int NOT NULL);"
+      "INSERT INTO pipe_err SELECT g, 'a' || g, g FROM generate_series(1, 50) g");
+  Simple t = MakeSimple("pipe_err");
+  ApplyAll("0/1", t.mapped, {Update(1, {}, {Int(1), Text("a1"), Int(1)})});
+  const std::string before =
+      Scalar("SELECT md5(string_agg(pipe_err::text, ',' ORDER BY id)) FROM pipe_err");
+
+  auto run = [&](const std::string& position, const wire::RowChange& bad) {
+    Begin(position);
+    for (int id = 1; id <= 20; ++id)
+      Apply(t.mapped, Update(1, {}, {Int(id), Text("x" + std::to_string(id)), Int(0)}));
+    Apply(t.mapped, Delete(1, {Int(45), Null(), Null()}));
+    EXPECT_EQ(Apply(t.mapped, bad), RowOutcome::kApplied);  // sent: its error comes later
+    for (int id = 22; id <= 30; ++id) Apply(t.mapped, Delete(1, {Int(id), Null(), Null()}));
+    Status committed = sink_->CommitTransaction();
+    sink_->AbortTransaction();
+    EXPECT_EQ(Checkpoint()->value(), "0/1");
+    EXPECT_EQ(Scalar("SELECT md5(string_agg(pipe_err::text, ',' ORDER BY id)) FROM pipe_err"),
+              before);
+    EXPECT_EQ(Late(), "");
+    return committed;
+  };
+  Status null_value = run("0/2", Update(1, {}, {Int(21), Text("x21"), Null()}));
+  ASSERT_FALSE(null_value.ok());
+  EXPECT_TRUE(Contains(null_value.message(),
+                       "apply to public.pipe_err (UPDATE): ERROR: null value in column \"b\""))
+      << null_value.message();
+  Status duplicate = run("0/3", Update(1, {}, {Int(21), Text("a40"), Int(21)}));
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_TRUE(Contains(duplicate.message(),
+                       "apply to public.pipe_err (UPDATE): ERROR: duplicate key value violates "
+                       "unique constraint \"pipe_err_a_key\""))
+      << duplicate.message();
+  // The missing row's insert, run at the drain, fails the same way.
+  Status inserted = run("0/4", Update(1, {}, {Int(99), Text("a41"), Int(99)}));
+  ASSERT_FALSE(inserted.ok());
+  EXPECT_TRUE(Contains(inserted.message(),
+                       "apply to public.pipe_err (UPDATE): ERROR: duplicate key value violates "
+                       "unique constraint \"pipe_err_a_key\""))
+      << inserted.message();
+
+  // Aborted with statements in flight: nothing stays, and the next transaction goes through.
+  Begin("0/5");
+  for (int id = 1; id <= 10; ++id) Apply(t.mapped, Delete(1, {Int(id), Null(), Null()}));
+  sink_->AbortTransaction();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pipe_err"), "50");
+  ApplyAll("0/6", t.mapped,
+           {Update(1, {}, {Int(1), Text("done"), Int(1)}), Delete(1, {Int(2), Null(), Null()})});
+  EXPECT_EQ(Checkpoint()->value(), "0/6");
+  EXPECT_EQ(Query("SELECT id, a FROM pipe_err WHERE id <= 2"), std::vector<Row>{R({"1", "done"})});
 }
 
 TEST_F(PostgresSinkTest, UpdateThatChangesTheKey) {
