@@ -619,9 +619,7 @@ void ApplyAgent::UpstreamStream::StartCopyWriters(StreamState& state) {
   context.bytes_per_write = std::max(kCopyMinBytesPerWrite, kCopyBytesPerWrites / writers);
   state.writers = std::make_unique<CopyWriters>(
       writers,
-      [this, context] {
-        return std::make_unique<ChunkWriter>(context, agent_.sink_factory_());
-      },
+      [this, context] { return std::make_unique<ChunkWriter>(context, agent_.sink_factory_()); },
       [this, &state](const ChunkDone& done) { ChunkCommitted(state, done); });
 }
 

@@ -53,7 +53,8 @@ Status ChunkWriter::Begin(ChunkJob job) {
 // The chunk's rows are queued and written in bulk (Sink::CopyRows): once rows_per_write rows or
 // bytes_per_write bytes are queued (checked after each frame), and at the chunk's commit.
 Status ChunkWriter::Add(const wire::Frame& frame) {
-  if (!job_) return Status::Error("copied rows outside a chunk: the capture agent broke the protocol");
+  if (!job_)
+    return Status::Error("copied rows outside a chunk: the capture agent broke the protocol");
   auto* changes = google::protobuf::Arena::CreateMessage<wire::Changes>(arena_.get());
   FERRY_RETURN_IF_ERROR(wire::ParsePayload(frame, changes));
   for (wire::Change& change : *changes->mutable_changes()) {
@@ -151,7 +152,8 @@ void ChunkWriter::ReleaseRows() {
 }
 
 Result<ChunkDone> ChunkWriter::Commit() {
-  if (!job_) return Status::Error("chunk end outside a chunk: the capture agent broke the protocol");
+  if (!job_)
+    return Status::Error("chunk end outside a chunk: the capture agent broke the protocol");
   FERRY_RETURN_IF_ERROR(WriteRows());
   ReleaseRows();
   ChunkDone done;

@@ -12,6 +12,8 @@
 //    the target too.
 #pragma once
 
+#include <google/protobuf/arena.h>
+
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -23,8 +25,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <google/protobuf/arena.h>
 
 #include "admin/registry.h"
 #include "apply/sink.h"

@@ -133,8 +133,8 @@ class CopyWritersTest : public ::testing::Test {
     for (int64_t id : ids) {
       *changes.add_changes()->mutable_row() = wire::testing::Insert(1, {Int(id), Text("x")});
     }
-    FERRY_RETURN_IF_ERROR(writers_->Add(wire::Frame{wire::FrameType::kChanges,
-                                                    changes.SerializeAsString()}));
+    FERRY_RETURN_IF_ERROR(
+        writers_->Add(wire::Frame{wire::FrameType::kChanges, changes.SerializeAsString()}));
     return writers_->End();
   }
 

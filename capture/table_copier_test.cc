@@ -108,7 +108,8 @@ class TableCopierTest : public ::testing::Test {
     auto reader = std::make_unique<MemoryChunkReader>(&source_);
     reader_ = reader.get();
     copier_ = std::make_unique<TableCopier>(
-        std::move(reader), std::move(tables), TableCopierOptions{chunk_rows, 2, 1 << 20, parallel_tables},
+        std::move(reader), std::move(tables),
+        TableCopierOptions{chunk_rows, 2, 1 << 20, parallel_tables},
         [this](wire::FrameType type, const google::protobuf::Message& message) {
           sent_.push_back({type, message.SerializeAsString()});
           return Status::Ok();
