@@ -9,8 +9,10 @@
 //  - A transaction the checkpoint already covers is skipped (pgoutput may resend one).
 //  - Transactions of one upstream are applied one at a time, in the order they arrive.
 //  - A copy of existing rows (capture/table_copier.h) commits each chunk with its progress in
-//    ferry_meta.copy_progress and resumes after the last committed chunk; chunks are not
-//    source transactions and move neither the checkpoint nor the acknowledged position.
+//    ferry_meta.copy_progress, on a connection of its own (apply/copy_writers.h), and resumes
+//    after the last committed chunk; chunks are not source transactions and move neither the
+//    checkpoint nor the acknowledged position. Nothing is applied to a table while a chunk of it
+//    is being written.
 //  - Any error aborts the open target transaction, drops the connection and retries after a
 //    delay, so nothing is half-applied and nothing is acknowledged that is not committed.
 #pragma once
