@@ -272,7 +272,8 @@ Status CaptureAgent::Session::StartCopy(const wire::CopyRequest& request, wire::
   }
   TableCopierOptions options{agent_.options_.copy_chunk_rows, agent_.options_.rows_per_frame,
                              agent_.options_.bytes_per_frame,
-                             std::clamp<size_t>(request.parallel_tables(), 1, kMaxParallelTables)};
+                             std::clamp<size_t>(request.parallel_tables(), 1, kMaxParallelTables),
+                             agent_.options_.copy_max_rows_per_second};
   log_->info("subscriber {}: copying the existing rows of {} table(s), {} at a time", subscriber_,
              tables.size(), std::min(options.parallel_tables, tables.size()));
   copier_ = std::make_unique<TableCopier>(
@@ -325,8 +326,9 @@ Status CaptureAgent::Session::Stream(ChangeSource& source) {
       return copied;
     }
     auto wait = std::min(kMaxSourceWait, agent_.options_.heartbeat_interval);
-    // Between transactions, a copy with its next chunk to read does not wait for the source.
-    if (copier_ && !copier_->waiting() && !in_transaction_) wait = milliseconds(0);
+    // Between transactions, a copy with its next chunk to read waits for the source only until
+    // that read is due.
+    if (copier_ && !in_transaction_) wait = std::min(wait, copier_->TimeToNextRead());
     auto event = source.Next(wait);
     if (!event.ok()) {
       // The subscriber's operator needs the cause too, not just a closed connection.

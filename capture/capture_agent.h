@@ -35,6 +35,7 @@ struct CaptureAgentOptions {
   size_t rows_per_frame = 1000;
   size_t bytes_per_frame = 1024 * 1024;  // a Changes frame is flushed at this size
   size_t copy_chunk_rows = 10000;        // rows per chunk when copying existing rows
+  size_t copy_max_rows_per_second = 0;   // per session's copy; 0: no limit
 };
 
 class CaptureAgent {

@@ -67,8 +67,16 @@ TableCopier::TableCopier(std::unique_ptr<ChunkReader> reader, std::vector<wire::
   }
 }
 
+std::chrono::milliseconds TableCopier::TimeToNextRead() const {
+  if (waiting_ || tasks_.empty()) return std::chrono::hours(1);
+  const auto left = read_after_ - Clock::now();
+  if (left <= Clock::duration::zero()) return std::chrono::milliseconds(0);
+  // Rounded up: waking a little late is harmless, waking early only spins.
+  return std::chrono::ceil<std::chrono::milliseconds>(left);
+}
+
 Status TableCopier::Poll(const std::optional<wire::Position>& head) {
-  if (!waiting_ && !tasks_.empty() && Clock::now() >= retry_after_) {
+  if (!waiting_ && !tasks_.empty() && Clock::now() >= read_after_) {
     FERRY_RETURN_IF_ERROR(ReadNextChunk());
   }
   if (waiting_ && head) return OnHead(*head);
@@ -104,7 +112,7 @@ Status TableCopier::ReadNextChunk() {
   if (!RecentTransactionsIncluded(*read->fence)) {
     // A transaction already streamed was still committing when the read began: the chunk holds
     // an older state of its rows than the target does. Read again once it is visible.
-    retry_after_ = Clock::now() + kRereadPause;
+    read_after_ = Clock::now() + kRereadPause;
     Logger("capture")->debug("read of {} missed a transaction already streamed: reading again",
                              task.table);
     return Status::Ok();
@@ -207,6 +215,7 @@ Status TableCopier::SendWaiting() {
   if (!sent.ok()) return sent.status();
   task.rows_sent += *sent;
   ++task.chunks_sent;
+  Pace(*sent);
   if (!waiting.last_key.empty()) task.after = waiting.last_key;
   if (waiting.read.chunk.exhausted) {
     Logger("capture")->info("copied {}: {} rows in {} chunks", task.table, task.rows_sent,
@@ -216,6 +225,14 @@ Status TableCopier::SendWaiting() {
     NextTable();
   }
   return Status::Ok();
+}
+
+void TableCopier::Pace(size_t rows_sent) {
+  if (options_.max_rows_per_second == 0) return;
+  // Counted from the later of now and the last chunk's turn, so idle time earns no burst.
+  const auto cost = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+      static_cast<double>(rows_sent) / static_cast<double>(options_.max_rows_per_second)));
+  read_after_ = std::max(read_after_, Clock::now()) + cost;
 }
 
 void TableCopier::NextTable() {

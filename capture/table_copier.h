@@ -37,6 +37,9 @@ struct TableCopierOptions {
   // Chunks of this many tables are sent in turn (CopyRequest.parallel_tables), so the apply side
   // can write them at once; 1: each table is copied whole before the next starts.
   size_t parallel_tables = 1;
+  // Reads are paced to send at most this many rows per second (0: no limit), so a copy need not
+  // compete with the source's own clients for its disk and CPU.
+  size_t max_rows_per_second = 0;
 };
 
 // The most tables a subscriber may have copied at once.
@@ -56,6 +59,9 @@ class TableCopier {
   bool done() const { return tasks_.empty() && !waiting_; }
   // True while a chunk waits for the stream to reach its fence.
   bool waiting() const { return waiting_.has_value(); }
+  // How long until Poll would read the next chunk: zero when it would now; a long time while a
+  // chunk waits or when every table is copied. The caller may wait for the source that long.
+  std::chrono::milliseconds TimeToNextRead() const;
 
   // Called between source transactions. Reads the next chunk when none is waiting, and sends it
   // at once when `head` (the source's last known head) already passed its fence.
@@ -93,6 +99,8 @@ class TableCopier {
   bool RecentTransactionsIncluded(const ChunkFence& fence);
   bool IsCopiedTable(uint32_t relation_id) const;
   Status SendWaiting();
+  // Delays the next read by what `rows_sent` rows cost at max_rows_per_second.
+  void Pace(size_t rows_sent);
   // After a chunk of the first task: the next of the tables copied at once goes first.
   void NextTable();
   // The chunk's frames; the number of rows sent.
@@ -108,7 +116,8 @@ class TableCopier {
   bool concurrent_ = false;                    // streaming a kConcurrent transaction
   std::map<uint32_t, std::string> relations_;  // stream relation id -> "schema.table"
   std::deque<wire::Begin> recent_;             // the last transactions streamed, newest last
-  std::chrono::steady_clock::time_point retry_after_{};
+  // No chunk is read before this: a read that must be repeated pauses, and the pace allows it.
+  std::chrono::steady_clock::time_point read_after_{};
 };
 
 // The error for a table without key too large to copy in one chunk.

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
+#include <thread>
 
 #include "wire/testing/change_records.h"
 
@@ -99,7 +101,7 @@ struct SentFrame {
 class TableCopierTest : public ::testing::Test {
  protected:
   void MakeCopier(size_t chunk_rows, std::vector<wire::TableCopy> tables = {},
-                  size_t parallel_tables = 1) {
+                  size_t parallel_tables = 1, size_t max_rows_per_second = 0) {
     if (tables.empty()) {
       wire::TableCopy table;
       table.set_table("public.t");
@@ -109,7 +111,7 @@ class TableCopierTest : public ::testing::Test {
     reader_ = reader.get();
     copier_ = std::make_unique<TableCopier>(
         std::move(reader), std::move(tables),
-        TableCopierOptions{chunk_rows, 2, 1 << 20, parallel_tables},
+        TableCopierOptions{chunk_rows, 2, 1 << 20, parallel_tables, max_rows_per_second},
         [this](wire::FrameType type, const google::protobuf::Message& message) {
           sent_.push_back({type, message.SerializeAsString()});
           return Status::Ok();
@@ -275,6 +277,32 @@ TEST_F(TableCopierTest, AReadThatMissedATransactionAlreadyStreamedIsRepeated) {
   ASSERT_TRUE(copier_->Poll(Pos(6)).ok());
   EXPECT_TRUE(sent_.empty());
   EXPECT_EQ(reader_->reads, 1);
+}
+
+TEST_F(TableCopierTest, WithoutAPaceTheNextChunkIsDueAtOnceAndNoneWhileOneWaits) {
+  MakeCopier(3);
+  reader_->after_from = 20;
+  EXPECT_EQ(copier_->TimeToNextRead(), std::chrono::milliseconds(0));
+  ASSERT_TRUE(copier_->Poll(Pos(19)).ok());
+  EXPECT_GE(copier_->TimeToNextRead(), std::chrono::minutes(1));  // the chunk waits for the stream
+  ASSERT_TRUE(copier_->OnHead(Pos(20)).ok());
+  EXPECT_EQ(copier_->TimeToNextRead(), std::chrono::milliseconds(0));
+}
+
+TEST_F(TableCopierTest, APacedCopyReadsTheNextChunkOnlyOnceItsRowsAreDue) {
+  MakeCopier(3, {}, 1, /*max_rows_per_second=*/10);  // a chunk of 3 rows costs 300 ms
+  ASSERT_TRUE(copier_->Poll(Pos(1)).ok());           // read, and sent: the fence is passed
+  EXPECT_EQ(SentIds(), (std::vector<int64_t>{1, 2, 3}));
+  const std::chrono::milliseconds due = copier_->TimeToNextRead();
+  EXPECT_GT(due, std::chrono::milliseconds(200));
+  EXPECT_LE(due, std::chrono::milliseconds(300));
+  ASSERT_TRUE(copier_->Poll(Pos(1)).ok());
+  EXPECT_EQ(reader_->reads, 1);  // not due yet
+  std::this_thread::sleep_for(due);
+  ASSERT_TRUE(copier_->Poll(Pos(1)).ok());
+  EXPECT_EQ(reader_->reads, 2);
+  EXPECT_EQ(SentIds(), (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_TRUE(copier_->done());
 }
 
 // The tables of each chunk sent, in order, when every chunk's fence is already passed.

@@ -192,6 +192,7 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   options.max_frame_bytes = config->max_frame_bytes;
   options.rows_per_frame = config->rows_per_frame;
   options.copy_chunk_rows = config->copy_chunk_rows;
+  options.copy_max_rows_per_second = config->copy_max_rows_per_second;
   capture::CaptureAgent agent(options, factory, ChunkReaderFactoryFor(*config), registry);
   if (Status s = agent.Start(); !s.ok()) {
     Logger("ferry")->error("{}", s.message());

@@ -31,6 +31,7 @@ constexpr int64_t kMinFrameBytes = 4096;
 constexpr int64_t kMaxFrameBytes = int64_t{1} << 30;
 constexpr int64_t kMaxRowsPerFrame = 1000000;
 constexpr int64_t kMaxCopyChunkRows = 1000000;
+constexpr int64_t kMaxCopyRowsPerSecond = 100000000;
 constexpr char kTokenHowTo[] = "head -c 32 /dev/urandom | base64 > ";
 
 // ---------------------------------------------------------------------------------------------
@@ -671,18 +672,18 @@ std::string DefaultIdentifier(const std::string& node) {
 
 void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys(
-      {"node", "source", "listen", "auth_token_file", "auth_token_env", "admin", "admin_token_file",
-       "admin_token_env", "tables", "publication", "slot_prefix", "heartbeat_interval_ms",
-       "max_frame_bytes", "rows_per_frame", "copy_chunk_rows", "log_level"},
-      {{"target", kWrongFile},
-       {"copy_data", kWrongFile},
-       {"copy_parallel_tables", kWrongFile},
-       {"create_tables", kWrongFile},
-       {"grouping", kWrongFile},
-       {"upstreams", kWrongFile},
-       {"mappings", kWrongFile},
-       {"reconnect_delay_ms", kWrongFile}});
+  map.CheckKeys({"node", "source", "listen", "auth_token_file", "auth_token_env", "admin",
+                 "admin_token_file", "admin_token_env", "tables", "publication", "slot_prefix",
+                 "heartbeat_interval_ms", "max_frame_bytes", "rows_per_frame", "copy_chunk_rows",
+                 "copy_max_rows_per_second", "log_level"},
+                {{"target", kWrongFile},
+                 {"copy_data", kWrongFile},
+                 {"copy_parallel_tables", kWrongFile},
+                 {"create_tables", kWrongFile},
+                 {"grouping", kWrongFile},
+                 {"upstreams", kWrongFile},
+                 {"mappings", kWrongFile},
+                 {"reconnect_delay_ms", kWrongFile}});
   const auto node = map.String("node", "missing; name this agent, e.g. node: east");
   CheckName(problems, "node", node);
   if (node) config.node = *node;
@@ -702,6 +703,8 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
   map.Integer("rows_per_frame", config.rows_per_frame, 1, kMaxRowsPerFrame, "rows");
   map.Integer("copy_chunk_rows", config.copy_chunk_rows, 1, kMaxCopyChunkRows, "rows");
+  map.Integer("copy_max_rows_per_second", config.copy_max_rows_per_second, 0, kMaxCopyRowsPerSecond,
+              "rows per second");
   ReadLogLevel(map, config.log_level);
 }
 
@@ -914,6 +917,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
                  "copy_parallel_tables", "create_tables", "grouping", "log_level"},
                 {{"source", kCaptureKey},
                  {"copy_chunk_rows", kCaptureKey},
+                 {"copy_max_rows_per_second", kCaptureKey},
                  {"listen", kCaptureKey},
                  {"tables", kCaptureKey},
                  {"publication", kCaptureKey},

@@ -47,7 +47,8 @@ struct CaptureConfig {
   int heartbeat_interval_ms = 1000;
   size_t max_frame_bytes = 16 * 1024 * 1024;
   size_t rows_per_frame = 1000;
-  size_t copy_chunk_rows = 10000;  // rows per chunk when copying a table's existing rows
+  size_t copy_chunk_rows = 10000;       // rows per chunk when copying a table's existing rows
+  size_t copy_max_rows_per_second = 0;  // per subscriber's copy, to spare the source; 0: no limit
   std::string log_level = "info";
 };
 

@@ -617,6 +617,22 @@ TEST_F(ConfigTest, CopyChunkRows) {
                        "copy_chunk_rows: 0 is out of range"));
 }
 
+TEST_F(ConfigTest, CopyMaxRowsPerSecond) {
+  auto config = LoadCaptureConfig(
+      Write("capture.yaml", std::string(kCapture) + "copy_max_rows_per_second: 5000\n"));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->copy_max_rows_per_second, 5000u);
+  auto defaults = LoadCaptureConfig(Write("capture.yaml", kCapture));
+  ASSERT_TRUE(defaults.ok()) << defaults.message();
+  EXPECT_EQ(defaults->copy_max_rows_per_second, 0u);  // no limit
+  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "copy_max_rows_per_second: -1\n"),
+                       "copy_max_rows_per_second: -1 is out of range"));
+  const std::string misplaced =
+      ApplyError(std::string(kApply) + "copy_max_rows_per_second: 5000\n");
+  EXPECT_TRUE(Contains(misplaced, "copy_max_rows_per_second")) << misplaced;
+  EXPECT_TRUE(Contains(misplaced, "capture")) << misplaced;
+}
+
 TEST_F(ConfigTest, ColumnsMustBeAMap) {
   const std::string error = ApplyError(std::string(kApply) + R"(mappings:
   - source: public.orders

@@ -260,8 +260,15 @@ TEST_P(InitialCopyTest, KillDashNineOfApplyMidCopyResumesAfterTheLastChunk) {
 }
 
 TEST_P(InitialCopyTest, KillDashNineOfCaptureMidCopyResumesAfterTheLastChunk) {
-  setup_->capture_settings = "copy_chunk_rows: 500\n";
+  // Unpaced, the capture agent reads the whole table into the socket buffers in a fraction of a
+  // second, and the apply agent finishes the copy from them after the kill: nothing to resume.
+  // Paced, it is still reading `items` for about three seconds after the first chunks landed.
+  setup_->capture_settings = "copy_chunk_rows: 500\ncopy_max_rows_per_second: 20000\n";
   CopyUnderWrites(60000, [&] {
+    EXPECT_EQ(setup_->capture_log().find("copied " + Qualified(GetParam().source, "items")),
+              std::string::npos)
+        << "the capture agent read the whole table before the kill\n"
+        << setup_->capture_log();
     setup_->KillCapture();
     std::this_thread::sleep_for(milliseconds(200));
     ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
