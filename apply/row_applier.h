@@ -167,6 +167,27 @@ class RowEngine {
     return "";
   }
 
+  // Pipelined inserts (only where PipelinesRowStatements): true when the engine can also send a
+  // multi-row INSERT without waiting for it (SendInsertBatch) and tell its outcome later
+  // (NextBatchInsertion), in order with the updates and deletes sent, so that a source
+  // transaction's inserts cost no round trip of their own either.
+  virtual bool PipelinesInserts() const { return false; }
+
+  // Sends what InsertBatch would run, without waiting for its result.
+  virtual Status SendInsertBatch(const Table& table, const std::vector<std::vector<Column>>& rows,
+                                 const std::vector<std::string>* arbiter) {
+    (void)table, (void)rows, (void)arbiter;
+    return Status::Error("this engine runs inserts as they come");
+  }
+
+  // The outcome (as InsertBatch returns it) of the oldest statement sent whose result was not
+  // taken yet, which is the INSERT of `rows` with `arbiter`, waiting for it; or its error.
+  virtual Result<BatchInsertion> NextBatchInsertion(const std::vector<std::vector<Column>>& rows,
+                                                    const std::vector<std::string>* arbiter) {
+    (void)rows, (void)arbiter;
+    return Status::Error("this engine sends no inserts ahead");
+  }
+
   // Empties the tables together, in one statement where the engine has one, for a source
   // TRUNCATE (`change` says cascade and restart_identity).
   virtual Status Truncate(const std::vector<const Table*>& tables,
@@ -192,8 +213,11 @@ class RowEngine {
 // it would have been handled in place: an update's row is inserted, and the outcome is reported
 // as a LateOutcome. That is the same only when no later statement sent touched the same row, so
 // the keys in flight are kept, and a statement with one of them (or anything but another
-// update or delete) drains first. Deferred inserts and statements in flight never coexist:
-// whatever runs inserts drains first, and an update or delete runs the inserts before it.
+// update or delete) drains first. Where the engine pipelines inserts too (PipelinesInserts), a
+// batch of deferred inserts is sent ahead the same way, with the keys of its rows, and its rows
+// that met an existing row are overwritten at the drain; elsewhere deferred inserts and
+// statements in flight never coexist: whatever runs inserts drains first, and an update or
+// delete runs the inserts before it.
 // Invariant: a cached table is what the catalog said when it was read for the relation's
 // current shape (TargetShape). It is read again when the relation mapped onto it changes shape
 // (the target was likely altered first, e.g. a column added on both sides) and after any
@@ -227,8 +251,8 @@ class RowApplier {
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table);
 
-  // Drains the statements in flight (Drain), then runs the deferred inserts, if any. Errors
-  // start with "apply to schema.table (INSERT of N rows)" or as Drain's do.
+  // Runs (or sends) the deferred inserts, if any, then drains the statements in flight (Drain).
+  // Errors start with "apply to schema.table (INSERT of N rows)" or as Drain's do.
   Status Flush();
 
   // Waits for the updates and deletes sent ahead, in order; one that found no row is handled
@@ -275,23 +299,33 @@ class RowApplier {
                                  const std::string& shape, const wire::RowChange& change);
   // Adds the insert to the pending batch for table `name` as mapped with `shape` (running the
   // batch first if it is for another column list, and after if it is full).
-  Result<RowOutcome> DeferInsert(const std::string& name, const std::string& shape,
+  Result<RowOutcome> DeferInsert(const MappedRelation& relation, const std::string& shape,
                                  const Table& target, std::vector<Column> row,
                                  std::vector<std::string> arbiter);
-  // Runs the deferred inserts; statements in flight are drained first (they came before).
+  // Runs the deferred inserts, or sends them ahead where the engine pipelines inserts;
+  // statements in flight are drained first when the engine does not, or when they touch the
+  // same rows.
   Status RunPendingInserts();
+  Status SendPendingInserts();
+  // Overwrites the rows of `rows` that an INSERT with `arbiter` found taken (`inserted`), as one
+  // at a time would, and reports them as a LateOutcome of `target`.
+  Status OverwriteTaken(const std::string& target, const Table& table,
+                        const std::vector<std::vector<Column>>& rows,
+                        const std::vector<std::string>* arbiter, const BatchInsertion& inserted);
 
-  // An update or delete sent ahead, with what Drain needs if it finds no row.
+  // An update, a delete or a batch of inserts sent ahead, with what Drain needs if it finds no
+  // row (or, for inserts, a row taken).
   struct SentStatement {
     std::string target;            // "schema.table"
     const Table* table = nullptr;  // in tables_; stays put while statements are in flight
     wire::RowChange::Op op = wire::RowChange::UPDATE;
-    std::vector<Column> match;  // what finds its row (MatchOf); dropped once sent
+    std::vector<std::vector<Column>> inserts;  // INSERT: the batch's rows
+    std::vector<Column> match;                 // what finds its row (MatchOf); dropped once sent
     // UPDATE: the source's row, inserted when no row is found, unless the source left values
     // out (`complete` false: unchanged TOAST values).
     std::vector<Column> row;
     bool complete = false;
-    std::optional<std::vector<std::string>> arbiter;  // UPDATE: ArbiterColumns when inserting
+    std::optional<std::vector<std::string>> arbiter;  // ArbiterColumns when inserting
     Status no_arbiter = Status::Ok();  // UPDATE: NoArbiterError when an insert needs one
     // The keys (table and encoded values) of the rows it touches: the one it finds and, for an
     // update, the one it leaves.
@@ -303,6 +337,8 @@ class RowApplier {
   // lacks a key value.
   Result<std::optional<SentStatement>> ToSend(const MappedRelation& relation, const Table& target,
                                               const wire::RowChange& change);
+  // "apply to schema.table (OP)" for a statement sent ahead.
+  static std::string SentContext(const SentStatement& statement);
   // True when `statement` must wait for the statements in flight: it touches a row one of them
   // touches, or the window is full.
   bool MustDrainBefore(const SentStatement& statement) const;
@@ -367,6 +403,9 @@ class RowApplier {
     std::string shape;             // TargetShape() of the relation
     const Table* table = nullptr;  // in tables_; stays put while inserts are pending
     std::optional<std::vector<std::string>> arbiter;
+    // MatchColumns: how a later update or delete finds these rows (empty: by the whole row), so
+    // that the keys of a batch sent ahead compare with theirs.
+    std::vector<std::string> match_columns;
     std::vector<std::vector<Column>> rows;
     size_t bytes = 0;
   };

@@ -19,18 +19,22 @@ Result<RowOutcome> RowApplier<Table, Column>::Apply(const MappedRelation& relati
   if (!engine_->InTransaction()) {
     return Status::Error(context + ": no transaction is open: call BeginTransaction first");
   }
-  const bool ahead = engine_->PipelinesRowStatements() && (change.op() == wire::RowChange::UPDATE ||
-                                                           change.op() == wire::RowChange::DELETE);
-  // Anything but an update or delete sent ahead comes after the statements in flight; so does
-  // reading a table's catalog, which uses the connection.
+  const bool pipelines = engine_->PipelinesRowStatements();
+  const bool ahead = pipelines && (change.op() == wire::RowChange::UPDATE ||
+                                   change.op() == wire::RowChange::DELETE);
+  // An insert joins the deferred batch, which is sent ahead in turn where the engine can.
+  const bool deferred =
+      pipelines && engine_->PipelinesInserts() && change.op() == wire::RowChange::INSERT;
+  // Anything else comes after the statements in flight; so does reading a table's catalog,
+  // which uses the connection.
   const std::string shape = TargetShape(relation);  // once per change: it is on the row path
-  if (!ahead || !TableCached(name, shape)) FERRY_RETURN_IF_ERROR(Drain());
-  // Anything but another insert into the same table runs the pending inserts first, in order;
-  // so does a relation that changed shape, before its table is read again.
+  // Anything but another insert into the same table runs (or sends) the pending inserts first,
+  // in order; so does a relation that changed shape, before its table is read again.
   const bool pending_fits = !pending_ || (pending_->target == name && pending_->shape == shape);
   if (change.op() != wire::RowChange::INSERT || !pending_fits) {
     FERRY_RETURN_IF_ERROR(RunPendingInserts());
   }
+  if (!(ahead || deferred) || !TableCached(name, shape)) FERRY_RETURN_IF_ERROR(Drain());
   Result<const Table*> target = Target(relation, name, shape);
   if (!target.ok()) return target.status().WithContext(context);
   if (!ahead) return Finished(name, context, Dispatch(relation, **target, shape, change));
@@ -220,9 +224,10 @@ Result<RowOutcome> RowApplier<Table, Column>::ApplyInsert(const MappedRelation& 
     std::optional<std::vector<std::string>> arbiter =
         ArbiterColumns(relation, target.unique_indexes);
     if (!arbiter && RequiresArbiter(relation)) return NoArbiterError(relation, target);
-    return DeferInsert(relation.target_name(), shape, target, std::move(row).value(),
+    return DeferInsert(relation, shape, target, std::move(row).value(),
                        arbiter.value_or(std::vector<std::string>{}));
   }
+  FERRY_RETURN_IF_ERROR(Drain());  // a row inserted in place comes after those in flight
   return InsertRow(relation, target, *row, RowOutcome::kApplied, RowOutcome::kInsertedOverExisting);
 }
 
@@ -280,14 +285,24 @@ bool RowApplier<Table, Column>::MustDrainBefore(const SentStatement& statement) 
 template <typename Table, typename Column>
 Status RowApplier<Table, Column>::Send(SentStatement statement) {
   const bool one_row = false;  // whole-row matches run in place (ToSend)
-  FERRY_RETURN_IF_ERROR(
-      statement.op == wire::RowChange::UPDATE
-          ? engine_->SendUpdate(*statement.table, statement.row, statement.match, one_row)
-          : engine_->SendDelete(*statement.table, statement.match, one_row));
+  const std::vector<std::string>* arbiter = statement.arbiter ? &*statement.arbiter : nullptr;
+  switch (statement.op) {
+    case wire::RowChange::INSERT:
+      FERRY_RETURN_IF_ERROR(engine_->SendInsertBatch(*statement.table, statement.inserts, arbiter));
+      break;
+    case wire::RowChange::UPDATE:
+      FERRY_RETURN_IF_ERROR(
+          engine_->SendUpdate(*statement.table, statement.row, statement.match, one_row));
+      break;
+    default:
+      FERRY_RETURN_IF_ERROR(engine_->SendDelete(*statement.table, statement.match, one_row));
+  }
   // Only what Drain needs stays.
   statement.match = {};
   if (!statement.complete) statement.row = {};
   statement.bytes = engine_->RowBytes(statement.row);
+  for (const std::vector<Column>& row : statement.inserts)
+    statement.bytes += engine_->RowBytes(row);
   for (std::string& key : statement.keys) {
     statement.bytes += key.size();
     sent_keys_.insert(std::move(key));
@@ -303,11 +318,24 @@ Status RowApplier<Table, Column>::Drain() {
   if (sent_.empty()) return Status::Ok();
   std::vector<SentStatement> sent = std::exchange(sent_, {});
   ForgetSent();
-  // Every count is read before anything else runs: the connection is busy until then.
+  // Every result is read before anything else runs: the connection is busy until then.
+  // found_none: updates and deletes that found no row; taken: inserts that met existing rows.
   std::vector<size_t> found_none;
+  std::vector<std::pair<size_t, BatchInsertion>> taken;
   size_t failed = 0;
   Status status = Status::Ok();
   for (size_t i = 0; i < sent.size() && status.ok(); ++i) {
+    if (sent[i].op == wire::RowChange::INSERT) {
+      const auto* arbiter = sent[i].arbiter ? &*sent[i].arbiter : nullptr;
+      Result<BatchInsertion> inserted = engine_->NextBatchInsertion(sent[i].inserts, arbiter);
+      if (!inserted.ok()) {
+        status = inserted.status();
+        failed = i;
+      } else if (inserted->skipped > 0) {
+        taken.emplace_back(i, std::move(inserted).value());
+      }
+      continue;
+    }
     Result<uint64_t> rows = engine_->NextRowCount();
     if (!rows.ok()) {
       status = rows.status();
@@ -321,8 +349,14 @@ Status RowApplier<Table, Column>::Drain() {
     status = finished;
     failed = sent.size() - 1;
   }
-  // No statement after one of these touched its row (MustDrainBefore), so handling it now is
-  // handling it where it was.
+  // No statement after one of these touched its rows (MustDrainBefore), so handling them now is
+  // handling them where they were.
+  for (size_t i = 0; i < taken.size() && status.ok(); ++i) {
+    const SentStatement& batch = sent[taken[i].first];
+    status = OverwriteTaken(batch.target, *batch.table, batch.inserts,
+                            batch.arbiter ? &*batch.arbiter : nullptr, taken[i].second);
+    if (!status.ok()) failed = taken[i].first;
+  }
   for (size_t i = 0; i < found_none.size() && status.ok(); ++i) {
     status = FoundNone(sent[found_none[i]]);
     if (!status.ok()) failed = found_none[i];
@@ -331,9 +365,18 @@ Status RowApplier<Table, Column>::Drain() {
     const SentStatement& statement = sent[failed];
     tables_.erase(statement.target);  // the table may have been altered under us
     pending_.reset();
-    return status.WithContext("apply to " + statement.target + " (" + OpName(statement.op) + ")");
+    return status.WithContext(SentContext(statement));
   }
   return Status::Ok();
+}
+
+template <typename Table, typename Column>
+std::string RowApplier<Table, Column>::SentContext(const SentStatement& statement) {
+  if (statement.op == wire::RowChange::INSERT) {
+    return "apply to " + statement.target + " (INSERT of " +
+           std::to_string(statement.inserts.size()) + " rows)";
+  }
+  return "apply to " + statement.target + " (" + OpName(statement.op) + ")";
 }
 
 // As ApplyUpdate / ApplyDelete do when they find no row, with the outcome reported late.
@@ -357,40 +400,49 @@ Status RowApplier<Table, Column>::FoundNone(const SentStatement& statement) {
 }
 
 template <typename Table, typename Column>
-Result<RowOutcome> RowApplier<Table, Column>::DeferInsert(const std::string& name,
+Result<RowOutcome> RowApplier<Table, Column>::DeferInsert(const MappedRelation& relation,
                                                           const std::string& shape,
                                                           const Table& target,
                                                           std::vector<Column> row,
                                                           std::vector<std::string> arbiter) {
+  const std::string name = relation.target_name();
   // Rows of one batch share one column list (an insert leaves out no column today, but the
   // statement must fit every row).
   const auto same_columns = [&row](const std::vector<Column>& other) {
     return std::equal(row.begin(), row.end(), other.begin(), other.end(),
                       [](const Column& a, const Column& b) { return a.name == b.name; });
   };
-  if (pending_ && !same_columns(pending_->rows.front())) FERRY_RETURN_IF_ERROR(Flush());
+  if (pending_ && !same_columns(pending_->rows.front())) {
+    FERRY_RETURN_IF_ERROR(RunPendingInserts());
+  }
   if (!pending_) {
-    pending_ = PendingInserts{name, shape, &target, std::nullopt, {}, 0};
+    pending_ = PendingInserts{name, shape, &target, std::nullopt, {}, {}, 0};
     if (!arbiter.empty()) pending_->arbiter = std::move(arbiter);
+    if (!MatchesWholeRow(relation, target.unique_indexes)) {
+      pending_->match_columns = MatchColumns(relation, target.unique_indexes);
+    }
   }
   pending_->bytes += engine_->RowBytes(row);
   pending_->rows.push_back(std::move(row));
   const bool full =
       pending_->rows.size() >= engine_->MaxInsertBatch(pending_->rows.front().size()) ||
       pending_->bytes >= kMaxInsertBatchBytes;
-  if (full) FERRY_RETURN_IF_ERROR(Flush());
+  if (full) FERRY_RETURN_IF_ERROR(RunPendingInserts());
   return RowOutcome::kApplied;  // a divergence shows later, as a LateOutcome
 }
 
 template <typename Table, typename Column>
 Status RowApplier<Table, Column>::Flush() {
-  FERRY_RETURN_IF_ERROR(Drain());
-  return RunPendingInserts();
+  FERRY_RETURN_IF_ERROR(RunPendingInserts());
+  return Drain();
 }
 
 template <typename Table, typename Column>
 Status RowApplier<Table, Column>::RunPendingInserts() {
   if (!pending_) return Status::Ok();
+  if (engine_->PipelinesRowStatements() && engine_->PipelinesInserts()) {
+    return SendPendingInserts();
+  }
   FERRY_RETURN_IF_ERROR(Drain());  // none are in flight while inserts wait; kept for safety
   PendingInserts batch = std::move(*pending_);
   pending_.reset();
@@ -404,29 +456,63 @@ Status RowApplier<Table, Column>::RunPendingInserts() {
     inserted = existing.ok() ? Result<BatchInsertion>(BatchInsertion{*existing, {}, {}})
                              : Result<BatchInsertion>(existing.status());
   }
-  Status status = inserted.ok() ? Status::Ok() : inserted.status();
-  // Rows that met an existing row are overwritten with the source's row, as one at a time
-  // would be; a row the batch itself inserted is found and rewritten with the same values.
-  for (size_t i = 0; status.ok() && arbiter != nullptr && inserted->skipped > 0 &&
-                     i < inserted->maybe_skipped.size();
-       ++i) {
-    Result<RowOutcome> overwritten =
-        Overwrite(*batch.table, batch.rows[inserted->maybe_skipped[i]], *arbiter,
-                  Insertion::KeyTaken(), RowOutcome::kInsertedOverExisting);
-    if (!overwritten.ok()) status = overwritten.status();
-  }
+  Status status = inserted.ok()
+                      ? OverwriteTaken(batch.target, *batch.table, batch.rows, arbiter, *inserted)
+                      : inserted.status();
   if (!status.ok()) {
     tables_.erase(batch.target);  // the table may have been altered under us
     return status.WithContext(context);
   }
-  if (inserted->skipped > 0) {
-    const bool same = !late_.empty() && late_.back().target == batch.target &&
-                      late_.back().outcome == RowOutcome::kInsertedOverExisting;
-    if (same) {
-      late_.back().rows += inserted->skipped;  // one report per table and transaction
-    } else {
-      late_.push_back({batch.target, RowOutcome::kInsertedOverExisting, inserted->skipped});
-    }
+  return Status::Ok();
+}
+
+// The batch goes ahead with the keys of its rows, as a later update or delete would name them:
+// one of those touching a row of the batch waits for it, and so does the batch for a statement
+// in flight on one of its rows.
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::SendPendingInserts() {
+  PendingInserts batch = std::move(*pending_);
+  pending_.reset();
+  SentStatement statement;
+  statement.target = batch.target;
+  statement.table = batch.table;
+  statement.op = wire::RowChange::INSERT;
+  statement.arbiter = std::move(batch.arbiter);
+  const std::string table_key = statement.target + '\0';
+  for (const std::vector<Column>& row : batch.rows) {
+    if (batch.match_columns.empty()) break;
+    Result<std::vector<Column>> key = Select(row, batch.match_columns);
+    if (key.ok()) statement.keys.push_back(table_key + engine_->EncodeKey(*key));
+  }
+  statement.inserts = std::move(batch.rows);
+  if (MustDrainBefore(statement)) FERRY_RETURN_IF_ERROR(Drain());
+  Status sent = Send(std::move(statement));
+  if (!sent.ok()) {
+    tables_.erase(batch.target);
+    return sent.WithContext("apply to " + batch.target + " (INSERT)");
+  }
+  return Status::Ok();
+}
+
+// Rows that met an existing row are overwritten with the source's row, as one at a time would
+// be; a row the batch itself inserted is found and rewritten with the same values.
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::OverwriteTaken(const std::string& target, const Table& table,
+                                                 const std::vector<std::vector<Column>>& rows,
+                                                 const std::vector<std::string>* arbiter,
+                                                 const BatchInsertion& inserted) {
+  if (arbiter == nullptr || inserted.skipped == 0) return Status::Ok();
+  for (size_t index : inserted.maybe_skipped) {
+    Result<RowOutcome> overwritten = Overwrite(table, rows[index], *arbiter, Insertion::KeyTaken(),
+                                               RowOutcome::kInsertedOverExisting);
+    if (!overwritten.ok()) return overwritten.status();
+  }
+  const bool same = !late_.empty() && late_.back().target == target &&
+                    late_.back().outcome == RowOutcome::kInsertedOverExisting;
+  if (same) {
+    late_.back().rows += inserted.skipped;  // one report per table and transaction
+  } else {
+    late_.push_back({target, RowOutcome::kInsertedOverExisting, inserted.skipped});
   }
   return Status::Ok();
 }

@@ -765,6 +765,110 @@ TEST_F(PipelineTest, DiscardDropsWhatIsInFlight) {
 
 // ---- copy chunks ------------------------------------------------------------------------------
 
+// ---- inserts sent ahead too --------------------------------------------------------------------
+
+// The pipelining engine that also sends insert batches ahead ("send insert batch ..."), each
+// outcome taken as "inserted"; `batch_found` scripts the outcome of the next batches sent.
+class PipeliningInsertsEngine : public PipeliningEngine {
+ public:
+  bool PipelinesInserts() const override { return true; }
+  Status SendInsertBatch(const FakeTable&, const std::vector<std::vector<FakeColumn>>& rows,
+                         const std::vector<std::string>* arbiter) override {
+    std::string text;
+    for (const std::vector<FakeColumn>& row : rows) text += (text.empty() ? "" : " | ") + Text(row);
+    calls.push_back("send insert batch " + text + (arbiter ? " arbiter" : ""));
+    if (batch_found.empty()) {
+      batches_in_flight.push_back(BatchInsertion{});
+    } else {
+      batches_in_flight.push_back(batch_found.front());
+      batch_found.erase(batch_found.begin());
+    }
+    return Status::Ok();
+  }
+  Result<BatchInsertion> NextBatchInsertion(const std::vector<std::vector<FakeColumn>>&,
+                                            const std::vector<std::string>*) override {
+    calls.push_back("inserted");
+    if (batches_in_flight.empty()) return Status::Error("no insert was sent");
+    Result<BatchInsertion> outcome = batches_in_flight.front();
+    batches_in_flight.erase(batches_in_flight.begin());
+    return outcome;
+  }
+
+  std::vector<Result<BatchInsertion>> batch_found;
+  std::vector<Result<BatchInsertion>> batches_in_flight;
+};
+
+class PipelinedInsertTest : public testing::Test {
+ protected:
+  Result<RowOutcome> Insert(int64_t id, int64_t a) {
+    return applier_.Apply(Relation(), Change(wire::RowChange::INSERT, {Int(id), Int(a), Int(0)}));
+  }
+  Result<RowOutcome> Update(int64_t id, int64_t a) {
+    return applier_.Apply(Relation(), Change(wire::RowChange::UPDATE, {Int(id), Int(a), Int(0)}));
+  }
+  PipeliningInsertsEngine engine_;
+  RowApplier<FakeTable, FakeColumn> applier_{&engine_};
+};
+
+// A transaction's inserts and the next one's updates share the pipeline: nothing waits until
+// the flush.
+TEST_F(PipelinedInsertTest, InsertsGoAheadWithTheUpdatesAfterThem) {
+  ASSERT_TRUE(Insert(1, 5).ok());
+  ASSERT_TRUE(Insert(2, 5).ok());
+  ASSERT_TRUE(Update(3, 6).ok());
+  ASSERT_TRUE(Insert(4, 5).ok());
+  EXPECT_EQ(engine_.calls,
+            (std::vector<std::string>{"send insert batch id=1,a=5,b=0 | id=2,a=5,b=0 arbiter",
+                                      "send update id=3,a=6,b=0 where id=3"}));
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(std::vector<std::string>(engine_.calls.begin() + 2, engine_.calls.end()),
+            (std::vector<std::string>{"send insert batch id=4,a=5,b=0 arbiter", "inserted", "count",
+                                      "inserted", "finish"}));
+  EXPECT_TRUE(applier_.TakeLateOutcomes().empty());
+}
+
+// An update of a row in a batch in flight, or a batch with a row an update in flight touches,
+// waits for the statements in flight.
+TEST_F(PipelinedInsertTest, AStatementOnARowOfABatchInFlightDrainsFirst) {
+  ASSERT_TRUE(Insert(1, 5).ok());
+  ASSERT_TRUE(Update(1, 6).ok());  // sends the batch, then must wait for it
+  EXPECT_EQ(engine_.calls,
+            (std::vector<std::string>{"send insert batch id=1,a=5,b=0 arbiter", "inserted",
+                                      "finish", "send update id=1,a=6,b=0 where id=1"}));
+  engine_.calls.clear();
+  ASSERT_TRUE(Insert(1, 7).ok());  // deferred: nothing sent yet
+  EXPECT_TRUE(engine_.calls.empty());
+  ASSERT_TRUE(applier_.Flush().ok());  // the batch touches the row updated in flight
+  EXPECT_EQ(engine_.calls,
+            (std::vector<std::string>{"count", "finish", "send insert batch id=1,a=7,b=0 arbiter",
+                                      "inserted", "finish"}));
+}
+
+// Rows of a batch that met an existing row are overwritten at the drain, and reported late.
+TEST_F(PipelinedInsertTest, RowsThatMetAnExistingRowAreOverwrittenAtTheDrain) {
+  engine_.batch_found = {BatchInsertion{1, {1}, std::nullopt}};
+  engine_.updated = {1};
+  ASSERT_TRUE(Insert(1, 5).ok());
+  ASSERT_TRUE(Insert(2, 5).ok());
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(engine_.calls.back(), "update a=5,b=0 where id=2");
+  std::vector<LateOutcome> late = applier_.TakeLateOutcomes();
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].outcome, RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(late[0].rows, 1u);
+}
+
+TEST_F(PipelinedInsertTest, AFailedBatchSurfacesAtTheFlushNamingItsTable) {
+  engine_.batch_found = {Status::Error("ERROR: null value in column \"a\"")};
+  ASSERT_TRUE(Insert(1, 5).ok());
+  ASSERT_TRUE(Insert(2, 5).ok());
+  Status flushed = applier_.Flush();
+  ASSERT_FALSE(flushed.ok());
+  EXPECT_EQ(flushed.message(),
+            "apply to public.t (INSERT of 2 rows): ERROR: null value in column \"a\"");
+  EXPECT_EQ(engine_.calls.back(), "finish");
+}
+
 // The batching engine with a bulk path for copied rows, scripted by `bulk` and `left`.
 class CopyingEngine : public BatchingEngine {
  public:

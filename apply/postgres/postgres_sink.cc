@@ -349,6 +349,16 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   // Sends `statement` in pipeline mode (entered if need be), prepared first if its text is new,
   // without waiting for it (RowEngine::SendUpdate).
   Status SendPrepared(const Statement& statement);
+  // Sends `statement` unprepared in the pipeline.
+  Status SendParams(const Statement& statement);
+  Status EnterPipeline();
+  // The result of the oldest statement sent (past the prepares sent before it), waiting for it.
+  Result<PgResult> NextSentResult();
+  // What an INSERT of `rows` with `arbiter` returned (InsertRowsStatement), as InsertBatch
+  // reports it.
+  static Result<BatchInsertion> BatchInsertionOf(PGresult* returned,
+                                                 const std::vector<std::vector<BoundColumn>>& rows,
+                                                 const std::vector<std::string>* arbiter);
   // The result of the oldest statement sent, consumed to its end; null if the connection has
   // none to give (it broke).
   PgResult TakeSentResult();
@@ -418,6 +428,13 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   }
   Result<uint64_t> NextRowCount() override;
   Status FinishSent() override;
+  // Multi-row INSERTs go out in the same pipeline.
+  bool PipelinesInserts() const override { return true; }
+  Status SendInsertBatch(const TargetTable& target,
+                         const std::vector<std::vector<BoundColumn>>& rows,
+                         const std::vector<std::string>* arbiter) override;
+  Result<BatchInsertion> NextBatchInsertion(const std::vector<std::vector<BoundColumn>>& rows,
+                                            const std::vector<std::string>* arbiter) override;
   // Each value as its length and text, or N for NULL: equal exactly when the values are.
   std::string EncodeKey(const std::vector<BoundColumn>& key) const override {
     std::string out;
@@ -547,10 +564,30 @@ Result<PgResult> PostgresSink::ExecPrepared(const Statement& statement) {
   return result;
 }
 
-Status PostgresSink::SendPrepared(const Statement& statement) {
+Status PostgresSink::EnterPipeline() {
   if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1) {
     return Status::Error("enter pipeline mode: " + ServerMessage(conn_, nullptr));
   }
+  return Status::Ok();
+}
+
+Status PostgresSink::SendParams(const Statement& statement) {
+  FERRY_RETURN_IF_ERROR(EnterPipeline());
+  std::vector<const char*> values;
+  for (const auto& param : statement.params) values.push_back(param ? param->c_str() : nullptr);
+  if (PQsendQueryParams(conn_, statement.sql.c_str(), static_cast<int>(values.size()), nullptr,
+                        values.data(), nullptr, nullptr, 0) != 1) {
+    return Status::Error("send a statement: " + ServerMessage(conn_, nullptr));
+  }
+  sent_.emplace_back(std::nullopt);
+  sent_synced_ = false;
+  if (PQflush(conn_) != 0)
+    return Status::Error("send a statement: " + ServerMessage(conn_, nullptr));
+  return Status::Ok();
+}
+
+Status PostgresSink::SendPrepared(const Statement& statement) {
+  FERRY_RETURN_IF_ERROR(EnterPipeline());
   std::string name;
   if (auto it = statements_.find(statement.sql); it != statements_.end()) {
     name = it->second;
@@ -586,7 +623,7 @@ PgResult PostgresSink::TakeSentResult() {
   return result;
 }
 
-Result<uint64_t> PostgresSink::NextRowCount() {
+Result<PgResult> PostgresSink::NextSentResult() {
   if (!sent_synced_) {
     if (PQpipelineSync(conn_) != 1) {
       return Status::Error("send the statements: " + ServerMessage(conn_, nullptr));
@@ -602,9 +639,32 @@ Result<uint64_t> PostgresSink::NextRowCount() {
       if (prepared) statements_.erase(*prepared);
       return Status::Error(ServerMessage(conn_, result.get()));
     }
-    if (!prepared) return static_cast<uint64_t>(AffectedRows(result.get()));
+    if (!prepared) return result;
   }
   return Status::Error("no statement was sent ahead");
+}
+
+Result<uint64_t> PostgresSink::NextRowCount() {
+  Result<PgResult> result = NextSentResult();
+  if (!result.ok()) return result.status();
+  return static_cast<uint64_t>(AffectedRows(result->get()));
+}
+
+// As InsertBatch: full batches repeat one prepared statement, a last, shorter one runs
+// unprepared.
+Status PostgresSink::SendInsertBatch(const TargetTable& target,
+                                     const std::vector<std::vector<BoundColumn>>& rows,
+                                     const std::vector<std::string>* arbiter) {
+  const Statement statement = InsertRowsStatement(target, rows, arbiter);
+  return rows.size() == MaxInsertBatch(rows.front().size()) ? SendPrepared(statement)
+                                                            : SendParams(statement);
+}
+
+Result<BatchInsertion> PostgresSink::NextBatchInsertion(
+    const std::vector<std::vector<BoundColumn>>& rows, const std::vector<std::string>* arbiter) {
+  Result<PgResult> result = NextSentResult();
+  if (!result.ok()) return result.status();
+  return BatchInsertionOf(result->get(), rows, arbiter);
 }
 
 // Results not taken are those after a failed statement (the server skipped them) or of a
@@ -890,9 +950,14 @@ Result<BatchInsertion> PostgresSink::InsertBatch(const TargetTable& target,
                                   ? ExecPrepared(statement)
                                   : ExecParams(statement.sql, statement.params);
   if (!inserted.ok()) return inserted.status();
+  return BatchInsertionOf(inserted->get(), rows, arbiter);
+}
+
+Result<BatchInsertion> PostgresSink::BatchInsertionOf(
+    PGresult* returned, const std::vector<std::vector<BoundColumn>>& rows,
+    const std::vector<std::string>* arbiter) {
   BatchInsertion result;
-  const PGresult* returned = inserted->get();
-  const uint64_t count = static_cast<uint64_t>(AffectedRows(inserted->get()));
+  const uint64_t count = static_cast<uint64_t>(AffectedRows(returned));
   if (arbiter == nullptr || count == rows.size()) return result;
   result.skipped = rows.size() - count;
   std::set<std::vector<std::optional<std::string>>> present;
@@ -1094,8 +1159,17 @@ Status PostgresSink::CommitTransaction() {
   }
   // If COMMIT fails because the connection broke, whether it committed is unknown; the
   // checkpoint, read again after reconnecting, is what tells (ARCHITECTURE.md invariant 2).
-  PgResult result(PQexec(conn_, "COMMIT"), &PQclear);
+  // With asynchronous commits the WAL position that marks the commit is asked in the same
+  // round trip (MarkCommit's query, run right after the COMMIT).
+  const bool mark = !synchronous_commit_;
   in_transaction_ = false;
+  if (PQsendQuery(conn_, mark ? "COMMIT; SELECT pg_current_wal_insert_lsn()" : "COMMIT") != 1) {
+    stages_.clear();
+    return Status::Error("commit on target: " + ServerMessage(conn_, nullptr));
+  }
+  PgResult result(PQgetResult(conn_), &PQclear);
+  PgResult position(mark && IsOk(result.get()) ? PQgetResult(conn_) : nullptr, &PQclear);
+  while (PGresult* more = PQgetResult(conn_)) PQclear(more);
   if (!IsOk(result.get())) {
     stages_.clear();
     return Status::Error("commit on target: " + ServerMessage(conn_, result.get()));
@@ -1108,7 +1182,15 @@ Status PostgresSink::CommitTransaction() {
         "commit on target: the transaction was rolled back because an earlier "
         "statement in it failed");
   }
-  return MarkCommit();
+  if (!mark) return Status::Ok();
+  if (!IsOk(position.get()) || PQntuples(position.get()) != 1) {
+    return Status::Error("read the target's WAL position after commit: " +
+                         ServerMessage(conn_, position.get()));
+  }
+  Result<uint64_t> lsn = wire::ParsePgLsn(PQgetvalue(position.get(), 0, 0));
+  if (!lsn.ok()) return lsn.status().WithContext("read the target's WAL position after commit");
+  last_commit_mark_ = *lsn;
+  return Status::Ok();
 }
 
 Result<uint64_t> PostgresSink::QueryLsn(const char* sql) {

@@ -194,18 +194,20 @@ TEST_F(PostgresSinkTest, TransactionFailingMidwayRollsBackCheckpointToo) {
 
   Begin("0/200");
   EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(2), Text("lost"), Int(2)})), RowOutcome::kApplied);
-  // Inserts are deferred into one statement: the bad one fails when the next change (or the
-  // commit) runs them.
+  // Inserts are deferred into one statement, sent ahead with the update after them (pipelined):
+  // the bad one fails when the commit reads their results.
   EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(3), Text("x"), Text("abc")})), RowOutcome::kApplied);
-  Result<RowOutcome> bad = sink_->ApplyRow(t.mapped, Update(1, {}, {Int(1), Text("u"), Int(1)}));
+  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(1), Text("u"), Int(1)})), RowOutcome::kApplied);
+  Status bad = sink_->CommitTransaction();
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(Contains(bad.message(),
                        "apply to public.midway (INSERT of 2 rows): ERROR: invalid input "
-                       "syntax for type integer: \"abc\""));
-  // COMMIT of the failed transaction must not pass for a commit.
+                       "syntax for type integer: \"abc\""))
+      << bad.message();
+  // A COMMIT of the failed transaction (asked again) must not pass for a commit.
   Status committed = sink_->CommitTransaction();
   EXPECT_FALSE(committed.ok());
-  EXPECT_TRUE(Contains(committed.message(), "rolled back"));
+  EXPECT_TRUE(Contains(committed.message(), "rolled back")) << committed.message();
   sink_->AbortTransaction();
   sink_->AbortTransaction();  // safe to call again
 
@@ -502,6 +504,54 @@ TEST_F(PostgresSinkTest, PipelinedUpdatesAndDeletesEndAsOneAtATime) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM pipe WHERE id % 2 = 0 AND id <= 100"), "0");
   EXPECT_EQ(Query("SELECT id, a, b FROM pipe WHERE id IN (250, 260, 500, 600) ORDER BY id"),
             (std::vector<Row>{R({"250", "again", "0"}), R({"500", "second", "2"})}));
+}
+
+// Inserts go out in the same pipeline as the updates and deletes around them (pgbench's
+// transactions: three updates and an insert), yet end as one at a time would: an insert over an
+// existing row overwrites it (reported late), and a change of a row inserted earlier in the same
+// transaction sees it, as does an insert of a row deleted earlier.
+TEST_F(PostgresSinkTest, PipelinedInsertsEndAsOneAtATime) {
+  Exec(
+      "CREATE TABLE pipe_ins (id int PRIMARY KEY, a text, b int);"
+      "INSERT INTO pipe_ins SELECT g, 'old', g FROM generate_series(1, 10) g");
+  Simple t = MakeSimple("pipe_ins");
+  Begin("0/1");
+  for (int id = 1; id <= 5; ++id) {
+    Apply(t.mapped, Update(1, {}, {Int(id), Text("updated"), Int(id)}));
+    Apply(t.mapped, Insert(1, {Int(100 + id), Text("new"), Int(id)}));
+  }
+  Apply(t.mapped, Update(1, {}, {Int(103), Text("changed after insert"), Int(0)}));
+  Apply(t.mapped, Delete(1, {Int(104), Null(), Null()}));
+  Apply(t.mapped, Insert(1, {Int(9), Text("over existing"), Int(9)}));  // 9 is there
+  Apply(t.mapped, Delete(1, {Int(10), Null(), Null()}));
+  Apply(t.mapped, Insert(1, {Int(10), Text("back"), Int(10)}));
+  Commit();
+  EXPECT_EQ(Late(), "public.pipe_ins: 1 x kInsertedOverExisting\n");
+  EXPECT_EQ(Query("SELECT id, a, b FROM pipe_ins WHERE id >= 9 ORDER BY id"),
+            (std::vector<Row>{R({"9", "over existing", "9"}), R({"10", "back", "10"}),
+                              R({"101", "new", "1"}), R({"102", "new", "2"}),
+                              R({"103", "changed after insert", "0"}), R({"105", "new", "5"})}));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pipe_ins WHERE a = 'updated'"), "5");
+}
+
+// A failed insert among statements sent ahead names its table and rolls everything back.
+TEST_F(PostgresSinkTest, PipelinedInsertErrorSurfacesAtTheCommit) {
+  Exec("CREATE TABLE pipe_ins_err (id int PRIMARY KEY, a text, b int NOT NULL)");
+  Simple t = MakeSimple("pipe_ins_err");
+  Begin("0/1");
+  Apply(t.mapped, Insert(1, {Int(1), Text("fine"), Int(1)}));
+  Apply(t.mapped, Insert(1, {Int(2), Text("no b"), Null()}));
+  Apply(t.mapped, Update(1, {}, {Int(3), Text("missing"), Int(3)}));
+  Status committed = sink_->CommitTransaction();
+  sink_->AbortTransaction();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_TRUE(Contains(committed.message(),
+                       "apply to public.pipe_ins_err (INSERT of 2 rows): ERROR: null value in "
+                       "column \"b\""))
+      << committed.message();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pipe_ins_err"), "0");
+  ApplyAll("0/2", t.mapped, {Insert(1, {Int(4), Text("after"), Int(4)})});
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pipe_ins_err"), "1");
 }
 
 // A key change finds its row by the old key; a later change of the row by its new key must see
