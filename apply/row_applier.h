@@ -167,6 +167,27 @@ class RowEngine {
     return "";
   }
 
+  // Long runs of inserts: true when the engine can write rows that InsertBatch would insert
+  // (whole rows, the same columns each) with its bulk path (CopyInsertBatch), for runs longer
+  // than a batch. The bulk path costs the target less per row, but it cannot tell which rows
+  // met an existing one; mostly none does (a bulk load adds new rows).
+  virtual bool CopiesInsertRuns(const Table& table) const {
+    (void)table;
+    return false;
+  }
+
+  // The most rows one CopyInsertBatch takes (and so the most a run of inserts holds in memory).
+  virtual size_t MaxCopyInsertRows() const { return 10000; }
+
+  // Inserts every row of `rows` by the bulk path, or none: false when any row was refused
+  // (e.g. a key taken), and then nothing was written and RowApplier inserts them as InsertBatch
+  // does, which tells which rows met an existing one (and names the one that failed).
+  virtual Result<bool> CopyInsertBatch(const Table& table,
+                                       const std::vector<std::vector<Column>>& rows) {
+    (void)table, (void)rows;
+    return Status::Error("this engine has no bulk path for inserts");
+  }
+
   // Pipelined inserts (only where PipelinesRowStatements): true when the engine can also send a
   // multi-row INSERT without waiting for it (SendInsertBatch) and tell its outcome later
   // (NextBatchInsertion), in order with the updates and deletes sent, so that a source
@@ -215,13 +236,14 @@ class RowEngine {
 // the keys in flight are kept, and a statement with one of them (or anything but another
 // update or delete) drains first. Where the engine pipelines inserts too (PipelinesInserts), a
 // batch of deferred inserts is sent ahead the same way, with the keys of its rows, and its rows
-// that met an existing row are overwritten at the drain; elsewhere deferred inserts and
-// statements in flight never coexist: whatever runs inserts drains first, and an update or
-// delete runs the inserts before it.
-// Invariant: a cached table is what the catalog said when it was read for the relation's
-// current shape (TargetShape). It is read again when the relation mapped onto it changes shape
-// (the target was likely altered first, e.g. a column added on both sides) and after any
-// failed change on the table, which may have been altered under us.
+// that met an existing row are overwritten at the drain. Where the engine has a bulk path for
+// inserts (CopiesInsertRuns), a run longer than an INSERT batch is held up to MaxCopyInsertRows
+// and written by it, or, when a row was refused, in INSERT batches as usual; elsewhere deferred
+// inserts and statements in flight never coexist: whatever runs inserts drains first, and an update
+// or delete runs the inserts before it. Invariant: a cached table is what the catalog said when it
+// was read for the relation's current shape (TargetShape). It is read again when the relation
+// mapped onto it changes shape (the target was likely altered first, e.g. a column added on both
+// sides) and after any failed change on the table, which may have been altered under us.
 template <typename Table, typename Column>
 class RowApplier {
  public:
@@ -306,6 +328,16 @@ class RowApplier {
   // statements in flight are drained first when the engine does not, or when they touch the
   // same rows.
   Status RunPendingInserts();
+  // True when the pending inserts are more than one INSERT batch takes.
+  bool LongRun() const;
+  // True when the pending inserts should be run now, before another row joins them.
+  bool Full() const;
+  // Writes a long run by the engine's bulk path; false when it refused a row and wrote none.
+  Result<bool> CopyPendingInserts();
+  // Runs the pending inserts in INSERT batches (of MaxInsertBatch rows and kMaxInsertBatchBytes).
+  Status InsertInBatches();
+  // Runs (or sends) the pending inserts as one INSERT batch.
+  Status InsertPending();
   Status SendPendingInserts();
   // Overwrites the rows of `rows` that an INSERT with `arbiter` found taken (`inserted`), as one
   // at a time would, and reports them as a LateOutcome of `target`.
@@ -420,6 +452,8 @@ class RowApplier {
 
 // A batch is run once it holds this many bytes of values, whatever the engine's row limit.
 inline constexpr size_t kMaxInsertBatchBytes = 4 << 20;
+// The same for a long run of inserts held for the engine's bulk path (CopiesInsertRuns).
+inline constexpr size_t kMaxCopyInsertBytes = 16 << 20;
 
 // Statements in flight are drained once this many are, or once they hold this many bytes of
 // values (ARCHITECTURE.md invariant 4: what is held for them is bounded).

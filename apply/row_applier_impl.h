@@ -424,11 +424,21 @@ Result<RowOutcome> RowApplier<Table, Column>::DeferInsert(const MappedRelation& 
   }
   pending_->bytes += engine_->RowBytes(row);
   pending_->rows.push_back(std::move(row));
-  const bool full =
-      pending_->rows.size() >= engine_->MaxInsertBatch(pending_->rows.front().size()) ||
-      pending_->bytes >= kMaxInsertBatchBytes;
-  if (full) FERRY_RETURN_IF_ERROR(RunPendingInserts());
+  if (Full()) FERRY_RETURN_IF_ERROR(RunPendingInserts());
   return RowOutcome::kApplied;  // a divergence shows later, as a LateOutcome
+}
+
+template <typename Table, typename Column>
+bool RowApplier<Table, Column>::LongRun() const {
+  return pending_->rows.size() >= engine_->MaxInsertBatch(pending_->rows.front().size()) ||
+         pending_->bytes >= kMaxInsertBatchBytes;
+}
+
+template <typename Table, typename Column>
+bool RowApplier<Table, Column>::Full() const {
+  if (!engine_->CopiesInsertRuns(*pending_->table)) return LongRun();
+  return pending_->rows.size() >= engine_->MaxCopyInsertRows() ||
+         pending_->bytes >= kMaxCopyInsertBytes;
 }
 
 template <typename Table, typename Column>
@@ -437,9 +447,53 @@ Status RowApplier<Table, Column>::Flush() {
   return Drain();
 }
 
+// A run longer than one INSERT batch is most likely a bulk load of new rows: the bulk path costs
+// the target less than INSERTs that check every key for an existing row.
 template <typename Table, typename Column>
 Status RowApplier<Table, Column>::RunPendingInserts() {
   if (!pending_) return Status::Ok();
+  if (!engine_->CopiesInsertRuns(*pending_->table) || !LongRun()) return InsertPending();
+  Result<bool> copied = CopyPendingInserts();
+  if (!copied.ok()) return copied.status();
+  return *copied ? Status::Ok() : InsertInBatches();
+}
+
+template <typename Table, typename Column>
+Result<bool> RowApplier<Table, Column>::CopyPendingInserts() {
+  FERRY_RETURN_IF_ERROR(Drain());  // statements in flight come first, and use the connection
+  Result<bool> copied = engine_->CopyInsertBatch(*pending_->table, pending_->rows);
+  if (!copied.ok()) {
+    const std::string context = "apply to " + pending_->target + " (COPY of " +
+                                std::to_string(pending_->rows.size()) + " inserted rows)";
+    tables_.erase(pending_->target);  // the table may have been altered under us
+    pending_.reset();
+    return copied.status().WithContext(context);
+  }
+  if (*copied) pending_.reset();
+  return copied;
+}
+
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::InsertInBatches() {
+  PendingInserts run = std::move(*pending_);
+  pending_.reset();
+  const size_t most = engine_->MaxInsertBatch(run.rows.front().size());
+  std::vector<std::vector<Column>> rows = std::move(run.rows);
+  run.rows.clear();
+  run.bytes = 0;
+  for (std::vector<Column>& row : rows) {
+    if (!pending_) pending_ = run;
+    pending_->bytes += engine_->RowBytes(row);
+    pending_->rows.push_back(std::move(row));
+    if (pending_->rows.size() >= most || pending_->bytes >= kMaxInsertBatchBytes) {
+      FERRY_RETURN_IF_ERROR(InsertPending());
+    }
+  }
+  return pending_ ? InsertPending() : Status::Ok();
+}
+
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::InsertPending() {
   if (engine_->PipelinesRowStatements() && engine_->PipelinesInserts()) {
     return SendPendingInserts();
   }

@@ -870,6 +870,76 @@ TEST_F(PipelinedInsertTest, AFailedBatchSurfacesAtTheFlushNamingItsTable) {
 }
 
 // The batching engine with a bulk path for copied rows, scripted by `bulk` and `left`.
+// Inserts in batches of 3; runs of them by a bulk path of up to 6 rows.
+class CopyingRunsEngine : public BatchingEngine {
+ public:
+  bool CopiesInsertRuns(const FakeTable&) const override { return true; }
+  size_t MaxCopyInsertRows() const override { return 6; }
+  Result<bool> CopyInsertBatch(const FakeTable&,
+                               const std::vector<std::vector<FakeColumn>>& rows) override {
+    std::string ids;
+    for (const std::vector<FakeColumn>& row : rows) ids += (ids.empty() ? "" : ",") + row[0].value;
+    calls.push_back("copy inserts " + ids);
+    return copied;
+  }
+
+  Result<bool> copied = true;
+};
+
+class InsertRunTest : public testing::Test {
+ protected:
+  Status InsertRun(int64_t from, int64_t to) {
+    for (int64_t id = from; id <= to; ++id) {
+      Result<RowOutcome> inserted =
+          applier_.Apply(Relation(), Change(wire::RowChange::INSERT, {Int(id), Int(0), Int(0)}));
+      if (!inserted.ok()) return inserted.status();
+    }
+    return Status::Ok();
+  }
+
+  CopyingRunsEngine engine_;
+  RowApplier<FakeTable, FakeColumn> applier_{&engine_};
+};
+
+TEST_F(InsertRunTest, ARunLongerThanABatchGoesByTheBulkPathAndAShortOneAsAnInsert) {
+  ASSERT_TRUE(InsertRun(1, 7).ok());
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"copy inserts 1,2,3,4,5,6"});
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(engine_.calls.back(), "insert batch id=7,a=0,b=0 arbiter");
+  engine_.calls.clear();
+  ASSERT_TRUE(InsertRun(8, 11).ok());  // longer than a batch, shorter than a bulk run
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(engine_.calls, std::vector<std::string>{"copy inserts 8,9,10,11"});
+}
+
+// The bulk path cannot tell which rows met an existing one: INSERTs tell, and overwrite them.
+TEST_F(InsertRunTest, ARunTheBulkPathRefusedGoesInInsertBatches) {
+  engine_.copied = false;
+  engine_.batch_result = BatchInsertion{1, {1}, std::nullopt};  // each batch's second row
+  engine_.updated = {1, 1};
+  ASSERT_TRUE(InsertRun(1, 5).ok());
+  ASSERT_TRUE(applier_.Flush().ok());
+  EXPECT_EQ(engine_.calls,
+            (std::vector<std::string>{
+                "copy inserts 1,2,3,4,5",
+                "insert batch id=1,a=0,b=0 | id=2,a=0,b=0 | id=3,a=0,b=0 arbiter",
+                "update a=0,b=0 where id=2", "insert batch id=4,a=0,b=0 | id=5,a=0,b=0 arbiter",
+                "update a=0,b=0 where id=5"}));
+  std::vector<LateOutcome> late = applier_.TakeLateOutcomes();
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].outcome, RowOutcome::kInsertedOverExisting);
+  EXPECT_EQ(late[0].rows, 2u);
+}
+
+TEST_F(InsertRunTest, ABulkPathErrorNamesTheTableAndTheRows) {
+  engine_.copied = Status::Error("ERROR: connection lost");
+  ASSERT_TRUE(InsertRun(1, 4).ok());
+  Status flushed = applier_.Flush();
+  ASSERT_FALSE(flushed.ok());
+  EXPECT_EQ(flushed.message(),
+            "apply to public.t (COPY of 4 inserted rows): ERROR: connection lost");
+}
+
 class CopyingEngine : public BatchingEngine {
  public:
   bool CopiesInBulk(const FakeTable&, const std::vector<std::string>*) const override {

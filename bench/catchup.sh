@@ -21,8 +21,9 @@
 #   mixed  MIXED_TXNS transactions, each an UPDATE of one existing row and a DELETE of another
 #                                                                                   (txn/s)
 # Prints a Markdown table (per engine and workload: median and min-max over the rounds of native
-# and Ferry throughput and of their per-round ratio, and the Ferry agents' peak RSS during their
-# drains) and writes every round to a CSV file.
+# and Ferry throughput and of their per-round ratio, the Ferry agents' peak RSS during their
+# drains, and the median CPU seconds the drains cost each process: where the time goes) and writes
+# every round to a CSV file.
 #
 # Usage: [ROUNDS=3] [ENGINES="postgres mariadb"] [WORKLOADS="bulk small mixed"] bench/catchup.sh
 #   ROWS=N              bulk rows (default 1000000)
@@ -77,6 +78,9 @@ echo "bench-token" >"$B/secret.token"
 
 die() { echo "FAILED: $*" >&2; exit 1; }
 elapsed() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f", e - s }'; }
+cpu_seconds() { awk -v s="$1" -v e="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (e - s) / hz }'; }
+# server_dir NAME: the data directory of server NAME (source, native, ferry) of this engine.
+server_dir() { if [ "$ENGINE" = postgres ]; then echo "$B/pg-$1"; else echo "$B/my-$1"; fi; }
 
 # The three servers of an engine are called source, native and ferry; PORT[name] is the TCP port
 # the replication connections use. The script's own SQL goes over Unix sockets (ferry_bench_pg,
@@ -270,11 +274,16 @@ write_backlog() {
 }
 
 # drain native|ferry: resumes that replica alone and sets SECS to the time until it shows MARK,
-# then the gate. For ferry also sets CAPTURE_KB and APPLY_KB, the agents' peak RSS meanwhile.
+# then the gate. For ferry also sets CAPTURE_KB and APPLY_KB, the agents' peak RSS meanwhile, and
+# CPU_CAPTURE, CPU_APPLY, CPU_SOURCE and CPU_TARGET, the CPU seconds each used meanwhile (the
+# source's and Ferry's target server's; for native, only CPU_SOURCE and CPU_TARGET, its replica's).
 drain() {
-  local who=$1 start deadline
+  local who=$1 start deadline capture_ticks source_ticks target_ticks
   settle
   [ "$who" = ferry ] && ferry_bench_reset_peak_rss "$(cat "$B/capture.pid")"
+  [ "$who" = ferry ] && capture_ticks=$(ferry_bench_cpu_ticks "$(cat "$B/capture.pid")")
+  source_ticks=$(ferry_bench_server_cpu_ticks "$(server_dir source)")
+  target_ticks=$(ferry_bench_server_cpu_ticks "$(server_dir "$who")")
   # The waiter notes the time it saw the marker, so that the checks below cannot add to SECS.
   rm -f "$B/drained"
   (wait_marker "$who" "$MARK" >/dev/null && date +%s.%N >"$B/drained") &
@@ -298,9 +307,16 @@ drain() {
   wait "$WAITER" || die "waiting for the $who replica failed"
   WAITER=
   SECS=$(elapsed "$start" "$(cat "$B/drained")")
+  CPU_SOURCE=$(cpu_seconds "$source_ticks" "$(ferry_bench_server_cpu_ticks "$(server_dir source)")")
+  CPU_TARGET=$(cpu_seconds "$target_ticks" "$(ferry_bench_server_cpu_ticks "$(server_dir "$who")")")
   if [ "$who" = ferry ]; then
     CAPTURE_KB=$(ferry_bench_peak_rss_kb "$(cat "$B/capture.pid")")
     APPLY_KB=$(ferry_bench_peak_rss_kb "$(cat "$B/apply.pid")")
+    CPU_CAPTURE=$(cpu_seconds "$capture_ticks" "$(ferry_bench_cpu_ticks "$(cat "$B/capture.pid")")")
+    CPU_APPLY=$(cpu_seconds 0 "$(ferry_bench_cpu_ticks "$(cat "$B/apply.pid")")")
+    FERRY_CPU="$CPU_CAPTURE,$CPU_APPLY,$CPU_SOURCE,$CPU_TARGET"
+  else
+    NATIVE_CPU="$CPU_SOURCE,$CPU_TARGET"
   fi
   gate "$who"
 }
@@ -326,12 +342,15 @@ step() {
 record() {
   local line
   line=$(awk -v OFS=, -v e="$ENGINE" -v w="$2" -v r="$1" -v first="$3" -v u="$UNIT" -v a="$AMOUNT" \
-    -v ns="$4" -v fs="$5" -v cap="$CAPTURE_KB" -v app="$APPLY_KB" 'BEGIN {
+    -v ns="$4" -v fs="$5" -v cap="$CAPTURE_KB" -v app="$APPLY_KB" -v fc="$FERRY_CPU" \
+    -v nc="$NATIVE_CPU" 'BEGIN {
       print e, w, r, first, u, a, ns, sprintf("%.0f", a / ns), fs, sprintf("%.0f", a / fs),
-            sprintf("%.3f", ns / fs), cap, app }')
+            sprintf("%.3f", ns / fs), cap, app, fc, nc }')
   echo "$line" >>"$CSV"
   awk -F, '{ printf "  round %s %-5s native %7.2f s %8s %s/s   ferry %7.2f s %8s %s/s   ferry/native %.2f   peak RSS capture %d MB, apply %d MB\n",
-    $3, $2, $7, $8, $5, $9, $10, $5, $11, $12 / 1024, $13 / 1024 }' <<<"$line"
+    $3, $2, $7, $8, $5, $9, $10, $5, $11, $12 / 1024, $13 / 1024
+    printf "          CPU s: ferry capture %s, apply %s, source %s, target %s; native source %s, replica %s\n",
+    $14, $15, $16, $17, $18, $19 }' <<<"$line"
 }
 
 # ---- report --------------------------------------------------------------------------------------
@@ -339,15 +358,18 @@ record() {
 # column ENGINE WORKLOAD N: field N of that pair's rounds in the CSV, one a line.
 column() { awk -F, -v e="$1" -v w="$2" -v c="$3" 'NR > 1 && $1 == e && $2 == w { print $c }' "$CSV"; }
 
+# median ENGINE WORKLOAD N: the median of field N over that pair's rounds ("?" in a CSV without it).
+median() { column "$1" "$2" "$3" | grep . | ferry_bench_median_range | awk '{ print $1 }' || echo "?"; }
+
 # cell KIND: "MEDIAN (MIN–MAX)" of the numbers on stdin (ferry_bench_fmt_range KIND, always with
 # the range).
 cell() { ferry_bench_median_range | ferry_bench_fmt_range "$1" full; }
 
 # summary: the Markdown table of every engine and workload in the CSV.
 summary() {
-  local engine workload unit amount backlog native ferry ratio rss
-  echo "| | workload | backlog | native | Ferry | Ferry/native throughput | Ferry peak RSS capture / apply |"
-  echo "|---|---|---|---|---|---|---|"
+  local engine workload unit amount backlog native ferry ratio rss cpu
+  echo "| | workload | backlog | native | Ferry | Ferry/native throughput | Ferry peak RSS capture / apply | CPU s of a drain: Ferry capture / apply / target; native replica |"
+  echo "|---|---|---|---|---|---|---|---|"
   for engine in $ENGINES; do
     for workload in $WORKLOADS; do
       [ -n "$(column "$engine" "$workload" 1)" ] || continue
@@ -363,7 +385,9 @@ summary() {
       ratio=$(column "$engine" "$workload" 11 | cell ratio)
       rss="$(column "$engine" "$workload" 12 | sort -g | tail -n 1 | awk '{ printf "%d", $1 / 1024 }') / $(
         column "$engine" "$workload" 13 | sort -g | tail -n 1 | awk '{ printf "%d", $1 / 1024 }') MB"
-      echo "| $(ferry_bench_engine_title "$engine") | $workload | $backlog | $native $unit/s | $ferry $unit/s | $ratio | $rss |"
+      cpu="$(median "$engine" "$workload" 14) / $(median "$engine" "$workload" 15) / $(
+        median "$engine" "$workload" 17); $(median "$engine" "$workload" 19)"
+      echo "| $(ferry_bench_engine_title "$engine") | $workload | $backlog | $native $unit/s | $ferry $unit/s | $ratio | $rss | $cpu |"
     done
   done
 }
@@ -376,7 +400,7 @@ if [ -n "${REPORT:-}" ]; then
   exit 0
 fi
 
-echo "engine,workload,round,first,unit,amount,native_s,native_per_s,ferry_s,ferry_per_s,ferry_native_ratio,ferry_capture_peak_kb,ferry_apply_peak_kb" >"$CSV"
+echo "engine,workload,round,first,unit,amount,native_s,native_per_s,ferry_s,ferry_per_s,ferry_native_ratio,ferry_capture_peak_kb,ferry_apply_peak_kb,ferry_capture_cpu_s,ferry_apply_cpu_s,ferry_source_cpu_s,ferry_target_cpu_s,native_source_cpu_s,native_replica_cpu_s" >"$CSV"
 echo "ferry: $FERRY ($("$FERRY" --version)); rounds: $ROUNDS; workloads: $WORKLOADS"
 for ENGINE in $ENGINES; do
   if [ "$ENGINE" = postgres ]; then use_engine pg; else use_engine my; fi

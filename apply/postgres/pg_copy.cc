@@ -80,6 +80,18 @@ Status AppendCopyLine(const MappedRelation& relation,
   return Status::Ok();
 }
 
+void AppendBoundLine(const std::vector<BoundColumn>& row, std::string* out) {
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i > 0) out->push_back('\t');
+    if (row[i].value) {
+      AppendCopyField(*row[i].value, out);
+    } else {
+      out->append("\\N");
+    }
+  }
+  out->push_back('\n');
+}
+
 std::string CopyFromStdinStatement(const std::string& quoted_table,
                                    const std::vector<std::string>& columns) {
   return "COPY " + quoted_table + " (" + JoinQuoted(columns) + ") FROM STDIN";

@@ -35,6 +35,10 @@ Status AppendCopyLine(const MappedRelation& relation,
                       const google::protobuf::RepeatedPtrField<wire::Value>& image,
                       std::string* out);
 
+// Appends the bound values of `row` (as an INSERT would send them) as one line: tab-separated,
+// \N for NULL, ending in a newline.
+void AppendBoundLine(const std::vector<BoundColumn>& row, std::string* out);
+
 // COPY table (columns) FROM STDIN: text format, the session's client encoding (UTF8).
 std::string CopyFromStdinStatement(const std::string& quoted_table,
                                    const std::vector<std::string>& columns);

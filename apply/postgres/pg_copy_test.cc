@@ -99,6 +99,16 @@ TEST(CopyLineTest, ErrorsNameTheColumnAndAppendNothing) {
   EXPECT_EQ(Line({Int(1), Null()}).substr(0, 13), "before|error:");
 }
 
+TEST(CopyLineTest, BoundValuesAreEscapedAndNullIsBackslashN) {
+  std::string line;
+  AppendBoundLine({{"a", std::string("1"), false},
+                   {"b", std::nullopt, false},
+                   {"c", std::string("x\ty\\z"), false},
+                   {"d", std::string("\\x00ff"), false}},
+                  &line);
+  EXPECT_EQ(line, "1\t\\N\tx\\ty\\\\z\t\\\\x00ff\n");
+}
+
 TEST(CopyStatementTest, CopyStageAndMerge) {
   const TargetTable target = Target();
   EXPECT_EQ(CopyFromStdinStatement(target.quoted(), {"id", "a b"}),

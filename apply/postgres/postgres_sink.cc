@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -371,6 +372,10 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Status CopyIn(const std::string& sql, const MappedRelation& relation, const TargetTable& target,
                 const std::vector<const TargetColumn*>& columns, const ChunkRows& rows,
                 std::string* sqlstate = nullptr);
+  // Runs the COPY `sql` with the `lines` lines `append_line(i, data)` appends as its data.
+  Status CopyLinesIn(const std::string& sql, size_t lines,
+                     const std::function<Status(size_t, std::string*)>& append_line,
+                     std::string* sqlstate = nullptr);
   // Tries a COPY of `rows` straight into `target`, which holds no row with their keys in the
   // common case; rolls it back when one was there. True when the rows are written.
   Result<bool> CopyStraightIn(const MappedRelation& relation, const TargetTable& target,
@@ -464,6 +469,11 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Result<std::vector<size_t>> CopyRows(const MappedRelation& relation, const TargetTable& target,
                                        const ChunkRows& rows,
                                        const std::vector<std::string>* arbiter) override;
+  bool CopiesInsertRuns(const TargetTable& target) const override {
+    return target.relkind == 'r' || target.relkind == 'p';
+  }
+  Result<bool> CopyInsertBatch(const TargetTable& target,
+                               const std::vector<std::vector<BoundColumn>>& rows) override;
   // The SQL an error message suggests quotes names, so that it is right for any name.
   std::string HintIdent(const std::string& name) const override { return QuoteIdent(name); }
 
@@ -495,6 +505,9 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   // By target table: the writes of copied rows left to go through the stage before a COPY
   // straight in is tried again (kStagedWritesAfterClash).
   std::map<std::string, int> staged_writes_;
+  // By target table: the runs of inserts left to go as INSERTs before a COPY is tried again
+  // (kStagedWritesAfterClash), after one that met an existing row.
+  std::map<std::string, int> inserted_runs_;
   // Applies rows through this sink's RowEngine side; holds the catalog cache Close() clears.
   RowApplier<TargetTable, BoundColumn> rows_{this};
 };
@@ -1008,6 +1021,38 @@ Result<std::vector<size_t>> PostgresSink::CopyRows(const MappedRelation& relatio
   return by_row;
 }
 
+// The bound values are the text the INSERT would send as parameters, which COPY's text format
+// reads with the same input functions. A COPY that fails for any reason is rolled back to its
+// savepoint and the rows go in as INSERTs: those tell which rows met an existing one, and fail
+// with the error the row path gives.
+Result<bool> PostgresSink::CopyInsertBatch(const TargetTable& target,
+                                           const std::vector<std::vector<BoundColumn>>& rows) {
+  int& inserted = inserted_runs_[target.name()];
+  if (inserted > 0 || rows.front().empty()) {
+    if (inserted > 0) --inserted;
+    return false;
+  }
+  std::vector<std::string> names;
+  for (const BoundColumn& column : rows.front()) names.push_back(column.name);
+  FERRY_RETURN_IF_ERROR(Run("SAVEPOINT ferry_insert_copy", "set a savepoint"));
+  Status copied = CopyLinesIn(CopyFromStdinStatement(target.quoted(), names), rows.size(),
+                              [&rows](size_t i, std::string* data) {
+                                AppendBoundLine(rows[i], data);
+                                return Status::Ok();
+                              });
+  if (copied.ok()) {
+    FERRY_RETURN_IF_ERROR(Run("RELEASE SAVEPOINT ferry_insert_copy", "release the savepoint"));
+    return true;
+  }
+  FERRY_RETURN_IF_ERROR(
+      Run("ROLLBACK TO SAVEPOINT ferry_insert_copy; RELEASE SAVEPOINT ferry_insert_copy",
+          "roll back to the savepoint"));
+  log_->debug("COPY of {} inserted rows into {}: {}; they and the next {} runs go as INSERTs",
+              rows.size(), target.name(), copied.message(), kStagedWritesAfterClash);
+  inserted = kStagedWritesAfterClash;
+  return false;
+}
+
 Result<bool> PostgresSink::CopyThroughStage(const MappedRelation& relation,
                                             const TargetTable& target,
                                             const std::vector<const TargetColumn*>& columns,
@@ -1089,6 +1134,17 @@ Status PostgresSink::CopyIn(const std::string& sql, const MappedRelation& relati
                             const TargetTable& target,
                             const std::vector<const TargetColumn*>& columns, const ChunkRows& rows,
                             std::string* sqlstate) {
+  return CopyLinesIn(
+      sql, static_cast<size_t>(rows.size()),
+      [&](size_t i, std::string* data) {
+        return AppendLine(relation, target, columns, rows[i].new_values(), data);
+      },
+      sqlstate);
+}
+
+Status PostgresSink::CopyLinesIn(const std::string& sql, size_t lines,
+                                 const std::function<Status(size_t, std::string*)>& append_line,
+                                 std::string* sqlstate) {
   PgResult started(PQexec(conn_, sql.c_str()), &PQclear);
   if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
     return Status::Error("start COPY: " + ServerMessage(conn_, started.get()));
@@ -1102,8 +1158,8 @@ Status PostgresSink::CopyIn(const std::string& sql, const MappedRelation& relati
     }
     data.clear();
   };
-  for (size_t i = 0; i < static_cast<size_t>(rows.size()) && status.ok(); ++i) {
-    status = AppendLine(relation, target, columns, rows[i].new_values(), &data);
+  for (size_t i = 0; i < lines && status.ok(); ++i) {
+    status = append_line(i, &data);
     if (status.ok() && data.size() >= kCopySendBytes) send();
   }
   if (status.ok() && !data.empty()) send();

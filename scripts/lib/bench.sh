@@ -97,6 +97,25 @@ ferry_bench_peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 # clear_refs 5), so that the peak of a long-running process can be read for one phase alone.
 ferry_bench_reset_peak_rss() { echo 5 >"/proc/$1/clear_refs"; }
 
+# ferry_bench_cpu_ticks PID: the CPU time (user + system, in clock ticks) PID has used so far.
+ferry_bench_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# ferry_bench_server_cpu_ticks DIR: the CPU time the database server started in DIR (by
+# ferry_pg_start or ferry_maria_start) has used so far (PostgreSQL: the postmaster, its live processes, and those that have exited).
+ferry_bench_server_cpu_ticks() {
+  local dir=$1 pid child total
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    pid=$(head -n 1 "$dir/data/postmaster.pid")
+    total=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat")
+    for child in $(ps -o pid= --ppid "$pid"); do
+      total=$((total + $(ferry_bench_cpu_ticks "$child" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+  else
+    ferry_bench_cpu_ticks "$(cat "$dir/mysqld.pid")"
+  fi
+}
+
 # ferry_bench_median_range: reads numbers, one a line; prints "MEDIAN MIN MAX" (the median of an
 # even count is the mean of the middle two).
 ferry_bench_median_range() {

@@ -554,6 +554,57 @@ TEST_F(PostgresSinkTest, PipelinedInsertErrorSurfacesAtTheCommit) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM pipe_ins_err"), "1");
 }
 
+// A run of inserts longer than an INSERT batch goes by COPY; one whose rows meet an existing row
+// is rolled back and goes as INSERTs, which overwrite that row and report it; later runs into
+// the table skip the COPY for a while. Values COPY reads as the INSERT would (NULL, escapes).
+TEST_F(PostgresSinkTest, LongRunsOfInsertsAreCopiedAndStillOverwriteAnExistingRow) {
+  Exec(
+      "CREATE TABLE run_ins (id int PRIMARY KEY, a text, b int);"
+      "INSERT INTO run_ins VALUES (2500, 'old', 0)");
+  Simple t = MakeSimple("run_ins");
+  const auto run = [&](int from, int to) {
+    for (int id = from; id <= to; ++id) {
+      Apply(t.mapped,
+            Insert(1, {Int(id), id % 7 == 0 ? Null() : Text("r\t" + std::to_string(id)), Int(id)}));
+    }
+  };
+  Begin("0/1");
+  run(1, 1500);  // no row there: by COPY
+  Commit();
+  EXPECT_EQ(Late(), "");
+  // Under a savepoint of their own, not in the transaction that wrote the checkpoint.
+  const std::string in_checkpoint_transaction =
+      "SELECT count(*) FROM run_ins WHERE xmin::text IN (SELECT xmin::text FROM "
+      "ferry_meta.checkpoints)";
+  EXPECT_EQ(Scalar(in_checkpoint_transaction), "0");
+  Begin("0/2");
+  run(2001, 3500);  // 2500 is there
+  Commit();
+  EXPECT_EQ(Late(), "public.run_ins: 1 x kInsertedOverExisting\n");
+  EXPECT_EQ(Scalar(in_checkpoint_transaction), "1500");  // the COPY rolled back: INSERTs
+  EXPECT_EQ(Scalar("SELECT count(*) FROM run_ins"), "3000");
+  EXPECT_EQ(Scalar("SELECT a FROM run_ins WHERE id = 2500"), "r\t2500");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM run_ins WHERE a IS NULL"), "429");
+  EXPECT_EQ(Scalar("SELECT sum(b) FROM run_ins"), "5251500");
+}
+
+// A value the target refuses in a run copied fails as it would as an INSERT, naming the table.
+TEST_F(PostgresSinkTest, ARefusedValueInACopiedRunFailsAsAnInsertWould) {
+  Exec("CREATE TABLE run_ins_err (id int PRIMARY KEY, a text, b int NOT NULL)");
+  Simple t = MakeSimple("run_ins_err");
+  Begin("0/1");
+  for (int id = 1; id <= 1500; ++id) {
+    Apply(t.mapped, Insert(1, {Int(id), Text("x"), id == 1200 ? Null() : Int(id)}));
+  }
+  Status committed = sink_->CommitTransaction();
+  sink_->AbortTransaction();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_TRUE(Contains(committed.message(), "apply to public.run_ins_err (INSERT of"))
+      << committed.message();
+  EXPECT_TRUE(Contains(committed.message(), "null value in column \"b\"")) << committed.message();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM run_ins_err"), "0");
+}
+
 // A key change finds its row by the old key; a later change of the row by its new key must see
 // it, also when the row was missing and is inserted by the key change.
 TEST_F(PostgresSinkTest, PipelinedKeyChangesAreSeenByLaterChangesOfTheNewKey) {
