@@ -359,7 +359,7 @@ record() {
 column() { awk -F, -v e="$1" -v w="$2" -v c="$3" 'NR > 1 && $1 == e && $2 == w { print $c }' "$CSV"; }
 
 # median ENGINE WORKLOAD N: the median of field N over that pair's rounds ("?" in a CSV without it).
-median() { column "$1" "$2" "$3" | grep . | ferry_bench_median_range | awk '{ print $1 }' || echo "?"; }
+median() { column "$1" "$2" "$3" | grep . | ferry_bench_median_range | awk '{ printf "%.2f", $1 }' || echo "?"; }
 
 # cell KIND: "MEDIAN (MIN–MAX)" of the numbers on stdin (ferry_bench_fmt_range KIND, always with
 # the range).
