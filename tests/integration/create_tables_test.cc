@@ -1,7 +1,8 @@
 // create_tables: true, in every direction, through the real ferry binary: the target starts with
 // no tables at all; the apply agent creates each from its source relation through the type
 // mapping (with the primary key, none for a table without one) before the copy's first chunk or
-// the stream's first change, and the rows that arrive are the source's, value for value.
+// the stream's first change, and the rows that arrive are the source's, value for value; after a
+// table's copy, the source's secondary indexes the target can hold, on tables it created only.
 #include <gtest/gtest.h>
 
 #include <chrono>

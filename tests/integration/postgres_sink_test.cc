@@ -1492,6 +1492,10 @@ TEST_F(PostgresSinkTest, TargetTriggersAndForeignKeysBehaveAsOnAReplica) {
   EXPECT_EQ(Query("SELECT id, b FROM fk_child"), std::vector<Row>{R({"1", "42"})});
 }
 
+TEST_F(PostgresSinkTest, CreatedTableIsRecordedAndItsIndexesAreCreatedOnce) {
+  CheckCreatedTableAndIndexes("public");
+}
+
 TEST_F(PostgresSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept) {
   CheckCopyRangeDelete("public");
 }
