@@ -101,6 +101,23 @@ NewTable PlanNewTable(const MappedRelation& relation, SourceEngine source_engine
   return table;
 }
 
+namespace {
+
+// True when `index` is unique over exactly the primary key's columns, whole and in order: a
+// PostgreSQL replica identity index, which became the table's primary key.
+bool IsThePrimaryKey(const NewTable& table, const NewIndex& index) {
+  if (index.columns.size() != table.primary_key.size()) return false;
+  for (size_t i = 0; i < index.columns.size(); ++i) {
+    if (index.columns[i].prefix_length != 0 ||
+        table.columns[index.columns[i].column].name != table.primary_key[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 PlannedIndexes PlanNewIndexes(
     const NewTable& table, const google::protobuf::RepeatedPtrField<wire::SecondaryIndex>& source) {
   PlannedIndexes planned;
@@ -127,6 +144,7 @@ PlannedIndexes PlanNewIndexes(
           table, created, "the mapping excludes its column " + table.source_name + "." + missing));
       continue;
     }
+    if (created.unique && IsThePrimaryKey(table, created)) continue;  // already there
     planned.indexes.push_back(std::move(created));
   }
   return planned;

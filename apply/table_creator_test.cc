@@ -210,6 +210,24 @@ TEST(CreateIndexPlanTest, ColumnsGoThroughTheMapping) {
             "target yourself if you need it");
 }
 
+// A replica identity index became the primary key: it is not created a second time.
+TEST(CreateIndexPlanTest, AUniqueIndexOverThePrimaryKeyIsLeftOut) {
+  const MappedRelation mapped = Mapped(MakeRelation({{"a", "int4", wire::LOGICAL_TYPE_INT, true},
+                                                     {"b", "int4", wire::LOGICAL_TYPE_INT, true},
+                                                     {"c", "int4", wire::LOGICAL_TYPE_INT, false}},
+                                                    /*full_old_image=*/false));
+  const NewTable table = PlanNewTable(mapped, SourceEngine::kPostgres);
+  google::protobuf::RepeatedPtrField<wire::SecondaryIndex> source;
+  *source.Add() = SourceIndex("t_identity", true, {"a", "b"});
+  *source.Add() = SourceIndex("t_b_a", true, {"b", "a"});
+  *source.Add() = SourceIndex("t_a_b", false, {"a", "b"});
+  const PlannedIndexes planned = PlanNewIndexes(table, source);
+  ASSERT_EQ(planned.indexes.size(), 2u);
+  EXPECT_EQ(planned.indexes[0].source_name, "t_b_a");
+  EXPECT_EQ(planned.indexes[1].source_name, "t_a_b");
+  EXPECT_TRUE(planned.not_created.empty());
+}
+
 TEST(CreateIndexPlanTest, TruncateIdentifierKeepsWholeCharacters) {
   EXPECT_EQ(TruncateIdentifier("short", 63), "short");
   EXPECT_EQ(TruncateIdentifier(std::string(70, 'x'), 63), std::string(63, 'x'));

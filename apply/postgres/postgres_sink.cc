@@ -126,8 +126,12 @@ constexpr const char* kTableCreatedSql =
     "UPDATE ferry_meta.copy_progress SET created_table = true"
     " WHERE upstream = $1 AND source_table = $2";
 
-constexpr const char* kIndexExistsSql =
-    "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+// Whether the relation named $2 in schema $1, if any, is an index of table $3: index names are
+// per schema, so the name may be another table's (two source schemas mapped into one).
+constexpr const char* kIndexNameTakenSql =
+    "SELECT coalesce(i.indrelid = to_regclass($3), false)"
+    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
     " WHERE n.nspname = $1 AND c.relname = $2";
 
 constexpr const char* kCopyProgressSql =
@@ -1301,10 +1305,17 @@ Result<IndexDdl> PostgresSink::CreateIndexes(const NewTable& table,
       ddl.not_created.push_back(IndexNotCreated(table, index, sql.message()));
       continue;
     }
-    Result<PgResult> exists =
-        ExecParams(kIndexExistsSql, {table.schema, PgIndexName(table, index)});
-    if (!exists.ok()) return IndexFailed(table, index, exists.status());
-    if (PQntuples(exists->get()) > 0) continue;
+    const std::string name = PgIndexName(table, index);
+    Result<PgResult> taken =
+        ExecParams(kIndexNameTakenSql,
+                   {table.schema, name, QuoteIdent(table.schema) + "." + QuoteIdent(table.table)});
+    if (!taken.ok()) return IndexFailed(table, index, taken.status());
+    if (PQntuples(taken->get()) > 0) {
+      if (std::string(PQgetvalue(taken->get(), 0, 0)) == "t") continue;  // created before
+      ddl.not_created.push_back(IndexNotCreated(
+          table, index, "schema " + table.schema + " already has a relation named " + name));
+      continue;
+    }
     Status created = ExecSimple(*sql);
     if (!created.ok()) return IndexFailed(table, index, created);
     ddl.run.push_back(*sql);
