@@ -45,6 +45,7 @@ Status ChunkWriter::Begin(ChunkJob job) {
   FERRY_RETURN_IF_ERROR(sink_->BeginCopyTransaction());
   job_ = std::move(job);
   relation_.reset();
+  indexes_considered_ = false;
   rows_ = 0;
   ReleaseRows();
   return Status::Ok();
@@ -77,6 +78,13 @@ Status ChunkWriter::AddRelation(const wire::Relation& relation) {
   auto mapped = context_.mapper->Map(relation);
   if (!mapped.ok()) return mapped.status();
   FERRY_RETURN_IF_ERROR(targets_->Check(*mapped));
+  // Before the chunk writes a row: on MySQL/MariaDB the index DDL, on a connection of its own,
+  // would otherwise wait for this transaction's lock on the table.
+  if (job_->chunk.table_done() && !indexes_considered_) {
+    indexes_considered_ = true;
+    FERRY_RETURN_IF_ERROR(targets_->CreateIndexes(*mapped, job_->chunk.indexes())
+                              .WithContext("copying " + job_->chunk.table()));
+  }
   relation_ = std::move(mapped).value();
   // The whole table in one chunk: its rows replace whatever the stream brought before it.
   if (job_->chunk.whole_table()) return sink_->EmptyTable(*relation_);

@@ -10,6 +10,8 @@
 //  - The stream thread writes nothing to a table while a chunk of it is in flight (WaitFor): the
 //    chunk's place in the stream is exact only if what follows it on that table follows it on
 //    the target too.
+//  - A table create_tables created gets its secondary indexes on its last chunk, before that
+//    chunk writes a row (TargetTables::CreateIndexes), so they exist once its copy is done.
 #pragma once
 
 #include <google/protobuf/arena.h>
@@ -91,6 +93,7 @@ class ChunkWriter {
   std::optional<TargetTables> targets_;  // once open
   std::optional<ChunkJob> job_;
   std::optional<MappedRelation> relation_;
+  bool indexes_considered_ = false;  // this chunk's CopyChunk.indexes were handed to targets_
   uint64_t rows_ = 0;
   // The chunk's frames and its rows not yet handed to the sink, converted, all on one arena: a
   // row costs no allocation or free per value, and rows move from their frame to `rows_queued_`

@@ -91,6 +91,10 @@ class RecordingSink : public Sink {
     return std::optional<std::vector<std::string>>(std::vector<std::string>{"id", "name"});
   }
   Result<std::vector<std::string>> CreateTable(const NewTable&) override { return Unused(); }
+  Status RecordTableCreated(const std::string&, const std::string&) override { return Unused(); }
+  Result<IndexDdl> CreateIndexes(const NewTable&, const std::vector<NewIndex>&) override {
+    return Unused();
+  }
   std::string engine() const override { return "recording"; }
 
  private:

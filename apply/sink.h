@@ -50,6 +50,9 @@ struct CopyProgress {
   // A re-copy of a table already replicated (ferry snapshot): the copy also removes target rows
   // the source does not have, where a first copy leaves the target's other rows alone.
   bool resync = false;
+  // create_tables created the target table (read only: Sink::RecordTableCreated sets it, and it
+  // stays set). Only such a table gets the source's secondary indexes after its copy.
+  bool created_table = false;
 };
 
 // A RowChange's old or new image: one value per source column.
@@ -171,6 +174,19 @@ class Sink {
   // it (the table then commits, or rolls back, with it), MySQL/MariaDB, whose DDL commits
   // implicitly, on a connection of its own, so the table exists at once.
   virtual Result<std::vector<std::string>> CreateTable(const NewTable& table) = 0;
+
+  // Records in the open transaction that create_tables created the target table of source table
+  // `table` ("schema.table"), on its row of ferry_meta.copy_progress if it has one (a table no
+  // copy is recorded for is not copied, and gets no indexes).
+  virtual Status RecordTableCreated(const std::string& upstream, const std::string& table) = 0;
+
+  // Creates `indexes` on the table `table` describes, each unless an index of its name is there,
+  // before anything of the open transaction commits: PostgreSQL in it, MySQL/MariaDB on a
+  // connection of its own (so run it before the transaction writes to the table, whose lock
+  // the DDL waits for). An index the engine cannot hold is skipped and said why; a statement the
+  // server refuses is an error naming table, index and the fix.
+  virtual Result<IndexDdl> CreateIndexes(const NewTable& table,
+                                         const std::vector<NewIndex>& indexes) = 0;
 
   // "postgres", ...
   virtual std::string engine() const = 0;

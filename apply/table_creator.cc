@@ -101,6 +101,78 @@ NewTable PlanNewTable(const MappedRelation& relation, SourceEngine source_engine
   return table;
 }
 
+namespace {
+
+// True when `index` is unique over exactly the primary key's columns, whole and in order: a
+// PostgreSQL replica identity index, which became the table's primary key.
+bool IsThePrimaryKey(const NewTable& table, const NewIndex& index) {
+  if (index.columns.size() != table.primary_key.size()) return false;
+  for (size_t i = 0; i < index.columns.size(); ++i) {
+    if (index.columns[i].prefix_length != 0 ||
+        table.columns[index.columns[i].column].name != table.primary_key[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+PlannedIndexes PlanNewIndexes(
+    const NewTable& table, const google::protobuf::RepeatedPtrField<wire::SecondaryIndex>& source) {
+  PlannedIndexes planned;
+  for (const wire::SecondaryIndex& index : source) {
+    NewIndex created;
+    created.source_name = index.name();
+    created.unique = index.unique();
+    std::string missing;
+    for (int i = 0; i < index.columns_size() && missing.empty(); ++i) {
+      const auto column = std::find_if(
+          table.columns.begin(), table.columns.end(),
+          [&](const NewColumn& candidate) { return candidate.source.name() == index.columns(i); });
+      if (column == table.columns.end()) {
+        missing = index.columns(i);
+        break;
+      }
+      NewIndexColumn part;
+      part.column = static_cast<size_t>(column - table.columns.begin());
+      part.prefix_length = i < index.prefix_lengths_size() ? index.prefix_lengths(i) : 0;
+      created.columns.push_back(part);
+    }
+    if (!missing.empty() || created.columns.empty()) {
+      planned.not_created.push_back(IndexNotCreated(
+          table, created, "the mapping excludes its column " + table.source_name + "." + missing));
+      continue;
+    }
+    if (created.unique && IsThePrimaryKey(table, created)) continue;  // already there
+    planned.indexes.push_back(std::move(created));
+  }
+  return planned;
+}
+
+std::string TruncateIdentifier(std::string_view name, size_t max_bytes) {
+  if (name.size() <= max_bytes) return std::string(name);
+  size_t end = max_bytes;
+  // Back off continuation bytes (10xxxxxx) so no character is cut in two.
+  while (end > 0 && (static_cast<unsigned char>(name[end]) & 0xC0) == 0x80) --end;
+  return std::string(name.substr(0, end));
+}
+
+std::string IndexNotCreated(const NewTable& table, const NewIndex& index, std::string_view why) {
+  return "create_tables: index " + index.source_name + " of source table " + table.source_name +
+         " is not created on " + table.target_name() + ": " + std::string(why) +
+         "; create it on the target yourself if you need it";
+}
+
+Status IndexFailed(const NewTable& table, const NewIndex& index, const Status& failure) {
+  return Status::Error(
+      "create_tables: creating index " + index.source_name + " (of source table " +
+      table.source_name + ") on " + table.target_name() + " failed: " + failure.message() +
+      "; create the index on the target yourself under the name the statement gives "
+      "it (the copy then finds it and goes on), or drop the target table and "
+      "re-copy it (ferry snapshot) to have it created again");
+}
+
 Status UnmappableColumn(const NewTable& table, const NewColumn& column,
                         std::string_view target_engine, std::string_view why) {
   return Status::Error("create_tables: cannot create " + table.target_name() +

@@ -4,8 +4,11 @@
 // engine halves (apply/postgres/pg_ddl.h, apply/mysql/mysql_ddl.h) choose the target type of
 // each column from that and write the DDL; Sink::CreateTable runs it.
 //
-// What the change stream cannot tell, and so is never created: secondary indexes, unique
-// constraints other than the key, NOT NULL on non-key columns, defaults, foreign keys, checks.
+// A table's secondary indexes are created after its copy (NewIndex, Sink::CreateIndexes), from
+// the source's description on the copy's last chunk (wire::SecondaryIndex), and only on a table
+// create_tables created. What neither the change stream nor the copy tells, and so is never
+// created: NOT NULL on non-key columns, defaults, foreign keys, checks, and the indexes the capture
+// agent does not carry (expression, partial, full-text, ...).
 // Invariant: a created column holds every value of its source column exactly, or the engine half
 // refuses the column with an error naming table, column, source type and the fix (create the
 // table yourself); where a type holds only most values (see the engine halves), the sink's
@@ -76,6 +79,46 @@ bool KeyIsPrimaryKey(const MappedRelation& relation);
 
 // The table `relation` maps to, as create_tables creates it.
 NewTable PlanNewTable(const MappedRelation& relation, SourceEngine source_engine);
+
+// One column of a NewIndex.
+struct NewIndexColumn {
+  size_t column = 0;           // into NewTable.columns
+  uint32_t prefix_length = 0;  // index only the first n characters (bytes); 0: the whole value
+};
+
+// A secondary index of a created table, its columns under their target names. Invariant: it names
+// only columns of its NewTable, in index order.
+struct NewIndex {
+  std::string source_name;  // the source's index name; the engine half derives the target's
+  bool unique = false;
+  std::vector<NewIndexColumn> columns;
+};
+
+// The indexes to create on `table` from the source's, and why any other was not.
+struct PlannedIndexes {
+  std::vector<NewIndex> indexes;
+  std::vector<std::string> not_created;  // one sentence each, for the log
+};
+PlannedIndexes PlanNewIndexes(
+    const NewTable& table, const google::protobuf::RepeatedPtrField<wire::SecondaryIndex>& source);
+
+// `name` cut to at most `max_bytes` bytes, on a UTF-8 character boundary (identifier limits:
+// PostgreSQL 63 bytes, MySQL/MariaDB 64 characters).
+std::string TruncateIdentifier(std::string_view name, size_t max_bytes);
+
+// What Sink::CreateIndexes did: the DDL it ran (an index already there runs nothing), and one
+// sentence for each index the target engine cannot hold, for the log.
+struct IndexDdl {
+  std::vector<std::string> run;
+  std::vector<std::string> not_created;
+};
+
+// The sentence for an index the target engine cannot hold: names table, index, why, and the fix.
+std::string IndexNotCreated(const NewTable& table, const NewIndex& index, std::string_view why);
+
+// The error for a CREATE INDEX the target refused: names table, index, the server's message and
+// the fix.
+Status IndexFailed(const NewTable& table, const NewIndex& index, const Status& failure);
 
 // The error for a column the target engine has no exact type for: names table, column, source
 // type, why, and the fixes.

@@ -163,5 +163,92 @@ TEST(CreateTablePlanTest, UnmappableColumnNamesTableColumnTypeAndFix) {
             "under the mapping's `types:`");
 }
 
+wire::SecondaryIndex SourceIndex(const std::string& name, bool unique,
+                                 const std::vector<std::string>& columns,
+                                 const std::vector<uint32_t>& prefixes = {}) {
+  wire::SecondaryIndex index;
+  index.set_name(name);
+  index.set_unique(unique);
+  for (const std::string& column : columns) index.add_columns(column);
+  for (uint32_t prefix : prefixes) index.add_prefix_lengths(prefix);
+  return index;
+}
+
+// Index columns go through the mapping: renamed columns by their target names, and an index over
+// an excluded column is not created, saying why.
+TEST(CreateIndexPlanTest, ColumnsGoThroughTheMapping) {
+  MappingRule rule;
+  rule.source = "public.t";
+  rule.target = "app.orders";
+  rule.renames = {{"a", "order_id"}};
+  rule.exclude = {"secret"};
+  const MappedRelation mapped =
+      Mapped(MakeRelation({{"id", "int4", wire::LOGICAL_TYPE_INT, true},
+                           {"a", "int4", wire::LOGICAL_TYPE_INT, false},
+                           {"secret", "text", wire::LOGICAL_TYPE_TEXT, false},
+                           {"b", "text", wire::LOGICAL_TYPE_TEXT, false}},
+                          /*full_old_image=*/false),
+             {rule});
+  const NewTable table = PlanNewTable(mapped, SourceEngine::kMysql);
+  google::protobuf::RepeatedPtrField<wire::SecondaryIndex> source;
+  *source.Add() = SourceIndex("a_b", false, {"a", "b"}, {0, 12});
+  *source.Add() = SourceIndex("by_secret", true, {"b", "secret"});
+  const PlannedIndexes planned = PlanNewIndexes(table, source);
+  ASSERT_EQ(planned.indexes.size(), 1u);
+  const NewIndex& index = planned.indexes[0];
+  EXPECT_EQ(index.source_name, "a_b");
+  EXPECT_FALSE(index.unique);
+  ASSERT_EQ(index.columns.size(), 2u);
+  EXPECT_EQ(table.columns[index.columns[0].column].name, "order_id");
+  EXPECT_EQ(index.columns[0].prefix_length, 0u);
+  EXPECT_EQ(table.columns[index.columns[1].column].name, "b");
+  EXPECT_EQ(index.columns[1].prefix_length, 12u);
+  ASSERT_EQ(planned.not_created.size(), 1u);
+  EXPECT_EQ(planned.not_created[0],
+            "create_tables: index by_secret of source table public.t is not created on "
+            "app.orders: the mapping excludes its column public.t.secret; create it on the "
+            "target yourself if you need it");
+}
+
+// A replica identity index became the primary key: it is not created a second time.
+TEST(CreateIndexPlanTest, AUniqueIndexOverThePrimaryKeyIsLeftOut) {
+  const MappedRelation mapped = Mapped(MakeRelation({{"a", "int4", wire::LOGICAL_TYPE_INT, true},
+                                                     {"b", "int4", wire::LOGICAL_TYPE_INT, true},
+                                                     {"c", "int4", wire::LOGICAL_TYPE_INT, false}},
+                                                    /*full_old_image=*/false));
+  const NewTable table = PlanNewTable(mapped, SourceEngine::kPostgres);
+  google::protobuf::RepeatedPtrField<wire::SecondaryIndex> source;
+  *source.Add() = SourceIndex("t_identity", true, {"a", "b"});
+  *source.Add() = SourceIndex("t_b_a", true, {"b", "a"});
+  *source.Add() = SourceIndex("t_a_b", false, {"a", "b"});
+  const PlannedIndexes planned = PlanNewIndexes(table, source);
+  ASSERT_EQ(planned.indexes.size(), 2u);
+  EXPECT_EQ(planned.indexes[0].source_name, "t_b_a");
+  EXPECT_EQ(planned.indexes[1].source_name, "t_a_b");
+  EXPECT_TRUE(planned.not_created.empty());
+}
+
+TEST(CreateIndexPlanTest, TruncateIdentifierKeepsWholeCharacters) {
+  EXPECT_EQ(TruncateIdentifier("short", 63), "short");
+  EXPECT_EQ(TruncateIdentifier(std::string(70, 'x'), 63), std::string(63, 'x'));
+  // "é" is two bytes: cutting after its first would leave half a character.
+  EXPECT_EQ(TruncateIdentifier("ab\xc3\xa9", 3), "ab");
+  EXPECT_EQ(TruncateIdentifier("ab\xc3\xa9", 4), "ab\xc3\xa9");
+}
+
+TEST(CreateIndexPlanTest, AFailedIndexNamesTableIndexAndTheFix) {
+  NewTable table;
+  table.schema = "app";
+  table.table = "t";
+  table.source_name = "src.t";
+  NewIndex index;
+  index.source_name = "t_name";
+  const Status failed = IndexFailed(table, index, Status::Error("duplicate key"));
+  EXPECT_NE(failed.message().find("index t_name (of source table src.t) on app.t failed: "
+                                  "duplicate key; create the index on the target yourself"),
+            std::string::npos)
+      << failed.message();
+}
+
 }  // namespace
 }  // namespace ferry::apply

@@ -52,6 +52,7 @@ Status TargetTables::Create(const MappedRelation& mapped) {
   const NewTable table = PlanNewTable(mapped, *engine);
   Result<std::vector<std::string>> ddl = sink_.CreateTable(table);
   if (!ddl.ok()) return ddl.status();
+  if (!ddl->empty()) FERRY_RETURN_IF_ERROR(sink_.RecordTableCreated(upstream_, table.source_name));
   for (const std::string& sql : *ddl) {
     log_->info("upstream {}: create_tables: {} (for source table {}): {}", upstream_,
                table.target_name(), table.source_name, sql);
@@ -62,6 +63,42 @@ Status TargetTables::Create(const MappedRelation& mapped) {
         "rows by the whole row, or the mapping excludes part of its key; add one on the target if "
         "it should have one",
         upstream_, table.target_name());
+  }
+  return Status::Ok();
+}
+
+Result<bool> TargetTables::CreatedByFerry(const std::string& source_table) {
+  Result<std::vector<CopyProgress>> copies = sink_.ReadCopyProgress(upstream_);
+  if (!copies.ok()) return copies.status();
+  for (const CopyProgress& copy : *copies) {
+    if (copy.table == source_table) return copy.created_table;
+  }
+  return false;
+}
+
+// After a copy's rows, the indexes: built once over the loaded table rather than kept up row by
+// row. The last chunk's rows still go in after them, which is what lets a crash before its commit
+// simply repeat the idempotent statements when the chunk is sent again.
+Status TargetTables::CreateIndexes(
+    const MappedRelation& mapped,
+    const google::protobuf::RepeatedPtrField<wire::SecondaryIndex>& indexes) {
+  if (indexes.empty()) return Status::Ok();
+  const std::string source = mapped.source.schema() + "." + mapped.source.table();
+  Result<bool> created = CreatedByFerry(source);
+  if (!created.ok()) return created.status();
+  if (!*created) return Status::Ok();  // the user's table: its indexes are the user's
+  Result<SourceEngine> engine = SourceEngineFromName(source_engine_);
+  if (!engine.ok()) return engine.status();
+  const NewTable table = PlanNewTable(mapped, *engine);
+  PlannedIndexes planned = PlanNewIndexes(table, indexes);
+  Result<IndexDdl> ddl = sink_.CreateIndexes(table, planned.indexes);
+  if (!ddl.ok()) return ddl.status();
+  for (const std::string& sql : ddl->run) {
+    log_->info("upstream {}: create_tables: {} (for source table {}): {}", upstream_,
+               table.target_name(), table.source_name, sql);
+  }
+  for (const auto* skipped : {&planned.not_created, &ddl->not_created}) {
+    for (const std::string& why : *skipped) log_->info("upstream {}: {}", upstream_, why);
   }
   return Status::Ok();
 }

@@ -27,9 +27,16 @@ class TargetTables {
   TargetTables(Sink& sink, bool create_tables, std::string upstream, std::string source_engine);
 
   // Ok once `mapped`'s target table exists with every mapped column; the error names the fix.
+  // A table it creates is recorded as created (Sink::RecordTableCreated) in the open transaction.
   Status Check(const MappedRelation& mapped);
 
+  // The source's secondary indexes (a copy's last chunk), created on `mapped`'s target table when
+  // create_tables created it, never on a table of the user's; what is not created is logged.
+  Status CreateIndexes(const MappedRelation& mapped,
+                       const google::protobuf::RepeatedPtrField<wire::SecondaryIndex>& indexes);
+
  private:
+  Result<bool> CreatedByFerry(const std::string& source_table);
   Status Create(const MappedRelation& mapped);
 
   Sink& sink_;

@@ -79,7 +79,27 @@ class ChunkReader {
   // that ends before this returns, with that read's fence.
   virtual Result<FencedChunk> ReadChunk(const KeyedRelation& table, const Key& after,
                                         size_t limit) = 0;
+
+  // The table's secondary indexes a target can rebuild from plain columns (wire::SecondaryIndex),
+  // by name; the others are logged at info, naming why they are not carried.
+  virtual Result<std::vector<wire::SecondaryIndex>> SecondaryIndexes(
+      const KeyedRelation& table) = 0;
 };
+
+// One key column of a source index, as the catalogs list them (an index's rows consecutive, in
+// index order).
+struct IndexColumnRow {
+  std::string index;
+  bool unique = false;
+  std::string column;           // the source column's name
+  uint32_t prefix_length = 0;   // 0: the whole value
+  std::string not_carried_why;  // set when the index cannot be carried, e.g. "an expression index"
+};
+
+// The indexes `rows` describe, in their order. An index with a row saying why it is not carried
+// is left out and logged at info (`table` names the source table).
+std::vector<wire::SecondaryIndex> GroupSecondaryIndexes(const std::string& table,
+                                                        const std::vector<IndexColumnRow>& rows);
 
 // Opens a ChunkReader for one subscriber's session.
 using ChunkReaderFactory =

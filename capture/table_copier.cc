@@ -89,6 +89,9 @@ Status TableCopier::Describe(Task& task) {
   if (!relation.ok()) return relation.status().WithContext("copying " + task.table);
   Result<uint64_t> estimate = reader_->EstimateRows(*relation);
   if (!estimate.ok()) return estimate.status().WithContext("copying " + task.table);
+  Result<std::vector<wire::SecondaryIndex>> indexes = reader_->SecondaryIndexes(*relation);
+  if (!indexes.ok()) return indexes.status().WithContext("copying " + task.table);
+  task.indexes = std::move(indexes).value();
   task.relation = std::move(relation).value();
   task.rows_estimate = *estimate;
   Logger("capture")->info("copying {} (about {} rows){}", task.table, task.rows_estimate,
@@ -256,6 +259,9 @@ Result<size_t> TableCopier::SendChunkFrames(const Task& task, const Waiting& wai
   for (const auto& [encoded, key] : waiting.left_out) {
     wire::Key& kept = *copy.add_kept();
     for (const wire::Value& value : key) *kept.add_values() = value;
+  }
+  if (copy.table_done()) {
+    for (const wire::SecondaryIndex& index : task.indexes) *copy.add_indexes() = index;
   }
   FERRY_RETURN_IF_ERROR(send_(wire::FrameType::kBegin, begin));
 

@@ -11,6 +11,8 @@
 //  - At most one chunk is held in memory.
 //  - The next chunk of a table starts after the last row the previous chunk *read*, whatever
 //    was left out of it, so no row is skipped.
+//  - A table's secondary indexes go with its last chunk only (CopyChunk.indexes), so the apply
+//    side builds them once, after the rows are in.
 #pragma once
 
 #include <chrono>
@@ -82,6 +84,8 @@ class TableCopier {
     std::string table;  // "schema.table"
     Key after;
     std::optional<KeyedRelation> relation;
+    // Read with the description; sent with the table's last chunk.
+    std::vector<wire::SecondaryIndex> indexes;
     uint64_t rows_estimate = 0;
     uint64_t rows_sent = 0;
     uint64_t chunks_sent = 0;

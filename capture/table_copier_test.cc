@@ -71,6 +71,9 @@ class MemoryChunkReader : public ChunkReader {
     return keyed;
   }
   Result<uint64_t> EstimateRows(const KeyedRelation&) override { return rows_->size(); }
+  Result<std::vector<wire::SecondaryIndex>> SecondaryIndexes(const KeyedRelation&) override {
+    return indexes;
+  }
   Result<FencedChunk> ReadChunk(const KeyedRelation&, const Key& after, size_t limit) override {
     ++reads;
     last_limit = limit;
@@ -88,6 +91,7 @@ class MemoryChunkReader : public ChunkReader {
   int reads = 0;
   size_t last_limit = 0;
   bool keyed_ = true;
+  std::vector<wire::SecondaryIndex> indexes;
 
  private:
   std::map<int64_t, std::string>* rows_;
@@ -392,6 +396,44 @@ TEST_F(TableCopierTest, AConcurrentChangeToATableWithoutKeyMakesItBeReadAgain) {
   copier_->OnCommit();
   ASSERT_TRUE(copier_->OnBegin(BeginAt(20)).ok());
   EXPECT_TRUE(sent_.empty());
+}
+
+TEST_F(TableCopierTest, SecondaryIndexesGoWithTheTablesLastChunkOnly) {
+  MakeCopier(3);
+  wire::SecondaryIndex index;
+  index.set_name("t_name");
+  index.add_columns("name");
+  reader_->indexes = {index};
+  reader_->after_from = 20;
+  ASSERT_TRUE(copier_->Poll(Pos(20)).ok());
+  ASSERT_TRUE(copier_->Poll(Pos(20)).ok());
+  ASSERT_EQ(SentChunks().size(), 2u);
+  EXPECT_EQ(SentChunks()[0].indexes_size(), 0);
+  ASSERT_TRUE(SentChunks()[1].table_done());
+  ASSERT_EQ(SentChunks()[1].indexes_size(), 1);
+  EXPECT_EQ(SentChunks()[1].indexes(0).name(), "t_name");
+  EXPECT_EQ(SentChunks()[1].indexes(0).columns(0), "name");
+}
+
+TEST(GroupSecondaryIndexesTest, RowsOfAnIndexMakeOneIndexAndOneNotCarriedIsLeftOut) {
+  std::vector<IndexColumnRow> rows = {
+      {"a_b", false, "a", 0, ""},
+      {"a_b", false, "b", 0, ""},
+      {"by_expr", false, "", 0, "an expression index"},
+      {"by_expr", false, "c", 0, ""},
+      {"u_text", true, "t", 10, ""},
+  };
+  std::vector<wire::SecondaryIndex> indexes = GroupSecondaryIndexes("s.t", rows);
+  ASSERT_EQ(indexes.size(), 2u);
+  EXPECT_EQ(indexes[0].name(), "a_b");
+  EXPECT_FALSE(indexes[0].unique());
+  ASSERT_EQ(indexes[0].columns_size(), 2);
+  EXPECT_EQ(indexes[0].columns(1), "b");
+  EXPECT_EQ(indexes[0].prefix_lengths_size(), 0);  // no prefix: left empty
+  EXPECT_EQ(indexes[1].name(), "u_text");
+  EXPECT_TRUE(indexes[1].unique());
+  ASSERT_EQ(indexes[1].prefix_lengths_size(), 1);
+  EXPECT_EQ(indexes[1].prefix_lengths(0), 10u);
 }
 
 TEST(EncodeKeyTest, EqualExactlyWhenTheKeysAre) {

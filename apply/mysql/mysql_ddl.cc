@@ -1,5 +1,7 @@
 #include "apply/mysql/mysql_ddl.h"
 
+#include <cctype>
+#include <charconv>
 #include <cstdint>
 
 #include "apply/mysql/mysql_sql.h"
@@ -228,6 +230,92 @@ Result<std::vector<std::string>> MysqlColumnTypes(const NewTable& table,
     types.push_back((text ? "VARCHAR(" : "VARBINARY(") + Number(length) + ")");
   }
   return types;
+}
+
+namespace {
+
+bool EndsWith(const std::string& text, std::string_view suffix) {
+  std::string lower;
+  for (char c : text)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return lower.ends_with(suffix);
+}
+
+// Bytes a key spends on `length` units of a text (4 a character) or binary column.
+int64_t UnitBytes(const std::string& type) {
+  return EndsWith(type, "blob") ? 1 : kBytesPerCharacter;
+}
+
+// What a whole value of a column of target type `type` costs a key: `choice`'s estimate, or for a
+// key column shortened to VARCHAR(n) / VARBINARY(n), n units.
+int64_t WholeValueBytes(const Choice& choice, const std::string& type) {
+  if (choice.unbounded == Choice::Unbounded::kNo) return choice.key_bytes;
+  const size_t open = type.find('(');
+  int64_t length = 0;
+  if (open != std::string::npos) {
+    std::from_chars(type.data() + open + 1, type.data() + type.size(), length);
+  }
+  return length * (choice.unbounded == Choice::Unbounded::kText ? kBytesPerCharacter : 1);
+}
+
+}  // namespace
+
+std::string MysqlIndexName(const NewIndex& index) {
+  constexpr size_t kMaxIdentifierBytes = 64;
+  return TruncateIdentifier(index.source_name, kMaxIdentifierBytes);
+}
+
+Result<std::string> MysqlCreateIndexSql(const NewTable& table, const NewIndex& index,
+                                        const MysqlDialect& dialect) {
+  Result<std::vector<std::string>> types = MysqlColumnTypes(table, dialect);
+  if (!types.ok()) return types.status();
+  // First pass: what the columns indexed whole or by the source's prefix cost, and how many
+  // TEXT / BLOB columns share what is left.
+  int64_t key_room = kMaxKeyBytes;
+  int64_t sharing = 0;
+  std::vector<bool> shares(index.columns.size(), false);
+  for (size_t i = 0; i < index.columns.size(); ++i) {
+    const NewIndexColumn& part = index.columns[i];
+    const NewColumn& column = table.columns[part.column];
+    const std::string& type = (*types)[part.column];
+    Result<Choice> choice = ChooseType(table, column, dialect);
+    if (!choice.ok()) return choice.status();
+    if (!choice->not_a_key.empty()) return Status::Error(choice->not_a_key);
+    const bool unbounded = EndsWith(type, "text") || EndsWith(type, "blob");
+    if (part.prefix_length > 0) {
+      key_room -= part.prefix_length * UnitBytes(type);
+    } else if (!unbounded) {
+      key_room -= WholeValueBytes(*choice, type);
+    } else if (index.unique && dialect.mariadb) {
+      // MariaDB's long unique index hashes the whole value: no prefix, no room spent.
+    } else if (index.unique) {
+      return Status::Error("column " + column.name + " is " + type +
+                           ", and MySQL indexes a TEXT or BLOB only by a prefix, which a unique "
+                           "index cannot use without changing what it allows");
+    } else {
+      shares[i] = true;
+      ++sharing;
+    }
+  }
+  const int64_t share = sharing == 0 ? 0 : key_room / sharing;
+  std::string columns;
+  for (size_t i = 0; i < index.columns.size(); ++i) {
+    const NewIndexColumn& part = index.columns[i];
+    const std::string& type = (*types)[part.column];
+    int64_t prefix = part.prefix_length;
+    if (shares[i]) {
+      prefix = share / UnitBytes(type);
+      if (prefix < 1) {
+        return Status::Error("its other columns leave column " + table.columns[part.column].name +
+                             " none of the 3072 bytes InnoDB indexes");
+      }
+    }
+    columns += (i == 0 ? "" : ", ") + QuoteIdent(table.columns[part.column].name) +
+               (prefix > 0 ? "(" + Number(prefix) + ")" : "");
+  }
+  return std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
+         (dialect.mariadb ? "IF NOT EXISTS " : "") + QuoteIdent(MysqlIndexName(index)) + " ON " +
+         QuoteIdent(table.schema) + "." + QuoteIdent(table.table) + " (" + columns + ")";
 }
 
 std::string MysqlCreateDatabaseSql(const NewTable& table) {

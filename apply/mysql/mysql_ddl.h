@@ -46,6 +46,18 @@ Result<std::vector<std::string>> MysqlColumnTypes(const NewTable& table,
 // CREATE TABLE IF NOT EXISTS with the primary key.
 Result<std::string> MysqlCreateTableSql(const NewTable& table, const MysqlDialect& dialect);
 
+// The name `index` gets on a MySQL/MariaDB target: the source's, cut to 64 bytes.
+std::string MysqlIndexName(const NewIndex& index);
+
+// CREATE [UNIQUE] INDEX for `index` (MariaDB: IF NOT EXISTS; MySQL has no such clause, so the
+// sink checks first). A source prefix length is kept. A column that is TEXT or BLOB on the target
+// and has none gets a prefix from the room InnoDB's 3072-byte key limit leaves (shared as for
+// keys), but in a unique index on MariaDB, which indexes the whole value by a hash instead so
+// that uniqueness keeps its meaning. The error says why the target cannot hold the index (JSON,
+// a whole TEXT unique on MySQL).
+Result<std::string> MysqlCreateIndexSql(const NewTable& table, const NewIndex& index,
+                                        const MysqlDialect& dialect);
+
 // CREATE DATABASE IF NOT EXISTS for the table's database. Run it only when the database is
 // missing: the server checks the CREATE privilege even when it exists.
 std::string MysqlCreateDatabaseSql(const NewTable& table);

@@ -185,5 +185,58 @@ TEST(MysqlCreateTableTest, NoPrimaryKeyWithoutKey) {
             "CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin");
 }
 
+NewIndex Index(const std::string& name, bool unique, std::vector<NewIndexColumn> columns) {
+  NewIndex index;
+  index.source_name = name;
+  index.unique = unique;
+  index.columns = std::move(columns);
+  return index;
+}
+
+TEST(MysqlCreateIndexTest, KeepsTheNameAndTheSourcesPrefix) {
+  const NewTable table =
+      Table(SourceEngine::kMysql, {Column("id", "int", wire::LOGICAL_TYPE_INT, true),
+                                   Column("a", "varchar(20)", wire::LOGICAL_TYPE_TEXT),
+                                   Column("note", "text", wire::LOGICAL_TYPE_TEXT)});
+  Result<std::string> sql =
+      MysqlCreateIndexSql(table, Index("a_note", false, {{1, 0}, {2, 10}}), {});
+  ASSERT_TRUE(sql.ok()) << sql.message();
+  EXPECT_EQ(*sql, "CREATE INDEX IF NOT EXISTS `a_note` ON `app`.`t` (`a`, `note`(10))");
+  sql = MysqlCreateIndexSql(table, Index("a", true, {{1, 0}}), MysqlDialect{.mariadb = false});
+  ASSERT_TRUE(sql.ok()) << sql.message();
+  EXPECT_EQ(*sql, "CREATE UNIQUE INDEX `a` ON `app`.`t` (`a`)");  // MySQL: no IF NOT EXISTS
+  EXPECT_EQ(MysqlIndexName(Index(std::string(70, 'x'), false, {})), std::string(64, 'x'));
+}
+
+// An unbounded column from PostgreSQL (LONGTEXT / LONGBLOB here) gets a prefix from the room
+// InnoDB's 3072-byte limit leaves; unique, MariaDB indexes it whole by a hash instead, and MySQL
+// cannot hold it.
+TEST(MysqlCreateIndexTest, UnboundedColumnsShareTheKeyRoom) {
+  const NewTable table =
+      Table(SourceEngine::kPostgres, {Column("id", "int8", wire::LOGICAL_TYPE_INT, true),
+                                      Column("code", "varchar(10)", wire::LOGICAL_TYPE_TEXT),
+                                      Column("body", "text", wire::LOGICAL_TYPE_TEXT),
+                                      Column("raw", "bytea", wire::LOGICAL_TYPE_BYTES),
+                                      Column("doc", "jsonb", wire::LOGICAL_TYPE_JSON)});
+  Result<std::string> sql =
+      MysqlCreateIndexSql(table, Index("t_code_body", false, {{1, 0}, {2, 0}}), {});
+  ASSERT_TRUE(sql.ok()) << sql.message();
+  EXPECT_EQ(*sql, "CREATE INDEX IF NOT EXISTS `t_code_body` ON `app`.`t` (`code`, `body`(758))");
+  sql = MysqlCreateIndexSql(table, Index("t_body_raw", false, {{2, 0}, {3, 0}}), {});
+  ASSERT_TRUE(sql.ok()) << sql.message();
+  EXPECT_EQ(*sql,
+            "CREATE INDEX IF NOT EXISTS `t_body_raw` ON `app`.`t` (`body`(384), `raw`(1536))");
+  sql = MysqlCreateIndexSql(table, Index("t_body_key", true, {{2, 0}}), {});
+  ASSERT_TRUE(sql.ok()) << sql.message();
+  EXPECT_EQ(*sql, "CREATE UNIQUE INDEX IF NOT EXISTS `t_body_key` ON `app`.`t` (`body`)");
+  sql = MysqlCreateIndexSql(table, Index("t_body_key", true, {{2, 0}}),
+                            MysqlDialect{.mariadb = false});
+  ASSERT_FALSE(sql.ok());
+  EXPECT_NE(sql.message().find("unique"), std::string::npos) << sql.message();
+  sql = MysqlCreateIndexSql(table, Index("t_doc", false, {{4, 0}}), {});
+  ASSERT_FALSE(sql.ok());
+  EXPECT_NE(sql.message().find("JSON"), std::string::npos) << sql.message();
+}
+
 }  // namespace
 }  // namespace ferry::apply::mysql

@@ -71,12 +71,13 @@ constexpr const char* kSessionSettings[] = {
     "SET @ferry_apply = 1",
 };
 
-// copy_progress.resync came after the table: a ferry_meta without it is brought up to date.
+// copy_progress.resync and created_table came after the table: a ferry_meta without them is
+// brought up to date.
 constexpr const char* kMetaExistsSql =
     "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ferry_meta'"
     " AND TABLE_NAME IN ('checkpoints', 'conflicts', 'copy_progress'))"
     " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
-    " AND TABLE_NAME = 'copy_progress' AND COLUMN_NAME = 'resync')";
+    " AND TABLE_NAME = 'copy_progress' AND COLUMN_NAME IN ('resync', 'created_table'))";
 
 // upstream is compared byte for byte (utf8mb4_bin): two upstreams differing in case are two.
 constexpr const char* kMetaDdl[] = {
@@ -112,11 +113,25 @@ constexpr const char* kMetaDdl[] = {
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     "ALTER TABLE ferry_meta.copy_progress"
     " ADD COLUMN IF NOT EXISTS resync BOOLEAN NOT NULL DEFAULT FALSE",
+    "ALTER TABLE ferry_meta.copy_progress"
+    " ADD COLUMN IF NOT EXISTS created_table BOOLEAN NOT NULL DEFAULT FALSE",
 };
 
 constexpr const char* kReadCopyProgressSql =
-    "SELECT source_table, after_key, rows_copied, done, resync FROM ferry_meta.copy_progress"
-    " WHERE upstream = ? ORDER BY source_table";
+    "SELECT source_table, after_key, rows_copied, done, resync, created_table"
+    " FROM ferry_meta.copy_progress WHERE upstream = ? ORDER BY source_table";
+
+// Only ever set: a re-copy's progress keeps it (the upsert below leaves it alone).
+constexpr const char* kTableCreatedSql =
+    "UPDATE ferry_meta.copy_progress SET created_table = TRUE"
+    " WHERE upstream = ? AND source_table = ?";
+
+constexpr const char* kIndexNamesSql =
+    "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS"
+    " WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
+
+// Seconds an index's DDL waits for the table's metadata lock (see CreateIndexes).
+constexpr const char* kIndexLockWaitSql = "SET SESSION lock_wait_timeout = 300";
 
 constexpr const char* kCopyProgressSql =
     "INSERT INTO ferry_meta.copy_progress (upstream, source_table, after_key, rows_copied, done,"
@@ -276,6 +291,9 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Result<std::optional<std::vector<std::string>>> TargetColumns(const std::string& schema,
                                                                 const std::string& table) override;
   Result<std::vector<std::string>> CreateTable(const NewTable& table) override;
+  Status RecordTableCreated(const std::string& upstream, const std::string& table) override;
+  Result<IndexDdl> CreateIndexes(const NewTable& table,
+                                 const std::vector<NewIndex>& indexes) override;
   std::string engine() const override { return "mysql"; }
 
  private:
@@ -303,6 +321,10 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Status ExecCopyStatement(const std::string& tail, const std::vector<size_t>& rows,
                            std::vector<size_t>* refused);
   Result<std::vector<Row>> Query(const std::string& sql, const std::vector<std::string>& params);
+  // Runs `ddl` after `settings` on a new connection; `running` is the statement that failed.
+  Status RunDdl(const std::vector<std::string>& ddl, const std::vector<std::string>& settings,
+                std::string* running);
+  Result<std::set<std::string>> IndexNames(const NewTable& table);
 
   // RowEngine: what the shared row-apply flow needs from MySQL/MariaDB.
   Status CheckOpen() const override;
@@ -572,7 +594,7 @@ Status MysqlSink::CreateMeta() {
   Result<std::vector<Row>> exists = Query(kMetaExistsSql, {});
   if (!exists.ok()) return exists.status();
   FERRY_RETURN_IF_ERROR(EndRead());
-  if (FirstValue(*exists) == "4") return Status::Ok();
+  if (FirstValue(*exists) == "5") return Status::Ok();
   for (const char* ddl : kMetaDdl) FERRY_RETURN_IF_ERROR(Exec(ddl));
   log_->info("created ferry_meta (checkpoints, conflicts, copy_progress)");
   return Status::Ok();
@@ -608,6 +630,7 @@ Result<std::vector<CopyProgress>> MysqlSink::ReadCopyProgress(const std::string&
     table.rows_copied = std::strtoull(row[2].value_or("0").c_str(), nullptr, 10);
     table.done = row[3].value_or("0") == "1";
     table.resync = row[4].value_or("0") == "1";
+    table.created_table = row[5].value_or("0") == "1";
     progress.push_back(std::move(table));
   }
   return progress;
@@ -920,23 +943,75 @@ Result<std::vector<std::string>> MysqlSink::CreateTable(const NewTable& table) {
   std::vector<std::string> ddl;
   if (database->empty()) ddl.push_back(MysqlCreateDatabaseSql(table));
   ddl.push_back(*create);
+  std::string running;
+  Status created = RunDdl(ddl, {}, &running);
+  if (!created.ok()) {
+    return created.WithContext("create_tables: create " + table.target_name() +
+                               " on the target: " + running);
+  }
+  return ddl;
+}
+
+// DDL commits implicitly, so it runs on a connection of its own, leaving the open transaction be.
+Status MysqlSink::RunDdl(const std::vector<std::string>& ddl,
+                         const std::vector<std::string>& settings, std::string* running) {
   Result<Dsn> dsn = ParseDsn(dsn_);
   if (!dsn.ok()) return dsn.status();
   sql::ConnectOptionsMap options = ConnectOptions(*dsn);
-  std::string running;
-  Status created = Guard([&] {
+  return Guard([&] {
     std::unique_ptr<sql::Connection> connection(Driver()->connect(options));
     std::unique_ptr<sql::Statement> statement(connection->createStatement());
     for (const char* setting : kSessionSettings) statement->execute(setting);
+    for (const std::string& setting : settings) statement->execute(setting);
     for (const std::string& sql : ddl) {
-      running = sql;
+      *running = sql;
       statement->execute(sql);
     }
     connection->close();
   });
-  if (!created.ok()) {
-    return created.WithContext("create_tables: create " + table.target_name() +
-                               " on the target: " + running);
+}
+
+Status MysqlSink::RecordTableCreated(const std::string& upstream, const std::string& table) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<uint64_t> updated =
+      Execute(Statement{kTableCreatedSql, {Param::String(upstream), Param::String(table)}});
+  if (!updated.ok()) {
+    if (in_transaction_) transaction_failed_ = true;
+    return updated.status().WithContext("record that create_tables created " + table);
+  }
+  return EndRead();  // outside a transaction (a skipped one's relation), it commits at once
+}
+
+Result<std::set<std::string>> MysqlSink::IndexNames(const NewTable& table) {
+  Result<std::vector<Row>> rows = Query(kIndexNamesSql, {table.schema, table.table});
+  if (!rows.ok()) return rows.status();
+  FERRY_RETURN_IF_ERROR(EndRead());
+  std::set<std::string> names;
+  for (const Row& row : *rows) names.insert(row[0].value_or(""));
+  return names;
+}
+
+// Each index unless one of its name is there (MySQL has no CREATE INDEX IF NOT EXISTS), on a
+// connection of its own. A bounded lock wait: the DDL waits for every transaction that touched
+// the table, and one that waits in turn for this copy would otherwise hang both.
+Result<IndexDdl> MysqlSink::CreateIndexes(const NewTable& table,
+                                          const std::vector<NewIndex>& indexes) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<std::set<std::string>> existing = IndexNames(table);
+  if (!existing.ok()) return existing.status();
+  const MysqlDialect dialect{.mariadb = product_ == "MariaDB"};
+  IndexDdl ddl;
+  for (const NewIndex& index : indexes) {
+    Result<std::string> sql = MysqlCreateIndexSql(table, index, dialect);
+    if (!sql.ok()) {
+      ddl.not_created.push_back(IndexNotCreated(table, index, sql.message()));
+      continue;
+    }
+    if (existing->count(MysqlIndexName(index)) != 0) continue;
+    std::string running;
+    Status created = RunDdl({*sql}, {kIndexLockWaitSql}, &running);
+    if (!created.ok()) return IndexFailed(table, index, created.WithContext(*sql));
+    ddl.run.push_back(*sql);
   }
   return ddl;
 }

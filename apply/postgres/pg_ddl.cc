@@ -113,6 +113,33 @@ Result<std::string> PgColumnType(const NewTable& table, const NewColumn& column)
   return FromMysql(table, column);
 }
 
+std::string PgIndexName(const NewTable& table, const NewIndex& index) {
+  constexpr size_t kMaxIdentifierBytes = 63;  // NAMEDATALEN - 1
+  const std::string name = table.source_engine == SourceEngine::kPostgres
+                               ? index.source_name
+                               : table.table + "_" + index.source_name;
+  return TruncateIdentifier(name, kMaxIdentifierBytes);
+}
+
+Result<std::string> PgCreateIndexSql(const NewTable& table, const NewIndex& index) {
+  std::string columns;
+  for (const NewIndexColumn& part : index.columns) {
+    const NewColumn& column = table.columns[part.column];
+    std::string indexed = QuoteIdent(column.name);
+    if (part.prefix_length > 0) {
+      Result<std::string> type = PgColumnType(table, column);
+      if (!type.ok()) return type.status();
+      const std::string n = std::to_string(part.prefix_length);
+      indexed = *type == "bytea" ? "(substring(" + indexed + " from 1 for " + n + "))"
+                                 : "(left(" + indexed + ", " + n + "))";
+    }
+    columns += (columns.empty() ? "" : ", ") + indexed;
+  }
+  return std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX IF NOT EXISTS " +
+         QuoteIdent(PgIndexName(table, index)) + " ON " + QuoteIdent(table.schema) + "." +
+         QuoteIdent(table.table) + " (" + columns + ")";
+}
+
 std::string PgCreateSchemaSql(const NewTable& table) {
   return "CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(table.schema);
 }

@@ -30,6 +30,16 @@ Result<std::string> PgColumnType(const NewTable& table, const NewColumn& column)
 // CREATE TABLE IF NOT EXISTS with the primary key.
 Result<std::string> PgCreateTableSql(const NewTable& table);
 
+// The name `index` gets on a PostgreSQL target: the source's from PostgreSQL; from MySQL/MariaDB,
+// whose index names are per table where PostgreSQL's are per schema, "<table>_<index>". At most
+// 63 bytes (longer names are cut).
+std::string PgIndexName(const NewTable& table, const NewIndex& index);
+
+// CREATE [UNIQUE] INDEX IF NOT EXISTS for `index`. A prefix (from a MySQL/MariaDB prefix index)
+// becomes an expression, left(col, n) or for bytea substring(col from 1 for n), so that a
+// unique prefix index keeps its meaning.
+Result<std::string> PgCreateIndexSql(const NewTable& table, const NewIndex& index);
+
 // CREATE SCHEMA IF NOT EXISTS for the table's schema. Run it only when the schema is missing:
 // PostgreSQL checks the CREATE privilege on the database even when the schema exists.
 std::string PgCreateSchemaSql(const NewTable& table);

@@ -121,5 +121,54 @@ TEST(PgCreateTableTest, NoPrimaryKeyWithoutKey) {
   EXPECT_EQ(*sql, "CREATE TABLE IF NOT EXISTS \"app\".\"t\" (\"a\" int4, \"b\" text)");
 }
 
+NewIndex Index(const std::string& name, bool unique, std::vector<NewIndexColumn> columns) {
+  NewIndex index;
+  index.source_name = name;
+  index.unique = unique;
+  index.columns = std::move(columns);
+  return index;
+}
+
+TEST(PgCreateIndexTest, PostgresSourceKeepsTheIndexName) {
+  const NewTable table =
+      Table(SourceEngine::kPostgres, {Column("id", "int4", wire::LOGICAL_TYPE_INT, true),
+                                      Column("a", "text", wire::LOGICAL_TYPE_TEXT),
+                                      Column("b", "date", wire::LOGICAL_TYPE_DATE)});
+  Result<std::string> sql = PgCreateIndexSql(table, Index("t_a_b", false, {{1, 0}, {2, 0}}));
+  ASSERT_TRUE(sql.ok()) << sql.message();
+  EXPECT_EQ(*sql, "CREATE INDEX IF NOT EXISTS \"t_a_b\" ON \"app\".\"t\" (\"a\", \"b\")");
+  sql = PgCreateIndexSql(table, Index("t_b_key", true, {{2, 0}}));
+  ASSERT_TRUE(sql.ok()) << sql.message();
+  EXPECT_EQ(*sql, "CREATE UNIQUE INDEX IF NOT EXISTS \"t_b_key\" ON \"app\".\"t\" (\"b\")");
+}
+
+// MySQL/MariaDB index names are per table, PostgreSQL's per schema; at most 63 bytes.
+TEST(PgCreateIndexTest, MysqlSourceIndexNamesGetTheTableInFront) {
+  const NewTable table =
+      Table(SourceEngine::kMysql, {Column("id", "int", wire::LOGICAL_TYPE_INT, true),
+                                   Column("name", "varchar(20)", wire::LOGICAL_TYPE_TEXT)});
+  EXPECT_EQ(PgIndexName(table, Index("name", false, {{1, 0}})), "t_name");
+  EXPECT_EQ(PgIndexName(table, Index(std::string(70, 'x'), false, {{1, 0}})),
+            "t_" + std::string(61, 'x'));
+}
+
+// A prefix index keeps its meaning as an expression index (a unique one stays as strict).
+TEST(PgCreateIndexTest, MysqlPrefixIndexesBecomeExpressions) {
+  const NewTable table =
+      Table(SourceEngine::kMysql, {Column("id", "int", wire::LOGICAL_TYPE_INT, true),
+                                   Column("note", "text", wire::LOGICAL_TYPE_TEXT),
+                                   Column("raw", "blob", wire::LOGICAL_TYPE_BYTES)});
+  Result<std::string> sql = PgCreateIndexSql(table, Index("note", true, {{1, 10}, {0, 0}}));
+  ASSERT_TRUE(sql.ok()) << sql.message();
+  EXPECT_EQ(*sql,
+            "CREATE UNIQUE INDEX IF NOT EXISTS \"t_note\" ON \"app\".\"t\" "
+            "((left(\"note\", 10)), \"id\")");
+  sql = PgCreateIndexSql(table, Index("raw", false, {{2, 4}}));
+  ASSERT_TRUE(sql.ok()) << sql.message();
+  EXPECT_EQ(*sql,
+            "CREATE INDEX IF NOT EXISTS \"t_raw\" ON \"app\".\"t\" "
+            "((substring(\"raw\" from 1 for 4)))");
+}
+
 }  // namespace
 }  // namespace ferry::apply::postgres

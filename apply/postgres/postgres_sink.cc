@@ -72,16 +72,17 @@ constexpr const char* kMetaLockSql = "SELECT pg_advisory_xact_lock(7310575183440
 // Scans pg_class rather than calling to_regclass(): a scan sees everything committed before the
 // statement started, while to_regclass() goes through the catalog cache, which is not refreshed
 // by waiting on an advisory lock and so can miss tables another agent just created.
-// copy_progress.resync came after the table: a ferry_meta without it is brought up to date.
+// copy_progress.resync and created_table came after the table: a ferry_meta without them is
+// brought up to date.
 constexpr const char* kMetaExistsSql =
     "SELECT (SELECT count(*) = 3 FROM pg_catalog.pg_class c"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = 'ferry_meta' AND c.relname IN ('checkpoints', 'conflicts', "
-    "'copy_progress')) AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
+    "'copy_progress')) AND (SELECT count(*) = 2 FROM pg_catalog.pg_attribute a"
     " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE n.nspname = 'ferry_meta' AND c.relname = 'copy_progress' AND a.attname = 'resync'"
-    " AND NOT a.attisdropped)";
+    " WHERE n.nspname = 'ferry_meta' AND c.relname = 'copy_progress'"
+    " AND a.attname IN ('resync', 'created_table') AND NOT a.attisdropped)";
 
 constexpr const char* kMetaDdl[] = {
     "CREATE SCHEMA IF NOT EXISTS ferry_meta",
@@ -113,11 +114,26 @@ constexpr const char* kMetaDdl[] = {
     " PRIMARY KEY (upstream, source_table))",
     "ALTER TABLE ferry_meta.copy_progress"
     " ADD COLUMN IF NOT EXISTS resync boolean NOT NULL DEFAULT false",
+    "ALTER TABLE ferry_meta.copy_progress"
+    " ADD COLUMN IF NOT EXISTS created_table boolean NOT NULL DEFAULT false",
 };
 
 constexpr const char* kReadCopyProgressSql =
-    "SELECT source_table, after_key, rows_copied, done, resync FROM ferry_meta.copy_progress"
-    " WHERE upstream = $1 ORDER BY source_table";
+    "SELECT source_table, after_key, rows_copied, done, resync, created_table"
+    " FROM ferry_meta.copy_progress WHERE upstream = $1 ORDER BY source_table";
+
+// Only ever set: a re-copy's progress keeps it (the upsert below leaves it alone).
+constexpr const char* kTableCreatedSql =
+    "UPDATE ferry_meta.copy_progress SET created_table = true"
+    " WHERE upstream = $1 AND source_table = $2";
+
+// Whether the relation named $2 in schema $1, if any, is an index of table $3: index names are
+// per schema, so the name may be another table's (two source schemas mapped into one).
+constexpr const char* kIndexNameTakenSql =
+    "SELECT coalesce(i.indrelid = to_regclass($3), false)"
+    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
+    " WHERE n.nspname = $1 AND c.relname = $2";
 
 constexpr const char* kCopyProgressSql =
     "INSERT INTO ferry_meta.copy_progress AS p (upstream, source_table, after_key, rows_copied,"
@@ -328,6 +344,9 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
     return QueryLsn("SELECT pg_current_wal_flush_lsn()");
   }
   Result<std::vector<std::string>> CreateTable(const NewTable& table) override;
+  Status RecordTableCreated(const std::string& upstream, const std::string& table) override;
+  Result<IndexDdl> CreateIndexes(const NewTable& table,
+                                 const std::vector<NewIndex>& indexes) override;
   std::string engine() const override { return "postgres"; }
 
  private:
@@ -828,6 +847,7 @@ Result<std::vector<CopyProgress>> PostgresSink::ReadCopyProgress(const std::stri
     table.rows_copied = std::strtoull(PQgetvalue(result->get(), row, 2), nullptr, 10);
     table.done = std::string(PQgetvalue(result->get(), row, 3)) == "t";
     table.resync = std::string(PQgetvalue(result->get(), row, 4)) == "t";
+    table.created_table = std::string(PQgetvalue(result->get(), row, 5)) == "t";
     progress.push_back(std::move(table));
   }
   return progress;
@@ -1316,6 +1336,45 @@ Result<std::vector<std::string>> PostgresSink::CreateTable(const NewTable& table
   for (const std::string& sql : ddl) {
     FERRY_RETURN_IF_ERROR(ExecSimple(sql).WithContext("create_tables: create " +
                                                       table.target_name() + " on the target"));
+  }
+  return ddl;
+}
+
+Status PostgresSink::RecordTableCreated(const std::string& upstream, const std::string& table) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  FERRY_RETURN_IF_ERROR(rows_.Drain());
+  Result<PgResult> result = ExecParams(kTableCreatedSql, {upstream, table});
+  if (!result.ok())
+    return result.status().WithContext("record that create_tables created " + table);
+  return Status::Ok();
+}
+
+// In the open transaction, like CreateTable: the indexes commit with the rows after them.
+Result<IndexDdl> PostgresSink::CreateIndexes(const NewTable& table,
+                                             const std::vector<NewIndex>& indexes) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  FERRY_RETURN_IF_ERROR(rows_.Drain());
+  IndexDdl ddl;
+  for (const NewIndex& index : indexes) {
+    Result<std::string> sql = PgCreateIndexSql(table, index);
+    if (!sql.ok()) {
+      ddl.not_created.push_back(IndexNotCreated(table, index, sql.message()));
+      continue;
+    }
+    const std::string name = PgIndexName(table, index);
+    Result<PgResult> taken =
+        ExecParams(kIndexNameTakenSql,
+                   {table.schema, name, QuoteIdent(table.schema) + "." + QuoteIdent(table.table)});
+    if (!taken.ok()) return IndexFailed(table, index, taken.status());
+    if (PQntuples(taken->get()) > 0) {
+      if (std::string(PQgetvalue(taken->get(), 0, 0)) == "t") continue;  // created before
+      ddl.not_created.push_back(IndexNotCreated(
+          table, index, "schema " + table.schema + " already has a relation named " + name));
+      continue;
+    }
+    Status created = ExecSimple(*sql);
+    if (!created.ok()) return IndexFailed(table, index, created);
+    ddl.run.push_back(*sql);
   }
   return ddl;
 }

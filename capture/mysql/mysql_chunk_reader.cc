@@ -79,6 +79,7 @@ class MysqlChunkReader final : public ChunkReader {
   Result<uint64_t> EstimateRows(const KeyedRelation& table) override;
   Result<FencedChunk> ReadChunk(const KeyedRelation& table, const Key& after,
                                 size_t limit) override;
+  Result<std::vector<wire::SecondaryIndex>> SecondaryIndexes(const KeyedRelation& table) override;
 
  private:
   std::unique_ptr<MysqlConnection> connection_;
@@ -116,6 +117,42 @@ Result<uint64_t> MysqlChunkReader::EstimateRows(const KeyedRelation& table) {
   // NULL for engines that keep no count: unknown.
   if (text) std::from_chars(text->data(), text->data() + text->size(), estimate);
   return estimate;
+}
+
+// Why an index (one row of STATISTICS: INDEX_TYPE, COLUMN_NAME) is not carried; "" when it is.
+// A functional index (MySQL 8) lists no column name.
+std::string NotCarriedWhy(const SqlRow& row) {
+  const std::string type = row[4].value_or("");
+  if (type == "FULLTEXT" || type == "SPATIAL") {
+    return "a " + type + " index (only BTREE and HASH indexes are carried)";
+  }
+  if (!row[2]) return "an expression index";
+  return "";
+}
+
+Result<std::vector<wire::SecondaryIndex>> MysqlChunkReader::SecondaryIndexes(
+    const KeyedRelation& table) {
+  const std::string& schema = table.relation.schema();
+  const std::string& name = table.relation.table();
+  Result<std::vector<SqlRow>> rows = connection_->Query(
+      "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE"
+      " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = " +
+      connection_->Quote(schema) + " AND TABLE_NAME = " + connection_->Quote(name) +
+      " AND INDEX_NAME <> 'PRIMARY' ORDER BY INDEX_NAME, SEQ_IN_INDEX");
+  if (!rows.ok()) return rows.status().WithContext("listing the indexes of " + schema + "." + name);
+  std::vector<IndexColumnRow> columns;
+  for (const SqlRow& row : *rows) {
+    if (row.size() < 5 || !row[0]) continue;
+    IndexColumnRow column;
+    column.index = *row[0];
+    column.unique = row[1].value_or("1") == "0";
+    column.column = row[2].value_or("");
+    const std::string prefix = row[3].value_or("0");
+    std::from_chars(prefix.data(), prefix.data() + prefix.size(), column.prefix_length);
+    column.not_carried_why = NotCarriedWhy(row);
+    columns.push_back(std::move(column));
+  }
+  return GroupSecondaryIndexes(schema + "." + name, columns);
 }
 
 Result<FencedChunk> MysqlChunkReader::ReadChunk(const KeyedRelation& table, const Key& after,

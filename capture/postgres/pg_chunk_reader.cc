@@ -105,6 +105,7 @@ class PgChunkReader final : public ChunkReader {
   Result<uint64_t> EstimateRows(const KeyedRelation& table) override;
   Result<FencedChunk> ReadChunk(const KeyedRelation& table, const Key& after,
                                 size_t limit) override;
+  Result<std::vector<wire::SecondaryIndex>> SecondaryIndexes(const KeyedRelation& table) override;
 
  private:
   // The fence of the transaction just begun: its first statement.
@@ -155,6 +156,52 @@ Result<uint64_t> PgChunkReader::EstimateRows(const KeyedRelation& table) {
   const double estimate = std::strtod(PQgetvalue(result->get(), 0, 0), nullptr);
   return std::isfinite(estimate) && estimate > 0 ? static_cast<uint64_t>(std::llround(estimate))
                                                  : uint64_t{0};
+}
+
+// One row per key column (INCLUDE columns are left out: they hold no order and no uniqueness);
+// an expression's place in indkey is 0, which no pg_attribute row has.
+constexpr const char* kSecondaryIndexesSql =
+    "SELECT c.relname, i.indisunique, am.amname, i.indexprs IS NOT NULL, i.indpred IS NOT NULL,"
+    " i.indisvalid AND NOT i.indisexclusion, a.attname"
+    " FROM pg_catalog.pg_index i"
+    " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+    " JOIN pg_catalog.pg_am am ON am.oid = c.relam"
+    " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)"
+    " LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+    " WHERE i.indrelid = $1 AND NOT i.indisprimary AND k.n <= i.indnkeyatts"
+    " ORDER BY c.relname, k.n";
+
+// Why an index (one row of kSecondaryIndexesSql) is not carried; "" when it is.
+std::string NotCarriedWhy(PGresult* result, int row) {
+  auto is_true = [&](int column) {
+    return std::string_view(PQgetvalue(result, row, column)) == "t";
+  };
+  const std::string method = PQgetvalue(result, row, 2);
+  if (method != "btree") return "a " + method + " index (only btree indexes are carried)";
+  if (is_true(3)) return "an expression index";
+  if (is_true(4)) return "a partial index (it has a WHERE clause)";
+  if (!is_true(5)) return "invalid or an exclusion constraint";
+  if (PQgetisnull(result, row, 6)) return "an expression index";
+  return "";
+}
+
+Result<std::vector<wire::SecondaryIndex>> PgChunkReader::SecondaryIndexes(
+    const KeyedRelation& table) {
+  const std::string name = table.relation.schema() + "." + table.relation.table();
+  Result<PgResult> result =
+      connection_->Query(kSecondaryIndexesSql, {std::to_string(table.relation.id())}, {},
+                         "listing the indexes of " + name);
+  if (!result.ok()) return result.status();
+  std::vector<IndexColumnRow> rows;
+  for (int r = 0; r < PQntuples(result->get()); ++r) {
+    IndexColumnRow row;
+    row.index = PQgetvalue(result->get(), r, 0);
+    row.unique = std::string_view(PQgetvalue(result->get(), r, 1)) == "t";
+    row.column = PQgetvalue(result->get(), r, 6);
+    row.not_carried_why = NotCarriedWhy(result->get(), r);
+    rows.push_back(std::move(row));
+  }
+  return GroupSecondaryIndexes(name, rows);
 }
 
 Result<std::unique_ptr<ChunkFence>> PgChunkReader::TakeSnapshot() {

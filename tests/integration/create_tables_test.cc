@@ -1,7 +1,8 @@
 // create_tables: true, in every direction, through the real ferry binary: the target starts with
 // no tables at all; the apply agent creates each from its source relation through the type
 // mapping (with the primary key, none for a table without one) before the copy's first chunk or
-// the stream's first change, and the rows that arrive are the source's, value for value.
+// the stream's first change, and the rows that arrive are the source's, value for value; after a
+// table's copy, the source's secondary indexes the target can hold, on tables it created only.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -168,8 +169,60 @@ class CreateTablesTest : public ::testing::TestWithParam<Direction> {
         schema + "' AND table_name = '" + table + "' AND constraint_type = 'PRIMARY KEY'");
   }
 
+  // The target's secondary indexes of `table`, one line each: name|non-unique (0/1)|columns,
+  // comma-separated, a prefix as MariaDB writes it ("note(10)") or PostgreSQL's expression.
+  std::string TargetIndexes(const std::string& table) const {
+    if (GetParam().target == "postgres") {
+      return TargetRows(
+          "SELECT c.relname, CASE WHEN i.indisunique THEN 0 ELSE 1 END, "
+          "string_agg(pg_get_indexdef(i.indexrelid, k.n, true), ',' ORDER BY k.n) "
+          "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+          "CROSS JOIN generate_series(1, i.indnkeyatts) AS k(n) "
+          "WHERE i.indrelid = 'public." +
+          table +
+          "'::regclass AND NOT i.indisprimary GROUP BY c.relname, i.indisunique ORDER BY 1");
+    }
+    return TargetRows(
+        "SELECT INDEX_NAME, NON_UNIQUE, GROUP_CONCAT(CONCAT(COLUMN_NAME, "
+        "IFNULL(CONCAT('(', SUB_PART, ')'), '')) ORDER BY SEQ_IN_INDEX) "
+        "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'ferry' AND TABLE_NAME = '" +
+        table + "' AND INDEX_NAME <> 'PRIMARY' GROUP BY INDEX_NAME, NON_UNIQUE ORDER BY 1");
+  }
+
+  // TargetIndexes("items") once the copy carried kPgIndexes / kMariaIndexes: MariaDB index names
+  // are per table, PostgreSQL's per schema, so onto PostgreSQL they get the table's name in front.
+  std::string ExpectedItemsIndexes() const {
+    const Direction& d = GetParam();
+    const std::string prefix = d.target == "postgres" && !pg_source() ? "items_" : "";
+    std::string expected =
+        prefix + "items_born_flag|1|born,flag\n" + prefix + "items_name_key|0|name\n";
+    if (!pg_source()) {
+      expected += prefix + "items_note_prefix|1|" +
+                  (d.target == "postgres" ? "\"left\"(note, 10)" : "note(10)") + "\n";
+    }
+    return expected;
+  }
+
   std::unique_ptr<ReplicationSetup> setup_;
 };
+
+// Source indexes for IndexesAreCreatedAfterTheCopyOnTablesItCreated: on items a two-column one,
+// a unique one, and one the capture agent does not carry (PostgreSQL: an expression) or a prefix
+// of a TEXT (MariaDB); on notes, whose target table the test makes itself, one that must not
+// appear there.
+constexpr char kPgIndexes[] = R"sql(
+  CREATE INDEX items_born_flag ON items (born, flag);
+  CREATE UNIQUE INDEX items_name_key ON items (name);
+  CREATE INDEX items_lower_name ON items (lower(name));
+  CREATE INDEX notes_n ON notes (n);
+)sql";
+
+constexpr char kMariaIndexes[] = R"sql(
+  CREATE INDEX items_born_flag ON items (born, flag);
+  CREATE UNIQUE INDEX items_name_key ON items (name);
+  CREATE INDEX items_note_prefix ON items (note(10));
+  CREATE INDEX notes_n ON notes (n);
+)sql";
 
 TEST_P(CreateTablesTest, CopyCreatesMissingTablesWithTheirKeys) {
   Exec(pg_source() ? kPgRows : kMariaRows);
@@ -190,6 +243,7 @@ TEST_P(CreateTablesTest, CopyCreatesMissingTablesWithTheirKeys) {
 // Without a copy the first streamed change's relation creates the table.
 TEST_P(CreateTablesTest, StreamCreatesMissingTablesWithoutACopy) {
   setup_->apply_settings += "copy_data: false\n";
+  Exec(pg_source() ? kPgIndexes : kMariaIndexes);
   ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
   ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
   Exec(pg_source() ? kPgRows : kMariaRows);
@@ -197,6 +251,60 @@ TEST_P(CreateTablesTest, StreamCreatesMissingTablesWithoutACopy) {
   ExpectSameAsSource(kStreamedRow);
   EXPECT_EQ(TargetPrimaryKeys("tags"), "1");
   EXPECT_EQ(TargetPrimaryKeys("notes"), "0");
+  EXPECT_EQ(TargetIndexes("items"), "");  // no copy, so no secondary indexes
+}
+
+// The copy's last chunk brings the source's secondary indexes: a table create_tables made gets
+// the ones the target can hold, under the target's naming; a table the user made gets none.
+TEST_P(CreateTablesTest, IndexesAreCreatedAfterTheCopyOnTablesItCreated) {
+  Exec(pg_source() ? kPgRows : kMariaRows);
+  Exec(pg_source() ? kPgIndexes : kMariaIndexes);
+  Status made = setup_->target().Exec("CREATE TABLE notes (body varchar(50), n int)");
+  ASSERT_TRUE(made.ok()) << made.message();
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  ExpectSameAsSource(kCopiedRow);
+
+  EXPECT_EQ(TargetIndexes("items"), ExpectedItemsIndexes()) << setup_->apply_log();
+  EXPECT_EQ(TargetIndexes("notes"), "") << setup_->apply_log();
+  const std::string apply_log = setup_->apply_log();
+  EXPECT_NE(apply_log.find("CREATE UNIQUE INDEX"), std::string::npos) << apply_log;
+  if (pg_source()) {
+    const std::string capture_log = setup_->capture_log();
+    EXPECT_NE(capture_log.find("index items_lower_name is not carried to the target: it is an "
+                               "expression index"),
+              std::string::npos)
+        << capture_log;
+  }
+  // The unique index holds on the target as on the source.
+  Exec(kChanges);
+  ExpectSameAsSource(kStreamedRow);
+}
+
+// An apply agent killed after the first chunks of a table it created: restarted, it finds the
+// table there, and still gives it its indexes (ferry_meta.copy_progress.created_table), while a
+// table the user made still gets none.
+TEST_P(CreateTablesTest, IndexesAreCreatedOnATableItCreatedBeforeARestart) {
+  // Paced to about three seconds for `items`, so the kill lands mid-copy.
+  setup_->capture_settings = "copy_chunk_rows: 50\ncopy_max_rows_per_second: 100\n";
+  Exec(pg_source() ? kPgRows : kMariaRows);
+  Exec(pg_source() ? kPgIndexes : kMariaIndexes);
+  Status made = setup_->target().Exec("CREATE TABLE notes (body varchar(50), n int)");
+  ASSERT_TRUE(made.ok()) << made.message();
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  auto items_copied = [&] {
+    const std::string count = setup_->target().Scalar("SELECT count(*) FROM items");
+    return count.starts_with("ERROR") || count.empty() ? 0L : std::stol(count);
+  };
+  ASSERT_TRUE(WaitFor([&] { return items_copied() > 0; }, seconds(60))) << setup_->apply_log();
+  setup_->KillApply();
+  ASSERT_LT(items_copied(), 301) << "the copy of items ended before the kill";
+  ASSERT_TRUE(setup_->StartApply(/*wait_until_streaming=*/false).ok()) << setup_->apply_log();
+  ExpectSameAsSource(kCopiedRow);
+
+  EXPECT_EQ(TargetIndexes("items"), ExpectedItemsIndexes()) << setup_->apply_log();
+  EXPECT_EQ(TargetIndexes("notes"), "") << setup_->apply_log();
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDirections, CreateTablesTest, kAllDirections, DirectionName);

@@ -1434,6 +1434,10 @@ TEST_F(MariaDbSinkTest, TimestampsAreWrittenInUtcWhateverTheServerZone) {
   EXPECT_EQ(Scalar("SELECT UNIX_TIMESTAMP(v) FROM tz"), "1709207110.000000");
 }
 
+TEST_F(MariaDbSinkTest, CreatedTableIsRecordedAndItsIndexesAreCreatedOnce) {
+  CheckCreatedTableAndIndexes(kDb);
+}
+
 TEST_F(MariaDbSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept) {
   CheckCopyRangeDelete(kDb);
 }

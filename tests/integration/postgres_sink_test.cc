@@ -1543,6 +1543,10 @@ TEST_F(PostgresSinkTest, TargetTriggersAndForeignKeysBehaveAsOnAReplica) {
   EXPECT_EQ(Query("SELECT id, b FROM fk_child"), std::vector<Row>{R({"1", "42"})});
 }
 
+TEST_F(PostgresSinkTest, CreatedTableIsRecordedAndItsIndexesAreCreatedOnce) {
+  CheckCreatedTableAndIndexes("public");
+}
+
 TEST_F(PostgresSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept) {
   CheckCopyRangeDelete("public");
 }
@@ -1639,6 +1643,34 @@ TEST_F(PostgresSinkTest, CreateTableFromAMariaDbSourceHoldsItsValues) {
 }
 
 // PostgreSQL -> PostgreSQL keeps the source's types; REPLICA IDENTITY FULL is no primary key.
+// Index names are per schema on PostgreSQL: a name another table's index holds is not taken
+// over (nor silently skipped as if created): the index is not created, saying why.
+TEST_F(PostgresSinkTest, AnIndexNameAnotherTableHoldsIsNotCreatedAndSaysWhy) {
+  Exec("CREATE TABLE other_ix (n int)");
+  Exec("CREATE INDEX ix_n ON other_ix (n)");
+  Exec("CREATE TABLE mine_ix (id int PRIMARY KEY, n int)");
+  const NewTable table = PlanNewTable(
+      Map(TypedRelation(
+          "public", "mine_ix",
+          {{"id", "int4", wire::LOGICAL_TYPE_INT, true}, {"n", "int4", wire::LOGICAL_TYPE_INT}})),
+      SourceEngine::kPostgres);
+  NewIndex index;
+  index.source_name = "ix_n";
+  index.columns = {{1, 0}};
+  ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+  Result<IndexDdl> ddl = sink_->CreateIndexes(table, {index});
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+  Commit();
+  EXPECT_TRUE(ddl->run.empty());
+  ASSERT_EQ(ddl->not_created.size(), 1u);
+  EXPECT_NE(ddl->not_created[0].find("schema public already has a relation named ix_n"),
+            std::string::npos)
+      << ddl->not_created[0];
+  EXPECT_EQ(Query("SELECT count(*) FROM pg_index WHERE indrelid = 'mine_ix'::regclass AND NOT "
+                  "indisprimary"),
+            std::vector<Row>{R({"0"})});
+}
+
 TEST_F(PostgresSinkTest, CreateTableFromAPostgresSourceKeepsItsTypes) {
   const wire::Relation relation =
       TypedRelation("public", "ct_same",

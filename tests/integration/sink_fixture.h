@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "apply/sink.h"
+#include "apply/table_creator.h"
+#include "apply/table_mapping.h"
 #include "tests/harness/test_database.h"
 #include "tests/integration/late_outcomes.h"
 #include "wire/testing/change_records.h"
@@ -220,6 +222,47 @@ class SinkFixture : public ::testing::Test {
   // Grouping (Sink::ContinueTransaction): three source transactions at `positions` in one
   // target transaction commit together with the last one's checkpoint; an aborted group leaves
   // neither its rows nor its checkpoint; a transaction cannot join when none is open.
+  // create_tables' record and indexes: RecordTableCreated sets copy_progress.created_table,
+  // which the per-chunk progress upsert keeps; CreateIndexes creates an index once, and a second
+  // run (a last chunk sent again after a crash) runs nothing.
+  void CheckCreatedTableAndIndexes(const std::string& schema) {
+    const std::string source = schema + ".made_ix";
+    ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+    ASSERT_TRUE(sink_->RecordCopyProgress("up", {source, "", 0, false, false}).ok());
+    Status recorded = sink_->RecordTableCreated("up", source);
+    ASSERT_TRUE(recorded.ok()) << recorded.message();
+    Commit();
+    ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+    ASSERT_TRUE(sink_->RecordCopyProgress("up", {source, "ab", 7, true, false}).ok());
+    Commit();
+    Result<std::vector<apply::CopyProgress>> progress = sink_->ReadCopyProgress("up");
+    ASSERT_TRUE(progress.ok()) << progress.message();
+    ASSERT_EQ(progress->size(), 1u);
+    EXPECT_TRUE((*progress)[0].created_table);
+    EXPECT_TRUE((*progress)[0].done);
+
+    Exec("CREATE TABLE made_ix (id int PRIMARY KEY, name varchar(20), n int)");
+    Result<apply::MappedRelation> mapped =
+        apply::TableMapper().Map(TypedRelation(schema, "made_ix",
+                                               {{"id", "int4", wire::LOGICAL_TYPE_INT, true},
+                                                {"name", "varchar(20)", wire::LOGICAL_TYPE_TEXT},
+                                                {"n", "int4", wire::LOGICAL_TYPE_INT}}));
+    ASSERT_TRUE(mapped.ok()) << mapped.message();
+    const apply::NewTable table = apply::PlanNewTable(*mapped, apply::SourceEngine::kPostgres);
+    apply::NewIndex index;
+    index.source_name = "made_ix_name_n";
+    index.unique = true;
+    index.columns = {{1, 0}, {2, 0}};
+    for (size_t expected_runs : {1u, 0u}) {
+      ASSERT_TRUE(sink_->BeginCopyTransaction().ok());
+      Result<apply::IndexDdl> ddl = sink_->CreateIndexes(table, {index});
+      ASSERT_TRUE(ddl.ok()) << ddl.message();
+      EXPECT_EQ(ddl->run.size(), expected_runs);
+      EXPECT_TRUE(ddl->not_created.empty());
+      Commit();
+    }
+  }
+
   void CheckGroupedTransactions(const std::string& schema,
                                 const std::vector<std::string>& positions) {
     ASSERT_EQ(positions.size(), 4u);
