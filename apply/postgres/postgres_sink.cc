@@ -234,6 +234,14 @@ std::string ServerMessage(PGconn* conn, const PGresult* result) {
   return OneLine(message);
 }
 
+// The parameters as libpq takes them: C strings, null for SQL NULL; valid while `params` lives.
+std::vector<const char*> ParamValues(const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+  return values;
+}
+
 bool IsOk(const PGresult* result) {
   const ExecStatusType status = PQresultStatus(result);
   return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
@@ -371,6 +379,8 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Status SendPrepared(const Statement& statement);
   // Sends `statement` unprepared in the pipeline.
   Status SendParams(const Statement& statement);
+  // Records a statement just sent in the pipeline and flushes it to the server.
+  Status StatementSent();
   Status EnterPipeline();
   // The result of the oldest statement sent (past the prepares sent before it), waiting for it.
   Result<PgResult> NextSentResult();
@@ -557,8 +567,7 @@ Status PostgresSink::ExecSimple(const std::string& sql) {
 
 Result<PgResult> PostgresSink::ExecParams(const std::string& sql,
                                           const std::vector<std::optional<std::string>>& params) {
-  std::vector<const char*> values;
-  for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+  const std::vector<const char*> values = ParamValues(params);
   PgResult result(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                                values.data(), nullptr, nullptr, 0),
                   &PQclear);
@@ -587,8 +596,7 @@ Result<std::string> PostgresSink::Prepare(const std::string& sql) {
 Result<PgResult> PostgresSink::ExecPrepared(const Statement& statement) {
   Result<std::string> name = Prepare(statement.sql);
   if (!name.ok()) return name.status();
-  std::vector<const char*> values;
-  for (const auto& param : statement.params) values.push_back(param ? param->c_str() : nullptr);
+  const std::vector<const char*> values = ParamValues(statement.params);
   PgResult result(PQexecPrepared(conn_, name->c_str(), static_cast<int>(values.size()),
                                  values.data(), nullptr, nullptr, 0),
                   &PQclear);
@@ -605,14 +613,18 @@ Status PostgresSink::EnterPipeline() {
 
 Status PostgresSink::SendParams(const Statement& statement) {
   FERRY_RETURN_IF_ERROR(EnterPipeline());
-  std::vector<const char*> values;
-  for (const auto& param : statement.params) values.push_back(param ? param->c_str() : nullptr);
+  const std::vector<const char*> values = ParamValues(statement.params);
   if (PQsendQueryParams(conn_, statement.sql.c_str(), static_cast<int>(values.size()), nullptr,
                         values.data(), nullptr, nullptr, 0) != 1) {
     return Status::Error("send a statement: " + ServerMessage(conn_, nullptr));
   }
+  return StatementSent();
+}
+
+Status PostgresSink::StatementSent() {
   sent_.emplace_back(std::nullopt);
   sent_synced_ = false;
+  // Out at once, so that the server works on it while the next rows are read and bound.
   if (PQflush(conn_) != 0)
     return Status::Error("send a statement: " + ServerMessage(conn_, nullptr));
   return Status::Ok();
@@ -632,18 +644,12 @@ Status PostgresSink::SendPrepared(const Statement& statement) {
     statements_.emplace(statement.sql, name);
     sent_.emplace_back(statement.sql);
   }
-  std::vector<const char*> values;
-  for (const auto& param : statement.params) values.push_back(param ? param->c_str() : nullptr);
+  const std::vector<const char*> values = ParamValues(statement.params);
   if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
                           nullptr, nullptr, 0) != 1) {
     return Status::Error("send a statement: " + ServerMessage(conn_, nullptr));
   }
-  sent_.emplace_back(std::nullopt);
-  sent_synced_ = false;
-  // Out at once, so that the server works on it while the next rows are read and bound.
-  if (PQflush(conn_) != 0)
-    return Status::Error("send a statement: " + ServerMessage(conn_, nullptr));
-  return Status::Ok();
+  return StatementSent();
 }
 
 PgResult PostgresSink::TakeSentResult() {
