@@ -37,6 +37,15 @@ inline NewTable Table(SourceEngine engine, std::vector<NewColumn> columns,
   return table;
 }
 
+// A secondary index `name` of the source over `columns` (column index, prefix length).
+inline NewIndex Index(const std::string& name, bool unique, std::vector<NewIndexColumn> columns) {
+  NewIndex index;
+  index.source_name = name;
+  index.unique = unique;
+  index.columns = std::move(columns);
+  return index;
+}
+
 // A source column type and the target type expected for it.
 struct TypeCase {
   std::string source_type;

@@ -11,6 +11,7 @@ namespace ferry::apply::mysql {
 namespace {
 
 using apply::testing::Column;
+using apply::testing::Index;
 using apply::testing::Table;
 using apply::testing::TypeCase;
 
@@ -183,14 +184,6 @@ TEST(MysqlCreateTableTest, NoPrimaryKeyWithoutKey) {
   EXPECT_EQ(*sql,
             "CREATE TABLE IF NOT EXISTS `app`.`t` (`a` int NULL) ENGINE=InnoDB DEFAULT "
             "CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin");
-}
-
-NewIndex Index(const std::string& name, bool unique, std::vector<NewIndexColumn> columns) {
-  NewIndex index;
-  index.source_name = name;
-  index.unique = unique;
-  index.columns = std::move(columns);
-  return index;
 }
 
 TEST(MysqlCreateIndexTest, KeepsTheNameAndTheSourcesPrefix) {

@@ -11,6 +11,7 @@ namespace ferry::apply::postgres {
 namespace {
 
 using apply::testing::Column;
+using apply::testing::Index;
 using apply::testing::Table;
 using apply::testing::TypeCase;
 
@@ -119,14 +120,6 @@ TEST(PgCreateTableTest, NoPrimaryKeyWithoutKey) {
   Result<std::string> sql = PgCreateTableSql(table);
   ASSERT_TRUE(sql.ok()) << sql.message();
   EXPECT_EQ(*sql, "CREATE TABLE IF NOT EXISTS \"app\".\"t\" (\"a\" int4, \"b\" text)");
-}
-
-NewIndex Index(const std::string& name, bool unique, std::vector<NewIndexColumn> columns) {
-  NewIndex index;
-  index.source_name = name;
-  index.unique = unique;
-  index.columns = std::move(columns);
-  return index;
 }
 
 TEST(PgCreateIndexTest, PostgresSourceKeepsTheIndexName) {

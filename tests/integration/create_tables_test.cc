@@ -171,6 +171,9 @@ class CreateTablesTest : public ::testing::TestWithParam<Direction> {
 
   // The target's secondary indexes of `table`, one line each: name|non-unique (0/1)|columns,
   // comma-separated, a prefix as MariaDB writes it ("note(10)") or PostgreSQL's expression.
+  // Source rows and indexes, a target table `notes` the user made, and both agents started.
+  void StartWithIndexesAndAUserMadeTable();  // defined below the indexes
+
   std::string TargetIndexes(const std::string& table) const {
     if (GetParam().target == "postgres") {
       return TargetRows(
@@ -254,15 +257,19 @@ TEST_P(CreateTablesTest, StreamCreatesMissingTablesWithoutACopy) {
   EXPECT_EQ(TargetIndexes("items"), "");  // no copy, so no secondary indexes
 }
 
-// The copy's last chunk brings the source's secondary indexes: a table create_tables made gets
-// the ones the target can hold, under the target's naming; a table the user made gets none.
-TEST_P(CreateTablesTest, IndexesAreCreatedAfterTheCopyOnTablesItCreated) {
+void CreateTablesTest::StartWithIndexesAndAUserMadeTable() {
   Exec(pg_source() ? kPgRows : kMariaRows);
   Exec(pg_source() ? kPgIndexes : kMariaIndexes);
   Status made = setup_->target().Exec("CREATE TABLE notes (body varchar(50), n int)");
   ASSERT_TRUE(made.ok()) << made.message();
   ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
   ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+}
+
+// The copy's last chunk brings the source's secondary indexes: a table create_tables made gets
+// the ones the target can hold, under the target's naming; a table the user made gets none.
+TEST_P(CreateTablesTest, IndexesAreCreatedAfterTheCopyOnTablesItCreated) {
+  ASSERT_NO_FATAL_FAILURE(StartWithIndexesAndAUserMadeTable());
   ExpectSameAsSource(kCopiedRow);
 
   EXPECT_EQ(TargetIndexes("items"), ExpectedItemsIndexes()) << setup_->apply_log();
@@ -287,12 +294,7 @@ TEST_P(CreateTablesTest, IndexesAreCreatedAfterTheCopyOnTablesItCreated) {
 TEST_P(CreateTablesTest, IndexesAreCreatedOnATableItCreatedBeforeARestart) {
   // Paced to about three seconds for `items`, so the kill lands mid-copy.
   setup_->capture_settings = "copy_chunk_rows: 50\ncopy_max_rows_per_second: 100\n";
-  Exec(pg_source() ? kPgRows : kMariaRows);
-  Exec(pg_source() ? kPgIndexes : kMariaIndexes);
-  Status made = setup_->target().Exec("CREATE TABLE notes (body varchar(50), n int)");
-  ASSERT_TRUE(made.ok()) << made.message();
-  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
-  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  ASSERT_NO_FATAL_FAILURE(StartWithIndexesAndAUserMadeTable());
   auto items_copied = [&] {
     const std::string count = setup_->target().Scalar("SELECT count(*) FROM items");
     return count.starts_with("ERROR") || count.empty() ? 0L : std::stol(count);
