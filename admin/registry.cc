@@ -52,6 +52,7 @@ nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now) {
       {"transactions", s.transactions},
       {"rows", s.rows},
       {"skipped_transactions", s.skipped_transactions},
+      {"filtered_transactions", s.filtered_transactions},
       {"lag_seconds", s.lag.LagSeconds(now)},
       {"last_commit_time", IsoUtcOrNull(s.lag.last_commit_time_us())},
   };
@@ -134,6 +135,7 @@ const std::set<std::string>& BuiltinFamilies() {
       "ferry_transactions_total",
       "ferry_rows_total",
       "ferry_skipped_transactions_total",
+      "ferry_filtered_transactions_total",
       "ferry_copy_rows_total",
   };
   return kNames;
@@ -228,6 +230,13 @@ std::string MetricsRegistry::PrometheusText() const {
   for (const auto& [name, s] : streams_) {
     w.Sample("ferry_skipped_transactions_total", StreamLabel(name),
              std::to_string(s.skipped_transactions));
+  }
+  w.Header("ferry_filtered_transactions_total", "counter",
+           "Transactions not sent because of their origin: they came from the subscriber, or "
+           "from a third node while forwarding is off (capture agent).");
+  for (const auto& [name, s] : streams_) {
+    w.Sample("ferry_filtered_transactions_total", StreamLabel(name),
+             std::to_string(s.filtered_transactions));
   }
 
   w.Header("ferry_copy_rows_total", "counter",

@@ -36,6 +36,8 @@ struct StreamStatus {
   uint64_t transactions = 0;       // applied (apply) / sent (capture) since start
   uint64_t rows = 0;
   uint64_t skipped_transactions = 0;  // already covered by the checkpoint
+  // capture: not sent because of their origin (loop prevention, capture/origin_filter.h)
+  uint64_t filtered_transactions = 0;
   LagTracker lag;
   CopyStatus copy;
 };

@@ -119,6 +119,10 @@ class ApplyAgent::UpstreamStream {
     std::map<uint32_t, MappedRelation> relations;
     std::optional<TargetTables> targets;  // once welcomed
     std::string source_engine;            // the capture agent's (Welcome.engine)
+    std::string upstream_node;            // the capture agent's node (Welcome.node)
+    // The node where the open target transaction's source transactions were first written:
+    // a group never mixes origins, since its checkpoint row names one (loop prevention).
+    std::string group_origin;
     bool in_transaction = false;
     bool skipping = false;
     uint64_t rows_in_transaction = 0;
@@ -309,6 +313,7 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   }
   FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &welcome));
   state.source_engine = welcome.engine();
+  state.upstream_node = welcome.node();
   state.targets.emplace(*state.sink, agent_.options_.create_tables, upstream_.name,
                         state.source_engine);
   StartCopyWriters(state);
@@ -502,6 +507,15 @@ Status ApplyAgent::UpstreamStream::HandleBegin(StreamState& state, const wire::B
     if (state.group) FERRY_RETURN_IF_ERROR(CommitGroup(state));
     return HandleChunkBegin(state, begin);
   }
+  // The checkpoint row names where the transaction was first written, so that a capture agent
+  // reading this target can tell it from local writes (ARCHITECTURE.md, "Origins and loop
+  // prevention"): the upstream node, unless that forwarded it from another.
+  wire::Begin tagged = begin;
+  if (tagged.origin().empty()) tagged.set_origin(state.upstream_node);
+  if (tagged.origin_commit_time_us() == 0) tagged.set_origin_commit_time_us(begin.commit_time_us());
+  if (state.group && state.group_origin != tagged.origin()) {
+    FERRY_RETURN_IF_ERROR(CommitGroup(state));
+  }
   state.in_transaction = true;
   state.rows_in_transaction = 0;
   state.skipping = false;
@@ -512,8 +526,9 @@ Status ApplyAgent::UpstreamStream::HandleBegin(StreamState& state, const wire::B
   }
   UpdateStatus([](admin::StreamStatus& st) { st.lag.OnTransactionBegin(); });
   if (state.skipping) return Status::Ok();
-  if (state.group) return state.sink->ContinueTransaction(upstream_.name, begin);
-  return state.sink->BeginTransaction(upstream_.name, begin);
+  if (state.group) return state.sink->ContinueTransaction(upstream_.name, tagged);
+  state.group_origin = tagged.origin();
+  return state.sink->BeginTransaction(upstream_.name, tagged);
 }
 
 Status ApplyAgent::UpstreamStream::HandleChanges(StreamState& state, const wire::Changes& changes) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <variant>
 
+#include "capture/origin_filter.h"
 #include "capture/table_copier.h"
 #include "common/log.h"
 #include "wire/position.h"
@@ -89,6 +90,10 @@ class CaptureAgent::Session {
   const std::string& subscriber() const { return subscriber_; }
 
  private:
+  // Between a source transaction's Begin and Commit, whether or not the origin filter sent it.
+  bool InSourceTransaction() const {
+    return in_transaction_ || (origins_ && origins_->in_transaction());
+  }
   void Serve();
   Status Handshake(wire::Hello& hello);
   Status StartCopy(const wire::CopyRequest& request, wire::Welcome& welcome);
@@ -126,6 +131,7 @@ class CaptureAgent::Session {
   std::optional<wire::Position> source_head_;
   Clock::time_point last_heartbeat_sent_{};
   uint64_t rows_in_transaction_ = 0;
+  std::optional<OriginFilter> origins_;  // once the subscriber is known
   std::unique_ptr<TableCopier> copier_;  // while existing rows are being copied
   Clock::time_point head_requested_at_{};
 };
@@ -223,6 +229,7 @@ Status CaptureAgent::Session::Handshake(wire::Hello& hello) {
     return Status::Error("Hello without subscriber id");
   }
   subscriber_ = hello.subscriber_id();
+  origins_.emplace(OriginFilterOptions{subscriber_, agent_.options_.forward_remote_changes});
   return Status::Ok();
 }
 
@@ -328,16 +335,24 @@ Status CaptureAgent::Session::Stream(ChangeSource& source) {
     auto wait = std::min(kMaxSourceWait, agent_.options_.heartbeat_interval);
     // Between transactions, a copy with its next chunk to read waits for the source only until
     // that read is due.
-    if (copier_ && !in_transaction_) wait = std::min(wait, copier_->TimeToNextRead());
+    if (copier_ && !InSourceTransaction()) wait = std::min(wait, copier_->TimeToNextRead());
     auto event = source.Next(wait);
     if (!event.ok()) {
       // The subscriber's operator needs the cause too, not just a closed connection.
       Refuse("source", event.message());
       return event.status();
     }
-    FERRY_RETURN_IF_ERROR(SendEvent(*event));
-    if (std::holds_alternative<SourceHeartbeat>(*event))
-      FERRY_RETURN_IF_ERROR(ConfirmIfIdle(source));
+    const bool heartbeat = std::holds_alternative<SourceHeartbeat>(*event);
+    const uint64_t filtered = origins_->filtered_transactions();
+    for (const SourceEvent& out : origins_->Take(std::move(*event))) {
+      FERRY_RETURN_IF_ERROR(SendEvent(out));
+    }
+    if (origins_->filtered_transactions() != filtered) {
+      UpdateStatus([&](admin::StreamStatus& st) {
+        st.filtered_transactions = origins_->filtered_transactions();
+      });
+    }
+    if (heartbeat) FERRY_RETURN_IF_ERROR(ConfirmIfIdle(source));
     if (Clock::now() - last_heartbeat_sent_ >= agent_.options_.heartbeat_interval) {
       FERRY_RETURN_IF_ERROR(SendHeartbeat());
     }
@@ -363,14 +378,14 @@ Status CaptureAgent::Session::ProcessAcks(ChangeSource& source) {
 // source's head is of interest to this subscriber: confirming it keeps the source from holding
 // log for changes on tables this subscriber does not replicate.
 Status CaptureAgent::Session::ConfirmIfIdle(ChangeSource& source) {
-  bool idle = !in_transaction_ && pending_changes_.changes_size() == 0 && !unacked_commit_;
+  bool idle = !InSourceTransaction() && pending_changes_.changes_size() == 0 && !unacked_commit_;
   if (!idle || !source_head_) return Status::Ok();
   return source.Confirm(*source_head_);
 }
 
 // Between source transactions the copier may read its next chunk, or send the one it holds.
 Status CaptureAgent::Session::PollCopy(ChangeSource& source) {
-  if (!copier_ || in_transaction_) return Status::Ok();
+  if (!copier_ || InSourceTransaction()) return Status::Ok();
   FERRY_RETURN_IF_ERROR(copier_->Poll(source_head_));
   if (copier_->waiting() && Clock::now() - head_requested_at_ >= kHeadRequestInterval) {
     head_requested_at_ = Clock::now();
@@ -388,7 +403,7 @@ Status CaptureAgent::Session::PollCopy(ChangeSource& source) {
 Status CaptureAgent::Session::ObserveForCopy(const SourceEvent& event) {
   if (!copier_) return Status::Ok();
   if (auto* heartbeat = std::get_if<SourceHeartbeat>(&event)) {
-    return in_transaction_ ? Status::Ok() : copier_->OnHead(heartbeat->head);
+    return InSourceTransaction() ? Status::Ok() : copier_->OnHead(heartbeat->head);
   }
   if (auto* begin = std::get_if<wire::Begin>(&event)) return copier_->OnBegin(*begin);
   if (auto* relation = std::get_if<wire::Relation>(&event)) copier_->OnRelation(*relation);
@@ -446,7 +461,7 @@ Status CaptureAgent::Session::FlushChanges() {
 // Tells apply the source's clock: this agent runs beside the source, so its clock is the
 // source's, and commit times come from the same clock.
 Status CaptureAgent::Session::SendHeartbeat() {
-  bool idle = !in_transaction_ && pending_changes_.changes_size() == 0;
+  bool idle = !InSourceTransaction() && pending_changes_.changes_size() == 0;
   wire::Heartbeat heartbeat;
   if (source_head_) *heartbeat.mutable_source_head() = *source_head_;
   heartbeat.set_source_time_us(NowUnixMicros());

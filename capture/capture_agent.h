@@ -36,6 +36,9 @@ struct CaptureAgentOptions {
   size_t bytes_per_frame = 1024 * 1024;  // a Changes frame is flushed at this size
   size_t copy_chunk_rows = 10000;        // rows per chunk when copying existing rows
   size_t copy_max_rows_per_second = 0;   // per session's copy; 0: no limit
+  // Forward transactions that apply agents wrote here from a third node (a ring); false: only
+  // transactions written here (a full mesh). Never the subscriber's own (capture/origin_filter.h).
+  bool forward_remote_changes = true;
 };
 
 class CaptureAgent {

@@ -193,6 +193,7 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   options.rows_per_frame = config->rows_per_frame;
   options.copy_chunk_rows = config->copy_chunk_rows;
   options.copy_max_rows_per_second = config->copy_max_rows_per_second;
+  options.forward_remote_changes = config->forward_remote_changes;
   capture::CaptureAgent agent(options, factory, ChunkReaderFactoryFor(*config), registry);
   if (Status s = agent.Start(); !s.ok()) {
     Logger("ferry")->error("{}", s.message());

@@ -675,7 +675,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   map.CheckKeys({"node", "source", "listen", "auth_token_file", "auth_token_env", "admin",
                  "admin_token_file", "admin_token_env", "tables", "publication", "slot_prefix",
                  "heartbeat_interval_ms", "max_frame_bytes", "rows_per_frame", "copy_chunk_rows",
-                 "copy_max_rows_per_second", "log_level"},
+                 "copy_max_rows_per_second", "forward_remote_changes", "log_level"},
                 {{"target", kWrongFile},
                  {"copy_data", kWrongFile},
                  {"copy_parallel_tables", kWrongFile},
@@ -705,6 +705,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   map.Integer("copy_chunk_rows", config.copy_chunk_rows, 1, kMaxCopyChunkRows, "rows");
   map.Integer("copy_max_rows_per_second", config.copy_max_rows_per_second, 0, kMaxCopyRowsPerSecond,
               "rows per second");
+  map.Boolean("forward_remote_changes", config.forward_remote_changes);
   ReadLogLevel(map, config.log_level);
 }
 
@@ -918,6 +919,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
                 {{"source", kCaptureKey},
                  {"copy_chunk_rows", kCaptureKey},
                  {"copy_max_rows_per_second", kCaptureKey},
+                 {"forward_remote_changes", kCaptureKey},
                  {"listen", kCaptureKey},
                  {"tables", kCaptureKey},
                  {"publication", kCaptureKey},

@@ -49,6 +49,9 @@ struct CaptureConfig {
   size_t rows_per_frame = 1000;
   size_t copy_chunk_rows = 10000;       // rows per chunk when copying a table's existing rows
   size_t copy_max_rows_per_second = 0;  // per subscriber's copy, to spare the source; 0: no limit
+  // Master-master: forward what apply agents wrote here from other nodes (a ring), or only what
+  // was written here (false: a full mesh). The subscriber's own transactions never go back.
+  bool forward_remote_changes = true;
   std::string log_level = "info";
 };
 

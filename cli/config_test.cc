@@ -633,6 +633,20 @@ TEST_F(ConfigTest, CopyMaxRowsPerSecond) {
   EXPECT_TRUE(Contains(misplaced, "capture")) << misplaced;
 }
 
+TEST_F(ConfigTest, ForwardRemoteChanges) {
+  auto defaults = LoadCaptureConfig(Write("capture.yaml", kCapture));
+  ASSERT_TRUE(defaults.ok()) << defaults.message();
+  EXPECT_TRUE(defaults->forward_remote_changes);  // a ring needs it; a pair is the same either way
+  auto mesh = LoadCaptureConfig(
+      Write("capture.yaml", std::string(kCapture) + "forward_remote_changes: false\n"));
+  ASSERT_TRUE(mesh.ok()) << mesh.message();
+  EXPECT_FALSE(mesh->forward_remote_changes);
+  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "forward_remote_changes: maybe\n"),
+                       "forward_remote_changes"));
+  const std::string misplaced = ApplyError(std::string(kApply) + "forward_remote_changes: true\n");
+  EXPECT_TRUE(Contains(misplaced, "capture")) << misplaced;
+}
+
 TEST_F(ConfigTest, ColumnsMustBeAMap) {
   const std::string error = ApplyError(std::string(kApply) + R"(mappings:
   - source: public.orders

@@ -77,7 +77,9 @@ constexpr const char* kMetaExistsSql =
     "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ferry_meta'"
     " AND TABLE_NAME IN ('checkpoints', 'conflicts', 'copy_progress'))"
     " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
-    " AND TABLE_NAME = 'copy_progress' AND COLUMN_NAME IN ('resync', 'created_table'))";
+    " AND TABLE_NAME = 'copy_progress' AND COLUMN_NAME IN ('resync', 'created_table'))"
+    " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
+    " AND TABLE_NAME = 'checkpoints' AND COLUMN_NAME = 'origin_commit_us')";
 
 // upstream is compared byte for byte (utf8mb4_bin): two upstreams differing in case are two.
 constexpr const char* kMetaDdl[] = {
@@ -115,6 +117,7 @@ constexpr const char* kMetaDdl[] = {
     " ADD COLUMN IF NOT EXISTS resync BOOLEAN NOT NULL DEFAULT FALSE",
     "ALTER TABLE ferry_meta.copy_progress"
     " ADD COLUMN IF NOT EXISTS created_table BOOLEAN NOT NULL DEFAULT FALSE",
+    "ALTER TABLE ferry_meta.checkpoints ADD COLUMN IF NOT EXISTS origin_commit_us BIGINT NULL",
 };
 
 constexpr const char* kReadCopyProgressSql =
@@ -143,10 +146,10 @@ constexpr const char* kCopyProgressSql =
 // alias because MariaDB knows only VALUES() (MySQL 8 accepts it with a deprecation warning).
 constexpr const char* kCheckpointSql =
     "INSERT INTO ferry_meta.checkpoints (upstream, engine, position, commit_time, origin,"
-    " applied_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
+    " origin_commit_us, applied_at) VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
     " ON DUPLICATE KEY UPDATE engine = VALUES(engine), position = VALUES(position),"
     " commit_time = VALUES(commit_time), origin = VALUES(origin),"
-    " applied_at = CURRENT_TIMESTAMP(6)";
+    " origin_commit_us = VALUES(origin_commit_us), applied_at = CURRENT_TIMESTAMP(6)";
 
 constexpr const char* kReadCheckpointSql =
     "SELECT engine, position FROM ferry_meta.checkpoints WHERE upstream = ?";
@@ -594,7 +597,7 @@ Status MysqlSink::CreateMeta() {
   Result<std::vector<Row>> exists = Query(kMetaExistsSql, {});
   if (!exists.ok()) return exists.status();
   FERRY_RETURN_IF_ERROR(EndRead());
-  if (FirstValue(*exists) == "5") return Status::Ok();
+  if (FirstValue(*exists) == "6") return Status::Ok();
   for (const char* ddl : kMetaDdl) FERRY_RETURN_IF_ERROR(Exec(ddl));
   log_->info("created ferry_meta (checkpoints, conflicts, copy_progress)");
   return Status::Ok();
@@ -682,7 +685,9 @@ Status MysqlSink::WriteCheckpoint(const std::string& upstream, const wire::Begin
        Param::String(begin.position().value()),
        begin.commit_time_us() != 0 ? Param::String(EpochMicrosText(begin.commit_time_us()))
                                    : Param::Null(),
-       begin.origin().empty() ? Param::Null() : Param::String(begin.origin())}};
+       begin.origin().empty() ? Param::Null() : Param::String(begin.origin()),
+       begin.origin_commit_time_us() != 0 ? Param::Int64(begin.origin_commit_time_us())
+                                          : Param::Null()}};
   Result<uint64_t> written = Execute(checkpoint);
   if (!written.ok()) {
     transaction_failed_ = true;

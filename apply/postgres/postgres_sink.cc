@@ -82,7 +82,12 @@ constexpr const char* kMetaExistsSql =
     " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = 'ferry_meta' AND c.relname = 'copy_progress'"
-    " AND a.attname IN ('resync', 'created_table') AND NOT a.attisdropped)";
+    " AND a.attname IN ('resync', 'created_table') AND NOT a.attisdropped)"
+    " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
+    " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = 'ferry_meta' AND c.relname = 'checkpoints'"
+    " AND a.attname = 'origin_commit_us' AND NOT a.attisdropped)";
 
 constexpr const char* kMetaDdl[] = {
     "CREATE SCHEMA IF NOT EXISTS ferry_meta",
@@ -116,6 +121,7 @@ constexpr const char* kMetaDdl[] = {
     " ADD COLUMN IF NOT EXISTS resync boolean NOT NULL DEFAULT false",
     "ALTER TABLE ferry_meta.copy_progress"
     " ADD COLUMN IF NOT EXISTS created_table boolean NOT NULL DEFAULT false",
+    "ALTER TABLE ferry_meta.checkpoints ADD COLUMN IF NOT EXISTS origin_commit_us bigint",
 };
 
 constexpr const char* kReadCopyProgressSql =
@@ -146,11 +152,13 @@ constexpr const char* kCheckpointStatement = "ferry_checkpoint";
 // commit_time from microseconds since the epoch by interval arithmetic, which is exact (a
 // to_timestamp(double) would round).
 constexpr const char* kCheckpointSql =
-    "INSERT INTO ferry_meta.checkpoints AS c (upstream, engine, position, commit_time, origin)"
-    " VALUES ($1, $2, $3, 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5)"
+    "INSERT INTO ferry_meta.checkpoints AS c (upstream, engine, position, commit_time, origin,"
+    " origin_commit_us)"
+    " VALUES ($1, $2, $3, 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5,"
+    " $6::bigint)"
     " ON CONFLICT (upstream) DO UPDATE SET engine = EXCLUDED.engine,"
     " position = EXCLUDED.position, commit_time = EXCLUDED.commit_time,"
-    " origin = EXCLUDED.origin, applied_at = now()";
+    " origin = EXCLUDED.origin, origin_commit_us = EXCLUDED.origin_commit_us, applied_at = now()";
 
 constexpr const char* kReadCheckpointSql =
     "SELECT engine, position FROM ferry_meta.checkpoints WHERE upstream = $1";
@@ -901,14 +909,16 @@ Status PostgresSink::WriteCheckpoint(const std::string& upstream, const wire::Be
   }
   // A commit time of 0 means the source did not say.
   const std::string commit_time_us = std::to_string(begin.commit_time_us());
+  const std::string origin_commit_us = std::to_string(begin.origin_commit_time_us());
   const char* values[] = {
       upstream.c_str(),
       begin.position().engine().c_str(),
       begin.position().value().c_str(),
       begin.commit_time_us() != 0 ? commit_time_us.c_str() : nullptr,
       begin.origin().empty() ? nullptr : begin.origin().c_str(),
+      begin.origin_commit_time_us() != 0 ? origin_commit_us.c_str() : nullptr,
   };
-  PgResult result(PQexecPrepared(conn_, kCheckpointStatement, 5, values, nullptr, nullptr, 0),
+  PgResult result(PQexecPrepared(conn_, kCheckpointStatement, 6, values, nullptr, nullptr, 0),
                   &PQclear);
   if (!IsOk(result.get()))
     return Status::Error(context + ": " + ServerMessage(conn_, result.get()));

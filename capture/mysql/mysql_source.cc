@@ -250,7 +250,7 @@ class TransactionFilter {
 
   // For the decoder: a wanted table as the catalog describes it; nothing for other tables.
   Result<const CatalogTable*> Catalog(const TableMap& table) {
-    if (!tables_.Wants(table.schema, table.table)) return nullptr;
+    if (!tables_.Streams(table.schema, table.table)) return nullptr;
     return catalog_.Describe(table.schema, table.table);
   }
 
@@ -265,7 +265,7 @@ class TransactionFilter {
   // repeats a relation only when it changed.
   void AddRelation(wire::Relation relation) {
     RelationState& state = relations_[relation.id()];
-    state.wanted = tables_.Wants(relation.schema(), relation.table());
+    state.wanted = tables_.Streams(relation.schema(), relation.table());
     state.sent = false;
     state.relation = std::move(relation);
   }

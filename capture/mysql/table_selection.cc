@@ -2,12 +2,14 @@
 
 #include <algorithm>
 
+#include "capture/origin_filter.h"
+
 namespace ferry::capture::mysql {
 namespace {
 
 bool IsSystemSchema(const std::string& schema) {
   return schema == "mysql" || schema == "information_schema" || schema == "performance_schema" ||
-         schema == "sys";
+         schema == "sys" || schema == kFerrySchema;
 }
 
 }  // namespace
@@ -34,6 +36,10 @@ Result<TableSelection> TableSelection::Parse(const std::vector<std::string>& pat
 bool TableSelection::Wants(const std::string& schema, const std::string& table) const {
   if (SelectsAll()) return !IsSystemSchema(schema);
   return schemas_.count(schema) > 0 || tables_.count(schema + "." + table) > 0;
+}
+
+bool TableSelection::Streams(const std::string& schema, const std::string& table) const {
+  return (schema == kFerrySchema && table == kOriginMarkerTable) || Wants(schema, table);
 }
 
 bool TableSelection::Touches(const std::string& schema, const std::string& table) const {

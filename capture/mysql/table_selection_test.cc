@@ -14,11 +14,23 @@ TableSelection Select(const std::vector<std::string>& patterns) {
 TEST(TableSelectionTest, NoPatternsSelectEveryTableOutsideTheSystemSchemas) {
   const TableSelection all = Select({});
   EXPECT_TRUE(all.Wants("app", "orders"));
-  for (const char* schema : {"mysql", "information_schema", "performance_schema", "sys"}) {
+  for (const char* schema :
+       {"mysql", "information_schema", "performance_schema", "sys", "ferry_meta"}) {
     EXPECT_FALSE(all.Wants(schema, "t")) << schema;
     EXPECT_FALSE(all.Touches(schema, "")) << schema;
   }
   EXPECT_TRUE(all.Touches("app", ""));
+}
+
+TEST(TableSelectionTest, TheStreamAlsoCarriesTheOriginMarkerButNoOtherFerryTable) {
+  for (const TableSelection& selection : {Select({}), Select({"app.orders"})}) {
+    EXPECT_TRUE(selection.Streams("ferry_meta", "checkpoints"));
+    EXPECT_FALSE(selection.Wants("ferry_meta", "checkpoints"));  // so never copied
+    EXPECT_FALSE(selection.Streams("ferry_meta", "copy_progress"));
+    EXPECT_FALSE(selection.Streams("ferry_meta", "conflicts"));
+    EXPECT_TRUE(selection.Streams("app", "orders"));
+    EXPECT_FALSE(selection.Streams("app", "customers") && !selection.Wants("app", "customers"));
+  }
 }
 
 TEST(TableSelectionTest, TablesAndWholeSchemas) {

@@ -129,7 +129,8 @@ Result<std::vector<std::string>> PgChunkReader::TablesToCopy() {
                          " FOR TABLE ...)");
   }
   Result<PgResult> tables = connection_->Query(
-      "SELECT schemaname, tablename FROM pg_catalog.pg_publication_tables WHERE pubname = $1",
+      "SELECT schemaname, tablename FROM pg_catalog.pg_publication_tables WHERE pubname = $1"
+      " AND schemaname <> 'ferry_meta'",  // Ferry's own state, never copied
       {publication_}, {}, what);
   if (!tables.ok()) return tables.status();
   std::vector<std::string> names;

@@ -134,6 +134,7 @@ class PostgresSource final : public ChangeSource {
       log_->info("publication {} created for {}", options_.publication,
                  TablesText(options_.tables));
     }
+    PublishOriginMarker(stream);
     WarnAboutTablesWithoutIdentity(stream);
     // A subscriber that already holds changes must find its slot: a new slot would start at
     // the current end of WAL and silently skip what happened in between.
@@ -141,6 +142,28 @@ class PostgresSource final : public ChangeSource {
     if (!slot.ok()) return slot.status();
     if (*slot) log_->info("slot {} created", options_.slot);
     return Status::Ok();
+  }
+
+  // Without the markers in the publication, transactions that apply agents write on this
+  // database look local and would go back to where they came from (master-master). Master-slave
+  // does not need them, so a failure is a warning that names the fix.
+  void PublishOriginMarker(ReplicationStream& stream) {
+    Result<OriginMarker> marker = stream.PublishOriginMarker(options_.publication);
+    if (!marker.ok()) {
+      log_->warn(
+          "{}; for master-master, run ALTER PUBLICATION {} ADD TABLES IN SCHEMA ferry_meta "
+          "as a superuser, or changes applied here will be sent back",
+          marker.message(), options_.publication);
+    } else if (*marker == OriginMarker::kAdded) {
+      log_->info("publication {}: added schema ferry_meta (origins of applied transactions)",
+                 options_.publication);
+    } else if (*marker == OriginMarker::kNoSchema) {
+      log_->info(
+          "publication {} lists tables and this database has no schema ferry_meta yet; "
+          "for master-master, create it (CREATE SCHEMA ferry_meta AUTHORIZATION "
+          "<the apply agent's user>) before starting this agent",
+          options_.publication);
+    }
   }
 
   // Such a table's INSERTs replicate, but the source refuses its UPDATEs and DELETEs: better

@@ -353,6 +353,32 @@ Result<bool> ReplicationStream::EnsurePublication(const std::string& name,
   return true;
 }
 
+// By schema rather than by table: the apply agent may create its tables after this runs, and a
+// schema in a publication covers tables created in it later.
+Result<OriginMarker> ReplicationStream::PublishOriginMarker(const std::string& publication) {
+  const std::string context = "adding schema ferry_meta to publication " + publication;
+  Result<std::string> literal = QuoteLiteral(conn_, publication);
+  if (!literal.ok()) return literal.status().WithContext(context);
+  ResultPtr found =
+      Run(conn_,
+          "SELECT p.puballtables OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_namespace pn"
+          " JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid"
+          " WHERE pn.pnpubid = p.oid AND n.nspname = 'ferry_meta'),"
+          " EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'ferry_meta')"
+          " FROM pg_catalog.pg_publication p WHERE p.pubname = " +
+              *literal);
+  FERRY_RETURN_IF_ERROR(Expect(conn_, found.get(), PGRES_TUPLES_OK, context));
+  if (PQntuples(found.get()) == 0) return Status::Error(context + ": no such publication");
+  if (Cell(found.get(), 0, 0) == "t") return OriginMarker::kPublished;
+  if (Cell(found.get(), 0, 1) != "t") return OriginMarker::kNoSchema;
+  Result<std::string> identifier = QuoteIdentifier(conn_, publication);
+  if (!identifier.ok()) return identifier.status().WithContext(context);
+  ResultPtr added =
+      Run(conn_, "ALTER PUBLICATION " + *identifier + " ADD TABLES IN SCHEMA ferry_meta");
+  FERRY_RETURN_IF_ERROR(Expect(conn_, added.get(), PGRES_COMMAND_OK, context));
+  return OriginMarker::kAdded;
+}
+
 Result<std::vector<TableWithoutIdentity>> ReplicationStream::TablesWithoutReplicaIdentity(
     const std::string& publication) {
   const std::string context = "looking up the replica identities of publication " + publication;

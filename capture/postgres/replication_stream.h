@@ -84,6 +84,9 @@ struct SystemIdentity {
   std::string database;
 };
 
+// Whether a publication carries the origin markers (see PublishOriginMarker).
+enum class OriginMarker { kPublished, kAdded, kNoSchema };
+
 class ReplicationStream {
  public:
   static constexpr std::chrono::seconds kStatusInterval{10};
@@ -106,6 +109,11 @@ class ReplicationStream {
   // holds "schema.table", "schema.*" (every table in the schema) or bare table names; empty
   // means FOR ALL TABLES. Returns true when it created the publication.
   Result<bool> EnsurePublication(const std::string& name, const std::vector<std::string>& tables);
+
+  // Publishes Ferry's schema ferry_meta in `publication` unless it is published already (FOR ALL
+  // TABLES has it): its checkpoints table holds the origin markers that apply agents on this
+  // database write (capture/origin_filter.h). Adding a schema takes a superuser.
+  Result<OriginMarker> PublishOriginMarker(const std::string& publication);
 
   // The tables `publication` publishes that have no usable replica identity (NOTHING, or
   // DEFAULT without a primary key) while it publishes updates or deletes, by name. PostgreSQL

@@ -57,19 +57,44 @@ Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Create(const std::st
   if (!target_schema.empty()) {
     FERRY_RETURN_IF_ERROR(setup->target_->Exec(target_schema).WithContext("target schema"));
   }
-  setup->capture_port_ = FreePort();
-  do setup->capture_admin_port_ = FreePort();
-  while (setup->capture_admin_port_ == setup->capture_port_);
-  do setup->apply_admin_port_ = FreePort();
-  while (setup->apply_admin_port_ == setup->capture_port_ ||
-         setup->apply_admin_port_ == setup->capture_admin_port_);
-  setup->dir_.Write("secret.token", "e2e-test-token-0123456789\n");
+  setup->ChoosePorts();
   return setup;
+}
+
+Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Reverse(
+    const ReplicationSetup& forward) {
+  std::unique_ptr<ReplicationSetup> setup(new ReplicationSetup());
+  setup->source_ = forward.target_;
+  setup->target_ = forward.source_;
+  setup->source_node = forward.target_node;
+  setup->target_node = forward.source_node;
+  setup->capture_tables = forward.capture_tables;
+  // Ports another setup's agents may hold are skipped: FreePort only says what is free now.
+  do setup->ChoosePorts();
+  while (setup->capture_port_ == forward.capture_port_ ||
+         setup->capture_port_ == forward.capture_admin_port_ ||
+         setup->capture_port_ == forward.apply_admin_port_ ||
+         setup->capture_admin_port_ == forward.capture_port_ ||
+         setup->capture_admin_port_ == forward.capture_admin_port_ ||
+         setup->capture_admin_port_ == forward.apply_admin_port_ ||
+         setup->apply_admin_port_ == forward.capture_port_ ||
+         setup->apply_admin_port_ == forward.capture_admin_port_ ||
+         setup->apply_admin_port_ == forward.apply_admin_port_);
+  return setup;
+}
+
+void ReplicationSetup::ChoosePorts() {
+  capture_port_ = FreePort();
+  do capture_admin_port_ = FreePort();
+  while (capture_admin_port_ == capture_port_);
+  do apply_admin_port_ = FreePort();
+  while (apply_admin_port_ == capture_port_ || apply_admin_port_ == capture_admin_port_);
+  dir_.Write("secret.token", "e2e-test-token-0123456789\n");
 }
 
 std::string ReplicationSetup::CaptureConfig() const {
   std::ostringstream yaml;
-  yaml << "node: east\n"
+  yaml << "node: " << source_node << "\n"
        << "source:\n  engine: " << source_->engine() << "\n  dsn: \"" << source_->dsn() << "\"\n"
        << (source_->engine() == "postgres" ? "" : "  server_id: 4242\n") << capture_source_settings
        << "listen: 127.0.0.1:" << capture_port_ << "\n"
@@ -84,10 +109,10 @@ std::string ReplicationSetup::CaptureConfig() const {
 
 std::string ReplicationSetup::ApplyConfig() const {
   std::ostringstream yaml;
-  yaml << "node: west\n"
+  yaml << "node: " << target_node << "\n"
        << "target:\n  engine: " << target_->engine() << "\n  dsn: \"" << target_->dsn() << "\"\n"
-       << apply_target_settings
-       << "upstreams:\n  - name: east\n    address: 127.0.0.1:" << capture_port_ << "\n"
+       << apply_target_settings << "upstreams:\n  - name: " << source_node
+       << "\n    address: 127.0.0.1:" << capture_port_ << "\n"
        << "    auth_token_file: secret.token\n"
        << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"
        << "reconnect_delay_ms: 200\n"

@@ -28,11 +28,18 @@ class ReplicationSetup {
                                                           const std::string& source_schema,
                                                           const std::string& target_schema,
                                                           ServerSettings settings = {});
+  // The other direction of a master-master pair: `forward`'s target as its source and
+  // `forward`'s source as its target (the servers are shared), the node names swapped, with
+  // ports, a directory and agents of its own.
+  static Result<std::unique_ptr<ReplicationSetup>> Reverse(const ReplicationSetup& forward);
   // PostgreSQL -> PostgreSQL with the same schema on both sides.
   static Result<std::unique_ptr<ReplicationSetup>> Create(const std::string& schema_sql) {
     return Create("postgres", "postgres", schema_sql, schema_sql);
   }
 
+  // Node names: the capture agent's (also the apply agent's upstream) and the apply agent's.
+  std::string source_node = "east";
+  std::string target_node = "west";
   // Config file bodies are generated; these add to them before the agents start.
   std::string capture_tables = "[\"public.*\"]";
   std::string apply_mappings;           // YAML block under `mappings:` (already indented), or empty
@@ -66,12 +73,13 @@ class ReplicationSetup {
 
  private:
   ReplicationSetup() = default;
+  void ChoosePorts();
   std::string CaptureConfig() const;
   std::string ApplyConfig() const;
 
   TempDir dir_{"ferry-e2e"};
-  std::unique_ptr<TestDatabase> source_;
-  std::unique_ptr<TestDatabase> target_;
+  std::shared_ptr<TestDatabase> source_;  // shared with the Reverse() of a pair
+  std::shared_ptr<TestDatabase> target_;
   uint16_t capture_port_ = 0;
   uint16_t capture_admin_port_ = 0;
   uint16_t apply_admin_port_ = 0;
