@@ -147,19 +147,28 @@ ferry_bench_my() {
   mariadb --no-defaults --socket="$B/my-$name/mysqld.sock" -u root -N -B bench "$@"
 }
 
-# ferry_bench_pg_servers: starts PostgreSQL servers source, native and ferry in $B/pg-NAME, each
-# with a database bench (empty, or with FERRY_BENCH_SCHEMA: SQL each server runs in it at once),
-# and sets FERRY_SOURCE and FERRY_TARGET (the YAML of Ferry's source: and target:).
+# ferry_bench_pg_servers: starts PostgreSQL servers source, native and ferry in $B/pg-NAME (only
+# those named in FERRY_BENCH_SERVERS when set, e.g. "source" for one side of a cross-engine pair),
+# each with a database bench (empty, or with FERRY_BENCH_SCHEMA: SQL each server runs in it at
+# once), and sets FERRY_SOURCE and FERRY_TARGET (the YAML of Ferry's source: and target:; each
+# only when its server was started).
 ferry_bench_pg_servers() {
-  local n
-  read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
-  for n in source native ferry; do
+  local n names=${FERRY_BENCH_SERVERS:-source native ferry} ports
+  read -r -a ports <<<"$(ferry_free_ports 3)"
+  for n in $names; do
+    PORT[$n]=${ports[0]}
+    ports=("${ports[@]:1}")
     ferry_retry_port "PORT[$n]" ferry_pg_start "$B/pg-$n"
     "$PG_BIN/psql" -X -q -h "$B/pg-$n" -p "${PORT[$n]}" -U postgres -c "CREATE DATABASE bench"
     if [ -n "${FERRY_BENCH_SCHEMA:-}" ]; then ferry_bench_pg "$n" -c "$FERRY_BENCH_SCHEMA"; fi
   done
-  FERRY_SOURCE="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres\"}"
-  FERRY_TARGET="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[ferry]} dbname=bench user=postgres\"}"
+  case " $names " in *" source "*)
+    FERRY_SOURCE="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[source]} dbname=bench user=postgres\"}" ;;
+  esac
+  case " $names " in *" ferry "*)
+    FERRY_TARGET="{engine: postgres, dsn: \"host=127.0.0.1 port=${PORT[ferry]} dbname=bench user=postgres\"}" ;;
+  esac
+  return 0
 }
 
 # ferry_bench_pg_subscribe TABLE...: the native replica subscribes to TABLEs of the source
@@ -180,22 +189,34 @@ ferry_bench_pg_subscribe() {
 # ferry_bench_my_servers [SOURCE-ARGS...]: starts MariaDB servers source (binary log; extra
 # mariadbd arguments SOURCE-ARGS), native and ferry (durable InnoDB commits, the default, and no
 # binary log of their own), each with a database bench as ferry_bench_pg_servers (FERRY_BENCH_SCHEMA
-# runs on all three before the native replica is started); the native replica follows the source
-# by GTID from its start. Sets FERRY_SOURCE and FERRY_TARGET as ferry_bench_pg_servers.
+# runs on all of them before the native replica is started; FERRY_BENCH_SERVERS as there); the
+# native replica follows the source by GTID from its start. Sets FERRY_SOURCE and FERRY_TARGET as
+# ferry_bench_pg_servers.
 ferry_bench_my_servers() {
-  local n
-  read -r 'PORT[source]' 'PORT[native]' 'PORT[ferry]' <<<"$(ferry_free_ports 3)"
-  ferry_retry_port 'PORT[source]' ferry_maria_start "$B/my-source" 1 "$@"
-  ferry_retry_port 'PORT[native]' ferry_maria_start "$B/my-native" 2 --skip-log-bin
-  ferry_retry_port 'PORT[ferry]' ferry_maria_start "$B/my-ferry" 3 --skip-log-bin
-  for n in source native ferry; do
+  local n names=${FERRY_BENCH_SERVERS:-source native ferry} ports
+  read -r -a ports <<<"$(ferry_free_ports 3)"
+  for n in $names; do
+    PORT[$n]=${ports[0]}
+    ports=("${ports[@]:1}")
+    case $n in
+      source) ferry_retry_port 'PORT[source]' ferry_maria_start "$B/my-source" 1 "$@" ;;
+      native) ferry_retry_port 'PORT[native]' ferry_maria_start "$B/my-native" 2 --skip-log-bin ;;
+      ferry) ferry_retry_port 'PORT[ferry]' ferry_maria_start "$B/my-ferry" 3 --skip-log-bin ;;
+    esac
     mariadb --no-defaults --socket="$B/my-$n/mysqld.sock" -u root -e "CREATE DATABASE bench"
     if [ -n "${FERRY_BENCH_SCHEMA:-}" ]; then ferry_bench_my "$n" -e "$FERRY_BENCH_SCHEMA"; fi
   done
-  ferry_bench_my native -e "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${PORT[source]},
-                 MASTER_USER='root', MASTER_USE_GTID=current_pos; START SLAVE"
-  FERRY_SOURCE="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[source]} user=root dbname=bench\", server_id: 100}"
-  FERRY_TARGET="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[ferry]} user=root dbname=bench\"}"
+  case " $names " in *" native "*)
+    ferry_bench_my native -e "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${PORT[source]},
+                   MASTER_USER='root', MASTER_USE_GTID=current_pos; START SLAVE" ;;
+  esac
+  case " $names " in *" source "*)
+    FERRY_SOURCE="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[source]} user=root dbname=bench\", server_id: 100}" ;;
+  esac
+  case " $names " in *" ferry "*)
+    FERRY_TARGET="{engine: mariadb, dsn: \"host=127.0.0.1 port=${PORT[ferry]} user=root dbname=bench\"}" ;;
+  esac
+  return 0
 }
 
 # ferry_bench_stop_servers: stops every server under $B (safe to call twice, and from a trap).
@@ -264,8 +285,13 @@ ferry_bench_stop_ferry() {
 
 # ---- reports ---------------------------------------------------------------------------------
 
+# ferry_bench_engine_title ENGINE|SOURCE>TARGET: "PostgreSQL → PostgreSQL", "MariaDB → PostgreSQL".
 ferry_bench_engine_title() {
-  case $1 in postgres) echo "PostgreSQL → PostgreSQL" ;; mariadb) echo "MariaDB → MariaDB" ;; esac
+  local src=${1%%>*} dst=${1#*>} e
+  for e in src dst; do
+    case ${!e} in postgres) printf -v "$e" PostgreSQL ;; mariadb) printf -v "$e" MariaDB ;; esac
+  done
+  echo "$src → $dst"
 }
 
 # ferry_bench_commas: 1234567 -> 1,234,567, for every whole number (or integer part) on stdin.
