@@ -63,24 +63,41 @@ Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Create(const std::st
 
 Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Reverse(
     const ReplicationSetup& forward) {
-  std::unique_ptr<ReplicationSetup> setup(new ReplicationSetup());
-  setup->source_ = forward.target_;
-  setup->target_ = forward.source_;
-  setup->source_node = forward.target_node;
-  setup->target_node = forward.source_node;
+  auto setup =
+      Link(forward.target_, forward.target_node, forward.source_, forward.source_node, {&forward});
   setup->capture_tables = forward.capture_tables;
-  // Ports another setup's agents may hold are skipped: FreePort only says what is free now.
-  do setup->ChoosePorts();
-  while (setup->capture_port_ == forward.capture_port_ ||
-         setup->capture_port_ == forward.capture_admin_port_ ||
-         setup->capture_port_ == forward.apply_admin_port_ ||
-         setup->capture_admin_port_ == forward.capture_port_ ||
-         setup->capture_admin_port_ == forward.capture_admin_port_ ||
-         setup->capture_admin_port_ == forward.apply_admin_port_ ||
-         setup->apply_admin_port_ == forward.capture_port_ ||
-         setup->apply_admin_port_ == forward.capture_admin_port_ ||
-         setup->apply_admin_port_ == forward.apply_admin_port_);
   return setup;
+}
+
+std::unique_ptr<ReplicationSetup> ReplicationSetup::Link(
+    std::shared_ptr<TestDatabase> source, const std::string& source_node,
+    std::shared_ptr<TestDatabase> target, const std::string& target_node,
+    const std::vector<const ReplicationSetup*>& others) {
+  std::unique_ptr<ReplicationSetup> setup(new ReplicationSetup());
+  setup->source_ = std::move(source);
+  setup->target_ = std::move(target);
+  setup->source_node = source_node;
+  setup->target_node = target_node;
+  // FreePort only says what is free now: ports that other setups' agents will take are skipped.
+  auto clashes = [&] {
+    for (const ReplicationSetup* other : others) {
+      if (setup->SharesPortWith(*other)) return true;
+    }
+    return false;
+  };
+  do setup->ChoosePorts();
+  while (clashes());
+  return setup;
+}
+
+bool ReplicationSetup::SharesPortWith(const ReplicationSetup& other) const {
+  for (uint16_t mine : {capture_port_, capture_admin_port_, apply_admin_port_}) {
+    for (uint16_t theirs :
+         {other.capture_port_, other.capture_admin_port_, other.apply_admin_port_}) {
+      if (mine == theirs) return true;
+    }
+  }
+  return false;
 }
 
 void ReplicationSetup::ChoosePorts() {

@@ -32,6 +32,13 @@ class ReplicationSetup {
   // `forward`'s source as its target (the servers are shared), the node names swapped, with
   // ports, a directory and agents of its own.
   static Result<std::unique_ptr<ReplicationSetup>> Reverse(const ReplicationSetup& forward);
+  // A link between servers that other setups already run (rings and meshes of nodes): from
+  // `source` (node `source_node`) to `target`, with ports none of `others` uses.
+  static std::unique_ptr<ReplicationSetup> Link(std::shared_ptr<TestDatabase> source,
+                                                const std::string& source_node,
+                                                std::shared_ptr<TestDatabase> target,
+                                                const std::string& target_node,
+                                                const std::vector<const ReplicationSetup*>& others);
   // PostgreSQL -> PostgreSQL with the same schema on both sides.
   static Result<std::unique_ptr<ReplicationSetup>> Create(const std::string& schema_sql) {
     return Create("postgres", "postgres", schema_sql, schema_sql);
@@ -60,6 +67,8 @@ class ReplicationSetup {
 
   TestDatabase& source() { return *source_; }
   TestDatabase& target() { return *target_; }
+  std::shared_ptr<TestDatabase> shared_source() const { return source_; }
+  std::shared_ptr<TestDatabase> shared_target() const { return target_; }
   uint16_t capture_admin_port() const { return capture_admin_port_; }
   uint16_t apply_admin_port() const { return apply_admin_port_; }
   std::string capture_log() const;
@@ -74,6 +83,7 @@ class ReplicationSetup {
  private:
   ReplicationSetup() = default;
   void ChoosePorts();
+  bool SharesPortWith(const ReplicationSetup& other) const;
   std::string CaptureConfig() const;
   std::string ApplyConfig() const;
 
