@@ -2,7 +2,8 @@
 # Quickstart: installs what is missing (Debian 12 packages), builds Ferry, starts two throwaway
 # PostgreSQL 15 servers (source "east" and replica "west"), runs `ferry capture` and
 # `ferry apply` between them, writes some rows, shows them arriving, and prints both agents'
-# admin endpoints (status, lag, conflicts). Everything lives under .quickstart/ and is stopped
+# admin endpoints (status, lag, conflicts). Everything lives under .quickstart/ (or
+# /tmp/ferry-quickstart when the postgres user cannot enter the clone) and is stopped
 # at the end; run with --keep to leave the agents and servers running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,12 @@ ferry_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 FERRY="$PWD/build/cli/ferry"
 
 QS="$PWD/.quickstart"
+# As root the servers run as the postgres user, who must reach their directories: a clone in a
+# private home (/root is mode 700) cannot hold them, so they go under /tmp instead.
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$PWD"; then
+  QS=/tmp/ferry-quickstart
+  echo "==> the postgres user cannot enter $PWD: the throwaway servers live in $QS instead"
+fi
 cleanup() {
   if [ "$keep" = true ]; then return; fi
   [ -f "$QS/capture.pid" ] && kill "$(cat "$QS/capture.pid")" 2>/dev/null || true
