@@ -115,6 +115,33 @@ std::string PercentDecode(std::string_view text) {
 }
 
 // "a=1&b=x%2Ey" -> {a: 1, b: x.y}; a name without '=' has the empty value.
+// GET /conflicts?table=&type=&since=&limit=: since in microseconds since the epoch.
+Result<ConflictQuery> ParseConflictQuery(const std::map<std::string, std::string>& params) {
+  ConflictQuery query;
+  for (const auto& [name, value] : params) {
+    if (name == "table") {
+      query.table = value;
+    } else if (name == "type") {
+      query.type = value;
+    } else if (name == "since" || name == "limit") {
+      char* end = nullptr;
+      const unsigned long long number = std::strtoull(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0') {
+        return Status::Error(
+            name + "=" + value + " is not a number: give " +
+            (name == "since" ? "microseconds since the Unix epoch" : "how many conflicts to list"));
+      }
+      if (name == "since") query.since_us = static_cast<int64_t>(number);
+      if (name == "limit") query.limit = static_cast<size_t>(number);
+    } else {
+      return Status::Error("unknown parameter " + name +
+                           ": /conflicts takes table, type, since "
+                           "and limit");
+    }
+  }
+  return query;
+}
+
 std::map<std::string, std::string> ParseQuery(std::string_view query) {
   std::map<std::string, std::string> parameters;
   while (!query.empty()) {
@@ -187,13 +214,21 @@ class Router {
     }
     if (path == "/status") return JsonResponse(request, http::status::ok, registry_.StatusJson());
     if (path == "/lag") return JsonResponse(request, http::status::ok, registry_.LagJson());
+    if (path == "/conflicts") {
+      const std::string_view query =
+          question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+      Result<ConflictQuery> parsed = ParseConflictQuery(ParseQuery(query));
+      if (!parsed.ok()) return ErrorResponse(request, http::status::bad_request, parsed.message());
+      return JsonResponse(request, http::status::ok, registry_.ConflictsJson(*parsed));
+    }
     if (path == "/metrics") {
       return MakeResponse(request, http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
                           registry_.PrometheusText());
     }
-    return ErrorResponse(request, http::status::not_found,
-                         "no such path " + std::string(path) +
-                             "; the admin endpoint serves /healthz, /status, /lag and /metrics");
+    return ErrorResponse(
+        request, http::status::not_found,
+        "no such path " + std::string(path) +
+            "; the admin endpoint serves /healthz, /status, /lag, /conflicts and /metrics");
   }
 
   bool Authorized(const Request& request) const {

@@ -190,6 +190,63 @@ nlohmann::json MetricsRegistry::LagJson() const {
   return {{"streams", std::move(streams)}};
 }
 
+void MetricsRegistry::RecordConflict(ConflictReport report) {
+  std::lock_guard lock(mutex_);
+  ++conflict_counts_[{report.upstream, report.table, report.type, report.outcome}];
+  conflicts_.push_back(std::move(report));
+  if (conflicts_.size() > kKeptConflicts) conflicts_.pop_front();
+}
+
+void MetricsRegistry::CountConflict(const std::string& upstream, const std::string& table,
+                                    const std::string& type, const std::string& outcome,
+                                    uint64_t delta) {
+  std::lock_guard lock(mutex_);
+  conflict_counts_[{upstream, table, type, outcome}] += delta;
+}
+
+namespace {
+
+// A row kept as JSON text, parsed back so that /conflicts nests it; null when there is none.
+nlohmann::json RowJson(const std::string& text) {
+  if (text.empty()) return nullptr;
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? nlohmann::json(text) : parsed;
+}
+
+nlohmann::json ReportJson(const ConflictReport& report) {
+  return {{"at_us", report.at_us},
+          {"upstream", report.upstream},
+          {"origin", report.origin},
+          {"remote_position", report.position},
+          {"remote_commit_us", report.remote_commit_us},
+          {"table", report.table},
+          {"type", report.type},
+          {"key", RowJson(report.key)},
+          {"remote_old", RowJson(report.remote_old)},
+          {"remote_new", RowJson(report.remote_new)},
+          {"local", RowJson(report.local)},
+          {"final", RowJson(report.final_row)},
+          {"resolver", report.resolver},
+          {"outcome", report.outcome},
+          {"reason", report.reason}};
+}
+
+}  // namespace
+
+nlohmann::json MetricsRegistry::ConflictsJson(const ConflictQuery& query) const {
+  std::lock_guard lock(mutex_);
+  nlohmann::json list = nlohmann::json::array();
+  size_t total = 0;
+  for (auto it = conflicts_.rbegin(); it != conflicts_.rend(); ++it) {
+    if (!query.table.empty() && it->table != query.table) continue;
+    if (!query.type.empty() && it->type != query.type) continue;
+    if (it->at_us < query.since_us) continue;
+    ++total;
+    if (list.size() < query.limit) list.push_back(ReportJson(*it));
+  }
+  return {{"conflicts", std::move(list)}, {"total", total}};
+}
+
 std::string MetricsRegistry::PrometheusText() const {
   const auto now = Clock::now();
   std::lock_guard lock(mutex_);
@@ -245,6 +302,16 @@ std::string MetricsRegistry::PrometheusText() const {
     if (!s.copy.state.empty()) {
       w.Sample("ferry_copy_rows_total", StreamLabel(name), std::to_string(s.copy.rows_copied));
     }
+  }
+
+  w.Header("ferry_conflicts_total", "counter",
+           "Conflicts met applying changes, by upstream, target table, type and outcome.");
+  for (const auto& [labels, value] : conflict_counts_) {
+    w.Sample("ferry_conflicts_total",
+             "upstream=\"" + EscapeLabel(labels[0]) + "\",table=\"" + EscapeLabel(labels[1]) +
+                 "\",type=\"" + EscapeLabel(labels[2]) + "\",outcome=\"" + EscapeLabel(labels[3]) +
+                 "\"",
+             std::to_string(value));
   }
 
   // Two counter names may sanitize to the same family ("a-b", "a_b"); they are summed rather

@@ -2,7 +2,9 @@
 // Thread-safe: agent threads update their streams while HTTP handlers render snapshots.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -42,6 +44,34 @@ struct StreamStatus {
   CopyStatus copy;
 };
 
+// One conflict an apply stream met (apply/conflict_record.h), as /conflicts shows it. Rows are
+// JSON objects as text; empty when there is no row.
+struct ConflictReport {
+  int64_t at_us = 0;  // when it was met, microseconds since the Unix epoch
+  std::string upstream;
+  std::string origin;
+  std::string position;
+  int64_t remote_commit_us = 0;
+  std::string table;
+  std::string type;
+  std::string key;
+  std::string remote_old;
+  std::string remote_new;
+  std::string local;
+  std::string final_row;
+  std::string resolver;
+  std::string outcome;
+  std::string reason;
+};
+
+// What GET /conflicts asks for; empty fields match everything.
+struct ConflictQuery {
+  std::string table;
+  std::string type;
+  int64_t since_us = 0;
+  size_t limit = 100;
+};
+
 class MetricsRegistry {
  public:
   MetricsRegistry(std::string role, std::string node);
@@ -50,6 +80,16 @@ class MetricsRegistry {
   void UpdateStream(const std::string& stream, const std::function<void(StreamStatus&)>& update);
   // Adds to a counter that is exported as ferry_<name>_total{stream="..."} (e.g. "conflicts").
   void AddCounter(const std::string& name, const std::string& stream, uint64_t delta = 1);
+
+  // Keeps `report` among the last kKeptConflicts (for /conflicts) and counts it in
+  // ferry_conflicts_total{upstream,table,type,outcome}.
+  void RecordConflict(ConflictReport report);
+  // Counts a conflict that has no report (a master-slave divergence, known only by its count).
+  void CountConflict(const std::string& upstream, const std::string& table, const std::string& type,
+                     const std::string& outcome, uint64_t delta = 1);
+  // {"conflicts": [...newest first], "total": N (kept and matching)}.
+  nlohmann::json ConflictsJson(const ConflictQuery& query) const;
+  static constexpr size_t kKeptConflicts = 1000;
 
   // {"role", "node", "version", "uptime_seconds", "streams": {name: {...,"lag_seconds"}}}
   nlohmann::json StatusJson() const;
@@ -65,6 +105,9 @@ class MetricsRegistry {
   mutable std::mutex mutex_;
   std::map<std::string, StreamStatus> streams_;
   std::map<std::string, std::map<std::string, uint64_t>> counters_;  // name -> stream -> value
+  std::deque<ConflictReport> conflicts_;                             // the newest last
+  // (upstream, table, type, outcome) -> count
+  std::map<std::array<std::string, 4>, uint64_t> conflict_counts_;
 };
 
 }  // namespace ferry::admin

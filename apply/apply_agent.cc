@@ -56,6 +56,21 @@ std::string ConflictName(RowOutcome outcome) {
   return "";
 }
 
+// What master-slave did about a divergence, in the conflict log's words.
+std::string DivergenceOutcome(RowOutcome outcome) {
+  switch (outcome) {
+    case RowOutcome::kInsertedOverExisting:
+    case RowOutcome::kUpdateInsertedMissing:
+      return conflict::OutcomeName(conflict::Outcome::kAppliedRemote);
+    case RowOutcome::kUpdateMissingNotInserted:
+      return conflict::OutcomeName(conflict::Outcome::kKeptLocal);
+    case RowOutcome::kDeleteMissing:
+    case RowOutcome::kApplied:
+      break;
+  }
+  return conflict::OutcomeName(conflict::Outcome::kSkipped);
+}
+
 std::string OutcomeAction(RowOutcome outcome) {
   switch (outcome) {
     case RowOutcome::kInsertedOverExisting:
@@ -103,6 +118,8 @@ class ApplyAgent::UpstreamStream {
     uint64_t rows = 0;
     std::chrono::steady_clock::time_point started;
     wire::Commit last;  // the last transaction's commit: the group's checkpoint and ack
+    // Conflicts met and recorded in the group's target transaction, reported once it commits.
+    std::vector<ConflictRecord> conflicts;
   };
 
   // An acknowledgement waiting for the target's log to be durable up to `mark`
@@ -123,6 +140,10 @@ class ApplyAgent::UpstreamStream {
     // The node where the open target transaction's source transactions were first written:
     // a group never mixes origins, since its checkpoint row names one (loop prevention).
     std::string group_origin;
+    // Master-master: where the open source transaction comes from, for conflict resolution.
+    ConflictContext conflict_context;
+    // Conflicts met in the open source transaction, which joins the group at its commit.
+    std::vector<ConflictRecord> conflicts;
     bool in_transaction = false;
     bool skipping = false;
     uint64_t rows_in_transaction = 0;
@@ -167,6 +188,15 @@ class ApplyAgent::UpstreamStream {
   Status HandleRow(StreamState& state, const wire::RowChange& row);
   Status HandleTruncate(StreamState& state, const wire::RowChange& row);
   void RecordDivergence(const std::string& target, RowOutcome outcome, uint64_t rows);
+  // Applies `row` with conflict detection (master-master).
+  Status ApplyChecked(StreamState& state, const MappedRelation& relation,
+                      const wire::RowChange& row);
+  Status NoFullImageError(const wire::Relation& relation, const StreamState& state) const;
+  // Logs and reports conflicts whose resolution committed (or a stopped one).
+  void ReportConflict(const ConflictRecord& record);
+  bool MasterMaster() const {
+    return agent_.options_.conflicts.mode == conflict::Mode::kMasterMaster;
+  }
   Status HandleCommit(StreamState& state, const wire::Commit& commit);
   bool GroupIsFull(const PendingGroup& group) const;
   // Acknowledges `position` once the target's commit of it is durable: at once where commits
@@ -193,6 +223,8 @@ class ApplyAgent::UpstreamStream {
   ApplyAgent& agent_;
   const Upstream upstream_;
   std::shared_ptr<spdlog::logger> log_;
+  // The last conflict that stopped the stream (resolver error), so that retries report it once.
+  std::string last_stop_;
   std::thread thread_;
   std::mutex connection_mutex_;
   std::unique_ptr<wire::FrameConnection> connection_;
@@ -519,6 +551,10 @@ Status ApplyAgent::UpstreamStream::HandleBegin(StreamState& state, const wire::B
   state.in_transaction = true;
   state.rows_in_transaction = 0;
   state.skipping = false;
+  state.conflicts.clear();
+  state.conflict_context = ConflictContext{
+      &agent_.options_.conflicts, agent_.options_.node,          upstream_.name, tagged.origin(),
+      begin.position().value(),   tagged.origin_commit_time_us()};
   if (state.checkpoint) {
     auto covered = wire::IsCovered(begin.position(), *state.checkpoint);
     if (!covered.ok()) return covered.status().WithContext("comparing with the checkpoint");
@@ -543,12 +579,56 @@ Status ApplyAgent::UpstreamStream::HandleChanges(StreamState& state, const wire:
   return Status::Ok();
 }
 
+namespace {
+
+// A resolver column the table lacks would compare nothing and decide every conflict by node
+// name: refused, naming the column and the table.
+Status CheckResolverColumns(const conflict::ConflictPolicy& policy,
+                            const MappedRelation& relation) {
+  std::set<std::string> columns;
+  for (const MappedColumn& column : relation.columns) columns.insert(column.target_name);
+  for (conflict::ConflictType type : conflict::AllConflictTypes()) {
+    const conflict::Resolver& resolver = policy.For(relation.target_name(), type);
+    std::vector<std::string> needed = resolver.columns;
+    if (!resolver.column.empty()) needed.push_back(resolver.column);
+    for (const std::string& name : needed) {
+      if (columns.contains(name)) continue;
+      return Status::Error("conflict resolver " + conflict::Describe(resolver) + " for " +
+                           conflict::ConflictTypeName(type) + " on " + relation.target_name() +
+                           " names column " + name +
+                           ", which the table does not replicate: name one of its columns, or "
+                           "give the table a resolver of its own under conflicts.tables");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// Without the source's whole old row a change made here meanwhile goes unseen (update_differs,
+// delete_differs) and the nodes drift apart silently: stop with the fix instead.
+Status ApplyAgent::UpstreamStream::NoFullImageError(const wire::Relation& relation,
+                                                    const StreamState& state) const {
+  const std::string table = relation.schema() + "." + relation.table();
+  const std::string fix = state.source_engine == "postgres"
+                              ? "run ALTER TABLE " + table + " REPLICA IDENTITY FULL there"
+                              : "set binlog_row_image=FULL there";
+  return Status::Error(
+      "master-master needs the whole old row of each change to detect "
+      "conflicts, and upstream " +
+      upstream_.name + " sends only the key of " + table + ": " + fix +
+      " before the nodes take writes (changes logged before it carry "
+      "only the key)");
+}
+
 Status ApplyAgent::UpstreamStream::HandleRelation(StreamState& state,
                                                   const wire::Relation& relation) {
   auto mapped = agent_.mapper_.Map(relation);
   if (!mapped.ok()) return mapped.status();
   FERRY_RETURN_IF_ERROR(WaitForChunkOf(state, *mapped));
   FERRY_RETURN_IF_ERROR(state.targets->Check(*mapped));
+  if (MasterMaster() && !mapped->full_old_image) return NoFullImageError(relation, state);
+  FERRY_RETURN_IF_ERROR(CheckResolverColumns(agent_.options_.conflicts, *mapped));
   state.relations[relation.id()] = std::move(*mapped);
   return Status::Ok();
 }
@@ -588,6 +668,7 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
   const bool finds_row = row.op() == wire::RowChange::UPDATE || row.op() == wire::RowChange::DELETE;
   if (finds_row && !relation->second.has_key) return NoKeyError(relation->second);
   FERRY_RETURN_IF_ERROR(WaitForChunkOf(state, relation->second));
+  if (MasterMaster()) return ApplyChecked(state, relation->second, row);
   Result<RowOutcome> outcome = Status::Error("not applied");
   if (relation->second.converts) {
     wire::RowChange converted = row;
@@ -601,6 +682,58 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
   if (*outcome != RowOutcome::kApplied && !ExpectsMissingRows(state, relation->second))
     RecordDivergence(relation->second.target_name(), *outcome, 1);
   return Status::Ok();
+}
+
+Status ApplyAgent::UpstreamStream::ApplyChecked(StreamState& state, const MappedRelation& relation,
+                                                const wire::RowChange& row) {
+  Result<std::optional<ConflictRecord>> met = Status::Error("not applied");
+  if (relation.converts) {
+    wire::RowChange converted = row;
+    FERRY_RETURN_IF_ERROR(ConvertRow(relation, converted));
+    met = state.sink->ApplyCheckedRow(relation, converted, state.conflict_context);
+  } else {
+    met = state.sink->ApplyCheckedRow(relation, row, state.conflict_context);
+  }
+  if (!met.ok()) return met.status();
+  ++state.rows_in_transaction;
+  if (!met->has_value()) return Status::Ok();
+  ConflictRecord& record = **met;
+  if (record.outcome == conflict::Outcome::kStopped) {
+    // Retried until the row is fixed: reported once, not at every retry.
+    std::string stop = record.position + " " + Summary(record);
+    if (stop != last_stop_) ReportConflict(record);
+    last_stop_ = std::move(stop);
+    return Status::Error("stopped at a conflict (resolver error): " + Summary(record) +
+                         ": fix the row on the target, or choose another resolver for the table "
+                         "and type; the stream retries the transaction (GET /conflicts shows "
+                         "the rows)");
+  }
+  FERRY_RETURN_IF_ERROR(state.sink->RecordConflict(record));
+  state.conflicts.push_back(std::move(record));
+  return Status::Ok();
+}
+
+void ApplyAgent::UpstreamStream::ReportConflict(const ConflictRecord& record) {
+  log_->warn("upstream {}: conflict: {}", upstream_.name, Summary(record));
+  admin::ConflictReport report;
+  report.at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  report.upstream = record.upstream;
+  report.origin = record.origin;
+  report.position = record.position;
+  report.remote_commit_us = record.remote_commit_us;
+  report.table = record.table;
+  report.type = conflict::ConflictTypeName(record.type);
+  report.key = record.key;
+  report.remote_old = record.remote_old.value_or("");
+  report.remote_new = record.remote_new.value_or("");
+  report.local = record.local.value_or("");
+  report.final_row = record.final_row.value_or("");
+  report.resolver = record.resolver;
+  report.outcome = conflict::OutcomeName(record.outcome);
+  report.reason = record.reason;
+  agent_.registry_.RecordConflict(std::move(report));
 }
 
 // While a table is being copied, the stream changes rows the copy has not reached yet: an update
@@ -703,6 +836,8 @@ void ApplyAgent::UpstreamStream::RecordDivergence(const std::string& target, Row
              target, OutcomeAction(outcome),
              rows == 1 ? "" : " (" + std::to_string(rows) + " rows)");
   agent_.registry_.AddCounter("conflicts_" + ConflictName(outcome), upstream_.name, rows);
+  agent_.registry_.CountConflict(upstream_.name, target, ConflictName(outcome),
+                                 DivergenceOutcome(outcome), rows);
 }
 
 Status ApplyAgent::UpstreamStream::HandleCommit(StreamState& state, const wire::Commit& commit) {
@@ -718,7 +853,10 @@ Status ApplyAgent::UpstreamStream::HandleCommit(StreamState& state, const wire::
     });
     return Status::Ok();
   }
-  if (!state.group) state.group = PendingGroup{0, 0, std::chrono::steady_clock::now(), {}};
+  if (!state.group) state.group = PendingGroup{0, 0, std::chrono::steady_clock::now(), {}, {}};
+  for (ConflictRecord& record : state.conflicts)
+    state.group->conflicts.push_back(std::move(record));
+  state.conflicts.clear();
   ++state.group->transactions;
   state.group->rows += state.rows_in_transaction;
   state.group->last = commit;
@@ -749,6 +887,7 @@ Status ApplyAgent::UpstreamStream::CommitGroup(StreamState& state) {
     if (finds_row && copying.contains(outcome.target)) continue;
     RecordDivergence(outcome.target, outcome.outcome, outcome.rows);
   }
+  for (const ConflictRecord& record : group.conflicts) ReportConflict(record);
   FERRY_RETURN_IF_ERROR(Acknowledge(state, group.last.position()));
   agent_.registry_.AddCounter("target_commits", upstream_.name);
   UpdateStatus([&](admin::StreamStatus& st) {

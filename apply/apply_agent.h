@@ -29,6 +29,7 @@
 #include "apply/sink.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
+#include "conflict/conflict.h"
 
 namespace ferry::apply {
 
@@ -64,6 +65,9 @@ struct ApplyAgentOptions {
   // apply config's copy_parallel_tables); the capture agent interleaves that many tables.
   uint32_t copy_parallel_tables = 2;
   GroupingOptions grouping;
+  // The apply config's `mode` and `conflicts`: in master-master every row change is applied
+  // with conflict detection (apply/conflict_applier.h) and resolved as this says.
+  conflict::ConflictPolicy conflicts;
 };
 
 // Makes a fresh, unopened sink; called once per connection attempt.

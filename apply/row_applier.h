@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "apply/conflict_record.h"
 #include "apply/sink.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
@@ -51,6 +52,22 @@ struct BatchInsertion {
   uint64_t skipped = 0;
   std::vector<size_t> maybe_skipped;
   std::optional<size_t> refused_from;
+};
+
+// A target row as RowEngine::ReadLocal found it: its values as text (nullopt: NULL), one per
+// column of the engine's table, in the table's order, and what the target said comparing it.
+struct LocalRow {
+  std::vector<std::optional<std::string>> values;
+  std::vector<bool> equal;   // one per column compared: the row's value is the same
+  std::optional<int> order;  // the value ordered against the row's: <0, 0, >0; nullopt: a NULL
+};
+
+// One counter column of a merged update (conflict resolver `delta`): column = column + add -
+// subtract (no subtract: column + add).
+template <typename Column>
+struct DeltaTerm {
+  Column add;
+  std::optional<Column> subtract;
 };
 
 // What RowApplier needs from an engine. `Table` is the engine's view of a target table, with
@@ -223,6 +240,29 @@ class RowEngine {
 
   // `name` as the SQL an error message suggests spells it.
   virtual std::string HintIdent(const std::string& name) const = 0;
+
+  // ---- conflict detection (master-master; apply/conflict_applier.h) ----------------------------
+
+  // The row of `table` that `match` finds, locked until the transaction ends (SELECT ... FOR
+  // UPDATE), compared by the target in its own types: with each of `compare` (IS NOT DISTINCT
+  // FROM) and, given `order`, the sign of `order`'s value against the row's column of its name.
+  // nullopt when there is no such row.
+  virtual Result<std::optional<LocalRow>> ReadLocal(const Table& table,
+                                                    const std::vector<Column>& match,
+                                                    const std::vector<Column>& compare,
+                                                    const Column* order) {
+    (void)table, (void)match, (void)compare, (void)order;
+    return Status::Error("this engine cannot detect conflicts");
+  }
+
+  // UPDATE table SET each of `set`, and each delta column to itself + add - subtract, WHERE
+  // `match`; the number of rows found.
+  virtual Result<uint64_t> UpdateMerged(const Table& table, const std::vector<Column>& set,
+                                        const std::vector<DeltaTerm<Column>>& deltas,
+                                        const std::vector<Column>& match) {
+    (void)table, (void)set, (void)deltas, (void)match;
+    return Status::Error("this engine cannot merge rows");
+  }
 };
 
 // Applies row changes through a RowEngine, from the sink's one thread.
@@ -252,6 +292,13 @@ class RowApplier {
   // Applies one change inside the engine's open transaction. Errors start with
   // "apply to schema.table (OP)".
   Result<RowOutcome> Apply(const MappedRelation& relation, const wire::RowChange& change);
+
+  // Applies one change with conflict detection and resolution (apply/conflict_applier.h), after
+  // everything deferred or in flight, inside the engine's open transaction; the conflict met, if
+  // any. Errors start with "apply to schema.table (OP)".
+  Result<std::optional<ConflictRecord>> ApplyChecked(const MappedRelation& relation,
+                                                     const wire::RowChange& change,
+                                                     const ConflictContext& context);
 
   // Writes a copy chunk's rows (see Sink::CopyRows) inside the engine's open transaction: in
   // bulk where the engine can, else as Apply writes inserts. Errors start with "copy into

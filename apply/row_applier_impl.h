@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "apply/conflict_applier.h"
 #include "apply/row_applier.h"
 #include "apply/row_match.h"
 #include "apply/sink_text.h"
@@ -49,6 +50,27 @@ Result<RowOutcome> RowApplier<Table, Column>::Apply(const MappedRelation& relati
   Status sent = Send(std::move(**statement));
   if (!sent.ok()) return Finished(name, context, sent);
   return RowOutcome::kApplied;  // a row not found shows later, as a LateOutcome
+}
+
+template <typename Table, typename Column>
+Result<std::optional<ConflictRecord>> RowApplier<Table, Column>::ApplyChecked(
+    const MappedRelation& relation, const wire::RowChange& change, const ConflictContext& context) {
+  const std::string name = relation.target_name();
+  const std::string where = "apply to " + name + " (" + OpName(change.op()) + ")";
+  FERRY_RETURN_IF_ERROR(engine_->CheckOpen().WithContext(where));
+  if (!engine_->InTransaction()) {
+    return Status::Error(where + ": no transaction is open: call BeginTransaction first");
+  }
+  FERRY_RETURN_IF_ERROR(Flush());
+  Result<const Table*> target = Target(relation, name, TargetShape(relation));
+  if (!target.ok()) return target.status().WithContext(where);
+  Result<std::optional<ConflictRecord>> applied =
+      ConflictApplier<Table, Column>(engine_).Apply(relation, **target, change, context);
+  if (!applied.ok()) {
+    tables_.erase(name);  // as in Apply: the table may have been altered under us
+    return applied.status().WithContext(where);
+  }
+  return applied;
 }
 
 template <typename Table, typename Column>

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/conflict_record.h"
 #include "apply/table_creator.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
@@ -135,6 +136,25 @@ class Sink {
 
   virtual Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                                       const wire::RowChange& change) = 0;
+
+  // Applies one row change with conflict detection and resolution (master-master; see
+  // apply/conflict_applier.h): the target row is read and compared first, and a conflict is
+  // resolved as `context.policy` says and recorded in ferry_meta.conflicts in the open
+  // transaction. Returns the conflict met, if any; when its outcome is kStopped nothing was
+  // written or recorded, and the caller aborts the transaction.
+  virtual Result<std::optional<ConflictRecord>> ApplyCheckedRow(const MappedRelation& relation,
+                                                                const wire::RowChange& change,
+                                                                const ConflictContext& context) {
+    (void)relation, (void)change, (void)context;
+    return Status::Error(engine() + " targets cannot detect conflicts");
+  }
+
+  // Records `record` in ferry_meta.conflicts in the open transaction, so that the conflict is
+  // logged once whatever happens: it commits, or not, with its resolution.
+  virtual Status RecordConflict(const ConflictRecord& record) {
+    (void)record;
+    return Status::Error(engine() + " targets cannot record conflicts");
+  }
 
   // Empties the target tables of `relations` together, as the one source TRUNCATE `change`
   // (which says cascade and restart_identity) emptied them: tables that reference each other

@@ -249,6 +249,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   options.copy_parallel_tables = config->copy_parallel_tables;
   options.create_tables = config->create_tables;
   options.grouping = config->grouping;
+  options.conflicts = config->conflicts;
   apply::ApplyAgent agent(options, make_sink, apply::TableMapper(config->mappings), registry);
   admin::AdminServer admin_server(
       config->admin, registry, config->admin_token,

@@ -911,23 +911,186 @@ void ReadGrouping(const MapReader& parent, apply::GroupingOptions& out) {
   out.max_delay = std::chrono::milliseconds(delay_ms);
 }
 
+// A list of plain strings, e.g. [east, west]; reports anything else.
+void ReadStringList(const MapReader& map, const std::string& key, const std::string& example,
+                    std::vector<std::string>& out) {
+  const YAML::Node node = map.Get(key);
+  if (!node.IsDefined()) return;
+  if (!node.IsSequence()) {
+    map.problems().Add(map.PathOf(key), "expected a list, e.g. " + example);
+    return;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    if (!node[i].IsScalar() || node[i].Scalar().empty()) {
+      map.problems().Add(Item(map.PathOf(key), i), "expected a name, as in " + example);
+      continue;
+    }
+    out.push_back(node[i].Scalar());
+  }
+}
+
+constexpr const char* kResolverNames =
+    "source_wins, target_wins, last_writer_wins, priority, max, min, delta, skip, error";
+
+std::optional<conflict::ResolverKind> ResolverKindOf(Problems& problems, const YAML::Node& node,
+                                                     const std::string& path) {
+  auto kind = node.IsScalar() ? conflict::ParseResolverKind(node.Scalar()) : std::nullopt;
+  if (!kind) {
+    problems.Add(path, "expected a resolver, one of " + std::string(kResolverNames));
+  }
+  return kind;
+}
+
+// "skip", or {resolver: last_writer_wins, column: updated_at}. The parameters a resolver needs
+// are checked with the whole policy (conflict::CheckPolicy).
+void ReadResolver(Problems& problems, const YAML::Node& node, const std::string& path,
+                  conflict::Resolver& out) {
+  if (!node.IsMap()) {
+    if (auto kind = ResolverKindOf(problems, node, path))
+      out = conflict::Resolver{*kind, {}, {}, {}};
+    return;
+  }
+  const MapReader map(problems, node, path);
+  map.CheckKeys({"resolver", "column", "columns", "nodes"});
+  const YAML::Node kind_node = map.Get("resolver");
+  if (!kind_node.IsDefined()) {
+    problems.Add(path, "missing resolver, e.g. {resolver: last_writer_wins, column: updated_at}");
+    return;
+  }
+  auto kind = ResolverKindOf(problems, kind_node, map.PathOf("resolver"));
+  if (!kind) return;
+  out = conflict::Resolver{*kind, {}, {}, {}};
+  map.OptionalString("column", out.column);
+  ReadStringList(map, "columns", "[balance, stock]", out.columns);
+  ReadStringList(map, "nodes", "[east, west]", out.nodes);
+}
+
+// The conflict types given as keys of `map` (insert_exists: error, ...).
+void ReadTypeResolvers(const MapReader& map, const YAML::Node& node,
+                       std::map<conflict::ConflictType, conflict::Resolver>& out) {
+  for (conflict::ConflictType type : conflict::AllConflictTypes()) {
+    const std::string name = conflict::ConflictTypeName(type);
+    const YAML::Node value = map.Get(name);
+    if (value.IsDefined()) ReadResolver(map.problems(), value, map.PathOf(name), out[type]);
+  }
+  (void)node;
+}
+
+std::vector<std::string> ConflictKeys(std::vector<std::string> keys) {
+  for (conflict::ConflictType type : conflict::AllConflictTypes()) {
+    keys.push_back(conflict::ConflictTypeName(type));
+  }
+  return keys;
+}
+
+// tables: {public.accounts: {resolver: delta, columns: [balance]},
+//          public.orders: {default: last_writer_wins, insert_exists: error}}
+void ReadTablePolicies(const MapReader& parent, conflict::ConflictPolicy& out) {
+  const YAML::Node node = parent.Get("tables");
+  if (!node.IsDefined()) return;
+  const std::string path = parent.PathOf("tables");
+  if (!ExpectMap(parent.problems(), node, path,
+                 "{public.accounts: {resolver: delta, columns: [balance]}}")) {
+    return;
+  }
+  for (const auto& entry : node) {
+    const std::string table = entry.first.Scalar();
+    const std::string table_path = Child(path, table);
+    if (table.find('.') == std::string::npos) {
+      parent.problems().Add(table_path,
+                            "name the target table as schema.table (MySQL/MariaDB: "
+                            "database.table)");
+      continue;
+    }
+    conflict::TablePolicy& policy = out.tables[table];
+    if (!entry.second.IsMap()) {  // "public.t: skip": the table's default
+      conflict::Resolver resolver;
+      ReadResolver(parent.problems(), entry.second, table_path, resolver);
+      policy.fallback = resolver;
+      continue;
+    }
+    const MapReader map(parent.problems(), entry.second, table_path);
+    map.CheckKeys(ConflictKeys({"default", "resolver", "column", "columns", "nodes"}));
+    if (map.Has("resolver")) {
+      if (map.Has("default")) {
+        parent.problems().Add(table_path,
+                              "give either resolver (with its parameters) or "
+                              "default, not both");
+      }
+      conflict::Resolver resolver;
+      YAML::Node own = YAML::Clone(entry.second);
+      for (conflict::ConflictType type : conflict::AllConflictTypes()) {
+        own.remove(conflict::ConflictTypeName(type));
+      }
+      ReadResolver(parent.problems(), own, table_path, resolver);
+      policy.fallback = resolver;
+    } else if (map.Has("default")) {
+      conflict::Resolver resolver;
+      ReadResolver(parent.problems(), map.Get("default"), map.PathOf("default"), resolver);
+      policy.fallback = resolver;
+    }
+    ReadTypeResolvers(map, entry.second, policy.by_type);
+  }
+}
+
+// mode: master-slave | master-master, and the conflicts section (conflict/conflict.h).
+void ReadConflictPolicy(const MapReader& parent, conflict::ConflictPolicy& out) {
+  conflict::Mode mode = conflict::Mode::kMasterSlave;
+  if (auto text = parent.String("mode", "")) {
+    if (*text == "master-master") {
+      mode = conflict::Mode::kMasterMaster;
+    } else if (*text != "master-slave") {
+      parent.problems().Add(parent.PathOf("mode"),
+                            "expected master-slave (the default: the target follows its "
+                            "source) or master-master (every node takes writes)");
+    }
+  }
+  out = conflict::DefaultPolicy(mode);
+  const YAML::Node node = parent.Get("conflicts");
+  if (node.IsDefined()) {
+    const std::string path = parent.PathOf("conflicts");
+    if (!ExpectMap(parent.problems(), node, path,
+                   "{default: {resolver: last_writer_wins, column: updated_at}}")) {
+      return;
+    }
+    const MapReader map(parent.problems(), node, path);
+    map.CheckKeys(ConflictKeys({"default", "tables"}));
+    if (map.Has("default"))
+      ReadResolver(parent.problems(), map.Get("default"), map.PathOf("default"), out.fallback);
+    ReadTypeResolvers(map, node, out.by_type);
+    ReadTablePolicies(map, out);
+  }
+  Status checked = conflict::CheckPolicy(out);
+  if (checked.ok()) return;
+  std::string lines = checked.message();
+  size_t start = 0;
+  while (start <= lines.size()) {
+    const size_t end = lines.find('\n', start);
+    const std::string line = lines.substr(start, end - start);
+    if (!line.empty()) parent.problems().Add("", line);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+}
+
 void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys({"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env",
-                 "mappings", "reconnect_delay_ms", "max_frame_bytes", "copy_data",
-                 "copy_parallel_tables", "create_tables", "grouping", "log_level"},
-                {{"source", kCaptureKey},
-                 {"copy_chunk_rows", kCaptureKey},
-                 {"copy_max_rows_per_second", kCaptureKey},
-                 {"forward_remote_changes", kCaptureKey},
-                 {"listen", kCaptureKey},
-                 {"tables", kCaptureKey},
-                 {"publication", kCaptureKey},
-                 {"slot_prefix", kCaptureKey},
-                 {"heartbeat_interval_ms", kCaptureKey},
-                 {"rows_per_frame", kCaptureKey},
-                 {"auth_token_file", kUpstreamKey},
-                 {"auth_token_env", kUpstreamKey}});
+  map.CheckKeys(
+      {"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env", "mappings",
+       "reconnect_delay_ms", "max_frame_bytes", "copy_data", "copy_parallel_tables",
+       "create_tables", "grouping", "mode", "conflicts", "log_level"},
+      {{"source", kCaptureKey},
+       {"copy_chunk_rows", kCaptureKey},
+       {"copy_max_rows_per_second", kCaptureKey},
+       {"forward_remote_changes", kCaptureKey},
+       {"listen", kCaptureKey},
+       {"tables", kCaptureKey},
+       {"publication", kCaptureKey},
+       {"slot_prefix", kCaptureKey},
+       {"heartbeat_interval_ms", kCaptureKey},
+       {"rows_per_frame", kCaptureKey},
+       {"auth_token_file", kUpstreamKey},
+       {"auth_token_env", kUpstreamKey}});
   const auto node = map.String("node", "missing; name this agent, e.g. node: west");
   CheckName(problems, "node", node);
   if (node) config.node = *node;
@@ -943,6 +1106,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
               static_cast<int64_t>(capture::kMaxParallelTables), "tables");
   map.Boolean("create_tables", config.create_tables);
   ReadGrouping(map, config.grouping);
+  ReadConflictPolicy(map, config.conflicts);
   ReadLogLevel(map, config.log_level);
 }
 

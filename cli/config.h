@@ -82,6 +82,8 @@ struct ApplyConfig {
   bool create_tables = false;
   // Back-to-back source transactions share one target commit (`grouping:`).
   apply::GroupingOptions grouping;
+  // `mode` and `conflicts`: how conflicts are detected and resolved (conflict/conflict.h).
+  conflict::ConflictPolicy conflicts;
   std::string log_level = "info";
 };
 

@@ -79,7 +79,9 @@ constexpr const char* kMetaExistsSql =
     " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
     " AND TABLE_NAME = 'copy_progress' AND COLUMN_NAME IN ('resync', 'created_table'))"
     " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
-    " AND TABLE_NAME = 'checkpoints' AND COLUMN_NAME = 'origin_commit_us')";
+    " AND TABLE_NAME = 'checkpoints' AND COLUMN_NAME = 'origin_commit_us')"
+    " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
+    " AND TABLE_NAME = 'conflicts' AND COLUMN_NAME = 'reason')";
 
 // upstream is compared byte for byte (utf8mb4_bin): two upstreams differing in case are two.
 constexpr const char* kMetaDdl[] = {
@@ -118,7 +120,19 @@ constexpr const char* kMetaDdl[] = {
     "ALTER TABLE ferry_meta.copy_progress"
     " ADD COLUMN IF NOT EXISTS created_table BOOLEAN NOT NULL DEFAULT FALSE",
     "ALTER TABLE ferry_meta.checkpoints ADD COLUMN IF NOT EXISTS origin_commit_us BIGINT NULL",
+    // What came with master-master (remote_row is the remote change's new image).
+    "ALTER TABLE ferry_meta.conflicts ADD COLUMN IF NOT EXISTS origin TEXT NULL,"
+    " ADD COLUMN IF NOT EXISTS remote_position TEXT NULL,"
+    " ADD COLUMN IF NOT EXISTS remote_commit_time DATETIME(6) NULL,"
+    " ADD COLUMN IF NOT EXISTS remote_old_row JSON NULL,"
+    " ADD COLUMN IF NOT EXISTS final_row JSON NULL,"
+    " ADD COLUMN IF NOT EXISTS reason TEXT NULL",
 };
+
+constexpr const char* kConflictSql =
+    "INSERT INTO ferry_meta.conflicts (upstream, origin, remote_position, remote_commit_time,"
+    " table_name, `key`, conflict_type, remote_old_row, remote_row, local_row, resolver, outcome,"
+    " final_row, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 constexpr const char* kReadCopyProgressSql =
     "SELECT source_table, after_key, rows_copied, done, resync, created_table"
@@ -264,6 +278,14 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   }
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                               const wire::RowChange& change) override;
+  Result<std::optional<ConflictRecord>> ApplyCheckedRow(const MappedRelation& relation,
+                                                        const wire::RowChange& change,
+                                                        const ConflictContext& context) override {
+    Result<std::optional<ConflictRecord>> applied = rows_.ApplyChecked(relation, change, context);
+    if (!applied.ok()) transaction_failed_ = true;  // as in ApplyRow
+    return applied;
+  }
+  Status RecordConflict(const ConflictRecord& record) override;
   Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto into) override {
     Status status = rows_.Copy(relation, rows, into);
     if (!status.ok()) transaction_failed_ = true;  // as in ApplyRow
@@ -324,6 +346,12 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Status ExecCopyStatement(const std::string& tail, const std::vector<size_t>& rows,
                            std::vector<size_t>* refused);
   Result<std::vector<Row>> Query(const std::string& sql, const std::vector<std::string>& params);
+  // Runs a prepared query with typed parameters; its rows as text.
+  Result<std::vector<Row>> Query(const Statement& statement);
+  // Sets the parameters of `ps` from `params`; blobs are streamed from `blobs` at execution.
+  static void BindParams(sql::PreparedStatement* ps, const std::vector<Param>& params,
+                         std::vector<std::unique_ptr<std::istringstream>>* blobs);
+  static Row ReadRow(sql::ResultSet* result, unsigned int width);
   // Runs `ddl` after `settings` on a new connection; `running` is the statement that failed.
   Status RunDdl(const std::vector<std::string>& ddl, const std::vector<std::string>& settings,
                 std::string* running);
@@ -347,6 +375,18 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row) override {
     return Execute(DeleteStatement(target, match, one_row));
+  }
+  Result<std::optional<LocalRow>> ReadLocal(const TargetTable& target,
+                                            const std::vector<BoundColumn>& match,
+                                            const std::vector<BoundColumn>& compare,
+                                            const BoundColumn* order) override;
+  Result<uint64_t> UpdateMerged(const TargetTable& target, const std::vector<BoundColumn>& set,
+                                const std::vector<DeltaTerm<BoundColumn>>& deltas,
+                                const std::vector<BoundColumn>& match) override {
+    std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>> terms;
+    for (const DeltaTerm<BoundColumn>& delta : deltas)
+      terms.emplace_back(delta.add, delta.subtract);
+    return Execute(MergeStatement(target, set, terms, match));
   }
   Result<uint64_t> DeleteRange(const TargetTable& target,
                                const std::optional<std::vector<BoundColumn>>& after,
@@ -448,6 +488,48 @@ Result<sql::PreparedStatement*> MysqlSink::Prepare(const std::string& sql) {
   return raw;
 }
 
+void MysqlSink::BindParams(sql::PreparedStatement* ps, const std::vector<Param>& params,
+                           std::vector<std::unique_ptr<std::istringstream>>* blobs) {
+  ps->clearParameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Param& param = params[i];
+    const auto index = static_cast<unsigned int>(i + 1);
+    switch (param.kind) {
+      case Param::Kind::kNull:
+        ps->setNull(index, sql::DataType::VARCHAR);
+        break;
+      case Param::Kind::kInt64:
+        ps->setInt64(index, param.int64);
+        break;
+      case Param::Kind::kUInt64:
+        ps->setUInt64(index, param.uint64);
+        break;
+      case Param::Kind::kDouble:
+        ps->setDouble(index, param.float64);
+        break;
+      case Param::Kind::kString:
+        ps->setString(index, param.text);
+        break;
+      case Param::Kind::kBytes:
+        blobs->push_back(std::make_unique<std::istringstream>(param.text));
+        ps->setBlob(index, blobs->back().get());
+        break;
+    }
+  }
+}
+
+Row MysqlSink::ReadRow(sql::ResultSet* result, unsigned int width) {
+  Row row;
+  for (unsigned int column = 1; column <= width; ++column) {
+    if (result->isNull(column)) {
+      row.push_back(std::nullopt);
+    } else {
+      row.push_back(std::string(result->getString(column)));
+    }
+  }
+  return row;
+}
+
 Result<uint64_t> MysqlSink::Execute(const Statement& statement) {
   Result<sql::PreparedStatement*> prepared = Prepare(statement.sql);
   if (!prepared.ok()) return prepared.status();
@@ -456,33 +538,25 @@ Result<uint64_t> MysqlSink::Execute(const Statement& statement) {
   std::vector<std::unique_ptr<std::istringstream>> blobs;
   uint64_t rows = 0;
   Status status = Guard([&] {
-    ps->clearParameters();
-    for (size_t i = 0; i < statement.params.size(); ++i) {
-      const Param& param = statement.params[i];
-      const auto index = static_cast<unsigned int>(i + 1);
-      switch (param.kind) {
-        case Param::Kind::kNull:
-          ps->setNull(index, sql::DataType::VARCHAR);
-          break;
-        case Param::Kind::kInt64:
-          ps->setInt64(index, param.int64);
-          break;
-        case Param::Kind::kUInt64:
-          ps->setUInt64(index, param.uint64);
-          break;
-        case Param::Kind::kDouble:
-          ps->setDouble(index, param.float64);
-          break;
-        case Param::Kind::kString:
-          ps->setString(index, param.text);
-          break;
-        case Param::Kind::kBytes:
-          blobs.push_back(std::make_unique<std::istringstream>(param.text));
-          ps->setBlob(index, blobs.back().get());
-          break;
-      }
-    }
+    BindParams(ps, statement.params, &blobs);
     rows = static_cast<uint64_t>(ps->executeUpdate());
+    ps->clearParameters();
+  });
+  if (!status.ok()) return status;
+  return rows;
+}
+
+Result<std::vector<Row>> MysqlSink::Query(const Statement& statement) {
+  Result<sql::PreparedStatement*> prepared = Prepare(statement.sql);
+  if (!prepared.ok()) return prepared.status();
+  std::vector<std::unique_ptr<std::istringstream>> blobs;
+  std::vector<Row> rows;
+  Status status = Guard([&] {
+    sql::PreparedStatement* ps = *prepared;
+    BindParams(ps, statement.params, &blobs);
+    std::unique_ptr<sql::ResultSet> result(ps->executeQuery());
+    const unsigned int width = result->getMetaData()->getColumnCount();
+    while (result->next()) rows.push_back(ReadRow(result.get(), width));
     ps->clearParameters();
   });
   if (!status.ok()) return status;
@@ -491,31 +565,52 @@ Result<uint64_t> MysqlSink::Execute(const Statement& statement) {
 
 Result<std::vector<Row>> MysqlSink::Query(const std::string& sql,
                                           const std::vector<std::string>& params) {
-  Result<sql::PreparedStatement*> prepared = Prepare(sql);
-  if (!prepared.ok()) return prepared.status();
-  std::vector<Row> rows;
-  Status status = Guard([&] {
-    sql::PreparedStatement* ps = *prepared;
-    ps->clearParameters();
-    for (size_t i = 0; i < params.size(); ++i) {
-      ps->setString(static_cast<unsigned int>(i + 1), params[i]);
-    }
-    std::unique_ptr<sql::ResultSet> result(ps->executeQuery());
-    const unsigned int width = result->getMetaData()->getColumnCount();
-    while (result->next()) {
-      Row row;
-      for (unsigned int column = 1; column <= width; ++column) {
-        if (result->isNull(column)) {
-          row.push_back(std::nullopt);
-        } else {
-          row.push_back(std::string(result->getString(column)));
-        }
-      }
-      rows.push_back(std::move(row));
-    }
-  });
-  if (!status.ok()) return status;
-  return rows;
+  Statement statement{sql, {}};
+  for (const std::string& param : params) statement.params.push_back(Param::String(param));
+  return Query(statement);
+}
+
+Result<std::optional<LocalRow>> MysqlSink::ReadLocal(const TargetTable& target,
+                                                     const std::vector<BoundColumn>& match,
+                                                     const std::vector<BoundColumn>& compare,
+                                                     const BoundColumn* order) {
+  if (order != nullptr && order->value.kind == Param::Kind::kNull) order = nullptr;
+  Result<std::vector<Row>> rows = Query(ReadLocalStatement(target, match, compare, order));
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<LocalRow>();
+  const Row& found = rows->front();
+  LocalRow row;
+  size_t column = 0;
+  for (; column < target.columns.size(); ++column) row.values.push_back(found[column]);
+  for (size_t i = 0; i < compare.size(); ++i, ++column) {
+    row.equal.push_back(found[column] && *found[column] == "1");
+  }
+  if (order != nullptr && found[column]) row.order = std::stoi(*found[column]);
+  return std::optional<LocalRow>(std::move(row));
+}
+
+Status MysqlSink::RecordConflict(const ConflictRecord& record) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  if (!in_transaction_) return Status::Error("record a conflict: no transaction is open");
+  auto text = [](const std::optional<std::string>& value) {
+    return value ? Param::String(*value) : Param::Null();
+  };
+  Statement insert{
+      kConflictSql,
+      {Param::String(record.upstream), Param::String(record.origin), Param::String(record.position),
+       record.remote_commit_us != 0 ? Param::String(EpochMicrosText(record.remote_commit_us))
+                                    : Param::Null(),
+       Param::String(record.table), Param::String(record.key),
+       Param::String(conflict::ConflictTypeName(record.type)), text(record.remote_old),
+       text(record.remote_new), text(record.local), Param::String(record.resolver),
+       Param::String(conflict::OutcomeName(record.outcome)), text(record.final_row),
+       Param::String(record.reason)}};
+  Result<uint64_t> written = Execute(insert);
+  if (!written.ok()) {
+    transaction_failed_ = true;
+    return written.status().WithContext("record a conflict on " + record.table);
+  }
+  return Status::Ok();
 }
 
 Status MysqlSink::Connect(const Dsn& dsn) {

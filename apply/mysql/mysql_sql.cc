@@ -188,6 +188,54 @@ Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColu
   return statement;
 }
 
+Statement ReadLocalStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
+                             const std::vector<BoundColumn>& compare, const BoundColumn* order) {
+  Statement statement;
+  std::string select;
+  for (const TargetColumn& column : target.columns) {
+    select += (select.empty() ? "" : ", ") + QuoteIdent(column.name);
+  }
+  for (const BoundColumn& column : compare) {
+    select += ", (" + QuoteIdent(column.name) + " <=> " + column.placeholder + ")";
+    statement.params.push_back(column.value);
+  }
+  if (order != nullptr) {
+    const std::string name = QuoteIdent(order->name);
+    select += ", CASE WHEN " + name + " IS NULL THEN NULL WHEN " + order->placeholder + " > " +
+              name + " THEN 1 WHEN " + order->placeholder + " < " + name + " THEN -1 ELSE 0 END";
+    statement.params.push_back(order->value);
+    statement.params.push_back(order->value);
+  }
+  statement.sql = "SELECT " + select + " FROM " + target.quoted() + " WHERE " +
+                  MatchCondition(match, &statement) + " LIMIT 1 FOR UPDATE";
+  return statement;
+}
+
+Statement MergeStatement(
+    const TargetTable& target, const std::vector<BoundColumn>& set,
+    const std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>>& deltas,
+    const std::vector<BoundColumn>& match) {
+  Statement statement;
+  std::string assignments;
+  for (const BoundColumn& column : set) {
+    assignments += (assignments.empty() ? "" : ", ") + QuoteIdent(column.name) + " = ?";
+    statement.params.push_back(column.value);
+  }
+  for (const auto& [add, subtract] : deltas) {
+    const std::string name = QuoteIdent(add.name);
+    std::string sum = "COALESCE(" + name + ", 0) + (COALESCE(" + add.placeholder + ", 0)";
+    statement.params.push_back(add.value);
+    if (subtract) {
+      sum += " - COALESCE(" + subtract->placeholder + ", 0)";
+      statement.params.push_back(subtract->value);
+    }
+    assignments += (assignments.empty() ? "" : ", ") + name + " = " + sum + ")";
+  }
+  statement.sql = "UPDATE " + target.quoted() + " SET " + assignments + " WHERE " +
+                  MatchCondition(match, &statement);
+  return statement;
+}
+
 Statement DeleteAllStatement(const TargetTable& target) {
   return {"DELETE FROM " + target.quoted(), {}};
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apply/mysql/mysql_values.h"
@@ -89,6 +90,20 @@ Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColu
 // DELETE FROM t WHERE match [LIMIT 1].
 Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row);
+
+// SELECT every column, then (column <=> value) for each of `compare`, then, given `order`, the
+// sign of its value against its column (NULL when the column is), FROM t WHERE match LIMIT 1
+// FOR UPDATE: RowEngine::ReadLocal.
+Statement ReadLocalStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
+                             const std::vector<BoundColumn>& compare, const BoundColumn* order);
+
+// UPDATE t SET set..., c = COALESCE(c, 0) + (COALESCE(add, 0) - COALESCE(subtract, 0))...
+// WHERE match: RowEngine::UpdateMerged. `deltas` are (add, subtract) pairs; subtract may be
+// absent.
+Statement MergeStatement(
+    const TargetTable& target, const std::vector<BoundColumn>& set,
+    const std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>>& deltas,
+    const std::vector<BoundColumn>& match);
 
 // A source TRUNCATE: DELETE FROM t (see mysql_sink.h for why not TRUNCATE TABLE).
 Statement DeleteAllStatement(const TargetTable& target);

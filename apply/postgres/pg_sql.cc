@@ -223,6 +223,58 @@ Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColu
   return statement;
 }
 
+Statement ReadLocalStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
+                             const std::vector<BoundColumn>& compare, const BoundColumn* order) {
+  Statement statement;
+  std::string select;
+  for (const TargetColumn& column : target.columns) {
+    select += (select.empty() ? "" : ", ") + QuoteIdent(column.name) + "::text";
+  }
+  for (const BoundColumn& column : compare) {
+    const std::string name = QuoteIdent(column.name);
+    if (!column.value) {
+      select += ", (" + name + " IS NULL)";
+    } else if (column.text_compare) {
+      select += ", (" + name + "::text IS NOT DISTINCT FROM " + Param(column.value, &statement) +
+                "::text)";
+    } else {
+      select +=
+          ", (" + name + " IS NOT DISTINCT FROM " + TypedParam(target, column, &statement) + ")";
+    }
+  }
+  if (order != nullptr) {
+    const std::string name = QuoteIdent(order->name);
+    const std::string value = TypedParam(target, *order, &statement);
+    select += ", CASE WHEN " + name + " IS NULL OR " + value + " IS NULL THEN NULL WHEN " + value +
+              " > " + name + " THEN 1 WHEN " + value + " < " + name + " THEN -1 ELSE 0 END";
+  }
+  statement.sql = "SELECT " + select + " FROM " + target.quoted() + " WHERE " +
+                  MatchCondition(target, match, &statement) + " LIMIT 1 FOR UPDATE";
+  return statement;
+}
+
+Statement MergeStatement(
+    const TargetTable& target, const std::vector<BoundColumn>& set,
+    const std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>>& deltas,
+    const std::vector<BoundColumn>& match) {
+  Statement statement;
+  std::string assignments;
+  for (const BoundColumn& column : set) {
+    assignments += (assignments.empty() ? "" : ", ") + QuoteIdent(column.name) + " = " +
+                   TypedParam(target, column, &statement);
+  }
+  for (const auto& [add, subtract] : deltas) {
+    const std::string name = QuoteIdent(add.name);
+    std::string sum =
+        "coalesce(" + name + ", 0) + (coalesce(" + TypedParam(target, add, &statement) + ", 0)";
+    if (subtract) sum += " - coalesce(" + TypedParam(target, *subtract, &statement) + ", 0)";
+    assignments += (assignments.empty() ? "" : ", ") + name + " = " + sum + ")";
+  }
+  statement.sql = "UPDATE " + target.quoted() + " SET " + assignments + " WHERE " +
+                  MatchCondition(target, match, &statement);
+  return statement;
+}
+
 Statement DeleteRangeStatement(const TargetTable& target,
                                const std::optional<std::vector<BoundColumn>>& after,
                                const std::optional<std::vector<BoundColumn>>& upto,

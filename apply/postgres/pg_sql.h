@@ -14,6 +14,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apply/row_match.h"
@@ -104,6 +105,19 @@ Statement UpdateStatement(const TargetTable& target, const std::vector<BoundColu
 // DELETE FROM t WHERE match, one row only with `one_row`.
 Statement DeleteStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row);
+
+// SELECT every column as text, then (column IS NOT DISTINCT FROM value) for each of `compare`,
+// then, given `order`, the sign of its value against its column (NULL when the column is), FROM t
+// WHERE match LIMIT 1 FOR UPDATE: RowEngine::ReadLocal.
+Statement ReadLocalStatement(const TargetTable& target, const std::vector<BoundColumn>& match,
+                             const std::vector<BoundColumn>& compare, const BoundColumn* order);
+
+// UPDATE t SET set..., c = coalesce(c, 0) + (coalesce(add, 0) - coalesce(subtract, 0))... WHERE
+// match: RowEngine::UpdateMerged. `deltas` are (add, subtract) pairs; subtract may be absent.
+Statement MergeStatement(
+    const TargetTable& target, const std::vector<BoundColumn>& set,
+    const std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>>& deltas,
+    const std::vector<BoundColumn>& match);
 
 // DELETE FROM t WHERE key > after AND key <= upto AND key NOT IN keep (apply/key_range_sql.h),
 // each part only when given: a re-copy's range delete.

@@ -87,7 +87,12 @@ constexpr const char* kMetaExistsSql =
     " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = 'ferry_meta' AND c.relname = 'checkpoints'"
-    " AND a.attname = 'origin_commit_us' AND NOT a.attisdropped)";
+    " AND a.attname = 'origin_commit_us' AND NOT a.attisdropped)"
+    " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
+    " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = 'ferry_meta' AND c.relname = 'conflicts'"
+    " AND a.attname = 'reason' AND NOT a.attisdropped)";
 
 constexpr const char* kMetaDdl[] = {
     "CREATE SCHEMA IF NOT EXISTS ferry_meta",
@@ -122,7 +127,21 @@ constexpr const char* kMetaDdl[] = {
     "ALTER TABLE ferry_meta.copy_progress"
     " ADD COLUMN IF NOT EXISTS created_table boolean NOT NULL DEFAULT false",
     "ALTER TABLE ferry_meta.checkpoints ADD COLUMN IF NOT EXISTS origin_commit_us bigint",
+    // What came with master-master (remote_row is the remote change's new image).
+    "ALTER TABLE ferry_meta.conflicts ADD COLUMN IF NOT EXISTS origin text,"
+    " ADD COLUMN IF NOT EXISTS remote_position text,"
+    " ADD COLUMN IF NOT EXISTS remote_commit_time timestamptz,"
+    " ADD COLUMN IF NOT EXISTS remote_old_row jsonb,"
+    " ADD COLUMN IF NOT EXISTS final_row jsonb,"
+    " ADD COLUMN IF NOT EXISTS reason text",
 };
+
+constexpr const char* kConflictSql =
+    "INSERT INTO ferry_meta.conflicts (upstream, origin, remote_position, remote_commit_time,"
+    " table_name, key, conflict_type, remote_old_row, remote_row, local_row, resolver, outcome,"
+    " final_row, reason) VALUES ($1, $2, $3,"
+    " 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5, $6::jsonb, $7,"
+    " $8::jsonb, $9::jsonb, $10::jsonb, $11, $12, $13::jsonb, $14)";
 
 constexpr const char* kReadCopyProgressSql =
     "SELECT source_table, after_key, rows_copied, done, resync, created_table"
@@ -341,6 +360,12 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                               const wire::RowChange& change) override {
     return rows_.Apply(relation, change);
   }
+  Result<std::optional<ConflictRecord>> ApplyCheckedRow(const MappedRelation& relation,
+                                                        const wire::RowChange& change,
+                                                        const ConflictContext& context) override {
+    return rows_.ApplyChecked(relation, change, context);
+  }
+  Status RecordConflict(const ConflictRecord& record) override;
   Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto into) override {
     return rows_.Copy(relation, rows, into);
   }
@@ -457,6 +482,20 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   }
   Result<uint64_t> Delete(const TargetTable& target, const std::vector<BoundColumn>& match,
                           bool one_row) override;
+  Result<std::optional<LocalRow>> ReadLocal(const TargetTable& target,
+                                            const std::vector<BoundColumn>& match,
+                                            const std::vector<BoundColumn>& compare,
+                                            const BoundColumn* order) override;
+  Result<uint64_t> UpdateMerged(const TargetTable& target, const std::vector<BoundColumn>& set,
+                                const std::vector<DeltaTerm<BoundColumn>>& deltas,
+                                const std::vector<BoundColumn>& match) override {
+    std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>> terms;
+    for (const DeltaTerm<BoundColumn>& delta : deltas)
+      terms.emplace_back(delta.add, delta.subtract);
+    Result<PgResult> updated = ExecPrepared(MergeStatement(target, set, terms, match));
+    if (!updated.ok()) return updated.status();
+    return static_cast<uint64_t>(AffectedRows(updated->get()));
+  }
   // Updates and deletes go out in libpq's pipeline mode: a run of them costs one round trip
   // (RowApplier drains it). Anything else leaves pipeline mode first (FinishSent).
   bool PipelinesRowStatements() const override { return true; }
@@ -1223,6 +1262,42 @@ Result<uint64_t> PostgresSink::Update(const TargetTable& target,
   Result<PgResult> updated = ExecPrepared(UpdateStatement(target, set, match, one_row));
   if (!updated.ok()) return updated.status();
   return static_cast<uint64_t>(AffectedRows(updated->get()));
+}
+
+Result<std::optional<LocalRow>> PostgresSink::ReadLocal(const TargetTable& target,
+                                                        const std::vector<BoundColumn>& match,
+                                                        const std::vector<BoundColumn>& compare,
+                                                        const BoundColumn* order) {
+  if (order != nullptr && !order->value) order = nullptr;  // NULL orders against nothing
+  Result<PgResult> read = ExecPrepared(ReadLocalStatement(target, match, compare, order));
+  if (!read.ok()) return read.status();
+  PGresult* result = read->get();
+  if (PQntuples(result) == 0) return std::optional<LocalRow>();
+  LocalRow row;
+  int column = 0;
+  for (; column < static_cast<int>(target.columns.size()); ++column) {
+    row.values.push_back(Field(result, 0, column));
+  }
+  for (size_t i = 0; i < compare.size(); ++i, ++column) {
+    row.equal.push_back(std::string(PQgetvalue(result, 0, column)) == "t");
+  }
+  if (order != nullptr && !PQgetisnull(result, 0, column)) {
+    row.order = std::stoi(PQgetvalue(result, 0, column));
+  }
+  return std::optional<LocalRow>(std::move(row));
+}
+
+Status PostgresSink::RecordConflict(const ConflictRecord& record) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  if (!in_transaction_) return Status::Error("record a conflict: no transaction is open");
+  Result<PgResult> result = ExecParams(
+      kConflictSql,
+      {record.upstream, record.origin, record.position, std::to_string(record.remote_commit_us),
+       record.table, record.key, conflict::ConflictTypeName(record.type), record.remote_old,
+       record.remote_new, record.local, record.resolver, conflict::OutcomeName(record.outcome),
+       record.final_row, record.reason});
+  if (!result.ok()) return result.status().WithContext("record a conflict on " + record.table);
+  return Status::Ok();
 }
 
 Result<uint64_t> PostgresSink::Delete(const TargetTable& target,

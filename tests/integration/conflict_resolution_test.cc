@@ -1,0 +1,283 @@
+// Conflict detection and resolution in master-master, through the real ferry binary: two nodes,
+// each with a capture and an apply agent toward the other. Each test stops both apply agents,
+// makes conflicting changes on both nodes (insert/insert, update/update, update/delete,
+// delete/delete), starts them again and waits until the nodes agree; then it checks the winner
+// on both nodes, the conflict rows in ferry_meta.conflicts on each, GET /conflicts and the
+// counters on /metrics.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/harness/replication_setup.h"
+#include "tests/integration/directions.h"
+
+namespace ferry::testing {
+namespace {
+
+using std::chrono::seconds;
+
+// Master-master needs the whole old row: REPLICA IDENTITY FULL on PostgreSQL (MariaDB's
+// binlog_row_image is FULL by default). The capture agent publishes ferry_meta, which must exist
+// before it starts.
+std::string Schema(const std::string& engine) {
+  if (engine == "postgres") {
+    return "CREATE TABLE accounts (id int PRIMARY KEY, owner varchar(20), balance int,"
+           " updated_at timestamp(6));"
+           "ALTER TABLE accounts REPLICA IDENTITY FULL;"
+           "CREATE SCHEMA ferry_meta;";
+  }
+  return "CREATE TABLE accounts (id int PRIMARY KEY, owner varchar(20), balance int,"
+         " updated_at datetime(6));";
+}
+
+std::string Mappings(const std::string& source, const std::string& target) {
+  if (source == target) return "";
+  return "  - source: " + Qualified(source, "accounts") +
+         "\n    target: " + Qualified(target, "accounts") + "\n";
+}
+
+nlohmann::json GetJson(uint16_t port, const std::string& path) {
+  auto body = HttpGet(port, path);
+  if (!body.ok()) return nlohmann::json::object();
+  return nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+}
+
+class ConflictResolutionTest : public ::testing::TestWithParam<Direction> {
+ protected:
+  // Starts both directions with `conflicts` (the apply configs' conflicts section, YAML at
+  // the top level; TABLE stands for each node's own name of the table) and seeds rows 1-3 on
+  // east, waiting until west has them.
+  void Start(const std::string& conflicts) {
+    const Direction& d = GetParam();
+    auto forward = ReplicationSetup::Create(d.source, d.target, Schema(d.source), Schema(d.target));
+    ASSERT_TRUE(forward.ok()) << forward.message();
+    east_to_west_ = std::move(*forward);
+    auto reverse = ReplicationSetup::Reverse(*east_to_west_);
+    ASSERT_TRUE(reverse.ok()) << reverse.message();
+    west_to_east_ = std::move(*reverse);
+    for (ReplicationSetup* setup : {east_to_west_.get(), west_to_east_.get()}) {
+      const std::string source = setup->source().engine(), target = setup->target().engine();
+      setup->capture_tables = "[\"" + Qualified(source, "accounts") + "\"]";
+      setup->apply_mappings = Mappings(source, target);
+      std::string settings = "mode: master-master\n" + conflicts;
+      for (size_t at = settings.find("TABLE"); at != std::string::npos;
+           at = settings.find("TABLE")) {
+        settings.replace(at, 5, Qualified(target, "accounts"));
+      }
+      setup->apply_settings = settings;
+    }
+    for (ReplicationSetup* setup : {east_to_west_.get(), west_to_east_.get()}) {
+      ASSERT_TRUE(setup->StartCapture().ok()) << setup->capture_log();
+    }
+    for (ReplicationSetup* setup : {east_to_west_.get(), west_to_east_.get()}) {
+      ASSERT_TRUE(setup->StartApply().ok()) << setup->apply_log();
+    }
+    for (int id = 1; id <= 3; ++id) {
+      Write(east(), "INSERT INTO " + Table(east()) + " VALUES (" + std::to_string(id) +
+                        ", 'east', 100, '2026-01-01 00:00:00')");
+    }
+    ASSERT_TRUE(WaitForSameRows()) << Describe();
+  }
+
+  // Stops both apply agents: what each node writes now meets what the other wrote.
+  void Partition() {
+    east_to_west_->KillApply();
+    west_to_east_->KillApply();
+  }
+  void Heal() {
+    ASSERT_TRUE(east_to_west_->StartApply().ok()) << east_to_west_->apply_log();
+    ASSERT_TRUE(west_to_east_->StartApply().ok()) << west_to_east_->apply_log();
+  }
+
+  // The usual four races, each node's writes at its own time stamps:
+  //  - id 10 inserted on both (east at :01, west at :05),
+  //  - id 1 updated on both (east at :10, balance 111; west at :05, balance 122),
+  //  - id 2 updated on east, deleted on west,
+  //  - id 3 deleted on both.
+  void WriteTheFourRaces() {
+    Write(east(),
+          "INSERT INTO " + Table(east()) + " VALUES (10, 'east', 10, '2026-01-01 00:00:01')");
+    Write(west(),
+          "INSERT INTO " + Table(west()) + " VALUES (10, 'west', 20, '2026-01-01 00:00:05')");
+    Write(east(), "UPDATE " + Table(east()) +
+                      " SET balance = 111, owner = 'east', updated_at = '2026-01-01 00:00:10'"
+                      " WHERE id = 1");
+    Write(west(), "UPDATE " + Table(west()) +
+                      " SET balance = 122, owner = 'west', updated_at = '2026-01-01 00:00:05'"
+                      " WHERE id = 1");
+    Write(east(), "UPDATE " + Table(east()) +
+                      " SET balance = 200, updated_at = '2026-01-01 00:00:20' WHERE id = 2");
+    Write(west(), "DELETE FROM " + Table(west()) + " WHERE id = 2");
+    Write(east(), "DELETE FROM " + Table(east()) + " WHERE id = 3");
+    Write(west(), "DELETE FROM " + Table(west()) + " WHERE id = 3");
+  }
+
+  TestDatabase& east() { return east_to_west_->source(); }
+  TestDatabase& west() { return west_to_east_->source(); }
+  static std::string Table(const TestDatabase& node) {
+    return Qualified(node.engine(), "accounts");
+  }
+  static std::string Rows(const TestDatabase& node) {
+    return RowsAsText(node, "SELECT id, owner, balance FROM " + Table(node) + " ORDER BY id");
+  }
+  // type/outcome of each conflict logged on `node`, by key.
+  static std::string Logged(const TestDatabase& node) {
+    const std::string key =
+        node.engine() == "postgres" ? "key->>'id'" : "JSON_VALUE(`key`, '$.id')";
+    const std::string number = node.engine() == "postgres" ? "(" + key + ")::int" : key + " + 0";
+    return RowsAsText(node, "SELECT " + key +
+                                ", conflict_type, outcome FROM ferry_meta.conflicts ORDER BY " +
+                                number + ", id");
+  }
+  bool WaitForSameRows() {
+    return WaitFor(
+        [&] {
+          const std::string rows = Rows(east());
+          return rows.rfind("ERROR", 0) != 0 && rows == Rows(west());
+        },
+        seconds(60));
+  }
+  // Waits until `node`'s conflict log reads `expected`.
+  bool WaitForLogged(const TestDatabase& node, const std::string& expected) {
+    return WaitFor([&] { return Logged(node) == expected; }, seconds(30));
+  }
+  std::string Describe() {
+    return "east:\n" + Rows(east()) + "west:\n" + Rows(west()) + "east conflicts:\n" +
+           Logged(east()) + "west conflicts:\n" + Logged(west()) + "--- west apply ---\n" +
+           Tail(east_to_west_->apply_log()) + "\n--- east apply ---\n" +
+           Tail(west_to_east_->apply_log());
+  }
+  static std::string Tail(const std::string& log) {
+    return log.size() > 3000 ? log.substr(log.size() - 3000) : log;
+  }
+  void Write(TestDatabase& node, const std::string& sql) {
+    Status s = node.Exec(sql);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+
+  std::unique_ptr<ReplicationSetup> east_to_west_;
+  std::unique_ptr<ReplicationSetup> west_to_east_;
+};
+
+TEST_P(ConflictResolutionTest, LastWriterWinsByATimestampColumnAndDeletesWin) {
+  Start("conflicts:\n  default: {resolver: last_writer_wins, column: updated_at}\n");
+  if (HasFatalFailure()) return;
+  Partition();
+  WriteTheFourRaces();
+  Heal();
+  ASSERT_TRUE(WaitForSameRows()) << Describe();
+  // id 1: east's update is later; id 2: the delete wins; id 10: west's insert is later.
+  EXPECT_EQ(Rows(east()), "1|east|111\n10|west|20\n") << Describe();
+
+  // East applied west's changes, west east's.
+  EXPECT_TRUE(WaitForLogged(east(),
+                            "1|update_differs|kept_local\n"
+                            "2|delete_differs|applied_remote\n"
+                            "3|delete_missing|skipped\n"
+                            "10|insert_exists|applied_remote\n"))
+      << Describe();
+  EXPECT_TRUE(WaitForLogged(west(),
+                            "1|update_differs|applied_remote\n"
+                            "2|update_missing|kept_local\n"
+                            "3|delete_missing|skipped\n"
+                            "10|insert_exists|kept_local\n"))
+      << Describe();
+
+  // The same conflicts on the apply agent's endpoint and in its counters.
+  const nlohmann::json listed =
+      GetJson(west_to_east_->apply_admin_port(), "/conflicts?type=insert_exists");
+  ASSERT_EQ(listed["conflicts"].size(), 1u) << listed.dump();
+  const nlohmann::json& conflict = listed["conflicts"][0];
+  EXPECT_EQ(conflict["table"], Table(east()));
+  EXPECT_EQ(conflict["origin"], "west");
+  EXPECT_EQ(conflict["outcome"], "applied_remote");
+  EXPECT_EQ(conflict["resolver"], "last_writer_wins(updated_at)");
+  EXPECT_EQ(conflict["key"]["id"], "10");
+  EXPECT_EQ(conflict["remote_new"]["owner"], "west");
+  EXPECT_EQ(conflict["local"]["owner"], "east");
+  EXPECT_EQ(conflict["final"]["owner"], "west");
+  EXPECT_EQ(GetJson(west_to_east_->apply_admin_port(), "/conflicts")["total"], 4);
+  auto metrics = HttpGet(east_to_west_->apply_admin_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.message();
+  EXPECT_NE(metrics->find("ferry_conflicts_total{upstream=\"east\",table=\"" + Table(west()) +
+                          "\",type=\"update_missing\",outcome=\"kept_local\"} 1"),
+            std::string::npos)
+      << *metrics;
+}
+
+TEST_P(ConflictResolutionTest, DeltaAddsConcurrentChangesToCountersAndPriorityPicksANode) {
+  // balance is a counter: both nodes' changes add up. Other columns: west before east.
+  Start(
+      "conflicts:\n"
+      "  default: {resolver: priority, nodes: [west, east]}\n"
+      "  tables:\n"
+      "    TABLE: {update_differs: {resolver: delta, columns: [balance]}}\n");
+  if (HasFatalFailure()) return;
+  Partition();
+  // id 1: +11 on east and -50 on west, and west renames it: 100 + 11 - 50 = 61, west's owner.
+  Write(east(), "UPDATE " + Table(east()) + " SET balance = balance + 11 WHERE id = 1");
+  Write(west(),
+        "UPDATE " + Table(west()) + " SET balance = balance - 50, owner = 'w' WHERE id = 1");
+  // id 10 inserted on both: west has priority.
+  Write(east(), "INSERT INTO " + Table(east()) + " VALUES (10, 'east', 10, NULL)");
+  Write(west(), "INSERT INTO " + Table(west()) + " VALUES (10, 'west', 20, NULL)");
+  // id 2 updated on east, deleted on west: west has priority, so it stays deleted.
+  Write(east(), "UPDATE " + Table(east()) + " SET balance = 7 WHERE id = 2");
+  Write(west(), "DELETE FROM " + Table(west()) + " WHERE id = 2");
+  Heal();
+  ASSERT_TRUE(WaitForSameRows()) << Describe();
+  EXPECT_EQ(Rows(east()), "1|w|61\n3|east|100\n10|west|20\n") << Describe();
+  EXPECT_TRUE(WaitForLogged(east(),
+                            "1|update_differs|merged\n"
+                            "2|delete_differs|applied_remote\n"
+                            "10|insert_exists|applied_remote\n"))
+      << Describe();
+  EXPECT_TRUE(WaitForLogged(west(),
+                            "1|update_differs|merged\n"
+                            "2|update_missing|kept_local\n"
+                            "10|insert_exists|kept_local\n"))
+      << Describe();
+}
+
+TEST_P(ConflictResolutionTest, ErrorStopsTheStreamUntilTheRowIsFixed) {
+  Start("conflicts:\n  default: error\n  delete_missing: skip\n");
+  if (HasFatalFailure()) return;
+  Partition();
+  Write(east(), "UPDATE " + Table(east()) + " SET balance = 1 WHERE id = 1");
+  Write(west(), "UPDATE " + Table(west()) + " SET balance = 2 WHERE id = 1");
+  Write(west(), "INSERT INTO " + Table(west()) + " VALUES (20, 'west', 0, NULL)");
+  Heal();
+  // Both streams stop at the update, which the row on the other side does not match, and say
+  // so on /status and /conflicts; what came after it waits.
+  const uint16_t on_east = west_to_east_->apply_admin_port();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const nlohmann::json listed = GetJson(on_east, "/conflicts");
+        return listed.contains("conflicts") && !listed["conflicts"].empty() &&
+               listed["conflicts"][0]["outcome"] == "stopped";
+      },
+      seconds(30)))
+      << Describe();
+  const nlohmann::json status = GetJson(on_east, "/status");
+  EXPECT_NE(status.dump().find("stopped at a conflict"), std::string::npos) << status.dump();
+  EXPECT_EQ(east().Scalar("SELECT count(*) FROM " + Table(east()) + " WHERE id = 20"), "0");
+  EXPECT_EQ(Logged(east()), "");  // a stopped conflict is not logged in the target: nothing ran
+
+  // The operator settles the row on both nodes by hand (the old images then match again):
+  // both streams go on.
+  Write(east(), "UPDATE " + Table(east()) + " SET balance = 100 WHERE id = 1");
+  Write(west(), "UPDATE " + Table(west()) + " SET balance = 100 WHERE id = 1");
+  ASSERT_TRUE(WaitForSameRows()) << Describe();
+  EXPECT_EQ(Rows(east()), "1|east|100\n2|east|100\n3|east|100\n20|west|0\n") << Describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(Pairs, ConflictResolutionTest,
+                         ::testing::Values(Direction{"postgres", "postgres"},
+                                           Direction{"mariadb", "mariadb"},
+                                           Direction{"postgres", "mariadb"}),
+                         DirectionName);
+
+}  // namespace
+}  // namespace ferry::testing
