@@ -134,6 +134,12 @@ constexpr const char* kConflictSql =
     " table_name, `key`, conflict_type, remote_old_row, remote_row, local_row, resolver, outcome,"
     " final_row, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+// MariaDB's JSON columns are LONGTEXT with this check (MySQL has no TABLE_NAME here, and a JSON
+// type of its own).
+constexpr const char* kJsonChecksSql =
+    "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS"
+    " WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND CHECK_CLAUSE LIKE 'json_valid(%'";
+
 constexpr const char* kReadCopyProgressSql =
     "SELECT source_table, after_key, rows_copied, done, resync, created_table"
     " FROM ferry_meta.copy_progress WHERE upstream = ? ORDER BY source_table";
@@ -348,6 +354,8 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Result<std::vector<Row>> Query(const std::string& sql, const std::vector<std::string>& params);
   // Runs a prepared query with typed parameters; its rows as text.
   Result<std::vector<Row>> Query(const Statement& statement);
+  // Marks the columns of `target` that are MariaDB JSON (TargetColumn::json_text).
+  Status FlagJsonColumns(TargetTable& target);
   // Sets the parameters of `ps` from `params`; blobs are streamed from `blobs` at execution.
   static void BindParams(sql::PreparedStatement* ps, const std::vector<Param>& params,
                          std::vector<std::unique_ptr<std::istringstream>>* blobs);
@@ -806,6 +814,18 @@ Status MysqlSink::ApplyTruncate(const std::vector<const MappedRelation*>& relati
   return status;
 }
 
+Status MysqlSink::FlagJsonColumns(TargetTable& target) {
+  Result<std::vector<Row>> checks = Query(kJsonChecksSql, {target.schema, target.table});
+  if (!checks.ok()) return checks.status().WithContext("read checks of " + target.name());
+  for (TargetColumn& column : target.columns) {
+    const std::string clause = "json_valid(`" + column.name + "`)";
+    for (const Row& check : *checks) {
+      if (check[0] == clause) column.json_text = true;
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::optional<TargetTable>> MysqlSink::LoadTable(const std::string& schema,
                                                         const std::string& table) {
   Result<std::vector<Row>> rows = Query(kColumnsSql, {schema, table});
@@ -838,6 +858,8 @@ Result<std::optional<TargetTable>> MysqlSink::LoadTable(const std::string& schem
     column.nullable = row[9] == "YES";
     target.columns.push_back(std::move(column));
   }
+
+  if (product_ == "MariaDB") FERRY_RETURN_IF_ERROR(FlagJsonColumns(target));
 
   Result<std::vector<Row>> indexes = Query(kUniqueIndexesSql, {target.schema, target.table});
   if (!indexes.ok()) return indexes.status().WithContext("read indexes of " + target.name());

@@ -120,6 +120,8 @@ std::string ComparePlaceholder(const ColumnType& type) {
            std::to_string(type.scale.value_or(0)) + "))";
   }
   if (cls == TypeClass::kJson) return "CAST(? AS JSON)";
+  // A single-precision column against a double parameter would compare 0.1f with 0.1 and differ.
+  if (cls == TypeClass::kFloat) return "CAST(? AS FLOAT)";
   return "?";
 }
 
@@ -133,7 +135,7 @@ Result<std::vector<BoundColumn>> BindImage(
         Result<Param> param = ToParam(value, target_column.type);
         if (!param.ok()) return param.status().WithContext("column " + column.target_name);
         return BoundColumn{column.target_name, std::move(param).value(),
-                           ComparePlaceholder(target_column.type)};
+                           ComparePlaceholder(target_column.type), target_column.json_text};
       });
 }
 
@@ -196,8 +198,14 @@ Statement ReadLocalStatement(const TargetTable& target, const std::vector<BoundC
     select += (select.empty() ? "" : ", ") + QuoteIdent(column.name);
   }
   for (const BoundColumn& column : compare) {
-    select += ", (" + QuoteIdent(column.name) + " <=> " + column.placeholder + ")";
+    const std::string name = QuoteIdent(column.name);
+    select += ", (" + name + " <=> " + column.placeholder;
     statement.params.push_back(column.value);
+    if (column.json_text) {
+      select += " OR JSON_EQUALS(" + name + ", ?)";
+      statement.params.push_back(column.value);
+    }
+    select += ")";
   }
   if (order != nullptr) {
     const std::string name = QuoteIdent(order->name);

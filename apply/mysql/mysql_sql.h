@@ -29,6 +29,9 @@ struct TargetColumn {
   std::string name;
   ColumnType type;
   bool nullable = true;
+  // MariaDB's JSON: LONGTEXT with a json_valid() check. Its text is kept as written, so two
+  // equal documents may be spelled differently ({"a":1} and {"a": 1}): compared as JSON.
+  bool json_text = false;
 };
 
 struct TargetTable {
@@ -47,6 +50,7 @@ struct BoundColumn {
   std::string name;
   Param value;
   std::string placeholder = "?";  // "?" or e.g. "CAST(? AS DECIMAL(10,2))"
+  bool json_text = false;         // TargetColumn::json_text
 };
 
 struct Statement {

@@ -64,9 +64,11 @@ TEST(MysqlSqlTest, QuoteIdentUsesBackticks) {
   EXPECT_EQ(Target().quoted(), "`app`.`t`");
 }
 
-TEST(MysqlSqlTest, ComparePlaceholderCastsDecimalsAndJson) {
+TEST(MysqlSqlTest, ComparePlaceholderCastsDecimalsJsonAndFloats) {
   EXPECT_EQ(ComparePlaceholder(DecimalType()), "CAST(? AS DECIMAL(65,30))");
   EXPECT_EQ(ComparePlaceholder({"json", "json", {}, {}, {}, {}}), "CAST(? AS JSON)");
+  EXPECT_EQ(ComparePlaceholder({"float", "float", {}, {}, {}, {}}), "CAST(? AS FLOAT)");
+  EXPECT_EQ(ComparePlaceholder({"double", "double", {}, {}, {}, {}}), "?");
   EXPECT_EQ(ComparePlaceholder(IntType()), "?");
   EXPECT_EQ(ComparePlaceholder({"longtext", "longtext", {}, {}, {}, {}}), "?");
 }
