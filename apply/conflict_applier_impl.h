@@ -75,6 +75,16 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::Apply(
   change.match_columns = MatchColumns(relation, target.unique_indexes);
   change.arbiter = ArbiterColumns(relation, target.unique_indexes).value_or(change.match_columns);
   const bool has_old = source.old_values_size() > 0;
+  // Checked before binding, which would otherwise fail first with a less telling error (a delete
+  // without old image has no value for the key).
+  if (source.op() != wire::RowChange::INSERT && source.op() != wire::RowChange::UPDATE &&
+      source.op() != wire::RowChange::DELETE) {
+    return Status::Error("unsupported operation " + std::to_string(static_cast<int>(source.op())) +
+                         ": the change stream is malformed");
+  }
+  if (source.op() == wire::RowChange::DELETE && !has_old) {
+    return Status::Error("the delete carries no old image: the change stream is malformed");
+  }
   if (has_old) {
     Result<Rows> old_row = engine_->Bind(relation, target, source.old_values());
     if (!old_row.ok()) return old_row.status().WithContext("old image");
@@ -95,14 +105,11 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::Apply(
     case wire::RowChange::UPDATE:
       return ApplyUpdate(change, source);
     case wire::RowChange::DELETE:
-      if (!has_old) {
-        return Status::Error("the delete carries no old image: the change stream is malformed");
-      }
       return ApplyDelete(change, source);
     default:
       return Status::Error("unsupported operation " +
                            std::to_string(static_cast<int>(source.op())) +
-                           ": the change stream is malformed");
+                           ": the change stream is malformed");  // checked above
   }
 }
 
@@ -174,6 +181,13 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::ApplyUpdat
       Result<Insertion> inserted = engine_->Insert(target, change.new_row, &change.arbiter);
       if (!inserted.ok()) return inserted.status();
       if (inserted->kind == Insertion::Kind::kRefused) return inserted->refusal;
+      // Not applied, so not to be recorded as applied: the row stays as another change left it.
+      if (inserted->kind == Insertion::Kind::kKeyTaken) {
+        return Status::Error(
+            "the row the update would insert meets a row with its key on the target (the update "
+            "moved the row to a key another row holds, or a row was inserted concurrently): "
+            "nothing was written");
+      }
     }
     return Found(std::move(record));
   }

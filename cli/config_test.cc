@@ -754,6 +754,294 @@ TEST_F(ConfigTest, CaptureKeyInApplyFileSaysWrongFile) {
       << error;
 }
 
+// --- mode and conflicts ----------------------------------------------------------------------
+
+// The conflicts section of the apply config documentation, as written.
+const char kConflictsExample[] = R"(mode: master-master
+conflicts:
+  default: {resolver: last_writer_wins, column: updated_at}
+  insert_exists: error
+  tables:
+    public.accounts: {resolver: delta, columns: [balance]}
+    public.settings: priority
+    public.orders: {default: skip, update_differs: {resolver: max, column: version}}
+)";
+
+TEST_F(ConfigTest, ModeDefaultsToMasterSlaveWhereTheSourceWins) {
+  auto config = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(config.ok()) << config.message();
+  const conflict::ConflictPolicy& policy = config->conflicts;
+  EXPECT_EQ(policy.mode, conflict::Mode::kMasterSlave);
+  EXPECT_EQ(policy.fallback.kind, conflict::ResolverKind::kSourceWins);
+  EXPECT_TRUE(policy.by_type.empty());
+  EXPECT_TRUE(policy.tables.empty());
+  for (conflict::ConflictType type : conflict::AllConflictTypes()) {
+    EXPECT_EQ(policy.For("public.orders", type).kind, conflict::ResolverKind::kSourceWins)
+        << conflict::ConflictTypeName(type);
+  }
+
+  config = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "mode: master-slave\n"));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->conflicts.mode, conflict::Mode::kMasterSlave);
+}
+
+TEST_F(ConfigTest, MasterMasterWithoutConflictsStopsAtEveryConflictButADeletedRow) {
+  auto config = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "mode: master-master\n"));
+  ASSERT_TRUE(config.ok()) << config.message();
+  const conflict::ConflictPolicy& policy = config->conflicts;
+  EXPECT_EQ(policy.mode, conflict::Mode::kMasterMaster);
+  EXPECT_EQ(policy.fallback.kind, conflict::ResolverKind::kError);
+  for (conflict::ConflictType type : conflict::AllConflictTypes()) {
+    const conflict::ResolverKind expected = type == conflict::ConflictType::kDeleteMissing
+                                                ? conflict::ResolverKind::kSkip
+                                                : conflict::ResolverKind::kError;
+    EXPECT_EQ(policy.For("public.orders", type).kind, expected) << conflict::ConflictTypeName(type);
+  }
+}
+
+// The documented example, with the parameters the bare `priority` lacks, in master-slave (where
+// `skip` needs no counterpart on another node).
+TEST_F(ConfigTest, ConflictsExampleLoads) {
+  std::string yaml = kConflictsExample;
+  yaml.replace(yaml.find("mode: master-master"), 19, "mode: master-slave");
+  yaml.replace(yaml.find("public.settings: priority"), 25,
+               "public.settings: {resolver: priority, nodes: [east, west]}");
+  auto config = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + yaml));
+  ASSERT_TRUE(config.ok()) << config.message();
+  const conflict::ConflictPolicy& policy = config->conflicts;
+  using conflict::ConflictType;
+  using conflict::ResolverKind;
+  EXPECT_EQ(policy.mode, conflict::Mode::kMasterSlave);
+  EXPECT_EQ(conflict::Describe(policy.fallback), "last_writer_wins(updated_at)");
+  ASSERT_EQ(policy.tables.size(), 3u);
+
+  // A table not named: the type's resolver, else the default.
+  EXPECT_EQ(policy.For("public.other", ConflictType::kInsertExists).kind, ResolverKind::kError);
+  const conflict::Resolver& other = policy.For("public.other", ConflictType::kUpdateDiffers);
+  EXPECT_EQ(other.kind, ResolverKind::kLastWriterWins);
+  EXPECT_EQ(other.column, "updated_at");
+
+  // A table's own default beats the policy's resolver for a type.
+  for (ConflictType type : conflict::AllConflictTypes()) {
+    const conflict::Resolver& accounts = policy.For("public.accounts", type);
+    EXPECT_EQ(accounts.kind, ResolverKind::kDelta) << conflict::ConflictTypeName(type);
+    EXPECT_EQ(accounts.columns, std::vector<std::string>{"balance"});
+    const conflict::Resolver& settings = policy.For("public.settings", type);
+    EXPECT_EQ(settings.kind, ResolverKind::kPriority) << conflict::ConflictTypeName(type);
+    EXPECT_EQ(settings.nodes, (std::vector<std::string>{"east", "west"}));
+  }
+
+  // A table's resolver for a type beats its default.
+  EXPECT_EQ(policy.For("public.orders", ConflictType::kInsertExists).kind, ResolverKind::kSkip);
+  EXPECT_EQ(policy.For("public.orders", ConflictType::kDeleteDiffers).kind, ResolverKind::kSkip);
+  const conflict::Resolver& orders = policy.For("public.orders", ConflictType::kUpdateDiffers);
+  EXPECT_EQ(orders.kind, ResolverKind::kMax);
+  EXPECT_EQ(orders.column, "version");
+}
+
+// In master-master the example as written is refused, saying why for each table and type.
+TEST_F(ConfigTest, ConflictsExampleAsWrittenNeedsNodesAndConvergence) {
+  const std::string error = ApplyError(std::string(kApply) + kConflictsExample);
+  EXPECT_TRUE(
+      Contains(error, ": conflicts: table public.settings, (every type): priority needs `nodes`"))
+      << error;
+  for (const char* type : {"insert_exists", "unique_exists", "update_exists"}) {
+    EXPECT_TRUE(Contains(error, ": conflicts: table public.orders, " + std::string(type) +
+                                    ": skip does not converge in master-master"))
+        << type << "\n"
+        << error;
+  }
+  EXPECT_TRUE(Contains(error,
+                       ": conflicts: table public.orders, update_missing: skip with "
+                       "delete_differs: skip does not converge"))
+      << error;
+  EXPECT_FALSE(Contains(error, "public.accounts")) << error;
+  EXPECT_EQ(LineCount(error), 5u) << error;
+}
+
+// A master-master example that converges: every table's policy has a counterpart on the other
+// node (the same policy).
+TEST_F(ConfigTest, ConvergingMasterMasterPolicyLoads) {
+  auto config = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + R"(mode: master-master
+conflicts:
+  default: {resolver: last_writer_wins, column: updated_at}
+  insert_exists: error
+  tables:
+    public.accounts: {resolver: delta, columns: [balance]}
+    public.settings: {resolver: priority, nodes: [east, west]}
+    public.orders:
+      default: {resolver: min, column: version}
+      update_differs: {resolver: max, column: version}
+)"));
+  ASSERT_TRUE(config.ok()) << config.message();
+  const conflict::ConflictPolicy& policy = config->conflicts;
+  EXPECT_EQ(policy.mode, conflict::Mode::kMasterMaster);
+  EXPECT_EQ(policy.For("public.other", conflict::ConflictType::kInsertExists).kind,
+            conflict::ResolverKind::kError);
+  // The section is laid over the master-master default: delete_missing stays skip unless named.
+  EXPECT_EQ(conflict::Describe(policy.For("public.other", conflict::ConflictType::kDeleteMissing)),
+            "skip");
+  EXPECT_EQ(conflict::Describe(policy.For("public.other", conflict::ConflictType::kUpdateMissing)),
+            "last_writer_wins(updated_at)");
+  EXPECT_EQ(
+      conflict::Describe(policy.For("public.accounts", conflict::ConflictType::kInsertExists)),
+      "delta(balance)");
+  EXPECT_EQ(conflict::Describe(policy.For("public.orders", conflict::ConflictType::kUpdateDiffers)),
+            "max(version)");
+  EXPECT_EQ(conflict::Describe(policy.For("public.orders", conflict::ConflictType::kInsertExists)),
+            "min(version)");
+}
+
+TEST_F(ConfigTest, ResolverMayBeABareName) {
+  auto config = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + R"(conflicts:
+  default: target_wins
+  update_missing: skip
+  tables:
+    public.t: error
+    public.u: {insert_exists: source_wins}
+)"));
+  ASSERT_TRUE(config.ok()) << config.message();
+  const conflict::ConflictPolicy& policy = config->conflicts;
+  using conflict::ConflictType;
+  using conflict::ResolverKind;
+  EXPECT_EQ(policy.fallback.kind, ResolverKind::kTargetWins);
+  EXPECT_EQ(policy.For("public.x", ConflictType::kUpdateMissing).kind, ResolverKind::kSkip);
+  EXPECT_EQ(policy.For("public.x", ConflictType::kInsertExists).kind, ResolverKind::kTargetWins);
+  EXPECT_EQ(policy.For("public.t", ConflictType::kUpdateMissing).kind, ResolverKind::kError);
+  EXPECT_EQ(policy.For("public.u", ConflictType::kInsertExists).kind, ResolverKind::kSourceWins);
+  EXPECT_EQ(policy.For("public.u", ConflictType::kUpdateMissing).kind, ResolverKind::kSkip);
+  EXPECT_EQ(policy.For("public.u", ConflictType::kDeleteDiffers).kind, ResolverKind::kTargetWins);
+}
+
+TEST_F(ConfigTest, TableResolverWithParametersAndTypes) {
+  auto config = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + R"(conflicts:
+  tables:
+    public.accounts: {resolver: delta, columns: [balance, stock], insert_exists: error}
+)"));
+  ASSERT_TRUE(config.ok()) << config.message();
+  const conflict::ConflictPolicy& policy = config->conflicts;
+  EXPECT_EQ(
+      conflict::Describe(policy.For("public.accounts", conflict::ConflictType::kUpdateDiffers)),
+      "delta(balance,stock)");
+  EXPECT_EQ(
+      conflict::Describe(policy.For("public.accounts", conflict::ConflictType::kInsertExists)),
+      "error");
+
+  const std::string error = ApplyError(std::string(kApply) + R"(conflicts:
+  tables:
+    public.accounts: {resolver: skip, default: error}
+)");
+  EXPECT_TRUE(Contains(error,
+                       ": conflicts.tables.public.accounts: give either resolver (with its "
+                       "parameters) or default, not both"))
+      << error;
+}
+
+TEST_F(ConfigTest, UnknownResolverListsTheResolvers) {
+  std::string error = ApplyError(std::string(kApply) + "conflicts:\n  default: newest\n");
+  EXPECT_TRUE(Contains(error,
+                       ": conflicts.default: expected a resolver, one of source_wins, "
+                       "target_wins, last_writer_wins, priority, max, min, delta, skip, error"))
+      << error;
+  EXPECT_EQ(LineCount(error), 1u) << error;
+
+  error = ApplyError(std::string(kApply) +
+                     "conflicts:\n  tables:\n    public.t: {update_differs: {resolver: latest}}\n");
+  EXPECT_TRUE(
+      Contains(error, ": conflicts.tables.public.t.update_differs.resolver: expected a resolver"))
+      << error;
+
+  error = ApplyError(std::string(kApply) + "conflicts:\n  default: {column: updated_at}\n");
+  EXPECT_TRUE(Contains(error, ": conflicts.default: missing resolver")) << error;
+
+  error = ApplyError(std::string(kApply) + "conflicts:\n  default: [skip]\n");
+  EXPECT_TRUE(Contains(error, ": conflicts.default: expected a resolver")) << error;
+}
+
+TEST_F(ConfigTest, UnknownConflictTypeSuggestsTheClosest) {
+  std::string error = ApplyError(std::string(kApply) + "conflicts:\n  insert_exist: error\n");
+  EXPECT_TRUE(Contains(error,
+                       ": conflicts: unknown key \"insert_exist\" (did you mean "
+                       "\"insert_exists\"?)"))
+      << error;
+
+  error = ApplyError(std::string(kApply) +
+                     "conflicts:\n  tables:\n    public.t: {update_diff: skip}\n");
+  EXPECT_TRUE(Contains(error,
+                       ": conflicts.tables.public.t: unknown key \"update_diff\" (did you mean "
+                       "\"update_differs\"?)"))
+      << error;
+
+  error =
+      ApplyError(std::string(kApply) + "conflicts:\n  default: {resolver: max, colum: version}\n");
+  EXPECT_TRUE(Contains(error, ": conflicts.default: unknown key \"colum\"")) << error;
+}
+
+TEST_F(ConfigTest, BadModeNamesBothModes) {
+  const std::string error = ApplyError(std::string(kApply) + "mode: multi-master\n");
+  EXPECT_TRUE(Contains(error, ": mode: expected master-slave")) << error;
+  EXPECT_TRUE(Contains(error, "master-master")) << error;
+  EXPECT_EQ(LineCount(error), 1u) << error;
+}
+
+TEST_F(ConfigTest, ResolverParametersAreRequired) {
+  std::string error = ApplyError(std::string(kApply) + "conflicts:\n  default: last_writer_wins\n");
+  EXPECT_TRUE(Contains(error,
+                       ": conflicts: (every table), (every type): last_writer_wins needs "
+                       "`column`"))
+      << error;
+  EXPECT_EQ(LineCount(error), 1u) << error;
+
+  error = ApplyError(std::string(kApply) + R"(conflicts:
+  update_differs: {resolver: max}
+  tables:
+    public.t: {resolver: delta}
+    public.u: {resolver: priority, nodes: [east, east]}
+)");
+  EXPECT_TRUE(Contains(error, ": conflicts: (every table), update_differs: max needs `column`"))
+      << error;
+  EXPECT_TRUE(Contains(error, ": conflicts: table public.t, (every type): delta needs `columns`"))
+      << error;
+  EXPECT_TRUE(Contains(error,
+                       ": conflicts: table public.u, (every type): priority(east,east) names a "
+                       "node more than once"))
+      << error;
+  EXPECT_EQ(LineCount(error), 3u) << error;
+}
+
+TEST_F(ConfigTest, MasterMasterRefusesSourceWinsAsTheDefault) {
+  const std::string error =
+      ApplyError(std::string(kApply) + "mode: master-master\nconflicts:\n  default: source_wins\n");
+  EXPECT_TRUE(Contains(error,
+                       ": conflicts: (every table), insert_exists: source_wins does not "
+                       "converge in master-master"))
+      << error;
+  EXPECT_TRUE(Contains(error, "update_differs: source_wins does not converge")) << error;
+  // Each problem is its own line, after the file name.
+  for (size_t start = 0; start < error.size();) {
+    const size_t end = error.find('\n', start);
+    EXPECT_EQ(error.rfind(Path("apply.yaml") + ": ", start), start) << error;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+}
+
+TEST_F(ConfigTest, ConflictTablesAreSchemaQualified) {
+  const std::string error = ApplyError(std::string(kApply) + R"(conflicts:
+  tables:
+    accounts: skip
+    public.orders: skip
+)");
+  EXPECT_TRUE(Contains(error, ": conflicts.tables.accounts: name the target table as schema.table"))
+      << error;
+  EXPECT_EQ(LineCount(error), 1u) << error;
+}
+
+TEST_F(ConfigTest, ConflictsMustBeAMap) {
+  const std::string error = ApplyError(std::string(kApply) + "conflicts: [skip]\n");
+  EXPECT_TRUE(Contains(error, ": conflicts: expected a map")) << error;
+}
+
 // --- the example files under configs/ --------------------------------------------------------
 
 #ifdef FERRY_SOURCE_DIR
