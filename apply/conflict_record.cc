@@ -119,6 +119,27 @@ std::string TextRowJson(const std::vector<std::string>& columns,
   return Dump(object);
 }
 
+LoggedConflict LoggedConflictOf(const std::vector<std::string>& fields) {
+  auto field = [&](size_t i) { return i < fields.size() ? fields[i] : std::string(); };
+  LoggedConflict conflict;
+  conflict.id = field(0);
+  conflict.at = field(1);
+  conflict.upstream = field(2);
+  conflict.origin = field(3);
+  conflict.position = field(4);
+  conflict.table = field(5);
+  conflict.key = field(6);
+  conflict.type = field(7);
+  conflict.resolver = field(8);
+  conflict.outcome = field(9);
+  conflict.reason = field(10);
+  conflict.remote_old = field(11);
+  conflict.remote_new = field(12);
+  conflict.local = field(13);
+  conflict.final_row = field(14);
+  return conflict;
+}
+
 std::string Summary(const ConflictRecord& record) {
   return record.table + " " + record.key + ": " + conflict::ConflictTypeName(record.type) + ", " +
          record.resolver + ": " + conflict::OutcomeName(record.outcome) +

@@ -46,6 +46,38 @@ struct ConflictRecord {
 
 inline constexpr size_t kMaxLoggedValueBytes = 1024;
 
+// A row of ferry_meta.conflicts as read back (ferry conflicts list): text as stored, JSON rows as
+// JSON text (empty: NULL).
+struct LoggedConflict {
+  std::string id;
+  std::string at;  // "2026-12-07 02:26:50.123456" (UTC)
+  std::string upstream;
+  std::string origin;
+  std::string position;
+  std::string table;
+  std::string type;
+  std::string key;
+  std::string resolver;
+  std::string outcome;
+  std::string reason;
+  std::string remote_old;
+  std::string remote_new;
+  std::string local;
+  std::string final_row;
+};
+
+// A LoggedConflict from the fields of kReadConflicts' select list, in its order: id, at,
+// upstream, origin, position, table, key, type, resolver, outcome, reason, remote old, remote new,
+// local, final.
+LoggedConflict LoggedConflictOf(const std::vector<std::string>& fields);
+
+// Which logged conflicts to read, newest first; empty fields match everything.
+struct ConflictFilter {
+  std::string table;
+  std::string type;
+  uint64_t limit = 20;
+};
+
 // `image` (a RowChange's old or new image) as a JSON object of the relation's mapped target
 // column names; unchanged values are left out, `only` (when given) keeps just those target
 // columns.

@@ -156,6 +156,13 @@ class Sink {
     return Status::Error(engine() + " targets cannot record conflicts");
   }
 
+  // The conflicts ferry_meta.conflicts holds that `filter` selects, newest first (outside any
+  // transaction of the stream: used by ferry conflicts).
+  virtual Result<std::vector<LoggedConflict>> ReadConflicts(const ConflictFilter& filter) {
+    (void)filter;
+    return Status::Error(engine() + " targets cannot read conflicts");
+  }
+
   // Empties the target tables of `relations` together, as the one source TRUNCATE `change`
   // (which says cascade and restart_identity) emptied them: tables that reference each other
   // cannot be emptied one at a time.

@@ -20,6 +20,7 @@
 #include "capture/postgres/pg_chunk_reader.h"
 #include "capture/postgres/postgres_source.h"
 #include "cli/config.h"
+#include "cli/conflicts_command.h"
 #include "cli/snapshot_command.h"
 #include "cli/verify_command.h"
 #include "common/log.h"
@@ -40,6 +41,9 @@ Usage:
   ferry snapshot --config APPLY.yaml --table schema.table [--table ...] [--upstream NAME]
                                           copy tables again into a running replica while
                                           replication runs (asks the running apply agent)
+  ferry conflicts list --config APPLY.yaml [--table schema.table] [--type TYPE] [--limit N]
+                       [--json]           the conflicts logged in the target's
+                                          ferry_meta.conflicts, newest first
   ferry inspect binlog FILE               decode a MySQL/MariaDB binlog file offline and print
                                           Ferry's change records as JSON lines
   ferry --version
@@ -50,8 +54,9 @@ Options:
   --check         validate the configuration (and, for apply, the mappings against the
                   target database), report every problem, and exit: 0 when valid, 2 otherwise
 
-The admin endpoint of a running agent answers GET /healthz, /status, /lag and /metrics;
-an apply agent's also POST /snapshot?table=schema.table[&upstream=NAME] (ferry snapshot).
+The admin endpoint of a running agent answers GET /healthz, /status, /lag and /metrics, an
+apply agent's also GET /conflicts?table=&type=&since=&limit= (conflicts since it started)
+and POST /snapshot?table=schema.table[&upstream=NAME] (ferry snapshot).
 )";
 
 struct Arguments {
@@ -81,7 +86,7 @@ Result<Arguments> ParseArguments(int argc, char** argv) {
         args.command.empty()
             ? "no command given; see ferry --help"
             : "unknown command \"" + args.command +
-                  "\"; the commands are capture, apply, verify, snapshot and inspect");
+                  "\"; the commands are capture, apply, verify, snapshot, conflicts and inspect");
   }
   if (args.config.empty()) {
     return Status::Error("ferry " + args.command + " needs --config FILE; see ferry --help");
@@ -209,7 +214,8 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   return 0;
 }
 
-// The sink for the configured target engine; the config loader accepts only known engines.
+}  // namespace
+
 apply::SinkFactory SinkFactoryFor(const DatabaseConfig& target) {
   std::string dsn = target.dsn;
   if (target.engine == "postgres") {
@@ -222,6 +228,8 @@ apply::SinkFactory SinkFactoryFor(const DatabaseConfig& target) {
   }
   return [dsn] { return apply::mysql::MakeMysqlSink(dsn); };
 }
+
+namespace {
 
 int RunApply(const Arguments& args, const sigset_t& signals) {
   auto config = LoadApplyConfig(args.config);
@@ -291,6 +299,9 @@ int RunCommandLine(int argc, char** argv) {
   }
   if (argc >= 2 && std::strcmp(argv[1], "snapshot") == 0) {
     return RunSnapshot(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "conflicts") == 0) {
+    return RunConflicts(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
   }
   if (argc >= 2 && std::strcmp(argv[1], "verify") == 0) {
     return RunVerify(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);

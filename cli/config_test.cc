@@ -1067,7 +1067,7 @@ TEST_F(ConfigTest, ExampleConfigsLoad) {
     }
     ++loaded;
   }
-  EXPECT_EQ(loaded, 8u);  // four topologies, two agents each
+  EXPECT_EQ(loaded, 12u);  // four directions and a master-master pair, two agents each
 }
 
 // The commented-out mappings example in apply.yaml, uncommented, must load too.

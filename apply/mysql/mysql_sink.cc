@@ -129,6 +129,12 @@ constexpr const char* kMetaDdl[] = {
     " ADD COLUMN IF NOT EXISTS reason TEXT NULL",
 };
 
+constexpr const char* kReadConflictsSql =
+    "SELECT id, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), upstream, origin, remote_position,"
+    " table_name, `key`, conflict_type, resolver, outcome, reason, remote_old_row, remote_row,"
+    " local_row, final_row FROM ferry_meta.conflicts WHERE (? = '' OR table_name = ?)"
+    " AND (? = '' OR conflict_type = ?) ORDER BY id DESC LIMIT ?";
+
 constexpr const char* kConflictSql =
     "INSERT INTO ferry_meta.conflicts (upstream, origin, remote_position, remote_commit_time,"
     " table_name, `key`, conflict_type, remote_old_row, remote_row, local_row, resolver, outcome,"
@@ -292,6 +298,7 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
     return applied;
   }
   Status RecordConflict(const ConflictRecord& record) override;
+  Result<std::vector<LoggedConflict>> ReadConflicts(const ConflictFilter& filter) override;
   Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto into) override {
     Status status = rows_.Copy(relation, rows, into);
     if (!status.ok()) transaction_failed_ = true;  // as in ApplyRow
@@ -597,6 +604,24 @@ Result<std::optional<LocalRow>> MysqlSink::ReadLocal(const TargetTable& target,
   return std::optional<LocalRow>(std::move(row));
 }
 
+Result<std::vector<LoggedConflict>> MysqlSink::ReadConflicts(const ConflictFilter& filter) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Statement read{
+      kReadConflictsSql,
+      {Param::String(filter.table), Param::String(filter.table), Param::String(filter.type),
+       Param::String(filter.type), Param::UInt64(filter.limit)}};
+  Result<std::vector<Row>> rows = Query(read);
+  FERRY_RETURN_IF_ERROR(EndRead());
+  if (!rows.ok()) return rows.status().WithContext("read ferry_meta.conflicts");
+  std::vector<LoggedConflict> conflicts;
+  for (const Row& row : *rows) {
+    std::vector<std::string> fields;
+    for (const auto& field : row) fields.push_back(field.value_or(""));
+    conflicts.push_back(LoggedConflictOf(fields));
+  }
+  return conflicts;
+}
+
 Status MysqlSink::RecordConflict(const ConflictRecord& record) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   if (!in_transaction_) return Status::Error("record a conflict: no transaction is open");
@@ -700,7 +725,7 @@ Status MysqlSink::CreateMeta() {
   Result<std::vector<Row>> exists = Query(kMetaExistsSql, {});
   if (!exists.ok()) return exists.status();
   FERRY_RETURN_IF_ERROR(EndRead());
-  if (FirstValue(*exists) == "6") return Status::Ok();
+  if (FirstValue(*exists) == "7") return Status::Ok();
   for (const char* ddl : kMetaDdl) FERRY_RETURN_IF_ERROR(Exec(ddl));
   log_->info("created ferry_meta (checkpoints, conflicts, copy_progress)");
   return Status::Ok();

@@ -136,6 +136,13 @@ constexpr const char* kMetaDdl[] = {
     " ADD COLUMN IF NOT EXISTS reason text",
 };
 
+constexpr const char* kReadConflictsSql =
+    "SELECT id::text, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), upstream,"
+    " origin, remote_position, table_name, key::text, conflict_type, resolver, outcome, reason,"
+    " remote_old_row::text, remote_row::text, local_row::text, final_row::text"
+    " FROM ferry_meta.conflicts WHERE ($1 = '' OR table_name = $1)"
+    " AND ($2 = '' OR conflict_type = $2) ORDER BY id DESC LIMIT $3::bigint";
+
 constexpr const char* kConflictSql =
     "INSERT INTO ferry_meta.conflicts (upstream, origin, remote_position, remote_commit_time,"
     " table_name, key, conflict_type, remote_old_row, remote_row, local_row, resolver, outcome,"
@@ -366,6 +373,7 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
     return rows_.ApplyChecked(relation, change, context);
   }
   Status RecordConflict(const ConflictRecord& record) override;
+  Result<std::vector<LoggedConflict>> ReadConflicts(const ConflictFilter& filter) override;
   Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto into) override {
     return rows_.Copy(relation, rows, into);
   }
@@ -1285,6 +1293,22 @@ Result<std::optional<LocalRow>> PostgresSink::ReadLocal(const TargetTable& targe
     row.order = std::stoi(PQgetvalue(result, 0, column));
   }
   return std::optional<LocalRow>(std::move(row));
+}
+
+Result<std::vector<LoggedConflict>> PostgresSink::ReadConflicts(const ConflictFilter& filter) {
+  FERRY_RETURN_IF_ERROR(CheckOpen());
+  Result<PgResult> result =
+      ExecParams(kReadConflictsSql, {filter.table, filter.type, std::to_string(filter.limit)});
+  if (!result.ok()) return result.status().WithContext("read ferry_meta.conflicts");
+  std::vector<LoggedConflict> conflicts;
+  for (int row = 0; row < PQntuples(result->get()); ++row) {
+    std::vector<std::string> fields;
+    for (int column = 0; column < PQnfields(result->get()); ++column) {
+      fields.push_back(Field(result->get(), row, column).value_or(""));
+    }
+    conflicts.push_back(LoggedConflictOf(fields));
+  }
+  return conflicts;
 }
 
 Status PostgresSink::RecordConflict(const ConflictRecord& record) {

@@ -32,14 +32,48 @@ TEST(CommandLineTest, UsageErrorsExitWithTwoAndSayWhatToDo) {
   EXPECT_THAT(none.output, HasSubstr("no command given"));
   auto unknown = RunFerry({"replicate"});
   EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_THAT(unknown.output,
-              HasSubstr("the commands are capture, apply, verify, snapshot and inspect"));
+  EXPECT_THAT(
+      unknown.output,
+      HasSubstr("the commands are capture, apply, verify, snapshot, conflicts and inspect"));
   auto no_config = RunFerry({"apply"});
   EXPECT_EQ(no_config.exit_code, 2);
   EXPECT_THAT(no_config.output, HasSubstr("needs --config FILE"));
   auto missing_file = RunFerry({"capture", "--config", "/nonexistent/capture.yaml", "--check"});
   EXPECT_EQ(missing_file.exit_code, 2);
   EXPECT_THAT(missing_file.output, HasSubstr("/nonexistent/capture.yaml"));
+}
+
+TEST(CommandLineTest, ConflictsListNeedsListAConfigAndAKnownType) {
+  auto no_list = RunFerry({"conflicts", "show"});
+  EXPECT_EQ(no_list.exit_code, 2);
+  EXPECT_THAT(no_list.output, HasSubstr("usage: ferry conflicts list --config APPLY.yaml"));
+  auto no_config = RunFerry({"conflicts", "list"});
+  EXPECT_EQ(no_config.exit_code, 2);
+  EXPECT_THAT(no_config.output, HasSubstr("--config is required"));
+  auto bad_type = RunFerry({"conflicts", "list", "--config", "x.yaml", "--type", "clash"});
+  EXPECT_EQ(bad_type.exit_code, 2);
+  EXPECT_THAT(bad_type.output, HasSubstr("not a conflict type: insert_exists"));
+}
+
+// A master-master policy under which two nodes could end with different rows is refused before
+// anything runs, naming the table, the type and what to use instead.
+TEST(CommandLineTest, CheckRefusesAMasterMasterPolicyThatDoesNotConverge) {
+  TempDir dir;
+  dir.Write("secret.token", "token\n");
+  std::string config = dir.Write("apply.yaml",
+                                 "node: east\n"
+                                 "target: {engine: postgres, dsn: \"host=127.0.0.1\"}\n"
+                                 "upstreams: [{name: west, address: \"127.0.0.1:1\","
+                                 " auth_token_file: secret.token}]\n"
+                                 "mode: master-master\n"
+                                 "conflicts:\n"
+                                 "  default: {resolver: last_writer_wins, column: ts}\n"
+                                 "  tables: {public.t: {update_differs: source_wins}}\n");
+  auto result = RunFerry({"apply", "--config", config, "--check"});
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("public.t"));
+  EXPECT_THAT(result.output, HasSubstr("update_differs"));
+  EXPECT_THAT(result.output, HasSubstr("priority"));
 }
 
 TEST(CommandLineTest, CheckReportsEveryConfigProblemAtOnce) {

@@ -199,6 +199,23 @@ TEST_P(ConflictResolutionTest, LastWriterWinsByATimestampColumnAndDeletesWin) {
   EXPECT_EQ(conflict["local"]["owner"], "east");
   EXPECT_EQ(conflict["final"]["owner"], "west");
   EXPECT_EQ(GetJson(west_to_east_->apply_admin_port(), "/conflicts")["total"], 4);
+  // ferry conflicts reads the log of the apply config's target, newest first.
+  const std::string east_apply = west_to_east_->dir().path() + "/apply.yaml";
+  CommandResult listing =
+      RunFerry({"conflicts", "list", "--config", east_apply, "--type", "update_differs"});
+  EXPECT_EQ(listing.exit_code, 0) << listing.output;
+  EXPECT_NE(listing.output.find(Table(east()) + " {\"id\":\"1\"}  update_differs"),
+            std::string::npos)
+      << listing.output;
+  EXPECT_NE(listing.output.find("last_writer_wins(updated_at) -> kept_local"), std::string::npos)
+      << listing.output;
+  EXPECT_EQ(listing.output.find("insert_exists"), std::string::npos) << listing.output;
+  CommandResult json = RunFerry({"conflicts", "list", "--config", east_apply, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  const nlohmann::json logged = nlohmann::json::parse(json.output, nullptr, false);
+  ASSERT_TRUE(logged.is_array()) << json.output;
+  EXPECT_EQ(logged.size(), 4u) << json.output;
+
   auto metrics = HttpGet(east_to_west_->apply_admin_port(), "/metrics");
   ASSERT_TRUE(metrics.ok()) << metrics.message();
   EXPECT_NE(metrics->find("ferry_conflicts_total{upstream=\"east\",table=\"" + Table(west()) +
