@@ -194,6 +194,7 @@ class ApplyAgent::UpstreamStream {
   Status NoFullImageError(const wire::Relation& relation, const StreamState& state) const;
   // Logs and reports conflicts whose resolution committed (or a stopped one).
   void ReportConflict(const ConflictRecord& record);
+  bool DetectsConflicts() const { return MasterMaster() || agent_.options_.detect_conflicts; }
   bool MasterMaster() const {
     return agent_.options_.conflicts.mode == conflict::Mode::kMasterMaster;
   }
@@ -668,7 +669,7 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
   const bool finds_row = row.op() == wire::RowChange::UPDATE || row.op() == wire::RowChange::DELETE;
   if (finds_row && !relation->second.has_key) return NoKeyError(relation->second);
   FERRY_RETURN_IF_ERROR(WaitForChunkOf(state, relation->second));
-  if (MasterMaster()) return ApplyChecked(state, relation->second, row);
+  if (DetectsConflicts()) return ApplyChecked(state, relation->second, row);
   Result<RowOutcome> outcome = Status::Error("not applied");
   if (relation->second.converts) {
     wire::RowChange converted = row;
@@ -698,6 +699,13 @@ Status ApplyAgent::UpstreamStream::ApplyChecked(StreamState& state, const Mapped
   ++state.rows_in_transaction;
   if (!met->has_value()) return Status::Ok();
   ConflictRecord& record = **met;
+  // While its table is copied, rows the copy has not reached yet are missing (or met again):
+  // resolved as usual, but no divergence (as in HandleRow).
+  if (ExpectsMissingRows(state, relation) && record.outcome != conflict::Outcome::kStopped &&
+      record.type != conflict::ConflictType::kUpdateDiffers &&
+      record.type != conflict::ConflictType::kDeleteDiffers) {
+    return Status::Ok();
+  }
   if (record.outcome == conflict::Outcome::kStopped) {
     // Retried until the row is fixed: reported once, not at every retry.
     std::string stop = record.position + " " + Summary(record);

@@ -68,6 +68,10 @@ struct ApplyAgentOptions {
   // The apply config's `mode` and `conflicts`: in master-master every row change is applied
   // with conflict detection (apply/conflict_applier.h) and resolved as this says.
   conflict::ConflictPolicy conflicts;
+  // Master-slave with a `conflicts` section: changes go through conflict detection too, so that
+  // every divergence is resolved as configured and logged row by row in ferry_meta.conflicts
+  // (slower: a read per row). Master-master always does.
+  bool detect_conflicts = false;
 };
 
 // Makes a fresh, unopened sink; called once per connection attempt.

@@ -258,6 +258,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   options.create_tables = config->create_tables;
   options.grouping = config->grouping;
   options.conflicts = config->conflicts;
+  options.detect_conflicts = config->conflicts_given;
   apply::ApplyAgent agent(options, make_sink, apply::TableMapper(config->mappings), registry);
   admin::AdminServer admin_server(
       config->admin, registry, config->admin_token,

@@ -1107,6 +1107,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   map.Boolean("create_tables", config.create_tables);
   ReadGrouping(map, config.grouping);
   ReadConflictPolicy(map, config.conflicts);
+  config.conflicts_given = map.Has("conflicts");
   ReadLogLevel(map, config.log_level);
 }
 

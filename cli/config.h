@@ -84,6 +84,7 @@ struct ApplyConfig {
   apply::GroupingOptions grouping;
   // `mode` and `conflicts`: how conflicts are detected and resolved (conflict/conflict.h).
   conflict::ConflictPolicy conflicts;
+  bool conflicts_given = false;  // the config has a `conflicts` section
   std::string log_level = "info";
 };
 
