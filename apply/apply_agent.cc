@@ -686,7 +686,7 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
 
 Status ApplyAgent::UpstreamStream::ApplyChecked(StreamState& state, const MappedRelation& relation,
                                                 const wire::RowChange& row) {
-  Result<std::optional<ConflictRecord>> met = Status::Error("not applied");
+  Result<std::vector<ConflictRecord>> met = Status::Error("not applied");
   if (relation.converts) {
     wire::RowChange converted = row;
     FERRY_RETURN_IF_ERROR(ConvertRow(relation, converted));
@@ -696,10 +696,10 @@ Status ApplyAgent::UpstreamStream::ApplyChecked(StreamState& state, const Mapped
   }
   if (!met.ok()) return met.status();
   ++state.rows_in_transaction;
-  if (!met->has_value()) return Status::Ok();
-  ConflictRecord& record = **met;
-  if (record.outcome == conflict::Outcome::kStopped) {
-    // Retried until the row is fixed: reported once, not at every retry.
+  for (const ConflictRecord& record : *met) {
+    if (record.outcome != conflict::Outcome::kStopped) continue;
+    // Retried until the row is fixed: reported once, not at every retry. The other conflicts
+    // of the change are not recorded: the transaction is aborted with their resolutions.
     std::string stop = record.position + " " + Summary(record);
     if (stop != last_stop_) ReportConflict(record);
     last_stop_ = std::move(stop);
@@ -708,8 +708,10 @@ Status ApplyAgent::UpstreamStream::ApplyChecked(StreamState& state, const Mapped
                          "and type; the stream retries the transaction (GET /conflicts shows "
                          "the rows)");
   }
-  FERRY_RETURN_IF_ERROR(state.sink->RecordConflict(record));
-  state.conflicts.push_back(std::move(record));
+  for (ConflictRecord& record : *met) {
+    FERRY_RETURN_IF_ERROR(state.sink->RecordConflict(record));
+    state.conflicts.push_back(std::move(record));
+  }
   return Status::Ok();
 }
 
