@@ -32,8 +32,8 @@ class ConflictApplier {
 
   // Applies `change` to `target`, the relation's target table, inside the engine's open
   // transaction, with nothing deferred or in flight. Returns the conflicts met, if any, with
-  // their outcomes, rows in the way first; when one of them is kStopped the caller aborts the
-  // transaction (what was written before it is rolled back with it).
+  // their outcomes, rows in the way first; when one of them is kStopped nothing of the change
+  // was written, and the caller aborts the transaction.
   Result<std::vector<ConflictRecord>> Apply(const MappedRelation& relation, const Table& target,
                                             const wire::RowChange& change,
                                             const ConflictContext& context);
