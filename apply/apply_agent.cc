@@ -192,6 +192,8 @@ class ApplyAgent::UpstreamStream {
   Status ApplyChecked(StreamState& state, const MappedRelation& relation,
                       const wire::RowChange& row);
   Status NoFullImageError(const wire::Relation& relation, const StreamState& state) const;
+  bool ExpectedWhileCopying(const StreamState& state, const MappedRelation& relation,
+                            const ConflictRecord& record) const;
   // Logs and reports conflicts whose resolution committed (or a stopped one).
   void ReportConflict(const ConflictRecord& record);
   bool DetectsConflicts() const { return MasterMaster() || agent_.options_.detect_conflicts; }
@@ -687,7 +689,7 @@ Status ApplyAgent::UpstreamStream::HandleRow(StreamState& state, const wire::Row
 
 Status ApplyAgent::UpstreamStream::ApplyChecked(StreamState& state, const MappedRelation& relation,
                                                 const wire::RowChange& row) {
-  Result<std::optional<ConflictRecord>> met = Status::Error("not applied");
+  Result<std::vector<ConflictRecord>> met = Status::Error("not applied");
   if (relation.converts) {
     wire::RowChange converted = row;
     FERRY_RETURN_IF_ERROR(ConvertRow(relation, converted));
@@ -697,17 +699,10 @@ Status ApplyAgent::UpstreamStream::ApplyChecked(StreamState& state, const Mapped
   }
   if (!met.ok()) return met.status();
   ++state.rows_in_transaction;
-  if (!met->has_value()) return Status::Ok();
-  ConflictRecord& record = **met;
-  // While its table is copied, rows the copy has not reached yet are missing (or met again):
-  // resolved as usual, but no divergence (as in HandleRow).
-  if (ExpectsMissingRows(state, relation) && record.outcome != conflict::Outcome::kStopped &&
-      record.type != conflict::ConflictType::kUpdateDiffers &&
-      record.type != conflict::ConflictType::kDeleteDiffers) {
-    return Status::Ok();
-  }
-  if (record.outcome == conflict::Outcome::kStopped) {
-    // Retried until the row is fixed: reported once, not at every retry.
+  for (const ConflictRecord& record : *met) {
+    if (record.outcome != conflict::Outcome::kStopped) continue;
+    // Retried until the row is fixed: reported once, not at every retry. The other conflicts
+    // of the change are not recorded: the transaction is aborted with their resolutions.
     std::string stop = record.position + " " + Summary(record);
     if (stop != last_stop_) ReportConflict(record);
     last_stop_ = std::move(stop);
@@ -716,9 +711,23 @@ Status ApplyAgent::UpstreamStream::ApplyChecked(StreamState& state, const Mapped
                          "and type; the stream retries the transaction (GET /conflicts shows "
                          "the rows)");
   }
-  FERRY_RETURN_IF_ERROR(state.sink->RecordConflict(record));
-  state.conflicts.push_back(std::move(record));
+  for (ConflictRecord& record : *met) {
+    if (ExpectedWhileCopying(state, relation, record)) continue;
+    FERRY_RETURN_IF_ERROR(state.sink->RecordConflict(record));
+    state.conflicts.push_back(std::move(record));
+  }
   return Status::Ok();
+}
+
+// While its table is copied, rows the copy has not reached yet are missing (or met again):
+// resolved as usual, but no divergence (as in HandleRow).
+bool ApplyAgent::UpstreamStream::ExpectedWhileCopying(const StreamState& state,
+                                                      const MappedRelation& relation,
+                                                      const ConflictRecord& record) const {
+  const bool missing_or_met = record.type == conflict::ConflictType::kInsertExists ||
+                              record.type == conflict::ConflictType::kUpdateMissing ||
+                              record.type == conflict::ConflictType::kDeleteMissing;
+  return missing_or_met && ExpectsMissingRows(state, relation);
 }
 
 void ApplyAgent::UpstreamStream::ReportConflict(const ConflictRecord& record) {

@@ -3,12 +3,18 @@
 // concerns, locked (RowEngine::ReadLocal), and compares it in the target's own types with the
 // source's old image; a difference is a conflict (conflict/conflict.h), resolved by the policy's
 // resolver for the table and type and reported as a ConflictRecord, which the sink writes to
-// ferry_meta.conflicts in the same transaction. Invariant: the change is written only as the
-// decision says, and a change that meets no conflict is written exactly as RowApplier would.
-// Slower than RowApplier's batched, pipelined path (a read per row), which master-slave keeps.
+// ferry_meta.conflicts in the same transaction. Detected: insert_exists, update_missing,
+// update_differs, delete_missing, delete_differs, and, before an insert's or update's row is
+// written, the rows in its way: unique_exists (another row holds its values on a unique index
+// other than the key) and update_exists (an update moves the row onto a key another row holds).
+// A row in the way is deleted when every row in the way loses (kAppliedRemote); otherwise the
+// change is dropped. Invariant: the change is written only as the decisions say, and a change
+// that meets no conflict is written exactly as RowApplier would. Slower than RowApplier's
+// batched, pipelined path (a read per row and per other unique index), which master-slave keeps.
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,15 +31,16 @@ class ConflictApplier {
   explicit ConflictApplier(RowEngine<Table, Column>* engine) : engine_(engine) {}
 
   // Applies `change` to `target`, the relation's target table, inside the engine's open
-  // transaction, with nothing deferred or in flight. Returns the conflict met, if any, with
-  // its outcome; kStopped: nothing was written.
-  Result<std::optional<ConflictRecord>> Apply(const MappedRelation& relation, const Table& target,
-                                              const wire::RowChange& change,
-                                              const ConflictContext& context);
+  // transaction, with nothing deferred or in flight. Returns the conflicts met, if any, with
+  // their outcomes, rows in the way first; when one of them is kStopped nothing of the change
+  // was written, and the caller aborts the transaction.
+  Result<std::vector<ConflictRecord>> Apply(const MappedRelation& relation, const Table& target,
+                                            const wire::RowChange& change,
+                                            const ConflictContext& context);
 
  private:
   using Rows = std::vector<Column>;
-  using Found = std::optional<ConflictRecord>;
+  using Found = std::vector<ConflictRecord>;
 
   // What one change needs on its way: the bound images, the values that find its row and the
   // record a conflict fills in.
@@ -47,11 +54,53 @@ class ConflictApplier {
     Rows match;          // what finds the row: the key, from the old image where there is one
     std::vector<std::string> match_columns;
     std::vector<std::string> arbiter;  // the unique index an insert of the new row meets
+    bool key_changed = false;          // an update whose new image moves the row to another key
+  };
+
+  // A row other than the changed one holding values the new row would take: found by `match`
+  // (the new row's values of a unique index, or its new key), as read.
+  struct InTheWay {
+    conflict::ConflictType type = conflict::ConflictType::kUniqueExists;
+    Rows match;
+    LocalRow row;
+  };
+
+  // What clearing the way for a write did: the conflicts met, and whether the write may go on
+  // (every row in the way lost and was deleted, or there was none).
+  struct Way {
+    Found records;
+    bool clear = true;
   };
 
   Result<Found> ApplyInsert(Change& change, const wire::RowChange& source);
   Result<Found> ApplyUpdate(Change& change, const wire::RowChange& source);
   Result<Found> ApplyDelete(Change& change, const wire::RowChange& source);
+
+  // Before the new row is written: finds the rows in its way (see InTheWay), resolves each and,
+  // when all of them lose, deletes them. `written`: the columns the write takes from the new row
+  // (a merge takes some); nullptr: all of them. Nothing is written when the way is not clear.
+  Result<Way> ClearTheWay(const Change& change, const wire::RowChange& source,
+                          const std::set<std::string>* written);
+  Result<std::vector<InTheWay>> RowsInTheWay(const Change& change,
+                                             const std::set<std::string>* written);
+  // Reads the row `match` finds into `found` when it is another row than the changed one (and
+  // not found already).
+  Status FindInTheWay(const Change& change, conflict::ConflictType type, Rows match,
+                      std::vector<InTheWay>& found);
+  // True when every one of `columns` has a value in the new row that is not NULL (NULLs never
+  // collide on a unique index).
+  bool HasValues(const Change& change, const std::vector<std::string>& columns) const;
+  // The records of a change whose way was not clear: `own` (the change's own conflict, if any)
+  // after the way's records, turned into kKeptLocal where it said the change would be written.
+  static Found Blocked(Way way, std::optional<ConflictRecord> own);
+  // The records of a change written after its way was cleared.
+  static Found Cleared(Way way, std::optional<ConflictRecord> own);
+  // Clears the way (ClearTheWay), then runs `write` (returning Status), which may fill in `own`'s
+  // final row; the records, as Blocked or Cleared make them.
+  template <typename Write>
+  Result<Found> WriteClear(const Change& change, const wire::RowChange& source,
+                           const std::set<std::string>* written, std::optional<ConflictRecord>& own,
+                           Write write);
 
   // The record of a conflict of `type` met by `change` (the local row, if any, as read), with the
   // resolver's decision; nothing is written yet.

@@ -2,7 +2,11 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "apply/conflict_applier.h"
 
@@ -54,10 +58,47 @@ inline bool Complete(const RowImage& image) {
                       [](const wire::Value& value) { return value.has_unchanged(); });
 }
 
+// The mapped column whose target column is `name`.
+inline const MappedColumn* MappedNamed(const MappedRelation& relation, const std::string& name) {
+  for (const MappedColumn& column : relation.columns) {
+    if (column.target_name == name) return &column;
+  }
+  return nullptr;
+}
+
+inline bool IsNull(const wire::Value& value) {
+  return value.kind_case() == wire::Value::kNull || value.kind_case() == wire::Value::KIND_NOT_SET;
+}
+
+// The same columns, in any order.
+inline bool SameColumns(std::vector<std::string> a, std::vector<std::string> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
+// True when the update's new image holds another value than its old image for one of the key
+// columns `key`: the row moves. Compared as sent (both images come from the same source, in
+// the same types); an unchanged value keeps the key.
+inline bool KeyChanged(const MappedRelation& relation, const wire::RowChange& source,
+                       const RowImage& new_image, const std::vector<std::string>& key) {
+  for (const std::string& name : key) {
+    const MappedColumn* column = MappedNamed(relation, name);
+    if (column == nullptr) continue;
+    const int i = column->source_index;
+    if (i >= source.old_values_size() || i >= new_image.size()) continue;
+    if (new_image.Get(i).has_unchanged()) continue;
+    if (new_image.Get(i).SerializeAsString() != source.old_values(i).SerializeAsString()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace conflict_detail
 
 template <typename Table, typename Column>
-Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::Apply(
+Result<std::vector<ConflictRecord>> ConflictApplier<Table, Column>::Apply(
     const MappedRelation& relation, const Table& target, const wire::RowChange& source,
     const ConflictContext& context) {
   if (MatchesWholeRow(relation, target.unique_indexes) || !relation.has_key) {
@@ -99,6 +140,9 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::Apply(
   Result<Rows> match = Select(has_old ? change.old_row : change.new_row, change.match_columns);
   if (!match.ok()) return match.status();
   change.match = std::move(match).value();
+  change.key_changed =
+      source.op() == wire::RowChange::UPDATE && has_old &&
+      conflict_detail::KeyChanged(relation, source, change.new_image, change.match_columns);
   switch (source.op()) {
     case wire::RowChange::INSERT:
       return ApplyInsert(change, source);
@@ -114,7 +158,7 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::Apply(
 }
 
 template <typename Table, typename Column>
-Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::ApplyInsert(
+Result<std::vector<ConflictRecord>> ConflictApplier<Table, Column>::ApplyInsert(
     Change& change, const wire::RowChange& source) {
   const Table& target = *change.target;
   const conflict::ConflictType type = conflict::ConflictType::kInsertExists;
@@ -123,13 +167,17 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::ApplyInser
       engine_->ReadLocal(target, change.match, change.new_row, OrderValue(change, resolver));
   if (!local.ok()) return local.status();
   if (!local->has_value()) {
-    Result<Insertion> inserted = engine_->Insert(target, change.new_row, &change.arbiter);
-    if (!inserted.ok()) return inserted.status();
-    if (inserted->kind == Insertion::Kind::kRefused) return inserted->refusal;
-    if (inserted->kind != Insertion::Kind::kNew) {
-      return Status::Error("a row with the key was inserted concurrently on the target: retrying");
-    }
-    return Found();
+    std::optional<ConflictRecord> none;
+    return WriteClear(change, source, nullptr, none, [&]() -> Status {
+      Result<Insertion> inserted = engine_->Insert(target, change.new_row, &change.arbiter);
+      if (!inserted.ok()) return inserted.status();
+      if (inserted->kind == Insertion::Kind::kRefused) return inserted->refusal;
+      if (inserted->kind != Insertion::Kind::kNew) {
+        return Status::Error(
+            "a row with the key was inserted concurrently on the target: retrying");
+      }
+      return Status::Ok();
+    });
   }
   // The same row is there already (e.g. copied both ways): nothing to decide.
   if (conflict_detail::AllEqual(**local)) return Found();
@@ -138,28 +186,34 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::ApplyInser
   facts.remote_changed.clear();
   for (const Column& column : change.new_row) facts.remote_changed.insert(column.name);
   const conflict::Decision decision = conflict::Resolve(resolver, facts);
-  ConflictRecord record = Record(change, source, type, *local, resolver, decision);
+  std::optional<ConflictRecord> record = Record(change, source, type, *local, resolver, decision);
   if (decision.outcome == conflict::Outcome::kAppliedRemote) {
-    Rows set;
-    for (const Column& column : change.new_row) {
-      if (std::find(change.match_columns.begin(), change.match_columns.end(), column.name) ==
-          change.match_columns.end()) {
-        set.push_back(column);
+    return WriteClear(change, source, nullptr, record, [&]() -> Status {
+      Rows set;
+      for (const Column& column : change.new_row) {
+        if (std::find(change.match_columns.begin(), change.match_columns.end(), column.name) ==
+            change.match_columns.end()) {
+          set.push_back(column);
+        }
       }
-    }
-    if (!set.empty())
-      FERRY_RETURN_IF_ERROR(engine_->Update(target, set, change.match, false).status());
-  } else if (decision.outcome == conflict::Outcome::kMerged) {
-    FERRY_RETURN_IF_ERROR(Merge(change, resolver, decision));
-    Result<std::optional<std::string>> final_row = FinalRow(change);
-    if (!final_row.ok()) return final_row.status();
-    record.final_row = std::move(final_row).value();
+      if (set.empty()) return Status::Ok();
+      return engine_->Update(target, set, change.match, false).status();
+    });
   }
-  return Found(std::move(record));
+  if (decision.outcome == conflict::Outcome::kMerged) {
+    return WriteClear(change, source, &decision.take_remote, record, [&]() -> Status {
+      FERRY_RETURN_IF_ERROR(Merge(change, resolver, decision));
+      Result<std::optional<std::string>> final_row = FinalRow(change);
+      if (!final_row.ok()) return final_row.status();
+      record->final_row = std::move(final_row).value();
+      return Status::Ok();
+    });
+  }
+  return Found{std::move(*record)};
 }
 
 template <typename Table, typename Column>
-Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::ApplyUpdate(
+Result<std::vector<ConflictRecord>> ConflictApplier<Table, Column>::ApplyUpdate(
     Change& change, const wire::RowChange& source) {
   const Table& target = *change.target;
   // The source's old image compared with the row: all of it when it is whole, else only the
@@ -176,25 +230,27 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::ApplyUpdat
     conflict::ConflictFacts facts = Facts(change, type, std::nullopt, {});
     facts.remote_complete = conflict_detail::Complete(change.new_image);
     const conflict::Decision decision = conflict::Resolve(resolver, facts);
-    ConflictRecord record = Record(change, source, type, std::nullopt, resolver, decision);
-    if (decision.outcome == conflict::Outcome::kAppliedRemote) {
+    std::optional<ConflictRecord> record =
+        Record(change, source, type, std::nullopt, resolver, decision);
+    if (decision.outcome != conflict::Outcome::kAppliedRemote) return Found{std::move(*record)};
+    return WriteClear(change, source, nullptr, record, [&]() -> Status {
       Result<Insertion> inserted = engine_->Insert(target, change.new_row, &change.arbiter);
       if (!inserted.ok()) return inserted.status();
       if (inserted->kind == Insertion::Kind::kRefused) return inserted->refusal;
       // Not applied, so not to be recorded as applied: the row stays as another change left it.
       if (inserted->kind == Insertion::Kind::kKeyTaken) {
         return Status::Error(
-            "the row the update would insert meets a row with its key on the target (the update "
-            "moved the row to a key another row holds, or a row was inserted concurrently): "
-            "nothing was written");
+            "the row the update would insert meets a row with its key on the target (a row was "
+            "inserted concurrently): nothing was written");
       }
-    }
-    return Found(std::move(record));
+      return Status::Ok();
+    });
   }
   if (conflict_detail::AllEqual(**local)) {
-    Result<uint64_t> updated = engine_->Update(target, change.new_row, change.match, false);
-    if (!updated.ok()) return updated.status();
-    return Found();
+    std::optional<ConflictRecord> none;
+    return WriteClear(change, source, nullptr, none, [&]() -> Status {
+      return engine_->Update(target, change.new_row, change.match, false).status();
+    });
   }
   const conflict::ConflictType type = conflict::ConflictType::kUpdateDiffers;
   conflict::ConflictFacts facts = Facts(change, type, *local, conflict_detail::NamesOf(compare));
@@ -206,20 +262,152 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::ApplyUpdat
     }
   }
   const conflict::Decision decision = conflict::Resolve(differs, facts);
-  ConflictRecord record = Record(change, source, type, *local, differs, decision);
+  std::optional<ConflictRecord> record = Record(change, source, type, *local, differs, decision);
   if (decision.outcome == conflict::Outcome::kAppliedRemote) {
-    FERRY_RETURN_IF_ERROR(engine_->Update(target, change.new_row, change.match, false).status());
-  } else if (decision.outcome == conflict::Outcome::kMerged) {
-    FERRY_RETURN_IF_ERROR(Merge(change, differs, decision));
-    Result<std::optional<std::string>> final_row = FinalRow(change);
-    if (!final_row.ok()) return final_row.status();
-    record.final_row = std::move(final_row).value();
+    return WriteClear(change, source, nullptr, record, [&]() -> Status {
+      return engine_->Update(target, change.new_row, change.match, false).status();
+    });
   }
-  return Found(std::move(record));
+  if (decision.outcome == conflict::Outcome::kMerged) {
+    return WriteClear(change, source, &decision.take_remote, record, [&]() -> Status {
+      FERRY_RETURN_IF_ERROR(Merge(change, differs, decision));
+      Result<std::optional<std::string>> final_row = FinalRow(change);
+      if (!final_row.ok()) return final_row.status();
+      record->final_row = std::move(final_row).value();
+      return Status::Ok();
+    });
+  }
+  return Found{std::move(*record)};
 }
 
 template <typename Table, typename Column>
-Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::ApplyDelete(
+template <typename Write>
+Result<std::vector<ConflictRecord>> ConflictApplier<Table, Column>::WriteClear(
+    const Change& change, const wire::RowChange& source, const std::set<std::string>* written,
+    std::optional<ConflictRecord>& own, Write write) {
+  Result<Way> way = ClearTheWay(change, source, written);
+  if (!way.ok()) return way.status();
+  if (!way->clear) return Blocked(std::move(*way), std::move(own));
+  FERRY_RETURN_IF_ERROR(write());
+  return Cleared(std::move(*way), std::move(own));
+}
+
+template <typename Table, typename Column>
+Result<typename ConflictApplier<Table, Column>::Way> ConflictApplier<Table, Column>::ClearTheWay(
+    const Change& change, const wire::RowChange& source, const std::set<std::string>* written) {
+  Result<std::vector<InTheWay>> rows = RowsInTheWay(change, written);
+  if (!rows.ok()) return rows.status();
+  Way way;
+  for (const InTheWay& row : *rows) {
+    const conflict::Resolver& resolver =
+        change.context->policy->For(change.target->name(), row.type);
+    const conflict::Decision decision =
+        conflict::Resolve(resolver, Facts(change, row.type, row.row, {}));
+    way.records.push_back(Record(change, source, row.type, row.row, resolver, decision));
+    // Deleting some rows in the way and not writing the change would lose them for nothing.
+    if (decision.outcome != conflict::Outcome::kAppliedRemote) way.clear = false;
+  }
+  if (!way.clear) return way;
+  for (const InTheWay& row : *rows) {
+    FERRY_RETURN_IF_ERROR(engine_->Delete(*change.target, row.match, false).status());
+  }
+  return way;
+}
+
+template <typename Table, typename Column>
+Result<std::vector<typename ConflictApplier<Table, Column>::InTheWay>>
+ConflictApplier<Table, Column>::RowsInTheWay(const Change& change,
+                                             const std::set<std::string>* written) {
+  std::vector<InTheWay> found;
+  // A write that takes only some of the new row's columns (a merge) changes only those.
+  auto writes_all = [&](const std::vector<std::string>& columns) {
+    return written == nullptr ||
+           std::all_of(columns.begin(), columns.end(),
+                       [&](const std::string& name) { return written->contains(name); });
+  };
+  if (change.key_changed && writes_all(change.match_columns) &&
+      HasValues(change, change.match_columns)) {
+    Result<Rows> new_key = Select(change.new_row, change.match_columns);
+    if (new_key.ok()) {
+      FERRY_RETURN_IF_ERROR(FindInTheWay(change, conflict::ConflictType::kUpdateExists,
+                                         std::move(new_key).value(), found));
+    }
+  }
+  for (const UniqueIndex& index : change.target->unique_indexes) {
+    // The key's own index finds the changed row (insert_exists, or update_exists above).
+    if (conflict_detail::SameColumns(index.columns, change.match_columns)) continue;
+    // A merge that leaves some of the index's columns as they are: what the row then holds
+    // there is not the new row's values (left out, as a merge of a unique column is unusual).
+    if (!writes_all(index.columns) || !HasValues(change, index.columns)) continue;
+    Result<Rows> match = Select(change.new_row, index.columns);
+    if (!match.ok()) continue;  // checked by HasValues
+    FERRY_RETURN_IF_ERROR(FindInTheWay(change, conflict::ConflictType::kUniqueExists,
+                                       std::move(match).value(), found));
+  }
+  return found;
+}
+
+template <typename Table, typename Column>
+Status ConflictApplier<Table, Column>::FindInTheWay(const Change& change,
+                                                    conflict::ConflictType type, Rows match,
+                                                    std::vector<InTheWay>& found) {
+  const conflict::Resolver& resolver = change.context->policy->For(change.target->name(), type);
+  // Compared with the changed row's key, in the target's types: equal, it is the changed row.
+  Result<std::optional<LocalRow>> row =
+      engine_->ReadLocal(*change.target, match, change.match, OrderValue(change, resolver));
+  if (!row.ok()) return row.status();
+  if (!row->has_value() || conflict_detail::AllEqual(**row)) return Status::Ok();
+  // One row may hold several of the values (the key and a unique value): resolved once.
+  for (const InTheWay& other : found) {
+    if (other.row.values == (*row)->values) return Status::Ok();
+  }
+  found.push_back(InTheWay{type, std::move(match), std::move(**row)});
+  return Status::Ok();
+}
+
+template <typename Table, typename Column>
+bool ConflictApplier<Table, Column>::HasValues(const Change& change,
+                                               const std::vector<std::string>& columns) const {
+  for (const std::string& name : columns) {
+    if (conflict_detail::Named(change.new_row, name) == nullptr) return false;
+    const MappedColumn* mapped = conflict_detail::MappedNamed(*change.relation, name);
+    if (mapped == nullptr || mapped->source_index >= change.new_image.size()) return false;
+    if (conflict_detail::IsNull(change.new_image.Get(mapped->source_index))) return false;
+  }
+  return true;
+}
+
+template <typename Table, typename Column>
+std::vector<ConflictRecord> ConflictApplier<Table, Column>::Blocked(
+    Way way, std::optional<ConflictRecord> own) {
+  Found records = std::move(way.records);
+  if (own) records.push_back(std::move(*own));
+  for (ConflictRecord& record : records) {
+    if (record.outcome != conflict::Outcome::kAppliedRemote &&
+        record.outcome != conflict::Outcome::kMerged) {
+      continue;
+    }
+    record.outcome = conflict::Outcome::kKeptLocal;
+    record.reason += "; the change was dropped: a row in its way stays";
+    record.final_row = record.local;
+  }
+  return records;
+}
+
+template <typename Table, typename Column>
+std::vector<ConflictRecord> ConflictApplier<Table, Column>::Cleared(
+    Way way, std::optional<ConflictRecord> own) {
+  Found records = std::move(way.records);
+  if (own) {
+    // The rows in the way are gone; the changed row is what the change's own conflict left.
+    for (ConflictRecord& record : records) record.final_row = own->final_row;
+    records.push_back(std::move(*own));
+  }
+  return records;
+}
+
+template <typename Table, typename Column>
+Result<std::vector<ConflictRecord>> ConflictApplier<Table, Column>::ApplyDelete(
     Change& change, const wire::RowChange& source) {
   const Table& target = *change.target;
   const Rows compare = change.relation->full_old_image ? change.old_row : Rows();
@@ -241,7 +429,7 @@ Result<std::optional<ConflictRecord>> ConflictApplier<Table, Column>::ApplyDelet
       decision.outcome == conflict::Outcome::kAppliedRemote) {
     FERRY_RETURN_IF_ERROR(engine_->Delete(target, change.match, false).status());
   }
-  return Found(std::move(record));
+  return Found{std::move(record)};
 }
 
 template <typename Table, typename Column>

@@ -98,6 +98,9 @@ class FakeEngine : public RowEngine<FakeTable, FakeColumn> {
     }
     Row stored(table.columns.size());
     for (const FakeColumn& column : row) stored[Index(column.name)] = column.value;
+    if (const std::string index = Violated(stored, rows.size()); !index.empty()) {
+      return Status::Error("duplicate key value violates unique index (" + index + ")");
+    }
     rows.push_back(stored);
     return Insertion::New();
   }
@@ -106,7 +109,12 @@ class FakeEngine : public RowEngine<FakeTable, FakeColumn> {
     writes.push_back("update " + Text(set) + " where " + Text(match) + (one_row ? " one" : ""));
     const std::vector<size_t> found = Matching(match);
     for (size_t i : found) {
-      for (const FakeColumn& column : set) rows[i][Index(column.name)] = column.value;
+      Row updated = rows[i];
+      for (const FakeColumn& column : set) updated[Index(column.name)] = column.value;
+      if (const std::string index = Violated(updated, i); !index.empty()) {
+        return Status::Error("duplicate key value violates unique index (" + index + ")");
+      }
+      rows[i] = std::move(updated);
     }
     return uint64_t{found.size()};
   }
@@ -213,6 +221,26 @@ class FakeEngine : public RowEngine<FakeTable, FakeColumn> {
     }
     ADD_FAILURE() << "no column " << name;
     return 0;
+  }
+  // The columns of the unique index `row` would break beside the rows but rows[self], as a
+  // database enforces them (NULLs are distinct); empty when none.
+  std::string Violated(const Row& row, size_t self) const {
+    for (const UniqueIndex& index : table.unique_indexes) {
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (i == self) continue;
+        bool same = true;
+        for (const std::string& name : index.columns) {
+          same = same && row[Index(name)] && row[Index(name)] == rows[i][Index(name)];
+        }
+        if (same) return Joined(index.columns);
+      }
+    }
+    return "";
+  }
+  static std::string Joined(const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& name : names) text += (text.empty() ? "" : ",") + name;
+    return text;
   }
   std::vector<size_t> Matching(const std::vector<FakeColumn>& match) const {
     std::vector<size_t> found;
@@ -324,27 +352,40 @@ class ConflictApplierTest : public testing::Test {
 
   void Use(ConflictType type, Resolver resolver) { policy_.by_type[type] = std::move(resolver); }
 
-  Result<std::optional<ConflictRecord>> Apply(const wire::RowChange& change,
-                                              bool full_old_image = false) {
+  Result<std::vector<ConflictRecord>> Apply(const wire::RowChange& change,
+                                            bool full_old_image = false) {
     const MappedRelation relation = Relation(full_old_image);
     return applier_.Apply(relation, engine_.table, change, context_);
   }
 
-  // Applies `change`, which must meet a conflict; its record.
-  ConflictRecord Conflict(const wire::RowChange& change, bool full_old_image = false) {
-    Result<std::optional<ConflictRecord>> applied = Apply(change, full_old_image);
+  // Applies `change`; the conflicts it met, in order.
+  std::vector<ConflictRecord> Conflicts(const wire::RowChange& change,
+                                        bool full_old_image = false) {
+    Result<std::vector<ConflictRecord>> applied = Apply(change, full_old_image);
     EXPECT_TRUE(applied.ok()) << applied.message();
     if (!applied.ok()) return {};
-    EXPECT_TRUE(applied->has_value()) << "expected a conflict";
-    if (!applied->has_value()) return {};
-    return **applied;
+    return *applied;
+  }
+
+  // Applies `change`, which must meet one conflict; its record.
+  ConflictRecord Conflict(const wire::RowChange& change, bool full_old_image = false) {
+    const std::vector<ConflictRecord> records = Conflicts(change, full_old_image);
+    EXPECT_EQ(records.size(), 1u) << Summaries(records);
+    if (records.size() != 1) return {};
+    return records.front();
   }
 
   // Applies `change`, which must meet no conflict.
   void NoConflict(const wire::RowChange& change, bool full_old_image = false) {
-    Result<std::optional<ConflictRecord>> applied = Apply(change, full_old_image);
+    Result<std::vector<ConflictRecord>> applied = Apply(change, full_old_image);
     ASSERT_TRUE(applied.ok()) << applied.message();
-    EXPECT_FALSE(applied->has_value()) << "unexpected conflict: " << Summary(**applied);
+    EXPECT_TRUE(applied->empty()) << "unexpected conflict: " << Summaries(*applied);
+  }
+
+  static std::string Summaries(const std::vector<ConflictRecord>& records) {
+    std::string text;
+    for (const ConflictRecord& record : records) text += Summary(record) + "\n";
+    return text;
   }
 
   conflict::ConflictPolicy policy_;
@@ -532,16 +573,22 @@ TEST_F(ConflictApplierTest, UpdateMissingWithUnchangedValueAndNoFullOldImageKeep
 }
 
 // The update moved row 1 to key 2, which another row holds here, and row 1 is gone: the
-// insert meets row 2, which must not be reported as overwritten.
+// insert would meet row 2, which is in the way (update_exists; the default stops), and the
+// update_missing record must not say the row was applied.
 TEST_F(ConflictApplierTest, UpdateMissingOntoATakenKeyIsNotReportedAsApplied) {
   Use(ConflictType::kUpdateMissing, Simple(ResolverKind::kSourceWins));
   engine_.Put(Stored("2", "z", "0", "0"));
   wire::Value null;
   null.mutable_null();
-  Result<std::optional<ConflictRecord>> applied =
-      Apply(Update(Image(2, "a", 11, 6), {Int(1), null, null, null}));
-  ASSERT_FALSE(applied.ok());
-  EXPECT_NE(applied.message().find("nothing was written"), std::string::npos) << applied.message();
+  const std::vector<ConflictRecord> records =
+      Conflicts(Update(Image(2, "a", 11, 6), {Int(1), null, null, null}));
+  ASSERT_EQ(records.size(), 2u) << Summaries(records);
+  EXPECT_EQ(records[0].type, ConflictType::kUpdateExists);
+  EXPECT_EQ(records[0].outcome, Outcome::kStopped);
+  EXPECT_EQ(records[1].type, ConflictType::kUpdateMissing);
+  EXPECT_EQ(records[1].outcome, Outcome::kKeptLocal);
+  EXPECT_EQ(records[1].final_row, std::nullopt);
+  EXPECT_TRUE(engine_.writes.empty());
   EXPECT_EQ(engine_.RowText("2"), "id=2,name=z,balance=0,ts=0");
 }
 
@@ -675,6 +722,232 @@ TEST_F(ConflictApplierTest, DeleteDiffersLastWriterWinsLetsTheDeleteWin) {
   EXPECT_EQ(engine_.RowText("1"), "none");
 }
 
+// --- rows in the way: unique_exists, update_exists ------------------------------------------
+
+wire::Value Null() {
+  wire::Value out;
+  out.mutable_null();
+  return out;
+}
+
+// public.t with `name` unique too (as accounts(id PK, email UNIQUE)).
+class RowsInTheWayTest : public ConflictApplierTest {
+ protected:
+  RowsInTheWayTest() { engine_.table.unique_indexes.push_back({{"name"}, false, false}); }
+};
+
+TEST_F(RowsInTheWayTest, InsertWithAFreeUniqueValueMeetsNoConflict) {
+  engine_.Put(Stored("2", "b", "7", "3"));
+  NoConflict(Insert(Image(1, "a", 10, 5)));
+  EXPECT_EQ(engine_.RowText("1"), "id=1,name=a,balance=10,ts=5");
+  EXPECT_EQ(engine_.reads, 2);  // the key, then the unique value
+}
+
+TEST_F(RowsInTheWayTest, UniqueExistsSourceWinsDeletesTheRowInTheWay) {
+  Use(ConflictType::kUniqueExists, Simple(ResolverKind::kSourceWins));
+  engine_.Put(Stored("2", "a", "7", "3"));
+  const ConflictRecord record = Conflict(Insert(Image(1, "a", 10, 5)));
+  EXPECT_EQ(record.type, ConflictType::kUniqueExists);
+  EXPECT_EQ(record.outcome, Outcome::kAppliedRemote);
+  EXPECT_EQ(record.resolver, "source_wins");
+  EXPECT_EQ(engine_.writes,
+            (std::vector<std::string>{"delete where name=a",
+                                      "insert id=1,name=a,balance=10,ts=5 arbiter"}));
+  EXPECT_EQ(engine_.RowText("2"), "none");
+  EXPECT_EQ(engine_.RowText("1"), "id=1,name=a,balance=10,ts=5");
+  // The key is the remote change's; the local row is the one in the way.
+  EXPECT_EQ(record.key, R"({"id":"1"})");
+  EXPECT_EQ(record.local, RowJson("2", "a", "7", "3"));
+  EXPECT_EQ(record.remote_new, RowJson("1", "a", "10", "5"));
+  EXPECT_EQ(record.final_row, RowJson("1", "a", "10", "5"));
+}
+
+TEST_F(RowsInTheWayTest, UniqueExistsTargetWinsWritesNothing) {
+  Use(ConflictType::kUniqueExists, Simple(ResolverKind::kTargetWins));
+  engine_.Put(Stored("2", "a", "7", "3"));
+  const ConflictRecord record = Conflict(Insert(Image(1, "a", 10, 5)));
+  EXPECT_EQ(record.type, ConflictType::kUniqueExists);
+  EXPECT_EQ(record.outcome, Outcome::kKeptLocal);
+  EXPECT_TRUE(engine_.writes.empty());
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=a,balance=7,ts=3");
+  EXPECT_EQ(engine_.RowText("1"), "none");
+  EXPECT_EQ(record.final_row, RowJson("2", "a", "7", "3"));
+}
+
+TEST_F(RowsInTheWayTest, UniqueExistsLastWriterWinsRemoteLater) {
+  Use(ConflictType::kUniqueExists, ByColumn(ResolverKind::kLastWriterWins, "ts"));
+  engine_.Put(Stored("2", "a", "7", "3"));
+  const ConflictRecord record = Conflict(Insert(Image(1, "a", 10, 5)));
+  EXPECT_EQ(record.outcome, Outcome::kAppliedRemote);
+  EXPECT_EQ(record.reason, "remote ts is later");
+  EXPECT_EQ(engine_.RowText("2"), "none");
+  EXPECT_EQ(engine_.RowText("1"), "id=1,name=a,balance=10,ts=5");
+}
+
+TEST_F(RowsInTheWayTest, UniqueExistsLastWriterWinsLocalLater) {
+  Use(ConflictType::kUniqueExists, ByColumn(ResolverKind::kLastWriterWins, "ts"));
+  engine_.Put(Stored("2", "a", "7", "9"));
+  const ConflictRecord record = Conflict(Insert(Image(1, "a", 10, 5)));
+  EXPECT_EQ(record.outcome, Outcome::kKeptLocal);
+  EXPECT_EQ(record.reason, "local ts is later");
+  EXPECT_TRUE(engine_.writes.empty());
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=a,balance=7,ts=9");
+  EXPECT_EQ(engine_.RowText("1"), "none");
+}
+
+TEST_F(RowsInTheWayTest, UniqueExistsUnderTheMasterMasterDefaultStops) {
+  engine_.Put(Stored("2", "a", "7", "3"));
+  const ConflictRecord record = Conflict(Insert(Image(1, "a", 10, 5)));
+  EXPECT_EQ(record.type, ConflictType::kUniqueExists);
+  EXPECT_EQ(record.outcome, Outcome::kStopped);
+  EXPECT_EQ(record.resolver, "error");
+  EXPECT_TRUE(engine_.writes.empty());
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=a,balance=7,ts=3");
+}
+
+TEST_F(RowsInTheWayTest, NullUniqueValuesNeverCollide) {
+  engine_.Put({"2", std::nullopt, "7", "3"});
+  NoConflict(Insert({Int(1), Null(), Int(10), Int(5)}));
+  EXPECT_EQ(engine_.RowText("1"), "id=1,name=NULL,balance=10,ts=5");
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=NULL,balance=7,ts=3");
+  EXPECT_EQ(engine_.reads, 1);  // a NULL is not looked up
+}
+
+TEST_F(RowsInTheWayTest, UpdateKeepingItsOwnUniqueValueMeetsNoConflict) {
+  engine_.Put(Stored("1", "a", "10", "5"));
+  NoConflict(Update(Image(1, "a", 11, 6), Image(1, "a", 10, 5)), /*full_old_image=*/true);
+  EXPECT_EQ(engine_.RowText("1"), "id=1,name=a,balance=11,ts=6");
+  EXPECT_EQ(engine_.reads, 2);  // the row, then its own unique value, which finds itself
+}
+
+TEST_F(RowsInTheWayTest, UpdateWhoseNewUniqueValueCollidesIsUniqueExists) {
+  Use(ConflictType::kUniqueExists, ByColumn(ResolverKind::kLastWriterWins, "ts"));
+  engine_.Put(Stored("1", "a", "10", "5"));
+  engine_.Put(Stored("2", "b", "7", "3"));
+  const ConflictRecord record =
+      Conflict(Update(Image(1, "b", 10, 6), Image(1, "a", 10, 5)), /*full_old_image=*/true);
+  EXPECT_EQ(record.type, ConflictType::kUniqueExists);
+  EXPECT_EQ(record.outcome, Outcome::kAppliedRemote);
+  EXPECT_EQ(record.local, RowJson("2", "b", "7", "3"));
+  EXPECT_EQ(record.key, R"({"id":"1"})");
+  EXPECT_EQ(engine_.writes,
+            (std::vector<std::string>{"delete where name=b",
+                                      "update id=1,name=b,balance=10,ts=6 where id=1"}));
+  EXPECT_EQ(engine_.RowText("2"), "none");
+  EXPECT_EQ(engine_.RowText("1"), "id=1,name=b,balance=10,ts=6");
+}
+
+TEST_F(RowsInTheWayTest, UpdateWhoseNewUniqueValueCollidesKeepsTheLaterRow) {
+  Use(ConflictType::kUniqueExists, ByColumn(ResolverKind::kLastWriterWins, "ts"));
+  engine_.Put(Stored("1", "a", "10", "5"));
+  engine_.Put(Stored("2", "b", "7", "9"));
+  const ConflictRecord record =
+      Conflict(Update(Image(1, "b", 10, 6), Image(1, "a", 10, 5)), /*full_old_image=*/true);
+  EXPECT_EQ(record.outcome, Outcome::kKeptLocal);
+  EXPECT_TRUE(engine_.writes.empty());
+  EXPECT_EQ(engine_.RowText("1"), "id=1,name=a,balance=10,ts=5");
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=b,balance=7,ts=9");
+}
+
+TEST_F(ConflictApplierTest, UpdateMovingTheKeyOntoAnotherRowIsUpdateExists) {
+  Use(ConflictType::kUpdateExists, Simple(ResolverKind::kSourceWins));
+  engine_.Put(Stored("1", "a", "10", "5"));
+  engine_.Put(Stored("2", "z", "0", "0"));
+  const ConflictRecord record =
+      Conflict(Update(Image(2, "a", 10, 5), Image(1, "a", 10, 5)), /*full_old_image=*/true);
+  EXPECT_EQ(record.type, ConflictType::kUpdateExists);
+  EXPECT_EQ(record.outcome, Outcome::kAppliedRemote);
+  EXPECT_EQ(record.key, R"({"id":"1"})");
+  EXPECT_EQ(record.local, RowJson("2", "z", "0", "0"));
+  EXPECT_EQ(engine_.writes,
+            (std::vector<std::string>{"delete where id=2",
+                                      "update id=2,name=a,balance=10,ts=5 where id=1"}));
+  EXPECT_EQ(engine_.RowText("1"), "none");
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=a,balance=10,ts=5");
+}
+
+TEST_F(ConflictApplierTest, UpdateExistsTargetWinsWritesNothing) {
+  Use(ConflictType::kUpdateExists, Simple(ResolverKind::kTargetWins));
+  engine_.Put(Stored("1", "a", "10", "5"));
+  engine_.Put(Stored("2", "z", "0", "0"));
+  const ConflictRecord record =
+      Conflict(Update(Image(2, "a", 10, 5), Image(1, "a", 10, 5)), /*full_old_image=*/true);
+  EXPECT_EQ(record.type, ConflictType::kUpdateExists);
+  EXPECT_EQ(record.outcome, Outcome::kKeptLocal);
+  EXPECT_TRUE(engine_.writes.empty());
+  EXPECT_EQ(engine_.RowText("1"), "id=1,name=a,balance=10,ts=5");
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=z,balance=0,ts=0");
+}
+
+// Row 2 holds both the new key and the new unique value: one row in the way, resolved once.
+TEST_F(RowsInTheWayTest, ARowInTheWayTwiceIsResolvedOnce) {
+  Use(ConflictType::kUpdateExists, Simple(ResolverKind::kSourceWins));
+  engine_.Put(Stored("1", "a", "10", "5"));
+  engine_.Put(Stored("2", "b", "0", "0"));
+  const ConflictRecord record =
+      Conflict(Update(Image(2, "b", 10, 5), Image(1, "a", 10, 5)), /*full_old_image=*/true);
+  EXPECT_EQ(record.type, ConflictType::kUpdateExists);
+  EXPECT_EQ(record.outcome, Outcome::kAppliedRemote);
+  EXPECT_EQ(engine_.RowText("1"), "none");
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=b,balance=10,ts=5");
+}
+
+// Two rows in the way, one older and one newer than the remote row: the newer one stays, so
+// the change is dropped and the older one is not deleted either.
+TEST_F(RowsInTheWayTest, ARowInTheWayThatStaysDropsTheChange) {
+  engine_.table.unique_indexes.push_back({{"balance"}, false, false});
+  Use(ConflictType::kUniqueExists, ByColumn(ResolverKind::kLastWriterWins, "ts"));
+  engine_.Put(Stored("2", "a", "7", "3"));
+  engine_.Put(Stored("3", "b", "10", "9"));
+  const std::vector<ConflictRecord> records = Conflicts(Insert(Image(1, "a", 10, 5)));
+  ASSERT_EQ(records.size(), 2u) << Summaries(records);
+  EXPECT_EQ(records[0].local, RowJson("2", "a", "7", "3"));
+  EXPECT_EQ(records[0].outcome, Outcome::kKeptLocal);
+  EXPECT_NE(records[0].reason.find("dropped"), std::string::npos) << records[0].reason;
+  EXPECT_EQ(records[1].local, RowJson("3", "b", "10", "9"));
+  EXPECT_EQ(records[1].outcome, Outcome::kKeptLocal);
+  EXPECT_TRUE(engine_.writes.empty());
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=a,balance=7,ts=3");
+  EXPECT_EQ(engine_.RowText("1"), "none");
+}
+
+// The insert meets row 1 by its key and row 2 by its unique value: both conflicts, rows in the
+// way first.
+TEST_F(RowsInTheWayTest, InsertExistsAndUniqueExistsAreBothResolved) {
+  policy_.fallback = Simple(ResolverKind::kSourceWins);
+  engine_.Put(Stored("1", "b", "7", "3"));
+  engine_.Put(Stored("2", "a", "7", "3"));
+  const std::vector<ConflictRecord> records = Conflicts(Insert(Image(1, "a", 10, 5)));
+  ASSERT_EQ(records.size(), 2u) << Summaries(records);
+  EXPECT_EQ(records[0].type, ConflictType::kUniqueExists);
+  EXPECT_EQ(records[0].outcome, Outcome::kAppliedRemote);
+  EXPECT_EQ(records[1].type, ConflictType::kInsertExists);
+  EXPECT_EQ(records[1].outcome, Outcome::kAppliedRemote);
+  EXPECT_EQ(engine_.RowText("2"), "none");
+  EXPECT_EQ(engine_.RowText("1"), "id=1,name=a,balance=10,ts=5");
+}
+
+// The insert_exists resolution keeps the local row: nothing of the remote row is written, so
+// nothing is in its way.
+TEST_F(RowsInTheWayTest, ARemoteRowNotWrittenHasNothingInItsWay) {
+  Use(ConflictType::kInsertExists, Simple(ResolverKind::kTargetWins));
+  engine_.Put(Stored("1", "b", "7", "3"));
+  engine_.Put(Stored("2", "a", "7", "3"));
+  const ConflictRecord record = Conflict(Insert(Image(1, "a", 10, 5)));
+  EXPECT_EQ(record.type, ConflictType::kInsertExists);
+  EXPECT_EQ(record.outcome, Outcome::kKeptLocal);
+  EXPECT_TRUE(engine_.writes.empty());
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=a,balance=7,ts=3");
+}
+
+// Without the check the engine refuses the row (the stream would retry forever); the fake
+// enforces its unique indexes as a database does.
+TEST_F(RowsInTheWayTest, TheFakeEnforcesItsUniqueIndexes) {
+  engine_.Put(Stored("2", "a", "7", "3"));
+  const std::vector<FakeColumn> row = {{"id", "1"}, {"name", "a"}, {"balance", "1"}, {"ts", "1"}};
+  EXPECT_FALSE(engine_.Insert(engine_.table, row, nullptr).ok());
+}
+
 // --- error resolver, relations ---------------------------------------------------------------
 
 TEST_F(ConflictApplierTest, ErrorResolverStopsAndWritesNothing) {
@@ -713,7 +986,7 @@ TEST_F(ConflictApplierTest, RelationWithoutKeyIsRefused) {
   MappedRelation relation = Relation();
   relation.has_key = false;
   for (MappedColumn& column : relation.columns) column.key = false;
-  Result<std::optional<ConflictRecord>> applied =
+  Result<std::vector<ConflictRecord>> applied =
       applier_.Apply(relation, engine_.table, Insert(Image(1, "a", 10, 5)), context_);
   ASSERT_FALSE(applied.ok());
   EXPECT_NE(applied.message().find("primary key"), std::string::npos) << applied.message();
@@ -724,7 +997,7 @@ TEST_F(ConflictApplierTest, RelationWithoutKeyIsRefused) {
 
 TEST_F(ConflictApplierTest, FullImageWithoutUniqueIndexIsRefused) {
   engine_.table.unique_indexes.clear();
-  Result<std::optional<ConflictRecord>> applied =
+  Result<std::vector<ConflictRecord>> applied =
       Apply(Delete(Image(1, "a", 10, 5)), /*full_old_image=*/true);
   ASSERT_FALSE(applied.ok());
   EXPECT_NE(applied.message().find("primary key"), std::string::npos) << applied.message();
@@ -732,14 +1005,14 @@ TEST_F(ConflictApplierTest, FullImageWithoutUniqueIndexIsRefused) {
 }
 
 TEST_F(ConflictApplierTest, DeleteWithoutOldImageIsAnError) {
-  Result<std::optional<ConflictRecord>> applied = Apply(Delete({}));
+  Result<std::vector<ConflictRecord>> applied = Apply(Delete({}));
   ASSERT_FALSE(applied.ok());
   EXPECT_EQ(applied.message(), "the delete carries no old image: the change stream is malformed");
   EXPECT_EQ(engine_.reads, 0);
 }
 
 TEST_F(ConflictApplierTest, UnsupportedOperationIsAnError) {
-  Result<std::optional<ConflictRecord>> applied = Apply(Change(wire::RowChange::TRUNCATE, {}));
+  Result<std::vector<ConflictRecord>> applied = Apply(Change(wire::RowChange::TRUNCATE, {}));
   ASSERT_FALSE(applied.ok());
   EXPECT_EQ(applied.message(), "unsupported operation 4: the change stream is malformed");
   EXPECT_TRUE(engine_.writes.empty());

@@ -294,11 +294,11 @@ class RowApplier {
   Result<RowOutcome> Apply(const MappedRelation& relation, const wire::RowChange& change);
 
   // Applies one change with conflict detection and resolution (apply/conflict_applier.h), after
-  // everything deferred or in flight, inside the engine's open transaction; the conflict met, if
-  // any. Errors start with "apply to schema.table (OP)".
-  Result<std::optional<ConflictRecord>> ApplyChecked(const MappedRelation& relation,
-                                                     const wire::RowChange& change,
-                                                     const ConflictContext& context);
+  // everything deferred or in flight, inside the engine's open transaction; the conflicts met,
+  // if any. Errors start with "apply to schema.table (OP)".
+  Result<std::vector<ConflictRecord>> ApplyChecked(const MappedRelation& relation,
+                                                   const wire::RowChange& change,
+                                                   const ConflictContext& context);
 
   // Writes a copy chunk's rows (see Sink::CopyRows) inside the engine's open transaction: in
   // bulk where the engine can, else as Apply writes inserts. Errors start with "copy into

@@ -53,7 +53,7 @@ Result<RowOutcome> RowApplier<Table, Column>::Apply(const MappedRelation& relati
 }
 
 template <typename Table, typename Column>
-Result<std::optional<ConflictRecord>> RowApplier<Table, Column>::ApplyChecked(
+Result<std::vector<ConflictRecord>> RowApplier<Table, Column>::ApplyChecked(
     const MappedRelation& relation, const wire::RowChange& change, const ConflictContext& context) {
   const std::string name = relation.target_name();
   const std::string where = "apply to " + name + " (" + OpName(change.op()) + ")";
@@ -64,7 +64,7 @@ Result<std::optional<ConflictRecord>> RowApplier<Table, Column>::ApplyChecked(
   FERRY_RETURN_IF_ERROR(Flush());
   Result<const Table*> target = Target(relation, name, TargetShape(relation));
   if (!target.ok()) return target.status().WithContext(where);
-  Result<std::optional<ConflictRecord>> applied =
+  Result<std::vector<ConflictRecord>> applied =
       ConflictApplier<Table, Column>(engine_).Apply(relation, **target, change, context);
   if (!applied.ok()) {
     tables_.erase(name);  // as in Apply: the table may have been altered under us

@@ -140,11 +140,11 @@ class Sink {
   // Applies one row change with conflict detection and resolution (master-master; see
   // apply/conflict_applier.h): the target row is read and compared first, and a conflict is
   // resolved as `context.policy` says and recorded in ferry_meta.conflicts in the open
-  // transaction. Returns the conflict met, if any; when its outcome is kStopped nothing was
-  // written or recorded, and the caller aborts the transaction.
-  virtual Result<std::optional<ConflictRecord>> ApplyCheckedRow(const MappedRelation& relation,
-                                                                const wire::RowChange& change,
-                                                                const ConflictContext& context) {
+  // transaction. Returns the conflicts met, if any; when one's outcome is kStopped nothing of
+  // the change was written or recorded, and the caller aborts the transaction.
+  virtual Result<std::vector<ConflictRecord>> ApplyCheckedRow(const MappedRelation& relation,
+                                                              const wire::RowChange& change,
+                                                              const ConflictContext& context) {
     (void)relation, (void)change, (void)context;
     return Status::Error(engine() + " targets cannot detect conflicts");
   }

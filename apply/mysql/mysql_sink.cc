@@ -290,10 +290,10 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   }
   Result<RowOutcome> ApplyRow(const MappedRelation& relation,
                               const wire::RowChange& change) override;
-  Result<std::optional<ConflictRecord>> ApplyCheckedRow(const MappedRelation& relation,
-                                                        const wire::RowChange& change,
-                                                        const ConflictContext& context) override {
-    Result<std::optional<ConflictRecord>> applied = rows_.ApplyChecked(relation, change, context);
+  Result<std::vector<ConflictRecord>> ApplyCheckedRow(const MappedRelation& relation,
+                                                      const wire::RowChange& change,
+                                                      const ConflictContext& context) override {
+    Result<std::vector<ConflictRecord>> applied = rows_.ApplyChecked(relation, change, context);
     if (!applied.ok()) transaction_failed_ = true;  // as in ApplyRow
     return applied;
   }

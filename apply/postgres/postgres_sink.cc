@@ -367,9 +367,9 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
                               const wire::RowChange& change) override {
     return rows_.Apply(relation, change);
   }
-  Result<std::optional<ConflictRecord>> ApplyCheckedRow(const MappedRelation& relation,
-                                                        const wire::RowChange& change,
-                                                        const ConflictContext& context) override {
+  Result<std::vector<ConflictRecord>> ApplyCheckedRow(const MappedRelation& relation,
+                                                      const wire::RowChange& change,
+                                                      const ConflictContext& context) override {
     return rows_.ApplyChecked(relation, change, context);
   }
   Status RecordConflict(const ConflictRecord& record) override;

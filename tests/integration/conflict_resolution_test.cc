@@ -1,9 +1,9 @@
 // Conflict detection and resolution in master-master, through the real ferry binary: two nodes,
 // each with a capture and an apply agent toward the other. Each test stops both apply agents,
 // makes conflicting changes on both nodes (insert/insert, update/update, update/delete,
-// delete/delete), starts them again and waits until the nodes agree; then it checks the winner
-// on both nodes, the conflict rows in ferry_meta.conflicts on each, GET /conflicts and the
-// counters on /metrics.
+// delete/delete, one unique value under two keys), starts them again and waits until the nodes
+// agree; then it checks the winner on both nodes, the conflict rows in ferry_meta.conflicts on
+// each, GET /conflicts and the counters on /metrics.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -22,22 +22,31 @@ using std::chrono::seconds;
 
 // Master-master needs the whole old row: REPLICA IDENTITY FULL on PostgreSQL (MariaDB's
 // binlog_row_image is FULL by default). The capture agent publishes ferry_meta, which must exist
-// before it starts.
+// before it starts. `members` has a unique column besides its key (unique_exists).
 std::string Schema(const std::string& engine) {
   if (engine == "postgres") {
     return "CREATE TABLE accounts (id int PRIMARY KEY, owner varchar(20), balance int,"
            " updated_at timestamp(6));"
            "ALTER TABLE accounts REPLICA IDENTITY FULL;"
+           "CREATE TABLE members (id int PRIMARY KEY, email varchar(40) UNIQUE,"
+           " updated_at timestamp(6));"
+           "ALTER TABLE members REPLICA IDENTITY FULL;"
            "CREATE SCHEMA ferry_meta;";
   }
   return "CREATE TABLE accounts (id int PRIMARY KEY, owner varchar(20), balance int,"
+         " updated_at datetime(6));"
+         "CREATE TABLE members (id int PRIMARY KEY, email varchar(40) UNIQUE,"
          " updated_at datetime(6));";
 }
 
 std::string Mappings(const std::string& source, const std::string& target) {
   if (source == target) return "";
-  return "  - source: " + Qualified(source, "accounts") +
-         "\n    target: " + Qualified(target, "accounts") + "\n";
+  std::string mappings;
+  for (const char* table : {"accounts", "members"}) {
+    mappings += "  - source: " + Qualified(source, table) +
+                "\n    target: " + Qualified(target, table) + "\n";
+  }
+  return mappings;
 }
 
 nlohmann::json GetJson(uint16_t port, const std::string& path) {
@@ -66,9 +75,11 @@ class ConflictResolutionTest : public ::testing::TestWithParam<Direction> {
     west_to_east_ = std::move(*reverse);
     for (ReplicationSetup* setup : {east_to_west_.get(), west_to_east_.get()}) {
       const std::string source = setup->source().engine(), target = setup->target().engine();
-      setup->capture_tables = "[\"" + Qualified(source, "accounts") + "\"]";
+      setup->capture_tables =
+          "[\"" + Qualified(source, "accounts") + "\", \"" + Qualified(source, "members") + "\"]";
       setup->apply_mappings = Mappings(source, target);
-      std::string settings = "mode: master-master\n" + conflicts;
+      // Both nodes start empty: nothing to copy, so no copy can overlap the races below.
+      std::string settings = "mode: master-master\ncopy_data: false\n" + conflicts;
       for (size_t at = settings.find("TABLE"); at != std::string::npos;
            at = settings.find("TABLE")) {
         settings.replace(at, 5, Qualified(target, "accounts"));
@@ -128,6 +139,12 @@ class ConflictResolutionTest : public ::testing::TestWithParam<Direction> {
   }
   static std::string Rows(const TestDatabase& node) {
     return RowsAsText(node, "SELECT id, owner, balance FROM " + Table(node) + " ORDER BY id");
+  }
+  static std::string Members(const TestDatabase& node) {
+    return Qualified(node.engine(), "members");
+  }
+  static std::string MemberRows(const TestDatabase& node) {
+    return RowsAsText(node, "SELECT id, email FROM " + Members(node) + " ORDER BY id");
   }
   // type/outcome of each conflict logged on `node`, by key.
   static std::string Logged(const TestDatabase& node) {
@@ -229,6 +246,34 @@ TEST_P(ConflictResolutionTest, LastWriterWinsByATimestampColumnAndDeletesWin) {
                           "\",type=\"update_missing\",outcome=\"kept_local\"} 1"),
             std::string::npos)
       << *metrics;
+}
+
+// Both nodes insert a row with the same unique email under different keys: each node's apply
+// meets the other's row in the way (unique_exists). The later row wins on both: east deletes its
+// own row for west's, west keeps its row and drops east's.
+TEST_P(ConflictResolutionTest, AUniqueValueTakenOnBothNodesGoesToTheLastWriter) {
+  Start("conflicts:\n  default: {resolver: last_writer_wins, column: updated_at}\n");
+  if (HasFatalFailure()) return;
+  Partition();
+  Write(east(), "INSERT INTO " + Members(east()) + " VALUES (10, 'a@x', '2026-01-01 00:00:01')");
+  Write(west(), "INSERT INTO " + Members(west()) + " VALUES (11, 'a@x', '2026-01-01 00:00:05')");
+  Heal();
+  EXPECT_TRUE(WaitFor([&] { return MemberRows(east()) == "11|a@x\n"; }, seconds(60)))
+      << MemberRows(east()) << Describe();
+  EXPECT_TRUE(WaitFor([&] { return MemberRows(west()) == "11|a@x\n"; }, seconds(60)))
+      << MemberRows(west()) << Describe();
+  // Keyed by the remote change: east applied west's row 11, west dropped east's row 10.
+  EXPECT_TRUE(WaitForLogged(east(), "11|unique_exists|applied_remote\n")) << Describe();
+  EXPECT_TRUE(WaitForLogged(west(), "10|unique_exists|kept_local\n")) << Describe();
+  // The row in the way is logged as the local row.
+  const nlohmann::json listed =
+      GetJson(west_to_east_->apply_admin_port(), "/conflicts?type=unique_exists");
+  ASSERT_EQ(listed["conflicts"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["conflicts"][0]["table"], Members(east()));
+  EXPECT_EQ(listed["conflicts"][0]["local"]["id"], "10");
+  EXPECT_EQ(listed["conflicts"][0]["remote_new"]["id"], "11");
+  // The other tables are as they were.
+  EXPECT_EQ(Rows(east()), Rows(west()));
 }
 
 TEST_P(ConflictResolutionTest, DeltaAddsConcurrentChangesToCountersAndPriorityPicksANode) {
