@@ -217,7 +217,20 @@ class MasterMasterTestWithExistingRows : public MasterMasterTest {
       values += (i > 1 ? ", (" : "(") + std::to_string(i) + ", 'east', 0)";
     }
     Write(east(), "INSERT INTO " + Table(east()) + " VALUES " + values);
-    if (!HasFatalFailure()) StartAgents();
+    if (HasFatalFailure()) return;
+    // West's link first, its (empty) copy done: west's stream to east then starts before the
+    // copied rows land on west, so they can only come back through it, which is what this test
+    // is about. Started at once, west's copy to east could read them from west's table instead.
+    ASSERT_TRUE(west_to_east_->StartCapture().ok()) << west_to_east_->capture_log();
+    ASSERT_TRUE(west_to_east_->StartApply().ok()) << west_to_east_->apply_log();
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return east().Scalar("SELECT count(*) FROM ferry_meta.copy_progress WHERE done") == "1";
+        },
+        seconds(30)))
+        << Logs();
+    ASSERT_TRUE(east_to_west_->StartCapture().ok()) << east_to_west_->capture_log();
+    ASSERT_TRUE(east_to_west_->StartApply().ok()) << east_to_west_->apply_log();
   }
 };
 
