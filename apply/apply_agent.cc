@@ -384,7 +384,8 @@ Status ApplyAgent::UpstreamStream::RecordStart(StreamState& state, const wire::W
   *begin.mutable_position() = start;
   Status recorded = state.sink->BeginTransaction(upstream_.name, begin);
   std::vector<CopyProgress> planned = state.copies->Planned(welcome);
-  for (const CopyProgress& table : planned) {
+  for (CopyProgress table : planned) {
+    table.origin = state.upstream_node;  // as every copy_progress row the agent writes
     if (recorded.ok()) recorded = state.sink->RecordCopyProgress(upstream_.name, table);
   }
   if (recorded.ok()) recorded = state.sink->CommitTransaction();
@@ -482,11 +483,13 @@ Status ApplyAgent::UpstreamStream::StartAddedTables(StreamState& state,
   return Status::Error("reconnecting to copy tables added to the stream");
 }
 
-// Records copies to start in one copy transaction (nothing recorded on error).
+// Records copies to start in one copy transaction (nothing recorded on error). Each row names
+// the upstream's node as origin: the first is the transaction's origin marker, as a chunk's is.
 Status ApplyAgent::UpstreamStream::RecordCopies(StreamState& state,
                                                 const std::vector<CopyProgress>& copies) {
   Status recorded = state.sink->BeginCopyTransaction();
-  for (const CopyProgress& copy : copies) {
+  for (CopyProgress copy : copies) {
+    copy.origin = state.upstream_node;
     if (recorded.ok()) recorded = state.sink->RecordCopyProgress(upstream_.name, copy);
   }
   if (recorded.ok()) recorded = state.sink->CommitTransaction();
@@ -779,6 +782,7 @@ void ApplyAgent::UpstreamStream::StartCopyWriters(StreamState& state) {
   context.mapper = &agent_.mapper_;
   context.create_tables = agent_.options_.create_tables;
   context.source_engine = state.source_engine;
+  context.upstream_node = state.upstream_node;
   context.registry = &agent_.registry_;
   context.rows_per_write = kCopyRowsPerWrite;
   context.bytes_per_write = std::max(kCopyMinBytesPerWrite, kCopyBytesPerWrites / writers);

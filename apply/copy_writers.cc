@@ -41,8 +41,14 @@ Status ChunkWriter::Open() {
 
 // A chunk of a table's copy: one target transaction holding the chunk's rows and the table's
 // progress, which therefore commit together (a copy resumes after the last committed chunk).
+// The progress is written first too, with the rows' origin, as the transaction's origin marker
+// (ARCHITECTURE.md, "Origins and loop prevention"); Commit overwrites it with the final count,
+// and nothing but this transaction sees the row in between.
 Status ChunkWriter::Begin(ChunkJob job) {
+  job.before.origin = context_.upstream_node;
   FERRY_RETURN_IF_ERROR(sink_->BeginCopyTransaction());
+  FERRY_RETURN_IF_ERROR(sink_->RecordCopyProgress(context_.upstream, job.before)
+                            .WithContext("copying " + job.chunk.table()));
   job_ = std::move(job);
   relation_.reset();
   indexes_considered_ = false;

@@ -5,6 +5,9 @@
 // Invariants they keep:
 //  - A chunk commits with its table's progress (ferry_meta.copy_progress) in one target
 //    transaction, so a copy cut short resumes after its last committed chunk.
+//  - That progress, naming the upstream's node as origin, is also the transaction's first write:
+//    it is the origin marker that keeps a capture agent on this target from sending the copied
+//    rows back as local changes (master-master; capture/origin_filter.h).
 //  - At most one chunk per table is in flight, and the chunks of a table commit in the order they
 //    arrived: the progress of a table only moves forward.
 //  - The stream thread writes nothing to a table while a chunk of it is in flight (WaitFor): the
@@ -59,6 +62,7 @@ struct ChunkWriterContext {
   const TableMapper* mapper = nullptr;
   bool create_tables = false;
   std::string source_engine;  // the capture agent's (Welcome.engine)
+  std::string upstream_node;  // the capture agent's node (Welcome.node): the copied rows' origin
   admin::MetricsRegistry* registry = nullptr;
   // Rows are handed to the sink's bulk path once this many are queued, or their frames hold this
   // many bytes: few large writes are fastest, and the bound caps what a writer holds.
@@ -72,7 +76,7 @@ class ChunkWriter {
   ChunkWriter(ChunkWriterContext context, std::unique_ptr<Sink> sink);
 
   Status Open();
-  // Starts the chunk's target transaction.
+  // Starts the chunk's target transaction, whose first write is the table's progress.
   Status Begin(ChunkJob job);
   // One Changes frame of the chunk: its table's Relation, then its rows.
   Status Add(const wire::Frame& changes);

@@ -28,6 +28,10 @@ class EventLog {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, 10s, [&] { return Has(event); });
   }
+  std::vector<std::string> Events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
   // The index of `event`, or -1.
   int IndexOf(const std::string& event) {
     std::lock_guard lock(mutex_);
@@ -59,7 +63,10 @@ class RecordingSink : public Sink {
   Result<std::vector<CopyProgress>> ReadCopyProgress(const std::string&) override {
     return std::vector<CopyProgress>();
   }
-  Status BeginCopyTransaction() override { return Status::Ok(); }
+  Status BeginCopyTransaction() override {
+    log_.Add("begin");
+    return Status::Ok();
+  }
   Status EmptyTable(const MappedRelation&) override { return Status::Ok(); }
   Result<uint64_t> DeleteCopyRange(const MappedRelation&, const CopyRange&) override { return 0; }
   Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto) override {
@@ -68,7 +75,8 @@ class RecordingSink : public Sink {
     return on_copy_ ? on_copy_(table_) : Status::Ok();
   }
   Status RecordCopyProgress(const std::string&, const CopyProgress& progress) override {
-    log_.Add("progress " + progress.table + " " + std::to_string(progress.rows_copied));
+    const std::string origin = progress.origin.empty() ? "" : " from " + progress.origin;
+    log_.Add("progress " + progress.table + " " + std::to_string(progress.rows_copied) + origin);
     return Status::Ok();
   }
   Status BeginTransaction(const std::string&, const wire::Begin&) override { return Unused(); }
@@ -213,6 +221,20 @@ TEST_F(CopyWritersTest, AWritersErrorReachesTheStreamThreadAndItsChunkIsRolledBa
   EXPECT_EQ(log_.IndexOf("commit public.b"), -1);
   EXPECT_GE(log_.IndexOf("abort public.b"), 0);
   EXPECT_TRUE(done_.empty());
+}
+
+TEST_F(CopyWritersTest, AChunksFirstWriteIsItsProgressNamingTheOrigin) {
+  // The origin marker a capture agent on the target reads (capture/origin_filter.h): without it
+  // first, the copied rows would go back to east as this node's own changes.
+  context_.upstream_node = "east-db";
+  Make(1);
+  ASSERT_TRUE(Chunk("public.a", {7, 8}, /*table_done=*/false, /*rows_before=*/5).ok());
+  ASSERT_TRUE(writers_->WaitFor("public.a").ok());
+  EXPECT_EQ(log_.Events(), (std::vector<std::string>{
+                               "begin", "progress public.a 5 from east-db", "copy public.a 2",
+                               "progress public.a 7 from east-db", "commit public.a"}));
+  ASSERT_EQ(done_.size(), 1u);
+  EXPECT_EQ(done_[0].progress.origin, "east-db");
 }
 
 }  // namespace

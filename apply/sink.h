@@ -54,6 +54,11 @@ struct CopyProgress {
   // create_tables created the target table (read only: Sink::RecordTableCreated sets it, and it
   // stays set). Only such a table gets the source's secondary indexes after its copy.
   bool created_table = false;
+  // The node the copied rows come from (the upstream's Welcome.node), written with the progress
+  // so that a capture agent on this target reads the copy's transactions as applied ones, not
+  // local ones (loop prevention, capture/origin_filter.h); "" writes NULL. Not read back. The
+  // initializer lets brace initializations leave it out (-Wmissing-field-initializers).
+  std::string origin{};
 };
 
 // A RowChange's old or new image: one value per source column.
@@ -119,8 +124,8 @@ class Sink {
   // and is not reported as a LateOutcome.
   virtual Status CopyRows(const MappedRelation& relation, const ChunkRows& rows, CopyInto into) = 0;
 
-  // Records `progress` as `upstream`'s copy of progress.table, in the open transaction, so that
-  // it commits (or not) with the rows it describes.
+  // Records `progress` (with its origin) as `upstream`'s copy of progress.table, in the open
+  // transaction, so that it commits (or not) with the rows it describes.
   virtual Status RecordCopyProgress(const std::string& upstream, const CopyProgress& progress) = 0;
 
   // Starts the target transaction for a source transaction; its first write records

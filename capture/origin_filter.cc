@@ -1,28 +1,38 @@
 #include "capture/origin_filter.h"
 
+#include <string>
 #include <utility>
 #include <variant>
 
 namespace ferry::capture {
 namespace {
 
-// Where the marker table's columns sit in its relation; -1 when the relation lacks one (an older
-// apply agent's table has no origin_commit_us).
-std::vector<int> MarkerColumns(const wire::Relation& relation) {
-  std::vector<int> columns = {-1, -1};
-  for (int i = 0; i < relation.columns_size(); ++i) {
-    if (relation.columns(i).name() == "origin") columns[0] = i;
-    if (relation.columns(i).name() == "origin_commit_us") columns[1] = i;
-  }
-  return columns;
-}
-
 const wire::Value* ValueAt(const wire::RowChange& row, int index) {
   if (index < 0 || index >= row.new_values_size()) return nullptr;
   return &row.new_values(index);
 }
 
+std::string TextAt(const wire::RowChange& row, int index) {
+  const wire::Value* value = ValueAt(row, index);
+  return value && value->has_text() ? value->text() : "";
+}
+
 }  // namespace
+
+// Columns are found by name: their positions differ between the tables, and between ferry_meta
+// created by different versions (columns added later come last).
+OriginFilter::MetaRelation OriginFilter::DescribeMeta(const wire::Relation& relation) {
+  MetaRelation meta;
+  const bool checkpoints = relation.table() == kOriginMarkerTable;
+  meta.marker = checkpoints || relation.table() == kCopyMarkerTable;
+  meta.needs_origin = !checkpoints;
+  if (!meta.marker) return meta;
+  for (int i = 0; i < relation.columns_size(); ++i) {
+    if (relation.columns(i).name() == "origin") meta.origin = i;
+    if (checkpoints && relation.columns(i).name() == "origin_commit_us") meta.origin_commit_us = i;
+  }
+  return meta;
+}
 
 std::vector<SourceEvent> OriginFilter::Take(SourceEvent event) {
   std::vector<SourceEvent> out;
@@ -47,8 +57,7 @@ void OriginFilter::TakeRelation(wire::Relation relation, std::vector<SourceEvent
   const uint32_t id = relation.id();
   if (relation.schema() == kFerrySchema) {
     owed_relations_.erase(id);
-    meta_relations_[id] =
-        relation.table() == kOriginMarkerTable ? MarkerColumns(relation) : std::vector<int>{};
+    meta_relations_[id] = DescribeMeta(relation);
     return;
   }
   meta_relations_.erase(id);
@@ -64,9 +73,11 @@ void OriginFilter::TakeRow(wire::RowChange row, std::vector<SourceEvent>& out) {
   auto meta = meta_relations_.find(row.relation_id());
   if (meta != meta_relations_.end()) {
     // Only the transaction's first change is a marker: the apply agent writes it first.
-    if (decision_ == Decision::kUndecided && !meta->second.empty() &&
-        row.op() != wire::RowChange::DELETE && row.op() != wire::RowChange::TRUNCATE) {
-      ReadMarker(row, meta->second);
+    const MetaRelation& described = meta->second;
+    if (decision_ == Decision::kUndecided && described.marker &&
+        row.op() != wire::RowChange::DELETE && row.op() != wire::RowChange::TRUNCATE &&
+        (!described.needs_origin || !TextAt(row, described.origin).empty())) {
+      ReadMarker(row, described);
     }
     return;  // Ferry's own rows are never forwarded
   }
@@ -76,10 +87,9 @@ void OriginFilter::TakeRow(wire::RowChange row, std::vector<SourceEvent>& out) {
   out.push_back(std::move(row));
 }
 
-void OriginFilter::ReadMarker(const wire::RowChange& row, const std::vector<int>& columns) {
-  const wire::Value* origin = ValueAt(row, columns[0]);
-  const wire::Value* commit_us = ValueAt(row, columns[1]);
-  std::string node = origin && origin->has_text() ? origin->text() : "";
+void OriginFilter::ReadMarker(const wire::RowChange& row, const MetaRelation& meta) {
+  const wire::Value* commit_us = ValueAt(row, meta.origin_commit_us);
+  std::string node = TextAt(row, meta.origin);
   const bool from_subscriber = !node.empty() && node == options_.subscriber;
   const bool from_elsewhere = !node.empty() && !options_.forward_remote;
   decision_ = from_subscriber || from_elsewhere ? Decision::kDrop : Decision::kForward;

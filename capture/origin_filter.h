@@ -2,7 +2,9 @@
 //
 // Every target transaction an apply agent writes starts with an upsert of its checkpoint row in
 // ferry_meta.checkpoints, whose `origin` column names the node where the transaction was first
-// written and `origin_commit_us` its commit time there. When that node's database is also a
+// written and `origin_commit_us` its commit time there; a copy chunk's transaction starts with
+// an upsert of its table's ferry_meta.copy_progress row, whose `origin` names the node the rows
+// were copied from (no commit time: copied rows have none). When that node's database is also a
 // source, its change stream carries those rows, and OriginFilter reads them as origin markers:
 //  - a transaction whose first change is a marker came from another node: its Begin is tagged
 //    with the marker's origin and original commit time, and it is dropped when it originated at
@@ -27,6 +29,9 @@ namespace ferry::capture {
 
 inline constexpr const char* kFerrySchema = "ferry_meta";
 inline constexpr const char* kOriginMarkerTable = "checkpoints";
+// A copy chunk's marker: a first change here marks the transaction only when it names an origin
+// (progress an older apply agent wrote names none).
+inline constexpr const char* kCopyMarkerTable = "copy_progress";
 
 struct OriginFilterOptions {
   std::string subscriber;      // the apply agent's node name, as it names itself in Hello
@@ -52,8 +57,18 @@ class OriginFilter {
   void TakeRelation(wire::Relation relation, std::vector<SourceEvent>& out);
   void TakeRow(wire::RowChange row, std::vector<SourceEvent>& out);
   void TakeCommit(wire::Commit commit, std::vector<SourceEvent>& out);
+
+  // Where a ferry_meta relation's marker columns sit: -1 when absent (an older apply agent's
+  // table lacks origin_commit_us, or copy_progress.origin).
+  struct MetaRelation {
+    bool marker = false;        // a marker table (checkpoints or copy_progress)
+    bool needs_origin = false;  // a row without origin is no marker (copy_progress)
+    int origin = -1;
+    int origin_commit_us = -1;
+  };
+  static MetaRelation DescribeMeta(const wire::Relation& relation);
   // Reads a marker row: the origin it names, and tags the held Begin.
-  void ReadMarker(const wire::RowChange& row, const std::vector<int>& columns);
+  void ReadMarker(const wire::RowChange& row, const MetaRelation& meta);
   // Sends the held Begin and every relation a dropped transaction described, before `out`'s
   // next change.
   void Release(std::vector<SourceEvent>& out);
@@ -63,9 +78,8 @@ class OriginFilter {
   Decision decision_ = Decision::kUndecided;
   std::optional<wire::Begin> held_begin_;
   bool begin_sent_ = false;
-  // Relations of ferry_meta tables, by id: for the marker table, the indexes of its origin and
-  // origin_commit_us columns (-1 when absent); empty for the other tables.
-  std::map<uint32_t, std::vector<int>> meta_relations_;
+  // Relations of ferry_meta tables, by id.
+  std::map<uint32_t, MetaRelation> meta_relations_;
   // Relations described inside transactions that were not sent: the apply side has not seen
   // them, and a later row may refer to them.
   std::map<uint32_t, wire::Relation> owed_relations_;

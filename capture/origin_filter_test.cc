@@ -29,6 +29,25 @@ wire::Relation MarkerRelation() {
                        "origin_commit_us", "applied_at"});
 }
 
+// copy_progress as an upgraded ferry_meta has it: origin came last.
+wire::Relation ProgressRelation() {
+  return MakeRelation(kProgress, "ferry_meta", "copy_progress",
+                      {"upstream", "source_table", "after_key", "rows_copied", "done", "updated_at",
+                       "resync", "created_table", "origin"});
+}
+
+// The progress upsert a copy chunk's transaction starts with; origin `origin` ("" for NULL).
+wire::RowChange ProgressRow(const std::string& origin,
+                            wire::RowChange::Op op = wire::RowChange::UPDATE) {
+  wire::RowChange row;
+  row.set_op(op);
+  row.set_relation_id(kProgress);
+  for (int i = 0; i < 9; ++i) row.add_new_values()->mutable_null();
+  row.mutable_new_values(3)->set_int64(500);
+  if (!origin.empty()) row.mutable_new_values(8)->set_text(origin);
+  return row;
+}
+
 wire::Relation OrdersRelation() { return MakeRelation(kOrders, "public", "orders", {"id"}); }
 
 wire::Begin MakeBegin(const std::string& lsn) {
@@ -167,6 +186,47 @@ TEST(OriginFilterTest, AMarkerWithoutOriginLeavesTheTransactionLocal) {
   EXPECT_EQ(Filter(filter, {MakeBegin("0/10"), MarkerRelation(), MarkerRow(""), OrdersRelation(),
                             OrderRow(1), MakeCommit("0/10")}),
             (Sent{"B()", "R(orders)", "I(1)", "C"}));
+}
+
+// A copy chunk's transaction starts with its table's progress, naming where the rows were
+// copied from.
+TEST(OriginFilterTest, ACopyChunkFromTheSubscriberIsNotSentBack) {
+  OriginFilter filter({"west", true});
+  EXPECT_EQ(
+      Filter(filter, {MakeBegin("0/10"), ProgressRelation(), ProgressRow("west"), OrdersRelation(),
+                      OrderRow(1), OrderRow(2), ProgressRow("west"), MakeCommit("0/10")}),
+      Sent{});
+  EXPECT_EQ(filter.filtered_transactions(), 1u);
+  EXPECT_EQ(Filter(filter, {MakeBegin("0/20"), OrderRow(3), MakeCommit("0/20")}),
+            (Sent{"B()", "R(orders)", "I(3)", "C"}));
+}
+
+TEST(OriginFilterTest, ACopyChunkFromAThirdNodeIsForwardedTaggedWithoutCommitTime) {
+  OriginFilter filter({"west", true});
+  EXPECT_EQ(Filter(filter, {MakeBegin("0/10"), ProgressRelation(),
+                            ProgressRow("north", wire::RowChange::INSERT), OrdersRelation(),
+                            OrderRow(1), ProgressRow("north"), MakeCommit("0/10")}),
+            (Sent{"B(north)", "R(orders)", "I(1)", "C"}));
+  EXPECT_EQ(filter.filtered_transactions(), 0u);
+}
+
+TEST(OriginFilterTest, WithoutForwardingACopyChunkFromAThirdNodeIsDropped) {
+  OriginFilter filter({"west", false});
+  EXPECT_EQ(Filter(filter, {MakeBegin("0/10"), ProgressRelation(), ProgressRow("north"),
+                            OrdersRelation(), OrderRow(1), MakeCommit("0/10")}),
+            Sent{});
+  EXPECT_EQ(filter.filtered_transactions(), 1u);
+}
+
+TEST(OriginFilterTest, ProgressWithoutOriginIsNoMarker) {
+  // An older apply agent's copy, or progress written after a local change: the transaction is
+  // local, and the progress rows are still never forwarded.
+  OriginFilter filter({"west", true});
+  EXPECT_EQ(Filter(filter, {MakeBegin("0/10"), ProgressRelation(), ProgressRow(""),
+                            OrdersRelation(), OrderRow(1), MakeCommit("0/10"), MakeBegin("0/20"),
+                            OrderRow(2), ProgressRow("west"), MakeCommit("0/20")}),
+            (Sent{"B()", "R(orders)", "I(1)", "C", "B()", "I(2)", "C"}));
+  EXPECT_EQ(filter.filtered_transactions(), 0u);
 }
 
 }  // namespace

@@ -71,17 +71,18 @@ constexpr const char* kSessionSettings[] = {
     "SET @ferry_apply = 1",
 };
 
-// copy_progress.resync and created_table came after the table: a ferry_meta without them is
-// brought up to date.
+// copy_progress.resync, created_table and origin came after the table: a ferry_meta without them
+// is brought up to date (CreateMeta expects kMetaExistsCount).
 constexpr const char* kMetaExistsSql =
     "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ferry_meta'"
     " AND TABLE_NAME IN ('checkpoints', 'conflicts', 'copy_progress'))"
     " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
-    " AND TABLE_NAME = 'copy_progress' AND COLUMN_NAME IN ('resync', 'created_table'))"
+    " AND TABLE_NAME = 'copy_progress' AND COLUMN_NAME IN ('resync', 'created_table', 'origin'))"
     " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
     " AND TABLE_NAME = 'checkpoints' AND COLUMN_NAME = 'origin_commit_us')"
     " + (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta'"
     " AND TABLE_NAME = 'conflicts' AND COLUMN_NAME = 'reason')";
+constexpr const char* kMetaExistsCount = "8";
 
 // upstream is compared byte for byte (utf8mb4_bin): two upstreams differing in case are two.
 constexpr const char* kMetaDdl[] = {
@@ -120,6 +121,8 @@ constexpr const char* kMetaDdl[] = {
     "ALTER TABLE ferry_meta.copy_progress"
     " ADD COLUMN IF NOT EXISTS created_table BOOLEAN NOT NULL DEFAULT FALSE",
     "ALTER TABLE ferry_meta.checkpoints ADD COLUMN IF NOT EXISTS origin_commit_us BIGINT NULL",
+    // The copy's origin marker (loop prevention: a copy chunk's first write is its progress).
+    "ALTER TABLE ferry_meta.copy_progress ADD COLUMN IF NOT EXISTS origin VARCHAR(255) NULL",
     // What came with master-master (remote_row is the remote change's new image).
     "ALTER TABLE ferry_meta.conflicts ADD COLUMN IF NOT EXISTS origin TEXT NULL,"
     " ADD COLUMN IF NOT EXISTS remote_position TEXT NULL,"
@@ -164,9 +167,10 @@ constexpr const char* kIndexLockWaitSql = "SET SESSION lock_wait_timeout = 300";
 
 constexpr const char* kCopyProgressSql =
     "INSERT INTO ferry_meta.copy_progress (upstream, source_table, after_key, rows_copied, done,"
-    " resync, updated_at) VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
+    " resync, origin, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
     " ON DUPLICATE KEY UPDATE after_key = VALUES(after_key), rows_copied = VALUES(rows_copied),"
-    " done = VALUES(done), resync = VALUES(resync), updated_at = CURRENT_TIMESTAMP(6)";
+    " done = VALUES(done), resync = VALUES(resync), origin = VALUES(origin),"
+    " updated_at = CURRENT_TIMESTAMP(6)";
 
 // commit_time is DATETIME(6) holding UTC wall time. VALUES() rather than MySQL 8.0.19's row
 // alias because MariaDB knows only VALUES() (MySQL 8 accepts it with a deprecation warning).
@@ -725,7 +729,7 @@ Status MysqlSink::CreateMeta() {
   Result<std::vector<Row>> exists = Query(kMetaExistsSql, {});
   if (!exists.ok()) return exists.status();
   FERRY_RETURN_IF_ERROR(EndRead());
-  if (FirstValue(*exists) == "7") return Status::Ok();
+  if (FirstValue(*exists) == kMetaExistsCount) return Status::Ok();
   for (const char* ddl : kMetaDdl) FERRY_RETURN_IF_ERROR(Exec(ddl));
   log_->info("created ferry_meta (checkpoints, conflicts, copy_progress)");
   return Status::Ok();
@@ -782,7 +786,8 @@ Status MysqlSink::RecordCopyProgress(const std::string& upstream, const CopyProg
   Statement record{kCopyProgressSql,
                    {Param::String(upstream), Param::String(progress.table),
                     Param::String(progress.after_key), Param::UInt64(progress.rows_copied),
-                    Param::Int64(progress.done ? 1 : 0), Param::Int64(progress.resync ? 1 : 0)}};
+                    Param::Int64(progress.done ? 1 : 0), Param::Int64(progress.resync ? 1 : 0),
+                    progress.origin.empty() ? Param::Null() : Param::String(progress.origin)}};
   Result<uint64_t> written = Execute(record);
   if (!written.ok()) {
     transaction_failed_ = true;

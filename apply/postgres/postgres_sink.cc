@@ -72,17 +72,17 @@ constexpr const char* kMetaLockSql = "SELECT pg_advisory_xact_lock(7310575183440
 // Scans pg_class rather than calling to_regclass(): a scan sees everything committed before the
 // statement started, while to_regclass() goes through the catalog cache, which is not refreshed
 // by waiting on an advisory lock and so can miss tables another agent just created.
-// copy_progress.resync and created_table came after the table: a ferry_meta without them is
-// brought up to date.
+// copy_progress.resync, created_table and origin came after the table: a ferry_meta without them
+// is brought up to date.
 constexpr const char* kMetaExistsSql =
     "SELECT (SELECT count(*) = 3 FROM pg_catalog.pg_class c"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = 'ferry_meta' AND c.relname IN ('checkpoints', 'conflicts', "
-    "'copy_progress')) AND (SELECT count(*) = 2 FROM pg_catalog.pg_attribute a"
+    "'copy_progress')) AND (SELECT count(*) = 3 FROM pg_catalog.pg_attribute a"
     " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = 'ferry_meta' AND c.relname = 'copy_progress'"
-    " AND a.attname IN ('resync', 'created_table') AND NOT a.attisdropped)"
+    " AND a.attname IN ('resync', 'created_table', 'origin') AND NOT a.attisdropped)"
     " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
     " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
@@ -127,6 +127,8 @@ constexpr const char* kMetaDdl[] = {
     "ALTER TABLE ferry_meta.copy_progress"
     " ADD COLUMN IF NOT EXISTS created_table boolean NOT NULL DEFAULT false",
     "ALTER TABLE ferry_meta.checkpoints ADD COLUMN IF NOT EXISTS origin_commit_us bigint",
+    // The copy's origin marker (loop prevention: a copy chunk's first write is its progress).
+    "ALTER TABLE ferry_meta.copy_progress ADD COLUMN IF NOT EXISTS origin text",
     // What came with master-master (remote_row is the remote change's new image).
     "ALTER TABLE ferry_meta.conflicts ADD COLUMN IF NOT EXISTS origin text,"
     " ADD COLUMN IF NOT EXISTS remote_position text,"
@@ -169,10 +171,10 @@ constexpr const char* kIndexNameTakenSql =
 
 constexpr const char* kCopyProgressSql =
     "INSERT INTO ferry_meta.copy_progress AS p (upstream, source_table, after_key, rows_copied,"
-    " done, resync) VALUES ($1, $2, $3, $4::bigint, $5::boolean, $6::boolean)"
-    " ON CONFLICT (upstream, source_table) DO UPDATE SET after_key = EXCLUDED.after_key,"
-    " rows_copied = EXCLUDED.rows_copied, done = EXCLUDED.done, resync = EXCLUDED.resync,"
-    " updated_at = now()";
+    " done, resync, origin) VALUES ($1, $2, $3, $4::bigint, $5::boolean, $6::boolean,"
+    " NULLIF($7::text, '')) ON CONFLICT (upstream, source_table) DO UPDATE SET"
+    " after_key = EXCLUDED.after_key, rows_copied = EXCLUDED.rows_copied, done = EXCLUDED.done,"
+    " resync = EXCLUDED.resync, origin = EXCLUDED.origin, updated_at = now()";
 
 constexpr const char* kCheckpointStatement = "ferry_checkpoint";
 // commit_time from microseconds since the epoch by interval arithmetic, which is exact (a
@@ -928,7 +930,7 @@ Status PostgresSink::RecordCopyProgress(const std::string& upstream, const CopyP
   Result<PgResult> result = ExecParams(
       kCopyProgressSql,
       {upstream, progress.table, progress.after_key, std::to_string(progress.rows_copied),
-       progress.done ? "true" : "false", progress.resync ? "true" : "false"});
+       progress.done ? "true" : "false", progress.resync ? "true" : "false", progress.origin});
   if (!result.ok()) return result.status().WithContext("record copy progress of " + progress.table);
   return Status::Ok();
 }

@@ -39,7 +39,8 @@ bool TableSelection::Wants(const std::string& schema, const std::string& table) 
 }
 
 bool TableSelection::Streams(const std::string& schema, const std::string& table) const {
-  return (schema == kFerrySchema && table == kOriginMarkerTable) || Wants(schema, table);
+  const bool marker = table == kOriginMarkerTable || table == kCopyMarkerTable;
+  return (schema == kFerrySchema && marker) || Wants(schema, table);
 }
 
 bool TableSelection::Touches(const std::string& schema, const std::string& table) const {

@@ -3,8 +3,8 @@
 // (mysql, information_schema, performance_schema, sys) and Ferry's own ferry_meta; a pattern
 // may name a system schema's tables explicitly. The change stream filters by it and the initial
 // copy lists by it, so both carry the same tables. The stream also carries
-// ferry_meta.checkpoints, whatever the patterns: the capture agent reads its rows as origin
-// markers and never forwards them (capture/origin_filter.h).
+// ferry_meta.checkpoints and ferry_meta.copy_progress, whatever the patterns: the capture agent
+// reads their rows as origin markers and never forwards them (capture/origin_filter.h).
 #pragma once
 
 #include <set>
@@ -22,7 +22,7 @@ class TableSelection {
 
   bool Wants(const std::string& schema, const std::string& table) const;
 
-  // Wants(schema, table), or the origin marker table: what the change stream carries.
+  // Wants(schema, table), or an origin marker table: what the change stream carries.
   bool Streams(const std::string& schema, const std::string& table) const;
 
   // Wants(schema, table), or with an empty `table` (every table of `schema`): wants any of them.

@@ -22,11 +22,15 @@ TEST(TableSelectionTest, NoPatternsSelectEveryTableOutsideTheSystemSchemas) {
   EXPECT_TRUE(all.Touches("app", ""));
 }
 
-TEST(TableSelectionTest, TheStreamAlsoCarriesTheOriginMarkerButNoOtherFerryTable) {
+TEST(TableSelectionTest, TheStreamAlsoCarriesTheOriginMarkersButNoOtherFerryTable) {
   for (const TableSelection& selection : {Select({}), Select({"app.orders"})}) {
     EXPECT_TRUE(selection.Streams("ferry_meta", "checkpoints"));
     EXPECT_FALSE(selection.Wants("ferry_meta", "checkpoints"));  // so never copied
-    EXPECT_FALSE(selection.Streams("ferry_meta", "copy_progress"));
+    // A copy chunk's marker.
+    EXPECT_TRUE(selection.Streams("ferry_meta", "copy_progress"));
+    EXPECT_FALSE(selection.Wants("ferry_meta", "copy_progress"));
+    // Only ferry_meta's: a table of that name elsewhere streams as its patterns say.
+    EXPECT_EQ(selection.Streams("app", "copy_progress"), selection.Wants("app", "copy_progress"));
     EXPECT_FALSE(selection.Streams("ferry_meta", "conflicts"));
     EXPECT_TRUE(selection.Streams("app", "orders"));
     EXPECT_FALSE(selection.Streams("app", "customers") && !selection.Wants("app", "customers"));

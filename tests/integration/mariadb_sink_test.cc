@@ -1442,6 +1442,10 @@ TEST_F(MariaDbSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept) 
   CheckCopyRangeDelete(kDb);
 }
 
+TEST_F(MariaDbSinkTest, CopyProgressNamesItsOriginAndAnOlderMetaGainsTheColumn) {
+  CheckCopyProgressOrigin(kDb);
+}
+
 TEST_F(MariaDbSinkTest, GroupedTransactionsCommitTogetherWithTheLastCheckpoint) {
   CheckGroupedTransactions(kDb, {"0-1-10", "0-1-20", "0-1-30", "0-1-40"});
 }

@@ -24,7 +24,8 @@ using std::chrono::seconds;
 // FULL by default).
 std::string Schema(const std::string& engine) {
   std::string sql = "CREATE TABLE items (id int PRIMARY KEY, origin varchar(20), v int);";
-  if (engine == "postgres") sql += "ALTER TABLE items REPLICA IDENTITY FULL;CREATE SCHEMA ferry_meta;";
+  if (engine == "postgres")
+    sql += "ALTER TABLE items REPLICA IDENTITY FULL;CREATE SCHEMA ferry_meta;";
   return sql;
 }
 
@@ -76,6 +77,12 @@ uint64_t StreamNumber(const nlohmann::json& status, const std::string& stream,
 class MasterMasterTest : public ::testing::TestWithParam<Direction> {
  protected:
   void SetUp() override {
+    CreatePair();
+    if (!HasFatalFailure()) StartAgents();
+  }
+
+  // The two databases and both links' configs; no agent runs yet.
+  void CreatePair() {
     const Direction& d = GetParam();
     auto forward = ReplicationSetup::Create(d.source, d.target, Schema(d.source), Schema(d.target));
     ASSERT_TRUE(forward.ok()) << forward.message();
@@ -89,6 +96,9 @@ class MasterMasterTest : public ::testing::TestWithParam<Direction> {
     west_to_east_->apply_mappings = Mappings(d.target, d.source);
     east_to_west_->apply_settings = kMasterMaster;
     west_to_east_->apply_settings = kMasterMaster;
+  }
+
+  void StartAgents() {
     for (ReplicationSetup* setup : {east_to_west_.get(), west_to_east_.get()}) {
       ASSERT_TRUE(setup->StartCapture().ok()) << setup->capture_log();
     }
@@ -187,6 +197,81 @@ TEST_P(MasterMasterTest, ChangesMadeOnEitherNodeArriveOnTheOtherOnceAndNeverCome
   EXPECT_EQ(sent(), before) << Logs();
   EXPECT_EQ(StreamNumber(AdminStatus(east_capture), "west", "transactions"), 42u);
   EXPECT_EQ(StreamNumber(AdminStatus(west_capture), "east", "transactions"), 42u);
+}
+
+// A pair whose node east already holds rows when the agents first start: west receives them by
+// the initial copy (copy_data, the default, both ways; west has none to send). A copy chunk's
+// transaction on west starts with its progress row naming east as origin, so west's capture
+// agent holds the copied rows back instead of sending them to east as west's own inserts.
+class MasterMasterTestWithExistingRows : public MasterMasterTest {
+ protected:
+  static constexpr int kSeeded = 500;
+
+  void SetUp() override {
+    CreatePair();
+    if (HasFatalFailure()) return;
+    // Several chunks: every one of them must carry the marker, not only the first.
+    east_to_west_->capture_settings += "copy_chunk_rows: 100\n";
+    std::string values;
+    for (int i = 1; i <= kSeeded; ++i) {
+      values += (i > 1 ? ", (" : "(") + std::to_string(i) + ", 'east', 0)";
+    }
+    Write(east(), "INSERT INTO " + Table(east()) + " VALUES " + values);
+    if (HasFatalFailure()) return;
+    // West's link first, its (empty) copy done: west's stream to east then starts before the
+    // copied rows land on west, so they can only come back through it, which is what this test
+    // is about. Started at once, west's copy to east could read them from west's table instead.
+    ASSERT_TRUE(west_to_east_->StartCapture().ok()) << west_to_east_->capture_log();
+    ASSERT_TRUE(west_to_east_->StartApply().ok()) << west_to_east_->apply_log();
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return east().Scalar("SELECT count(*) FROM ferry_meta.copy_progress WHERE done") == "1";
+        },
+        seconds(30)))
+        << Logs();
+    ASSERT_TRUE(east_to_west_->StartCapture().ok()) << east_to_west_->capture_log();
+    ASSERT_TRUE(east_to_west_->StartApply().ok()) << east_to_west_->apply_log();
+  }
+};
+
+TEST_P(MasterMasterTestWithExistingRows, CopiedRowsAreNotSentBackToTheNodeTheyCameFrom) {
+  ASSERT_TRUE(WaitForSameItems()) << Logs();
+  ASSERT_EQ(west().Scalar("SELECT count(*) FROM " + Table(west())), std::to_string(kSeeded));
+
+  // A local write on west goes out after the copy's transactions in west's log: once it is on
+  // east, west's capture agent has read (and held back) every copied row.
+  Write(west(), "INSERT INTO " + Table(west()) + " VALUES (1001, 'west', 0)");
+  ASSERT_TRUE(WaitForSameItems()) << Logs();
+  const uint16_t west_capture = west_to_east_->capture_admin_port();
+  const uint16_t east_apply = west_to_east_->apply_admin_port();
+  EXPECT_GT(StreamNumber(AdminStatus(west_capture), "east", "filtered_transactions"), 0u)
+      << AdminStatus(west_capture).dump() << Logs();
+  // East applied that one transaction from west, and none holding copied rows (which would
+  // also have met east's own rows again: a conflict). The count follows the commit.
+  (void)WaitFor([&] { return StreamNumber(AdminStatus(east_apply), "west", "transactions") > 0; },
+                seconds(10));
+  EXPECT_EQ(StreamNumber(AdminStatus(east_apply), "west", "transactions"), 1u)
+      << AdminStatus(east_apply).dump() << Logs();
+  EXPECT_EQ(StreamNumber(AdminStatus(west_capture), "east", "transactions"), 1u)
+      << AdminStatus(west_capture).dump() << Logs();
+  EXPECT_EQ(Conflicts(east_to_west_->apply_admin_port()), 0u) << Logs();
+  EXPECT_EQ(Conflicts(east_apply), 0u) << Logs();
+  // West's copy_progress rows name where the rows came from.
+  EXPECT_EQ(west().Scalar("SELECT count(*) FROM ferry_meta.copy_progress WHERE origin = 'east'"),
+            "1");
+
+  // And the pair goes on as any other: changes on both nodes converge.
+  Write(east(), "UPDATE " + Table(east()) + " SET v = 1 WHERE id BETWEEN 1 AND 10");
+  Write(west(), "UPDATE " + Table(west()) + " SET v = 2 WHERE id BETWEEN 11 AND 20");
+  Write(west(), "DELETE FROM " + Table(west()) + " WHERE id > 490 AND id <= 500");
+  Write(east(), "INSERT INTO " + Table(east()) + " VALUES (1002, 'east', 0)");
+  ASSERT_TRUE(WaitForSameItems()) << "east:\n"
+                                  << Items(east()) << "west:\n"
+                                  << Items(west()) << Logs();
+  EXPECT_EQ(east().Scalar("SELECT count(*) FROM " + Table(east())), "492");
+  EXPECT_EQ(east().Scalar("SELECT sum(v) FROM " + Table(east())), "30");
+  EXPECT_EQ(Conflicts(east_to_west_->apply_admin_port()), 0u) << Logs();
+  EXPECT_EQ(Conflicts(east_apply), 0u) << Logs();
 }
 
 // Three nodes a, b and c of one engine, each link its own capture and apply agent.
@@ -354,6 +439,12 @@ INSTANTIATE_TEST_SUITE_P(Engines, ThreeNodeTest, ::testing::Values("postgres", "
                          [](const auto& info) { return info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Pairs, MasterMasterTest,
+                         ::testing::Values(Direction{"postgres", "postgres"},
+                                           Direction{"mariadb", "mariadb"},
+                                           Direction{"postgres", "mariadb"}),
+                         DirectionName);
+
+INSTANTIATE_TEST_SUITE_P(Pairs, MasterMasterTestWithExistingRows,
                          ::testing::Values(Direction{"postgres", "postgres"},
                                            Direction{"mariadb", "mariadb"},
                                            Direction{"postgres", "mariadb"}),

@@ -1551,6 +1551,10 @@ TEST_F(PostgresSinkTest, RecopyRangeDeleteComparesKeysAsRowsAndKeepsTheKeysKept)
   CheckCopyRangeDelete("public");
 }
 
+TEST_F(PostgresSinkTest, CopyProgressNamesItsOriginAndAnOlderMetaGainsTheColumn) {
+  CheckCopyProgressOrigin("public");
+}
+
 // With synchronous_commit off, COMMIT returns before its WAL is flushed: the sink marks each
 // commit with the WAL insert position, and the apply agent acks once the flush passes the mark.
 TEST_F(PostgresSinkTest, AsynchronousCommitsAreMarkedUntilTheWalIsFlushedPastThem) {

@@ -219,6 +219,34 @@ class SinkFixture : public ::testing::Test {
     EXPECT_EQ(Scalar("SELECT count(*) FROM copy_range"), "5");
   }
 
+  // A copy's progress names where its rows came from (copy_progress.origin: the origin marker a
+  // capture agent on this target reads first in a copy chunk's transaction); none is NULL. A
+  // ferry_meta from before the column gets it when a sink opens.
+  void CheckCopyProgressOrigin(const std::string& schema) {
+    const std::string origin =
+        "SELECT coalesce(origin, 'NULL') FROM ferry_meta.copy_progress WHERE upstream = 'far'";
+    apply::CopyProgress progress{schema + ".copied", "ab", 3, false};
+    auto record = [&](apply::Sink& sink, const std::string& node) {
+      progress.origin = node;
+      ASSERT_TRUE(sink.BeginCopyTransaction().ok());
+      Status recorded = sink.RecordCopyProgress("far", progress);
+      ASSERT_TRUE(recorded.ok()) << recorded.message();
+      ASSERT_TRUE(sink.CommitTransaction().ok());
+    };
+    record(*sink_, "east");
+    EXPECT_EQ(Scalar(origin), "east");
+    record(*sink_, "");
+    EXPECT_EQ(Scalar(origin), "NULL");
+
+    Exec("ALTER TABLE ferry_meta.copy_progress DROP COLUMN origin");
+    std::unique_ptr<apply::Sink> upgraded = Engine::MakeSink(server_->dsn());
+    Status opened = upgraded->Open();
+    ASSERT_TRUE(opened.ok()) << opened.message();
+    EXPECT_EQ(Scalar(origin), "NULL");
+    record(*upgraded, "north");
+    EXPECT_EQ(Scalar(origin), "north");
+  }
+
   // Grouping (Sink::ContinueTransaction): three source transactions at `positions` in one
   // target transaction commit together with the last one's checkpoint; an aborted group leaves
   // neither its rows nor its checkpoint; a transaction cannot join when none is open.
