@@ -304,8 +304,12 @@ std::string MetricsRegistry::PrometheusText() const {
     }
   }
 
-  w.Header("ferry_conflicts_total", "counter",
-           "Conflicts met applying changes, by upstream, target table, type and outcome.");
+  // Only once there is one: a dashboard tells "no conflicts" from an absent family, and a
+  // capture agent never has any.
+  if (!conflict_counts_.empty()) {
+    w.Header("ferry_conflicts_total", "counter",
+             "Conflicts met applying changes, by upstream, target table, type and outcome.");
+  }
   for (const auto& [labels, value] : conflict_counts_) {
     w.Sample("ferry_conflicts_total",
              "upstream=\"" + EscapeLabel(labels[0]) + "\",table=\"" + EscapeLabel(labels[1]) +

@@ -140,7 +140,8 @@ TEST_F(MariaDbSinkTest, OpenCreatesMetaTables) {
   EXPECT_EQ(Scalar("SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM "
                    "information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ferry_meta' AND "
                    "TABLE_NAME = 'conflicts'"),
-            "id,at,upstream,table_name,key,conflict_type,remote_row,local_row,resolver,outcome");
+            "id,at,upstream,table_name,key,conflict_type,remote_row,local_row,resolver,outcome,"
+            "origin,remote_position,remote_commit_time,remote_old_row,final_row,reason");
   EXPECT_EQ(Scalar("SELECT GROUP_CONCAT(DISTINCT ENGINE) FROM information_schema.TABLES WHERE "
                    "TABLE_SCHEMA = 'ferry_meta'"),
             "InnoDB");

@@ -115,7 +115,8 @@ TEST_F(PostgresSinkTest, OpenCreatesMetaTables) {
   EXPECT_EQ(Scalar("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
                    "information_schema.columns WHERE table_schema = 'ferry_meta' AND "
                    "table_name = 'conflicts'"),
-            "id,at,upstream,table_name,key,conflict_type,remote_row,local_row,resolver,outcome");
+            "id,at,upstream,table_name,key,conflict_type,remote_row,local_row,resolver,outcome,"
+            "origin,remote_position,remote_commit_time,remote_old_row,final_row,reason");
   // Opening again (a restarted agent) finds everything in place.
   Status again = MakePostgresSink(server_->dsn())->Open();
   EXPECT_TRUE(again.ok()) << again.message();
