@@ -176,6 +176,8 @@ class ConflictResolutionTest : public ::testing::TestWithParam<Direction> {
   static std::string Tail(const std::string& log) {
     return log.size() > 3000 ? log.substr(log.size() - 3000) : log;
   }
+  void RunDivergedReplica(const std::string& conflicts, const std::string& expected_log,
+                          std::string* replica_rows);
   void Write(TestDatabase& node, const std::string& sql) {
     Status s = node.Exec(sql);
     ASSERT_TRUE(s.ok()) << s.message();
@@ -405,8 +407,13 @@ TEST_P(ConflictResolutionTest, HotRowsWrittenOnBothNodesWhileAgentsAreKilledConv
 }
 
 // Master-slave keeps its fast path, but with a conflicts section every change is checked too:
-// a replica that diverged shows each row that differed, how, and what was done.
-TEST_P(ConflictResolutionTest, MasterSlaveWithAConflictsSectionLogsEveryDivergedRow) {
+// a replica that diverged shows each row that differed, how, and what was done. The replica
+// first gets rows 1-3 from its source, then diverges (row 1 changed, row 2 deleted, row 10
+// added) while the source changes the same rows; returns once the replica's conflict log reads
+// `expected_log`, with the replica's rows in `replica_rows`.
+void ConflictResolutionTest::RunDivergedReplica(const std::string& conflicts,
+                                                const std::string& expected_log,
+                                                std::string* replica_rows) {
   const Direction& d = GetParam();
   auto setup = ReplicationSetup::Create(d.source, d.target, Schema(d.source), Schema(d.target));
   ASSERT_TRUE(setup.ok()) << setup.message();
@@ -414,7 +421,7 @@ TEST_P(ConflictResolutionTest, MasterSlaveWithAConflictsSectionLogsEveryDiverged
   ReplicationSetup& s = *east_to_west_;
   s.capture_tables = "[\"" + Qualified(d.source, "accounts") + "\"]";
   s.apply_mappings = Mappings(d.source, d.target);
-  s.apply_settings = "conflicts: {default: source_wins}\n";
+  s.apply_settings = conflicts;
   ASSERT_TRUE(s.StartCapture().ok()) << s.capture_log();
   ASSERT_TRUE(s.StartApply().ok()) << s.apply_log();
   TestDatabase& source = s.source();
@@ -424,21 +431,73 @@ TEST_P(ConflictResolutionTest, MasterSlaveWithAConflictsSectionLogsEveryDiverged
                       ", 'east', 100, NULL)");
   }
   ASSERT_TRUE(WaitFor([&] { return Rows(source) == Rows(replica); }, seconds(60))) << s.apply_log();
-  // The replica diverges: a row changed, one deleted, one added.
   Write(replica, "UPDATE " + Table(replica) + " SET balance = 999 WHERE id = 1");
   Write(replica, "DELETE FROM " + Table(replica) + " WHERE id = 2");
   Write(replica, "INSERT INTO " + Table(replica) + " VALUES (10, 'local', 0, NULL)");
   Write(source, "UPDATE " + Table(source) + " SET balance = 5 WHERE id = 1");
   Write(source, "UPDATE " + Table(source) + " SET balance = 6 WHERE id = 2");
   Write(source, "INSERT INTO " + Table(source) + " VALUES (10, 'east', 7, NULL)");
-  ASSERT_TRUE(WaitFor([&] { return Rows(source) == Rows(replica); }, seconds(60)))
-      << Rows(source) << "\n"
-      << Rows(replica) << s.apply_log();
-  EXPECT_TRUE(WaitForLogged(replica,
-                            "1|update_differs|applied_remote\n"
-                            "2|update_missing|applied_remote\n"
+  EXPECT_TRUE(WaitForLogged(replica, expected_log)) << Logged(replica) << s.apply_log();
+  *replica_rows = Rows(replica);
+}
+
+TEST_P(ConflictResolutionTest, MasterSlaveWithAConflictsSectionLogsEveryDivergedRow) {
+  std::string rows;
+  RunDivergedReplica("conflicts: {default: source_wins}\n",
+                     "1|update_differs|applied_remote\n"
+                     "2|update_missing|applied_remote\n"
+                     "10|insert_exists|applied_remote\n",
+                     &rows);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(rows, Rows(east_to_west_->source())) << east_to_west_->apply_log();
+}
+
+// target_wins and skip keep what the replica has, and say so row by row.
+TEST_P(ConflictResolutionTest, TargetWinsAndSkipKeepTheReplicasRows) {
+  std::string rows;
+  RunDivergedReplica("conflicts: {default: target_wins, update_missing: skip}\n",
+                     "1|update_differs|kept_local\n"
+                     "2|update_missing|skipped\n"
+                     "10|insert_exists|kept_local\n",
+                     &rows);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(rows, "1|east|999\n3|east|100\n10|local|0\n") << east_to_west_->apply_log();
+}
+
+// max: the row with the larger balance wins on both nodes, for concurrent updates and inserts.
+TEST_P(ConflictResolutionTest, MaxKeepsTheLargerValueOnBothNodes) {
+  Start("conflicts:\n  default: {resolver: max, column: balance}\n");
+  if (HasFatalFailure()) return;
+  Partition();
+  Write(east(), "UPDATE " + Table(east()) + " SET balance = 150, owner = 'east' WHERE id = 1");
+  Write(west(), "UPDATE " + Table(west()) + " SET balance = 120, owner = 'west' WHERE id = 1");
+  Write(east(), "INSERT INTO " + Table(east()) + " VALUES (10, 'east', 5, NULL)");
+  Write(west(), "INSERT INTO " + Table(west()) + " VALUES (10, 'west', 9, NULL)");
+  Heal();
+  ASSERT_TRUE(WaitForSameRows()) << Describe();
+  EXPECT_EQ(Rows(east()), "1|east|150\n2|east|100\n3|east|100\n10|west|9\n") << Describe();
+  EXPECT_TRUE(WaitForLogged(east(),
+                            "1|update_differs|kept_local\n"
                             "10|insert_exists|applied_remote\n"))
-      << Logged(replica) << s.apply_log();
+      << Describe();
+  EXPECT_TRUE(WaitForLogged(west(),
+                            "1|update_differs|applied_remote\n"
+                            "10|insert_exists|kept_local\n"))
+      << Describe();
+}
+
+// priority: the node listed first wins a concurrent update on both nodes.
+TEST_P(ConflictResolutionTest, PriorityLetsTheFirstNodeWinConcurrentUpdates) {
+  Start("conflicts:\n  default: {resolver: priority, nodes: [east, west]}\n");
+  if (HasFatalFailure()) return;
+  Partition();
+  Write(east(), "UPDATE " + Table(east()) + " SET balance = 1, owner = 'east' WHERE id = 1");
+  Write(west(), "UPDATE " + Table(west()) + " SET balance = 2, owner = 'west' WHERE id = 1");
+  Heal();
+  ASSERT_TRUE(WaitForSameRows()) << Describe();
+  EXPECT_EQ(Rows(east()), "1|east|1\n2|east|100\n3|east|100\n") << Describe();
+  EXPECT_TRUE(WaitForLogged(east(), "1|update_differs|kept_local\n")) << Describe();
+  EXPECT_TRUE(WaitForLogged(west(), "1|update_differs|applied_remote\n")) << Describe();
 }
 
 // Values of many types go back and forth between the nodes, each row changed on both of them in
