@@ -70,6 +70,9 @@ class ConflictApplier {
   struct Way {
     Found records;
     bool clear = true;
+    // Not clear, and every row that stays beat the change by a resolver that picks a winner:
+    // the changed row lost, as it did on the node the change came from.
+    bool change_lost = true;
   };
 
   Result<Found> ApplyInsert(Change& change, const wire::RowChange& source);
@@ -92,7 +95,8 @@ class ConflictApplier {
   bool HasValues(const Change& change, const std::vector<std::string>& columns) const;
   // The records of a change whose way was not clear: `own` (the change's own conflict, if any)
   // after the way's records, turned into kKeptLocal where it said the change would be written.
-  static Found Blocked(Way way, std::optional<ConflictRecord> own);
+  // `row_deleted`: the update's own row was deleted as the loser (WriteClear).
+  static Found Blocked(Way way, std::optional<ConflictRecord> own, bool row_deleted);
   // The records of a change written after its way was cleared.
   static Found Cleared(Way way, std::optional<ConflictRecord> own);
   // Clears the way (ClearTheWay), then runs `write` (returning Status), which may fill in `own`'s

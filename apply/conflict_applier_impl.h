@@ -287,7 +287,14 @@ Result<std::vector<ConflictRecord>> ConflictApplier<Table, Column>::WriteClear(
     std::optional<ConflictRecord>& own, Write write) {
   Result<Way> way = ClearTheWay(change, source, written);
   if (!way.ok()) return way.status();
-  if (!way->clear) return Blocked(std::move(*way), std::move(own));
+  if (!way->clear) {
+    // An update whose row lost to a row in its way: on the node it came from, that row reached
+    // the updated row and replaced it (insert_exists) or deleted it (unique_exists), so the
+    // updated row goes here too, or the nodes would end with different rows.
+    const bool lost = way->change_lost && source.op() == wire::RowChange::UPDATE;
+    if (lost) FERRY_RETURN_IF_ERROR(engine_->Delete(*change.target, change.match, false).status());
+    return Blocked(std::move(*way), std::move(own), lost);
+  }
   FERRY_RETURN_IF_ERROR(write());
   return Cleared(std::move(*way), std::move(own));
 }
@@ -305,7 +312,12 @@ Result<typename ConflictApplier<Table, Column>::Way> ConflictApplier<Table, Colu
         conflict::Resolve(resolver, Facts(change, row.type, row.row, {}));
     way.records.push_back(Record(change, source, row.type, row.row, resolver, decision));
     // Deleting some rows in the way and not writing the change would lose them for nothing.
-    if (decision.outcome != conflict::Outcome::kAppliedRemote) way.clear = false;
+    if (decision.outcome == conflict::Outcome::kAppliedRemote) continue;
+    way.clear = false;
+    if (decision.outcome != conflict::Outcome::kKeptLocal ||
+        !conflict::PicksAWinner(resolver.kind)) {
+      way.change_lost = false;
+    }
   }
   if (!way.clear) return way;
   for (const InTheWay& row : *rows) {
@@ -379,8 +391,13 @@ bool ConflictApplier<Table, Column>::HasValues(const Change& change,
 
 template <typename Table, typename Column>
 std::vector<ConflictRecord> ConflictApplier<Table, Column>::Blocked(
-    Way way, std::optional<ConflictRecord> own) {
+    Way way, std::optional<ConflictRecord> own, bool row_deleted) {
   Found records = std::move(way.records);
+  if (row_deleted) {
+    for (ConflictRecord& record : records) {
+      record.reason += "; the row the change updated lost to it and was deleted";
+    }
+  }
   if (own) records.push_back(std::move(*own));
   for (ConflictRecord& record : records) {
     if (record.outcome != conflict::Outcome::kAppliedRemote &&
@@ -388,8 +405,13 @@ std::vector<ConflictRecord> ConflictApplier<Table, Column>::Blocked(
       continue;
     }
     record.outcome = conflict::Outcome::kKeptLocal;
-    record.reason += "; the change was dropped: a row in its way stays";
-    record.final_row = record.local;
+    if (row_deleted) {
+      record.reason += "; the change lost to a row in its way: the row it updated was deleted";
+      record.final_row.reset();
+    } else {
+      record.reason += "; the change was dropped: a row in its way stays";
+      record.final_row = record.local;
+    }
   }
   return records;
 }

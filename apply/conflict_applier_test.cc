@@ -331,6 +331,9 @@ Row Stored(const std::string& id, const std::string& name, const std::string& ba
 }
 
 Resolver Simple(ResolverKind kind) { return Resolver{kind, {}, {}, {}}; }
+Resolver Prioritised(std::vector<std::string> nodes) {
+  return Resolver{ResolverKind::kPriority, {}, {}, std::move(nodes)};
+}
 Resolver ByColumn(ResolverKind kind, const std::string& column) {
   return Resolver{kind, column, {}, {}};
 }
@@ -837,6 +840,8 @@ TEST_F(RowsInTheWayTest, UpdateWhoseNewUniqueValueCollidesIsUniqueExists) {
   EXPECT_EQ(engine_.RowText("1"), "id=1,name=b,balance=10,ts=6");
 }
 
+// Row 2 is later and stays. The updated row lost to it: on the node the update came from, row
+// 2's arrival found row 1 in its way and deleted it, so it goes here too.
 TEST_F(RowsInTheWayTest, UpdateWhoseNewUniqueValueCollidesKeepsTheLaterRow) {
   Use(ConflictType::kUniqueExists, ByColumn(ResolverKind::kLastWriterWins, "ts"));
   engine_.Put(Stored("1", "a", "10", "5"));
@@ -844,9 +849,23 @@ TEST_F(RowsInTheWayTest, UpdateWhoseNewUniqueValueCollidesKeepsTheLaterRow) {
   const ConflictRecord record =
       Conflict(Update(Image(1, "b", 10, 6), Image(1, "a", 10, 5)), /*full_old_image=*/true);
   EXPECT_EQ(record.outcome, Outcome::kKeptLocal);
-  EXPECT_TRUE(engine_.writes.empty());
-  EXPECT_EQ(engine_.RowText("1"), "id=1,name=a,balance=10,ts=5");
+  EXPECT_NE(record.reason.find("was deleted"), std::string::npos) << record.reason;
+  EXPECT_EQ(engine_.writes, (std::vector<std::string>{"delete where id=1"}));
+  EXPECT_EQ(engine_.RowText("1"), "none");
   EXPECT_EQ(engine_.RowText("2"), "id=2,name=b,balance=7,ts=9");
+}
+
+// The same for a key moved onto a later row (update_exists, decided by priority).
+TEST_F(RowsInTheWayTest, UpdateMovingTheKeyOntoAStrongerRowDeletesTheMovedRow) {
+  Use(ConflictType::kUpdateExists, Prioritised({"west", "east"}));
+  engine_.Put(Stored("1", "a", "10", "5"));
+  engine_.Put(Stored("2", "z", "0", "0"));
+  const ConflictRecord record =
+      Conflict(Update(Image(2, "a", 10, 5), Image(1, "a", 10, 5)), /*full_old_image=*/true);
+  EXPECT_EQ(record.type, ConflictType::kUpdateExists);
+  EXPECT_EQ(record.outcome, Outcome::kKeptLocal);
+  EXPECT_EQ(engine_.RowText("1"), "none");
+  EXPECT_EQ(engine_.RowText("2"), "id=2,name=z,balance=0,ts=0");
 }
 
 TEST_F(ConflictApplierTest, UpdateMovingTheKeyOntoAnotherRowIsUpdateExists) {

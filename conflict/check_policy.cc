@@ -4,6 +4,7 @@
 // resolvers per type (update_missing against delete_differs) is judged as a whole.
 #include <algorithm>
 #include <array>
+#include <set>
 
 #include "conflict/conflict.h"
 
@@ -202,6 +203,40 @@ std::optional<std::string> RaceDivergence(const Resolver& at_deleter, const Reso
   return std::nullopt;
 }
 
+// Node x moved a row onto a key (an update) while y inserted a row with that key: x gets the
+// insert (insert_exists), y the update (update_exists, the inserted row in its way). Where y's
+// row wins, x's moved row is gone on x (the insert replaced it), so on y the update's row must
+// go too: the applier deletes it when a resolver that picks a winner kept the row in the way.
+// Returns why they diverge.
+std::optional<std::string> KeyMoveDivergence(const Resolver& at_x, const Resolver& at_y,
+                                             const std::vector<std::string>& names) {
+  const std::array<std::optional<int>, 4> senses = {-1, 0, 1, std::nullopt};
+  for (const std::string& x : names) {
+    for (const std::string& y : names) {
+      if (x == y) continue;
+      for (const std::optional<int>& s : senses) {
+        const std::optional<int> minus_s = s ? std::optional<int>(-*s) : std::nullopt;
+        const End end_x = EndOf(Resolve(at_x, Facts(ConflictType::kInsertExists, x, y, s)).outcome);
+        const End end_y =
+            EndOf(Resolve(at_y, Facts(ConflictType::kUpdateExists, y, x, minus_s)).outcome);
+        if (end_x == End::kStopped || end_y == End::kStopped) continue;
+        if (end_x == End::kOwn && end_y == End::kOther) continue;
+        if (end_x == End::kOther && end_y == End::kOwn) {
+          if (PicksAWinner(at_y.kind)) continue;
+          return "the node that inserted the key would keep the moved row under its old key, "
+                 "which the other node no longer has";
+        }
+        if (end_x == End::kOther && end_y == End::kOther) {
+          return "both nodes would apply the other's row and swap them";
+        }
+        if (end_x == End::kOwn && end_y == End::kOwn) return "both nodes would keep their own row";
+        return "one node would merge the rows and the other would not";
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 bool OneSided(ResolverKind kind) {
   return kind == ResolverKind::kSourceWins || kind == ResolverKind::kTargetWins;
 }
@@ -225,12 +260,33 @@ void CheckPlace(const ConflictPolicy& policy, const std::string* table,
     return own == nullptr || own->fallback.has_value() || own->by_type.contains(type);
   };
   const std::string key = table ? *table : std::string();
+  std::set<ConflictType> refused;
   for (ConflictType type : kSymmetricTypes) {
-    if (!decided_here(type)) continue;
     const Resolver& resolver = policy.For(key, type);
-    if (auto why = SymmetricDivergence(resolver, type, names)) {
-      problems.Add(Where(table, type) + ": " + Describe(resolver) +
-                   " does not converge in master-master (" + *why + "): " + SymmetricFix(resolver));
+    std::optional<std::string> why = SymmetricDivergence(resolver, type, names);
+    if (!why) continue;
+    refused.insert(type);
+    if (!decided_here(type)) continue;
+    problems.Add(Where(table, type) + ": " + Describe(resolver) +
+                 " does not converge in master-master (" + *why + "): " + SymmetricFix(resolver));
+  }
+  // Reported once: a resolver refused on its own type already names its fix.
+  const bool keys_refused = refused.contains(ConflictType::kInsertExists) ||
+                            refused.contains(ConflictType::kUpdateExists);
+  if (!keys_refused &&
+      (decided_here(ConflictType::kInsertExists) || decided_here(ConflictType::kUpdateExists))) {
+    const Resolver& at_x = policy.For(key, ConflictType::kInsertExists);
+    const Resolver& at_y = policy.For(key, ConflictType::kUpdateExists);
+    if (auto why = KeyMoveDivergence(at_x, at_y, names)) {
+      problems.Add(Where(table, ConflictType::kUpdateExists) + ": " + Describe(at_y) +
+                   " with insert_exists: " + Describe(at_x) +
+                   " does not converge in master-master when one node moves a row onto a key "
+                   "the other inserts (" +
+                   *why + "): use the same last_writer_wins, priority, max or min for both types" +
+                   (at_x.kind == ResolverKind::kDelta || at_y.kind == ResolverKind::kDelta
+                        ? " (delta merges two inserts of one key, not a row moved onto it: keep "
+                          "delta for update_differs)"
+                        : ""));
     }
   }
   if (!decided_here(ConflictType::kUpdateMissing) && !decided_here(ConflictType::kDeleteDiffers)) {

@@ -79,6 +79,11 @@ const std::vector<ConflictType>& AllConflictTypes() {
 
 std::string ResolverName(ResolverKind kind) { return NameOf(ResolverNames(), kind); }
 
+bool PicksAWinner(ResolverKind kind) {
+  return kind == ResolverKind::kLastWriterWins || kind == ResolverKind::kPriority ||
+         kind == ResolverKind::kMax || kind == ResolverKind::kMin || kind == ResolverKind::kDelta;
+}
+
 std::optional<ResolverKind> ParseResolverKind(std::string_view name) {
   return Parse(ResolverNames(), name);
 }

@@ -47,6 +47,10 @@ enum class ResolverKind {
 
 // "source_wins", "last_writer_wins", ...
 std::string ResolverName(ResolverKind kind);
+// True for the resolvers that pick one of the two rows by comparing them (last_writer_wins,
+// priority, max, min, delta): every node picks the same winner, so a row that loses to a row in
+// its way loses on every node (ARCHITECTURE.md, "Conflicts": rows in the way).
+bool PicksAWinner(ResolverKind kind);
 std::optional<ResolverKind> ParseResolverKind(std::string_view name);
 
 // One resolver as configured.
@@ -75,9 +79,9 @@ struct TablePolicy {
 // (MySQL/MariaDB: "database.table"), where the conflicts happen.
 struct ConflictPolicy {
   Mode mode = Mode::kMasterSlave;
-  Resolver fallback;                            // every table and type not named below
-  std::map<ConflictType, Resolver> by_type;     // per type, for every table
-  std::map<std::string, TablePolicy> tables;    // by target table
+  Resolver fallback;                          // every table and type not named below
+  std::map<ConflictType, Resolver> by_type;   // per type, for every table
+  std::map<std::string, TablePolicy> tables;  // by target table
   // The resolver for `type` on `table`: the table's resolver for the type, else the table's
   // default, else the policy's resolver for the type, else the policy's default.
   const Resolver& For(const std::string& table, ConflictType type) const;
@@ -138,12 +142,13 @@ Decision Resolve(const Resolver& resolver, const ConflictFacts& facts);
 // the table and type and the fix. Both modes: last_writer_wins, max and min need `column`, delta
 // needs `columns`, priority needs `nodes` (each once). In master-master every node must run the
 // same policy, and it must converge: both orders of arrival of two conflicting changes leave the
-// same row on both nodes, checked by playing each race (insert/insert, unique values, update/
-// update, update/delete) between two nodes running the policy. So source_wins, target_wins and
-// skip are refused on the symmetric types (the rows would swap, or each node keep its own; a
-// priority says "this node wins" the same way on both nodes), and update_missing and
-// delete_differs must agree on whether the update or the delete wins. Column names are not
-// checked against tables here (the apply agent does that).
+// same row on both nodes, checked by playing each race (insert/insert, unique values, key
+// move/insert, update/update, update/delete) between two nodes running the policy. So source_wins,
+// target_wins and skip are refused on the symmetric types (the rows would swap, or each node keep
+// its own; a priority says "this node wins" the same way on both nodes), update_missing and
+// delete_differs must agree on whether the update or the delete wins, and insert_exists and
+// update_exists on which row wins when one node moves a row onto a key the other inserts. Column
+// names are not checked against tables here (the apply agent does that).
 Status CheckPolicy(const ConflictPolicy& policy);
 
 }  // namespace ferry::conflict

@@ -183,6 +183,28 @@ const std::vector<std::string>& Nodes() {
   return kNodes;
 }
 
+// Node x moved a row from another key onto key K while y inserted a row with key K: x gets the
+// insert (insert_exists), y the update (update_exists, y's row in its way). Besides the row at
+// K, the moved row's old key matters: x moved the row away from it, so y must not keep it
+// there. The applier deletes it on y when the update lost to the row in its way by a resolver
+// that picks a winner. Returns the divergence as text, or empty.
+std::string KeyMoveDivergence(const ConflictPolicy& policy, const std::string& table,
+                              const std::string& x, const std::string& y,
+                              std::optional<int> x_version, std::optional<int> y_version) {
+  const Row base = Version(0, 0, 0, 10);
+  const Row x_moved = Version(1, 0, x_version, 11);
+  const Row y_insert = Version(2, 2, y_version, 2);
+  const Applied at_x = Handle(policy, table, kInsertExists, x, x_moved, {y, {}, y_insert});
+  const Applied at_y = Handle(policy, table, kUpdateExists, y, y_insert, {x, base, x_moved});
+  if (at_x.stopped || at_y.stopped) return "";
+  const bool old_key_kept_at_y =
+      at_y.row != x_moved && !PicksAWinner(policy.For(table, kUpdateExists).kind);
+  if (at_x.row == at_y.row && !old_key_kept_at_y) return "";
+  return "key move onto an inserted key between " + x + " and " + y + ": " + x + " ends with " +
+         Show(at_x.row) + ", " + y + " with " + Show(at_y.row) +
+         (old_key_kept_at_y ? " and the moved row under its old key" : "");
+}
+
 // Every race between every two nodes: the first where the nodes end with different rows, as
 // text, or empty when they all converge (a stop counts: the operator decides then).
 std::string FirstDivergence(const ConflictPolicy& policy, const std::string& table) {
@@ -192,6 +214,8 @@ std::string FirstDivergence(const ConflictPolicy& policy, const std::string& tab
       if (x == y) continue;
       for (const std::optional<int>& xv : versions) {
         for (const std::optional<int>& yv : versions) {
+          const std::string moved = KeyMoveDivergence(policy, table, x, y, xv, yv);
+          if (!moved.empty()) return moved;
           for (const Race& race : Races(x, y, xv, yv)) {
             const Applied at_x = Handle(policy, table, race.at_x, x, race.x_row, race.to_x);
             const Applied at_y = Handle(policy, table, race.at_y, y, race.y_row, race.to_y);
@@ -228,10 +252,16 @@ struct Named {
 
 std::vector<Named> Accepted() {
   std::vector<Named> out;
-  for (ResolverKind kind :
-       {ResolverKind::kLastWriterWins, ResolverKind::kPriority, ResolverKind::kMax,
-        ResolverKind::kMin, ResolverKind::kDelta, ResolverKind::kError}) {
+  for (ResolverKind kind : {ResolverKind::kLastWriterWins, ResolverKind::kPriority,
+                            ResolverKind::kMax, ResolverKind::kMin, ResolverKind::kError}) {
     out.push_back({"default " + ResolverName(kind), MasterMaster(Make(kind))});
+  }
+  {
+    // delta merges two inserts of one key, but not a row moved onto an inserted key.
+    ConflictPolicy policy = MasterMaster(Make(ResolverKind::kDelta));
+    policy.by_type[kInsertExists] = Make(ResolverKind::kPriority);
+    policy.by_type[kUpdateExists] = Make(ResolverKind::kPriority);
+    out.push_back({"default delta, priority for keys", policy});
   }
   out.push_back({"the master-master default", DefaultPolicy(Mode::kMasterMaster)});
   {
@@ -255,6 +285,8 @@ std::vector<Named> Accepted() {
   }
   {
     ConflictPolicy policy = MasterMaster(Make(ResolverKind::kDelta));
+    policy.by_type[kInsertExists] = Make(ResolverKind::kMin);
+    policy.by_type[kUpdateExists] = Make(ResolverKind::kMin);
     policy.by_type[kUpdateMissing] = Make(ResolverKind::kPriority);
     policy.by_type[kDeleteDiffers] = Make(ResolverKind::kPriority);
     policy.by_type[kUniqueExists] = Make(ResolverKind::kMin);
@@ -264,6 +296,8 @@ std::vector<Named> Accepted() {
     ConflictPolicy policy = MasterMaster(Make(ResolverKind::kLastWriterWins));
     TablePolicy counters;
     counters.fallback = Make(ResolverKind::kDelta);
+    counters.by_type[kInsertExists] = Make(ResolverKind::kLastWriterWins);
+    counters.by_type[kUpdateExists] = Make(ResolverKind::kLastWriterWins);
     policy.tables["public.stock"] = counters;
     TablePolicy ranked;
     ranked.by_type[kUpdateDiffers] = Make(ResolverKind::kPriority);
@@ -294,6 +328,11 @@ std::vector<Rejected> RejectedPolicies() {
                  MasterMaster(Make(ResolverKind::kSourceWins)),
                  {"conflicts: (every table), insert_exists: source_wins",
                   "update_differs: source_wins", "swap them", "priority: [this node, other]"}});
+  out.push_back({"default delta",
+                 MasterMaster(Make(ResolverKind::kDelta)),
+                 {"conflicts: (every table), update_exists: delta(stock) with insert_exists: "
+                  "delta(stock)",
+                  "moves a row onto a key the other inserts", "merge"}});
   out.push_back({"default target_wins",
                  MasterMaster(Make(ResolverKind::kTargetWins)),
                  {"conflicts: (every table), unique_exists: target_wins",
