@@ -47,7 +47,7 @@ Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Create(const std::st
   std::unique_ptr<ReplicationSetup> setup(new ReplicationSetup());
   auto source = StartDatabase(source_engine, "source", settings.source_defaults);
   if (!source.ok()) return source.status();
-  auto target = StartDatabase(target_engine, "target");
+  auto target = StartDatabase(target_engine, "target", settings.target_defaults);
   if (!target.ok()) return target.status();
   setup->source_ = std::move(*source);
   setup->target_ = std::move(*target);

@@ -17,6 +17,8 @@ struct ServerSettings {
   // MariaDB source: the server's own default for every setting Ferry does not require (today:
   // binlog_row_metadata=NO_LOG instead of FULL), as a new user's server has it.
   bool source_defaults = false;
+  // The same for the target (in a master-master pair, the other node's source).
+  bool target_defaults = false;
 };
 
 class ReplicationSetup {

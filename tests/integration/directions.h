@@ -12,10 +12,14 @@ namespace ferry::testing {
 struct Direction {
   std::string source;
   std::string target;
+  // Both servers with their engine's defaults for every setting Ferry does not require
+  // (ServerSettings), as a new user's servers have them.
+  bool server_defaults = false;
 };
 
 inline std::string DirectionName(const ::testing::TestParamInfo<Direction>& info) {
-  return info.param.source + "_to_" + info.param.target;
+  return info.param.source + "_to_" + info.param.target +
+         (info.param.server_defaults ? "_at_defaults" : "");
 }
 
 inline const auto kAllDirections =
