@@ -1072,7 +1072,8 @@ TEST_F(ConfigTest, ExampleConfigsLoad) {
     }
     ++loaded;
   }
-  EXPECT_EQ(loaded, 12u);  // four directions and a master-master pair, two agents each
+  // Four directions, a master-master pair, and a three-node ring and full mesh: two agents each.
+  EXPECT_EQ(loaded, 24u);
 }
 
 // The commented-out mappings example in apply.yaml, uncommented, must load too.

@@ -402,10 +402,7 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   Result<uint64_t> UpdateMerged(const TargetTable& target, const std::vector<BoundColumn>& set,
                                 const std::vector<DeltaTerm<BoundColumn>>& deltas,
                                 const std::vector<BoundColumn>& match) override {
-    std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>> terms;
-    for (const DeltaTerm<BoundColumn>& delta : deltas)
-      terms.emplace_back(delta.add, delta.subtract);
-    return Execute(MergeStatement(target, set, terms, match));
+    return Execute(MergeStatement(target, set, deltas, match));
   }
   Result<uint64_t> DeleteRange(const TargetTable& target,
                                const std::optional<std::vector<BoundColumn>>& after,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "apply/mysql/mysql_values.h"
+#include "apply/row_applier.h"
 #include "apply/row_match.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
@@ -102,12 +103,10 @@ Statement ReadLocalStatement(const TargetTable& target, const std::vector<BoundC
                              const std::vector<BoundColumn>& compare, const BoundColumn* order);
 
 // UPDATE t SET set..., c = COALESCE(c, 0) + (COALESCE(add, 0) - COALESCE(subtract, 0))...
-// WHERE match: RowEngine::UpdateMerged. `deltas` are (add, subtract) pairs; subtract may be
-// absent.
-Statement MergeStatement(
-    const TargetTable& target, const std::vector<BoundColumn>& set,
-    const std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>>& deltas,
-    const std::vector<BoundColumn>& match);
+// WHERE match: RowEngine::UpdateMerged; a delta without subtract adds only.
+Statement MergeStatement(const TargetTable& target, const std::vector<BoundColumn>& set,
+                         const std::vector<DeltaTerm<BoundColumn>>& deltas,
+                         const std::vector<BoundColumn>& match);
 
 // A source TRUNCATE: DELETE FROM t (see mysql_sink.h for why not TRUNCATE TABLE).
 Statement DeleteAllStatement(const TargetTable& target);

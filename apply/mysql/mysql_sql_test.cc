@@ -150,6 +150,25 @@ TEST(MysqlSqlTest, Statements) {
   EXPECT_EQ(DeleteAllStatement(Target()).sql, "DELETE FROM `app`.`t`");
 }
 
+// Resolver delta: each counter column becomes itself plus (add - subtract), NULLs counted as 0;
+// the other columns are set as in an update.
+TEST(MysqlSqlTest, MergeAddsEachDeltaToItsColumn) {
+  const BoundColumn id{"id", Param::Int64(1)};
+  const BoundColumn a{"a", Param::String("x")};
+  const BoundColumn b_add{"b", Param::String("5.5"), "CAST(? AS DECIMAL(65,30))"};
+  const BoundColumn b_subtract{"b", Param::String("2"), "CAST(? AS DECIMAL(65,30))"};
+  const BoundColumn id_add{"id", Param::Int64(3)};
+  Statement merge =
+      MergeStatement(Target(), {a}, {{b_add, b_subtract}, {id_add, std::nullopt}}, {id});
+  EXPECT_EQ(merge.sql,
+            "UPDATE `app`.`t` SET `a` = ?, `b` = COALESCE(`b`, 0) + (COALESCE(CAST(? AS "
+            "DECIMAL(65,30)), 0) - COALESCE(CAST(? AS DECIMAL(65,30)), 0)), `id` = COALESCE(`id`, "
+            "0) + (COALESCE(?, 0)) WHERE `id` <=> ?");
+  EXPECT_EQ(merge.params,
+            (std::vector<Param>{Param::String("x"), Param::String("5.5"), Param::String("2"),
+                                Param::Int64(3), Param::Int64(1)}));
+}
+
 TEST(MysqlSqlTest, DeleteRangeComparesKeysAsRowsAndKeepsTheKeysKept) {
   const BoundColumn a1{"a", Param::Int64(1)};
   const BoundColumn b1{"b", Param::String("x")};

@@ -253,10 +253,9 @@ Statement ReadLocalStatement(const TargetTable& target, const std::vector<BoundC
   return statement;
 }
 
-Statement MergeStatement(
-    const TargetTable& target, const std::vector<BoundColumn>& set,
-    const std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>>& deltas,
-    const std::vector<BoundColumn>& match) {
+Statement MergeStatement(const TargetTable& target, const std::vector<BoundColumn>& set,
+                         const std::vector<DeltaTerm<BoundColumn>>& deltas,
+                         const std::vector<BoundColumn>& match) {
   Statement statement;
   std::string assignments;
   for (const BoundColumn& column : set) {

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "apply/row_applier.h"
 #include "apply/row_match.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
@@ -113,11 +114,10 @@ Statement ReadLocalStatement(const TargetTable& target, const std::vector<BoundC
                              const std::vector<BoundColumn>& compare, const BoundColumn* order);
 
 // UPDATE t SET set..., c = coalesce(c, 0) + (coalesce(add, 0) - coalesce(subtract, 0))... WHERE
-// match: RowEngine::UpdateMerged. `deltas` are (add, subtract) pairs; subtract may be absent.
-Statement MergeStatement(
-    const TargetTable& target, const std::vector<BoundColumn>& set,
-    const std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>>& deltas,
-    const std::vector<BoundColumn>& match);
+// match: RowEngine::UpdateMerged; a delta without subtract adds only.
+Statement MergeStatement(const TargetTable& target, const std::vector<BoundColumn>& set,
+                         const std::vector<DeltaTerm<BoundColumn>>& deltas,
+                         const std::vector<BoundColumn>& match);
 
 // DELETE FROM t WHERE key > after AND key <= upto AND key NOT IN keep (apply/key_range_sql.h),
 // each part only when given: a re-copy's range delete.

@@ -207,6 +207,27 @@ TEST(StatementTest, DeleteRangeComparesKeysAsRowsAndKeepsTheKeysKept) {
             "DELETE FROM \"public\".\"t\" WHERE (\"id\") <= ($1)");
 }
 
+// Resolver delta: each counter column becomes itself plus (add - subtract), NULLs counted as 0,
+// its parameters cast to the column's type; the other columns are set as in an update.
+TEST(StatementTest, MergeAddsEachDeltaToItsColumn) {
+  TargetTable target = Target();
+  target.columns = {{"id", "integer", false, "int4", ""},
+                    {"a", "text", false, "text", ""},
+                    {"n", "numeric(10,2)", false, "numeric", "pg_catalog.numeric"},
+                    {"m", "integer", false, "int4", ""}};
+  const BoundColumn n_add{"n", "5.5", false};
+  const BoundColumn n_subtract{"n", "2", false};
+  const BoundColumn m_add{"m", "3", false};
+  Statement statement =
+      MergeStatement(target, {{"a", "x", false}}, {{n_add, n_subtract}, {m_add, std::nullopt}},
+                     {{"id", "1", false}});
+  EXPECT_EQ(statement.sql,
+            "UPDATE \"public\".\"t\" SET \"a\" = $1, \"n\" = coalesce(\"n\", 0) + "
+            "(coalesce($2::pg_catalog.numeric, 0) - coalesce($3::pg_catalog.numeric, 0)), "
+            "\"m\" = coalesce(\"m\", 0) + (coalesce($4, 0)) WHERE \"id\" = $5");
+  EXPECT_EQ(statement.params, (std::vector<std::optional<std::string>>{"x", "5.5", "2", "3", "1"}));
+}
+
 // The tables of one source TRUNCATE go in one statement, each once (two source tables may be
 // mapped onto one target table).
 TEST(StatementTest, TruncateOfSeveralTablesIsOneStatement) {

@@ -499,10 +499,7 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   Result<uint64_t> UpdateMerged(const TargetTable& target, const std::vector<BoundColumn>& set,
                                 const std::vector<DeltaTerm<BoundColumn>>& deltas,
                                 const std::vector<BoundColumn>& match) override {
-    std::vector<std::pair<BoundColumn, std::optional<BoundColumn>>> terms;
-    for (const DeltaTerm<BoundColumn>& delta : deltas)
-      terms.emplace_back(delta.add, delta.subtract);
-    Result<PgResult> updated = ExecPrepared(MergeStatement(target, set, terms, match));
+    Result<PgResult> updated = ExecPrepared(MergeStatement(target, set, deltas, match));
     if (!updated.ok()) return updated.status();
     return static_cast<uint64_t>(AffectedRows(updated->get()));
   }
