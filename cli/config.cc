@@ -1108,6 +1108,11 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   ReadGrouping(map, config.grouping);
   ReadConflictPolicy(map, config.conflicts);
   config.conflicts_given = map.Has("conflicts");
+  // A copy is a snapshot of the other node: on a node that takes writes meanwhile it would
+  // overwrite them, so in master-master it runs only where asked for (toward an empty node).
+  if (config.conflicts.mode == conflict::Mode::kMasterMaster && !map.Has("copy_data")) {
+    config.copy_data = false;
+  }
   ReadLogLevel(map, config.log_level);
 }
 

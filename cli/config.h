@@ -72,7 +72,8 @@ struct ApplyConfig {
   int reconnect_delay_ms = 1000;
   size_t max_frame_bytes = 16 * 1024 * 1024;
   // A new subscriber first copies the existing rows of every replicated table (as PostgreSQL's
-  // copy_data). false: the target was seeded by other means; only changes are streamed.
+  // copy_data). false: the target was seeded by other means; only changes are streamed. In
+  // master-master false unless the file sets it (a copy would overwrite the node's own writes).
   bool copy_data = true;
   // Chunks of this many tables are written at once during a copy, each on a target connection of
   // its own (as PostgreSQL's max_sync_workers_per_subscription, whose default is also 2).

@@ -897,6 +897,21 @@ conflicts:
             "min(version)");
 }
 
+// In master-master a node copies only when told to: a copy is a snapshot of the other node and
+// would overwrite what this node writes meanwhile.
+TEST_F(ConfigTest, MasterMasterCopiesOnlyWhenAskedTo) {
+  auto quiet = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "mode: master-master\n"));
+  ASSERT_TRUE(quiet.ok()) << quiet.message();
+  EXPECT_FALSE(quiet->copy_data);
+  auto asked = LoadApplyConfig(
+      Write("apply.yaml", std::string(kApply) + "mode: master-master\ncopy_data: true\n"));
+  ASSERT_TRUE(asked.ok()) << asked.message();
+  EXPECT_TRUE(asked->copy_data);
+  auto slave = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(slave.ok()) << slave.message();
+  EXPECT_TRUE(slave->copy_data);
+}
+
 TEST_F(ConfigTest, ResolverMayBeABareName) {
   auto config = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + R"(conflicts:
   default: target_wins

@@ -44,9 +44,9 @@ class ConflictResolutionTest : public ::testing::TestWithParam<Direction> {
   // east, waiting until west has them.
   void Start(const std::string& conflicts) {
     const Direction& d = GetParam();
-    // Both nodes start empty: nothing to copy, so no copy can overlap the races below.
-    pair_.Create(d, Schema(d.source), Schema(d.target), {"accounts", "members"},
-                 "copy_data: false\n" + conflicts);
+    // Both nodes start empty: nothing to copy (master-master's default), so no copy can overlap
+    // the races below.
+    pair_.Create(d, Schema(d.source), Schema(d.target), {"accounts", "members"}, conflicts);
     if (::testing::Test::HasFatalFailure()) return;
     for (ReplicationSetup* link : pair_.links()) {
       std::string& settings = link->apply_settings;

@@ -97,10 +97,11 @@ class MasterMasterTest : public ::testing::TestWithParam<Direction> {
     if (!HasFatalFailure()) pair_.StartAgents();
   }
 
-  // The two databases and both links' configs; no agent runs yet.
-  void CreatePair() {
+  // The two databases and both links' configs; no agent runs yet. Both nodes start empty, with
+  // nothing to copy: master-master copies only where `copy` asks for it.
+  void CreatePair(const std::string& copy = "") {
     const Direction& d = GetParam();
-    pair_.Create(d, Schema(d.source), Schema(d.target), {"items"}, "");
+    pair_.Create(d, Schema(d.source), Schema(d.target), {"items"}, copy);
   }
 
   TestDatabase& east() { return pair_.east(); }
@@ -129,16 +130,26 @@ class MasterMasterTest : public ::testing::TestWithParam<Direction> {
 };
 
 TEST_P(MasterMasterTest, ChangesMadeOnEitherNodeArriveOnTheOtherOnceAndNeverComeBack) {
-  // Inserts on both nodes at once, disjoint keys.
+  // Inserts on both nodes at once, disjoint keys, while west's apply agent and west's capture
+  // agent are killed with -9 and started again.
   std::thread on_west([&] {
     for (int i = 101; i <= 140; ++i) {
       Write(west(),
             "INSERT INTO " + Table(west()) + " VALUES (" + std::to_string(i) + ", 'west', 0)");
     }
   });
+  ReplicationSetup& into_west = pair_.east_to_west();
+  ReplicationSetup& from_west = pair_.west_to_east();
   for (int i = 1; i <= 40; ++i) {
     Write(east(),
           "INSERT INTO " + Table(east()) + " VALUES (" + std::to_string(i) + ", 'east', 0)");
+    if (i == 10) {
+      into_west.KillApply();
+      from_west.KillCapture();
+    } else if (i == 30) {
+      ASSERT_TRUE(from_west.StartCapture().ok()) << from_west.capture_log();
+      ASSERT_TRUE(into_west.StartApply(false).ok()) << into_west.apply_log();
+    }
   }
   on_west.join();
   ASSERT_TRUE(WaitForSameItems()) << "east:\n"
@@ -187,12 +198,10 @@ TEST_P(MasterMasterTest, ChangesMadeOnEitherNodeArriveOnTheOtherOnceAndNeverCome
   const std::string before = sent();
   std::this_thread::sleep_for(kIdle);
   EXPECT_EQ(sent(), before) << Logs();
-  EXPECT_EQ(StreamNumber(AdminStatus(east_capture), "west", "transactions"), 42u);
-  EXPECT_EQ(StreamNumber(AdminStatus(west_capture), "east", "transactions"), 42u);
 }
 
 // A pair whose node east already holds rows when the agents first start: west receives them by
-// the initial copy (copy_data, the default, both ways; west has none to send). A copy chunk's
+// the initial copy (copy_data: true, both ways; west has none to send). A copy chunk's
 // transaction on west starts with its progress row naming east as origin, so west's capture
 // agent holds the copied rows back instead of sending them to east as west's own inserts.
 class MasterMasterTestWithExistingRows : public MasterMasterTest {
@@ -200,7 +209,7 @@ class MasterMasterTestWithExistingRows : public MasterMasterTest {
   static constexpr int kSeeded = 500;
 
   void SetUp() override {
-    CreatePair();
+    CreatePair("copy_data: true\n");  // both ways
     if (HasFatalFailure()) return;
     // Several chunks: every one of them must carry the marker, not only the first.
     pair_.east_to_west().capture_settings += "copy_chunk_rows: 100\n";
@@ -422,7 +431,8 @@ TEST_P(ThreeNodeTest, ARingDeliversEveryChangeToEveryNodeOnce) {
 }
 
 // Every node linked to every other directly: nothing is forwarded (forward_remote_changes:
-// false), or every change would arrive twice.
+// false), or every change would arrive twice; also across kill -9 of agents while changes are
+// under way.
 TEST_P(ThreeNodeTest, AFullMeshDeliversEveryChangeToEveryNodeOnce) {
   for (int from = 0; from < 3; ++from) {
     for (int to = 0; to < 3; ++to) {
@@ -430,7 +440,13 @@ TEST_P(ThreeNodeTest, AFullMeshDeliversEveryChangeToEveryNodeOnce) {
     }
   }
   StartAll();
-  InsertOnEveryNode(1, 20);
+  // Links are added from a: link 0 is a -> b, link 2 is b -> a.
+  links_[0]->KillApply();  // the apply agent on b pulling from a, while rows are inserted
+  std::thread more([this] { InsertOnEveryNode(1, 20); });
+  links_[2]->KillCapture();  // b's capture agent serving a
+  more.join();
+  ASSERT_TRUE(links_[2]->StartCapture().ok()) << links_[2]->capture_log();
+  ASSERT_TRUE(links_[0]->StartApply().ok()) << links_[0]->apply_log();
   ASSERT_TRUE(WaitForSameItems()) << Describe();
   ChangeOtherNodesRows();
   ASSERT_TRUE(WaitForSameItems()) << Describe();
