@@ -30,11 +30,13 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // The reader runs at most this far ahead of Next(): batches (one per binlog event) and bytes.
-// The bytes are encoded sizes; decoded rows take several times that in memory, so 16 MB keeps
-// the agent under 100 MB during a bulk backlog (64 MB took it to 104 MB) while still keeping
-// the reader and the sender both busy.
+// The bytes are encoded sizes; decoded rows take several times that in memory (about 10 times
+// for short rows: 16 MB of them took the agent to 93 MB during a bulk backlog, 139 MB when the
+// subscriber was slower). 4 MB is about 100,000 short rows, half a second of sending at bulk
+// speed, which keeps the reader and the sender both busy (the same drain speed as 16 MB) at
+// 53 MB.
 constexpr size_t kQueueBatches = 1024;
-constexpr size_t kQueueBytes = 16 << 20;
+constexpr size_t kQueueBytes = 4 << 20;
 constexpr size_t kEventsPerBatch = 256;
 // The server sends a HEARTBEAT event after this long without events, so the reader wakes up.
 constexpr milliseconds kHeartbeatPeriod{1000};
