@@ -145,32 +145,47 @@ ConflictFacts Facts(ConflictType type, const std::string& local, const std::stri
   return facts;
 }
 
-// Nodes x and y both changed the row; each gets the other's change. Returns why they diverge.
-std::optional<std::string> SymmetricDivergence(const Resolver& resolver, ConflictType type,
-                                               const std::vector<std::string>& names) {
+// Plays a race between every two of `names`, in each sense the compared column can take (x's
+// value later, equal, earlier, unknown): `why(x, y, s, minus_s)` says why that race diverges.
+// Returns the first reason.
+template <typename Race>
+std::optional<std::string> AnyRaceDiverges(const std::vector<std::string>& names, Race why) {
   const std::array<std::optional<int>, 4> senses = {-1, 0, 1, std::nullopt};
   for (const std::string& x : names) {
     for (const std::string& y : names) {
       if (x == y) continue;
       for (const std::optional<int>& s : senses) {
         const std::optional<int> minus_s = s ? std::optional<int>(-*s) : std::nullopt;
-        const End at_x = EndOf(Resolve(resolver, Facts(type, x, y, s)).outcome);
-        const End at_y = EndOf(Resolve(resolver, Facts(type, y, x, minus_s)).outcome);
-        if (at_x == End::kStopped || at_y == End::kStopped) continue;
-        if (at_x == End::kMerged && at_y == End::kMerged) continue;
-        if ((at_x == End::kOther && at_y == End::kOwn) ||
-            (at_x == End::kOwn && at_y == End::kOther)) {
-          continue;
-        }
-        if (at_x == End::kOther && at_y == End::kOther) {
-          return "both nodes would apply the other's row and swap them";
-        }
-        if (at_x == End::kOwn && at_y == End::kOwn) return "both nodes would keep their own row";
-        return "one node would merge the rows and the other would not";
+        if (std::optional<std::string> reason = why(x, y, s, minus_s)) return reason;
       }
     }
   }
   return std::nullopt;
+}
+
+// Why two nodes that each got the other's row end differently: converged when one node's row
+// wins on both, both merge, or one stops (the operator decides then).
+std::optional<std::string> EndsDiverge(End at_x, End at_y) {
+  if (at_x == End::kStopped || at_y == End::kStopped) return std::nullopt;
+  if (at_x == End::kMerged && at_y == End::kMerged) return std::nullopt;
+  if ((at_x == End::kOther && at_y == End::kOwn) || (at_x == End::kOwn && at_y == End::kOther)) {
+    return std::nullopt;
+  }
+  if (at_x == End::kOther && at_y == End::kOther) {
+    return "both nodes would apply the other's row and swap them";
+  }
+  if (at_x == End::kOwn && at_y == End::kOwn) return "both nodes would keep their own row";
+  return "one node would merge the rows and the other would not";
+}
+
+// Nodes x and y both changed the row; each gets the other's change. Returns why they diverge.
+std::optional<std::string> SymmetricDivergence(const Resolver& resolver, ConflictType type,
+                                               const std::vector<std::string>& names) {
+  return AnyRaceDiverges(names, [&](const std::string& x, const std::string& y,
+                                    std::optional<int> s, std::optional<int> minus_s) {
+    return EndsDiverge(EndOf(Resolve(resolver, Facts(type, x, y, s)).outcome),
+                       EndOf(Resolve(resolver, Facts(type, y, x, minus_s)).outcome));
+  });
 }
 
 // Node x deleted the row while y updated it: x gets the update (update_missing), y the delete
@@ -210,31 +225,19 @@ std::optional<std::string> RaceDivergence(const Resolver& at_deleter, const Reso
 // Returns why they diverge.
 std::optional<std::string> KeyMoveDivergence(const Resolver& at_x, const Resolver& at_y,
                                              const std::vector<std::string>& names) {
-  const std::array<std::optional<int>, 4> senses = {-1, 0, 1, std::nullopt};
-  for (const std::string& x : names) {
-    for (const std::string& y : names) {
-      if (x == y) continue;
-      for (const std::optional<int>& s : senses) {
-        const std::optional<int> minus_s = s ? std::optional<int>(-*s) : std::nullopt;
+  return AnyRaceDiverges(
+      names,
+      [&](const std::string& x, const std::string& y, std::optional<int> s,
+          std::optional<int> minus_s) -> std::optional<std::string> {
         const End end_x = EndOf(Resolve(at_x, Facts(ConflictType::kInsertExists, x, y, s)).outcome);
         const End end_y =
             EndOf(Resolve(at_y, Facts(ConflictType::kUpdateExists, y, x, minus_s)).outcome);
-        if (end_x == End::kStopped || end_y == End::kStopped) continue;
-        if (end_x == End::kOwn && end_y == End::kOther) continue;
-        if (end_x == End::kOther && end_y == End::kOwn) {
-          if (PicksAWinner(at_y.kind)) continue;
-          return "the node that inserted the key would keep the moved row under its old key, "
-                 "which the other node no longer has";
+        if (end_x == End::kOther && end_y == End::kOwn && !PicksAWinner(at_y.kind)) {
+          return "the node that inserted the key would keep the moved row under its old key, which "
+                 "the other node no longer has";
         }
-        if (end_x == End::kOther && end_y == End::kOther) {
-          return "both nodes would apply the other's row and swap them";
-        }
-        if (end_x == End::kOwn && end_y == End::kOwn) return "both nodes would keep their own row";
-        return "one node would merge the rows and the other would not";
-      }
-    }
-  }
-  return std::nullopt;
+        return EndsDiverge(end_x, end_y);
+      });
 }
 
 bool OneSided(ResolverKind kind) {
