@@ -16,7 +16,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// "2024-02-29T11:45:10.123456Z", or null when no transaction was applied yet.
+// "2024-02-29T11:45:10.123456Z", or null when there is no such time (0).
 nlohmann::json IsoUtcOrNull(int64_t time_us) {
   if (time_us <= 0) return nullptr;
   const std::time_t seconds = static_cast<std::time_t>(time_us / 1000000);
@@ -47,6 +47,9 @@ nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now) {
       {"state", s.state},
       {"peer", s.peer},
       {"last_error", s.last_error},
+      {"last_error_time", IsoUtcOrNull(s.last_error_at_us)},
+      {"failures", s.failures},
+      {"failures_total", s.failures_total},
       {"position", s.position},
       {"source_head", s.source_head},
       {"transactions", s.transactions},
@@ -132,6 +135,7 @@ const std::set<std::string>& BuiltinFamilies() {
       "ferry_uptime_seconds",
       "ferry_lag_seconds",
       "ferry_stream_connected",
+      "ferry_stream_failures_total",
       "ferry_transactions_total",
       "ferry_rows_total",
       "ferry_skipped_transactions_total",
@@ -272,6 +276,11 @@ std::string MetricsRegistry::PrometheusText() const {
   w.Header("ferry_stream_connected", "gauge", "1 when the stream is connected and streaming.");
   for (const auto& [name, s] : streams_) {
     w.Sample("ferry_stream_connected", StreamLabel(name), s.state == "streaming" ? "1" : "0");
+  }
+  w.Header("ferry_stream_failures_total", "counter",
+           "Times the stream failed (connection, target or source error) since start.");
+  for (const auto& [name, s] : streams_) {
+    w.Sample("ferry_stream_failures_total", StreamLabel(name), std::to_string(s.failures_total));
   }
   w.Header("ferry_transactions_total", "counter",
            "Transactions applied (apply agent) or sent (capture agent) since start.");

@@ -32,10 +32,16 @@ struct CopyStatus {
 struct StreamStatus {
   std::string state = "starting";  // starting, connecting, streaming, error, stopped
   std::string peer;                // address of the other agent
-  std::string last_error;          // empty when healthy
-  std::string position;            // apply: last applied; capture: last acknowledged
-  std::string source_head;         // last end-of-log the source reported
-  uint64_t transactions = 0;       // applied (apply) / sent (capture) since start
+  // The last failure and when it happened (microseconds since the Unix epoch), kept until the
+  // stream applies again (or, idle, is caught up), so that a stream that reconnects and fails
+  // again does not look healthy between the two.
+  std::string last_error;
+  int64_t last_error_at_us = 0;
+  uint64_t failures = 0;        // in a row, since the stream last applied
+  uint64_t failures_total = 0;  // since start
+  std::string position;         // apply: last applied; capture: last acknowledged
+  std::string source_head;      // last end-of-log the source reported
+  uint64_t transactions = 0;    // applied (apply) / sent (capture) since start
   uint64_t rows = 0;
   uint64_t skipped_transactions = 0;  // already covered by the checkpoint
   // capture: not sent because of their origin (loop prevention, capture/origin_filter.h)

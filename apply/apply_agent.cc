@@ -1,6 +1,7 @@
 #include "apply/apply_agent.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "apply/copy_tracker.h"
 #include "apply/copy_writers.h"
+#include "apply/reconnect_backoff.h"
 #include "apply/target_tables.h"
 #include "apply/type_override.h"
 #include "common/log.h"
@@ -25,6 +27,8 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr milliseconds kConnectTimeout{10000};
+// On SIGTERM a stream blocked on the target gets this long before its statement is cancelled.
+constexpr milliseconds kStopGrace{3000};
 constexpr milliseconds kWelcomeTimeout{60000};
 // How often acks held for the target's durability ask for its flushed position.
 constexpr milliseconds kDurabilityPoll{20};
@@ -94,15 +98,39 @@ std::string OutcomeAction(RowOutcome outcome) {
 class ApplyAgent::UpstreamStream {
  public:
   UpstreamStream(ApplyAgent& agent, Upstream upstream)
-      : agent_(agent), upstream_(std::move(upstream)), log_(Logger("apply")) {}
+      : agent_(agent),
+        upstream_(std::move(upstream)),
+        log_(Logger("apply")),
+        backoff_(agent.options_.reconnect_delay, agent.options_.reconnect_delay_max,
+                 std::hash<std::string>()(agent.options_.node + "/" + upstream_.name) ^
+                     static_cast<uint64_t>(
+                         std::chrono::steady_clock::now().time_since_epoch().count())) {}
   ~UpstreamStream() { Join(); }
 
   void Launch() {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      Loop();
+      std::lock_guard lock(finished_mutex_);
+      finished_ = true;
+      finished_changed_.notify_all();
+    });
   }
   void Wake() {
     std::lock_guard lock(connection_mutex_);
     if (connection_) connection_->Close();
+  }
+  // True once the stream's thread has ended, or false when `timeout` passed first.
+  bool WaitFinished(milliseconds timeout) {
+    std::unique_lock lock(finished_mutex_);
+    return finished_changed_.wait_for(lock, timeout, [this] { return finished_; });
+  }
+  // Stopping: ends the target statement the stream's thread is blocked in (Sink::Cancel).
+  void CancelTargetStatement() {
+    std::lock_guard lock(sink_mutex_);
+    if (sink_ == nullptr) return;
+    log_->warn("upstream {}: still busy on the target; cancelling its statement to stop",
+               upstream_.name);
+    sink_->Cancel();
   }
   void Join() {
     if (thread_.joinable()) thread_.join();
@@ -154,6 +182,10 @@ class ApplyAgent::UpstreamStream {
     std::deque<HeldAck> held_acks;
     std::chrono::steady_clock::time_point durability_checked_at{};
     std::chrono::steady_clock::time_point last_frame_at = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point connected_at = std::chrono::steady_clock::now();
+    // Silence longer than this is a dead connection: receive_timeout, or longer once the Welcome
+    // says the capture agent's heartbeats are far apart.
+    milliseconds silence_limit{0};
     std::optional<CopyTracker> copies;
     // The copy's chunks are written by writers of their own (once welcomed); `chunk_table` is the
     // table of the chunk whose frames are arriving.
@@ -218,6 +250,16 @@ class ApplyAgent::UpstreamStream {
   void UpdateStatus(const std::function<void(admin::StreamStatus&)>& update) {
     agent_.registry_.UpdateStream(upstream_.name, update);
   }
+  // The stream applied (or is caught up): the failures behind it are over.
+  void MarkHealthy() {
+    if (backoff_.failures() == 0) return;
+    backoff_.Reset();
+    UpdateStatus([](admin::StreamStatus& st) {
+      st.last_error.clear();
+      st.last_error_at_us = 0;
+      st.failures = 0;
+    });
+  }
   wire::FrameConnection* connection() {
     std::lock_guard lock(connection_mutex_);
     return connection_.get();
@@ -228,6 +270,13 @@ class ApplyAgent::UpstreamStream {
   std::shared_ptr<spdlog::logger> log_;
   // The last conflict that stopped the stream (resolver error), so that retries report it once.
   std::string last_stop_;
+  ReconnectBackoff backoff_;  // used by the stream's thread only
+  // The connection's sink while one is open, for CancelTargetStatement from the stopping thread.
+  std::mutex sink_mutex_;
+  Sink* sink_ = nullptr;
+  std::mutex finished_mutex_;
+  std::condition_variable finished_changed_;
+  bool finished_ = false;
   std::thread thread_;
   std::mutex connection_mutex_;
   std::unique_ptr<wire::FrameConnection> connection_;
@@ -239,6 +288,16 @@ class ApplyAgent::UpstreamStream {
   bool restarting_ = false;  // the connection ends to start the re-copies just recorded
 };
 
+namespace {
+
+// Three heartbeats missed, and a second for the network: a capture agent configured with long
+// intervals is not taken for dead between two of them.
+milliseconds SilenceLimit(milliseconds receive_timeout, milliseconds heartbeat_interval) {
+  return std::max(receive_timeout, 3 * heartbeat_interval + milliseconds(1000));
+}
+
+}  // namespace
+
 void ApplyAgent::UpstreamStream::Loop() {
   while (!agent_.stopping_) {
     Status status = RunConnection();
@@ -248,13 +307,19 @@ void ApplyAgent::UpstreamStream::Loop() {
     }
     if (agent_.stopping_) break;
     if (std::exchange(restarting_, false)) continue;
-    log_->error("upstream {}: {}; reconnecting in {} ms", upstream_.name, status.message(),
-                agent_.options_.reconnect_delay.count());
+    const milliseconds wait = backoff_.Next();
+    log_->error("upstream {}: {}; reconnecting in {} ms (failure {} in a row)", upstream_.name,
+                status.message(), wait.count(), backoff_.failures());
     UpdateStatus([&](admin::StreamStatus& st) {
       st.state = "error";
       st.last_error = status.message();
+      st.last_error_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+      st.failures = backoff_.failures();
+      ++st.failures_total;
     });
-    auto deadline = std::chrono::steady_clock::now() + agent_.options_.reconnect_delay;
+    auto deadline = std::chrono::steady_clock::now() + wait;
     while (!agent_.stopping_ && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(milliseconds(20));
     }
@@ -264,6 +329,15 @@ void ApplyAgent::UpstreamStream::Loop() {
 
 Status ApplyAgent::UpstreamStream::RunConnection() {
   StreamState state;
+  state.silence_limit = agent_.options_.receive_timeout;
+  // Declared after `state`, so destroyed first: the sink is forgotten before it is freed.
+  struct ForgetSink {
+    UpstreamStream& stream;
+    ~ForgetSink() {
+      std::lock_guard lock(stream.sink_mutex_);
+      stream.sink_ = nullptr;
+    }
+  } forget_sink{*this};
   Status status = Connect(state);
   while (status.ok() && !agent_.stopping_) {
     const bool group_may_end = GroupCanCommit(state);
@@ -276,10 +350,10 @@ Status ApplyAgent::UpstreamStream::RunConnection() {
       status = HandleFrame(state, **frame);
     } else if (group_may_end) {
       status = CommitGroup(state);
-    } else if (now - state.last_frame_at >= agent_.options_.receive_timeout) {
-      status = Status::Error("no frame from " + upstream_.address + " for " +
-                             std::to_string(agent_.options_.receive_timeout.count()) +
-                             " ms (not even a heartbeat)");
+    } else if (now - state.last_frame_at >= state.silence_limit) {
+      status =
+          Status::Error("no frame from " + upstream_.address + " for " +
+                        std::to_string(state.silence_limit.count()) + " ms (not even a heartbeat)");
     }
     if (status.ok()) status = ReleaseDurableAcks(state);
     if (status.ok() && state.writers) status = state.writers->Collect();
@@ -301,6 +375,10 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
     st.peer = upstream_.address;
   });
   state.sink = agent_.sink_factory_();
+  {
+    std::lock_guard lock(sink_mutex_);
+    sink_ = state.sink.get();
+  }
   FERRY_RETURN_IF_ERROR(state.sink->Open().WithContext("target database"));
   auto checkpoint = state.sink->ReadCheckpoint(upstream_.name);
   if (!checkpoint.ok()) return checkpoint.status().WithContext("reading the checkpoint");
@@ -349,6 +427,8 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &welcome));
   state.source_engine = welcome.engine();
   state.upstream_node = welcome.node();
+  state.silence_limit =
+      SilenceLimit(agent_.options_.receive_timeout, milliseconds(welcome.heartbeat_interval_ms()));
   state.targets.emplace(*state.sink, agent_.options_.create_tables, upstream_.name,
                         state.source_engine);
   StartCopyWriters(state);
@@ -368,7 +448,6 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
              welcome.node(), welcome.engine(), upstream_.address, resume);
   UpdateStatus([&](admin::StreamStatus& st) {
     st.state = "streaming";
-    st.last_error.clear();
     if (state.checkpoint) st.position = state.checkpoint->value();
     st.copy = state.copies->Status();
   });
@@ -527,6 +606,12 @@ Status ApplyAgent::UpstreamStream::HandleFrame(StreamState& state, wire::Frame& 
                            std::chrono::steady_clock::now());
         if (heartbeat.has_source_head()) st.source_head = heartbeat.source_head().value();
       });
+      // A stream with nothing to apply never commits: connected without a failure for as long as
+      // the longest wait, it counts as healthy again (a failing change fails much sooner).
+      if (std::chrono::steady_clock::now() - state.connected_at >=
+          agent_.options_.reconnect_delay_max) {
+        MarkHealthy();
+      }
       return Status::Ok();
     }
     case wire::FrameType::kError: {
@@ -917,6 +1002,7 @@ Status ApplyAgent::UpstreamStream::CommitGroup(StreamState& state) {
     st.transactions += group.transactions;
     st.rows += group.rows;
   });
+  MarkHealthy();
   return Status::Ok();
 }
 
@@ -926,7 +1012,7 @@ milliseconds ApplyAgent::UpstreamStream::NextWait(const StreamState& state) cons
   if (GroupCanCommit(state)) return milliseconds(0);
   const auto silent = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
                                                                state.last_frame_at);
-  milliseconds wait = std::max(milliseconds(0), agent_.options_.receive_timeout - silent);
+  milliseconds wait = std::max(milliseconds(0), state.silence_limit - silent);
   if (!state.held_acks.empty()) wait = std::min(wait, kDurabilityPoll);
   if (state.writers && !state.writers->Idle()) wait = std::min(wait, kCopyPoll);
   return wait;
@@ -1010,6 +1096,14 @@ Status ApplyAgent::RequestRecopy(const std::string& upstream, const std::string&
 void ApplyAgent::Stop() {
   stopping_ = true;
   for (auto& stream : streams_) stream->Wake();
+  // A stream between statements stops at once, committing what it applied; one blocked on the
+  // target (a lock, a long statement) gets a moment, then its statement is cancelled.
+  const auto deadline = std::chrono::steady_clock::now() + kStopGrace;
+  for (auto& stream : streams_) {
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (!stream->WaitFinished(std::max(left, milliseconds(0)))) stream->CancelTargetStatement();
+  }
   for (auto& stream : streams_) stream->Join();
 }
 

@@ -51,7 +51,10 @@ struct GroupingOptions {
 struct ApplyAgentOptions {
   std::string node;  // sent as subscriber id: the capture side names its slot after it
   std::vector<Upstream> upstreams;
+  // The first wait after a failure; later ones double up to reconnect_delay_max, with jitter,
+  // until the stream applies again (apply/reconnect_backoff.h).
   std::chrono::milliseconds reconnect_delay{1000};
+  std::chrono::milliseconds reconnect_delay_max{30000};
   // A connection that delivers no frame (not even a heartbeat) for this long is dropped.
   std::chrono::milliseconds receive_timeout{30000};
   size_t max_frame_bytes = 16 * 1024 * 1024;

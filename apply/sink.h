@@ -7,6 +7,7 @@
 // so the target always holds exactly the transactions up to its checkpoint.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,10 @@ struct CopyProgress {
   std::string origin{};
 };
 
+// How long a target statement waits for a lock held by another session before it fails, unless
+// the apply config says otherwise (target.lock_timeout_ms).
+inline constexpr std::chrono::milliseconds kDefaultLockTimeout{60000};
+
 // A RowChange's old or new image: one value per source column.
 using RowImage = google::protobuf::RepeatedPtrField<wire::Value>;
 
@@ -90,6 +95,13 @@ class Sink {
   // Connects and creates the ferry_meta schema (checkpoints, conflicts, copy_progress) if
   // missing.
   virtual Status Open() = 0;
+
+  // The one call made from another thread (the agent's, stopping): asks the server to cancel
+  // the statement the sink's thread may be blocked in (a lock wait, a long statement), so that
+  // SIGTERM does not wait for it. The interrupted call returns an error and the target rolls
+  // the transaction back, as after any failure. Safe at any time, also while the sink's thread
+  // opens or closes it; does nothing when no statement runs.
+  virtual void Cancel() {}
 
   // The upstream's checkpoint, or nullopt when this upstream never applied anything here.
   virtual Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) = 0;

@@ -96,7 +96,7 @@ cleanup() {
   rm -rf "$B"
 }
 trap cleanup EXIT
-echo "bench-token" > "$B/secret.token"
+(umask 077; echo "bench-token-0123456789" >"$B/secret.token")  # private, 16 bytes or more: ferry refuses less
 
 # per_table TEMPLATE [SEPARATOR=newline]: TEMPLATE once per table, joined by SEPARATOR; in it @T
 # stands for the table's name and @FIRST, @LAST for its first and last id.

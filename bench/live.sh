@@ -44,6 +44,13 @@
 #   FERRY_APPLY_EXTRA="key: value"  YAML lines appended to apply.yaml (tuning experiments)
 #   PG_SCALE=8                      pgbench scale (100,000 pgbench_accounts rows each)
 #   SB_TABLES=4 SB_TABLE_SIZE=100000  sysbench tables and rows per table
+#   RATE=                           the load's rate in transactions/s, all clients together:
+#                                   empty (default) as fast as the clients go; N: N tps
+#                                   (pgbench -R, sysbench --rate); P%: P % of what the source
+#                                   sustains, measured per engine by one unthrottled calibration
+#                                   load of DURATION before the rounds (replicas caught up and
+#                                   gated after it, not reported). RATE=80% is the steady load
+#                                   of issue 9's p99 goal.
 #   OUT=/tmp/ferry-live-DATE        prefix of the files written
 #   CATCHUP_TIMEOUT=900             seconds a replica may take to catch up after the load
 # Installs what is missing of pgbench's and sysbench's Debian packages, gnuplot-nox and jq.
@@ -65,6 +72,8 @@ PG_SCALE=${PG_SCALE:-8}
 SB_TABLES=${SB_TABLES:-4}
 SB_TABLE_SIZE=${SB_TABLE_SIZE:-100000}
 CATCHUP_TIMEOUT=${CATCHUP_TIMEOUT:-900}
+RATE=${RATE:-}
+[[ -z $RATE || $RATE =~ ^[1-9][0-9]*%?$ ]] || { echo "RATE: a number of tps, or a percentage such as 80%" >&2; exit 2; }
 OUT=${OUT:-/tmp/ferry-live-$(date +%Y%m%d-%H%M%S)}
 OUT=$(realpath -m "$OUT")
 mkdir -p "$(dirname "$OUT")"
@@ -90,7 +99,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-echo "bench-token" >"$B/secret.token"
+(umask 077; echo "bench-token-0123456789" >"$B/secret.token")  # private, 16 bytes or more: ferry refuses less
 
 die() { echo "FAILED: $*" >&2; exit 1; }
 now() { date +%s.%N; }
@@ -150,7 +159,7 @@ pg_sql() { ferry_bench_pg "$1" -c "$2"; }
 pg_table_fingerprint() { echo "(SELECT count(*) || ':' || coalesce(sum(hashtextextended(x::text, 0)), 0) FROM $1 x)"; }
 # pg_load: the load; prints its throughput (transactions/s).
 pg_load() {
-  "$PG_BIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$DURATION" -h "$B/pg-source" -p "${PORT[source]}" -U postgres bench \
+  "$PG_BIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$DURATION" ${LOAD_RATE:+-R "$LOAD_RATE"} -h "$B/pg-source" -p "${PORT[source]}" -U postgres bench \
     >"$B/load.log" 2>&1 || { cat "$B/load.log" >&2; die "pgbench failed"; }
   sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$B/load.log" | head -n 1
 }
@@ -214,7 +223,7 @@ my_sql() { ferry_bench_my "$1" -e "$2"; }
 # my_table_fingerprint TABLE: "count:checksum" (sysbench's columns id, k, c, pad).
 my_table_fingerprint() { echo "(SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT_WS('#', id, k, c, pad))), 0)) FROM $1)"; }
 my_load() {
-  my_sysbench --threads="$CLIENTS" --time="$DURATION" --report-interval=0 run >"$B/load.log" 2>&1 ||
+  my_sysbench --threads="$CLIENTS" --time="$DURATION" --rate="${LOAD_RATE:-0}" --report-interval=0 run >"$B/load.log" 2>&1 ||
     { cat "$B/load.log" >&2; die "sysbench failed"; }
   sed -n 's/^ *transactions: *[0-9]* *(\([0-9.]*\) per sec.).*/\1/p' "$B/load.log" | head -n 1
 }
@@ -350,6 +359,34 @@ prepare_engine() {
   echo "  both replicas hold the source's tables ($LOAD_TABLES); native copy and Ferry's copy done"
 }
 
+# run_load: the load, its throughput in $B/tps. It runs in the background: a signal then ends the
+# benchmark at once (bash runs a trap only once the foreground command is done), and cleanup
+# stops the load.
+run_load() {
+  load >"$B/tps" &
+  LOADER=$!
+  wait "$LOADER" || die "the load failed"
+  LOADER=''
+}
+
+# set_rate: LOAD_RATE, the rate the rounds' load runs at (empty: unthrottled). For RATE=P%, one
+# unthrottled load measures what the source sustains; the replicas catch up and are gated after
+# it like after a round, so the first round does not pay for its backlog.
+declare -A RATE_USED
+set_rate() {
+  local tps
+  LOAD_RATE=${RATE%\%}
+  if [ "$RATE" = "$LOAD_RATE" ]; then RATE_USED[$ENGINE]=${RATE:+$RATE tps}; return; fi
+  LOAD_RATE=
+  settle
+  run_load
+  tps=$(cat "$B/tps")
+  catch_up "$(now)"
+  LOAD_RATE=$(awk -v t="$tps" -v p="${RATE%\%}" 'BEGIN { printf "%d", t * p / 100 }')
+  RATE_USED[$ENGINE]="$LOAD_RATE tps, $RATE of $(printf '%.0f' "$tps") tps unthrottled"
+  echo "  calibration: unthrottled $(printf '%.0f' "$tps") tps; the rounds run at $LOAD_RATE tps"
+}
+
 # round ROUND: one load and its catch-up; appends the round's line to ROUNDS_CSV and its samples
 # to SAMPLES, draws the plot, prints the round.
 round() {
@@ -360,12 +397,7 @@ round() {
   # set +e: one failed look must not end the sampling.
   (set +e; sampler "$ENGINE" "$round" "$t0") &
   SAMPLER=$!
-  # The load runs in the background: a signal then ends the benchmark at once (bash runs a trap
-  # only once the foreground command is done), and cleanup stops the load.
-  load >"$B/tps" &
-  LOADER=$!
-  wait "$LOADER" || die "the load failed"
-  LOADER=''
+  run_load
   t_end=$(now)
   tps=$(cat "$B/tps")
   touch "$B/load.done"
@@ -448,7 +480,7 @@ summary() {
   echo "|---|---|---|---|---|---|---|"
   for e in $ENGINES; do
     [ -n "$(column "$e" 1)" ] || continue
-    echo "| $(ferry_bench_engine_title "$e") ($(column "$e" 3 | head -n 1), $(column "$e" 4 | head -n 1) clients, $DURATION s) | native | $(column "$e" 6 | cell rate) tps | $(column "$e" 7 | cell secs) s | $(column "$e" 8 | cell secs) s | $(lag3 "$e" 9) | |"
+    echo "| $(ferry_bench_engine_title "$e") ($(column "$e" 3 | head -n 1), $(column "$e" 4 | head -n 1) clients, $DURATION s${RATE_USED[$e]:+, at ${RATE_USED[$e]}}) | native | $(column "$e" 6 | cell rate) tps | $(column "$e" 7 | cell secs) s | $(column "$e" 8 | cell secs) s | $(lag3 "$e" 9) | |"
     echo "| | Ferry | (the same load) | $(column "$e" 12 | cell secs) s | $(column "$e" 13 | cell secs) s | $(lag3 "$e" 14) | $(column "$e" 17 | cell secs) s |"
     echo "| | Ferry/native | | $(ratio_column "$e" 12 7 | cell ratio) | $(ratio_column "$e" 13 8 | cell ratio) | $(ratio3 "$e" 14 9) | |"
   done
@@ -469,6 +501,7 @@ for ENGINE in $ENGINES; do
   if [ "$ENGINE" = postgres ]; then use_engine pg; else use_engine my; fi
   echo "$(ferry_bench_engine_title "$ENGINE"): $(describe)"
   prepare_engine
+  set_rate
   for r in $(seq 1 "$ROUNDS"); do round "$r"; done
   heartbeat_stop
   wait "$HEARTBEAT" 2>/dev/null || true

@@ -42,7 +42,7 @@ done
 sql "$NAT" -e "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$SRC, MASTER_USER='root',
                MASTER_USE_GTID=current_pos; START SLAVE"
 
-echo "bench-token" > "$B/secret.token"
+(umask 077; echo "bench-token-0123456789" >"$B/secret.token")  # private, 16 bytes or more: ferry refuses less
 cat > "$B/capture.yaml" <<YAML
 node: src
 source: {engine: mariadb, dsn: "host=127.0.0.1 port=$SRC user=root dbname=bench", server_id: 100}

@@ -42,7 +42,7 @@ done
 sql "$SRC" -c "CREATE PUBLICATION native_pub FOR TABLE t"
 sql "$NAT" -c "CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=$SRC dbname=bench user=postgres' PUBLICATION native_pub" 2>/dev/null
 
-echo "bench-token" > "$B/secret.token"
+(umask 077; echo "bench-token-0123456789" >"$B/secret.token")  # private, 16 bytes or more: ferry refuses less
 cat > "$B/capture.yaml" <<YAML
 node: src
 source: {engine: postgres, dsn: "host=127.0.0.1 port=$SRC dbname=bench user=postgres"}

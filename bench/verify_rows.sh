@@ -24,7 +24,7 @@ cleanup() {
   rm -rf "$B"
 }
 trap cleanup EXIT
-echo "bench-token" > "$B/secret.token"
+(umask 077; echo "bench-token-0123456789" >"$B/secret.token")  # private, 16 bytes or more: ferry refuses less
 
 # write_configs ENGINE SOURCE_DSN TARGET_DSN TABLE: capture.yaml and apply.yaml in $B.
 write_configs() {

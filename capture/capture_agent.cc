@@ -17,7 +17,13 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr milliseconds kHelloTimeout{10000};
+// Before its Hello is accepted a peer may send no frame larger than this: a Hello is small (a
+// resumed copy's list of tables and keys at most), and a stranger must not make the agent hold
+// max_frame_bytes of buffer.
+constexpr size_t kHelloFrameBytes = 1 << 20;
 constexpr milliseconds kAcceptPoll{200};
+// After a failed accept (out of descriptors, say) the loop waits, doubling up to this.
+constexpr milliseconds kMaxAcceptBackoff{1000};
 constexpr milliseconds kMaxSourceWait{200};
 // While a copied chunk waits for the stream to pass its fence, the source is asked this often to
 // say how far it is (capture/table_copier.h).
@@ -165,6 +171,8 @@ void CaptureAgent::Session::Serve() {
   welcome.set_protocol_version(wire::kProtocolVersion);
   welcome.set_node(agent_.options_.node);
   welcome.set_engine((*source)->engine());
+  welcome.set_heartbeat_interval_ms(
+      static_cast<uint32_t>(agent_.options_.heartbeat_interval.count()));
   if (auto start = (*source)->start_position()) *welcome.mutable_start() = *start;
   status = StartCopy(hello.copy(), welcome);
   if (!status.ok()) {
@@ -203,6 +211,7 @@ void CaptureAgent::Session::Serve() {
 }
 
 Status CaptureAgent::Session::Handshake(wire::Hello& hello) {
+  connection_->SetMaxReceiveBytes(std::min(kHelloFrameBytes, agent_.options_.max_frame_bytes));
   auto frame = connection_->Receive(kHelloTimeout);
   if (!frame.ok()) return frame.status();
   if (!frame->has_value()) return Status::Error("no Hello within 10 s");
@@ -229,6 +238,7 @@ Status CaptureAgent::Session::Handshake(wire::Hello& hello) {
     return Status::Error("Hello without subscriber id");
   }
   subscriber_ = hello.subscriber_id();
+  connection_->SetMaxReceiveBytes(agent_.options_.max_frame_bytes);
   origins_.emplace(OriginFilterOptions{subscriber_, agent_.options_.forward_remote_changes});
   return Status::Ok();
 }
@@ -345,7 +355,12 @@ Status CaptureAgent::Session::Stream(ChangeSource& source) {
     const bool heartbeat = std::holds_alternative<SourceHeartbeat>(*event);
     const uint64_t filtered = origins_->filtered_transactions();
     for (const SourceEvent& out : origins_->Take(std::move(*event))) {
-      FERRY_RETURN_IF_ERROR(SendEvent(out));
+      if (Status sent = SendEvent(out); !sent.ok()) {
+        // A row too large for a frame, say: the subscriber's operator must learn why, or its
+        // agent only sees the connection close and tries again forever.
+        Refuse("send", sent.message());
+        return sent;
+      }
     }
     if (origins_->filtered_transactions() != filtered) {
       UpdateStatus([&](admin::StreamStatus& st) {
@@ -494,16 +509,47 @@ Status CaptureAgent::Start() {
 }
 
 void CaptureAgent::Run() {
+  milliseconds backoff{0};
   while (!stopping_) {
     auto connection = listener_->Accept(kAcceptPoll);
     ReapFinishedSessions();
     if (!connection.ok()) {
-      if (!stopping_) Logger("capture")->error("accept failed: {}", connection.message());
+      if (stopping_) continue;
+      // Out of descriptors, say: the same failure would come back at once, and the loop spin.
+      backoff = std::min(kMaxAcceptBackoff, std::max(milliseconds(10), backoff * 2));
+      Logger("capture")->error("accept failed: {}; trying again in {} ms", connection.message(),
+                               backoff.count());
+      std::this_thread::sleep_for(backoff);
       continue;
     }
-    if (*connection) StartSession(std::move(*connection));
+    backoff = milliseconds(0);
+    if (*connection == nullptr) continue;
+    if (SessionCount() >= options_.max_connections) {
+      RefuseConnection(**connection);
+      continue;
+    }
+    StartSession(std::move(*connection));
   }
   EndAllSessions();
+}
+
+size_t CaptureAgent::SessionCount() {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.size();
+}
+
+// One connection too many: told why, then closed, without a thread of its own.
+void CaptureAgent::RefuseConnection(wire::FrameConnection& connection) {
+  const std::string message = "this capture agent already serves " +
+                              std::to_string(options_.max_connections) +
+                              " connections (max_connections); try again later, or raise "
+                              "max_connections in its config";
+  Logger("capture")->warn("connection from {} refused: {}", connection.peer(), message);
+  wire::Error error;
+  error.set_code("busy");
+  error.set_message(message);
+  (void)connection.Send(wire::FrameType::kError, error);
+  connection.Close();
 }
 
 // Sessions are destroyed (joined) outside the lock: a session thread may be waiting for it.

@@ -32,6 +32,8 @@ struct CaptureAgentOptions {
   std::string auth_token;
   std::chrono::milliseconds heartbeat_interval{1000};
   size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
+  // Connections served at once, authenticated or not; one more is refused with an Error.
+  size_t max_connections = 64;
   size_t rows_per_frame = 1000;
   size_t bytes_per_frame = 1024 * 1024;  // a Changes frame is flushed at this size
   size_t copy_chunk_rows = 10000;        // rows per chunk when copying existing rows
@@ -61,6 +63,8 @@ class CaptureAgent {
   class Session;
   void StartSession(std::unique_ptr<wire::FrameConnection> connection);
   void ReapFinishedSessions();
+  size_t SessionCount();
+  void RefuseConnection(wire::FrameConnection& connection);
   void EndAllSessions();
   // Ends the other sessions of `subscriber` and waits for them: a source (a PostgreSQL slot)
   // serves one reader at a time.

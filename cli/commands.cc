@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -106,10 +108,19 @@ sigset_t BlockStopSignals() {
   return signals;
 }
 
+// Then a second signal, while the agent stops, ends the process at once: as safe as kill -9,
+// which loses nothing and applies nothing twice (ARCHITECTURE.md, invariants).
 void WaitForStopSignal(const sigset_t& signals) {
   int received = 0;
   sigwait(&signals, &received);
-  Logger("ferry")->info("received {}, stopping", strsignal(received));
+  Logger("ferry")->info("received {}, stopping (a second signal exits at once)",
+                        strsignal(received));
+  std::thread([signals] {
+    int again = 0;
+    sigwait(&signals, &again);
+    Logger("ferry")->warn("received {} again: exiting at once", strsignal(again));
+    std::_Exit(1);
+  }).detach();
 }
 
 int ConfigError(const Status& status) {
@@ -139,7 +150,7 @@ capture::ChangeSourceFactory SourceFactoryFor(const CaptureConfig& config) {
                const std::string& subscriber,
                const std::vector<std::string>&) -> Result<std::unique_ptr<capture::ChangeSource>> {
       capture::postgres::PostgresSourceOptions for_subscriber = options;
-      for_subscriber.slot = capture::postgres::SanitizeIdentifier(slot_prefix + "_" + subscriber);
+      for_subscriber.slot = capture::postgres::SlotName(slot_prefix, subscriber);
       return capture::postgres::MakePostgresSource(for_subscriber);
     };
   }
@@ -195,6 +206,10 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   options.auth_token = config->auth_token;
   options.heartbeat_interval = std::chrono::milliseconds(config->heartbeat_interval_ms);
   options.max_frame_bytes = config->max_frame_bytes;
+  options.max_connections = config->max_connections;
+  // A frame is flushed once it passes bytes_per_frame, so it may hold one more row: a quarter of
+  // the limit leaves room for rows up to three quarters of it.
+  options.bytes_per_frame = std::min(options.bytes_per_frame, config->max_frame_bytes / 4);
   options.rows_per_frame = config->rows_per_frame;
   options.copy_chunk_rows = config->copy_chunk_rows;
   options.copy_max_rows_per_second = config->copy_max_rows_per_second;
@@ -218,15 +233,16 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
 
 apply::SinkFactory SinkFactoryFor(const DatabaseConfig& target) {
   std::string dsn = target.dsn;
+  const std::chrono::milliseconds lock_timeout(target.lock_timeout_ms);
   if (target.engine == "postgres") {
     const auto zero_dates = target.zero_dates == "error" ? apply::postgres::ZeroDates::kError
                                                          : apply::postgres::ZeroDates::kNull;
     const bool synchronous_commit = target.synchronous_commit;
-    return [dsn, zero_dates, synchronous_commit] {
-      return apply::postgres::MakePostgresSink(dsn, zero_dates, synchronous_commit);
+    return [dsn, zero_dates, synchronous_commit, lock_timeout] {
+      return apply::postgres::MakePostgresSink(dsn, zero_dates, synchronous_commit, lock_timeout);
     };
   }
-  return [dsn] { return apply::mysql::MakeMysqlSink(dsn); };
+  return [dsn, lock_timeout] { return apply::mysql::MakeMysqlSink(dsn, lock_timeout); };
 }
 
 namespace {
@@ -252,6 +268,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
     options.upstreams.push_back({upstream.name, upstream.address, upstream.auth_token});
   }
   options.reconnect_delay = std::chrono::milliseconds(config->reconnect_delay_ms);
+  options.reconnect_delay_max = std::chrono::milliseconds(config->reconnect_delay_max_ms);
   options.max_frame_bytes = config->max_frame_bytes;
   options.copy_data = config->copy_data;
   options.copy_parallel_tables = config->copy_parallel_tables;

@@ -1,11 +1,13 @@
 #include "cli/config.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -32,7 +34,13 @@ constexpr int64_t kMaxFrameBytes = int64_t{1} << 30;
 constexpr int64_t kMaxRowsPerFrame = 1000000;
 constexpr int64_t kMaxCopyChunkRows = 1000000;
 constexpr int64_t kMaxCopyRowsPerSecond = 100000000;
-constexpr char kTokenHowTo[] = "head -c 32 /dev/urandom | base64 > ";
+// A token shorter than this is refused: the token is all that stands between the network and
+// the stream (or the admin endpoint), and a short one can be guessed.
+constexpr size_t kMinTokenBytes = 16;
+
+std::string TokenHowTo(const std::string& file) {
+  return "(umask 077; head -c 32 /dev/urandom | base64 > " + file + ")";
+}
 
 // ---------------------------------------------------------------------------------------------
 // Collecting problems
@@ -445,6 +453,7 @@ void ReadDatabase(const MapReader& parent, const std::string& key, bool is_sourc
   MapReader map(parent.problems(), node, path);
   std::vector<std::string> keys = {"engine", "dsn", "zero_dates", "synchronous_commit"};
   if (is_source) keys.insert(keys.end(), {"server_id", "skip_statements"});
+  if (!is_source) keys.push_back("lock_timeout_ms");
   map.CheckKeys(keys);
   static const std::vector<std::string> kEngines = {"postgres", "mariadb", "mysql"};
   if (auto engine = map.String("engine", "missing; set it to postgres, mariadb or mysql")) {
@@ -463,6 +472,7 @@ void ReadDatabase(const MapReader& parent, const std::string& key, bool is_sourc
   if (!is_source) {
     ReadTargetZeroDates(map, path, out);
     ReadTargetSynchronousCommit(map, path, out);
+    map.Integer("lock_timeout_ms", out.lock_timeout_ms, 0, kMaxIntervalMs, "milliseconds");
     return;
   }
   RefuseCaptureZeroDates(map);
@@ -485,9 +495,18 @@ std::string TrimTrailingWhitespace(std::string text) {
   return text;
 }
 
+bool LongEnough(Problems& problems, const std::string& path, const std::string& token,
+                const std::string& where) {
+  if (token.size() >= kMinTokenBytes) return true;
+  problems.Add(path, "the token in " + where + " is " + std::to_string(token.size()) +
+                         " bytes; use at least " + std::to_string(kMinTokenBytes) +
+                         ", e.g. one made by " + TokenHowTo("secret.token"));
+  return false;
+}
+
 std::optional<std::string> ReadTokenFile(Problems& problems, const std::string& path,
                                          const fs::path& file) {
-  const std::string create = "; create it with: " + std::string(kTokenHowTo) + file.string();
+  const std::string create = "; create it with: " + TokenHowTo(file.string());
   std::error_code ec;
   if (fs::is_directory(file, ec)) {
     problems.Add(path, "cannot read " + Quote(file.string()) + ": it is a directory" + create);
@@ -506,6 +525,19 @@ std::optional<std::string> ReadTokenFile(Problems& problems, const std::string& 
     problems.Add(path, Quote(file.string()) + " is empty; put the shared token in it" + create);
     return std::nullopt;
   }
+  // As ssh does with private keys. The file's group may read it (e.g. a ferry group).
+  struct stat info {};
+  if (stat(file.c_str(), &info) == 0 && (info.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    problems.Add(path, Quote(file.string()) + " can be " +
+                           ((info.st_mode & S_IROTH) != 0 ? "read" : "written") +
+                           " by every user (mode " + mode +
+                           "); a token must be private: chmod 600 " + file.string() +
+                           " (or 640, with the file's group one the agent's user is in)");
+    return std::nullopt;
+  }
+  if (!LongEnough(problems, path, token, Quote(file.string()))) return std::nullopt;
   return token;
 }
 
@@ -527,8 +559,8 @@ void ReadToken(const MapReader& map, const fs::path& config_dir, const std::stri
     map.problems().Add(
         map.PathOf(file_key),
         "missing " + what + ": set " + file_key +
-            " (a file holding the shared token; create one with: " + std::string(kTokenHowTo) +
-            "secret.token) or " + env_key + " (an environment variable holding it)");
+            " (a file holding the shared token; create one with: " + TokenHowTo("secret.token") +
+            ") or " + env_key + " (an environment variable holding it)");
     return;
   }
   if (from_file) {
@@ -546,6 +578,10 @@ void ReadToken(const MapReader& map, const fs::path& config_dir, const std::stri
     map.problems().Add(map.PathOf(env_key),
                        "environment variable " + *variable +
                            " is not set or empty; export it before starting ferry");
+    return;
+  }
+  if (!LongEnough(map.problems(), map.PathOf(env_key), token,
+                  "environment variable " + *variable)) {
     return;
   }
   out = token;
@@ -672,18 +708,20 @@ std::string DefaultIdentifier(const std::string& node) {
 
 void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys({"node", "source", "listen", "auth_token_file", "auth_token_env", "admin",
-                 "admin_token_file", "admin_token_env", "tables", "publication", "slot_prefix",
-                 "heartbeat_interval_ms", "max_frame_bytes", "rows_per_frame", "copy_chunk_rows",
-                 "copy_max_rows_per_second", "forward_remote_changes", "log_level"},
-                {{"target", kWrongFile},
-                 {"copy_data", kWrongFile},
-                 {"copy_parallel_tables", kWrongFile},
-                 {"create_tables", kWrongFile},
-                 {"grouping", kWrongFile},
-                 {"upstreams", kWrongFile},
-                 {"mappings", kWrongFile},
-                 {"reconnect_delay_ms", kWrongFile}});
+  map.CheckKeys(
+      {"node", "source", "listen", "auth_token_file", "auth_token_env", "admin", "admin_token_file",
+       "admin_token_env", "tables", "publication", "slot_prefix", "max_connections",
+       "heartbeat_interval_ms", "max_frame_bytes", "rows_per_frame", "copy_chunk_rows",
+       "copy_max_rows_per_second", "forward_remote_changes", "log_level"},
+      {{"target", kWrongFile},
+       {"copy_data", kWrongFile},
+       {"copy_parallel_tables", kWrongFile},
+       {"create_tables", kWrongFile},
+       {"grouping", kWrongFile},
+       {"upstreams", kWrongFile},
+       {"mappings", kWrongFile},
+       {"reconnect_delay_ms", kWrongFile},
+       {"reconnect_delay_max_ms", kWrongFile}});
   const auto node = map.String("node", "missing; name this agent, e.g. node: east");
   CheckName(problems, "node", node);
   if (node) config.node = *node;
@@ -701,6 +739,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   map.Integer("heartbeat_interval_ms", config.heartbeat_interval_ms, 10, kMaxIntervalMs,
               "milliseconds");
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
+  map.Integer("max_connections", config.max_connections, 1, 10000, "connections");
   map.Integer("rows_per_frame", config.rows_per_frame, 1, kMaxRowsPerFrame, "rows");
   map.Integer("copy_chunk_rows", config.copy_chunk_rows, 1, kMaxCopyChunkRows, "rows");
   map.Integer("copy_max_rows_per_second", config.copy_max_rows_per_second, 0, kMaxCopyRowsPerSecond,
@@ -1077,8 +1116,8 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   const MapReader map(problems, root, "");
   map.CheckKeys(
       {"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env", "mappings",
-       "reconnect_delay_ms", "max_frame_bytes", "copy_data", "copy_parallel_tables",
-       "create_tables", "grouping", "mode", "conflicts", "log_level"},
+       "reconnect_delay_ms", "reconnect_delay_max_ms", "max_frame_bytes", "copy_data",
+       "copy_parallel_tables", "create_tables", "grouping", "mode", "conflicts", "log_level"},
       {{"source", kCaptureKey},
        {"copy_chunk_rows", kCaptureKey},
        {"copy_max_rows_per_second", kCaptureKey},
@@ -1100,6 +1139,15 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
   ReadMappings(map, config.mappings);
   map.Integer("reconnect_delay_ms", config.reconnect_delay_ms, 10, kMaxIntervalMs, "milliseconds");
+  map.Integer("reconnect_delay_max_ms", config.reconnect_delay_max_ms, 10, kMaxIntervalMs,
+              "milliseconds");
+  if (config.reconnect_delay_max_ms < config.reconnect_delay_ms) {
+    problems.Add("reconnect_delay_max_ms",
+                 std::to_string(config.reconnect_delay_max_ms) +
+                     " is less than reconnect_delay_ms (" +
+                     std::to_string(config.reconnect_delay_ms) +
+                     "); the waits grow from the first to the most, so make it at least that");
+  }
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
   map.Boolean("copy_data", config.copy_data);
   map.Integer("copy_parallel_tables", config.copy_parallel_tables, 1,

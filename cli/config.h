@@ -28,6 +28,8 @@ struct DatabaseConfig {
   // flush) instead of off, where acks wait for the flush instead (as a PostgreSQL subscription
   // does by default).
   bool synchronous_commit = false;
+  // Targets: the longest a statement waits for a lock another session holds; 0: no limit.
+  int64_t lock_timeout_ms = 60000;
   // Binlog sources: statements (by position) to pass over although they change rows of
   // replicated tables without row events; see capture/mysql/mysql_source.h.
   std::vector<std::string> skip_statements;
@@ -46,6 +48,7 @@ struct CaptureConfig {
   std::string slot_prefix;          // default: ferry_<node>; slot = <prefix>_<subscriber>
   int heartbeat_interval_ms = 1000;
   size_t max_frame_bytes = 16 * 1024 * 1024;
+  size_t max_connections = 64;  // connections served at once, authenticated or not
   size_t rows_per_frame = 1000;
   size_t copy_chunk_rows = 10000;       // rows per chunk when copying a table's existing rows
   size_t copy_max_rows_per_second = 0;  // per subscriber's copy, to spare the source; 0: no limit
@@ -69,7 +72,10 @@ struct ApplyConfig {
   std::string admin = "127.0.0.1:7481";
   std::string admin_token;  // optional bearer token for the admin endpoint
   std::vector<apply::MappingRule> mappings;
+  // After a failure the stream connects again after reconnect_delay_ms, then waits twice as long
+  // after each further failure (with jitter), up to reconnect_delay_max_ms, until it applies.
   int reconnect_delay_ms = 1000;
+  int reconnect_delay_max_ms = 30000;
   size_t max_frame_bytes = 16 * 1024 * 1024;
   // A new subscriber first copies the existing rows of every replicated table (as PostgreSQL's
   // copy_data). false: the target was seeded by other means; only changes are streamed. In

@@ -22,7 +22,7 @@ class ConfigTest : public ::testing::Test {
     std::string pattern = (fs::temp_directory_path() / "ferry-config-test-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
-    Write("secret.token", "s3cret-token\n");
+    Write("secret.token", "s3cret-token-0123456789\n");
   }
   void TearDown() override {
     std::error_code ec;
@@ -33,6 +33,9 @@ class ConfigTest : public ::testing::Test {
     const fs::path path = dir_ / name;
     fs::create_directories(path.parent_path());
     std::ofstream(path, std::ios::binary) << contents;
+    // Ferry refuses a token file that every user may read, as a deployment must keep it.
+    if (path.extension() == ".token")
+      fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
     return path.string();
   }
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
@@ -107,7 +110,7 @@ log_level: debug
   EXPECT_EQ(config->source.engine, "postgres");
   EXPECT_EQ(config->source.dsn, "host=db port=5432 dbname=app user=ferry");
   EXPECT_EQ(config->listen, "0.0.0.0:7500");
-  EXPECT_EQ(config->auth_token, "s3cret-token");
+  EXPECT_EQ(config->auth_token, "s3cret-token-0123456789");
   EXPECT_EQ(config->admin, "[::1]:9000");
   EXPECT_EQ(config->tables, (std::vector<std::string>{"public.orders", "inventory.*"}));
   EXPECT_EQ(config->publication, "my_pub");
@@ -373,7 +376,7 @@ TEST_F(ConfigTest, AbsoluteTokenPath) {
   yaml.replace(yaml.find("secret.token"), 12, Path("secret.token"));
   auto config = LoadCaptureConfig(Write("sub/capture.yaml", yaml));
   ASSERT_TRUE(config.ok()) << config.message();
-  EXPECT_EQ(config->auth_token, "s3cret-token");
+  EXPECT_EQ(config->auth_token, "s3cret-token-0123456789");
 }
 
 TEST_F(ConfigTest, MissingTokenFileNamesThePathAndHowToCreateIt) {
@@ -382,9 +385,9 @@ TEST_F(ConfigTest, MissingTokenFileNamesThePathAndHowToCreateIt) {
   const std::string error = CaptureError(yaml);
   const std::string token = (dir_ / "missing.token").string();
   EXPECT_TRUE(Contains(error, ": auth_token_file: cannot read \"" + token +
-                                  "\": No such file or directory; create it with: head -c 32 "
-                                  "/dev/urandom | base64 > " +
-                                  token))
+                                  "\": No such file or directory; create it with: (umask 077; "
+                                  "head -c 32 /dev/urandom | base64 > " +
+                                  token + ")"))
       << error;
 }
 
@@ -406,6 +409,38 @@ TEST_F(ConfigTest, TokenPathThatIsADirectory) {
   EXPECT_TRUE(Contains(CaptureError(yaml), "tokdir\": it is a directory"));
 }
 
+// A token is all that stands between the network and the stream: short ones and files every
+// user may read are refused, as ssh refuses such private keys.
+TEST_F(ConfigTest, ShortTokensAndTokenFilesEveryoneMayReadAreRefused) {
+  Write("short.token", "s3cret\n");
+  std::string with_short = kCapture;
+  with_short.replace(with_short.find("secret.token"), 12, "short.token");
+  EXPECT_TRUE(Contains(CaptureError(with_short),
+                       "the token in \"" + Path("short.token") + "\" is 6 bytes; use at least 16"));
+
+  Write("open.token", "a-long-enough-token-0123456789\n");
+  fs::permissions(Path("open.token"), fs::perms::others_read, fs::perm_options::add);
+  std::string with_open = kCapture;
+  with_open.replace(with_open.find("secret.token"), 12, "open.token");
+  EXPECT_TRUE(Contains(CaptureError(with_open),
+                       "\"" + Path("open.token") +
+                           "\" can be read by every user (mode 0604); a token must be private: "
+                           "chmod 600 " +
+                           Path("open.token")));
+  // The group may read it (a ferry group, say).
+  fs::permissions(Path("open.token"), fs::perms::others_read, fs::perm_options::remove);
+  fs::permissions(Path("open.token"), fs::perms::group_read, fs::perm_options::add);
+  EXPECT_TRUE(LoadCaptureConfig(Write("capture-open.yaml", with_open)).ok());
+
+  setenv("FERRY_CONFIG_TEST_SHORT", "short", 1);
+  std::string from_env = kCapture;
+  from_env.replace(from_env.find("auth_token_file: secret.token"), 29,
+                   "auth_token_env: FERRY_CONFIG_TEST_SHORT");
+  EXPECT_TRUE(Contains(CaptureError(from_env),
+                       "the token in environment variable FERRY_CONFIG_TEST_SHORT is 5 bytes"));
+  unsetenv("FERRY_CONFIG_TEST_SHORT");
+}
+
 TEST_F(ConfigTest, EmptyTokenFile) {
   Write("empty.token", " \n\n");
   std::string yaml = kCapture;
@@ -419,10 +454,10 @@ TEST_F(ConfigTest, TokenFromEnvironment) {
   std::string yaml = kCapture;
   yaml.replace(yaml.find("auth_token_file: secret.token"), 29,
                "auth_token_env: FERRY_CONFIG_TEST_TOKEN");
-  setenv("FERRY_CONFIG_TEST_TOKEN", "from-env\n", 1);
+  setenv("FERRY_CONFIG_TEST_TOKEN", "from-env-0123456789\n", 1);
   auto config = LoadCaptureConfig(Write("capture.yaml", yaml));
   ASSERT_TRUE(config.ok()) << config.message();
-  EXPECT_EQ(config->auth_token, "from-env");
+  EXPECT_EQ(config->auth_token, "from-env-0123456789");
 
   unsetenv("FERRY_CONFIG_TEST_TOKEN");
   EXPECT_TRUE(
@@ -443,19 +478,19 @@ TEST_F(ConfigTest, AdminTokenIsOptionalAndReadLikeTheAuthToken) {
   ASSERT_TRUE(without.ok()) << without.message();
   EXPECT_EQ(without->admin_token, "");
 
-  Write("admin.token", "admin-secret\n");
+  Write("admin.token", "admin-secret-0123456789\n");
   auto capture = LoadCaptureConfig(
       Write("capture.yaml", std::string(kCapture) + "admin_token_file: admin.token\n"));
   ASSERT_TRUE(capture.ok()) << capture.message();
-  EXPECT_EQ(capture->admin_token, "admin-secret");
-  EXPECT_EQ(capture->auth_token, "s3cret-token");
+  EXPECT_EQ(capture->admin_token, "admin-secret-0123456789");
+  EXPECT_EQ(capture->auth_token, "s3cret-token-0123456789");
 
-  setenv("FERRY_CONFIG_TEST_ADMIN", "from-env", 1);
+  setenv("FERRY_CONFIG_TEST_ADMIN", "from-env-0123456789", 1);
   auto apply = LoadApplyConfig(
       Write("apply.yaml", std::string(kApply) + "admin_token_env: FERRY_CONFIG_TEST_ADMIN\n"));
   unsetenv("FERRY_CONFIG_TEST_ADMIN");
   ASSERT_TRUE(apply.ok()) << apply.message();
-  EXPECT_EQ(apply->admin_token, "from-env");
+  EXPECT_EQ(apply->admin_token, "from-env-0123456789");
 
   const std::string both =
       ApplyError(std::string(kApply) + "admin_token_file: admin.token\nadmin_token_env: X\n");
@@ -468,7 +503,7 @@ TEST_F(ConfigTest, AdminTokenIsOptionalAndReadLikeTheAuthToken) {
 // --- apply -----------------------------------------------------------------------------------
 
 TEST_F(ConfigTest, ApplyLoadsEveryField) {
-  setenv("FERRY_CONFIG_TEST_SOUTH", "south-token", 1);
+  setenv("FERRY_CONFIG_TEST_SOUTH", "south-token-0123456789", 1);
   const std::string path = Write("apply.yaml", R"(
 node: west
 target:
@@ -490,6 +525,7 @@ mappings:
     types: {active: boolean, flags: integer}
   - source: public.customers
 reconnect_delay_ms: 5000
+reconnect_delay_max_ms: 60000
 max_frame_bytes: 65536
 log_level: warn
 )");
@@ -502,10 +538,10 @@ log_level: warn
   ASSERT_EQ(config->upstreams.size(), 2u);
   EXPECT_EQ(config->upstreams[0].name, "east");
   EXPECT_EQ(config->upstreams[0].address, "10.0.0.1:7400");
-  EXPECT_EQ(config->upstreams[0].auth_token, "s3cret-token");
+  EXPECT_EQ(config->upstreams[0].auth_token, "s3cret-token-0123456789");
   EXPECT_EQ(config->upstreams[1].name, "south");
   EXPECT_EQ(config->upstreams[1].address, "[fd00::1]:7401");
-  EXPECT_EQ(config->upstreams[1].auth_token, "south-token");
+  EXPECT_EQ(config->upstreams[1].auth_token, "south-token-0123456789");
   EXPECT_EQ(config->admin, "0.0.0.0:9481");
   ASSERT_EQ(config->mappings.size(), 2u);
   const apply::MappingRule& orders = config->mappings[0];
@@ -520,6 +556,7 @@ log_level: warn
   EXPECT_EQ(config->mappings[1].source, "public.customers");
   EXPECT_EQ(config->mappings[1].target, "");
   EXPECT_EQ(config->reconnect_delay_ms, 5000);
+  EXPECT_EQ(config->reconnect_delay_max_ms, 60000);
   EXPECT_EQ(config->max_frame_bytes, 65536u);
   EXPECT_EQ(config->log_level, "warn");
   unsetenv("FERRY_CONFIG_TEST_SOUTH");
@@ -531,10 +568,33 @@ TEST_F(ConfigTest, ApplyDefaults) {
   EXPECT_EQ(config->admin, "127.0.0.1:7481");
   EXPECT_TRUE(config->mappings.empty());
   EXPECT_EQ(config->reconnect_delay_ms, 1000);
+  EXPECT_EQ(config->reconnect_delay_max_ms, 30000);
+  EXPECT_EQ(config->target.lock_timeout_ms, 60000);
   EXPECT_EQ(config->max_frame_bytes, 16u * 1024 * 1024);
   EXPECT_TRUE(config->copy_data);       // as PostgreSQL's copy_data: a new replica is filled
   EXPECT_FALSE(config->create_tables);  // target tables are the operator's unless asked
   EXPECT_EQ(config->log_level, "info");
+}
+
+TEST_F(ConfigTest, LockTimeoutIsATargetSetting) {
+  std::string yaml = kApply;
+  const size_t target = yaml.find("target:");
+  ASSERT_NE(target, std::string::npos);
+  yaml.insert(yaml.find('\n', yaml.find("dsn:", target)) + 1, "  lock_timeout_ms: 2500\n");
+  auto config = LoadApplyConfig(Write("apply.yaml", yaml));
+  ASSERT_TRUE(config.ok()) << config.message() << "\n" << yaml;
+  EXPECT_EQ(config->target.lock_timeout_ms, 2500);
+  std::string source = kCapture;
+  source.insert(source.find('\n', source.find("dsn:")) + 1, "  lock_timeout_ms: 2500\n");
+  EXPECT_TRUE(Contains(CaptureError(source), "unknown key \"lock_timeout_ms\"")) << source;
+}
+
+TEST_F(ConfigTest, TheLongestReconnectWaitIsNoShorterThanTheFirst) {
+  const std::string error =
+      ApplyError(std::string(kApply) + "reconnect_delay_ms: 5000\nreconnect_delay_max_ms: 1000\n");
+  EXPECT_TRUE(Contains(error, Path("apply.yaml") + ": reconnect_delay_max_ms: 1000 is less than "
+                                                   "reconnect_delay_ms (5000)"))
+      << error;
 }
 
 TEST_F(ConfigTest, CreateTablesIsABoolean) {
@@ -1077,7 +1137,9 @@ TEST_F(ConfigTest, ExampleConfigsLoad) {
     const fs::path copy = dir_ / fs::relative(entry.path(), examples);
     fs::create_directories(copy.parent_path());
     fs::copy_file(entry.path(), copy, fs::copy_options::overwrite_existing);
-    std::ofstream(copy.parent_path() / "secret.token") << "example-token\n";
+    std::ofstream(copy.parent_path() / "secret.token") << "example-token-0123456789\n";
+    fs::permissions(copy.parent_path() / "secret.token",
+                    fs::perms::owner_read | fs::perms::owner_write);
     if (name == "capture.yaml") {
       auto config = LoadCaptureConfig(copy.string());
       EXPECT_TRUE(config.ok()) << config.message();
@@ -1104,7 +1166,7 @@ TEST_F(ConfigTest, ExampleMappingsLoad) {
     if (line == "mappings: []") continue;
     yaml += line + "\n";
   }
-  Write("secret.token", "example-token\n");
+  Write("secret.token", "example-token-0123456789\n");
   auto config = LoadApplyConfig(Write("apply.yaml", yaml));
   ASSERT_TRUE(config.ok()) << config.message();
   ASSERT_EQ(config->mappings.size(), 1u);

@@ -53,7 +53,7 @@ done
 east() { psql -q -h 127.0.0.1 -p "$EAST_PORT" -U postgres -d app "$@"; }
 west() { psql -q -h 127.0.0.1 -p "$WEST_PORT" -U postgres -d app "$@"; }
 
-head -c 32 /dev/urandom | base64 > "$QS/secret.token"
+(umask 077; head -c 32 /dev/urandom | base64 >"$QS/secret.token")
 cat > "$QS/capture.yaml" <<YAML
 node: east
 source:

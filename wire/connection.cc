@@ -221,6 +221,10 @@ FrameConnection::~FrameConnection() {
   impl_->socket.close(ignored);
 }
 
+void FrameConnection::SetMaxReceiveBytes(size_t bytes) {
+  impl_->decoder.set_max_frame_bytes(bytes);
+}
+
 Status FrameConnection::Send(FrameType type, const google::protobuf::MessageLite& message) {
   const std::string what = "send " + FrameTypeName(type) + " frame to " + impl_->peer;
   // Check the size before serializing: an oversized frame would only be refused by the peer.
@@ -228,7 +232,8 @@ Status FrameConnection::Send(FrameType type, const google::protobuf::MessageLite
   if (length > impl_->max_frame_bytes) {
     return Status::Error(what + ": frame of " + std::to_string(length) +
                          " bytes exceeds the maximum of " + std::to_string(impl_->max_frame_bytes) +
-                         " (max_frame_bytes); split large transactions across Changes frames");
+                         " (max_frame_bytes): a row this large needs a larger max_frame_bytes "
+                         "in both agents' configs");
   }
   const std::string frame = EncodeFrame(type, message);
 

@@ -33,6 +33,10 @@ class FrameConnection {
   // The next frame; nullopt if none arrived within `timeout`; an error when the peer closed the
   // connection, the connection broke, or the bytes are not a valid frame.
   Result<std::optional<Frame>> Receive(std::chrono::milliseconds timeout);
+  // The largest frame Receive accepts from now on; Send's limit stays. A server keeps it small
+  // until the peer has authenticated, so that a stranger cannot make it hold a large buffer.
+  // Call from the thread that receives.
+  void SetMaxReceiveBytes(size_t bytes);
   // Shuts the socket down; pending and later Send/Receive calls fail. Idempotent and callable
   // from any thread; the descriptor itself is released by the destructor.
   void Close();

@@ -64,6 +64,8 @@ class FrameDecoder {
   Result<std::optional<Frame>> Next();
   // Bytes received but not yet consumed (a partial frame).
   size_t buffered() const { return buffer_.size() - consumed_; }
+  // The largest frame accepted from now on (e.g. raised once the peer has authenticated).
+  void set_max_frame_bytes(size_t bytes) { max_frame_bytes_ = bytes; }
 
  private:
   // Drops consumed bytes from the front of buffer_ so it does not grow with the stream.

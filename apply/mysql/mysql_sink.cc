@@ -14,6 +14,7 @@
 #include <charconv>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -203,6 +204,22 @@ constexpr size_t kMaxRowsPerInsert = 10000;
 constexpr int kErrDupEntry = 1062;
 constexpr int kErrDupEntryWithKeyName = 1586;
 constexpr int kErrBadNull = 1048;
+constexpr int kErrLockWaitTimeout = 1205;
+
+constexpr char kLockTimeoutHint[] =
+    ": another session of the target held a lock on the row or table for longer than the apply "
+    "agent's target.lock_timeout_ms; information_schema.INNODB_LOCK_WAITS and the processlist "
+    "name it. The stream retries by itself";
+
+// Both waits: for a row lock (InnoDB) and for a table's metadata lock (LOCK TABLES, DDL). The
+// server counts whole seconds; no limit (0) is each variable's largest value.
+std::string LockTimeoutSetting(std::chrono::milliseconds timeout) {
+  const int64_t seconds = (timeout.count() + 999) / 1000;
+  const int64_t row_lock = timeout.count() == 0 ? 100000000 : std::min<int64_t>(seconds, 100000000);
+  const int64_t table_lock = timeout.count() == 0 ? 31536000 : std::min<int64_t>(seconds, 31536000);
+  return "SET SESSION innodb_lock_wait_timeout = " + std::to_string(row_lock) +
+         ", lock_wait_timeout = " + std::to_string(table_lock);
+}
 
 // One multi-row INSERT of a copy chunk carries at most this many bytes (as mariadb-dump's
 // extended inserts, large enough that the statement's own cost no longer counts).
@@ -263,10 +280,12 @@ sql::ConnectOptionsMap ConnectOptions(const Dsn& dsn) {
 
 class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn> {
  public:
-  explicit MysqlSink(std::string dsn) : dsn_(std::move(dsn)), log_(Logger("apply.mysql")) {}
+  MysqlSink(std::string dsn, std::chrono::milliseconds lock_timeout)
+      : dsn_(std::move(dsn)), lock_timeout_(lock_timeout), log_(Logger("apply.mysql")) {}
   ~MysqlSink() override { Close(); }
 
   Status Open() override;
+  void Cancel() override;
   Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) override;
   Result<std::vector<CopyProgress>> ReadCopyProgress(const std::string& upstream) override;
   Status BeginCopyTransaction() override;
@@ -423,6 +442,10 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   std::string HintIdent(const std::string& name) const override { return QuoteIdent(name); }
 
   const std::string dsn_;
+  const std::chrono::milliseconds lock_timeout_;
+  // The server's id of the connection, for Cancel()'s KILL QUERY from a connection of its own.
+  std::mutex cancel_mutex_;
+  std::optional<uint64_t> connection_id_;
   std::shared_ptr<spdlog::logger> log_;
   std::string product_ = "server";  // "MariaDB" or "MySQL" once connected
   int last_error_code_ = 0;
@@ -461,7 +484,8 @@ Status MysqlSink::Guard(Body&& body) {
     if (e.getErrorCode() >= 2000 && e.getErrorCode() < 3000) {
       return Status::Error("client error " + code + ": " + e.what());
     }
-    return Status::Error(product_ + " error " + code + ": " + e.what());
+    const std::string hint = e.getErrorCode() == kErrLockWaitTimeout ? kLockTimeoutHint : "";
+    return Status::Error(product_ + " error " + code + ": " + e.what() + hint);
   } catch (const std::exception& e) {
     return Status::Error(std::string("Connector/C++: ") + e.what());
   } catch (...) {
@@ -470,6 +494,10 @@ Status MysqlSink::Guard(Body&& body) {
 }
 
 void MysqlSink::Close() {
+  {
+    std::lock_guard lock(cancel_mutex_);
+    connection_id_.reset();
+  }
   statements_.clear();
   if (conn_ != nullptr) {
     (void)Guard([&] { conn_->close(); });
@@ -664,7 +692,8 @@ Status MysqlSink::Open() {
     return Status::Error("connect to target MySQL/MariaDB at " + where + ": " +
                          connected.message() + ": check the target dsn and that the server is up");
   }
-  Result<std::vector<Row>> version = Query("SELECT VERSION(), @@max_allowed_packet", {});
+  Result<std::vector<Row>> version =
+      Query("SELECT VERSION(), @@max_allowed_packet, CONNECTION_ID()", {});
   if (!version.ok()) {
     Close();
     return version.status().WithContext("read the target's version");
@@ -675,10 +704,15 @@ Status MysqlSink::Open() {
     copy_statement_bytes_ = std::min<uint64_t>(kCopyStatementBytes, *packet / 2);
   }
   product_ = server_version.find("MariaDB") != std::string::npos ? "MariaDB" : "MySQL";
+  {
+    std::lock_guard lock(cancel_mutex_);
+    connection_id_ = Number(FirstValue(*version, 2));
+  }
   Status status = Guard([&] { conn_->setAutoCommit(false); });
   for (const char* sql : kSessionSettings) {
     if (status.ok()) status = Exec(sql);
   }
+  if (status.ok()) status = Exec(LockTimeoutSetting(lock_timeout_));
   if (!status.ok()) {
     Close();
     return status.WithContext("configure target session");
@@ -692,6 +726,28 @@ Status MysqlSink::Open() {
   log_->info("connected to target {} (database {})", server_version,
              dsn->dbname.empty() ? "none" : dsn->dbname);
   return Status::Ok();
+}
+
+// Connector/C++ has no cancel call: a second connection asks the server to end the statement.
+// Only the statement goes (KILL QUERY); the sink's own call then fails as after any error.
+void MysqlSink::Cancel() {
+  std::optional<uint64_t> id;
+  {
+    std::lock_guard lock(cancel_mutex_);
+    id = connection_id_;
+  }
+  if (!id) return;
+  Result<Dsn> dsn = ParseDsn(dsn_);
+  if (!dsn.ok()) return;
+  try {
+    sql::ConnectOptionsMap options = ConnectOptions(*dsn);
+    std::unique_ptr<sql::Connection> killer(Driver()->connect(options));
+    std::unique_ptr<sql::Statement> statement(killer->createStatement());
+    statement->execute("KILL QUERY " + std::to_string(*id));
+    log_->info("stopping: asked the target to end the running statement (KILL QUERY {})", *id);
+  } catch (const std::exception& e) {
+    log_->warn("stopping: could not ask the target to end the running statement: {}", e.what());
+  }
 }
 
 // Acks are only as durable as the target's commits (see the header).
@@ -1167,8 +1223,8 @@ Result<IndexDdl> MysqlSink::CreateIndexes(const NewTable& table,
 
 }  // namespace
 
-std::unique_ptr<Sink> MakeMysqlSink(std::string dsn) {
-  return std::make_unique<MysqlSink>(std::move(dsn));
+std::unique_ptr<Sink> MakeMysqlSink(std::string dsn, std::chrono::milliseconds lock_timeout) {
+  return std::make_unique<MysqlSink>(std::move(dsn), lock_timeout);
 }
 
 }  // namespace ferry::apply::mysql

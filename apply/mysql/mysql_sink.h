@@ -64,6 +64,10 @@
 namespace ferry::apply::mysql {
 
 // dsn: "host=127.0.0.1 port=3306 user=ferry password=... dbname=app" (see ParseDsn).
-std::unique_ptr<Sink> MakeMysqlSink(std::string dsn);
+// lock_timeout: the longest a statement waits for a row lock (innodb_lock_wait_timeout) or a
+// table's metadata lock (lock_wait_timeout) held by another session, in whole seconds rounded
+// up; 0: no limit. Longer fails the stream with an error that says so.
+std::unique_ptr<Sink> MakeMysqlSink(std::string dsn,
+                                    std::chrono::milliseconds lock_timeout = kDefaultLockTimeout);
 
 }  // namespace ferry::apply::mysql

@@ -6,6 +6,7 @@
 #include "apply/key_range_sql.h"
 #include "apply/row_applier.h"
 #include "apply/sink_text.h"
+#include "common/redact.h"
 
 namespace ferry::apply::mysql {
 namespace {
@@ -41,7 +42,7 @@ Result<std::string> Unquote(const std::string& text, size_t* pos) {
     if (c == '\\' && *pos + 1 < text.size()) ++*pos;
     value.push_back(text[*pos]);
   }
-  return Status::Error("unterminated quoted value in the target dsn");
+  return Status::Error("target dsn: a quoted value has no closing quote");
 }
 
 Status SetNumber(const std::string& key, const std::string& value, unsigned max, unsigned* out) {
@@ -76,9 +77,13 @@ Status SetKey(const std::string& key, const std::string& value, Dsn* dsn) {
     FERRY_RETURN_IF_ERROR(SetNumber(key, value, 86400, &number));
     (key == "read_timeout" ? dsn->read_timeout : dsn->write_timeout) = number;
   } else {
-    return Status::Error("target dsn: unknown key \"" + key +
-                         "\" (known: host, port, user, password, dbname, socket, "
-                         "connect_timeout, read_timeout, write_timeout)");
+    // Not quoted back: with an unquoted password holding a space and '=', this "key" is part of
+    // the password.
+    return Status::Error(
+        "target dsn: an unknown key (known: host, port, user, password, dbname, "
+        "socket, connect_timeout, read_timeout, write_timeout; quote values "
+        "that hold spaces, password='...')" +
+        std::string(kDsnNotShown));
   }
   return Status::Ok();
 }
@@ -400,9 +405,10 @@ Result<Dsn> ParseDsn(const std::string& text) {
     if (pos == std::string::npos) break;
     const size_t equals = text.find('=', pos);
     if (equals == std::string::npos) {
-      return Status::Error("target dsn: \"" + text.substr(pos) +
-                           "\" is not key=value (e.g. host=127.0.0.1 port=3306 user=ferry "
-                           "dbname=app)");
+      return Status::Error("target dsn: the text from byte " + std::to_string(pos) +
+                           " on is not key=value (e.g. host=127.0.0.1 port=3306 user=ferry "
+                           "dbname=app; quote values that hold spaces, password='...')" +
+                           std::string(kDsnNotShown));
     }
     const std::string key = text.substr(pos, equals - pos);
     pos = equals + 1;

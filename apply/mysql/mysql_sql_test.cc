@@ -265,13 +265,27 @@ TEST(MysqlSqlTest, ParseDsn) {
   EXPECT_EQ(defaults->port, 3306);
   EXPECT_EQ(ParseDsn("password=''").value().password, "");
 
-  EXPECT_EQ(ParseDsn("host=x sslmode=require").message(),
-            "target dsn: unknown key \"sslmode\" (known: host, port, user, password, dbname, "
-            "socket, connect_timeout, read_timeout, write_timeout)");
+  EXPECT_NE(ParseDsn("host=x sslmode=require")
+                .message()
+                .find("target dsn: an unknown key (known: host, port, user, password, dbname, "
+                      "socket, connect_timeout, read_timeout, write_timeout;"),
+            std::string::npos);
   EXPECT_EQ(ParseDsn("port=70000").message(), "target dsn: port=70000 is not a number up to 65535");
   EXPECT_FALSE(ParseDsn("port=33x").ok());
   EXPECT_FALSE(ParseDsn("password='open").ok());
   EXPECT_TRUE(ParseDsn("host").message().find("is not key=value") != std::string::npos);
+}
+
+// An unquoted password with a space splits into words the parser cannot read; its errors never
+// show them (they reach the log, /status and the other agent).
+TEST(MysqlDsnTest, ErrorsNeverShowAPassword) {
+  for (const std::string dsn : {"user=a password=top secret", "user=a password=top sec=ret",
+                                "user=a password='top secret"}) {
+    const std::string message = ParseDsn(dsn).message();
+    EXPECT_FALSE(message.empty()) << dsn;
+    EXPECT_EQ(message.find("top"), std::string::npos) << message;
+    EXPECT_EQ(message.find("sec"), std::string::npos) << message;
+  }
 }
 
 }  // namespace

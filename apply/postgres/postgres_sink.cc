@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
@@ -10,6 +11,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -21,6 +23,7 @@
 #include "apply/postgres/pg_text.h"
 #include "apply/row_applier.h"
 #include "common/log.h"
+#include "common/redact.h"
 #include "wire/position.h"
 
 namespace ferry::apply::postgres {
@@ -58,6 +61,13 @@ constexpr int kStagedWritesAfterClash = 16;
 constexpr char kUniqueViolation[] = "23505";
 // ON CONFLICT DO UPDATE met one row twice: two staged rows have the same key on the target.
 constexpr char kCardinalityViolation[] = "21000";
+
+// SQLSTATE lock_not_available: lock_timeout expired.
+constexpr char kLockNotAvailable[] = "55P03";
+constexpr char kLockTimeoutHint[] =
+    ": another session of the target held a lock on the row or table for longer than the apply "
+    "agent's target.lock_timeout_ms; pg_locks and pg_stat_activity name it. The stream retries "
+    "by itself";
 
 constexpr const char* kSessionSettings[] = {
     "SET TimeZone = 'UTC'",         "SET DateStyle = ISO",
@@ -267,6 +277,8 @@ std::string ServerMessage(PGconn* conn, const PGresult* result) {
   if (const char* hint = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT)) {
     message += " (HINT: " + std::string(hint) + ")";
   }
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  if (state != nullptr && std::string(state) == kLockNotAvailable) message += kLockTimeoutHint;
   return OneLine(message);
 }
 
@@ -336,14 +348,21 @@ void LogNotice(void* logger, const char* message) {
 
 class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColumn> {
  public:
-  PostgresSink(std::string dsn, ZeroDates zero_dates, bool synchronous_commit)
+  PostgresSink(std::string dsn, ZeroDates zero_dates, bool synchronous_commit,
+               std::chrono::milliseconds lock_timeout)
       : dsn_(std::move(dsn)),
         zero_dates_(zero_dates),
         synchronous_commit_(synchronous_commit),
+        lock_timeout_(lock_timeout),
         log_(Logger("apply.postgres")) {}
   ~PostgresSink() override { Close(); }
 
   Status Open() override;
+  void Cancel() override {
+    std::lock_guard lock(cancel_mutex_);
+    char error[256];
+    if (cancel_ != nullptr) (void)PQcancel(cancel_, error, sizeof error);
+  }
   Result<std::optional<wire::Position>> ReadCheckpoint(const std::string& upstream) override;
   Result<std::vector<CopyProgress>> ReadCopyProgress(const std::string& upstream) override;
   Status BeginCopyTransaction() override;
@@ -563,6 +582,10 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
   const std::string dsn_;
   const ZeroDates zero_dates_;
   const bool synchronous_commit_;
+  const std::chrono::milliseconds lock_timeout_;
+  // What Cancel() needs, made at Open: libpq's cancel request may be sent from any thread.
+  std::mutex cancel_mutex_;
+  PGcancel* cancel_ = nullptr;
   std::shared_ptr<spdlog::logger> log_;
   uint64_t last_commit_mark_ = 0;  // LastCommitMark(); stays 0 with synchronous_commit on
   PGconn* conn_ = nullptr;
@@ -596,6 +619,11 @@ class PostgresSink final : public Sink, private RowEngine<TargetTable, BoundColu
 };
 
 void PostgresSink::Close() {
+  {
+    std::lock_guard lock(cancel_mutex_);
+    if (cancel_ != nullptr) PQfreeCancel(cancel_);
+    cancel_ = nullptr;
+  }
   if (conn_ != nullptr) PQfinish(conn_);
   conn_ = nullptr;
   in_transaction_ = false;
@@ -795,8 +823,26 @@ Status PostgresSink::FinishSent() {
   return status.WithContext("end the statements sent ahead");
 }
 
+// libpq's own message for a malformed connection string quotes the piece it stopped at, which
+// may be part of a password: checked first, so that connecting never reports it.
+Status CheckDsnSyntax(const std::string& dsn) {
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &error);
+  if (parsed != nullptr) {
+    PQconninfoFree(parsed);
+    return Status::Ok();
+  }
+  std::string message = error != nullptr ? error : "out of memory";
+  PQfreemem(error);
+  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) {
+    message.pop_back();
+  }
+  return Status::Error("invalid target dsn: " + RedactQuoted(message) + kDsnNotShown);
+}
+
 Status PostgresSink::Open() {
   Close();
+  FERRY_RETURN_IF_ERROR(CheckDsnSyntax(dsn_));
   // expand_dbname lets `dsn` be a keyword string or a URI; the application name shows the
   // connection for what it is in pg_stat_activity unless the DSN sets its own.
   const char* keys[] = {"dbname", "fallback_application_name", nullptr};
@@ -808,11 +854,16 @@ Status PostgresSink::Open() {
     Close();
     return error;
   }
+  {
+    std::lock_guard lock(cancel_mutex_);
+    cancel_ = PQgetCancel(conn_);
+  }
   // Server notices ("truncate cascades to table ...") go to the log instead of stderr.
   PQsetNoticeProcessor(conn_, &LogNotice, log_.get());
   std::vector<std::string> settings(std::begin(kSessionSettings), std::end(kSessionSettings));
   settings.push_back(synchronous_commit_ ? "SET synchronous_commit = on"
                                          : "SET synchronous_commit = off");
+  settings.push_back("SET lock_timeout = " + std::to_string(lock_timeout_.count()));
   for (const std::string& sql : settings) {
     Status status = ExecSimple(sql);
     if (!status.ok()) {
@@ -1496,8 +1547,10 @@ Result<IndexDdl> PostgresSink::CreateIndexes(const NewTable& table,
 }  // namespace
 
 std::unique_ptr<Sink> MakePostgresSink(std::string dsn, ZeroDates zero_dates,
-                                       bool synchronous_commit) {
-  return std::make_unique<PostgresSink>(std::move(dsn), zero_dates, synchronous_commit);
+                                       bool synchronous_commit,
+                                       std::chrono::milliseconds lock_timeout) {
+  return std::make_unique<PostgresSink>(std::move(dsn), zero_dates, synchronous_commit,
+                                        lock_timeout);
 }
 
 }  // namespace ferry::apply::postgres

@@ -28,8 +28,11 @@ namespace ferry::apply::postgres {
 // cannot hold it (apply/postgres/pg_text.h, ZeroDateFor). `synchronous_commit`: false commits
 // with synchronous_commit off, as a PostgreSQL subscription does: COMMIT returns before its WAL
 // is flushed, and LastCommitMark / DurableMark (the WAL insert and flush positions) tell the
-// apply agent when it may acknowledge.
-std::unique_ptr<Sink> MakePostgresSink(std::string dsn, ZeroDates zero_dates = ZeroDates::kNull,
-                                       bool synchronous_commit = true);
+// apply agent when it may acknowledge. `lock_timeout`: the longest a statement waits for a lock
+// a session of the target holds (0: no limit); longer fails the stream with an error that says
+// so, instead of a stream that stalls while it looks healthy.
+std::unique_ptr<Sink> MakePostgresSink(
+    std::string dsn, ZeroDates zero_dates = ZeroDates::kNull, bool synchronous_commit = true,
+    std::chrono::milliseconds lock_timeout = kDefaultLockTimeout);
 
 }  // namespace ferry::apply::postgres

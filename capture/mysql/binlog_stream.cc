@@ -9,6 +9,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/redact.h"
+
 namespace ferry::capture::mysql {
 namespace {
 
@@ -69,20 +71,23 @@ struct DsnReader {
     std::string key = text.substr(start, at - start);
     SkipSpace();
     if (at >= text.size() || text[at] != '=') {
-      return Status::Error("missing '=' after \"" + key + "\"");
+      // The word is not quoted back: it may be the second half of a password with a space.
+      return Status::Error("the word at byte " + std::to_string(start) +
+                           " has no '=' (quote values that hold spaces: password='...')" +
+                           std::string(kDsnNotShown));
     }
     ++at;
     SkipSpace();
     return key;
   }
   // A value: quoted ('...', with \' and \\) or up to the next space (with \ escapes).
-  Result<std::string> Value(const std::string& key) {
+  Result<std::string> Value() {
     std::string value;
     const bool quoted = at < text.size() && text[at] == '\'';
     if (quoted) ++at;
     for (;;) {
       if (at >= text.size()) {
-        if (quoted) return Status::Error("unterminated quoted value for \"" + key + "\"");
+        if (quoted) return Status::Error("a quoted value has no closing quote");
         return value;
       }
       char c = text[at];
@@ -128,9 +133,12 @@ Status SetParam(ConnectionParams& params, const std::string& key, std::string va
     if (!seconds.ok()) return seconds.status();
     params.connect_timeout_s = *seconds;
   } else {
-    return Status::Error("unknown key \"" + key +
-                         "\" (known: host, port, user, password, dbname, socket, "
-                         "connect_timeout)");
+    // Not quoted back: with an unquoted password holding a space and '=', this "key" is part of
+    // the password.
+    return Status::Error(
+        "an unknown key (known: host, port, user, password, dbname, socket, "
+        "connect_timeout; quote values that hold spaces, password='...')" +
+        std::string(kDsnNotShown));
   }
   return Status::Ok();
 }
@@ -155,7 +163,7 @@ Result<ConnectionParams> ParseMysqlDsn(const std::string& dsn) {
   while (!reader.Done()) {
     Result<std::string> key = reader.Key();
     if (!key.ok()) return key.status().WithContext("MySQL/MariaDB connection string");
-    Result<std::string> value = reader.Value(*key);
+    Result<std::string> value = reader.Value();
     if (!value.ok()) return value.status().WithContext("MySQL/MariaDB connection string");
     Status set = SetParam(params, *key, std::move(*value));
     if (!set.ok()) return set.WithContext("MySQL/MariaDB connection string");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <deque>
 
 #include "capture/postgres/pgoutput_decoder.h"
@@ -217,6 +219,22 @@ std::string SanitizeIdentifier(const std::string& name) {
   if (out.empty() || (out[0] >= '0' && out[0] <= '9')) out = "ferry_" + out;
   if (out.size() > kMaxIdentifierBytes) out.resize(kMaxIdentifierBytes);
   return out;
+}
+
+std::string SlotName(const std::string& prefix, const std::string& subscriber) {
+  const std::string plain = prefix + "_" + subscriber;
+  const std::string sanitized = SanitizeIdentifier(plain);
+  if (sanitized == plain) return plain;
+  // FNV-1a over prefix, a 0 byte and subscriber: moving bytes from one part to the other
+  // changes the hash too.
+  uint32_t hash = 2166136261u;
+  for (unsigned char c : prefix) hash = (hash ^ c) * 16777619u;
+  hash *= 16777619u;
+  for (unsigned char c : subscriber) hash = (hash ^ c) * 16777619u;
+  constexpr size_t kSuffixBytes = 9;  // "_" and 8 hex digits
+  char suffix[kSuffixBytes + 1];
+  std::snprintf(suffix, sizeof suffix, "_%08x", hash);
+  return sanitized.substr(0, kMaxIdentifierBytes - kSuffixBytes) + suffix;
 }
 
 std::string NoReplicaIdentityWarning(const std::string& table, bool identity_nothing) {

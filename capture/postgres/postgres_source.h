@@ -31,6 +31,14 @@ struct PostgresSourceOptions {
 // byte outside [a-z0-9_] becomes '_', and a name starting with a digit gets a "ferry_" prefix.
 std::string SanitizeIdentifier(const std::string& name);
 
+// The replication slot of one subscriber: "<prefix>_<subscriber>" when that is already a valid
+// identifier, which keeps the names of ordinary setups readable and stable. Otherwise the
+// sanitized name, cut to leave room, ends in "_" and 8 hex digits of a hash of the exact prefix
+// and subscriber, so that two subscribers whose ids sanitize alike ("East" and "east", "eu-1"
+// and "eu_1", or two long ids that share their first 63 bytes) never share a slot and confirm
+// each other's positions.
+std::string SlotName(const std::string& prefix, const std::string& subscriber);
+
 // The warning logged at the start of every session for a published table without a usable
 // replica identity: its INSERTs replicate, but the source refuses its UPDATEs and DELETEs.
 // `table` is the (quoted as needed) "schema.table"; `identity_nothing` when its REPLICA

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace ferry::capture::postgres {
 namespace {
 
@@ -19,6 +23,42 @@ TEST(SanitizeIdentifierTest, AtMost63Bytes) {
   const std::string prefixed = SanitizeIdentifier(std::string(70, '9'));
   EXPECT_EQ(prefixed.size(), 63u);
   EXPECT_EQ(prefixed, "ferry_" + std::string(57, '9'));
+}
+
+TEST(SlotNameTest, AValidNameIsKeptAsItIs) {
+  EXPECT_EQ(SlotName("ferry_east", "west"), "ferry_east_west");
+  EXPECT_EQ(SlotName("ferry_east", "eu_1"), "ferry_east_eu_1");
+}
+
+// Ids that sanitize alike used to share one slot and confirm each other's positions.
+TEST(SlotNameTest, IdsThatSanitizeAlikeGetSlotsOfTheirOwn) {
+  const std::vector<std::pair<std::string, std::string>> alike = {
+      {"eu-1", "eu_1"}, {"East", "east"}, {"a-b", "a.b"}, {"West", "WEST"}};
+  for (const auto& [one, other] : alike) {
+    const std::string a = SlotName("ferry_east", one);
+    const std::string b = SlotName("ferry_east", other);
+    EXPECT_NE(a, b) << one << " and " << other;
+    EXPECT_EQ(SanitizeIdentifier(a), a) << "not a valid identifier: " << a;
+    EXPECT_EQ(SlotName("ferry_east", one), a) << "not stable";
+  }
+  EXPECT_EQ(SlotName("ferry_east", "eu-1").substr(0, 16), "ferry_east_eu_1_");
+}
+
+TEST(SlotNameTest, LongIdsThatShareTheirStartStayApart) {
+  const std::string start(70, 'n');
+  const std::string a = SlotName("ferry_east", start + "1");
+  const std::string b = SlotName("ferry_east", start + "2");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.size(), 63u);
+  EXPECT_EQ(b.size(), 63u);
+  // A default prefix that alone fills the 63 bytes (a long node name) leaves room all the same.
+  const std::string long_prefix = "ferry_" + std::string(60, 'p');
+  EXPECT_NE(SlotName(long_prefix, "east"), SlotName(long_prefix, "west"));
+  EXPECT_LE(SlotName(long_prefix, "east").size(), 63u);
+}
+
+TEST(SlotNameTest, ThePrefixCountsApartFromTheSubscriber) {
+  EXPECT_NE(SlotName("ferry_a-b", "c"), SlotName("ferry_a", "b-c"));
 }
 
 TEST(NoReplicaIdentityWarningTest, DefaultWithoutPrimaryKey) {

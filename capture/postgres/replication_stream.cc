@@ -10,6 +10,7 @@
 
 #include "capture/postgres/pg_values.h"
 #include "common/log.h"
+#include "common/redact.h"
 #include "wire/position.h"
 
 namespace ferry::capture::postgres {
@@ -220,7 +221,7 @@ Result<std::vector<std::pair<std::string, std::string>>> SessionConnectParams(
   if (parsed == nullptr) {
     std::string message = error != nullptr ? TrimRight(error) : "out of memory";
     PQfreemem(error);
-    return Status::Error("invalid source DSN: " + message);
+    return Status::Error("invalid source DSN: " + RedactQuoted(message) + ferry::kDsnNotShown);
   }
   std::vector<std::pair<std::string, std::string>> params;
   std::string user_options;

@@ -122,6 +122,14 @@ TEST(ReplicationConnectParamsTest, InvalidDsn) {
   EXPECT_NE(params.message().find("invalid source DSN"), std::string::npos) << params.message();
 }
 
+// libpq quotes the word it stopped at, here the second half of an unquoted password.
+TEST(ReplicationConnectParamsTest, AnInvalidDsnIsNotShown) {
+  const std::string message =
+      ReplicationConnectParams("host=a password=top secret").status().message();
+  EXPECT_NE(message.find("invalid source DSN"), std::string::npos) << message;
+  EXPECT_EQ(message.find("secret"), std::string::npos) << message;
+}
+
 TEST(ReplicationStreamTest, ConnectFailureIsAStatus) {
   // Port 1 on loopback: nothing listens, so this fails fast without a server.
   Result<std::unique_ptr<ReplicationStream>> stream =

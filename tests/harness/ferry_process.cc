@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,8 @@ TempDir::~TempDir() {
 std::string TempDir::Write(const std::string& name, const std::string& content) const {
   std::string full = path_ + "/" + name;
   std::ofstream(full, std::ios::binary | std::ios::trunc) << content;
+  // Ferry refuses a token file that every user may read, as a deployment must keep it.
+  if (name.ends_with(".token")) chmod(full.c_str(), 0600);
   return full;
 }
 

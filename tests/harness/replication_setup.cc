@@ -118,7 +118,7 @@ std::string ReplicationSetup::CaptureConfig() const {
        << "auth_token_file: secret.token\n"
        << "admin: 127.0.0.1:" << capture_admin_port_ << "\n"
        << "tables: " << capture_tables << "\n"
-       << "heartbeat_interval_ms: 200\n"
+       << "heartbeat_interval_ms: " << heartbeat_interval_ms << "\n"
        << "log_level: debug\n"
        << capture_settings;
   return yaml.str();
@@ -133,6 +133,7 @@ std::string ReplicationSetup::ApplyConfig() const {
        << "    auth_token_file: secret.token\n"
        << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"
        << "reconnect_delay_ms: 200\n"
+       << "reconnect_delay_max_ms: 1000\n"
        << "log_level: debug\n"
        << apply_settings;
   if (!apply_mappings.empty()) yaml << "mappings:\n" << apply_mappings;

@@ -55,6 +55,7 @@ class ReplicationSetup {
   std::string capture_source_settings;  // more YAML lines under `source:` (indented), or empty
   std::string apply_target_settings;    // YAML lines added under `target:` (already indented)
   std::string capture_settings;         // more top-level YAML lines of the capture config
+  int heartbeat_interval_ms = 200;      // the capture config's
   std::string apply_settings;           // more top-level YAML lines of the apply config
 
   Status StartCapture();
@@ -72,6 +73,7 @@ class ReplicationSetup {
   std::shared_ptr<TestDatabase> shared_source() const { return source_; }
   std::shared_ptr<TestDatabase> shared_target() const { return target_; }
   uint16_t capture_admin_port() const { return capture_admin_port_; }
+  uint16_t capture_port() const { return capture_port_; }
   uint16_t apply_admin_port() const { return apply_admin_port_; }
   std::string capture_log() const;
   std::string apply_log() const;

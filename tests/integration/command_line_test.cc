@@ -59,7 +59,7 @@ TEST(CommandLineTest, ConflictsListNeedsListAConfigAndAKnownType) {
 // anything runs, naming the table, the type and what to use instead.
 TEST(CommandLineTest, CheckRefusesAMasterMasterPolicyThatDoesNotConverge) {
   TempDir dir;
-  dir.Write("secret.token", "token\n");
+  dir.Write("secret.token", "token-0123456789abcdef\n");
   std::string config = dir.Write("apply.yaml",
                                  "node: east\n"
                                  "target: {engine: postgres, dsn: \"host=127.0.0.1\"}\n"
@@ -95,7 +95,7 @@ TEST(CommandLineTest, ApplyCheckValidatesMappingsAgainstTheTarget) {
   ASSERT_TRUE(server.ok()) << server.message();
   ASSERT_TRUE((*server)->Exec("CREATE TABLE orders (id int PRIMARY KEY, total bigint)").ok());
   TempDir dir;
-  dir.Write("secret.token", "token\n");
+  dir.Write("secret.token", "token-0123456789abcdef\n");
   auto write_config = [&](const std::string& mappings) {
     return dir.Write("apply.yaml",
                      "node: west\n"

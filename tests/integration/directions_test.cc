@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -25,6 +26,8 @@ using std::chrono::seconds;
 constexpr char kSchema[] =
     "CREATE TABLE events (id bigint PRIMARY KEY, worker int, payload varchar(200));"
     "CREATE TABLE accounts (id int PRIMARY KEY, owner varchar(50), balance bigint);";
+
+constexpr char kEventRows[] = "SELECT id, worker, payload FROM events ORDER BY id";
 
 std::string TargetSchema(const std::string& engine) {
   std::string sql = std::string(kSchema) + "CREATE TABLE applied_log (id bigint);";
@@ -228,6 +231,73 @@ TEST_P(DirectionTest, TargetDatabaseCrashWhileACatchUpCommitsInGroups) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ASSERT_TRUE(setup_->target().Restart().ok());
   ExpectExactlyOnce();
+}
+
+// The stream holds row 1 of events; then a target session locks that row for `hold_seconds`
+// while the source updates it. Returns the thread holding the lock; the apply agent runs with
+// `lock_timeout_ms`.
+std::thread LockARowTheStreamUpdates(ReplicationSetup& setup, const std::string& lock_timeout_ms,
+                                     int hold_seconds) {
+  setup.KillApply();
+  setup.apply_target_settings = "  lock_timeout_ms: " + lock_timeout_ms + "\n";
+  EXPECT_TRUE(setup.StartApply().ok()) << setup.apply_log();
+  EXPECT_TRUE(setup.source().Exec("INSERT INTO events VALUES (1, 1, 'p1')").ok());
+  EXPECT_TRUE(setup.WaitForSameRows(kEventRows, seconds(60)))
+      << setup.DescribeDifference(kEventRows);
+  const bool postgres = setup.target().engine() == "postgres";
+  const std::string hold = std::to_string(hold_seconds);
+  std::thread holder([&setup, postgres, hold] {
+    (void)setup.target().Exec(
+        std::string(postgres ? "BEGIN;" : "START TRANSACTION;") +
+        "SELECT id FROM events WHERE id = 1 FOR UPDATE;" +
+        (postgres ? "SELECT pg_sleep(" + hold + ");" : "DO SLEEP(" + hold + ");") + "COMMIT");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(setup.source().Exec("UPDATE events SET worker = 99 WHERE id = 1").ok());
+  return holder;
+}
+
+// A target session holds a lock on a row the stream updates. After target.lock_timeout_ms the
+// stream fails with an error that says so (it used to wait, looking healthy, as long as the lock
+// was held), tries again, and goes on once the lock is gone.
+TEST_P(DirectionTest, ARowLockedOnTheTargetFailsTheStreamWithTheLockTimeoutsError) {
+  std::thread holder = LockARowTheStreamUpdates(*setup_, "1000", 5);
+  auto last_error = [&] {
+    Result<std::string> body = HttpGet(setup_->apply_admin_port(), "/status");
+    if (!body.ok()) return std::string();
+    const nlohmann::json status = nlohmann::json::parse(*body, nullptr, false);
+    for (const auto& [name, stream] : status["streams"].items()) {
+      return stream["last_error"].get<std::string>();
+    }
+    return std::string();
+  };
+  EXPECT_TRUE(WaitFor([&] { return last_error().find("lock_timeout_ms") != std::string::npos; },
+                      seconds(20)))
+      << last_error() << "\n"
+      << setup_->apply_log();
+  holder.join();
+  ExpectSame(kEventRows);
+  // The insert and the update, each once: the attempts the lock refused left nothing behind.
+  EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM applied_log"), "2");
+}
+
+// SIGTERM while the apply agent waits on a lock with no limit: it cancels its statement and
+// exits within seconds, not when the lock goes (12 s here); the change arrives after a restart.
+TEST_P(DirectionTest, SigtermStopsAnAgentBlockedOnTheTargetWithinSeconds) {
+  std::thread holder = LockARowTheStreamUpdates(*setup_, "0", 12);
+  std::this_thread::sleep_for(seconds(2));  // the update reaches the target and waits there
+  const auto signalled = std::chrono::steady_clock::now();
+  const int code = setup_->apply_process()->Terminate();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+  EXPECT_EQ(code, 0) << setup_->apply_log();
+  EXPECT_LT(took, 8.0) << setup_->apply_log();
+  EXPECT_NE(setup_->apply_log().find("cancelling its statement to stop"), std::string::npos)
+      << setup_->apply_log();
+  holder.join();
+  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  ExpectSame(kEventRows);
+  EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM applied_log"), "2");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDirections, DirectionTest, kAllDirections, DirectionName);

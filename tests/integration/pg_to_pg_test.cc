@@ -9,6 +9,9 @@
 #include <thread>
 
 #include "tests/harness/replication_setup.h"
+#include "wire/connection.h"
+#include "wire/ferry.pb.h"
+#include "wire/frame.h"
 
 namespace ferry::testing {
 namespace {
@@ -432,6 +435,91 @@ TEST_F(PgToPgTest, StatusEndpointsReportRolePositionAndLag) {
       seconds(10)));
 }
 
+// A change the target refuses fails the stream after each reconnect, which itself succeeds. The
+// error stays on /status, with its time and a count, instead of being cleared at every connect,
+// the waits between attempts grow, and all of it clears once the stream applies again.
+TEST_F(PgToPgTest, AStreamThatKeepsFailingKeepsItsErrorAndBacksOffUntilItAppliesAgain) {
+  ASSERT_TRUE(
+      setup_->target().Exec("ALTER TABLE items ADD CONSTRAINT not_13 CHECK (id <> 13)").ok());
+  StartAgents();
+  Exec("INSERT INTO items (id, name) VALUES (13, 'refused by the target')");
+  auto status = [&] {
+    return nlohmann::json::parse(HttpGet(setup_->apply_admin_port(), "/status").value(), nullptr,
+                                 false)["streams"]["east"];
+  };
+  // The harness's waits: 200 ms first, at most 1 s; 4 failures take about 0.1+0.2+0.4+0.5 s at
+  // least. Every sample, connected or not, shows the error.
+  bool always_shown = true;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const nlohmann::json stream = status();
+        if (stream["failures"].get<int>() >= 1 && stream["last_error"] == "") always_shown = false;
+        return stream["failures"].get<int>() >= 4;
+      },
+      seconds(60)))
+      << status().dump() << "\n"
+      << setup_->apply_log();
+  EXPECT_TRUE(always_shown) << "the error was cleared between failures";
+  nlohmann::json failing = status();
+  EXPECT_NE(failing["last_error"].get<std::string>().find("not_13"), std::string::npos)
+      << failing.dump();
+  EXPECT_TRUE(failing["last_error_time"].is_string()) << failing.dump();
+  EXPECT_GE(failing["failures_total"].get<int>(), 4);
+  const std::string metrics = HttpGet(setup_->apply_admin_port(), "/metrics").value();
+  EXPECT_NE(metrics.find("ferry_stream_failures_total{stream=\"east\"}"), std::string::npos)
+      << metrics;
+  // The log gives each wait; after several failures they are longer than the first.
+  const std::string log = setup_->apply_log();
+  EXPECT_NE(log.find("(failure 4 in a row)"), std::string::npos) << log;
+
+  ASSERT_TRUE(setup_->target().Exec("ALTER TABLE items DROP CONSTRAINT not_13").ok());
+  ExpectSame(kItems);
+  ASSERT_TRUE(WaitFor([&] { return status()["failures"] == 0; }, seconds(30))) << status().dump();
+  const nlohmann::json healthy = status();
+  EXPECT_EQ(healthy["last_error"], "");
+  EXPECT_TRUE(healthy["last_error_time"].is_null());
+  EXPECT_GE(healthy["failures_total"].get<int>(), 4);
+  EXPECT_EQ(healthy["state"], "streaming");
+}
+
+// A small max_frame_bytes: ordinary transactions still go (in more frames), and a row too large
+// for any frame stops the stream with an error on the apply side that names the setting, instead
+// of a connection that closes for no reason given.
+TEST_F(PgToPgTest, ARowLargerThanAFrameIsAnErrorThatNamesMaxFrameBytes) {
+  setup_->capture_settings = "max_frame_bytes: 8192\n";
+  StartAgents();
+  Exec("INSERT INTO items (id, name) SELECT g, repeat('x', 100) FROM generate_series(1, 200) g");
+  ExpectSame(kItems);
+  Exec("INSERT INTO items (id, name) VALUES (1000, repeat('y', 20000))");
+  auto last_error = [&] {
+    return nlohmann::json::parse(HttpGet(setup_->apply_admin_port(), "/status").value(), nullptr,
+                                 false)["streams"]["east"]["last_error"]
+        .get<std::string>();
+  };
+  EXPECT_TRUE(WaitFor([&] { return last_error().find("max_frame_bytes") != std::string::npos; },
+                      seconds(30)))
+      << last_error() << "\n"
+      << setup_->apply_log();
+  EXPECT_NE(last_error().find("capture agent reported"), std::string::npos) << last_error();
+  EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "200");
+}
+
+// Heartbeats 40 s apart: the apply agent learns the interval from Welcome and does not take the
+// quiet connection for dead after its own 30 s (it used to reconnect forever).
+TEST_F(PgToPgTest, AnIdleStreamWithLongHeartbeatIntervalsStaysConnected) {
+  setup_->heartbeat_interval_ms = 40000;
+  StartAgents();
+  Exec("INSERT INTO items (id, name) VALUES (1, 'a')");
+  ExpectSame(kItems);
+  std::this_thread::sleep_for(seconds(36));
+  const nlohmann::json stream = nlohmann::json::parse(
+      HttpGet(setup_->apply_admin_port(), "/status").value())["streams"]["east"];
+  EXPECT_EQ(stream["failures_total"], 0) << stream.dump() << "\n" << setup_->apply_log();
+  EXPECT_EQ(stream["state"], "streaming");
+  Exec("INSERT INTO items (id, name) VALUES (2, 'b')");
+  ExpectSame(kItems);
+}
+
 TEST_F(PgToPgTest, TrafficOnUnreplicatedTablesDoesNotHoldWalInTheSlot) {
   StartAgents();
   // A backlog first, applied in groups: one ack then covers many commits, and the capture agent
@@ -484,6 +572,55 @@ TEST_F(PgToPgTest, WrongTokenIsRefusedWithAClearError) {
   Exec("INSERT INTO items (id, name) VALUES (1, 'a')");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "0");
+}
+
+// Before its Hello is accepted a peer may send no frame over 1 MiB, and connections are capped: a
+// stranger can make the capture agent neither hold max_frame_bytes of buffer (16 MiB here) nor
+// serve connections without end.
+TEST_F(PgToPgTest, StrangersGetASmallFrameLimitAndACapOnConnections) {
+  setup_->capture_settings = "max_connections: 3\n";
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  const std::string address = "127.0.0.1:" + std::to_string(setup_->capture_port());
+  auto connect = [&] {
+    auto connection = wire::FrameConnection::Connect(address, seconds(5), 64 << 20);
+    EXPECT_TRUE(connection.ok()) << connection.message();
+    return connection.ok() ? std::move(*connection) : nullptr;
+  };
+
+  std::unique_ptr<wire::FrameConnection> big = connect();
+  ASSERT_NE(big, nullptr);
+  wire::Hello hello;
+  hello.set_protocol_version(wire::kProtocolVersion);
+  hello.set_subscriber_id("west");
+  hello.set_auth_token(std::string(2 << 20, 'x'));
+  (void)big->Send(wire::FrameType::kHello, hello);  // may fail: the agent closes as it reads
+  auto answer = big->Receive(seconds(5));
+  EXPECT_FALSE(answer.ok() && answer->has_value()) << "the agent answered a 2 MiB Hello";
+  EXPECT_TRUE(
+      WaitFor([&] { return setup_->capture_log().find("maximum of 1048576") != std::string::npos; },
+              seconds(10)))
+      << setup_->capture_log();
+  big.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its session is reaped
+
+  std::vector<std::unique_ptr<wire::FrameConnection>> idle;
+  for (int i = 0; i < 3; ++i) idle.push_back(connect());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all three accepted
+  std::unique_ptr<wire::FrameConnection> fourth = connect();
+  ASSERT_NE(fourth, nullptr);
+  auto refused = fourth->Receive(seconds(5));
+  ASSERT_TRUE(refused.ok() && refused->has_value()) << refused.message();
+  ASSERT_EQ((*refused)->type, wire::FrameType::kError);
+  wire::Error error;
+  ASSERT_TRUE(wire::ParsePayload(**refused, &error).ok());
+  EXPECT_NE(error.message().find("max_connections"), std::string::npos) << error.message();
+
+  // Once they go, an apply agent gets in.
+  idle.clear();
+  fourth.reset();
+  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  Exec("INSERT INTO items (id, name) VALUES (1, 'a')");
+  ExpectSame(kItems);
 }
 
 }  // namespace

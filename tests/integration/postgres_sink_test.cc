@@ -274,6 +274,15 @@ TEST_F(PostgresSinkTest, OpenFailureNamesTheCause) {
   EXPECT_TRUE(Contains(status.message(), "connect to target PostgreSQL"));
 }
 
+// libpq's message for a malformed string quotes the word it stopped at: here the second half of
+// an unquoted password. The sink's error says what is wrong without it.
+TEST_F(PostgresSinkTest, AMalformedDsnIsRefusedWithoutShowingIt) {
+  std::unique_ptr<Sink> sink = MakePostgresSink("host=127.0.0.1 password=top secret dbname=x");
+  const std::string message = sink->Open().message();
+  EXPECT_TRUE(Contains(message, "invalid target dsn")) << message;
+  EXPECT_FALSE(Contains(message, "secret")) << message;
+}
+
 // ---- row operations
 // ------------------------------------------------------------------------------
 
