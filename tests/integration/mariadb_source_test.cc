@@ -309,7 +309,8 @@ TEST_F(MariaDbSourceTest, BadOptionsAreRefused) {
   options.tables = {};
   options.dsn = db().dsn() + " colour=blue";
   status = MakeMysqlSource(options)->Start(wire::Position());
-  EXPECT_NE(status.message().find("unknown key \"colour\""), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("an unknown key (known: host"), std::string::npos)
+      << status.message();
 
   options.dsn = db().dsn();
   wire::Position postgres;
