@@ -352,6 +352,51 @@ void AppendLiteral(const Param& param, std::string* out) {
   }
 }
 
+std::string InlineParams(const Statement& statement) {
+  std::string out;
+  out.reserve(statement.sql.size() + 16 * statement.params.size());
+  size_t next = 0;
+  bool in_name = false;  // between backquotes; a doubled backquote inside stays inside
+  for (char c : statement.sql) {
+    if (c == '`') in_name = !in_name;
+    if (c == '?' && !in_name && next < statement.params.size()) {
+      AppendLiteral(statement.params[next++], &out);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string BatchStatement(const std::vector<std::string>& sqls) {
+  std::string out = "BEGIN NOT ATOMIC SET @ferry_counts = NULL; ";
+  for (const std::string& sql : sqls) {
+    out += sql;
+    out += "; SET @ferry_counts = CONCAT_WS(',', @ferry_counts, ROW_COUNT()); ";
+  }
+  out += "END";
+  return out;
+}
+
+Result<std::vector<uint64_t>> ParseBatchCounts(const std::optional<std::string>& text) {
+  std::vector<uint64_t> counts;
+  if (!text || text->empty()) return counts;
+  size_t at = 0;
+  while (at <= text->size()) {
+    const size_t comma = std::min(text->find(',', at), text->size());
+    uint64_t count = 0;
+    const char* first = text->data() + at;
+    const char* last = text->data() + comma;
+    auto [end, error] = std::from_chars(first, last, count);
+    if (error != std::errc() || end != last) {
+      return Status::Error("the target's row counts of a batch are not numbers: \"" + *text + "\"");
+    }
+    counts.push_back(count);
+    at = comma + 1;
+  }
+  return counts;
+}
+
 Status AppendCopyTuple(const MappedRelation& relation, const std::vector<CopyColumn>& columns,
                        const google::protobuf::RepeatedPtrField<wire::Value>& image,
                        std::string* out) {

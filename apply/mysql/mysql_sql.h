@@ -157,6 +157,27 @@ std::string CopyInsertHead(const TargetTable& target, const std::vector<CopyColu
 std::string CopyInsertTail(const std::vector<CopyColumn>& columns,
                            const std::vector<std::string>* arbiter);
 
+// ---- batches of updates and deletes (MariaDB) --------------------------------------------------
+// Connector/C++ sends one statement at a time and waits for it, and cannot read the row counts of
+// a multi-statement string. A MariaDB compound statement runs many in one round trip, each
+// recording its row count (found rows, under CLIENT_FOUND_ROWS) in a session variable that one
+// more round trip reads.
+
+// `statement`'s SQL with each ? replaced by its parameter as a literal (AppendLiteral). A ?
+// inside a backquoted name is part of the name and stays.
+std::string InlineParams(const Statement& statement);
+
+// BEGIN NOT ATOMIC, then each of `sqls` followed by the append of its ROW_COUNT() to
+// @ferry_counts, END. A statement that fails ends it: the counts then hold the statements
+// before it.
+std::string BatchStatement(const std::vector<std::string>& sqls);
+
+// Reads @ferry_counts after a batch.
+inline constexpr char kBatchCountsSql[] = "SELECT @ferry_counts";
+
+// @ferry_counts as numbers, in order; NULL (no statement finished) is none.
+Result<std::vector<uint64_t>> ParseBatchCounts(const std::optional<std::string>& text);
+
 // The sink's connection string: "host=127.0.0.1 port=3306 user=ferry password=... dbname=app",
 // keyword=value pairs like libpq's, values optionally single-quoted (\' and \\ escape).
 // Keys: host, port, user, password, dbname, socket, connect_timeout, read_timeout,

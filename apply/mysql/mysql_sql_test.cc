@@ -288,5 +288,30 @@ TEST(MysqlDsnTest, ErrorsNeverShowAPassword) {
   }
 }
 
+TEST(MysqlBatchTest, InlineParamsPutsLiteralsWhereThePlaceholdersAre) {
+  Statement statement;
+  statement.sql =
+      "UPDATE `d`.`t?` SET `a` = ? WHERE `id` <=> CAST(? AS DECIMAL(5,2)) AND `b` <=> ?";
+  statement.params = {Param::String("it's"), Param::String("1.50"), Param::Null()};
+  EXPECT_EQ(InlineParams(statement),
+            "UPDATE `d`.`t?` SET `a` = 'it\\'s' WHERE `id` <=> CAST('1.50' AS DECIMAL(5,2)) AND "
+            "`b` <=> NULL");
+  statement.sql = "DELETE FROM `a``?` WHERE `x` <=> ? AND `y` <=> ?";
+  statement.params = {Param::Int64(-3), Param::Bytes(std::string("\x00\xff", 2))};
+  EXPECT_EQ(InlineParams(statement), "DELETE FROM `a``?` WHERE `x` <=> -3 AND `y` <=> X'00FF'");
+}
+
+TEST(MysqlBatchTest, ABatchRecordsEachRowCount) {
+  EXPECT_EQ(BatchStatement({"UPDATE t SET a = 1", "DELETE FROM t"}),
+            "BEGIN NOT ATOMIC SET @ferry_counts = NULL; UPDATE t SET a = 1; SET @ferry_counts = "
+            "CONCAT_WS(',', @ferry_counts, ROW_COUNT()); DELETE FROM t; SET @ferry_counts = "
+            "CONCAT_WS(',', @ferry_counts, ROW_COUNT()); END");
+  EXPECT_EQ(ParseBatchCounts(std::string("1,0,12")).value(), (std::vector<uint64_t>{1, 0, 12}));
+  EXPECT_TRUE(ParseBatchCounts(std::nullopt).value().empty());
+  EXPECT_TRUE(ParseBatchCounts(std::string("")).value().empty());
+  EXPECT_FALSE(ParseBatchCounts(std::string("1,x")).ok());
+  EXPECT_FALSE(ParseBatchCounts(std::string("1,")).ok());
+}
+
 }  // namespace
 }  // namespace ferry::apply::mysql
