@@ -218,8 +218,10 @@ class RowEngine {
     return Status::Error("this engine runs inserts as they come");
   }
 
-  // The outcome (as InsertBatch returns it) of the oldest statement sent whose result was not
-  // taken yet, which is the INSERT of `rows` with `arbiter`, waiting for it; or its error.
+  // The outcome (as InsertBatch returns it, `refused_from` included) of the oldest statement
+  // sent whose result was not taken yet, which is the INSERT of `rows` with `arbiter`, waiting
+  // for it; or its error. Rows from `refused_from` on are written one at a time once every
+  // result is read: no statement sent after the INSERT touches their keys.
   virtual Result<BatchInsertion> NextBatchInsertion(const std::vector<std::vector<Column>>& rows,
                                                     const std::vector<std::string>* arbiter) {
     (void)rows, (void)arbiter;
@@ -386,6 +388,12 @@ class RowApplier {
   // Runs (or sends) the pending inserts as one INSERT batch.
   Status InsertPending();
   Status SendPendingInserts();
+  // Writes the rows an INSERT left to the row path (`inserted.refused_from` on), then overwrites
+  // those it found taken (OverwriteTaken).
+  Status Settle(const std::string& target, const Table& table,
+                const std::vector<std::vector<Column>>& rows,
+                const std::vector<std::string>* arbiter, BatchInsertion inserted);
+
   // Overwrites the rows of `rows` that an INSERT with `arbiter` found taken (`inserted`), as one
   // at a time would, and reports them as a LateOutcome of `target`.
   Status OverwriteTaken(const std::string& target, const Table& table,

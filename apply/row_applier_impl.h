@@ -353,7 +353,7 @@ Status RowApplier<Table, Column>::Drain() {
       if (!inserted.ok()) {
         status = inserted.status();
         failed = i;
-      } else if (inserted->skipped > 0) {
+      } else if (inserted->skipped > 0 || inserted->refused_from) {
         taken.emplace_back(i, std::move(inserted).value());
       }
       continue;
@@ -375,8 +375,8 @@ Status RowApplier<Table, Column>::Drain() {
   // handling them where they were.
   for (size_t i = 0; i < taken.size() && status.ok(); ++i) {
     const SentStatement& batch = sent[taken[i].first];
-    status = OverwriteTaken(batch.target, *batch.table, batch.inserts,
-                            batch.arbiter ? &*batch.arbiter : nullptr, taken[i].second);
+    status = Settle(batch.target, *batch.table, batch.inserts,
+                    batch.arbiter ? &*batch.arbiter : nullptr, std::move(taken[i].second));
     if (!status.ok()) failed = taken[i].first;
   }
   for (size_t i = 0; i < found_none.size() && status.ok(); ++i) {
@@ -526,15 +526,9 @@ Status RowApplier<Table, Column>::InsertPending() {
       "apply to " + batch.target + " (INSERT of " + std::to_string(batch.rows.size()) + " rows)";
   const std::vector<std::string>* arbiter = batch.arbiter ? &*batch.arbiter : nullptr;
   Result<BatchInsertion> inserted = engine_->InsertBatch(*batch.table, batch.rows, arbiter);
-  if (inserted.ok() && inserted->refused_from) {
-    Result<uint64_t> existing =
-        InsertOneByOne(*batch.table, batch.rows, *inserted->refused_from, arbiter);
-    inserted = existing.ok() ? Result<BatchInsertion>(BatchInsertion{*existing, {}, {}})
-                             : Result<BatchInsertion>(existing.status());
-  }
-  Status status = inserted.ok()
-                      ? OverwriteTaken(batch.target, *batch.table, batch.rows, arbiter, *inserted)
-                      : inserted.status();
+  Status status = inserted.ok() ? Settle(batch.target, *batch.table, batch.rows, arbiter,
+                                         std::move(inserted).value())
+                                : inserted.status();
   if (!status.ok()) {
     tables_.erase(batch.target);  // the table may have been altered under us
     return status.WithContext(context);
@@ -568,6 +562,21 @@ Status RowApplier<Table, Column>::SendPendingInserts() {
     return sent.WithContext("apply to " + batch.target + " (INSERT)");
   }
   return Status::Ok();
+}
+
+// Finishes what a multi-row INSERT left: the rows from `refused_from` on go in one at a time;
+// then the rows that met an existing row are overwritten (OverwriteTaken).
+template <typename Table, typename Column>
+Status RowApplier<Table, Column>::Settle(const std::string& target, const Table& table,
+                                         const std::vector<std::vector<Column>>& rows,
+                                         const std::vector<std::string>* arbiter,
+                                         BatchInsertion inserted) {
+  if (inserted.refused_from) {
+    Result<uint64_t> existing = InsertOneByOne(table, rows, *inserted.refused_from, arbiter);
+    if (!existing.ok()) return existing.status();
+    inserted = BatchInsertion{*existing, {}, {}};
+  }
+  return OverwriteTaken(target, table, rows, arbiter, inserted);
 }
 
 // Rows that met an existing row are overwritten with the source's row, as one at a time would

@@ -202,6 +202,20 @@ constexpr const char* kUniqueIndexesSql =
 // A multi-row INSERT of the row path carries at most this many rows (and kMaxInsertBatchBytes).
 constexpr size_t kMaxRowsPerInsert = 10000;
 
+// What a statement adds to a compound statement besides its own text (BatchStatement).
+constexpr size_t kBatchBytesPerStatement = 64;
+
+// The outcome of a statement of a batch: its row count or error. `refused_from`: an INSERT not
+// written from that row on (a duplicate key, or a row too large to send), whose rows from there
+// go one at a time. `ends_statement`: the last result of what RowApplier sent as one statement.
+struct BatchResult {
+  Result<uint64_t> count;
+  std::optional<size_t> refused_from;
+  bool ends_statement = true;
+};
+
+BatchResult Failed(Status error) { return {std::move(error), std::nullopt, true}; }
+
 constexpr int kErrDupEntry = 1062;
 constexpr int kErrDupEntryWithKeyName = 1586;
 constexpr int kErrBadNull = 1048;
@@ -374,8 +388,11 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   template <typename Body>
   Status Guard(Body&& body);
   Status Exec(const std::string& sql);
-  Status AddToBatch(const Statement& statement);
+  void AddToBatch(BatchEntry entry);
   void RunBatch();
+  BatchEntry TakeFromBatch();
+  void RunCompound(std::vector<BatchEntry> entries);
+  Result<BatchResult> NextResult();
   Result<sql::PreparedStatement*> Prepare(const std::string& sql);
   // Executes a prepared statement; the number of rows it found (CLIENT_FOUND_ROWS).
   Result<uint64_t> Execute(const Statement& statement);
@@ -417,54 +434,35 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
                           bool one_row) override {
     return Execute(DeleteStatement(target, match, one_row));
   }
-  // On MariaDB, updates and deletes are sent ahead in batches: one compound statement and one
-  // read of their row counts for the lot (mysql_sql.h), instead of a round trip each. MySQL has
-  // no compound statement outside stored programs: one at a time there.
+  // On MariaDB, updates, deletes and multi-row inserts are sent ahead in batches: one compound
+  // statement that runs them all and returns their row counts (mysql_sql.h), instead of a round
+  // trip each. MySQL has no compound statement outside stored programs: one at a time there.
   bool PipelinesRowStatements() const override { return product_ == "MariaDB"; }
+  bool PipelinesInserts() const override { return product_ == "MariaDB"; }
   Status SendUpdate(const TargetTable& target, const std::vector<BoundColumn>& set,
                     const std::vector<BoundColumn>& match, bool one_row) override {
-    return AddToBatch(UpdateStatement(target, set, match, one_row));
+    AddToBatch({InlineParams(UpdateStatement(target, set, match, one_row)), BatchEntry::kRows});
+    return Status::Ok();
   }
   Status SendDelete(const TargetTable& target, const std::vector<BoundColumn>& match,
                     bool one_row) override {
-    return AddToBatch(DeleteStatement(target, match, one_row));
+    AddToBatch({InlineParams(DeleteStatement(target, match, one_row)), BatchEntry::kRows});
+    return Status::Ok();
   }
+  Status SendInsertBatch(const TargetTable& target,
+                         const std::vector<std::vector<BoundColumn>>& rows,
+                         const std::vector<std::string>* arbiter) override;
   Result<uint64_t> NextRowCount() override;
+  Result<BatchInsertion> NextBatchInsertion(const std::vector<std::vector<BoundColumn>>& rows,
+                                            const std::vector<std::string>* arbiter) override;
   Status FinishSent() override {
     batch_.clear();
     batch_bytes_ = 0;
-    counts_.clear();
+    results_.clear();
     return Status::Ok();
   }
-  // Keys of integers, doubles and bytes compare as their values do. A text key is compared by
-  // the column's collation, which may take 'a' and 'A' (or 'e' and 'é') for the same key: every
-  // key with text in it is taken for the same one, so that statements touching such keys are
-  // never reordered against each other (RowApplier waits for the batch before the next).
   std::string EncodeKey(const std::vector<BoundColumn>& key) const override {
-    std::string out;
-    for (const BoundColumn& column : key) {
-      const Param& value = column.value;
-      if (value.kind == Param::Kind::kString) return "text";
-      out.push_back(static_cast<char>('0' + static_cast<int>(value.kind)));
-      switch (value.kind) {
-        case Param::Kind::kInt64:
-          out += std::to_string(value.int64);
-          break;
-        case Param::Kind::kUInt64:
-          out += std::to_string(value.uint64);
-          break;
-        case Param::Kind::kDouble:
-          out += std::to_string(std::bit_cast<uint64_t>(value.float64));
-          break;
-        case Param::Kind::kBytes:
-          out += std::to_string(value.text.size()) + ":" + value.text;
-          break;
-        default:
-          break;
-      }
-      out.push_back(';');
-    }
-    return out;
+    return EncodeBatchKey(key);
   }
   Result<std::optional<LocalRow>> ReadLocal(const TargetTable& target,
                                             const std::vector<BoundColumn>& match,
@@ -495,11 +493,11 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
 
   const std::string dsn_;
   const std::chrono::milliseconds lock_timeout_;
-  // Updates and deletes sent ahead (SendUpdate, SendDelete) and not yet run, as literal SQL; and
-  // the row counts (or the error) of those run and not yet taken (NextRowCount).
-  std::vector<std::string> batch_;
+  // Statements sent ahead (SendUpdate, SendDelete, SendInsertBatch) and not yet run; and the
+  // outcomes of those run and not yet taken (NextRowCount, NextBatchInsertion), in order.
+  std::deque<BatchEntry> batch_;
   size_t batch_bytes_ = 0;
-  std::deque<Result<uint64_t>> counts_;
+  std::deque<BatchResult> results_;
   // The server's id of the connection, for Cancel()'s KILL QUERY from a connection of its own.
   std::mutex cancel_mutex_;
   std::optional<uint64_t> connection_id_;
@@ -786,46 +784,157 @@ Status MysqlSink::Open() {
   return Status::Ok();
 }
 
-Status MysqlSink::AddToBatch(const Statement& statement) {
-  std::string sql = InlineParams(statement);
-  // A compound statement must fit in max_allowed_packet, as a copy statement does.
-  if (!batch_.empty() && batch_bytes_ + sql.size() > copy_statement_bytes_) RunBatch();
-  batch_bytes_ += sql.size() + 64;
-  batch_.push_back(std::move(sql));
+// The rows go in multi-row INSERTs of up to copy_statement_bytes_ each, as InsertBatch writes
+// them; a row too large for a statement of its own is not sent, and it and the rows after it go
+// one at a time (the row path streams large values as prepared-statement parameters).
+Status MysqlSink::SendInsertBatch(const TargetTable& target,
+                                  const std::vector<std::vector<BoundColumn>>& rows,
+                                  const std::vector<std::string>* arbiter) {
+  (void)arbiter;  // a duplicate is handled row by row, where the arbiter matters
+  const std::string head = InsertLiteralsHead(target, rows.front());
+  std::string sql = head;
+  size_t from = 0;  // the first row of `sql`
+  std::string tuple;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    tuple.clear();
+    AppendLiteralTuple(rows[i], &tuple);
+    if (head.size() + tuple.size() > copy_statement_bytes_) {
+      if (i > from) AddToBatch({std::exchange(sql, head), BatchEntry::kInsert, from, false});
+      AddToBatch({"", BatchEntry::kNotSent, i, true});
+      return Status::Ok();
+    }
+    if (i > from && sql.size() + 2 + tuple.size() > copy_statement_bytes_) {
+      AddToBatch({std::exchange(sql, head), BatchEntry::kInsert, from, false});
+      from = i;
+    }
+    if (i > from) sql.append(", ");
+    sql.append(tuple);
+  }
+  AddToBatch({std::move(sql), BatchEntry::kInsert, from, true});
   return Status::Ok();
 }
 
-// Runs the batch and queues a result per statement: the count of each that ran; for the one
-// that failed, if any, its error (those after it did not run and get nothing: RowApplier stops
-// reading at an error).
+void MysqlSink::AddToBatch(BatchEntry entry) {
+  // A compound statement must fit in max_allowed_packet, as a copy statement does.
+  if (!batch_.empty() && batch_bytes_ + entry.sql.size() > copy_statement_bytes_) RunBatch();
+  batch_bytes_ += entry.sql.size() + kBatchBytesPerStatement;
+  batch_.push_back(std::move(entry));
+}
+
+// Runs the oldest statements sent, as many as fit in one compound statement.
 void MysqlSink::RunBatch() {
   if (batch_.empty()) return;
-  const std::vector<std::string> sqls = std::exchange(batch_, {});
-  batch_bytes_ = 0;
-  Status ran = Exec(BatchStatement(sqls));
-  Result<std::vector<Row>> read = Query(kBatchCountsSql, {});
-  Result<std::vector<uint64_t>> counts =
-      read.ok() ? ParseBatchCounts(read->empty() ? std::nullopt : read->front()[0])
-                : Result<std::vector<uint64_t>>(read.status());
-  if (!counts.ok()) {
-    counts_.push_back(ran.ok() ? counts.status() : ran);
+  if (batch_.front().kind == BatchEntry::kNotSent) {
+    results_.push_back({uint64_t{0}, batch_.front().first_row, true});
+    TakeFromBatch();
     return;
   }
-  for (uint64_t count : *counts) counts_.push_back(count);
-  if (!ran.ok()) {
-    counts_.push_back(ran);
-  } else if (counts->size() != sqls.size()) {
-    counts_.push_back(Status::Error("the target ran " + std::to_string(counts->size()) + " of " +
-                                    std::to_string(sqls.size()) + " statements of a batch"));
+  size_t count = 0;
+  size_t bytes = 0;
+  for (const BatchEntry& entry : batch_) {
+    if (entry.kind == BatchEntry::kNotSent) break;
+    if (count > 0 && bytes + entry.sql.size() > copy_statement_bytes_) break;
+    bytes += entry.sql.size() + kBatchBytesPerStatement;
+    ++count;
+  }
+  std::vector<BatchEntry> entries;
+  while (entries.size() < count) entries.push_back(TakeFromBatch());
+  RunCompound(std::move(entries));
+}
+
+BatchEntry MysqlSink::TakeFromBatch() {
+  BatchEntry entry = std::move(batch_.front());
+  batch_.pop_front();
+  batch_bytes_ -= entry.sql.size() + kBatchBytesPerStatement;
+  return entry;
+}
+
+// Queues a result per statement that ran. A statement that failed ends the compound: an INSERT
+// refused for a duplicate key (InnoDB undoes that statement alone) is refused from its first
+// row, the rest of the same source INSERT is dropped (those rows go one at a time), and the
+// statements after it go back to run next; any other error is the failed statement's result,
+// and those after it get none (RowApplier stops reading at an error).
+void MysqlSink::RunCompound(std::vector<BatchEntry> entries) {
+  std::optional<std::string> returned;
+  Status ran = Guard([&] {
+    std::unique_ptr<sql::Statement> statement(conn_->createStatement());
+    if (statement->execute(BatchStatement(entries))) {
+      std::unique_ptr<sql::ResultSet> result(statement->getResultSet());
+      if (result->next() && !result->isNull(1)) returned = std::string(result->getString(1));
+    }
+    // The compound's own status follows its result set; reading it frees the connection.
+    const auto kNoMore = static_cast<decltype(statement->getUpdateCount())>(-1);
+    while (statement->getMoreResults() || statement->getUpdateCount() != kNoMore) {
+    }
+  });
+  const int error_code = last_error_code_;
+  Result<std::vector<uint64_t>> counts = ParseBatchCounts(returned);
+  if (!ran.ok()) {  // the counts so far are in the session variable
+    Result<std::vector<Row>> read = Query(kBatchCountsSql, {});
+    counts = read.ok() ? ParseBatchCounts(read->empty() ? std::nullopt : read->front()[0])
+                       : Result<std::vector<uint64_t>>(read.status());
+  }
+  if (!counts.ok()) {
+    results_.push_back(Failed(ran.ok() ? counts.status() : ran));
+    return;
+  }
+  const size_t failed = std::min(counts->size(), entries.size());
+  for (size_t i = 0; i < failed; ++i) {
+    results_.push_back({(*counts)[i], std::nullopt, entries[i].ends_statement});
+  }
+  if (ran.ok()) {
+    if (counts->size() != entries.size()) {
+      results_.push_back(
+          Failed(Status::Error("the target ran " + std::to_string(counts->size()) + " of " +
+                               std::to_string(entries.size()) + " statements of a batch")));
+    }
+    return;
+  }
+  const bool duplicate = error_code == kErrDupEntry || error_code == kErrDupEntryWithKeyName;
+  if (failed == entries.size() || !duplicate || entries[failed].kind != BatchEntry::kInsert) {
+    results_.push_back(Failed(ran));
+    return;
+  }
+  results_.push_back({uint64_t{0}, entries[failed].first_row, true});
+  // The same INSERT's other parts are dropped, in this compound or still queued.
+  size_t next = failed;
+  while (next < entries.size() && !entries[next].ends_statement) ++next;
+  if (next == entries.size()) {
+    while (!batch_.empty() && !TakeFromBatch().ends_statement) {
+    }
+  }
+  for (size_t i = entries.size(); i-- > next + 1;) {
+    batch_bytes_ += entries[i].sql.size() + kBatchBytesPerStatement;
+    batch_.push_front(std::move(entries[i]));
   }
 }
 
-Result<uint64_t> MysqlSink::NextRowCount() {
-  if (counts_.empty()) RunBatch();
-  if (counts_.empty()) return Status::Error("no statement was sent ahead");
-  Result<uint64_t> next = std::move(counts_.front());
-  counts_.pop_front();
+Result<BatchResult> MysqlSink::NextResult() {
+  if (results_.empty()) RunBatch();
+  if (results_.empty()) return Status::Error("no statement was sent ahead");
+  BatchResult next = std::move(results_.front());
+  results_.pop_front();
   return next;
+}
+
+Result<uint64_t> MysqlSink::NextRowCount() {
+  Result<BatchResult> next = NextResult();
+  if (!next.ok()) return next.status();
+  if (next->refused_from) return Status::Error("the result of an INSERT was taken for an UPDATE's");
+  return std::move(next->count);
+}
+
+// An INSERT sent in parts has a result per part; the last part's, or a refusal, ends it.
+Result<BatchInsertion> MysqlSink::NextBatchInsertion(
+    const std::vector<std::vector<BoundColumn>>& rows, const std::vector<std::string>* arbiter) {
+  (void)rows, (void)arbiter;
+  while (true) {
+    Result<BatchResult> next = NextResult();
+    if (!next.ok()) return next.status();
+    if (!next->count.ok()) return next->count.status();
+    if (next->refused_from) return BatchInsertion{0, {}, next->refused_from};
+    if (next->ends_statement) return BatchInsertion{};
+  }
 }
 
 // Connector/C++ has no cancel call: a second connection asks the server to end the statement.
@@ -1194,10 +1303,16 @@ Status MysqlSink::CommitTransaction() {
         "commit on target: the transaction was rolled back because an earlier statement in it "
         "failed");
   }
-  FERRY_RETURN_IF_ERROR(rows_.Flush());
-  if (group_checkpoint_) {
-    FERRY_RETURN_IF_ERROR(WriteCheckpoint(group_checkpoint_->upstream, group_checkpoint_->begin));
+  // MariaDB undoes only a failed statement: the transaction must not commit after one, even if
+  // the caller asks again.
+  Status flushed = rows_.Flush();
+  if (flushed.ok() && group_checkpoint_) {
+    flushed = WriteCheckpoint(group_checkpoint_->upstream, group_checkpoint_->begin);
     group_checkpoint_.reset();
+  }
+  if (!flushed.ok()) {
+    transaction_failed_ = true;
+    return flushed;
   }
   // If COMMIT fails because the connection broke, whether it committed is unknown; the
   // checkpoint, read again after reconnecting, is what tells (ARCHITECTURE.md invariant 2).

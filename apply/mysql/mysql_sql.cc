@@ -368,13 +368,39 @@ std::string InlineParams(const Statement& statement) {
   return out;
 }
 
-std::string BatchStatement(const std::vector<std::string>& sqls) {
+std::string BatchStatement(const std::vector<BatchEntry>& entries) {
   std::string out = "BEGIN NOT ATOMIC SET @ferry_counts = NULL; ";
-  for (const std::string& sql : sqls) {
-    out += sql;
+  for (const BatchEntry& entry : entries) {
+    out += entry.sql;
     out += "; SET @ferry_counts = CONCAT_WS(',', @ferry_counts, ROW_COUNT()); ";
   }
-  out += "END";
+  out += "SELECT @ferry_counts; END";
+  return out;
+}
+
+std::string EncodeBatchKey(const std::vector<BoundColumn>& key) {
+  std::string out;
+  for (const BoundColumn& column : key) {
+    const Param& value = column.value;
+    switch (value.kind) {
+      case Param::Kind::kNull:
+        out += "N";
+        break;
+      case Param::Kind::kInt64:
+        out += std::to_string(value.int64);
+        break;
+      case Param::Kind::kUInt64:
+        out += std::to_string(value.uint64);
+        break;
+      case Param::Kind::kBytes:
+        out += "b" + std::to_string(value.text.size()) + ":" + value.text;
+        break;
+      case Param::Kind::kString:
+      case Param::Kind::kDouble:
+        return "collated";
+    }
+    out.push_back(';');
+  }
   return out;
 }
 

@@ -157,26 +157,44 @@ std::string CopyInsertHead(const TargetTable& target, const std::vector<CopyColu
 std::string CopyInsertTail(const std::vector<CopyColumn>& columns,
                            const std::vector<std::string>* arbiter);
 
-// ---- batches of updates and deletes (MariaDB) --------------------------------------------------
+// ---- batches of statements sent ahead (MariaDB) ------------------------------------------------
 // Connector/C++ sends one statement at a time and waits for it, and cannot read the row counts of
 // a multi-statement string. A MariaDB compound statement runs many in one round trip, each
-// recording its row count (found rows, under CLIENT_FOUND_ROWS) in a session variable that one
-// more round trip reads.
+// recording its row count (found rows, under CLIENT_FOUND_ROWS) in a session variable that the
+// compound returns at its end. A statement that fails ends the compound; InnoDB undoes that
+// statement alone, and the counts recorded so far tell which one it was.
+
+// One statement of a batch: an UPDATE or DELETE, or a part of a multi-row INSERT (one source of
+// rows may need several statements), or a row too large to send (it and the rows after it go
+// one at a time).
+struct BatchEntry {
+  enum Kind { kRows, kInsert, kNotSent };
+  std::string sql;  // literal SQL (InlineParams, AppendLiteralTuple)
+  Kind kind = kRows;
+  size_t first_row = 0;        // kInsert, kNotSent: the index of its first row
+  bool ends_statement = true;  // false for a part of an INSERT that more parts follow
+};
 
 // `statement`'s SQL with each ? replaced by its parameter as a literal (AppendLiteral). A ?
 // inside a backquoted name is part of the name and stays.
 std::string InlineParams(const Statement& statement);
 
-// BEGIN NOT ATOMIC, then each of `sqls` followed by the append of its ROW_COUNT() to
-// @ferry_counts, END. A statement that fails ends it: the counts then hold the statements
-// before it.
-std::string BatchStatement(const std::vector<std::string>& sqls);
+// BEGIN NOT ATOMIC, then each statement followed by the append of its ROW_COUNT() to
+// @ferry_counts, then SELECT @ferry_counts; END.
+std::string BatchStatement(const std::vector<BatchEntry>& entries);
 
-// Reads @ferry_counts after a batch.
+// Reads @ferry_counts after a batch that failed.
 inline constexpr char kBatchCountsSql[] = "SELECT @ferry_counts";
 
 // @ferry_counts as numbers, in order; NULL (no statement finished) is none.
 Result<std::vector<uint64_t>> ParseBatchCounts(const std::optional<std::string>& text);
+
+// A key (the match columns of a row) as a string equal for two keys exactly when the target
+// takes them for the same key. Integers and bytes compare as their values do. Text is compared
+// by the column's collation, which may equate 'a' and 'A' (or 'e' and 'é'), and a double may be
+// rounded by a FLOAT column: every key holding either is taken for the same key, so that
+// statements touching such keys are never reordered against each other.
+std::string EncodeBatchKey(const std::vector<BoundColumn>& key);
 
 // The sink's connection string: "host=127.0.0.1 port=3306 user=ferry password=... dbname=app",
 // keyword=value pairs like libpq's, values optionally single-quoted (\' and \\ escape).

@@ -301,16 +301,35 @@ TEST(MysqlBatchTest, InlineParamsPutsLiteralsWhereThePlaceholdersAre) {
   EXPECT_EQ(InlineParams(statement), "DELETE FROM `a``?` WHERE `x` <=> -3 AND `y` <=> X'00FF'");
 }
 
-TEST(MysqlBatchTest, ABatchRecordsEachRowCount) {
-  EXPECT_EQ(BatchStatement({"UPDATE t SET a = 1", "DELETE FROM t"}),
+TEST(MysqlBatchTest, ABatchRecordsEachRowCountAndReturnsThem) {
+  EXPECT_EQ(BatchStatement({{"UPDATE t SET a = 1", BatchEntry::kRows},
+                            {"INSERT INTO t VALUES (1)", BatchEntry::kInsert}}),
             "BEGIN NOT ATOMIC SET @ferry_counts = NULL; UPDATE t SET a = 1; SET @ferry_counts = "
-            "CONCAT_WS(',', @ferry_counts, ROW_COUNT()); DELETE FROM t; SET @ferry_counts = "
-            "CONCAT_WS(',', @ferry_counts, ROW_COUNT()); END");
+            "CONCAT_WS(',', @ferry_counts, ROW_COUNT()); INSERT INTO t VALUES (1); SET "
+            "@ferry_counts = CONCAT_WS(',', @ferry_counts, ROW_COUNT()); SELECT @ferry_counts; "
+            "END");
   EXPECT_EQ(ParseBatchCounts(std::string("1,0,12")).value(), (std::vector<uint64_t>{1, 0, 12}));
   EXPECT_TRUE(ParseBatchCounts(std::nullopt).value().empty());
   EXPECT_TRUE(ParseBatchCounts(std::string("")).value().empty());
   EXPECT_FALSE(ParseBatchCounts(std::string("1,x")).ok());
   EXPECT_FALSE(ParseBatchCounts(std::string("1,")).ok());
+  EXPECT_FALSE(ParseBatchCounts(std::string("-1")).ok());
+}
+
+TEST(MysqlBatchTest, KeysAreEqualWhenTheTargetTakesThemForTheSameRow) {
+  auto key = [](std::vector<Param> values) {
+    std::vector<BoundColumn> columns;
+    for (Param& value : values) columns.push_back({"c", std::move(value)});
+    return EncodeBatchKey(columns);
+  };
+  EXPECT_EQ(key({Param::Int64(5)}), key({Param::UInt64(5)}));
+  EXPECT_NE(key({Param::Int64(5)}), key({Param::Int64(6)}));
+  EXPECT_NE(key({Param::Int64(1), Param::Int64(23)}), key({Param::Int64(12), Param::Int64(3)}));
+  EXPECT_NE(key({Param::Null()}), key({Param::Int64(0)}));
+  EXPECT_NE(key({Param::Bytes("a;")}), key({Param::Bytes("a")}));
+  // Collations may equate different strings; a FLOAT column may round two doubles alike.
+  EXPECT_EQ(key({Param::Int64(1), Param::String("a")}), key({Param::Int64(2), Param::String("B")}));
+  EXPECT_EQ(key({Param::Double(1.5)}), key({Param::Double(2.5)}));
 }
 
 }  // namespace

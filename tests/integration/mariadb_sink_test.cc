@@ -243,19 +243,22 @@ TEST_F(MariaDbSinkTest, TransactionFailingMidwayRollsBackCheckpointToo) {
   ApplyAll("0-1-100", t.mapped, {Insert(1, {Int(1), Text("keep"), Int(1)})});
 
   // A value the sink refuses itself (at once), and one the server refuses (when the deferred
-  // inserts run, here at an update): MySQL rolls back only the failed statement, so the commit
-  // must refuse, or the rows before it would be committed.
+  // inserts run: they are sent ahead with the update after them, and fail when the commit reads
+  // their results). MariaDB rolls back only the failed statement, so the commit must refuse, or
+  // the rows before it would be committed.
   for (const wire::Value& bad : {Text("abc"), Int(500)}) {
     Begin("0-1-200");
     EXPECT_EQ(Apply(t.mapped, Insert(1, {Int(2), Text("lost"), Int(2)})), RowOutcome::kApplied);
     Result<RowOutcome> failed = sink_->ApplyRow(t.mapped, Insert(1, {Int(3), Text("x"), bad}));
     if (failed.ok()) failed = sink_->ApplyRow(t.mapped, Update(1, {}, {Int(1), Text("u"), Int(1)}));
-    ASSERT_FALSE(failed.ok());
-    EXPECT_TRUE(Contains(failed.message(),
+    const Status first = failed.ok() ? sink_->CommitTransaction() : failed.status();
+    ASSERT_FALSE(first.ok());
+    EXPECT_TRUE(Contains(first.message(),
                          bad.has_text() ? "apply to ferry.midway (INSERT): column b: text value "
                                           "cannot be written to column type int(11)"
                                         : "apply to ferry.midway (INSERT of 2 rows): MariaDB error "
-                                          "4025: CONSTRAINT `"));
+                                          "4025: CONSTRAINT `"))
+        << first.message();
     Status committed = sink_->CommitTransaction();
     EXPECT_FALSE(committed.ok());
     EXPECT_TRUE(Contains(committed.message(), "rolled back"));
@@ -467,22 +470,125 @@ TEST_F(MariaDbSinkTest, UpdateOfMissingRowInsertsIt) {
   Exec("CREATE TABLE upd_missing (id INT PRIMARY KEY, a VARCHAR(10) DEFAULT 'dflt', b INT)");
   Simple t = MakeSimple("upd_missing");
   Begin("0-1-1");
-  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(5), Text("five"), Int(50)})),
-            RowOutcome::kUpdateInsertedMissing);
+  // Updates are sent ahead in batches: what they found shows when the batch's results are read.
+  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(5), Text("five"), Int(50)})), RowOutcome::kApplied);
   // A row the source did not send whole (an unchanged TOAST value) would be a row with a
   // default the source never had: nothing is inserted.
-  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(6), Unchanged(), Int(60)})),
-            RowOutcome::kUpdateMissingNotInserted);
+  EXPECT_EQ(Apply(t.mapped, Update(1, {}, {Int(6), Unchanged(), Int(60)})), RowOutcome::kApplied);
   Commit();
   EXPECT_EQ(Query("SELECT id, a, b FROM upd_missing"), std::vector<Row>{R({"5", "five", "50"})});
+  EXPECT_EQ(Late(),
+            "ferry.upd_missing: 1 x kUpdateInsertedMissing\n"
+            "ferry.upd_missing: 1 x kUpdateMissingNotInserted\n");
 }
 
 TEST_F(MariaDbSinkTest, DeleteOfMissingRowIsReported) {
   Exec(SimpleTable("del_missing"));
   Simple t = MakeSimple("del_missing");
   Begin("0-1-1");
-  EXPECT_EQ(Apply(t.mapped, Delete(1, {Int(9), Null(), Null()})), RowOutcome::kDeleteMissing);
+  EXPECT_EQ(Apply(t.mapped, Delete(1, {Int(9), Null(), Null()})), RowOutcome::kApplied);
   Commit();
+  EXPECT_EQ(Late(), "ferry.del_missing: 1 x kDeleteMissing\n");
+}
+
+// Updates, deletes and inserts are sent ahead in batches (one compound statement each). A
+// duplicate key ends the compound at that INSERT: its rows go one at a time (overwriting the row
+// in their way), and the statements after it still run, each with its own outcome.
+TEST_F(MariaDbSinkTest, ADuplicateKeyInABatchGoesRowByRowAndTheRestOfTheBatchStillRuns) {
+  Exec(SimpleTable("batch_dup"));
+  Exec("INSERT INTO batch_dup VALUES (1, 'one', 1), (2, 'two', 2), (3, 'stale', 3)");
+  Simple t = MakeSimple("batch_dup");
+  Begin("0-1-1");
+  for (const wire::RowChange& change :
+       {Update(1, {}, {Int(1), Text("one'"), Int(10)}), Insert(1, {Int(4), Text("four"), Int(4)}),
+        Insert(1, {Int(3), Text("three"), Int(30)}), Update(1, {}, {Int(2), Text("two'"), Int(20)}),
+        Delete(1, {Int(9), Null(), Null()}), Update(1, {}, {Int(7), Text("seven"), Int(70)})}) {
+    EXPECT_EQ(Apply(t.mapped, change), RowOutcome::kApplied);
+  }
+  Commit();
+  EXPECT_EQ(
+      Query("SELECT id, a, b FROM batch_dup ORDER BY id"),
+      (std::vector<Row>{R({"1", "one'", "10"}), R({"2", "two'", "20"}), R({"3", "three", "30"}),
+                        R({"4", "four", "4"}), R({"7", "seven", "70"})}));
+  EXPECT_EQ(Late(),
+            "ferry.batch_dup: 1 x kInsertedOverExisting\n"
+            "ferry.batch_dup: 1 x kDeleteMissing\n"
+            "ferry.batch_dup: 1 x kUpdateInsertedMissing\n");
+  EXPECT_EQ(Checkpoint()->value(), "0-1-1");
+}
+
+// Any other error ends the batch and the transaction, named by the statement that failed (not the
+// first or last of the batch), and nothing of the transaction stays.
+TEST_F(MariaDbSinkTest, AnErrorInTheMiddleOfABatchNamesItsStatementAndRollsBackTheRest) {
+  Exec(SimpleTable("batch_error", ", CHECK (b < 100)"));
+  Exec("INSERT INTO batch_error VALUES (1, 'one', 1), (2, 'two', 2), (3, 'three', 3)");
+  Simple t = MakeSimple("batch_error");
+  ApplyAll("0-1-1", t.mapped, {Insert(1, {Int(4), Text("four"), Int(4)})});
+  Begin("0-1-2");
+  for (const wire::RowChange& change :
+       {Insert(1, {Int(5), Text("five"), Int(5)}), Update(1, {}, {Int(1), Text("x"), Int(10)}),
+        Delete(1, {Int(4), Null(), Null()}), Update(1, {}, {Int(2), Text("x"), Int(500)}),
+        Update(1, {}, {Int(3), Text("x"), Int(30)})}) {
+    EXPECT_EQ(Apply(t.mapped, change), RowOutcome::kApplied);
+  }
+  Status committed = sink_->CommitTransaction();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_TRUE(Contains(committed.message(),
+                       "apply to ferry.batch_error (UPDATE): MariaDB error 4025: CONSTRAINT `"))
+      << committed.message();
+  EXPECT_FALSE(Contains(committed.message(), "SET")) << "no SQL (and no values) in the message";
+  sink_->AbortTransaction();
+  EXPECT_EQ(Checkpoint()->value(), "0-1-1");
+  EXPECT_EQ(Query("SELECT id, a, b FROM batch_error ORDER BY id"),
+            (std::vector<Row>{R({"1", "one", "1"}), R({"2", "two", "2"}), R({"3", "three", "3"}),
+                              R({"4", "four", "4"})}));
+}
+
+// A batch larger than one compound statement may be (a share of max_allowed_packet) runs in
+// several, each count still given to its own statement; an INSERT too large for one is not sent
+// and its row goes alone, as a prepared statement.
+TEST_F(MariaDbSinkTest, BatchesLargerThanOneStatementRunInSeveral) {
+  Exec("CREATE TABLE batch_big (id INT PRIMARY KEY, v LONGBLOB)");
+  wire::Relation relation = MakeRelation(
+      5, "batch_big", {{"id", wire::LOGICAL_TYPE_INT, true}, {"v", wire::LOGICAL_TYPE_BYTES}});
+  MappedRelation mapped = Map(relation);
+  std::vector<wire::RowChange> inserts;
+  for (int id = 1; id <= 30; ++id) inserts.push_back(Insert(5, {Int(id), Bytes("small")}));
+  ApplyAll("0-1-1", mapped, inserts);
+  Begin("0-1-2");
+  // 30 x 100 kB as hex is 6 MB of SQL; the compound statement holds at most 4 MiB.
+  for (int id = 1; id <= 30; ++id) {
+    const std::string value(100000, static_cast<char>(id));
+    EXPECT_EQ(Apply(mapped, Update(5, {}, {Int(id), Bytes(value)})), RowOutcome::kApplied);
+  }
+  EXPECT_EQ(Apply(mapped, Delete(5, {Int(99), Null()})), RowOutcome::kApplied);
+  EXPECT_EQ(Apply(mapped, Insert(5, {Int(31), Bytes(std::string(3000000, '\xff'))})),
+            RowOutcome::kApplied);
+  EXPECT_EQ(Apply(mapped, Update(5, {}, {Int(32), Bytes("new")})), RowOutcome::kApplied);
+  Commit();
+  EXPECT_EQ(
+      Query("SELECT COUNT(*), SUM(LENGTH(v)), SUM(ORD(v) = id) FROM batch_big WHERE id <= 30"),
+      std::vector<Row>{R({"30", "3000000", "30"})});
+  EXPECT_EQ(Query("SELECT id, LENGTH(v), HEX(LEFT(v, 1)) FROM batch_big WHERE id > 30 ORDER BY id"),
+            (std::vector<Row>{R({"31", "3000000", "FF"}), R({"32", "3", "6E"})}));
+  EXPECT_EQ(Late(),
+            "ferry.batch_big: 1 x kDeleteMissing\n"
+            "ferry.batch_big: 1 x kUpdateInsertedMissing\n");
+
+  // An INSERT of 6 MB of SQL goes in two parts; a row in the way in the second part sends that
+  // part's rows one at a time, and what follows still runs.
+  Exec("INSERT INTO batch_big VALUES (125, 'in the way')");
+  Begin("0-1-3");
+  for (int id = 101; id <= 130; ++id) {
+    const std::string value(100000, static_cast<char>(id));
+    EXPECT_EQ(Apply(mapped, Insert(5, {Int(id), Bytes(value)})), RowOutcome::kApplied);
+  }
+  EXPECT_EQ(Apply(mapped, Update(5, {}, {Int(1), Bytes("after")})), RowOutcome::kApplied);
+  Commit();
+  EXPECT_EQ(Query("SELECT COUNT(*), SUM(LENGTH(v)), SUM(ORD(v) = id) FROM batch_big WHERE id > 100"),
+            std::vector<Row>{R({"30", "3000000", "30"})});
+  EXPECT_EQ(Scalar("SELECT v FROM batch_big WHERE id = 1"), "after");
+  EXPECT_EQ(Late(), "ferry.batch_big: 1 x kInsertedOverExisting\n");
 }
 
 TEST_F(MariaDbSinkTest, UpdateThatChangesTheKey) {
@@ -900,12 +1006,15 @@ TEST_F(MariaDbSinkTest, ValuesTheColumnCannotHoldExactlyAreRefused) {
     EXPECT_TRUE(Contains(refused.message(), "apply to ferry." + table + " (INSERT"));
     EXPECT_TRUE(Contains(refused.message(), c.message));
     sink_->AbortTransaction();
-    // An update that would write the value is refused as well.
+    // An update that would write the value is refused as well (by the server when its batch
+    // runs, here at the commit).
     Begin("0-4-" + std::to_string(n));
     Result<RowOutcome> update =
         sink_->ApplyRow(mapped, Update(relation.id(), {}, {Int(1), c.value}));
-    EXPECT_FALSE(update.ok());
-    EXPECT_TRUE(Contains(update.message(), "apply to ferry." + table + " (UPDATE): "));
+    const Status update_refused = update.ok() ? sink_->CommitTransaction() : update.status();
+    EXPECT_FALSE(update_refused.ok());
+    EXPECT_TRUE(Contains(update_refused.message(), "apply to ferry." + table + " (UPDATE): "));
+    EXPECT_TRUE(Contains(update_refused.message(), c.message)) << update_refused.message();
     sink_->AbortTransaction();
     EXPECT_EQ(Scalar("SELECT COUNT(*) FROM " + table), "0");
   }
