@@ -325,7 +325,13 @@ Status RowApplier<Table, Column>::Send(SentStatement statement) {
   statement.bytes = engine_->RowBytes(statement.row);
   for (const std::vector<Column>& row : statement.inserts)
     statement.bytes += engine_->RowBytes(row);
+  // Only a statement whose late outcome writes (an update that finds no row inserts it, an
+  // insert overwrites a row in its way) holds its rows' keys: a later statement on them must
+  // wait for that write. A delete that finds no row writes nothing, so a delete and the insert
+  // of the same key after it (e.g. a row deleted and inserted again) go in the same batch.
+  const bool writes_late = statement.op == wire::RowChange::INSERT || statement.complete;
   for (std::string& key : statement.keys) {
+    if (!writes_late) break;
     statement.bytes += key.size();
     sent_keys_.insert(std::move(key));
   }

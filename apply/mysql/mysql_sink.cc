@@ -9,7 +9,6 @@
 #include <mysql_driver.h>
 
 #include <algorithm>
-#include <bit>
 #include <cctype>
 #include <charconv>
 #include <deque>
@@ -182,6 +181,19 @@ constexpr const char* kCheckpointSql =
     " ON DUPLICATE KEY UPDATE engine = VALUES(engine), position = VALUES(position),"
     " commit_time = VALUES(commit_time), origin = VALUES(origin),"
     " origin_commit_us = VALUES(origin_commit_us), applied_at = CURRENT_TIMESTAMP(6)";
+
+// The upsert of `upstream`'s checkpoint to `begin`'s position.
+Statement CheckpointStatement(const std::string& upstream, const wire::Begin& begin) {
+  // A commit time of 0 means the source did not say.
+  return {kCheckpointSql,
+          {Param::String(upstream), Param::String(begin.position().engine()),
+           Param::String(begin.position().value()),
+           begin.commit_time_us() != 0 ? Param::String(EpochMicrosText(begin.commit_time_us()))
+                                       : Param::Null(),
+           begin.origin().empty() ? Param::Null() : Param::String(begin.origin()),
+           begin.origin_commit_time_us() != 0 ? Param::Int64(begin.origin_commit_time_us())
+                                              : Param::Null()}};
+}
 
 constexpr const char* kReadCheckpointSql =
     "SELECT engine, position FROM ferry_meta.checkpoints WHERE upstream = ?";
@@ -1061,29 +1073,28 @@ Status MysqlSink::RecordCopyProgress(const std::string& upstream, const CopyProg
 Status MysqlSink::BeginTransaction(const std::string& upstream, const wire::Begin& begin) {
   FERRY_RETURN_IF_ERROR(CheckOpen());
   FERRY_RETURN_IF_ERROR(CheckBegin(upstream, begin, in_transaction_));
-  // Ends whatever a read left open, then starts this source transaction's own.
+  // Ends whatever a read left open, then starts this source transaction's own. The checkpoint
+  // is the transaction's first write (ARCHITECTURE.md: exactly-once and loop prevention both
+  // rely on it). MariaDB does both in one round trip.
+  if (product_ == "MariaDB") {
+    Status begun = Exec("BEGIN NOT ATOMIC START TRANSACTION; " +
+                        InlineParams(CheckpointStatement(upstream, begin)) + "; END");
+    if (!begun.ok()) return begun.WithContext("begin transaction for upstream " + upstream);
+    in_transaction_ = true;
+    transaction_failed_ = false;
+    group_checkpoint_.reset();
+    return Status::Ok();
+  }
   Status begun = Exec("START TRANSACTION");
   if (!begun.ok()) return begun.WithContext("begin transaction for upstream " + upstream);
   in_transaction_ = true;
   transaction_failed_ = false;
   group_checkpoint_.reset();
-  // The checkpoint is the transaction's first write (ARCHITECTURE.md: exactly-once and loop
-  // prevention both rely on it).
   return WriteCheckpoint(upstream, begin);
 }
 
 Status MysqlSink::WriteCheckpoint(const std::string& upstream, const wire::Begin& begin) {
-  // A commit time of 0 means the source did not say.
-  Statement checkpoint{
-      kCheckpointSql,
-      {Param::String(upstream), Param::String(begin.position().engine()),
-       Param::String(begin.position().value()),
-       begin.commit_time_us() != 0 ? Param::String(EpochMicrosText(begin.commit_time_us()))
-                                   : Param::Null(),
-       begin.origin().empty() ? Param::Null() : Param::String(begin.origin()),
-       begin.origin_commit_time_us() != 0 ? Param::Int64(begin.origin_commit_time_us())
-                                          : Param::Null()}};
-  Result<uint64_t> written = Execute(checkpoint);
+  Result<uint64_t> written = Execute(CheckpointStatement(upstream, begin));
   if (!written.ok()) {
     transaction_failed_ = true;
     return written.status().WithContext("write checkpoint of upstream " + upstream);
@@ -1306,8 +1317,16 @@ Status MysqlSink::CommitTransaction() {
   // MariaDB undoes only a failed statement: the transaction must not commit after one, even if
   // the caller asks again.
   Status flushed = rows_.Flush();
+  // MariaDB writes a group's last checkpoint and commits in one round trip.
+  std::string commit = "COMMIT";
   if (flushed.ok() && group_checkpoint_) {
-    flushed = WriteCheckpoint(group_checkpoint_->upstream, group_checkpoint_->begin);
+    const Statement checkpoint =
+        CheckpointStatement(group_checkpoint_->upstream, group_checkpoint_->begin);
+    if (product_ == "MariaDB") {
+      commit = "BEGIN NOT ATOMIC " + InlineParams(checkpoint) + "; COMMIT; END";
+    } else {
+      flushed = WriteCheckpoint(group_checkpoint_->upstream, group_checkpoint_->begin);
+    }
     group_checkpoint_.reset();
   }
   if (!flushed.ok()) {
@@ -1316,7 +1335,12 @@ Status MysqlSink::CommitTransaction() {
   }
   // If COMMIT fails because the connection broke, whether it committed is unknown; the
   // checkpoint, read again after reconnecting, is what tells (ARCHITECTURE.md invariant 2).
-  Status committed = Guard([&] { conn_->commit(); });
+  // (The checkpoint failing before a MariaDB COMMIT leaves the transaction open: the stream
+  // reconnects after any failure, which rolls it back.)
+  Status committed = Guard([&] {
+    std::unique_ptr<sql::Statement> statement(conn_->createStatement());
+    statement->execute(commit);
+  });
   in_transaction_ = false;
   if (!committed.ok()) return committed.WithContext("commit on target");
   return Status::Ok();
