@@ -15,12 +15,14 @@
 #include <mutex>
 #include <vector>
 
+#include "wire/socket_wait.h"
+
 namespace ferry::wire {
 namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using Clock = SocketClock;
 
 // One read pulls at most this much from the kernel; big enough that an 8 MiB Changes frame takes
 // a few dozen reads, small enough to keep per-connection memory modest.
@@ -67,28 +69,6 @@ std::string EndpointText(const tcp::endpoint& endpoint) {
   return endpoint.address().is_v6() ? "[" + ip + "]:" + port : ip + ":" + port;
 }
 
-// Milliseconds left until `deadline`, rounded up so a wait never ends before it, clamped for poll.
-int PollMillis(Clock::time_point deadline) {
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<int64_t>(left, 0, INT_MAX));
-}
-
-// Waits until `fd` reports one of `events` or `deadline` passes. Returns revents, 0 on timeout, or
-// -1 with errno set. Asio's synchronous operations ignore SO_RCVTIMEO, so timeouts live here.
-int PollUntil(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    pollfd pfd{fd, events, 0};
-    const int ready = ::poll(&pfd, 1, PollMillis(deadline));
-    if (ready > 0) return pfd.revents != 0 ? pfd.revents : events;
-    if (ready == 0) return 0;
-    if (errno != EINTR) return -1;
-  }
-}
-
-Clock::time_point DeadlineAfter(std::chrono::milliseconds timeout) {
-  return Clock::now() + std::max(timeout, std::chrono::milliseconds(0));
-}
-
 boost::system::error_code LastError() {
   return boost::system::error_code(errno, boost::system::system_category());
 }
@@ -106,7 +86,7 @@ boost::system::error_code ConnectBefore(tcp::socket& socket, const tcp::endpoint
   const int fd = socket.native_handle();
   if (::connect(fd, endpoint.data(), endpoint.size()) != 0) {
     if (errno != EINPROGRESS && errno != EINTR) return LastError();
-    const int ready = PollUntil(fd, POLLOUT, deadline);
+    const int ready = WaitForSocket(fd, POLLOUT, deadline);
     if (ready == 0) return asio::error::timed_out;
     if (ready < 0) return LastError();
     int error = 0;
@@ -151,26 +131,38 @@ struct FrameConnection::Impl {
   std::mutex receive_mutex;  // guards the receiving state below
   FrameDecoder decoder;
   std::vector<char> read_buffer;
+
+  // Set on a TLS connection, before any other thread can see it; reads and writes go through it.
+  std::unique_ptr<TlsSession> tls;
 };
 
 namespace {
 
 // Finishes a freshly connected or accepted socket: no Nagle delay (frames are written whole, and
 // an Ack or Heartbeat must not wait for a timer), and the peer's name for every later message.
-Result<std::unique_ptr<FrameConnection>> MakeConnection(
-    std::unique_ptr<FrameConnection::Impl> impl) {
+// With `tls`, the TLS session starts over the socket (`host`: the name a client verifies).
+Result<std::unique_ptr<FrameConnection>> MakeConnection(std::unique_ptr<FrameConnection::Impl> impl,
+                                                        std::shared_ptr<const TlsContext> tls,
+                                                        const std::string& host) {
   boost::system::error_code ec;
   impl->socket.set_option(tcp::no_delay(true), ec);
   if (ec) return Status::Error("set TCP_NODELAY: " + ec.message());
   const tcp::endpoint remote = impl->socket.remote_endpoint(ec);
   if (ec) return Status::Error("read peer address: " + ec.message());
   impl->peer = EndpointText(remote);
+  if (tls != nullptr) {
+    Result<std::unique_ptr<TlsSession>> session =
+        TlsSession::Start(std::move(tls), impl->socket.native_handle(), host);
+    if (!session.ok()) return session.status();
+    impl->tls = std::move(session).value();
+  }
   return std::make_unique<FrameConnection>(std::move(impl));
 }
 
 Result<std::unique_ptr<FrameConnection>> ConnectUnguarded(const std::string& address,
                                                           std::chrono::milliseconds timeout,
-                                                          size_t max_frame_bytes) {
+                                                          size_t max_frame_bytes,
+                                                          std::shared_ptr<const TlsContext> tls) {
   Result<HostPort> host_port = SplitAddress(address);
   if (!host_port.ok()) return host_port.status().WithContext("connect");
   const Clock::time_point deadline = DeadlineAfter(timeout);
@@ -195,18 +187,24 @@ Result<std::unique_ptr<FrameConnection>> ConnectUnguarded(const std::string& add
                          std::to_string(timeout.count()) + " ms" + ConnectHint(ec));
   }
   if (ec) return Status::Error("connect to " + address + ": " + ec.message() + ConnectHint(ec));
-  Result<std::unique_ptr<FrameConnection>> connection = MakeConnection(std::move(impl));
+  FrameConnection::Impl& made = *impl;
+  Result<std::unique_ptr<FrameConnection>> connection =
+      MakeConnection(std::move(impl), std::move(tls), host_port->host);
   if (!connection.ok()) return connection.status().WithContext("connect to " + address);
+  if (made.tls != nullptr) {
+    Status shaken = made.tls->Handshake(deadline);
+    if (!shaken.ok()) return shaken.WithContext("connect to " + address);
+  }
   return connection;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<FrameConnection>> FrameConnection::Connect(const std::string& address,
-                                                                  std::chrono::milliseconds timeout,
-                                                                  size_t max_frame_bytes) {
+Result<std::unique_ptr<FrameConnection>> FrameConnection::Connect(
+    const std::string& address, std::chrono::milliseconds timeout, size_t max_frame_bytes,
+    std::shared_ptr<const TlsContext> tls) {
   try {
-    return ConnectUnguarded(address, timeout, max_frame_bytes);
+    return ConnectUnguarded(address, timeout, max_frame_bytes, std::move(tls));
   } catch (const std::exception& e) {  // e.g. io_context setup failing for lack of descriptors
     return Status::Error("connect to " + address + ": " + e.what());
   }
@@ -239,6 +237,13 @@ Status FrameConnection::Send(FrameType type, const google::protobuf::MessageLite
 
   std::lock_guard<std::mutex> lock(impl_->send_mutex);
   if (impl_->closed) return Status::Error(what + ": the connection is closed");
+  if (impl_->tls != nullptr) {
+    Status sent = SendTls(frame);
+    if (!sent.ok() && impl_->closed) {
+      return Status::Error(what + ": the connection was closed locally");
+    }
+    return sent.WithContext(what);
+  }
   boost::system::error_code ec;
   asio::write(impl_->socket, asio::buffer(frame), ec);
   if (ec) {
@@ -261,23 +266,61 @@ Result<std::optional<Frame>> FrameConnection::Receive(std::chrono::milliseconds 
     if (next->has_value()) return next;
     if (impl.closed) return Status::Error(what + ": the connection was closed locally");
 
-    const int ready = PollUntil(impl.socket.native_handle(), POLLIN, deadline);
-    if (ready == 0) return std::optional<Frame>();
-    if (ready < 0) return Status::Error(what + ": poll: " + std::strerror(errno));
-
-    boost::system::error_code ec;
-    const size_t n = impl.socket.read_some(asio::buffer(impl.read_buffer), ec);
+    Result<size_t> received = impl.tls != nullptr ? ReadTls(deadline) : ReadPlain(deadline);
     if (impl.closed) return Status::Error(what + ": the connection was closed locally");
-    if (ec == asio::error::eof) {
-      const size_t partial = impl.decoder.buffered();
-      return Status::Error(what + ": the peer closed the connection" +
-                           (partial == 0 ? std::string()
-                                         : " in the middle of a frame (" + std::to_string(partial) +
-                                               " bytes received)"));
-    }
-    if (ec) return Status::Error(what + ": " + ec.message());
-    impl.decoder.Feed(std::string_view(impl.read_buffer.data(), n));
+    if (!received.ok()) return received.status().WithContext(what);
+    if (*received == 0) return std::optional<Frame>();
+    impl.decoder.Feed(std::string_view(impl.read_buffer.data(), *received));
   }
+}
+
+// What the peer closing the connection means to the stream, from where it left the decoder.
+Status FrameConnection::PeerClosed() const {
+  const size_t partial = impl_->decoder.buffered();
+  return Status::Error("the peer closed the connection" +
+                       (partial == 0 ? std::string()
+                                     : " in the middle of a frame (" + std::to_string(partial) +
+                                           " bytes received)"));
+}
+
+// Reads what the socket has into read_buffer; 0 when nothing came by `deadline`.
+Result<size_t> FrameConnection::ReadPlain(std::chrono::steady_clock::time_point deadline) {
+  Impl& impl = *impl_;
+  const int ready = WaitForSocket(impl.socket.native_handle(), POLLIN, deadline);
+  if (ready == 0) return size_t{0};
+  if (ready < 0) return Status::Error(std::string("poll: ") + std::strerror(errno));
+  boost::system::error_code ec;
+  const size_t n = impl.socket.read_some(asio::buffer(impl.read_buffer), ec);
+  if (ec == asio::error::eof) return PeerClosed();
+  if (ec) return Status::Error(ec.message());
+  return n;
+}
+
+// As ReadPlain, through TLS; a server's handshake happens in its first read.
+Result<size_t> FrameConnection::ReadTls(std::chrono::steady_clock::time_point deadline) {
+  Impl& impl = *impl_;
+  if (!impl.tls->handshake_done()) FERRY_RETURN_IF_ERROR(impl.tls->Handshake(deadline));
+  Result<TlsSession::ReadOutcome> read =
+      impl.tls->Read(impl.read_buffer.data(), impl.read_buffer.size(), deadline);
+  if (!read.ok()) return read.status();
+  if (read->peer_closed) return PeerClosed();
+  return read->bytes;
+}
+
+// A server that sends before it has received (e.g. to refuse a connection) shakes hands here,
+// within kSendHandshakeTimeout: a peer that never answers must not hold the sender.
+Status FrameConnection::SendTls(const std::string& frame) {
+  Impl& impl = *impl_;
+  if (!impl.tls->handshake_done()) {
+    FERRY_RETURN_IF_ERROR(impl.tls->Handshake(DeadlineAfter(kSendHandshakeTimeout)));
+  }
+  return impl.tls->Write(frame);
+}
+
+bool FrameConnection::tls() const { return impl_->tls != nullptr; }
+
+std::string FrameConnection::PeerCertificateName() const {
+  return impl_->tls != nullptr ? impl_->tls->PeerCommonName() : "";
 }
 
 void FrameConnection::Close() {
@@ -300,6 +343,7 @@ struct FrameListener::Impl {
   std::string address;
   uint16_t port = 0;
   const size_t max_frame_bytes;
+  std::shared_ptr<const TlsContext> tls;  // set: every connection is TLS
   std::atomic<bool> closed{false};
   std::mutex accept_mutex;
 };
@@ -307,13 +351,15 @@ struct FrameListener::Impl {
 namespace {
 
 Result<std::unique_ptr<FrameListener>> ListenUnguarded(const std::string& address,
-                                                       size_t max_frame_bytes) {
+                                                       size_t max_frame_bytes,
+                                                       std::shared_ptr<const TlsContext> tls) {
   const std::string what = "listen on " + address;
   Result<HostPort> host_port = SplitAddress(address);
   if (!host_port.ok()) {
     return host_port.status().WithContext("listen (use 0.0.0.0:PORT for all interfaces)");
   }
   auto impl = std::make_unique<FrameListener::Impl>(max_frame_bytes);
+  impl->tls = std::move(tls);
   boost::system::error_code ec;
   tcp::resolver resolver(impl->io);
   const tcp::resolver::results_type endpoints =
@@ -356,10 +402,10 @@ bool IsTransientAcceptError(const boost::system::error_code& ec) {
 
 }  // namespace
 
-Result<std::unique_ptr<FrameListener>> FrameListener::Listen(const std::string& address,
-                                                             size_t max_frame_bytes) {
+Result<std::unique_ptr<FrameListener>> FrameListener::Listen(
+    const std::string& address, size_t max_frame_bytes, std::shared_ptr<const TlsContext> tls) {
   try {
-    return ListenUnguarded(address, max_frame_bytes);
+    return ListenUnguarded(address, max_frame_bytes, std::move(tls));
   } catch (const std::exception& e) {
     return Status::Error("listen on " + address + ": " + e.what());
   }
@@ -381,7 +427,7 @@ Result<std::unique_ptr<FrameConnection>> FrameListener::Accept(std::chrono::mill
   try {
     for (;;) {
       if (impl.closed) return Status::Error(what + ": the listener was closed");
-      const int ready = PollUntil(impl.acceptor.native_handle(), POLLIN, deadline);
+      const int ready = WaitForSocket(impl.acceptor.native_handle(), POLLIN, deadline);
       if (ready == 0) return std::unique_ptr<FrameConnection>();
       if (ready < 0) return Status::Error(what + ": poll: " + std::strerror(errno));
       if (impl.closed) return Status::Error(what + ": the listener was closed");
@@ -391,7 +437,8 @@ Result<std::unique_ptr<FrameConnection>> FrameListener::Accept(std::chrono::mill
       impl.acceptor.accept(connection->socket, ec);
       if (IsTransientAcceptError(ec)) continue;
       if (ec) return Status::Error(what + ": " + ec.message());
-      Result<std::unique_ptr<FrameConnection>> made = MakeConnection(std::move(connection));
+      Result<std::unique_ptr<FrameConnection>> made =
+          MakeConnection(std::move(connection), impl.tls, "");
       if (!made.ok()) return made.status().WithContext(what);
       return made;
     }

@@ -5,7 +5,7 @@ FERRY_PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl
   libpq-dev postgresql-15 postgresql-client-15
   libprotobuf-dev protobuf-compiler
-  libboost-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
+  libboost-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libzstd-dev zlib1g-dev
   libmariadb-dev mariadb-server mariadb-client libmysqlcppconn-dev
 )
