@@ -392,7 +392,7 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   state.copies.emplace(*copies);
 
   auto connected = wire::FrameConnection::Connect(upstream_.address, kConnectTimeout,
-                                                  agent_.options_.max_frame_bytes);
+                                                  agent_.options_.max_frame_bytes, upstream_.tls);
   if (!connected.ok()) return connected.status();
   {
     std::lock_guard lock(connection_mutex_);
@@ -444,8 +444,11 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   }
   if (agent_.options_.copy_data) FERRY_RETURN_IF_ERROR(StartAddedTables(state, welcome));
   std::string resume = state.checkpoint ? state.checkpoint->value() : "the start of the slot";
-  log_->info("upstream {}: connected to node {} ({}) at {}, resuming after {}", upstream_.name,
-             welcome.node(), welcome.engine(), upstream_.address, resume);
+  const std::string transport = upstream_.tls != nullptr
+                                    ? "TLS, certificate verified"
+                                    : "plain TCP, allowed by " + upstream_.plain_tcp_note;
+  log_->info("upstream {}: connected to node {} ({}) at {} ({}), resuming after {}", upstream_.name,
+             welcome.node(), welcome.engine(), upstream_.address, transport, resume);
   UpdateStatus([&](admin::StreamStatus& st) {
     st.state = "streaming";
     if (state.checkpoint) st.position = state.checkpoint->value();

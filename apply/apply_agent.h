@@ -30,12 +30,17 @@
 #include "apply/table_mapping.h"
 #include "common/status.h"
 #include "conflict/conflict.h"
+#include "wire/tls.h"
 
 namespace ferry::apply {
 
 struct Upstream {
   std::string name;
   std::string address;  // host:port of the capture agent
+  // Set: the connection is TLS, the capture agent's certificate verified (wire/tls.h). Unset:
+  // plain TCP; `plain_tcp_note` says why it is allowed, for the log.
+  std::shared_ptr<const wire::TlsContext> tls;
+  std::string plain_tcp_note = "a loopback address";
   std::string auth_token;
 };
 

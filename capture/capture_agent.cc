@@ -498,13 +498,19 @@ CaptureAgent::~CaptureAgent() {
   EndAllSessions();
 }
 
+std::string CaptureAgent::TransportText() const {
+  if (options_.tls == nullptr) return "plain TCP, allowed by " + options_.plain_tcp_note;
+  return "TLS";
+}
+
 Status CaptureAgent::Start() {
-  auto listener = wire::FrameListener::Listen(options_.listen, options_.max_frame_bytes);
+  auto listener =
+      wire::FrameListener::Listen(options_.listen, options_.max_frame_bytes, options_.tls);
   if (!listener.ok())
     return listener.status().WithContext("capture listen address " + options_.listen);
   listener_ = std::move(*listener);
-  Logger("capture")->info("node {} listening on {} (port {})", options_.node, options_.listen,
-                          listener_->port());
+  Logger("capture")->info("node {} listening on {} (port {}), {}", options_.node, options_.listen,
+                          listener_->port(), TransportText());
   return Status::Ok();
 }
 

@@ -29,6 +29,10 @@ namespace ferry::capture {
 struct CaptureAgentOptions {
   std::string node;
   std::string listen = "127.0.0.1:7400";
+  // Set: every connection is TLS (wire/tls.h). Unset: plain TCP; `plain_tcp_note` says why it is
+  // allowed, for the log ("a loopback address", "tls: disabled").
+  std::shared_ptr<const wire::TlsContext> tls;
+  std::string plain_tcp_note = "a loopback address";
   std::string auth_token;
   std::chrono::milliseconds heartbeat_interval{1000};
   size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
@@ -53,6 +57,9 @@ class CaptureAgent {
 
   // Binds the listening address.
   Status Start();
+  // How connections are carried, for the log: "TLS", "TLS, client certificates required" or
+  // "plain TCP, allowed by ...".
+  std::string TransportText() const;
   // Accepts and serves apply agents until Stop() is called.
   void Run();
   // Ends Run() and every session; callable from any thread.

@@ -187,6 +187,12 @@ capture::ChunkReaderFactory ChunkReaderFactoryFor(const CaptureConfig& config) {
 int RunCapture(const Arguments& args, const sigset_t& signals) {
   auto config = LoadCaptureConfig(args.config);
   if (!config.ok()) return ConfigError(config.status());
+  std::shared_ptr<const wire::TlsContext> tls;
+  if (config->transport.tls) {
+    auto context = wire::TlsContext::ForServer(*config->transport.tls);
+    if (!context.ok()) return ConfigError(context.status().WithContext(args.config + ": tls"));
+    tls = *context;
+  }
   if (args.check) {
     std::cout << args.config << ": ok\n";
     return 0;
@@ -203,6 +209,8 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   capture::CaptureAgentOptions options;
   options.node = config->node;
   options.listen = config->listen;
+  options.tls = tls;
+  if (config->transport.tls_disabled) options.plain_tcp_note = "tls: disabled in the config";
   options.auth_token = config->auth_token;
   options.heartbeat_interval = std::chrono::milliseconds(config->heartbeat_interval_ms);
   options.max_frame_bytes = config->max_frame_bytes;
@@ -250,6 +258,21 @@ namespace {
 int RunApply(const Arguments& args, const sigset_t& signals) {
   auto config = LoadApplyConfig(args.config);
   if (!config.ok()) return ConfigError(config.status());
+  std::vector<apply::Upstream> upstreams;
+  for (const auto& upstream : config->upstreams) {
+    apply::Upstream stream{upstream.name, upstream.address, nullptr, "a loopback address",
+                           upstream.auth_token};
+    if (upstream.transport.tls) {
+      auto context = wire::TlsContext::ForClient(*upstream.transport.tls);
+      if (!context.ok()) {
+        return ConfigError(
+            context.status().WithContext(args.config + ": upstream " + upstream.name + ": tls"));
+      }
+      stream.tls = *context;
+    }
+    if (upstream.transport.tls_disabled) stream.plain_tcp_note = "tls: disabled in the config";
+    upstreams.push_back(std::move(stream));
+  }
   apply::SinkFactory make_sink = SinkFactoryFor(config->target);
   if (args.check) {
     auto sink = make_sink();
@@ -264,9 +287,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   admin::MetricsRegistry registry("apply", config->node);
   apply::ApplyAgentOptions options;
   options.node = config->node;
-  for (const auto& upstream : config->upstreams) {
-    options.upstreams.push_back({upstream.name, upstream.address, upstream.auth_token});
-  }
+  options.upstreams = std::move(upstreams);
   options.reconnect_delay = std::chrono::milliseconds(config->reconnect_delay_ms);
   options.reconnect_delay_max = std::chrono::milliseconds(config->reconnect_delay_max_ms);
   options.max_frame_bytes = config->max_frame_bytes;

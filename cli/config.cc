@@ -315,6 +315,87 @@ void ReadAddress(const MapReader& map, const std::string& key, std::string& out,
   out = *value;
 }
 
+// The host of a valid "host:port" (brackets of an IPv6 host removed).
+std::string HostOf(const std::string& address) {
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// A path from a config file, relative to the file's directory unless absolute.
+std::string ConfigPath(const fs::path& config_dir, const std::string& path) {
+  return fs::path(path).is_absolute() ? path : (config_dir / path).string();
+}
+
+// `tls:` of a listener or an upstream: a map of files (TLS), `disabled` (plain TCP, said
+// explicitly), or absent (plain TCP, allowed only on loopback addresses). `read_files` reads the
+// map's keys. Returns whether the map form was given.
+template <typename ReadFiles>
+bool ReadTransport(const MapReader& map, const std::string& address_key, const std::string& address,
+                   const std::string& example, TransportConfig& out, ReadFiles read_files) {
+  const YAML::Node node = map.Get("tls");
+  const std::string path = map.PathOf("tls");
+  if (!node.IsDefined()) {
+    if (!address.empty() && !IsLoopbackHost(HostOf(address))) {
+      map.problems().Add(map.PathOf(address_key),
+                         Quote(address) +
+                             " is not a loopback address, and the stream would cross the network "
+                             "in clear text, its auth token readable on the way: add tls: " +
+                             example + ", or tls: disabled on a network you trust");
+    }
+    return false;
+  }
+  if (node.IsScalar() && node.Scalar() == "disabled") {
+    out.tls_disabled = true;
+    return false;
+  }
+  if (!ExpectMap(map.problems(), node, path, example + " or disabled")) return false;
+  read_files(MapReader(map.problems(), node, path));
+  return true;
+}
+
+void ReadCaptureTransport(const MapReader& map, const fs::path& config_dir,
+                          const std::string& listen, CaptureTransport& out) {
+  const std::string example = "{cert_file: capture.crt, key_file: capture.key}";
+  wire::TlsServerConfig files;
+  const bool given = ReadTransport(map, "listen", listen, example, out, [&](const MapReader& tls) {
+    tls.CheckKeys({"cert_file", "key_file", "client_ca_file"});
+    const auto cert = tls.String("cert_file", "missing; the capture agent's certificate (PEM)");
+    const auto key = tls.String("key_file", "missing; the certificate's private key (PEM)");
+    if (cert) files.cert_file = ConfigPath(config_dir, *cert);
+    if (key) files.key_file = ConfigPath(config_dir, *key);
+    if (auto ca = tls.String("client_ca_file", "")) {
+      files.client_ca_file = ConfigPath(config_dir, *ca);
+    }
+  });
+  if (given) out.tls = files;
+}
+
+void ReadUpstreamTransport(const MapReader& map, const fs::path& config_dir,
+                           const std::string& address, UpstreamTransport& out) {
+  const std::string example = "{ca_file: ca.crt}";
+  wire::TlsClientConfig files;
+  const bool given =
+      ReadTransport(map, "address", address, example, out, [&](const MapReader& tls) {
+        tls.CheckKeys({"ca_file", "server_name", "cert_file", "key_file"});
+        if (auto ca = tls.String("ca_file", "")) files.ca_file = ConfigPath(config_dir, *ca);
+        tls.OptionalString("server_name", files.server_name);
+        const auto cert = tls.String("cert_file", "");
+        const auto key = tls.String("key_file", "");
+        if (cert) files.cert_file = ConfigPath(config_dir, *cert);
+        if (key) files.key_file = ConfigPath(config_dir, *key);
+        if (cert.has_value() != key.has_value()) {
+          tls.problems().Add(tls.PathOf(cert ? "key_file" : "cert_file"),
+                             "missing; a client certificate needs both cert_file and key_file");
+        }
+      });
+  if (given) out.tls = files;
+}
+
 // Splits "schema.table"; nullopt unless both parts are present and there is exactly one dot.
 std::optional<std::pair<std::string, std::string>> SplitTableName(const std::string& name) {
   const size_t dot = name.find('.');
@@ -708,25 +789,41 @@ std::string DefaultIdentifier(const std::string& node) {
 
 void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys(
-      {"node", "source", "listen", "auth_token_file", "auth_token_env", "admin", "admin_token_file",
-       "admin_token_env", "tables", "publication", "slot_prefix", "max_connections",
-       "heartbeat_interval_ms", "max_frame_bytes", "rows_per_frame", "copy_chunk_rows",
-       "copy_max_rows_per_second", "forward_remote_changes", "log_level"},
-      {{"target", kWrongFile},
-       {"copy_data", kWrongFile},
-       {"copy_parallel_tables", kWrongFile},
-       {"create_tables", kWrongFile},
-       {"grouping", kWrongFile},
-       {"upstreams", kWrongFile},
-       {"mappings", kWrongFile},
-       {"reconnect_delay_ms", kWrongFile},
-       {"reconnect_delay_max_ms", kWrongFile}});
+  map.CheckKeys({"node",
+                 "source",
+                 "listen",
+                 "tls",
+                 "auth_token_file",
+                 "auth_token_env",
+                 "admin",
+                 "admin_token_file",
+                 "admin_token_env",
+                 "tables",
+                 "publication",
+                 "slot_prefix",
+                 "max_connections",
+                 "heartbeat_interval_ms",
+                 "max_frame_bytes",
+                 "rows_per_frame",
+                 "copy_chunk_rows",
+                 "copy_max_rows_per_second",
+                 "forward_remote_changes",
+                 "log_level"},
+                {{"target", kWrongFile},
+                 {"copy_data", kWrongFile},
+                 {"copy_parallel_tables", kWrongFile},
+                 {"create_tables", kWrongFile},
+                 {"grouping", kWrongFile},
+                 {"upstreams", kWrongFile},
+                 {"mappings", kWrongFile},
+                 {"reconnect_delay_ms", kWrongFile},
+                 {"reconnect_delay_max_ms", kWrongFile}});
   const auto node = map.String("node", "missing; name this agent, e.g. node: east");
   CheckName(problems, "node", node);
   if (node) config.node = *node;
   ReadDatabase(map, "source", /*is_source=*/true, config.source);
   ReadAddress(map, "listen", config.listen);
+  ReadCaptureTransport(map, DirectoryOf(config.file), config.listen, config.transport);
   ReadAuthToken(map, DirectoryOf(config.file), config.auth_token);
   ReadAddress(map, "admin", config.admin);
   ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
@@ -760,12 +857,13 @@ void ReadUpstream(Problems& problems, const YAML::Node& node, const std::string&
       "{name: east, address: \"10.0.0.1:7400\", auth_token_file: secret.token}";
   if (!ExpectMap(problems, node, path, example)) return;
   const MapReader map(problems, node, path);
-  map.CheckKeys({"name", "address", "auth_token_file", "auth_token_env"});
+  map.CheckKeys({"name", "address", "tls", "auth_token_file", "auth_token_env"});
   const auto name = map.String("name", "missing; name the upstream, e.g. name: east");
   CheckName(problems, map.PathOf("name"), name);
   if (name) out.name = *name;
   ReadAddress(map, "address", out.address,
               "missing; set the capture agent's listen address, e.g. 10.0.0.1:7400");
+  ReadUpstreamTransport(map, config_dir, out.address, out.transport);
   ReadAuthToken(map, config_dir, out.auth_token);
 }
 

@@ -6,12 +6,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apply/apply_agent.h"
 #include "apply/table_mapping.h"
 #include "common/status.h"
+#include "wire/tls.h"
 
 namespace ferry::cli {
 
@@ -35,11 +37,27 @@ struct DatabaseConfig {
   std::vector<std::string> skip_statements;
 };
 
+// The stream's transport. Without a `tls:` block the stream is plain TCP, which the config
+// allows only on a loopback address; `tls: disabled` allows it anywhere (a network the user
+// trusts), and says so in the log.
+struct TransportConfig {
+  bool tls_disabled = false;  // `tls: disabled`
+};
+
+struct CaptureTransport : TransportConfig {
+  std::optional<wire::TlsServerConfig> tls;  // paths resolved against the config's directory
+};
+
+struct UpstreamTransport : TransportConfig {
+  std::optional<wire::TlsClientConfig> tls;
+};
+
 struct CaptureConfig {
   std::string file;  // where it was loaded from, for messages
   std::string node;
   DatabaseConfig source;
   std::string listen = "127.0.0.1:7400";
+  CaptureTransport transport;
   std::string auth_token;  // read from auth_token_file or the auth_token_env variable
   std::string admin = "127.0.0.1:7480";
   std::string admin_token;          // optional bearer token for the admin endpoint
@@ -61,6 +79,7 @@ struct CaptureConfig {
 struct UpstreamConfig {
   std::string name;
   std::string address;  // "host:port" of the capture agent
+  UpstreamTransport transport;
   std::string auth_token;
 };
 

@@ -91,6 +91,10 @@ source:
   engine: postgres
   dsn: "host=db port=5432 dbname=app user=ferry"
 listen: 0.0.0.0:7500
+tls:
+  cert_file: capture.crt
+  key_file: /etc/ferry/capture.key
+  client_ca_file: subscribers.crt
 auth_token_file: secret.token
 admin: "[::1]:9000"
 tables:
@@ -110,6 +114,12 @@ log_level: debug
   EXPECT_EQ(config->source.engine, "postgres");
   EXPECT_EQ(config->source.dsn, "host=db port=5432 dbname=app user=ferry");
   EXPECT_EQ(config->listen, "0.0.0.0:7500");
+  ASSERT_TRUE(config->transport.tls.has_value());
+  // Relative paths are read from the config's directory.
+  EXPECT_EQ(config->transport.tls->cert_file, Path("capture.crt"));
+  EXPECT_EQ(config->transport.tls->key_file, "/etc/ferry/capture.key");
+  EXPECT_EQ(config->transport.tls->client_ca_file, Path("subscribers.crt"));
+  EXPECT_FALSE(config->transport.tls_disabled);
   EXPECT_EQ(config->auth_token, "s3cret-token-0123456789");
   EXPECT_EQ(config->admin, "[::1]:9000");
   EXPECT_EQ(config->tables, (std::vector<std::string>{"public.orders", "inventory.*"}));
@@ -500,6 +510,60 @@ TEST_F(ConfigTest, AdminTokenIsOptionalAndReadLikeTheAuthToken) {
       << both;
 }
 
+// A stream off the loopback interface is TLS, unless the config says it may be clear text.
+TEST_F(ConfigTest, PlainTcpOffLoopbackMustBeAskedFor) {
+  const std::string capture =
+      Write("capture.yaml", std::string(kCapture) + "listen: 0.0.0.0:7400\n");
+  auto refused = LoadCaptureConfig(capture);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(Contains(refused.message(), "listen: \"0.0.0.0:7400\" is not a loopback address"))
+      << refused.message();
+  EXPECT_TRUE(Contains(refused.message(), "clear text")) << refused.message();
+  EXPECT_TRUE(Contains(refused.message(), "tls: disabled")) << refused.message();
+
+  for (const char* loopback : {"127.0.0.1:7400", "localhost:7400", "[::1]:7400"}) {
+    Write("capture.yaml", std::string(kCapture) + "listen: \"" + loopback + "\"\n");
+    auto plain = LoadCaptureConfig(capture);
+    EXPECT_TRUE(plain.ok()) << loopback << ": " << plain.message();
+  }
+  Write("capture.yaml", std::string(kCapture) + "listen: 0.0.0.0:7400\ntls: disabled\n");
+  auto disabled = LoadCaptureConfig(capture);
+  ASSERT_TRUE(disabled.ok()) << disabled.message();
+  EXPECT_TRUE(disabled->transport.tls_disabled);
+
+  std::string apply = kApply;
+  apply.replace(apply.find("127.0.0.1:7400"), 14, "10.0.0.1:7400");
+  const std::string apply_path = Write("apply.yaml", apply);
+  auto upstream = LoadApplyConfig(apply_path);
+  ASSERT_FALSE(upstream.ok());
+  EXPECT_TRUE(Contains(upstream.message(),
+                       "upstreams[0].address: \"10.0.0.1:7400\" is not a loopback address"))
+      << upstream.message();
+}
+
+TEST_F(ConfigTest, TlsBlocksNameWhatIsMissingOrUnknown) {
+  const std::string capture = Write(
+      "capture.yaml",
+      std::string(kCapture) + "listen: 0.0.0.0:7400\ntls: {cert_file: a.crt, client_ca: ca.crt}\n");
+  auto config = LoadCaptureConfig(capture);
+  ASSERT_FALSE(config.ok());
+  EXPECT_TRUE(Contains(config.message(), "tls.key_file: missing")) << config.message();
+  EXPECT_TRUE(Contains(config.message(), "tls.client_ca")) << config.message();
+  EXPECT_TRUE(Contains(config.message(), "client_ca_file")) << config.message();  // suggested
+
+  Write("capture.yaml", std::string(kCapture) + "tls: yes please\n");
+  auto scalar = LoadCaptureConfig(capture);
+  ASSERT_FALSE(scalar.ok());
+  EXPECT_TRUE(Contains(scalar.message(), "or disabled")) << scalar.message();
+
+  std::string apply = kApply;
+  apply += "    tls: {cert_file: client.crt}\n";
+  const std::string apply_path = Write("apply.yaml", apply);
+  auto half = LoadApplyConfig(apply_path);
+  ASSERT_FALSE(half.ok());
+  EXPECT_TRUE(Contains(half.message(), "upstreams[0].tls.key_file: missing")) << half.message();
+}
+
 // --- apply -----------------------------------------------------------------------------------
 
 TEST_F(ConfigTest, ApplyLoadsEveryField) {
@@ -512,9 +576,11 @@ target:
 upstreams:
   - name: east
     address: 10.0.0.1:7400
+    tls: {ca_file: ca.crt, server_name: capture.east.example}
     auth_token_file: secret.token
   - name: south
     address: "[fd00::1]:7401"
+    tls: disabled
     auth_token_env: FERRY_CONFIG_TEST_SOUTH
 admin: 0.0.0.0:9481
 mappings:
@@ -539,6 +605,11 @@ log_level: warn
   EXPECT_EQ(config->upstreams[0].name, "east");
   EXPECT_EQ(config->upstreams[0].address, "10.0.0.1:7400");
   EXPECT_EQ(config->upstreams[0].auth_token, "s3cret-token-0123456789");
+  ASSERT_TRUE(config->upstreams[0].transport.tls.has_value());
+  EXPECT_EQ(config->upstreams[0].transport.tls->ca_file, Path("ca.crt"));
+  EXPECT_EQ(config->upstreams[0].transport.tls->server_name, "capture.east.example");
+  EXPECT_FALSE(config->upstreams[1].transport.tls.has_value());
+  EXPECT_TRUE(config->upstreams[1].transport.tls_disabled);
   EXPECT_EQ(config->upstreams[1].name, "south");
   EXPECT_EQ(config->upstreams[1].address, "[fd00::1]:7401");
   EXPECT_EQ(config->upstreams[1].auth_token, "south-token-0123456789");

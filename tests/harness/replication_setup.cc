@@ -131,7 +131,7 @@ std::string ReplicationSetup::ApplyConfig() const {
        << apply_target_settings << "upstreams:\n  - name: " << source_node
        << "\n    address: 127.0.0.1:" << capture_port_ << "\n"
        << "    auth_token_file: secret.token\n"
-       << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"
+       << upstream_settings << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"
        << "reconnect_delay_ms: 200\n"
        << "reconnect_delay_max_ms: 1000\n"
        << "log_level: debug\n"

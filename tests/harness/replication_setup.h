@@ -57,6 +57,7 @@ class ReplicationSetup {
   std::string capture_settings;         // more top-level YAML lines of the capture config
   int heartbeat_interval_ms = 200;      // the capture config's
   std::string apply_settings;           // more top-level YAML lines of the apply config
+  std::string upstream_settings;        // more YAML lines of the apply config's upstream (indented)
 
   Status StartCapture();
   // Starts the apply agent and, unless told not to, waits until it streams from the capture

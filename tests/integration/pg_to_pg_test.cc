@@ -12,6 +12,7 @@
 #include "wire/connection.h"
 #include "wire/ferry.pb.h"
 #include "wire/frame.h"
+#include "wire/testing/test_certificates.h"
 
 namespace ferry::testing {
 namespace {
@@ -572,6 +573,48 @@ TEST_F(PgToPgTest, WrongTokenIsRefusedWithAClearError) {
   Exec("INSERT INTO items (id, name) VALUES (1, 'a')");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "0");
+}
+
+// TLS with both sides' certificates checked (mutual TLS): the stream flows, and each agent's log
+// says how its connections are carried. A certificate the apply agent does not trust stops the
+// stream with an error on /status that names the setting to fix.
+TEST_F(PgToPgTest, StreamsOverMutualTlsAndRefusesACertificateItDoesNotTrust) {
+  const std::string dir = setup_->dir().path();
+  wire::testing::TestCa ca(dir, "ca");
+  const wire::testing::TestCa::Issued capture = ca.Issue("capture", {"DNS:localhost"});
+  const wire::testing::TestCa::Issued west = ca.Issue("west", {});
+  setup_->capture_settings =
+      "tls: {cert_file: capture.crt, key_file: capture.key, "
+      "client_ca_file: ca.crt}\n";
+  setup_->upstream_settings =
+      "    tls: {ca_file: ca.crt, server_name: localhost, "
+      "cert_file: west.crt, key_file: west.key}\n";
+  StartAgents();
+  Exec("INSERT INTO items (id, name) VALUES (1, 'over TLS')");
+  ExpectSame(kItems);
+  EXPECT_NE(setup_->capture_log().find("), TLS"), std::string::npos) << setup_->capture_log();
+  EXPECT_NE(setup_->apply_log().find("(TLS, certificate verified)"), std::string::npos)
+      << setup_->apply_log();
+
+  // Another CA: the apply agent refuses the capture agent's certificate, and says what to fix.
+  setup_->KillApply();
+  wire::testing::TestCa other(dir, "other-ca");
+  setup_->upstream_settings =
+      "    tls: {ca_file: other-ca.crt, server_name: localhost, "
+      "cert_file: west.crt, key_file: west.key}\n";
+  ASSERT_TRUE(setup_->StartApply(/*wait_until_streaming=*/false).ok()) << setup_->apply_log();
+  auto last_error = [&] {
+    auto status = HttpGet(setup_->apply_admin_port(), "/status");
+    if (!status.ok()) return std::string();
+    return nlohmann::json::parse(*status, nullptr, false)["streams"]["east"]["last_error"]
+        .get<std::string>();
+  };
+  ASSERT_TRUE(WaitFor([&] { return !last_error().empty(); }, seconds(20))) << setup_->apply_log();
+  EXPECT_NE(last_error().find("certificate was refused"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("tls.ca_file"), std::string::npos) << last_error();
+  Exec("INSERT INTO items (id, name) VALUES (2, 'not delivered')");
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "1");
 }
 
 // Before its Hello is accepted a peer may send no frame over 1 MiB, and connections are capped: a
