@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/secrets.h"
 
 namespace ferry::admin {
 namespace {
@@ -53,16 +54,8 @@ std::optional<Endpoint> ParseAddress(const std::string& address) {
   return Endpoint{host, static_cast<uint16_t>(port)};
 }
 
-// Compares without an early exit, so response time does not reveal how much of a guess matched.
 // Beast 1.74 hands out boost::string_view.
 std::string_view View(beast::string_view v) { return {v.data(), v.size()}; }
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
 
 std::string Dump(const nlohmann::json& json) {
   // Stream errors may quote bytes from a server that are not UTF-8; replace them rather than

@@ -16,7 +16,9 @@
 #include "apply/target_tables.h"
 #include "apply/type_override.h"
 #include "common/log.h"
+#include "common/secrets.h"
 #include "conflict/conflict.h"
+#include "wire/auth.h"
 #include "wire/connection.h"
 #include "wire/position.h"
 #include "wire/row_change.h"
@@ -197,6 +199,7 @@ class ApplyAgent::UpstreamStream {
   void Loop();
   Status RunConnection();
   Status Connect(StreamState& state);
+  Result<wire::AuthExchange> ReceiveChallenge();
   Status RecordStart(StreamState& state, const wire::Welcome& welcome);
   Status RecordCopyPlan(StreamState& state, const wire::Welcome& welcome);
   Status StartRequestedRecopies(StreamState& state);
@@ -400,10 +403,13 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
   }
   if (agent_.stopping_) return Status::Error("stopping");
 
+  auto exchange = ReceiveChallenge();
+  if (!exchange.ok()) return exchange.status();
   wire::Hello hello;
   hello.set_protocol_version(wire::kProtocolVersion);
   hello.set_subscriber_id(agent_.options_.node);
-  hello.set_auth_token(upstream_.auth_token);
+  hello.set_client_nonce(exchange->client_nonce);
+  hello.set_auth_proof(wire::HelloProof(upstream_.auth_token, *exchange));
   if (state.checkpoint) *hello.mutable_resume_from() = *state.checkpoint;
   *hello.mutable_copy() =
       state.copies->Request(/*never_applied=*/!state.checkpoint, agent_.options_.copy_data);
@@ -425,6 +431,15 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
     return Status::Error("expected Welcome, got " + wire::FrameTypeName((*frame)->type));
   }
   FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &welcome));
+  if (!ConstantTimeEquals(welcome.auth_proof(),
+                          wire::WelcomeProof(upstream_.auth_token, *exchange))) {
+    return Status::Error("the capture agent at " + upstream_.address +
+                         " did not prove that it holds this upstream's auth token: it holds "
+                         "another token for subscriber '" +
+                         agent_.options_.node +
+                         "', or it is not the agent this upstream names; check the address and "
+                         "the token files on both sides");
+  }
   state.source_engine = welcome.engine();
   state.upstream_node = welcome.node();
   state.silence_limit =
@@ -455,6 +470,43 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
     st.copy = state.copies->Status();
   });
   return Status::Ok();
+}
+
+// The capture agent speaks first: a Challenge whose nonce the Hello's proof must cover.
+Result<wire::AuthExchange> ApplyAgent::UpstreamStream::ReceiveChallenge() {
+  auto frame = connection()->Receive(kWelcomeTimeout);
+  if (!frame.ok()) {
+    return frame.status().WithContext(
+        "waiting for the capture agent's Challenge from " + upstream_.address +
+        " (an agent older than protocol version " + std::to_string(wire::kProtocolVersion) +
+        " sends none: run the same Ferry version on both sides)");
+  }
+  if (!frame->has_value()) {
+    return Status::Error("no Challenge from " + upstream_.address + " in 60 s");
+  }
+  if ((*frame)->type == wire::FrameType::kError) {
+    wire::Error error;
+    FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &error));
+    return Status::Error("capture agent at " + upstream_.address + " refused: " + error.message());
+  }
+  wire::Challenge challenge;
+  if ((*frame)->type != wire::FrameType::kChallenge) {
+    return Status::Error("expected Challenge, got " + wire::FrameTypeName((*frame)->type));
+  }
+  FERRY_RETURN_IF_ERROR(wire::ParsePayload(**frame, &challenge));
+  if (challenge.protocol_version() != wire::kProtocolVersion) {
+    return Status::Error("the capture agent at " + upstream_.address + " speaks protocol version " +
+                         std::to_string(challenge.protocol_version()) + ", this apply agent " +
+                         std::to_string(wire::kProtocolVersion) +
+                         ": run the same Ferry version on both sides");
+  }
+  if (challenge.nonce().size() != wire::kNonceBytes) {
+    return Status::Error("the capture agent's Challenge has no nonce of " +
+                         std::to_string(wire::kNonceBytes) + " bytes");
+  }
+  auto client_nonce = wire::RandomNonce();
+  if (!client_nonce.ok()) return client_nonce.status();
+  return wire::AuthExchange{challenge.nonce(), *client_nonce, agent_.options_.node};
 }
 
 // The source keeps no bookmark for us (MySQL/MariaDB): until the first transaction commits,

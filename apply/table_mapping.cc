@@ -138,7 +138,24 @@ std::pair<std::string, std::string> SplitQualifiedName(const std::string& name) 
   return {name.substr(0, dot), name.substr(dot + 1)};
 }
 
-TableMapper::TableMapper(std::vector<MappingRule> rules) : rules_(std::move(rules)) {}
+namespace {
+
+std::vector<std::string> RuleTargets(const std::vector<MappingRule>& rules) {
+  std::vector<std::string> targets;
+  for (const MappingRule& rule : rules) {
+    if (rule.target.empty()) continue;
+    auto [schema, table] = SplitQualifiedName(rule.target);
+    targets.push_back(schema + "." + table);
+  }
+  return targets;
+}
+
+}  // namespace
+
+TableMapper::TableMapper(std::vector<MappingRule> rules,
+                         const std::vector<std::string>& allowed_tables,
+                         const std::string& target_engine)
+    : rules_(std::move(rules)), allowed_(target_engine, allowed_tables, RuleTargets(rules_)) {}
 
 Result<MappedRelation> TableMapper::Map(const wire::Relation& relation) const {
   const std::string source = QualifiedName(relation.schema(), relation.table());
@@ -159,6 +176,7 @@ Result<MappedRelation> TableMapper::Map(const wire::Relation& relation) const {
     mapped.target_schema = relation.schema();
     mapped.target_table = relation.table();
   }
+  FERRY_RETURN_IF_ERROR(allowed_.Check(mapped.target_schema, mapped.target_table));
   mapped.columns = std::move(columns).value();
   mapped.full_old_image = relation.full_old_image();
   mapped.has_key = std::any_of(mapped.columns.begin(), mapped.columns.end(),

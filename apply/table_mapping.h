@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/target_allow_list.h"
 #include "common/status.h"
 #include "wire/ferry.pb.h"
 
@@ -63,16 +64,23 @@ std::pair<std::string, std::string> SplitQualifiedName(const std::string& name);
 
 class TableMapper {
  public:
-  explicit TableMapper(std::vector<MappingRule> rules = {});
+  // `allowed_tables`: the apply config's `tables:` (apply/target_allow_list.h); the rules'
+  // targets are allowed too. `target_engine` says which system schemas are reserved.
+  explicit TableMapper(std::vector<MappingRule> rules = {},
+                       const std::vector<std::string>& allowed_tables = {},
+                       const std::string& target_engine = "");
 
   // The target of `relation`: its rule if one names it, else the same schema and table.
-  // Fails when a rule excludes a key column (or every column of a full image).
+  // Fails when a rule excludes a key column (or every column of a full image), or when the
+  // target is not a table the stream may write.
   Result<MappedRelation> Map(const wire::Relation& relation) const;
 
   const std::vector<MappingRule>& rules() const { return rules_; }
+  const TargetAllowList& allowed() const { return allowed_; }
 
  private:
   std::vector<MappingRule> rules_;
+  TargetAllowList allowed_;
 };
 
 }  // namespace ferry::apply

@@ -8,6 +8,7 @@
 #include "capture/origin_filter.h"
 #include "capture/table_copier.h"
 #include "common/log.h"
+#include "wire/auth.h"
 #include "wire/position.h"
 
 namespace ferry::capture {
@@ -110,6 +111,7 @@ class CaptureAgent::Session {
   Status FlushChanges();
   Status SendHeartbeat();
   Status ProcessAcks(ChangeSource& source);
+  Status CheckAck(const wire::Position& ack) const;
   Status ConfirmIfIdle(ChangeSource& source);
   void ReadAcks();
   void Refuse(const std::string& code, const std::string& message);
@@ -125,6 +127,7 @@ class CaptureAgent::Session {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> finished_{false};
   std::string subscriber_;
+  std::string welcome_proof_;  // once the Hello is admitted
   AckInbox acks_;
 
   // Streaming state, touched only by the session thread.
@@ -134,6 +137,8 @@ class CaptureAgent::Session {
   // The last Commit sent, until an ack names it: the apply side acknowledges a group of
   // transactions with one ack (its last), so acks are not counted against commits.
   std::optional<wire::Position> unacked_commit_;
+  // The last Commit sent at all: no ack may go beyond it.
+  std::optional<wire::Position> last_commit_sent_;
   std::optional<wire::Position> source_head_;
   Clock::time_point last_heartbeat_sent_{};
   uint64_t rows_in_transaction_ = 0;
@@ -173,6 +178,7 @@ void CaptureAgent::Session::Serve() {
   welcome.set_engine((*source)->engine());
   welcome.set_heartbeat_interval_ms(
       static_cast<uint32_t>(agent_.options_.heartbeat_interval.count()));
+  welcome.set_auth_proof(welcome_proof_);
   if (auto start = (*source)->start_position()) *welcome.mutable_start() = *start;
   status = StartCopy(hello.copy(), welcome);
   if (!status.ok()) {
@@ -210,8 +216,19 @@ void CaptureAgent::Session::Serve() {
   }
 }
 
+// Challenge, then Hello: the peer proves its subscriber's token over this connection's nonces
+// (wire/auth.h), and learns in the Welcome that this agent holds the token too.
 Status CaptureAgent::Session::Handshake(wire::Hello& hello) {
   connection_->SetMaxReceiveBytes(std::min(kHelloFrameBytes, agent_.options_.max_frame_bytes));
+  auto nonce = wire::RandomNonce();
+  if (!nonce.ok()) {
+    Refuse("internal", nonce.message());
+    return nonce.status();
+  }
+  wire::Challenge challenge;
+  challenge.set_protocol_version(wire::kProtocolVersion);
+  challenge.set_nonce(*nonce);
+  FERRY_RETURN_IF_ERROR(connection_->Send(wire::FrameType::kChallenge, challenge));
   auto frame = connection_->Receive(kHelloTimeout);
   if (!frame.ok()) return frame.status();
   if (!frame->has_value()) return Status::Error("no Hello within 10 s");
@@ -227,16 +244,13 @@ Status CaptureAgent::Session::Handshake(wire::Hello& hello) {
     Refuse("version", message);
     return Status::Error(message);
   }
-  if (!wire::ConstantTimeEquals(hello.auth_token(), agent_.options_.auth_token)) {
-    Refuse("auth",
-           "authentication failed: the apply agent's auth token does not match this "
-           "capture agent's auth_token_file");
-    return Status::Error("wrong auth token from subscriber '" + hello.subscriber_id() + "'");
+  auto token = agent_.authenticator_.Admit(hello, *nonce, connection_->PeerCertificateName());
+  if (!token.ok()) {
+    Refuse("auth", token.message());
+    return token.status();
   }
-  if (hello.subscriber_id().empty()) {
-    Refuse("protocol", "Hello without subscriber id");
-    return Status::Error("Hello without subscriber id");
-  }
+  welcome_proof_ =
+      wire::WelcomeProof(*token, {*nonce, hello.client_nonce(), hello.subscriber_id()});
   subscriber_ = hello.subscriber_id();
   connection_->SetMaxReceiveBytes(agent_.options_.max_frame_bytes);
   origins_.emplace(OriginFilterOptions{subscriber_, agent_.options_.forward_remote_changes});
@@ -380,12 +394,32 @@ Status CaptureAgent::Session::ProcessAcks(ChangeSource& source) {
   uint64_t count = acks.first;
   if (count == 0) return Status::Ok();
   const wire::Position latest = *acks.second;
+  if (Status valid = CheckAck(latest); !valid.ok()) {
+    Refuse("ack", valid.message());
+    return valid;
+  }
   if (unacked_commit_ && unacked_commit_->engine() == latest.engine() &&
       unacked_commit_->value() == latest.value()) {
     unacked_commit_.reset();
   }
   FERRY_RETURN_IF_ERROR(source.Confirm(latest));
   UpdateStatus([&](admin::StreamStatus& st) { st.position = latest.value(); });
+  return Status::Ok();
+}
+
+// An ack beyond what this session sent would make the source discard log the subscriber never
+// received (and a PostgreSQL slot cannot go back): the peer is broken or hostile.
+Status CaptureAgent::Session::CheckAck(const wire::Position& ack) const {
+  const std::string what = "ack of " + ack.engine() + " position '" + ack.value() + "'";
+  if (!last_commit_sent_) {
+    return Status::Error(what + " before any commit was sent on this connection; refused");
+  }
+  Result<bool> covered = wire::IsCovered(ack, *last_commit_sent_);
+  if (!covered.ok()) return Status::Error(what + " refused: " + covered.message());
+  if (!*covered) {
+    return Status::Error(what + " is beyond the last commit sent (" + last_commit_sent_->value() +
+                         "); refused");
+  }
   return Status::Ok();
 }
 
@@ -451,6 +485,7 @@ Status CaptureAgent::Session::SendEvent(const SourceEvent& event) {
     FERRY_RETURN_IF_ERROR(connection_->Send(wire::FrameType::kCommit, *commit));
     in_transaction_ = false;
     unacked_commit_ = commit->position();
+    last_commit_sent_ = commit->position();
     uint64_t rows = rows_in_transaction_;
     UpdateStatus([&](admin::StreamStatus& st) {
       ++st.transactions;
@@ -491,6 +526,7 @@ CaptureAgent::CaptureAgent(CaptureAgentOptions options, ChangeSourceFactory sour
     : options_(std::move(options)),
       source_factory_(std::move(source_factory)),
       chunk_reader_factory_(std::move(chunk_reader_factory)),
+      authenticator_(options_.subscribers),
       registry_(registry) {}
 
 CaptureAgent::~CaptureAgent() {
@@ -509,8 +545,9 @@ Status CaptureAgent::Start() {
   if (!listener.ok())
     return listener.status().WithContext("capture listen address " + options_.listen);
   listener_ = std::move(*listener);
-  Logger("capture")->info("node {} listening on {} (port {}), {}", options_.node, options_.listen,
-                          listener_->port(), TransportText());
+  Logger("capture")->info("node {} listening on {} (port {}), {}; admits {}", options_.node,
+                          options_.listen, listener_->port(), TransportText(),
+                          authenticator_.Describe());
   return Status::Ok();
 }
 

@@ -7,7 +7,10 @@
 //    never holds WAL because of traffic on tables nobody replicates.
 //  - Frames are written with blocking sends and the source is read only between sends, so a slow
 //    apply side stops the source reader instead of filling memory (ARCHITECTURE.md #4).
-//  - One session per subscriber: a new connection for a subscriber replaces the old one.
+//  - One session per subscriber: a new connection for a subscriber replaces the old one, and only
+//    after it proved that subscriber's credentials (capture/subscriber_auth.h).
+//  - An ack may name only a commit the session sent: a peer cannot make the source discard log
+//    it never delivered.
 #pragma once
 
 #include <atomic>
@@ -21,6 +24,7 @@
 #include "admin/registry.h"
 #include "capture/chunk_reader.h"
 #include "capture/source.h"
+#include "capture/subscriber_auth.h"
 #include "common/status.h"
 #include "wire/connection.h"
 
@@ -33,7 +37,8 @@ struct CaptureAgentOptions {
   // allowed, for the log ("a loopback address", "tls: disabled").
   std::shared_ptr<const wire::TlsContext> tls;
   std::string plain_tcp_note = "a loopback address";
-  std::string auth_token;
+  // Who may subscribe and with which token (capture/subscriber_auth.h).
+  SubscriberPolicy subscribers;
   std::chrono::milliseconds heartbeat_interval{1000};
   size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   // Connections served at once, authenticated or not; one more is refused with an Error.
@@ -80,6 +85,7 @@ class CaptureAgent {
   const CaptureAgentOptions options_;
   const ChangeSourceFactory source_factory_;
   const ChunkReaderFactory chunk_reader_factory_;
+  const SubscriberAuthenticator authenticator_;
   admin::MetricsRegistry& registry_;
   std::unique_ptr<wire::FrameListener> listener_;
   std::atomic<bool> stopping_{false};

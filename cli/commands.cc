@@ -211,7 +211,7 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   options.listen = config->listen;
   options.tls = tls;
   if (config->transport.tls_disabled) options.plain_tcp_note = "tls: disabled in the config";
-  options.auth_token = config->auth_token;
+  options.subscribers = capture::SubscriberPolicy{config->auth_token, config->subscribers};
   options.heartbeat_interval = std::chrono::milliseconds(config->heartbeat_interval_ms);
   options.max_frame_bytes = config->max_frame_bytes;
   options.max_connections = config->max_connections;
@@ -297,7 +297,9 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
   options.grouping = config->grouping;
   options.conflicts = config->conflicts;
   options.detect_conflicts = config->conflicts_given;
-  apply::ApplyAgent agent(options, make_sink, apply::TableMapper(config->mappings), registry);
+  apply::TableMapper mapper(config->mappings, config->tables, config->target.engine);
+  Logger("apply")->info("node {} writes {} (tables:)", config->node, mapper.allowed().Describe());
+  apply::ApplyAgent agent(options, make_sink, std::move(mapper), registry);
   admin::AdminServer admin_server(
       config->admin, registry, config->admin_token,
       [&agent](const std::string& path, const std::map<std::string, std::string>& query) {

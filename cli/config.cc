@@ -732,9 +732,12 @@ Result<Config> LoadConfig(const std::string& path, Fill fill) {
 
 const std::string kWrongFile = "that key belongs in an apply config; is this the right file?";
 
-void ReadTables(const MapReader& map, std::vector<std::string>& out) {
+// `tables:`: required in a capture config (what to capture); optional in an apply config (the
+// target tables the stream may write).
+void ReadTables(const MapReader& map, std::vector<std::string>& out, bool required = true) {
   const std::string example = "[public.orders, inventory.*]";
   const YAML::Node node = map.Get("tables");
+  if (!node.IsDefined() && !required) return;
   if (!node.IsDefined()) {
     map.problems().Add(map.PathOf("tables"),
                        "missing; list the tables to capture, e.g. " + example);
@@ -787,6 +790,63 @@ std::string DefaultIdentifier(const std::string& node) {
   return out;
 }
 
+void ReadSubscriber(Problems& problems, const YAML::Node& node, const std::string& path,
+                    const fs::path& config_dir, capture::SubscriberCredentials& out) {
+  const std::string example = "{id: west, auth_token_file: west.token}";
+  if (!ExpectMap(problems, node, path, example)) return;
+  const MapReader map(problems, node, path);
+  map.CheckKeys({"id", "auth_token_file", "auth_token_env", "certificate_name"});
+  const auto id = map.String(
+      "id", "missing; the subscriber's id is its apply agent's node name, e.g. id: west");
+  CheckName(problems, map.PathOf("id"), id);
+  if (id) out.id = *id;
+  ReadToken(map, config_dir, "auth_token", "auth token", /*required=*/false, out.auth_token);
+  map.OptionalString("certificate_name", out.certificate_name);
+}
+
+// `subscribers:` lists the only ids that may connect (capture/subscriber_auth.h). Each proves its
+// own token, or the shared one when it has none.
+void ReadSubscribers(const MapReader& map, const fs::path& config_dir, CaptureConfig& config) {
+  const YAML::Node node = map.Get("subscribers");
+  if (!node.IsDefined()) return;
+  if (!node.IsSequence() || node.size() == 0) {
+    map.problems().Add("subscribers",
+                       "expected a non-empty list of the apply agents that may connect, e.g. "
+                       "[{id: west, auth_token_file: west.token}]; or leave it out to admit any "
+                       "id holding the shared auth token");
+    return;
+  }
+  const bool shared_token = map.Has("auth_token_file") || map.Has("auth_token_env");
+  std::map<std::string, size_t> first_use;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string path = Item("subscribers", i);
+    capture::SubscriberCredentials subscriber;
+    ReadSubscriber(map.problems(), node[i], path, config_dir, subscriber);
+    if (!subscriber.id.empty() && !first_use.emplace(subscriber.id, i).second) {
+      map.problems().Add(path + ".id", Quote(subscriber.id) + " is already listed at " +
+                                           Item("subscribers", first_use[subscriber.id]));
+    }
+    const YAML::Node entry = node[i];
+    const bool own_token = entry.IsMap() && (entry["auth_token_file"].IsDefined() ||
+                                             entry["auth_token_env"].IsDefined());
+    if (entry.IsMap() && !own_token && !shared_token) {
+      map.problems().Add(
+          path,
+          "has no token of its own and there is no shared one: set its "
+          "auth_token_file (create one with: " +
+              TokenHowTo(subscriber.id.empty() ? "west.token" : subscriber.id + ".token") +
+              "), or a shared auth_token_file at the top level");
+    }
+    if (!subscriber.certificate_name.empty() &&
+        (!config.transport.tls || config.transport.tls->client_ca_file.empty())) {
+      map.problems().Add(path + ".certificate_name",
+                         "needs client certificates: set tls.client_ca_file to the CA that "
+                         "issued the apply agents' certificates");
+    }
+    config.subscribers.push_back(std::move(subscriber));
+  }
+}
+
 void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& config) {
   const MapReader map(problems, root, "");
   map.CheckKeys({"node",
@@ -795,6 +855,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
                  "tls",
                  "auth_token_file",
                  "auth_token_env",
+                 "subscribers",
                  "admin",
                  "admin_token_file",
                  "admin_token_env",
@@ -824,7 +885,10 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   ReadDatabase(map, "source", /*is_source=*/true, config.source);
   ReadAddress(map, "listen", config.listen);
   ReadCaptureTransport(map, DirectoryOf(config.file), config.listen, config.transport);
-  ReadAuthToken(map, DirectoryOf(config.file), config.auth_token);
+  // With subscribers listed, each may have its own token instead of a shared one.
+  ReadToken(map, DirectoryOf(config.file), "auth_token", "auth token",
+            /*required=*/!map.Has("subscribers"), config.auth_token);
+  ReadSubscribers(map, DirectoryOf(config.file), config);
   ReadAddress(map, "admin", config.admin);
   ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
   ReadTables(map, config.tables);
@@ -1210,24 +1274,41 @@ void ReadConflictPolicy(const MapReader& parent, conflict::ConflictPolicy& out) 
   }
 }
 
+// Ferry never writes its own schema or a system schema from a stream (apply/target_allow_list.h):
+// a config that asks for it is wrong, whatever the stream would carry.
+void CheckWritableTargets(Problems& problems, const ApplyConfig& config) {
+  auto check = [&](const std::string& path, const std::string& name) {
+    const std::string schema = name.substr(0, name.find('.'));
+    if (!apply::TargetAllowList::IsReservedSchema(config.target.engine, schema)) return;
+    problems.Add(path, Quote(name) + ": Ferry never writes " + schema +
+                           " from a stream (its own bookkeeping or a system schema); name a "
+                           "user table");
+  };
+  for (size_t i = 0; i < config.tables.size(); ++i) check(Item("tables", i), config.tables[i]);
+  for (size_t i = 0; i < config.mappings.size(); ++i) {
+    if (!config.mappings[i].target.empty()) {
+      check(Item("mappings", i) + ".target", config.mappings[i].target);
+    }
+  }
+}
+
 void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys(
-      {"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env", "mappings",
-       "reconnect_delay_ms", "reconnect_delay_max_ms", "max_frame_bytes", "copy_data",
-       "copy_parallel_tables", "create_tables", "grouping", "mode", "conflicts", "log_level"},
-      {{"source", kCaptureKey},
-       {"copy_chunk_rows", kCaptureKey},
-       {"copy_max_rows_per_second", kCaptureKey},
-       {"forward_remote_changes", kCaptureKey},
-       {"listen", kCaptureKey},
-       {"tables", kCaptureKey},
-       {"publication", kCaptureKey},
-       {"slot_prefix", kCaptureKey},
-       {"heartbeat_interval_ms", kCaptureKey},
-       {"rows_per_frame", kCaptureKey},
-       {"auth_token_file", kUpstreamKey},
-       {"auth_token_env", kUpstreamKey}});
+  map.CheckKeys({"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env",
+                 "mappings", "reconnect_delay_ms", "reconnect_delay_max_ms", "max_frame_bytes",
+                 "copy_data", "copy_parallel_tables", "create_tables", "grouping", "mode",
+                 "conflicts", "tables", "log_level"},
+                {{"source", kCaptureKey},
+                 {"copy_chunk_rows", kCaptureKey},
+                 {"copy_max_rows_per_second", kCaptureKey},
+                 {"forward_remote_changes", kCaptureKey},
+                 {"listen", kCaptureKey},
+                 {"publication", kCaptureKey},
+                 {"slot_prefix", kCaptureKey},
+                 {"heartbeat_interval_ms", kCaptureKey},
+                 {"rows_per_frame", kCaptureKey},
+                 {"auth_token_file", kUpstreamKey},
+                 {"auth_token_env", kUpstreamKey}});
   const auto node = map.String("node", "missing; name this agent, e.g. node: west");
   CheckName(problems, "node", node);
   if (node) config.node = *node;
@@ -1236,6 +1317,8 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   ReadAddress(map, "admin", config.admin);
   ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
   ReadMappings(map, config.mappings);
+  ReadTables(map, config.tables, /*required=*/false);
+  CheckWritableTargets(problems, config);
   map.Integer("reconnect_delay_ms", config.reconnect_delay_ms, 10, kMaxIntervalMs, "milliseconds");
   map.Integer("reconnect_delay_max_ms", config.reconnect_delay_max_ms, 10, kMaxIntervalMs,
               "milliseconds");

@@ -12,6 +12,7 @@
 
 #include "apply/apply_agent.h"
 #include "apply/table_mapping.h"
+#include "capture/subscriber_auth.h"
 #include "common/status.h"
 #include "wire/tls.h"
 
@@ -58,7 +59,12 @@ struct CaptureConfig {
   DatabaseConfig source;
   std::string listen = "127.0.0.1:7400";
   CaptureTransport transport;
-  std::string auth_token;  // read from auth_token_file or the auth_token_env variable
+  // The shared token: read from auth_token_file or the auth_token_env variable. Optional when
+  // every listed subscriber has a token of its own.
+  std::string auth_token;
+  // Empty: any subscriber id holding the shared token may connect; otherwise only these
+  // (capture/subscriber_auth.h).
+  std::vector<capture::SubscriberCredentials> subscribers;
   std::string admin = "127.0.0.1:7480";
   std::string admin_token;          // optional bearer token for the admin endpoint
   std::vector<std::string> tables;  // "schema.table" or "schema.*"
@@ -91,6 +97,9 @@ struct ApplyConfig {
   std::string admin = "127.0.0.1:7481";
   std::string admin_token;  // optional bearer token for the admin endpoint
   std::vector<apply::MappingRule> mappings;
+  // The target tables the stream may write ("schema.table" or "schema.*"), besides the mappings'
+  // targets; empty: every table outside ferry_meta and the system schemas.
+  std::vector<std::string> tables;
   // After a failure the stream connects again after reconnect_delay_ms, then waits twice as long
   // after each further failure (with jitter), up to reconnect_delay_max_ms, until it applies.
   int reconnect_delay_ms = 1000;

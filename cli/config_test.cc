@@ -564,7 +564,76 @@ TEST_F(ConfigTest, TlsBlocksNameWhatIsMissingOrUnknown) {
   EXPECT_TRUE(Contains(half.message(), "upstreams[0].tls.key_file: missing")) << half.message();
 }
 
+// `subscribers:` binds ids to tokens (their own, else the shared one) and certificate names.
+TEST_F(ConfigTest, SubscribersListTheOnlyIdsWithTheirTokens) {
+  Write("west.token", "west-own-token-0123456789\n");
+  auto listed = LoadCaptureConfig(
+      Write("capture.yaml", std::string(kCapture) +
+                                "subscribers:\n  - {id: west, auth_token_file: west.token}\n"
+                                "  - {id: south}\n"));
+  ASSERT_TRUE(listed.ok()) << listed.message();
+  ASSERT_EQ(listed->subscribers.size(), 2u);
+  EXPECT_EQ(listed->subscribers[0].id, "west");
+  EXPECT_EQ(listed->subscribers[0].auth_token, "west-own-token-0123456789");
+  EXPECT_EQ(listed->subscribers[1].id, "south");
+  EXPECT_EQ(listed->subscribers[1].auth_token, "");  // the shared one
+  EXPECT_EQ(listed->auth_token, "s3cret-token-0123456789");
+
+  // Every subscriber with a token of its own: no shared token needed.
+  std::string own = kCapture;
+  own.replace(own.find("auth_token_file: secret.token\n"), 30, "");
+  auto without_shared = LoadCaptureConfig(
+      Write("capture.yaml", own + "subscribers: [{id: west, auth_token_file: west.token}]\n"));
+  ASSERT_TRUE(without_shared.ok()) << without_shared.message();
+  EXPECT_EQ(without_shared->auth_token, "");
+
+  const std::string errors =
+      CaptureError(own +
+                   "subscribers:\n  - {id: west}\n  - {id: west, auth_token_file: west.token}\n"
+                   "  - {id: bad name, auth_token_file: west.token}\n"
+                   "  - {id: north, auth_token_file: west.token, certificate_name: apply-north}\n"
+                   "  - {id: east, token: x}\n");
+  EXPECT_TRUE(
+      Contains(errors, "subscribers[0]: has no token of its own and there is no shared one"))
+      << errors;
+  EXPECT_TRUE(Contains(errors, "subscribers[1].id: \"west\" is already listed at subscribers[0]"))
+      << errors;
+  EXPECT_TRUE(Contains(errors, "subscribers[2].id: \"bad name\" is not a valid name")) << errors;
+  EXPECT_TRUE(Contains(errors,
+                       "subscribers[3].certificate_name: needs client certificates: set "
+                       "tls.client_ca_file"))
+      << errors;
+  EXPECT_TRUE(Contains(errors, "subscribers[4]: unknown key \"token\"")) << errors;
+  EXPECT_TRUE(Contains(CaptureError(std::string(kCapture) + "subscribers: []\n"),
+                       "subscribers: expected a non-empty list"));
+  // Without subscribers the shared token stays required.
+  EXPECT_TRUE(Contains(CaptureError(own), "auth_token_file: missing auth token"));
+}
+
 // --- apply -----------------------------------------------------------------------------------
+
+// `tables:` in an apply config lists the target tables the stream may write; Ferry's own schema
+// and the target engine's system schemas can be neither listed nor mapped to.
+TEST_F(ConfigTest, ApplyTablesAllowTargetsButNeverReservedSchemas) {
+  auto config = LoadApplyConfig(
+      Write("apply.yaml", std::string(kApply) + "tables: [public.orders, shop.*]\n"));
+  ASSERT_TRUE(config.ok()) << config.message();
+  EXPECT_EQ(config->tables, (std::vector<std::string>{"public.orders", "shop.*"}));
+  auto none = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(none.ok()) << none.message();
+  EXPECT_TRUE(none->tables.empty());
+
+  const std::string errors =
+      ApplyError(std::string(kApply) +
+                 "tables: [ferry_meta.checkpoints, pg_catalog.*]\n"
+                 "mappings:\n  - {source: public.a, target: ferry_meta.copy_progress}\n");
+  EXPECT_TRUE(Contains(errors,
+                       "tables[0]: \"ferry_meta.checkpoints\": Ferry never writes "
+                       "ferry_meta from a stream"))
+      << errors;
+  EXPECT_TRUE(Contains(errors, "tables[1]: \"pg_catalog.*\": Ferry never writes")) << errors;
+  EXPECT_TRUE(Contains(errors, "mappings[0].target: \"ferry_meta.copy_progress\"")) << errors;
+}
 
 TEST_F(ConfigTest, ApplyLoadsEveryField) {
   setenv("FERRY_CONFIG_TEST_SOUTH", "south-token-0123456789", 1);
@@ -880,8 +949,8 @@ TEST_F(ConfigTest, ApplyRequiredKeys) {
 }
 
 TEST_F(ConfigTest, CaptureKeyInApplyFileSaysWrongFile) {
-  const std::string error = ApplyError(std::string(kApply) + "tables: [a.b]\n");
-  EXPECT_TRUE(Contains(error, "unknown key \"tables\" (that key belongs in a capture config"))
+  const std::string error = ApplyError(std::string(kApply) + "publication: pub\n");
+  EXPECT_TRUE(Contains(error, "unknown key \"publication\" (that key belongs in a capture config"))
       << error;
 }
 

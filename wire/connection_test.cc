@@ -120,7 +120,6 @@ TEST_F(ConnectionTest, HelloWelcomeExchange) {
   Hello hello;
   hello.set_protocol_version(kProtocolVersion);
   hello.set_subscriber_id("replica-1");
-  hello.set_auth_token("token");
   *hello.mutable_resume_from() = PgPosition(0x16B374D848ull);
   ASSERT_TRUE(client_->Send(FrameType::kHello, hello).ok());
 

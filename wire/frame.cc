@@ -29,7 +29,7 @@ uint32_t ReadBigEndian32(const char* p) {
 
 bool IsKnownType(uint8_t type) {
   return type >= static_cast<uint8_t>(FrameType::kHello) &&
-         type <= static_cast<uint8_t>(FrameType::kError);
+         type <= static_cast<uint8_t>(FrameType::kChallenge);
 }
 
 std::string Hex32(uint32_t value) {
@@ -58,6 +58,8 @@ std::string FrameTypeName(FrameType type) {
       return "Ack";
     case FrameType::kError:
       return "Error";
+    case FrameType::kChallenge:
+      return "Challenge";
   }
   return "unknown(" + std::to_string(static_cast<unsigned>(type)) + ")";
 }

@@ -18,8 +18,9 @@
 namespace ferry::wire {
 
 // 2: a TRUNCATE names every relation it emptied (RowChange.truncate_relation_ids); an agent of
-// version 1 would empty only the first, so the versions refuse each other.
-inline constexpr uint32_t kProtocolVersion = 3;
+// version 1 would empty only the first, so the versions refuse each other. 3: copies of existing
+// rows. 4: the capture agent opens with a Challenge and the token never travels (wire/auth.h).
+inline constexpr uint32_t kProtocolVersion = 4;
 inline constexpr size_t kDefaultMaxFrameBytes = 16 * 1024 * 1024;
 inline constexpr size_t kFrameHeaderBytes = 5;   // length + type
 inline constexpr size_t kFrameTrailerBytes = 4;  // crc
@@ -33,6 +34,7 @@ enum class FrameType : uint8_t {
   kHeartbeat = 6,
   kAck = 7,
   kError = 8,
+  kChallenge = 9,
 };
 
 // Human-readable frame type name ("Hello", ..., or "unknown(42)").

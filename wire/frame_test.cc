@@ -90,7 +90,8 @@ std::vector<std::pair<FrameType, std::unique_ptr<google::protobuf::MessageLite>>
   auto hello = std::make_unique<Hello>();
   hello->set_protocol_version(kProtocolVersion);
   hello->set_subscriber_id("replica-1");
-  hello->set_auth_token("s3cret");
+  hello->set_client_nonce(std::string(32, '\x5a'));
+  hello->set_auth_proof(std::string(32, '\xa5'));
   *hello->mutable_resume_from() = Pg("16/B374D848");
   hello->add_tables("public.accounts");
   frames.emplace_back(FrameType::kHello, std::move(hello));
@@ -122,6 +123,10 @@ std::vector<std::pair<FrameType, std::unique_ptr<google::protobuf::MessageLite>>
   error->set_code("auth");
   error->set_message("wrong token for subscriber replica-1");
   frames.emplace_back(FrameType::kError, std::move(error));
+  auto challenge = std::make_unique<Challenge>();
+  challenge->set_protocol_version(kProtocolVersion);
+  challenge->set_nonce(std::string(32, '\x01'));
+  frames.emplace_back(FrameType::kChallenge, std::move(challenge));
   return frames;
 }
 
@@ -176,6 +181,7 @@ TEST(FrameTest, FrameTypeNames) {
   EXPECT_EQ(FrameTypeName(FrameType::kHeartbeat), "Heartbeat");
   EXPECT_EQ(FrameTypeName(FrameType::kAck), "Ack");
   EXPECT_EQ(FrameTypeName(FrameType::kError), "Error");
+  EXPECT_EQ(FrameTypeName(FrameType::kChallenge), "Challenge");
   EXPECT_EQ(FrameTypeName(static_cast<FrameType>(42)), "unknown(42)");
   EXPECT_EQ(FrameTypeName(static_cast<FrameType>(0)), "unknown(0)");
 }
@@ -236,7 +242,7 @@ TEST(FrameTest, FeedingOneByteAtATimeCompletesEachFrameOnItsLastByte) {
   EXPECT_EQ(types,
             (std::vector<FrameType>{FrameType::kHello, FrameType::kWelcome, FrameType::kBegin,
                                     FrameType::kChanges, FrameType::kCommit, FrameType::kHeartbeat,
-                                    FrameType::kAck, FrameType::kError}));
+                                    FrameType::kAck, FrameType::kError, FrameType::kChallenge}));
   EXPECT_EQ(decoder.buffered(), 0u);
 }
 
@@ -368,7 +374,7 @@ TEST(FrameTest, LengthBelowFiveIsRefused) {
 }
 
 TEST(FrameTest, UnknownTypeIsRefusedAsSoonAsItsByteArrives) {
-  for (int type : {0, 9, 200, 255}) {
+  for (int type : {0, 10, 200, 255}) {
     std::string header("\x00\x00\x00\x05", 4);
     header.push_back(static_cast<char>(type));
     EXPECT_EQ(DecodeError(header), "unknown frame type " + std::to_string(type) +

@@ -338,17 +338,4 @@ Result<bool> IsCovered(const Position& transaction, const Position& checkpoint) 
                        "': wire/position.cc knows no ordering for it");
 }
 
-bool ConstantTimeEquals(const std::string& a, const std::string& b) {
-  // Walk the longer string in full and fold every difference into one accumulator, so the time
-  // taken depends only on the lengths, never on where (or whether) the contents differ.
-  const size_t n = std::max(a.size(), b.size());
-  volatile unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff = diff | (x ^ y);
-  }
-  return diff == 0;
-}
-
 }  // namespace ferry::wire

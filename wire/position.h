@@ -68,7 +68,4 @@ bool IsStreamPosition(const Position& position);
 // position and a GTID state cannot be compared: an error.
 Result<bool> IsCovered(const Position& transaction, const Position& checkpoint);
 
-// Auth tokens are compared in time independent of where they differ.
-bool ConstantTimeEquals(const std::string& a, const std::string& b);
-
 }  // namespace ferry::wire

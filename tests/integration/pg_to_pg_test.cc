@@ -632,10 +632,13 @@ TEST_F(PgToPgTest, StrangersGetASmallFrameLimitAndACapOnConnections) {
 
   std::unique_ptr<wire::FrameConnection> big = connect();
   ASSERT_NE(big, nullptr);
+  auto challenge = big->Receive(seconds(5));
+  ASSERT_TRUE(challenge.ok() && challenge->has_value()) << challenge.message();
+  ASSERT_EQ((*challenge)->type, wire::FrameType::kChallenge);
   wire::Hello hello;
   hello.set_protocol_version(wire::kProtocolVersion);
   hello.set_subscriber_id("west");
-  hello.set_auth_token(std::string(2 << 20, 'x'));
+  hello.set_auth_proof(std::string(2 << 20, 'x'));
   (void)big->Send(wire::FrameType::kHello, hello);  // may fail: the agent closes as it reads
   auto answer = big->Receive(seconds(5));
   EXPECT_FALSE(answer.ok() && answer->has_value()) << "the agent answered a 2 MiB Hello";
