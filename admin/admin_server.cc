@@ -9,6 +9,7 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -25,6 +26,7 @@ using tcp = net::ip::tcp;
 
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
+using RequestParser = http::request_parser<http::string_body>;
 
 // A slow or silent client must not hold a connection (and its memory) forever.
 constexpr auto kIoTimeout = std::chrono::seconds(30);
@@ -243,6 +245,28 @@ class Router {
   const CommandHandler commands_;
 };
 
+// A fresh parser for the next request on a connection, with the server's limits.
+void NewRequestParser(std::optional<RequestParser>& parser) {
+  parser.emplace();
+  parser->body_limit(kMaxBodyBytes);
+}
+
+// Read errors after which the server closes the connection without answering: the client hung
+// up between requests, went silent, or the server is stopping. Any other error is a malformed
+// request.
+bool ClosesSilently(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout ||
+         ec == net::error::operation_aborted;
+}
+
+// The answer to bytes that are not a request: said once, then the server hangs up.
+Response MalformedRequestResponse(const beast::error_code& ec) {
+  Request dummy;
+  dummy.version(11);
+  dummy.keep_alive(false);
+  return ErrorResponse(dummy, http::status::bad_request, "malformed HTTP request: " + ec.message());
+}
+
 // One client connection: read a request, write its response, repeat while the client keeps the
 // connection alive. Owned by the handlers in flight, so it lives exactly as long as its I/O.
 class Session : public std::enable_shared_from_this<Session> {
@@ -253,8 +277,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void ReadRequest() {
-    parser_.emplace();
-    parser_->body_limit(kMaxBodyBytes);
+    NewRequestParser(parser_);
     stream_.expires_after(kIoTimeout);
     http::async_read(
         stream_, buffer_, *parser_,
@@ -262,18 +285,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted) {
-      return Close();
-    }
-    if (ec) {
-      // Garbage on the socket: say so once and hang up.
-      Request dummy;
-      dummy.version(11);
-      dummy.keep_alive(false);
-      return Write(ErrorResponse(dummy, http::status::bad_request,
-                                 "malformed HTTP request: " + ec.message()));
-    }
+    if (ClosesSilently(ec)) return Close();
+    if (ec) return Write(MalformedRequestResponse(ec));  // garbage on the socket
     Write(router_.Handle(parser_->get()));
   }
 
@@ -301,6 +314,37 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
   const Router& router_;
+};
+
+// A client that sent `bytes` and then closed its end: a SyncReadStream for http::read, which
+// reads from it as http::async_read reads from a socket.
+class BytesStream {
+ public:
+  explicit BytesStream(std::string_view bytes) : bytes_(bytes) {}
+
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
+    ec = {};
+    if (bytes_.empty()) {
+      ec = net::error::eof;
+      return 0;
+    }
+    const size_t copied = net::buffer_copy(buffers, net::buffer(bytes_.data(), bytes_.size()));
+    bytes_.remove_prefix(copied);
+    return copied;
+  }
+
+  // The throwing form, which the SyncReadStream concept requires as well.
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    beast::error_code ec;
+    const size_t copied = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return copied;
+  }
+
+ private:
+  std::string_view bytes_;
 };
 
 std::string BindError(const std::string& address, const beast::error_code& ec) {
@@ -445,5 +489,22 @@ void AdminServer::Stop() {
 }
 
 uint16_t AdminServer::port() const { return impl_->port.load(); }
+
+std::optional<std::string> AnswerRawRequest(std::string_view request,
+                                            const MetricsRegistry& registry,
+                                            const std::string& bearer_token,
+                                            const CommandHandler& commands) {
+  const Router router(registry, bearer_token, commands);
+  BytesStream client(request);
+  beast::flat_buffer buffer;
+  std::optional<RequestParser> parser;
+  NewRequestParser(parser);
+  beast::error_code ec;
+  http::read(client, buffer, *parser, ec);
+  if (ClosesSilently(ec)) return std::nullopt;
+  std::ostringstream out;
+  out << (ec ? MalformedRequestResponse(ec) : router.Handle(parser->get()));
+  return out.str();
+}
 
 }  // namespace ferry::admin

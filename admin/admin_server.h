@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "admin/registry.h"
 #include "common/status.h"
@@ -46,5 +47,15 @@ class AdminServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// What an AdminServer with these settings answers a client that sends `request` (raw bytes,
+// everything it sends before closing its end) on a new connection: the serialized response to
+// the first request in it, or nullopt when the server would hang up without answering (the
+// client sent nothing). Parsing, limits, authentication and routing are the server's own; only
+// the socket is missing. For tests and fuzzing.
+std::optional<std::string> AnswerRawRequest(std::string_view request,
+                                            const MetricsRegistry& registry,
+                                            const std::string& bearer_token = "",
+                                            const CommandHandler& commands = nullptr);
 
 }  // namespace ferry::admin

@@ -225,5 +225,64 @@ TEST_F(AdminServerTest, StopClosesIdleKeepAliveConnections) {
   EXPECT_EQ(ec, net::error::eof);
 }
 
+// Parses a response AnswerRawRequest returned; it must be exactly one complete response.
+Reply ParseReply(const std::string& bytes) {
+  http::response_parser<http::string_body> parser;
+  parser.eager(true);
+  beast::error_code ec;
+  const size_t used = parser.put(net::buffer(bytes), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(parser.is_done());
+  EXPECT_EQ(used, bytes.size());
+  const auto& response = parser.get();
+  return {response.result_int(), std::string(response[http::field::content_type]), response.body()};
+}
+
+TEST_F(AdminServerTest, AnswerRawRequestRoutesAndAuthenticatesWithoutASocket) {
+  const std::string token = "s3cret";
+  auto answer = [&](const std::string& request) {
+    std::optional<std::string> bytes = AnswerRawRequest(request, registry, token);
+    EXPECT_TRUE(bytes.has_value()) << request;
+    return ParseReply(bytes.value_or(""));
+  };
+  EXPECT_EQ(answer("GET /healthz HTTP/1.1\r\n\r\n").body, "ok\n");
+  EXPECT_EQ(answer("GET /status HTTP/1.1\r\n\r\n").status, 401u);
+  const Reply status = answer("GET /status HTTP/1.1\r\nAuthorization: bearer s3cret\r\n\r\n");
+  EXPECT_EQ(status.status, 200u);
+  EXPECT_EQ(nlohmann::json::parse(status.body)["node"], "replica1");
+  EXPECT_EQ(
+      answer("GET /conflicts?limit=x HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n").status,
+      400u);
+  EXPECT_EQ(answer("PUT /status HTTP/1.1\r\n\r\n").status, 405u);
+}
+
+TEST_F(AdminServerTest, AnswerRawRequestTreatsGarbageAndTruncationAsTheServerDoes) {
+  EXPECT_FALSE(AnswerRawRequest("", registry).has_value());  // nothing sent: hang up silently
+  for (const std::string request : {"\x01\x02 not http\r\n\r\n", "GET /healthz HTTP/1.1\r\n",
+                                    "POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"}) {
+    const std::optional<std::string> bytes = AnswerRawRequest(request, registry);
+    ASSERT_TRUE(bytes.has_value()) << request;
+    const Reply reply = ParseReply(*bytes);
+    EXPECT_EQ(reply.status, 400u) << request;
+    EXPECT_NE(reply.body.find("malformed HTTP request"), std::string::npos) << reply.body;
+  }
+}
+
+TEST_F(AdminServerTest, AnswerRawRequestRunsCommands) {
+  std::map<std::string, std::string> seen;
+  const CommandHandler commands =
+      [&](const std::string& path,
+          const std::map<std::string, std::string>& query) -> std::optional<CommandReply> {
+    if (path != "/snapshot") return std::nullopt;
+    seen = query;
+    return CommandReply{202, "{}"};
+  };
+  const auto bytes =
+      AnswerRawRequest("POST /snapshot?table=a.%62+c HTTP/1.1\r\n\r\n", registry, "", commands);
+  ASSERT_TRUE(bytes.has_value());
+  EXPECT_EQ(ParseReply(*bytes).status, 202u);
+  EXPECT_EQ(seen["table"], "a.b c");
+}
+
 }  // namespace
 }  // namespace ferry::admin

@@ -63,8 +63,9 @@ using Row = std::vector<std::optional<std::string>>;
 //    must not (as a PostgreSQL trigger does not on a replica) tests `@ferry_apply IS NULL`.
 constexpr const char* kSessionSettings[] = {
     "SET time_zone = '+00:00'",
-    "SET sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,"
-    "NO_ENGINE_SUBSTITUTION'",
+    // One element split over two lines: the parentheses tell clang it is not a missing comma.
+    ("SET sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,"
+     "NO_ENGINE_SUBSTITUTION'"),
     "SET NAMES utf8mb4",
     "SET SESSION foreign_key_checks = 0",
     "SET SESSION unique_checks = 1",
