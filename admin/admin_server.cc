@@ -119,9 +119,12 @@ Result<ConflictQuery> ParseConflictQuery(const std::map<std::string, std::string
     } else if (name == "type") {
       query.type = value;
     } else if (name == "since" || name == "limit") {
-      char* end = nullptr;
-      const unsigned long long number = std::strtoull(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0') {
+      // Digits only: strtoull would take "-1" as the largest number, and a decoded NUL would
+      // end the value early.
+      uint64_t number = 0;
+      const auto [end, error] =
+          std::from_chars(value.data(), value.data() + value.size(), number, 10);
+      if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
         return Status::Error(
             name + "=" + value + " is not a number: give " +
             (name == "since" ? "microseconds since the Unix epoch" : "how many conflicts to list"));

@@ -250,9 +250,14 @@ TEST_F(AdminServerTest, AnswerRawRequestRoutesAndAuthenticatesWithoutASocket) {
   const Reply status = answer("GET /status HTTP/1.1\r\nAuthorization: bearer s3cret\r\n\r\n");
   EXPECT_EQ(status.status, 200u);
   EXPECT_EQ(nlohmann::json::parse(status.body)["node"], "replica1");
-  EXPECT_EQ(
-      answer("GET /conflicts?limit=x HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n").status,
-      400u);
+  // Digits only: "-1" is not the largest number, "+5" or a decoded NUL is not 5.
+  for (const char* limit : {"x", "-1", "+5", "%205", "5%00x"}) {
+    EXPECT_EQ(answer(std::string("GET /conflicts?limit=") + limit +
+                     " HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n")
+                  .status,
+              400u)
+        << limit;
+  }
   EXPECT_EQ(answer("PUT /status HTTP/1.1\r\n\r\n").status, 405u);
 }
 

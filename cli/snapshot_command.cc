@@ -116,7 +116,8 @@ std::string ErrorOf(const HttpReply& reply) {
 }
 
 admin::CommandReply Json(unsigned status, const nlohmann::json& json) {
-  return {status, json.dump(2) + "\n"};
+  // A table name from the request may hold bytes that are not UTF-8: replaced, never thrown on.
+  return {status, json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
 }
 
 }  // namespace
