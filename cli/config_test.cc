@@ -1280,12 +1280,17 @@ TEST_F(ConfigTest, ExampleConfigsLoad) {
     std::ofstream(copy.parent_path() / "secret.token") << "example-token-0123456789\n";
     fs::permissions(copy.parent_path() / "secret.token",
                     fs::perms::owner_read | fs::perms::owner_write);
+    // Every example carries its stream over TLS, as a deployment across hosts must.
     if (name == "capture.yaml") {
       auto config = LoadCaptureConfig(copy.string());
-      EXPECT_TRUE(config.ok()) << config.message();
+      ASSERT_TRUE(config.ok()) << config.message();
+      EXPECT_TRUE(config->transport.tls.has_value()) << entry.path();
     } else {
       auto config = LoadApplyConfig(copy.string());
-      EXPECT_TRUE(config.ok()) << config.message();
+      ASSERT_TRUE(config.ok()) << config.message();
+      for (const UpstreamConfig& upstream : config->upstreams) {
+        EXPECT_TRUE(upstream.transport.tls.has_value()) << entry.path() << " " << upstream.name;
+      }
     }
     ++loaded;
   }
