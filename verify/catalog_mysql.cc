@@ -3,7 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "capture/mysql/binlog_stream.h"  // ParseMysqlDsn, MysqlConnection
+#include "capture/mysql/binlog_stream.h"  // MysqlConnection
+#include "common/mysql_dsn.h"
 #include "verify/catalog.h"
 
 namespace ferry::verify {
@@ -53,7 +54,7 @@ class MysqlCatalog final : public Catalog {
 
 Result<std::unique_ptr<Catalog>> ConnectMysqlCatalog(const std::string& dsn,
                                                      const std::string& side) {
-  Result<capture::mysql::ConnectionParams> params = capture::mysql::ParseMysqlDsn(dsn);
+  Result<MysqlDsn> params = ParseMysqlDsn(dsn, MysqlDsnRole::kSource);
   if (!params.ok()) return params.status().WithContext(side + " dsn");
   Result<std::unique_ptr<MysqlConnection>> connection =
       MysqlConnection::Connect(*params, kReadTimeoutS, side + " MariaDB");

@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "capture/mysql/binlog_stream.h"  // ParseMysqlDsn, MysqlConnection
+#include "capture/mysql/binlog_stream.h"  // MysqlConnection
+#include "common/mysql_dsn.h"
 #include "verify/checksum.h"
 
 namespace ferry::verify {
@@ -119,7 +120,7 @@ class MysqlChecksummer final : public ChunkChecksummer {
 }  // namespace
 
 Result<std::unique_ptr<ChunkChecksummer>> ConnectMysqlChecksummer(const std::string& dsn) {
-  Result<capture::mysql::ConnectionParams> params = capture::mysql::ParseMysqlDsn(dsn);
+  Result<MysqlDsn> params = ParseMysqlDsn(dsn, MysqlDsnRole::kSource);
   if (!params.ok()) return params.status();
   Result<std::unique_ptr<MysqlConnection>> connection =
       MysqlConnection::Connect(*params, kReadTimeoutS, "MariaDB (checksums)");

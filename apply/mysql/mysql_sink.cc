@@ -28,6 +28,7 @@
 #include "apply/row_applier.h"
 #include "apply/sink_text.h"
 #include "common/log.h"
+#include "common/mysql_dsn.h"
 
 namespace ferry::apply::mysql {
 namespace {
@@ -289,24 +290,60 @@ sql::mysql::MySQL_Driver* Driver() {
   return driver;
 }
 
+// The dsn's TLS keys as Connector/C++ options. Debian's Connector/C++ 1.1 runs on MariaDB
+// Connector/C: sslEnforce is MYSQL_OPT_SSL_ENFORCE (ask for TLS), sslVerify
+// MYSQL_OPT_SSL_VERIFY_SERVER_CERT (check the host name, and refuse a server without TLS before
+// logging in); sslCA, sslCert and sslKey go to mysql_ssl_set. A CA makes Connector/C check the
+// server's chain against it, with or without sslVerify. Without a CA, verify-full checks against
+// the system's trusted CAs.
+void AddTlsOptions(const MysqlTls& tls, sql::ConnectOptionsMap& options) {
+  if (!tls.enabled()) return;
+  options["sslEnforce"] = true;
+  if (!tls.root_cert.empty()) options["sslCA"] = sql::SQLString(tls.root_cert);
+  if (!tls.cert.empty()) {
+    options["sslCert"] = sql::SQLString(tls.cert);
+    options["sslKey"] = sql::SQLString(tls.key);
+  }
+  if (tls.mode == SslMode::kVerifyFull) options["sslVerify"] = true;
+}
+
 // How every connection to the target is made.
-sql::ConnectOptionsMap ConnectOptions(const Dsn& dsn) {
+sql::ConnectOptionsMap ConnectOptions(const MysqlDsn& dsn) {
   sql::ConnectOptionsMap options;
   options["hostName"] = sql::SQLString(dsn.host);
   options["port"] = static_cast<int>(dsn.port);
   options["userName"] = sql::SQLString(dsn.user);
-  options["password"] = sql::SQLString(dsn.password);
+  options["password"] = sql::SQLString(dsn.password.value_or(""));
   if (!dsn.dbname.empty()) options["schema"] = sql::SQLString(dsn.dbname);
   if (!dsn.socket.empty()) options["socket"] = sql::SQLString(dsn.socket);
-  options["OPT_CONNECT_TIMEOUT"] = static_cast<int>(dsn.connect_timeout);
-  if (dsn.read_timeout) options["OPT_READ_TIMEOUT"] = static_cast<int>(*dsn.read_timeout);
-  if (dsn.write_timeout) options["OPT_WRITE_TIMEOUT"] = static_cast<int>(*dsn.write_timeout);
+  options["OPT_CONNECT_TIMEOUT"] = static_cast<int>(dsn.connect_timeout_s);
+  if (dsn.read_timeout_s) options["OPT_READ_TIMEOUT"] = static_cast<int>(*dsn.read_timeout_s);
+  if (dsn.write_timeout_s) options["OPT_WRITE_TIMEOUT"] = static_cast<int>(*dsn.write_timeout_s);
+  AddTlsOptions(dsn.tls, options);
   // Found (matched) rows, not changed rows: see the header.
   options["CLIENT_FOUND_ROWS"] = true;
   options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
   // A silent reconnect would lose the open transaction and the session settings.
   options["OPT_RECONNECT"] = false;
   return options;
+}
+
+// The cipher of `connection`'s session as the server reports it, "" when it is not encrypted.
+// Connector/C++ does not say whether its own connection is (see CheckEncrypted).
+std::string SessionCipher(sql::Connection& connection) {
+  std::unique_ptr<sql::Statement> statement(connection.createStatement());
+  std::unique_ptr<sql::ResultSet> result(
+      statement->executeQuery("SHOW SESSION STATUS LIKE 'Ssl_cipher'"));
+  return result->next() ? std::string(result->getString(2)) : "";
+}
+
+// A new connection to the target as `dsn` says, and, with TLS, its session's cipher in
+// `cipher` (left as it is without). Throws what Connector/C++ throws.
+std::unique_ptr<sql::Connection> ConnectTarget(const MysqlDsn& dsn, std::string* cipher) {
+  sql::ConnectOptionsMap options = ConnectOptions(dsn);
+  std::unique_ptr<sql::Connection> connection(Driver()->connect(options));
+  if (dsn.tls.enabled()) *cipher = SessionCipher(*connection);
+  return connection;
 }
 
 class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn> {
@@ -392,7 +429,10 @@ class MysqlSink final : public Sink, private RowEngine<TargetTable, BoundColumn>
   void Close();
   // Records `begin`'s position as `upstream`'s checkpoint in the open transaction.
   Status WriteCheckpoint(const std::string& upstream, const wire::Begin& begin);
-  Status Connect(const Dsn& dsn);
+  // Sets `connection` to a new connection to the target as `dsn` says, encrypted when its
+  // sslmode asks for TLS (CheckEncrypted); `cipher`: its session's cipher, "" without TLS.
+  Status NewConnection(const MysqlDsn& dsn, std::unique_ptr<sql::Connection>* connection,
+                       std::string* cipher);
   void CheckDurability();
   Status CreateMeta();
   // Commits the transaction a read outside BeginTransaction opened (autocommit is off), so it
@@ -750,22 +790,34 @@ Status MysqlSink::RecordConflict(const ConflictRecord& record) {
   return Status::Ok();
 }
 
-Status MysqlSink::Connect(const Dsn& dsn) {
-  sql::ConnectOptionsMap options = ConnectOptions(dsn);
-  return Guard([&] { conn_.reset(Driver()->connect(options)); });
+Status MysqlSink::NewConnection(const MysqlDsn& dsn, std::unique_ptr<sql::Connection>* connection,
+                                std::string* cipher) {
+  FERRY_RETURN_IF_ERROR(CheckTlsFiles(dsn.tls));
+  cipher->clear();
+  Status connected = Guard([&] { *connection = ConnectTarget(dsn, cipher); });
+  if (!connected.ok()) {
+    connection->reset();
+    std::string hint = TlsConnectHint(last_error_code_, connected.message(), dsn.tls);
+    if (hint.empty()) hint = ": check the target dsn and that the server is up";
+    return Status::Error(connected.message() + hint);
+  }
+  Status encrypted = CheckEncrypted(!cipher->empty(), dsn.tls);
+  if (!encrypted.ok()) {
+    (void)Guard([&] { (*connection)->close(); });
+    connection->reset();
+  }
+  return encrypted;
 }
 
 Status MysqlSink::Open() {
   Close();
-  Result<Dsn> dsn = ParseDsn(dsn_);
+  Result<MysqlDsn> dsn = ParseMysqlDsn(dsn_, MysqlDsnRole::kTarget);
   if (!dsn.ok()) return dsn.status();
-  Status connected = Connect(*dsn);
+  std::string cipher;
+  Status connected = NewConnection(*dsn, &conn_, &cipher);
   if (!connected.ok()) {
     Close();
-    const std::string where =
-        dsn->socket.empty() ? dsn->host + ":" + std::to_string(dsn->port) : dsn->socket;
-    return Status::Error("connect to target MySQL/MariaDB at " + where + ": " +
-                         connected.message() + ": check the target dsn and that the server is up");
+    return connected.WithContext("connect to target MySQL/MariaDB at " + dsn->address());
   }
   Result<std::vector<Row>> version =
       Query("SELECT VERSION(), @@max_allowed_packet, CONNECTION_ID()", {});
@@ -798,8 +850,9 @@ Status MysqlSink::Open() {
     Close();
     return meta.WithContext("create ferry_meta on the target");
   }
-  log_->info("connected to target {} (database {})", server_version,
-             dsn->dbname.empty() ? "none" : dsn->dbname);
+  log_->info("connected to target {} (database {}) {}", server_version,
+             dsn->dbname.empty() ? "none" : dsn->dbname,
+             cipher.empty() ? "without TLS (sslmode=disable)" : "over TLS (" + cipher + ")");
   return Status::Ok();
 }
 
@@ -995,11 +1048,17 @@ void MysqlSink::Cancel() {
     id = connection_id_;
   }
   if (!id) return;
-  Result<Dsn> dsn = ParseDsn(dsn_);
+  Result<MysqlDsn> dsn = ParseMysqlDsn(dsn_, MysqlDsnRole::kTarget);
   if (!dsn.ok()) return;
   try {
-    sql::ConnectOptionsMap options = ConnectOptions(*dsn);
-    std::unique_ptr<sql::Connection> killer(Driver()->connect(options));
+    std::string cipher;
+    std::unique_ptr<sql::Connection> killer = ConnectTarget(*dsn, &cipher);
+    Status encrypted = CheckEncrypted(!cipher.empty(), dsn->tls);
+    if (!encrypted.ok()) {
+      log_->warn("stopping: could not ask the target to end the running statement: {}",
+                 encrypted.message());
+      return;
+    }
     std::unique_ptr<sql::Statement> statement(killer->createStatement());
     statement->execute("KILL QUERY " + std::to_string(*id));
     log_->info("stopping: asked the target to end the running statement (KILL QUERY {})", *id);
@@ -1437,11 +1496,12 @@ Result<std::vector<std::string>> MysqlSink::CreateTable(const NewTable& table) {
 // DDL commits implicitly, so it runs on a connection of its own, leaving the open transaction be.
 Status MysqlSink::RunDdl(const std::vector<std::string>& ddl,
                          const std::vector<std::string>& settings, std::string* running) {
-  Result<Dsn> dsn = ParseDsn(dsn_);
+  Result<MysqlDsn> dsn = ParseMysqlDsn(dsn_, MysqlDsnRole::kTarget);
   if (!dsn.ok()) return dsn.status();
-  sql::ConnectOptionsMap options = ConnectOptions(*dsn);
+  std::unique_ptr<sql::Connection> connection;
+  std::string cipher;
+  FERRY_RETURN_IF_ERROR(NewConnection(*dsn, &connection, &cipher));
   return Guard([&] {
-    std::unique_ptr<sql::Connection> connection(Driver()->connect(options));
     std::unique_ptr<sql::Statement> statement(connection->createStatement());
     for (const char* setting : kSessionSettings) statement->execute(setting);
     for (const std::string& setting : settings) statement->execute(setting);

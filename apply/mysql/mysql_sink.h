@@ -63,7 +63,8 @@
 
 namespace ferry::apply::mysql {
 
-// dsn: "host=127.0.0.1 port=3306 user=ferry password=... dbname=app" (see ParseDsn).
+// dsn: "host=127.0.0.1 port=3306 user=ferry password=... dbname=app", with TLS keys such as
+// "sslmode=verify-full sslrootcert=ca.pem" (see common/mysql_dsn.h, MysqlDsnRole::kTarget).
 // lock_timeout: the longest a statement waits for a row lock (innodb_lock_wait_timeout) or a
 // table's metadata lock (lock_wait_timeout) held by another session, in whole seconds rounded
 // up; 0: no limit. Longer fails the stream with an error that says so.

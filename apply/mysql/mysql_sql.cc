@@ -6,7 +6,6 @@
 #include "apply/key_range_sql.h"
 #include "apply/row_applier.h"
 #include "apply/sink_text.h"
-#include "common/redact.h"
 
 namespace ferry::apply::mysql {
 namespace {
@@ -29,63 +28,6 @@ std::string MatchCondition(const std::vector<BoundColumn>& match, Statement* sta
     statement->params.push_back(match[i].value);
   }
   return sql;
-}
-
-Result<std::string> Unquote(const std::string& text, size_t* pos) {
-  std::string value;
-  for (++*pos; *pos < text.size(); ++*pos) {
-    const char c = text[*pos];
-    if (c == '\'') {
-      ++*pos;
-      return value;
-    }
-    if (c == '\\' && *pos + 1 < text.size()) ++*pos;
-    value.push_back(text[*pos]);
-  }
-  return Status::Error("target dsn: a quoted value has no closing quote");
-}
-
-Status SetNumber(const std::string& key, const std::string& value, unsigned max, unsigned* out) {
-  unsigned number = 0;
-  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-  if (error != std::errc() || end != value.data() + value.size() || number > max) {
-    return Status::Error("target dsn: " + key + "=" + value + " is not a number up to " +
-                         std::to_string(max));
-  }
-  *out = number;
-  return Status::Ok();
-}
-
-Status SetKey(const std::string& key, const std::string& value, Dsn* dsn) {
-  unsigned number = 0;
-  if (key == "host") {
-    dsn->host = value;
-  } else if (key == "port") {
-    FERRY_RETURN_IF_ERROR(SetNumber(key, value, 65535, &number));
-    dsn->port = static_cast<uint16_t>(number);
-  } else if (key == "user") {
-    dsn->user = value;
-  } else if (key == "password") {
-    dsn->password = value;
-  } else if (key == "dbname") {
-    dsn->dbname = value;
-  } else if (key == "socket") {
-    dsn->socket = value;
-  } else if (key == "connect_timeout") {
-    FERRY_RETURN_IF_ERROR(SetNumber(key, value, 86400, &dsn->connect_timeout));
-  } else if (key == "read_timeout" || key == "write_timeout") {
-    FERRY_RETURN_IF_ERROR(SetNumber(key, value, 86400, &number));
-    (key == "read_timeout" ? dsn->read_timeout : dsn->write_timeout) = number;
-  } else {
-    // Not quoted back: with an unquoted password holding a space and '=', this "key" is part of
-    // the password.
-    return Status::Error(
-        "target dsn: an unknown key (known: host, port, user, password, dbname, "
-        "socket, connect_timeout, read_timeout, write_timeout; quote values "
-        "that hold spaces, password='...')" +
-        std::string(kDsnNotShown));
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -466,36 +408,6 @@ std::string CopyInsertTail(const std::vector<CopyColumn>& columns,
     tail += ", " + name + " = VALUES(" + name + ")";
   }
   return tail;
-}
-
-Result<Dsn> ParseDsn(const std::string& text) {
-  Dsn dsn;
-  size_t pos = 0;
-  while (true) {
-    pos = text.find_first_not_of(" \t\n", pos);
-    if (pos == std::string::npos) break;
-    const size_t equals = text.find('=', pos);
-    if (equals == std::string::npos) {
-      return Status::Error("target dsn: the text from byte " + std::to_string(pos) +
-                           " on is not key=value (e.g. host=127.0.0.1 port=3306 user=ferry "
-                           "dbname=app; quote values that hold spaces, password='...')" +
-                           std::string(kDsnNotShown));
-    }
-    const std::string key = text.substr(pos, equals - pos);
-    pos = equals + 1;
-    std::string value;
-    if (pos < text.size() && text[pos] == '\'') {
-      Result<std::string> quoted = Unquote(text, &pos);
-      if (!quoted.ok()) return quoted.status();
-      value = std::move(quoted).value();
-    } else {
-      const size_t end = std::min(text.find_first_of(" \t\n", pos), text.size());
-      value = text.substr(pos, end - pos);
-      pos = end;
-    }
-    FERRY_RETURN_IF_ERROR(SetKey(key, value, &dsn));
-  }
-  return dsn;
 }
 
 }  // namespace ferry::apply::mysql

@@ -1,7 +1,7 @@
 // SQL the MySQL/MariaDB sink sends, built from a mapped relation, what information_schema says
-// about the target table, and one row change; and the sink's connection string. Pure functions,
-// no Connector/C++, so that the statement text is unit-tested without a server. Which columns
-// match a row is chosen by apply/row_match.h.
+// about the target table, and one row change. Pure functions, no Connector/C++, so that the
+// statement text is unit-tested without a server. Which columns match a row is chosen by
+// apply/row_match.h.
 //
 // Rows are matched with the NULL-safe `<=>`, so one statement text serves every null pattern
 // (MySQL uses indexes for `<=>` as for `=`). A DECIMAL column is compared with
@@ -195,23 +195,5 @@ Result<std::vector<uint64_t>> ParseBatchCounts(const std::optional<std::string>&
 // rounded by a FLOAT column: every key holding either is taken for the same key, so that
 // statements touching such keys are never reordered against each other.
 std::string EncodeBatchKey(const std::vector<BoundColumn>& key);
-
-// The sink's connection string: "host=127.0.0.1 port=3306 user=ferry password=... dbname=app",
-// keyword=value pairs like libpq's, values optionally single-quoted (\' and \\ escape).
-// Keys: host, port, user, password, dbname, socket, connect_timeout, read_timeout,
-// write_timeout (seconds). Unknown keys are refused, so that a typo is not silently ignored.
-struct Dsn {
-  std::string host = "127.0.0.1";
-  uint16_t port = 3306;
-  std::string user;
-  std::string password;
-  std::string dbname;
-  std::string socket;
-  unsigned connect_timeout = 10;
-  std::optional<unsigned> read_timeout;
-  std::optional<unsigned> write_timeout;
-};
-
-Result<Dsn> ParseDsn(const std::string& text);
 
 }  // namespace ferry::apply::mysql

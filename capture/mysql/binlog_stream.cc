@@ -7,9 +7,6 @@
 // clang-format on
 
 #include <cctype>
-#include <charconv>
-
-#include "common/redact.h"
 
 namespace ferry::capture::mysql {
 namespace {
@@ -31,6 +28,24 @@ constexpr size_t kMaxPacketBytes = size_t{1} << 30;
 constexpr unsigned kComBinlogDumpGtid = 0x1e;
 constexpr uint16_t kBinlogThroughGtid = 0x04;
 
+// The dsn's TLS keys as Connector/C options. MYSQL_OPT_SSL_ENFORCE asks for TLS; a CA makes
+// Connector/C check the server's chain against it; MYSQL_OPT_SSL_VERIFY_SERVER_CERT also checks
+// the host name (against the system's trusted CAs when no CA is given) and refuses a server
+// without TLS before logging in. Connector/C 3.3 goes on in clear text without it: Connect checks.
+void SetTlsOptions(MYSQL* mysql, const MysqlTls& tls) {
+  if (!tls.enabled()) return;
+  my_bool on = 1;
+  mysql_optionsv(mysql, MYSQL_OPT_SSL_ENFORCE, &on);
+  if (!tls.root_cert.empty()) mysql_optionsv(mysql, MYSQL_OPT_SSL_CA, tls.root_cert.c_str());
+  if (!tls.cert.empty()) {
+    mysql_optionsv(mysql, MYSQL_OPT_SSL_CERT, tls.cert.c_str());
+    mysql_optionsv(mysql, MYSQL_OPT_SSL_KEY, tls.key.c_str());
+  }
+  if (tls.mode == SslMode::kVerifyFull) {
+    mysql_optionsv(mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+  }
+}
+
 void AppendLittleEndian(std::string& out, uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
@@ -51,98 +66,6 @@ void AppendUuidBytes(std::string& out, const std::string& uuid) {
   }
 }
 
-struct DsnReader {
-  const std::string& text;
-  size_t at = 0;
-
-  void SkipSpace() {
-    while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
-  }
-  bool Done() {
-    SkipSpace();
-    return at >= text.size();
-  }
-  Result<std::string> Key() {
-    size_t start = at;
-    while (at < text.size() && text[at] != '=' &&
-           !std::isspace(static_cast<unsigned char>(text[at]))) {
-      ++at;
-    }
-    std::string key = text.substr(start, at - start);
-    SkipSpace();
-    if (at >= text.size() || text[at] != '=') {
-      // The word is not quoted back: it may be the second half of a password with a space.
-      return Status::Error("the word at byte " + std::to_string(start) +
-                           " has no '=' (quote values that hold spaces: password='...')" +
-                           std::string(kDsnNotShown));
-    }
-    ++at;
-    SkipSpace();
-    return key;
-  }
-  // A value: quoted ('...', with \' and \\) or up to the next space (with \ escapes).
-  Result<std::string> Value() {
-    std::string value;
-    const bool quoted = at < text.size() && text[at] == '\'';
-    if (quoted) ++at;
-    for (;;) {
-      if (at >= text.size()) {
-        if (quoted) return Status::Error("a quoted value has no closing quote");
-        return value;
-      }
-      char c = text[at];
-      if (quoted && c == '\'') {
-        ++at;
-        return value;
-      }
-      if (!quoted && std::isspace(static_cast<unsigned char>(c))) return value;
-      if (c == '\\' && at + 1 < text.size()) c = text[++at];
-      value.push_back(c);
-      ++at;
-    }
-  }
-};
-
-Result<unsigned> ParseUnsigned(const std::string& key, const std::string& value, unsigned max) {
-  unsigned number = 0;
-  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-  if (error != std::errc() || end != value.data() + value.size() || number > max) {
-    return Status::Error("\"" + key + "\" must be a number from 0 to " + std::to_string(max) +
-                         ", not \"" + value + "\"");
-  }
-  return number;
-}
-
-Status SetParam(ConnectionParams& params, const std::string& key, std::string value) {
-  if (key == "host") {
-    params.host = std::move(value);
-  } else if (key == "port") {
-    Result<unsigned> port = ParseUnsigned(key, value, 65535);
-    if (!port.ok()) return port.status();
-    params.port = static_cast<uint16_t>(*port);
-  } else if (key == "user") {
-    params.user = std::move(value);
-  } else if (key == "password") {
-    params.password = std::move(value);
-  } else if (key == "dbname" || key == "database") {
-    params.database = std::move(value);
-  } else if (key == "socket") {
-    params.socket = std::move(value);
-  } else if (key == "connect_timeout") {
-    Result<unsigned> seconds = ParseUnsigned(key, value, 3600);
-    if (!seconds.ok()) return seconds.status();
-    params.connect_timeout_s = *seconds;
-  } else {
-    // Not quoted back: with an unquoted password holding a space and '=', this "key" is part of
-    // the password.
-    return Status::Error(
-        "an unknown key (known: host, port, user, password, dbname, socket, "
-        "connect_timeout; quote values that hold spaces, password='...')" +
-        std::string(kDsnNotShown));
-  }
-  return Status::Ok();
-}
-
 // MySQL auto-position: Connector/C has no call for COM_BINLOG_DUMP_GTID, so the command goes
 // through the connection's own command method, without waiting for a reply (the events are it).
 Status SendMySqlGtidDump(MysqlConnection& conn, const DumpRequest& request) {
@@ -156,23 +79,6 @@ Status SendMySqlGtidDump(MysqlConnection& conn, const DumpRequest& request) {
 }
 
 }  // namespace
-
-Result<ConnectionParams> ParseMysqlDsn(const std::string& dsn) {
-  ConnectionParams params;
-  DsnReader reader{dsn};
-  while (!reader.Done()) {
-    Result<std::string> key = reader.Key();
-    if (!key.ok()) return key.status().WithContext("MySQL/MariaDB connection string");
-    Result<std::string> value = reader.Value();
-    if (!value.ok()) return value.status().WithContext("MySQL/MariaDB connection string");
-    Status set = SetParam(params, *key, std::move(*value));
-    if (!set.ok()) return set.WithContext("MySQL/MariaDB connection string");
-  }
-  if (params.user.empty()) {
-    return Status::Error("MySQL/MariaDB connection string has no user=: name the replication user");
-  }
-  return params;
-}
 
 std::string HintForServerError(unsigned error_number) {
   switch (error_number) {
@@ -194,13 +100,13 @@ std::string HintForServerError(unsigned error_number) {
   }
 }
 
-Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const ConnectionParams& params,
+Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const MysqlDsn& params,
                                                                   unsigned read_timeout_s,
                                                                   const std::string& label) {
   std::unique_ptr<MysqlConnection> connection(new MysqlConnection());
   connection->label_ = label;
-  connection->address_ =
-      params.socket.empty() ? params.host + ":" + std::to_string(params.port) : params.socket;
+  connection->address_ = params.address();
+  FERRY_RETURN_IF_ERROR(CheckTlsFiles(params.tls).WithContext(connection->Describe()));
   connection->mysql_ = mysql_init(nullptr);
   if (connection->mysql_ == nullptr) {
     return Status::Error("mysql_init failed for " + connection->address_ + ": out of memory");
@@ -215,13 +121,18 @@ Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Connect(const Connecti
   size_t max_packet = kMaxPacketBytes;
   mysql_optionsv(mysql, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
   mysql_optionsv(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  SetTlsOptions(mysql, params.tls);
   const char* password = params.password ? params.password->c_str() : nullptr;
-  const char* database = params.database.empty() ? nullptr : params.database.c_str();
+  const char* database = params.dbname.empty() ? nullptr : params.dbname.c_str();
   const char* socket = params.socket.empty() ? nullptr : params.socket.c_str();
   if (mysql_real_connect(mysql, params.host.c_str(), params.user.c_str(), password, database,
                          params.port, socket, 0) == nullptr) {
-    return connection->LastError("mysql_real_connect");
+    const Status error = connection->LastError("mysql_real_connect");
+    return Status::Error(error.message() +
+                         TlsConnectHint(mysql_errno(mysql), mysql_error(mysql), params.tls));
   }
+  FERRY_RETURN_IF_ERROR(CheckEncrypted(!connection->tls_cipher().empty(), params.tls)
+                            .WithContext(connection->Describe()));
   return connection;
 }
 
@@ -277,6 +188,11 @@ std::string MysqlConnection::Quote(std::string_view text) {
 }
 
 std::string MysqlConnection::server_version() const { return mysql_get_server_info(mysql_); }
+
+std::string MysqlConnection::tls_cipher() const {
+  const char* cipher = mysql_get_ssl_cipher(mysql_);
+  return cipher == nullptr ? "" : cipher;
+}
 
 unsigned MysqlConnection::last_errno() const { return mysql_errno(mysql_); }
 

@@ -1,5 +1,6 @@
-// The connection side of the MySQL/MariaDB source (MariaDB Connector/C): key=value connection
-// strings, plain SQL connections for checks and information_schema, and the binary log dump
+// The connection side of the MySQL/MariaDB source (MariaDB Connector/C): plain SQL connections
+// (over TLS when the connection string's sslmode says so; the string itself is parsed by
+// common/mysql_dsn.h) for checks and information_schema, and the binary log dump
 // stream (COM_BINLOG_DUMP through mariadb_rpl). Knows nothing of what events contain beyond the
 // 19-byte common header; capture/mysql/binlog_decoder.h decodes them.
 //
@@ -17,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mysql_dsn.h"
 #include "common/status.h"
 #include "wire/position.h"
 
@@ -26,33 +28,17 @@ struct st_mariadb_rpl;
 
 namespace ferry::capture::mysql {
 
-struct ConnectionParams {
-  std::string host = "127.0.0.1";
-  uint16_t port = 3306;
-  std::string user;
-  std::optional<std::string> password;  // absent: no password
-  std::string database;                 // may be empty
-  std::string socket;                   // a Unix socket path, used instead of host and port
-  unsigned connect_timeout_s = 10;
-};
-
-// Parses a connection string in libpq's key=value syntax:
-//   "host=127.0.0.1 port=3306 user=ferry password='s3 cret' dbname=app"
-// Values may be single-quoted (inside quotes, \' and \\ stand for ' and \). Keys: host, port,
-// user, password, dbname (or database), socket, connect_timeout. Unknown keys are an error, as a
-// misspelt key would otherwise be silently ignored.
-Result<ConnectionParams> ParseMysqlDsn(const std::string& dsn);
-
 using SqlRow = std::vector<std::optional<std::string>>;  // text values, nullopt = NULL
 
 // One client connection. Not thread-safe, except Cancel().
 class MysqlConnection {
  public:
+  // Connects as `params` says (ParseMysqlDsn with MysqlDsnRole::kSource), over TLS when its
+  // sslmode asks for it: then a session that is not encrypted is refused (CheckEncrypted).
   // `read_timeout_s` bounds every wait for the server (0: the library's default, none).
   // `label` names the server in messages, a failed connect's included (see set_label).
   static Result<std::unique_ptr<MysqlConnection>> Connect(
-      const ConnectionParams& params, unsigned read_timeout_s,
-      const std::string& label = "source server");
+      const MysqlDsn& params, unsigned read_timeout_s, const std::string& label = "source server");
   ~MysqlConnection();
   MysqlConnection(const MysqlConnection&) = delete;
   MysqlConnection& operator=(const MysqlConnection&) = delete;
@@ -70,6 +56,8 @@ class MysqlConnection {
   const std::string& address() const { return address_; }
   std::string Describe() const { return label_ + " at " + address_; }
   std::string server_version() const;
+  // The TLS cipher of the session as the client library has it, "" when it is not encrypted.
+  std::string tls_cipher() const;
 
   // An error for the connection's last failure in `call` (a C API function, or the statement).
   Status LastError(const std::string& call) const;

@@ -148,7 +148,7 @@ bool MentionsIdentifier(const std::string& text, const std::string& name) {
 // exact), on a connection of its own, cached per table until a DDL statement mentions it.
 class SchemaCatalog {
  public:
-  SchemaCatalog(ConnectionParams params, std::string label)
+  SchemaCatalog(MysqlDsn params, std::string label)
       : params_(std::move(params)), label_(std::move(label)) {}
 
   // The table as the catalog describes it; valid until the next call.
@@ -203,7 +203,7 @@ class SchemaCatalog {
     }
   }
 
-  ConnectionParams params_;
+  MysqlDsn params_;
   std::string label_;
   std::unique_ptr<MysqlConnection> connection_;
   std::map<std::string, Entry> cache_;  // by "schema.table"
@@ -642,7 +642,7 @@ class MysqlSource final : public ChangeSource {
     Stop();
     Result<TableSelection> tables = TableSelection::Parse(options_.tables);
     if (!tables.ok()) return tables.status();
-    Result<ConnectionParams> params = ParseMysqlDsn(options_.dsn);
+    Result<MysqlDsn> params = ParseMysqlDsn(options_.dsn, MysqlDsnRole::kSource);
     if (!params.ok()) return params.status();
     Result<std::unique_ptr<MysqlConnection>> checks =
         MysqlConnection::Connect(*params, kQueryReadTimeoutS);
@@ -658,7 +658,7 @@ class MysqlSource final : public ChangeSource {
     if (!start.ok()) return Logged(start.status());
     start_position_.reset();
     if (resume.engine().empty()) start_position_ = start->head;
-    LogConnected(*info, *start);
+    LogConnected(*info, *start, (*checks)->tls_cipher());
     checks->reset();
     return Logged(StartStreaming(*params, *info, std::move(*start), std::move(*tables)));
   }
@@ -717,7 +717,7 @@ class MysqlSource final : public ChangeSource {
   std::optional<wire::Position> start_position() const override { return start_position_; }
 
  private:
-  Status StartStreaming(const ConnectionParams& params, const ServerInfo& info, StartPoint start,
+  Status StartStreaming(const MysqlDsn& params, const ServerInfo& info, StartPoint start,
                         TableSelection tables) {
     Result<std::unique_ptr<MysqlConnection>> connection =
         MysqlConnection::Connect(params, kStreamReadTimeoutS);
@@ -761,9 +761,11 @@ class MysqlSource final : public ChangeSource {
     return Status::Ok();
   }
 
-  void LogConnected(const ServerInfo& info, const StartPoint& start) {
-    log_->info("connected to {}: {} server_id {}, binlog_row_metadata={}, {}", where_, info.version,
-               info.server_id,
+  // `cipher`: the connection's TLS cipher, "" without TLS.
+  void LogConnected(const ServerInfo& info, const StartPoint& start, const std::string& cipher) {
+    log_->info("connected to {} {}: {} server_id {}, binlog_row_metadata={}, {}", where_,
+               cipher.empty() ? "without TLS (sslmode=disable)" : "over TLS (" + cipher + ")",
+               info.version, info.server_id,
                info.binlog_row_metadata.empty() ? "(none)" : info.binlog_row_metadata,
                start.request.gtid_state ? "dump by GTID" : "dump by file and offset");
     if (Lower(info.binlog_row_metadata) != "full") {

@@ -47,7 +47,8 @@ namespace ferry::capture::mysql {
 
 struct MysqlSourceOptions {
   // "host=127.0.0.1 port=3306 user=ferry password=... dbname=app" (key=value, like libpq;
-  // password may be absent). See ParseMysqlDsn in binlog_stream.h.
+  // password may be absent), with TLS keys such as "sslmode=verify-full sslrootcert=ca.pem".
+  // See common/mysql_dsn.h (MysqlDsnRole::kSource).
   std::string dsn;
   // The replica server id this reader uses: not 0, not the source's own, and unique among the
   // source's replicas (the server ends an older dump with the same id).

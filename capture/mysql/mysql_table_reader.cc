@@ -566,7 +566,7 @@ std::string MysqlKeysQuery(const KeyedRelation& table, size_t key_count) {
 }
 
 Result<std::unique_ptr<MysqlConnection>> ConnectMysqlReaderSession(const std::string& dsn) {
-  Result<ConnectionParams> params = ParseMysqlDsn(dsn);
+  Result<MysqlDsn> params = ParseMysqlDsn(dsn, MysqlDsnRole::kSource);
   if (!params.ok()) return params.status();
   Result<std::unique_ptr<MysqlConnection>> connection =
       MysqlConnection::Connect(*params, kReadTimeoutS);

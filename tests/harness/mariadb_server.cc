@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/harness/ferry_process.h"
+#include "wire/testing/test_certificates.h"
 
 namespace ferry::testing {
 namespace {
@@ -92,6 +93,7 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start(const std::string& n
   // its tmpdir, which breaks a concurrent mariadb-install-db sharing /tmp with it.
   server->tmp_dir_ = server->root_dir_ + "/tmp";
   std::filesystem::create_directories(server->tmp_dir_);
+  if (server->options_.tls) server->MakeCertificates();
   std::string install =
       "mariadb-install-db --no-defaults --datadir=" + server->data_dir_ +
       " --auth-root-authentication-method=normal --skip-test-db --tmpdir=" + server->tmp_dir_ +
@@ -111,6 +113,16 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start(const std::string& n
   auto created = Run(conn->get(), "CREATE DATABASE ferry");
   if (!created.ok()) return created.status();
   return server;
+}
+
+void MariaDbServer::MakeCertificates() {
+  const std::string dir = root_dir_ + "/tls";
+  std::filesystem::create_directories(dir);
+  tls_ca_ = std::make_unique<wire::testing::TestCa>(dir, "mariadb-test-ca");
+  wire::testing::TestCa::Issued issued =
+      tls_ca_->Issue("localhost", {"DNS:localhost", "IP:127.0.0.1"});
+  server_cert_file_ = issued.cert_file;
+  server_key_file_ = issued.key_file;
 }
 
 Status MariaDbServer::Launch() {
@@ -137,6 +149,11 @@ Status MariaDbServer::Launch() {
     args.push_back("--binlog-row-metadata=" + options_.binlog_row_metadata);
   }
   if (geteuid() == 0) args.push_back("--user=root");
+  if (tls_ca_ != nullptr) {
+    args.push_back("--ssl-cert=" + server_cert_file_);
+    args.push_back("--ssl-key=" + server_key_file_);
+    args.push_back("--ssl-ca=" + tls_ca_->cert_file());
+  }
   for (const auto& extra : options_.extra_args) args.push_back(extra);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -2,7 +2,7 @@
 // mariadbd on a free loopback port with row-based binary logging (binlog_format=ROW,
 // binlog_row_image=FULL, GTIDs always on in MariaDB; binlog_row_metadata=FULL unless a test asks
 // for the server's default), removed when the object dies. As root the server runs with
-// --user=root.
+// --user=root. Optionally with TLS, on certificates made at start (MariaDbOptions::tls).
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +15,10 @@
 #include "common/status.h"
 #include "tests/harness/test_database.h"
 
+namespace ferry::wire::testing {
+class TestCa;
+}
+
 namespace ferry::testing {
 
 struct MariaDbOptions {
@@ -23,6 +27,10 @@ struct MariaDbOptions {
   std::string binlog_row_metadata = "FULL";
   // Extra mariadbd arguments, e.g. "--log-bin-compress=ON" or "--binlog-format=STATEMENT".
   std::vector<std::string> extra_args;
+  // Serve TLS (ssl_cert, ssl_key, ssl_ca): a CA made at start (MariaDbServer::tls_ca) signs the
+  // server's certificate, for localhost and 127.0.0.1, and client certificates the server
+  // accepts. Clients may still connect without TLS unless their user says REQUIRE SSL.
+  bool tls = false;
 };
 
 class MariaDbServer : public TestDatabase {
@@ -46,12 +54,17 @@ class MariaDbServer : public TestDatabase {
   Status Kill() override;     // SIGKILL, like a crash
   Status Restart() override;  // start again on the same port and data directory
 
+  // The CA of a server started with MariaDbOptions::tls, null otherwise. Tests trust its
+  // cert_file() (sslrootcert) and Issue() client certificates with it.
+  const wire::testing::TestCa* tls_ca() const { return tls_ca_.get(); }
+
   const std::string& binlog_dir() const { return root_dir_; }
   const std::string& error_log() const { return error_log_; }
 
  private:
   MariaDbServer() = default;
   Status Launch();
+  void MakeCertificates();
 
   std::string root_dir_;
   std::string data_dir_;
@@ -62,6 +75,9 @@ class MariaDbServer : public TestDatabase {
   std::string user_ = "root";
   std::string database_ = "ferry";
   MariaDbOptions options_;
+  std::unique_ptr<wire::testing::TestCa> tls_ca_;
+  std::string server_cert_file_;  // with tls: signed by tls_ca_
+  std::string server_key_file_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
 };

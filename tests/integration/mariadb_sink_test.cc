@@ -19,7 +19,9 @@
 #include "tests/harness/ferry_process.h"
 #include "tests/harness/mariadb_server.h"
 #include "tests/integration/sink_fixture.h"
+#include "tests/integration/test_ca.h"
 #include "wire/testing/change_records.h"
+#include "wire/testing/test_certificates.h"
 
 namespace ferry::apply::mysql {
 namespace {
@@ -331,7 +333,7 @@ TEST_F(MariaDbSinkTest, OpenFailureNamesTheCause) {
                                              ": client error 200"));
   EXPECT_TRUE(Contains(status.message(), "check the target dsn and that the server is up"));
 
-  status = MakeMysqlSink(server_->dsn() + " sslmode=require")->Open();
+  status = MakeMysqlSink(server_->dsn() + " colour=blue")->Open();
   EXPECT_TRUE(Contains(status.message(), "target dsn: an unknown key (known: host, port"));
 
   std::string wrong_db = server_->dsn();
@@ -585,8 +587,9 @@ TEST_F(MariaDbSinkTest, BatchesLargerThanOneStatementRunInSeveral) {
   }
   EXPECT_EQ(Apply(mapped, Update(5, {}, {Int(1), Bytes("after")})), RowOutcome::kApplied);
   Commit();
-  EXPECT_EQ(Query("SELECT COUNT(*), SUM(LENGTH(v)), SUM(ORD(v) = id) FROM batch_big WHERE id > 100"),
-            std::vector<Row>{R({"30", "3000000", "30"})});
+  EXPECT_EQ(
+      Query("SELECT COUNT(*), SUM(LENGTH(v)), SUM(ORD(v) = id) FROM batch_big WHERE id > 100"),
+      std::vector<Row>{R({"30", "3000000", "30"})});
   EXPECT_EQ(Scalar("SELECT v FROM batch_big WHERE id = 1"), "after");
   EXPECT_EQ(Late(), "ferry.batch_big: 1 x kInsertedOverExisting\n");
 }
@@ -1679,6 +1682,153 @@ TEST_F(MariaDbSinkTest, CreateTableRefusesAJsonKeyBeforeRunningAnything) {
   EXPECT_EQ(Scalar("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = "
                    "'ct_never'"),
             "0");
+}
+
+// ---- TLS (issue 12) -----------------------------------------------------------------------------
+
+// sslmode=require asks for TLS; the harness's usual server has none, so nothing connects.
+TEST_F(MariaDbSinkTest, TlsModesRefuseAServerWithoutTls) {
+  Status status = MakeMysqlSink(server_->dsn() + " sslmode=require")->Open();
+  ASSERT_FALSE(status.ok());
+  EXPECT_TRUE(
+      Contains(status.message(),
+               "connect to target MySQL/MariaDB at 127.0.0.1:" + std::to_string(server_->port()) +
+                   ": sslmode=require, but the server did not encrypt the connection (it "
+                   "offers no TLS): give the server a certificate (ssl_cert and ssl_key"));
+
+  // verify-full: Connector/C refuses before logging in.
+  testing::OwnTestCa ca("any-ca");
+  status =
+      MakeMysqlSink(server_->dsn() + " sslmode=verify-full sslrootcert=" + ca.cert_file())->Open();
+  ASSERT_FALSE(status.ok());
+  EXPECT_TRUE(Contains(status.message(), "SSL is required, but the server does not support it"));
+  EXPECT_TRUE(
+      Contains(status.message(), "; the server offers no TLS: give the server a certificate"));
+}
+
+// A server with TLS for the suite (MariaDbOptions::tls), and users it lets in only over TLS
+// (REQUIRE SSL) or only with a client certificate its CA signed (REQUIRE X509): a session the
+// server accepts for them cannot be a clear one.
+class MariaDbSinkTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    testing::MariaDbOptions options;
+    options.tls = true;
+    Result<std::unique_ptr<MariaDbServer>> server = MariaDbServer::Start("msink-tls", options);
+    ASSERT_TRUE(server.ok()) << server.message();
+    server_ = std::move(server).value().release();
+    Status users = server_->Exec(
+        "CREATE USER tls_only@'%' IDENTIFIED BY 'pw' REQUIRE SSL; "
+        "GRANT ALL ON *.* TO tls_only@'%'; "
+        "CREATE USER cert_only@'%' IDENTIFIED BY 'pw' REQUIRE X509; "
+        "GRANT ALL ON *.* TO cert_only@'%'");
+    ASSERT_TRUE(users.ok()) << users.message();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(server_, nullptr) << "MariaDB with TLS did not start"; }
+
+  // A dsn for `user` on the suite's server, with `tls` (TLS keys) appended.
+  static std::string Dsn(const std::string& user, const std::string& tls) {
+    return "host=127.0.0.1 port=" + std::to_string(server_->port()) + " user=" + user +
+           " password=pw dbname=ferry " + tls;
+  }
+  static std::string VerifyFull() {
+    return "sslmode=verify-full sslrootcert=" + server_->tls_ca()->cert_file();
+  }
+
+  inline static MariaDbServer* server_ = nullptr;
+};
+
+TEST_F(MariaDbSinkTlsTest, VerifyFullWritesOverAnEncryptedSession) {
+  // The control: the server does not let this user in over a clear connection.
+  Status clear = MakeMysqlSink(Dsn("tls_only", ""))->Open();
+  ASSERT_FALSE(clear.ok());
+  EXPECT_TRUE(Contains(clear.message(), "Access denied for user 'tls_only'"));
+
+  std::unique_ptr<Sink> sink = MakeMysqlSink(Dsn("tls_only", VerifyFull()));
+  Status opened = sink->Open();
+  ASSERT_TRUE(opened.ok()) << opened.message();
+  ASSERT_TRUE(server_->Exec(SimpleTable("ferry.over_tls")).ok());
+  Simple simple = MakeSimple("over_tls");
+  ASSERT_TRUE(sink->BeginTransaction("up", MakeBegin("0-1-1")).ok());
+  Result<RowOutcome> outcome =
+      sink->ApplyRow(simple.mapped, Insert(1, {Int(1), Text("sealed"), Int(2)}));
+  ASSERT_TRUE(outcome.ok()) << outcome.message();
+  Status committed = sink->CommitTransaction();
+  ASSERT_TRUE(committed.ok()) << committed.message();
+  EXPECT_EQ(server_->Scalar("SELECT a FROM ferry.over_tls WHERE id = 1"), "sealed");
+
+  // DDL runs on a connection of its own, made the same way.
+  const wire::Relation relation =
+      testing::TypedRelation(kDb, "made_over_tls", {{"id", "int8", wire::LOGICAL_TYPE_INT, true}});
+  Result<std::vector<std::string>> ddl =
+      sink->CreateTable(PlanNewTable(Map(relation), SourceEngine::kPostgres));
+  ASSERT_TRUE(ddl.ok()) << ddl.message();
+}
+
+TEST_F(MariaDbSinkTlsTest, RequireAndVerifyCaEncryptToo) {
+  for (const std::string& tls :
+       {std::string("sslmode=require"),
+        "sslmode=verify-ca sslrootcert=" + server_->tls_ca()->cert_file()}) {
+    Status opened = MakeMysqlSink(Dsn("tls_only", tls))->Open();
+    EXPECT_TRUE(opened.ok()) << tls << ": " << opened.message();
+  }
+}
+
+TEST_F(MariaDbSinkTlsTest, ACertificateFromAnotherCaIsRefusedNamingSslrootcert) {
+  testing::OwnTestCa other("other-ca");
+  for (const std::string mode : {"verify-full", "verify-ca", "require"}) {
+    Status status =
+        MakeMysqlSink(Dsn("tls_only", "sslmode=" + mode + " sslrootcert=" + other.cert_file()))
+            ->Open();
+    ASSERT_FALSE(status.ok()) << mode;
+    EXPECT_TRUE(Contains(status.message(), "connect to target MySQL/MariaDB at 127.0.0.1:" +
+                                               std::to_string(server_->port()) +
+                                               ": client error 2026: TLS/SSL error: "))
+        << mode;
+    EXPECT_TRUE(Contains(status.message(),
+                         "; the server's certificate was not accepted: set sslrootcert in the dsn "
+                         "to the file of the CA that signed it"))
+        << mode;
+  }
+  Status missing =
+      MakeMysqlSink(Dsn("tls_only", "sslmode=verify-full sslrootcert=/nonexistent"))->Open();
+  EXPECT_TRUE(Contains(missing.message(),
+                       ": the file sslrootcert names in the dsn cannot be read: No such file or "
+                       "directory"));
+}
+
+TEST_F(MariaDbSinkTlsTest, AClientCertificateGoesWithSslcertAndSslkey) {
+  const wire::testing::TestCa::Issued client = server_->tls_ca()->Issue("ferry-apply", {});
+  Status without = MakeMysqlSink(Dsn("cert_only", VerifyFull()))->Open();
+  ASSERT_FALSE(without.ok());
+  EXPECT_TRUE(Contains(without.message(), "Access denied for user 'cert_only'"));
+  Status with = MakeMysqlSink(Dsn("cert_only", VerifyFull() + " sslcert=" + client.cert_file +
+                                                   " sslkey=" + client.key_file))
+                    ->Open();
+  EXPECT_TRUE(with.ok()) << with.message();
+}
+
+// verify-full checks the name in the certificate; verify-ca only that the CA signed it.
+TEST(MariaDbSinkTlsNameTest, VerifyFullChecksTheHostNameAndVerifyCaDoesNot) {
+  testing::OwnTestCa ca("name-ca");
+  Result<std::unique_ptr<MariaDbServer>> server = MariaDbServer::Start(
+      "msink-tls-name", {.extra_args = ca.ServerArgsFor("db.elsewhere.example")});
+  ASSERT_TRUE(server.ok()) << server.message();
+  const std::string dsn = (*server)->dsn() + " sslrootcert=" + ca.cert_file();
+
+  Status full = MakeMysqlSink(dsn + " sslmode=verify-full")->Open();
+  ASSERT_FALSE(full.ok());
+  EXPECT_TRUE(Contains(full.message(), "Validation of SSL server certificate failed"));
+  EXPECT_TRUE(Contains(full.message(),
+                       "; the server's certificate does not carry the name in host= "
+                       "(sslmode=verify-full): connect by a name or address the certificate "
+                       "carries, or check only the CA with sslmode=verify-ca"));
+  Status chain_only = MakeMysqlSink(dsn + " sslmode=verify-ca")->Open();
+  EXPECT_TRUE(chain_only.ok()) << chain_only.message();
 }
 
 }  // namespace
