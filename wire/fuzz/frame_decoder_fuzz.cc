@@ -45,6 +45,8 @@ std::unique_ptr<google::protobuf::MessageLite> PayloadMessage(FrameType type) {
       return std::make_unique<ferry::wire::Ack>();
     case FrameType::kError:
       return std::make_unique<ferry::wire::Error>();
+    case FrameType::kChallenge:
+      return std::make_unique<ferry::wire::Challenge>();
   }
   std::abort();  // the decoder must never hand out an unknown type
 }
