@@ -129,7 +129,8 @@ std::string ReplicationSetup::ApplyConfig() const {
   yaml << "node: " << target_node << "\n"
        << "target:\n  engine: " << target_->engine() << "\n  dsn: \"" << target_->dsn() << "\"\n"
        << apply_target_settings << "upstreams:\n  - name: " << source_node
-       << "\n    address: 127.0.0.1:" << capture_port_ << "\n"
+       << "\n    address: 127.0.0.1:" << (upstream_port != 0 ? upstream_port : capture_port_)
+       << "\n"
        << "    auth_token_file: secret.token\n"
        << upstream_settings << "admin: 127.0.0.1:" << apply_admin_port_ << "\n"
        << "reconnect_delay_ms: 200\n"

@@ -58,6 +58,7 @@ class ReplicationSetup {
   int heartbeat_interval_ms = 200;      // the capture config's
   std::string apply_settings;           // more top-level YAML lines of the apply config
   std::string upstream_settings;        // more YAML lines of the apply config's upstream (indented)
+  uint16_t upstream_port = 0;  // where the apply agent connects; 0: the capture agent's port
 
   Status StartCapture();
   // Starts the apply agent and, unless told not to, waits until it streams from the capture
