@@ -63,6 +63,16 @@ nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now) {
   return json;
 }
 
+nlohmann::json RetentionJson(const RetentionStatus& r) {
+  auto or_null = [](auto value) {
+    return value < 0 ? nlohmann::json(nullptr) : nlohmann::json(value);
+  };
+  return {{"status", r.status},
+          {"retained_bytes", r.retained_bytes},
+          {"bytes_until_lost", or_null(r.bytes_until_lost)},
+          {"seconds_until_lost", or_null(r.seconds_until_lost)}};
+}
+
 // Label values may hold anything a user named a stream; the exposition format needs \, " and
 // newline escaped.
 std::string EscapeLabel(const std::string& value) {
@@ -162,6 +172,13 @@ void MetricsRegistry::AddCounter(const std::string& name, const std::string& str
   counters_[name][stream] += delta;
 }
 
+void MetricsRegistry::SetRetention(std::map<std::string, RetentionStatus> retention,
+                                   std::string error) {
+  std::lock_guard lock(mutex_);
+  retention_ = std::move(retention);
+  retention_error_ = std::move(error);
+}
+
 nlohmann::json MetricsRegistry::StatusJson() const {
   const auto now = Clock::now();
   std::lock_guard lock(mutex_);
@@ -169,7 +186,7 @@ nlohmann::json MetricsRegistry::StatusJson() const {
   for (const auto& [name, status] : streams_) streams[name] = StreamJson(status, now);
   nlohmann::json counters = nlohmann::json::object();
   for (const auto& [name, per_stream] : counters_) counters[name] = per_stream;
-  return {
+  nlohmann::json json = {
       {"role", role_},
       {"node", node_},
       {"version", FERRY_VERSION},
@@ -177,6 +194,13 @@ nlohmann::json MetricsRegistry::StatusJson() const {
       {"streams", std::move(streams)},
       {"counters", std::move(counters)},
   };
+  if (!retention_.empty() || !retention_error_.empty()) {
+    nlohmann::json retention = nlohmann::json::object();
+    for (const auto& [name, r] : retention_) retention[name] = RetentionJson(r);
+    json["retention"] = std::move(retention);
+    json["retention_error"] = retention_error_;
+  }
+  return json;
 }
 
 nlohmann::json MetricsRegistry::LagJson() const {
@@ -303,6 +327,30 @@ std::string MetricsRegistry::PrometheusText() const {
   for (const auto& [name, s] : streams_) {
     w.Sample("ferry_filtered_transactions_total", StreamLabel(name),
              std::to_string(s.filtered_transactions));
+  }
+
+  if (!retention_.empty()) {
+    w.Header("ferry_source_retained_bytes", "gauge",
+             "Log the source keeps for a subscriber's bookmark (PostgreSQL slot), in bytes.");
+    for (const auto& [name, r] : retention_) {
+      w.Sample("ferry_source_retained_bytes", "slot=\"" + EscapeLabel(name) + "\"",
+               std::to_string(r.retained_bytes));
+    }
+    w.Header("ferry_source_log_bytes_until_lost", "gauge",
+             "Log the source may still write before it gives a bookmark up "
+             "(max_slot_wal_keep_size); absent without a limit.");
+    for (const auto& [name, r] : retention_) {
+      if (r.bytes_until_lost < 0) continue;
+      w.Sample("ferry_source_log_bytes_until_lost", "slot=\"" + EscapeLabel(name) + "\"",
+               std::to_string(r.bytes_until_lost));
+    }
+    w.Header("ferry_source_bookmark_lost", "gauge",
+             "1 when the source gave a subscriber's bookmark up (wal_status lost): that "
+             "subscriber needs a new copy.");
+    for (const auto& [name, r] : retention_) {
+      w.Sample("ferry_source_bookmark_lost", "slot=\"" + EscapeLabel(name) + "\"",
+               r.status == "lost" ? "1" : "0");
+    }
   }
 
   w.Header("ferry_copy_rows_total", "counter",

@@ -50,6 +50,18 @@ struct StreamStatus {
   CopyStatus copy;
 };
 
+// How much log the source keeps for one subscriber's bookmark (a PostgreSQL slot), watched by
+// the capture agent whether or not the subscriber is connected (capture/retention_watch.h).
+struct RetentionStatus {
+  std::string status;  // PostgreSQL wal_status: reserved, extended, unreserved, lost
+  uint64_t retained_bytes = 0;
+  // Log the source may still write before it gives the bookmark up (PostgreSQL safe_wal_size,
+  // set when max_slot_wal_keep_size is); -1: no limit.
+  int64_t bytes_until_lost = -1;
+  // bytes_until_lost at the rate the source wrote log since the last check; -1: unknown.
+  double seconds_until_lost = -1;
+};
+
 // One conflict an apply stream met (apply/conflict_record.h), as /conflicts shows it. Rows are
 // JSON objects as text; empty when there is no row.
 struct ConflictReport {
@@ -84,6 +96,9 @@ class MetricsRegistry {
 
   // Runs `update` on the stream's status under the registry's lock (creating it on first use).
   void UpdateStream(const std::string& stream, const std::function<void(StreamStatus&)>& update);
+  // Replaces what the source keeps for each bookmark (by name: a PostgreSQL slot), and the error
+  // of the last check ("" when it succeeded).
+  void SetRetention(std::map<std::string, RetentionStatus> retention, std::string error);
   // Adds to a counter that is exported as ferry_<name>_total{stream="..."} (e.g. "conflicts").
   void AddCounter(const std::string& name, const std::string& stream, uint64_t delta = 1);
 
@@ -110,6 +125,8 @@ class MetricsRegistry {
   const std::chrono::steady_clock::time_point started_;
   mutable std::mutex mutex_;
   std::map<std::string, StreamStatus> streams_;
+  std::map<std::string, RetentionStatus> retention_;
+  std::string retention_error_;
   std::map<std::string, std::map<std::string, uint64_t>> counters_;  // name -> stream -> value
   std::deque<ConflictReport> conflicts_;                             // the newest last
   // (upstream, table, type, outcome) -> count

@@ -532,6 +532,7 @@ CaptureAgent::CaptureAgent(CaptureAgentOptions options, ChangeSourceFactory sour
 CaptureAgent::~CaptureAgent() {
   Stop();
   EndAllSessions();
+  if (retention_watch_) retention_watch_->Stop();
 }
 
 std::string CaptureAgent::TransportText() const {
@@ -545,6 +546,11 @@ Status CaptureAgent::Start() {
   if (!listener.ok())
     return listener.status().WithContext("capture listen address " + options_.listen);
   listener_ = std::move(*listener);
+  if (options_.retention_probe) {
+    retention_watch_ = std::make_unique<RetentionWatch>(options_.retention_probe,
+                                                        options_.retention_interval, registry_);
+    retention_watch_->Start();
+  }
   Logger("capture")->info("node {} listening on {} (port {}), {}; admits {}", options_.node,
                           options_.listen, listener_->port(), TransportText(),
                           authenticator_.Describe());

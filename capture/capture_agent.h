@@ -23,6 +23,7 @@
 
 #include "admin/registry.h"
 #include "capture/chunk_reader.h"
+#include "capture/retention_watch.h"
 #include "capture/source.h"
 #include "capture/subscriber_auth.h"
 #include "common/status.h"
@@ -50,6 +51,10 @@ struct CaptureAgentOptions {
   // Forward transactions that apply agents wrote here from a third node (a ring); false: only
   // transactions written here (a full mesh). Never the subscriber's own (capture/origin_filter.h).
   bool forward_remote_changes = true;
+  // Set: what the source keeps for each subscriber is checked this often, connected or not
+  // (capture/retention_watch.h).
+  RetentionProbe retention_probe;
+  std::chrono::milliseconds retention_interval{10000};
 };
 
 class CaptureAgent {
@@ -88,6 +93,7 @@ class CaptureAgent {
   const SubscriberAuthenticator authenticator_;
   admin::MetricsRegistry& registry_;
   std::unique_ptr<wire::FrameListener> listener_;
+  std::unique_ptr<RetentionWatch> retention_watch_;
   std::atomic<bool> stopping_{false};
   std::mutex sessions_mutex_;
   std::map<Session*, std::shared_ptr<Session>> sessions_;

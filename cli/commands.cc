@@ -20,6 +20,7 @@
 #include "capture/mysql/mysql_chunk_reader.h"
 #include "capture/mysql/mysql_source.h"
 #include "capture/postgres/pg_chunk_reader.h"
+#include "capture/postgres/pg_retention.h"
 #include "capture/postgres/postgres_source.h"
 #include "cli/config.h"
 #include "cli/conflicts_command.h"
@@ -222,6 +223,11 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   options.copy_chunk_rows = config->copy_chunk_rows;
   options.copy_max_rows_per_second = config->copy_max_rows_per_second;
   options.forward_remote_changes = config->forward_remote_changes;
+  if (config->source.engine == "postgres") {
+    options.retention_probe =
+        capture::postgres::PgRetentionProbe(config->source.dsn, config->slot_prefix);
+  }
+  options.retention_interval = std::chrono::milliseconds(config->retention_check_interval_ms);
   capture::CaptureAgent agent(options, factory, ChunkReaderFactoryFor(*config), registry);
   if (Status s = agent.Start(); !s.ok()) {
     Logger("ferry")->error("{}", s.message());

@@ -864,6 +864,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
                  "slot_prefix",
                  "max_connections",
                  "heartbeat_interval_ms",
+                 "retention_check_interval_ms",
                  "max_frame_bytes",
                  "rows_per_frame",
                  "copy_chunk_rows",
@@ -899,6 +900,8 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   if (config.slot_prefix.empty()) config.slot_prefix = DefaultIdentifier(config.node);
   map.Integer("heartbeat_interval_ms", config.heartbeat_interval_ms, 10, kMaxIntervalMs,
               "milliseconds");
+  map.Integer("retention_check_interval_ms", config.retention_check_interval_ms, 100,
+              kMaxIntervalMs, "milliseconds");
   map.Integer("max_frame_bytes", config.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes, "bytes");
   map.Integer("max_connections", config.max_connections, 1, 10000, "connections");
   map.Integer("rows_per_frame", config.rows_per_frame, 1, kMaxRowsPerFrame, "rows");

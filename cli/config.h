@@ -71,6 +71,8 @@ struct CaptureConfig {
   std::string publication;          // default: ferry_<node>
   std::string slot_prefix;          // default: ferry_<node>; slot = <prefix>_<subscriber>
   int heartbeat_interval_ms = 1000;
+  // How often the log the source keeps for each subscriber is checked (PostgreSQL slots).
+  int retention_check_interval_ms = 10000;
   size_t max_frame_bytes = 16 * 1024 * 1024;
   size_t max_connections = 64;  // connections served at once, authenticated or not
   size_t rows_per_frame = 1000;

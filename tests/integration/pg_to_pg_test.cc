@@ -546,6 +546,43 @@ TEST_F(PgToPgTest, TrafficOnUnreplicatedTablesDoesNotHoldWalInTheSlot) {
       << "slot stayed at " << before << ", WAL is at " << wal_after_noise;
 }
 
+// While its apply agent is away, the subscriber's slot holds WAL: the capture agent shows how much,
+// the slot's wal_status, and (with max_slot_wal_keep_size) how much more the server may write
+// before it gives the slot up, on /status and /metrics.
+TEST_F(PgToPgTest, TheWalASlotHoldsIsWatchedWhileItsSubscriberIsAway) {
+  ASSERT_TRUE(setup_->source().Exec("ALTER SYSTEM SET max_slot_wal_keep_size = '1GB'").ok());
+  ASSERT_TRUE(setup_->source().Exec("SELECT pg_reload_conf()").ok());
+  setup_->capture_settings = "retention_check_interval_ms: 200\n";
+  StartAgents();
+  Exec("INSERT INTO items (id, name) VALUES (1, 'a')");
+  ExpectSame(kItems);
+  setup_->KillApply();
+  Exec("INSERT INTO events SELECT g, 1, repeat('x', 200) FROM generate_series(1, 20000) g");
+
+  nlohmann::json slot;
+  auto retention = [&] {
+    auto status = HttpGet(setup_->capture_admin_port(), "/status");
+    if (!status.ok()) return false;
+    auto json = nlohmann::json::parse(*status, nullptr, false);
+    if (json.is_discarded() || !json.contains("retention")) return false;
+    for (const auto& [name, value] : json["retention"].items()) {
+      if (name.find("west") != std::string::npos) slot = value;
+    }
+    return slot.is_object() && slot["retained_bytes"].get<uint64_t>() > 4'000'000;
+  };
+  ASSERT_TRUE(WaitFor(retention, seconds(30))) << slot.dump();
+  EXPECT_EQ(slot["status"], "reserved") << slot.dump();
+  ASSERT_TRUE(slot["bytes_until_lost"].is_number()) << slot.dump();
+  EXPECT_GT(slot["bytes_until_lost"].get<int64_t>(), 0) << slot.dump();
+  auto metrics = HttpGet(setup_->capture_admin_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->find("ferry_source_retained_bytes{slot=\"ferry_east_west\"}"),
+            std::string::npos)
+      << *metrics;
+  EXPECT_NE(metrics->find("ferry_source_log_bytes_until_lost{slot=\"ferry_east_west\"}"),
+            std::string::npos);
+}
+
 TEST_F(PgToPgTest, RestartedAgentsResumeWhereTheTargetCheckpointSays) {
   StartAgents();
   Exec("INSERT INTO items (id, name) VALUES (1, 'a'), (2, 'b')");
