@@ -96,6 +96,11 @@ std::string EscapeLabel(const std::string& value) {
   return out;
 }
 
+// A PostgreSQL slot, or a MySQL/MariaDB subscriber.
+std::string BookmarkLabel(const std::string& name) {
+  return "bookmark=\"" + EscapeLabel(name) + "\"";
+}
+
 // Metric names allow [a-zA-Z0-9_:] only; anything else in a counter name becomes '_'.
 std::string SanitizeMetricName(const std::string& name) {
   std::string out = name;
@@ -331,9 +336,10 @@ std::string MetricsRegistry::PrometheusText() const {
 
   if (!retention_.empty()) {
     w.Header("ferry_source_retained_bytes", "gauge",
-             "Log the source keeps for a subscriber's bookmark (PostgreSQL slot), in bytes.");
+             "Log the source keeps for a subscriber's bookmark (a PostgreSQL slot; MySQL/MariaDB: "
+             "the binary logs from the one holding its position), in bytes.");
     for (const auto& [name, r] : retention_) {
-      w.Sample("ferry_source_retained_bytes", "slot=\"" + EscapeLabel(name) + "\"",
+      w.Sample("ferry_source_retained_bytes", BookmarkLabel(name),
                std::to_string(r.retained_bytes));
     }
     w.Header("ferry_source_log_bytes_until_lost", "gauge",
@@ -341,15 +347,24 @@ std::string MetricsRegistry::PrometheusText() const {
              "(max_slot_wal_keep_size); absent without a limit.");
     for (const auto& [name, r] : retention_) {
       if (r.bytes_until_lost < 0) continue;
-      w.Sample("ferry_source_log_bytes_until_lost", "slot=\"" + EscapeLabel(name) + "\"",
+      w.Sample("ferry_source_log_bytes_until_lost", BookmarkLabel(name),
                std::to_string(r.bytes_until_lost));
     }
+    w.Header("ferry_source_seconds_until_lost", "gauge",
+             "Time left before the source gives a bookmark up, at the current write rate "
+             "(PostgreSQL, max_slot_wal_keep_size) or by age (binlog_expire_logs_seconds); absent "
+             "when there is no limit or it is unknown.");
+    for (const auto& [name, r] : retention_) {
+      if (r.seconds_until_lost < 0) continue;
+      w.Sample("ferry_source_seconds_until_lost", BookmarkLabel(name),
+               std::to_string(r.seconds_until_lost));
+    }
     w.Header("ferry_source_bookmark_lost", "gauge",
-             "1 when the source gave a subscriber's bookmark up (wal_status lost): that "
+             "1 when the source gave a subscriber's bookmark up (wal_status lost, or the binary "
+             "log holding its position purged): that "
              "subscriber needs a new copy.");
     for (const auto& [name, r] : retention_) {
-      w.Sample("ferry_source_bookmark_lost", "slot=\"" + EscapeLabel(name) + "\"",
-               r.status == "lost" ? "1" : "0");
+      w.Sample("ferry_source_bookmark_lost", BookmarkLabel(name), r.status == "lost" ? "1" : "0");
     }
   }
 

@@ -50,15 +50,19 @@ struct StreamStatus {
   CopyStatus copy;
 };
 
-// How much log the source keeps for one subscriber's bookmark (a PostgreSQL slot), watched by
+// How much log the source keeps for one subscriber's bookmark (a PostgreSQL slot; MySQL/MariaDB:
+// the binary logs from the one that holds the subscriber's position), watched by
 // the capture agent whether or not the subscriber is connected (capture/retention_watch.h).
 struct RetentionStatus {
-  std::string status;  // PostgreSQL wal_status: reserved, extended, unreserved, lost
+  // PostgreSQL wal_status: reserved, extended, unreserved, lost. MySQL/MariaDB: kept (no expiry,
+  // or the current file), expiring (purged by age), lost (purged), unknown (no position known).
+  std::string status;
   uint64_t retained_bytes = 0;
   // Log the source may still write before it gives the bookmark up (PostgreSQL safe_wal_size,
   // set when max_slot_wal_keep_size is); -1: no limit.
   int64_t bytes_until_lost = -1;
-  // bytes_until_lost at the rate the source wrote log since the last check; -1: unknown.
+  // bytes_until_lost at the rate the source wrote log since the last check, or the time before
+  // the binary log holding the position expires; -1: no limit or unknown.
   double seconds_until_lost = -1;
 };
 
@@ -96,8 +100,8 @@ class MetricsRegistry {
 
   // Runs `update` on the stream's status under the registry's lock (creating it on first use).
   void UpdateStream(const std::string& stream, const std::function<void(StreamStatus&)>& update);
-  // Replaces what the source keeps for each bookmark (by name: a PostgreSQL slot), and the error
-  // of the last check ("" when it succeeded).
+  // Replaces what the source keeps for each bookmark (by name: a PostgreSQL slot, a MySQL/MariaDB
+  // subscriber), and the error of the last check ("" when it succeeded).
   void SetRetention(std::map<std::string, RetentionStatus> retention, std::string error);
   // Adds to a counter that is exported as ferry_<name>_total{stream="..."} (e.g. "conflicts").
   void AddCounter(const std::string& name, const std::string& stream, uint64_t delta = 1);

@@ -40,6 +40,8 @@
 #   MIXED_TXNS=N        mixed transactions (default: TXNS)
 #   FERRY=/path/to/ferry            the binary to measure (default build/cli/ferry)
 #   FERRY_APPLY_EXTRA="key: value"  YAML lines appended to apply.yaml (tuning experiments)
+#   FERRY_TLS=1         the stream between the agents over mutual TLS (the README's setup), to
+#                       measure what TLS costs against a run without it
 #   CSV=FILE            where the rounds go (default /tmp/ferry-catchup-DATE.csv; the Markdown
 #                       table is written beside it, .md)
 #   TIMEOUT=1800        seconds one drain may take before the benchmark gives up

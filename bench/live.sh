@@ -42,6 +42,8 @@
 # Usage: [ENGINES="postgres mariadb"] [DURATION=30] [CLIENTS=8] [ROUNDS=1] bench/live.sh
 #   FERRY=/path/to/ferry            the binary to measure (default build/cli/ferry)
 #   FERRY_APPLY_EXTRA="key: value"  YAML lines appended to apply.yaml (tuning experiments)
+#   FERRY_TLS=1         the stream between the agents over mutual TLS (the README's setup), to
+#                       measure what TLS costs against a run without it
 #   PG_SCALE=8                      pgbench scale (100,000 pgbench_accounts rows each)
 #   SB_TABLES=4 SB_TABLE_SIZE=100000  sysbench tables and rows per table
 #   RATE=                           the load's rate in transactions/s, all clients together:

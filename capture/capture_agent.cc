@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <optional>
 #include <variant>
 
@@ -29,6 +30,8 @@ constexpr milliseconds kMaxSourceWait{200};
 // While a copied chunk waits for the stream to pass its fence, the source is asked this often to
 // say how far it is (capture/table_copier.h).
 constexpr milliseconds kHeadRequestInterval{100};
+// Commit times kept for acks to come: more than an apply agent leaves unacknowledged.
+constexpr size_t kKeptCommitTimes = 100000;
 
 int64_t NowUnixMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -112,6 +115,7 @@ class CaptureAgent::Session {
   Status SendHeartbeat();
   Status ProcessAcks(ChangeSource& source);
   Status CheckAck(const wire::Position& ack) const;
+  int64_t TakeCommitTime(const wire::Position& ack);
   Status ConfirmIfIdle(ChangeSource& source);
   void ReadAcks();
   void Refuse(const std::string& code, const std::string& message);
@@ -140,6 +144,11 @@ class CaptureAgent::Session {
   // The last Commit sent at all: no ack may go beyond it.
   std::optional<wire::Position> last_commit_sent_;
   std::optional<wire::Position> source_head_;
+  int64_t source_head_time_us_ = 0;
+  // Commit times of commits sent and not yet acknowledged, oldest first, so an ack's commit
+  // time is known (MySQL/MariaDB give binary logs up by age: capture/retention_watch.h).
+  std::deque<std::pair<std::string, int64_t>> unacked_commit_times_;
+  int64_t acked_commit_time_us_ = 0;
   Clock::time_point last_heartbeat_sent_{};
   uint64_t rows_in_transaction_ = 0;
   std::optional<OriginFilter> origins_;  // once the subscriber is known
@@ -403,8 +412,22 @@ Status CaptureAgent::Session::ProcessAcks(ChangeSource& source) {
     unacked_commit_.reset();
   }
   FERRY_RETURN_IF_ERROR(source.Confirm(latest));
+  agent_.acknowledged_.Record(subscriber_, latest, TakeCommitTime(latest));
   UpdateStatus([&](admin::StreamStatus& st) { st.position = latest.value(); });
   return Status::Ok();
+}
+
+// The commit time of the acknowledged commit, forgetting those of the commits it covers. An ack
+// of a commit whose time was dropped (more than kKeptCommitTimes unacknowledged) keeps the
+// previous ack's time: older, so the retention watch errs on the side of warning early.
+int64_t CaptureAgent::Session::TakeCommitTime(const wire::Position& ack) {
+  auto it = std::find_if(unacked_commit_times_.begin(), unacked_commit_times_.end(),
+                         [&](const auto& entry) { return entry.first == ack.value(); });
+  if (it != unacked_commit_times_.end()) {
+    acked_commit_time_us_ = it->second;
+    unacked_commit_times_.erase(unacked_commit_times_.begin(), it + 1);
+  }
+  return acked_commit_time_us_;
 }
 
 // An ack beyond what this session sent would make the source discard log the subscriber never
@@ -429,7 +452,9 @@ Status CaptureAgent::Session::CheckAck(const wire::Position& ack) const {
 Status CaptureAgent::Session::ConfirmIfIdle(ChangeSource& source) {
   bool idle = !InSourceTransaction() && pending_changes_.changes_size() == 0 && !unacked_commit_;
   if (!idle || !source_head_) return Status::Ok();
-  return source.Confirm(*source_head_);
+  FERRY_RETURN_IF_ERROR(source.Confirm(*source_head_));
+  agent_.acknowledged_.Record(subscriber_, *source_head_, source_head_time_us_);
+  return Status::Ok();
 }
 
 // Between source transactions the copier may read its next chunk, or send the one it holds.
@@ -465,6 +490,7 @@ Status CaptureAgent::Session::SendEvent(const SourceEvent& event) {
   FERRY_RETURN_IF_ERROR(ObserveForCopy(event));
   if (auto* heartbeat = std::get_if<SourceHeartbeat>(&event)) {
     source_head_ = heartbeat->head;
+    source_head_time_us_ = heartbeat->source_time_us;
     UpdateStatus([&](admin::StreamStatus& st) { st.source_head = heartbeat->head.value(); });
     return Status::Ok();
   }
@@ -486,6 +512,8 @@ Status CaptureAgent::Session::SendEvent(const SourceEvent& event) {
     in_transaction_ = false;
     unacked_commit_ = commit->position();
     last_commit_sent_ = commit->position();
+    if (unacked_commit_times_.size() >= kKeptCommitTimes) unacked_commit_times_.pop_front();
+    unacked_commit_times_.emplace_back(commit->position().value(), commit->commit_time_us());
     uint64_t rows = rows_in_transaction_;
     UpdateStatus([&](admin::StreamStatus& st) {
       ++st.transactions;
@@ -520,6 +548,14 @@ Status CaptureAgent::Session::SendHeartbeat() {
   return connection_->Send(wire::FrameType::kHeartbeat, heartbeat);
 }
 
+namespace {
+std::vector<std::string> ListedSubscriberIds(const SubscriberPolicy& policy) {
+  std::vector<std::string> ids;
+  for (const SubscriberCredentials& listed : policy.subscribers) ids.push_back(listed.id);
+  return ids;
+}
+}  // namespace
+
 CaptureAgent::CaptureAgent(CaptureAgentOptions options, ChangeSourceFactory source_factory,
                            ChunkReaderFactory chunk_reader_factory,
                            admin::MetricsRegistry& registry)
@@ -527,7 +563,8 @@ CaptureAgent::CaptureAgent(CaptureAgentOptions options, ChangeSourceFactory sour
       source_factory_(std::move(source_factory)),
       chunk_reader_factory_(std::move(chunk_reader_factory)),
       authenticator_(options_.subscribers),
-      registry_(registry) {}
+      registry_(registry),
+      acknowledged_(ListedSubscriberIds(options_.subscribers)) {}
 
 CaptureAgent::~CaptureAgent() {
   Stop();
@@ -547,7 +584,7 @@ Status CaptureAgent::Start() {
     return listener.status().WithContext("capture listen address " + options_.listen);
   listener_ = std::move(*listener);
   if (options_.retention_probe) {
-    retention_watch_ = std::make_unique<RetentionWatch>(options_.retention_probe,
+    retention_watch_ = std::make_unique<RetentionWatch>(options_.retention_probe, acknowledged_,
                                                         options_.retention_interval, registry_);
     retention_watch_->Start();
   }

@@ -93,6 +93,7 @@ class CaptureAgent {
   const SubscriberAuthenticator authenticator_;
   admin::MetricsRegistry& registry_;
   std::unique_ptr<wire::FrameListener> listener_;
+  AcknowledgementBook acknowledged_;  // for the retention watch
   std::unique_ptr<RetentionWatch> retention_watch_;
   std::atomic<bool> stopping_{false};
   std::mutex sessions_mutex_;

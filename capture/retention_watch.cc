@@ -4,9 +4,32 @@
 
 namespace ferry::capture {
 
-RetentionWatch::RetentionWatch(RetentionProbe probe, std::chrono::milliseconds interval,
-                               admin::MetricsRegistry& registry)
-    : probe_(std::move(probe)), interval_(interval), registry_(registry) {}
+AcknowledgementBook::AcknowledgementBook(const std::vector<std::string>& listed_subscribers) {
+  for (const std::string& id : listed_subscribers) positions_[id].subscriber = id;
+}
+
+void AcknowledgementBook::Record(const std::string& subscriber, const wire::Position& position,
+                                 int64_t commit_time_us) {
+  std::lock_guard lock(mutex_);
+  AcknowledgedPosition& entry = positions_[subscriber];
+  entry.subscriber = subscriber;
+  entry.position = position;
+  entry.commit_time_us = commit_time_us;
+}
+
+std::vector<AcknowledgedPosition> AcknowledgementBook::Snapshot() const {
+  std::lock_guard lock(mutex_);
+  std::vector<AcknowledgedPosition> out;
+  for (const auto& [id, entry] : positions_) out.push_back(entry);
+  return out;
+}
+
+RetentionWatch::RetentionWatch(RetentionProbe probe, const AcknowledgementBook& acknowledged,
+                               std::chrono::milliseconds interval, admin::MetricsRegistry& registry)
+    : probe_(std::move(probe)),
+      acknowledged_(acknowledged),
+      interval_(interval),
+      registry_(registry) {}
 
 RetentionWatch::~RetentionWatch() { Stop(); }
 
@@ -35,7 +58,7 @@ void RetentionWatch::Run() {
 
 void RetentionWatch::CheckOnce() {
   const auto now = std::chrono::steady_clock::now();
-  Result<RetentionSample> sample = probe_();
+  Result<RetentionSample> sample = probe_(acknowledged_.Snapshot());
   if (!sample.ok()) {
     // Logged once per new error: a source down for an hour is one line, not 360.
     if (sample.message() != last_error_) {
@@ -65,7 +88,8 @@ std::map<std::string, admin::RetentionStatus> RetentionWatch::Summarise(
     status.status = bookmark.status;
     status.retained_bytes = bookmark.retained_bytes;
     status.bytes_until_lost = bookmark.bytes_until_lost;
-    if (bookmark.bytes_until_lost >= 0 && bytes_per_second > 0) {
+    status.seconds_until_lost = bookmark.seconds_until_lost;
+    if (bookmark.seconds_until_lost < 0 && bookmark.bytes_until_lost >= 0 && bytes_per_second > 0) {
       status.seconds_until_lost = static_cast<double>(bookmark.bytes_until_lost) / bytes_per_second;
     }
   }

@@ -39,12 +39,13 @@ TEST(RetentionWatchTest, TimeUntilABookmarkIsLostFollowsTheSourcesWriteRate) {
 TEST(RetentionWatchTest, AFailedCheckIsShownAndTheNextOneReplacesIt) {
   admin::MetricsRegistry registry("capture", "east");
   std::atomic<bool> fail{true};
+  AcknowledgementBook acknowledged({});
   RetentionWatch watch(
-      [&]() -> Result<RetentionSample> {
+      [&](const std::vector<AcknowledgedPosition>&) -> Result<RetentionSample> {
         if (fail) return Status::Error("connection refused");
         return RetentionSample{10, {{"ferry_east_west", "reserved", 5, -1}}};
       },
-      std::chrono::milliseconds(20), registry);
+      acknowledged, std::chrono::milliseconds(20), registry);
   watch.Start();
   auto error = [&] { return registry.StatusJson()["retention_error"].get<std::string>(); };
   for (int i = 0; i < 100 && (!registry.StatusJson().contains("retention_error")); ++i) {
@@ -59,8 +60,38 @@ TEST(RetentionWatchTest, AFailedCheckIsShownAndTheNextOneReplacesIt) {
   EXPECT_EQ(error(), "");
   EXPECT_EQ(registry.StatusJson()["retention"]["ferry_east_west"]["retained_bytes"], 5);
   EXPECT_NE(
-      registry.PrometheusText().find("ferry_source_retained_bytes{slot=\"ferry_east_west\"} 5"),
+      registry.PrometheusText().find("ferry_source_retained_bytes{bookmark=\"ferry_east_west\"} 5"),
       std::string::npos);
+}
+
+// MySQL/MariaDB give log up by age: the probe knows the time left, which no write rate changes.
+TEST(RetentionWatchTest, ATimeTheSourceGivesIsShownAsItIs) {
+  RetentionSample sample;
+  sample.head_bytes = 3'000'000;
+  sample.bookmarks = {{"west", "expiring", 1'000'000, -1, 120.0}};
+  const auto now = std::chrono::steady_clock::now();
+  auto status =
+      RetentionWatch::Summarise(sample, now, RetentionWatch::HeadAt{now - seconds(2), 1'000'000});
+  EXPECT_EQ(status["west"].status, "expiring");
+  EXPECT_DOUBLE_EQ(status["west"].seconds_until_lost, 120.0);
+  EXPECT_EQ(status["west"].bytes_until_lost, -1);
+}
+
+TEST(RetentionWatchTest, TheBookListsListedSubscribersBeforeTheyAcknowledgeAnything) {
+  AcknowledgementBook book({"west", "south"});
+  wire::Position position;
+  position.set_engine("mariadb");
+  position.set_value("0-1-42");
+  book.Record("west", position, 1'700'000'000'000'000);
+  book.Record("north", position, 5);  // not listed: connected with the shared token
+  std::vector<AcknowledgedPosition> snapshot = book.Snapshot();
+  ASSERT_EQ(snapshot.size(), 3u);
+  EXPECT_EQ(snapshot[0].subscriber, "north");
+  EXPECT_EQ(snapshot[1].subscriber, "south");
+  EXPECT_TRUE(snapshot[1].position.engine().empty());
+  EXPECT_EQ(snapshot[2].subscriber, "west");
+  EXPECT_EQ(snapshot[2].position.value(), "0-1-42");
+  EXPECT_EQ(snapshot[2].commit_time_us, 1'700'000'000'000'000);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "capture/capture_agent.h"
 #include "capture/mysql/inspect.h"
 #include "capture/mysql/mysql_chunk_reader.h"
+#include "capture/mysql/mysql_retention.h"
 #include "capture/mysql/mysql_source.h"
 #include "capture/postgres/pg_chunk_reader.h"
 #include "capture/postgres/pg_retention.h"
@@ -226,6 +227,8 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
   if (config->source.engine == "postgres") {
     options.retention_probe =
         capture::postgres::PgRetentionProbe(config->source.dsn, config->slot_prefix);
+  } else {
+    options.retention_probe = capture::mysql::MysqlRetentionProbe(config->source.dsn);
   }
   options.retention_interval = std::chrono::milliseconds(config->retention_check_interval_ms);
   capture::CaptureAgent agent(options, factory, ChunkReaderFactoryFor(*config), registry);

@@ -50,9 +50,8 @@ Result<RetentionSample> Probe(const std::string& dsn, const std::string& slot_pr
 }  // namespace
 
 RetentionProbe PgRetentionProbe(std::string dsn, std::string slot_prefix) {
-  return [dsn = std::move(dsn), slot_prefix = std::move(slot_prefix)] {
-    return Probe(dsn, slot_prefix);
-  };
+  return [dsn = std::move(dsn), slot_prefix = std::move(slot_prefix)](
+             const std::vector<AcknowledgedPosition>&) { return Probe(dsn, slot_prefix); };
 }
 
 }  // namespace ferry::capture::postgres

@@ -227,15 +227,39 @@ ferry_bench_stop_servers() {
   return 0
 }
 
+# ferry_bench_tls_files: a private CA and certificates for both agents in $B (once), as the
+# README's "Security" makes them: the stream then costs what it costs across a network.
+ferry_bench_tls_files() {
+  [ -f "$B/ca.crt" ] && return 0
+  (
+    cd "$B"
+    openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 30 \
+      -subj "/CN=bench CA" -keyout ca.key -out ca.crt 2>/dev/null
+    for who in capture apply; do
+      openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+        -subj "/CN=$who" -keyout $who.key -out $who.csr 2>/dev/null
+      openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -days 30 -out $who.crt \
+        -extfile <(printf "subjectAltName=DNS:localhost,IP:127.0.0.1") 2>/dev/null
+    done
+    chmod 600 ./*.key
+  )
+}
+
 # ferry_bench_start_ferry TABLES: starts the capture agent, then the apply agent, with nothing in
 # their configs but what a deployment must say (names, addresses, token, TABLES: the YAML list of
 # tables, e.g. '["public.t"]'): every tuning key keeps its default. FERRY_APPLY_EXTRA is appended
-# to apply.yaml. Needs $B/secret.token, FERRY_SOURCE and FERRY_TARGET; sets APPLY_ADMIN (the
-# apply agent's admin port). Returns once the apply agent streams.
+# to apply.yaml. FERRY_TLS=1: the stream runs over mutual TLS. Needs $B/secret.token,
+# FERRY_SOURCE and FERRY_TARGET; sets APPLY_ADMIN (the apply agent's admin port). Returns once
+# the apply agent streams.
 ferry_bench_start_ferry() {
-  local ports
+  local ports capture_tls="" upstream_tls=""
   read -r -a ports <<<"$(ferry_free_ports 3)"
   rm -f "$B/capture.log" "$B/apply.log"
+  if [ "${FERRY_TLS:-0}" = 1 ]; then
+    ferry_bench_tls_files
+    capture_tls="tls: {cert_file: capture.crt, key_file: capture.key, client_ca_file: ca.crt}"
+    upstream_tls=", tls: {ca_file: ca.crt, server_name: localhost, cert_file: apply.crt, key_file: apply.key}"
+  fi
   cat >"$B/capture.yaml" <<YAML
 node: src
 source: $FERRY_SOURCE
@@ -243,12 +267,13 @@ listen: 127.0.0.1:${ports[0]}
 auth_token_file: secret.token
 admin: 127.0.0.1:${ports[1]}
 tables: $1
+$capture_tls
 YAML
   ferry_bench_start_agent capture || exit 1
   cat >"$B/apply.yaml" <<YAML
 node: replica
 target: $FERRY_TARGET
-upstreams: [{name: src, address: "$(sed -n 's/^listen: *//p' "$B/capture.yaml")", auth_token_file: secret.token}]
+upstreams: [{name: src, address: "$(sed -n 's/^listen: *//p' "$B/capture.yaml")", auth_token_file: secret.token$upstream_tls}]
 admin: 127.0.0.1:${ports[2]}
 YAML
   if [ -n "${FERRY_APPLY_EXTRA:-}" ]; then printf '%s\n' "$FERRY_APPLY_EXTRA" >>"$B/apply.yaml"; fi

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -295,6 +296,70 @@ TEST_P(FromMariaDbTest, TypeMatrixArrivesValueByValue) {
       << RowsAsText((*setup)->target(), target_query) << "\napply log:\n"
       << (*setup)->apply_log() << "\ncapture log:\n"
       << (*setup)->capture_log();
+}
+
+// ---- MariaDB binary log retention --------------------------------------------------------------
+
+// MariaDB keeps binary logs by age, for no reader in particular: while a subscriber is away, the
+// capture agent shows the logs it still needs (from the one holding its position), and how long
+// until binlog_expire_logs_seconds purges that file; once purged, that the subscriber is lost.
+TEST(MariaDbRetentionTest, TheBinaryLogsAnAbsentSubscriberNeedsAreWatchedUntilPurged) {
+  auto setup = ReplicationSetup::Create("mariadb", "postgres",
+                                        "CREATE TABLE items (id int PRIMARY KEY, v text);",
+                                        "CREATE TABLE items (id int PRIMARY KEY, v text);");
+  ASSERT_TRUE(setup.ok()) << setup.message();
+  ReplicationSetup& s = **setup;
+  s.capture_tables = "[\"ferry.items\"]";
+  s.apply_mappings = "  - source: ferry.items\n    target: public.items\n";
+  s.capture_settings = "retention_check_interval_ms: 200\n";
+  ASSERT_TRUE(s.StartCapture().ok()) << s.capture_log();
+  ASSERT_TRUE(s.StartApply().ok()) << s.apply_log();
+  ASSERT_TRUE(s.source().Exec("INSERT INTO items VALUES (1, 'a')").ok());
+  ASSERT_TRUE(s.WaitForSameRows("SELECT id, v FROM items ORDER BY id", std::chrono::seconds(30)))
+      << s.DescribeDifference("SELECT id, v FROM items ORDER BY id");
+
+  nlohmann::json west;
+  auto retention_is = [&](const std::string& status) {
+    return WaitFor(
+        [&] {
+          auto text = HttpGet(s.capture_admin_port(), "/status");
+          if (!text.ok()) return false;
+          auto json = nlohmann::json::parse(*text, nullptr, false);
+          if (json.is_discarded() || !json["retention"].contains("west")) return false;
+          west = json["retention"]["west"];
+          return west["status"] == status;
+        },
+        seconds(30));
+  };
+  // The server's default keeps binary logs forever.
+  ASSERT_TRUE(retention_is("kept")) << west.dump() << s.capture_log();
+
+  s.KillApply();
+  ASSERT_TRUE(s.source().Exec("SET GLOBAL binlog_expire_logs_seconds = 86400").ok());
+  // Its position is now in a binary log that is no longer written: one that can expire.
+  ASSERT_TRUE(
+      s.source().Exec("INSERT INTO items SELECT seq, repeat('x', 200) FROM seq_2_to_1000").ok());
+  ASSERT_TRUE(s.source().Exec("FLUSH BINARY LOGS").ok());
+  ASSERT_TRUE(
+      s.source().Exec("INSERT INTO items SELECT seq, repeat('x', 200) FROM seq_1001_to_2000").ok());
+  ASSERT_TRUE(retention_is("expiring")) << west.dump();
+  EXPECT_GT(west["retained_bytes"].get<uint64_t>(), 400'000u) << west.dump();
+  ASSERT_TRUE(west["seconds_until_lost"].is_number()) << west.dump();
+  // Counted from the acknowledged commit's time, a few seconds ago.
+  EXPECT_GT(west["seconds_until_lost"].get<double>(), 86400 - 300) << west.dump();
+  EXPECT_LE(west["seconds_until_lost"].get<double>(), 86400) << west.dump();
+  auto metrics = HttpGet(s.capture_admin_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->find("ferry_source_seconds_until_lost{bookmark=\"west\"}"), std::string::npos)
+      << *metrics;
+
+  ASSERT_TRUE(s.source().Exec("FLUSH BINARY LOGS").ok());
+  ASSERT_TRUE(s.source().Exec("PURGE BINARY LOGS BEFORE NOW() + INTERVAL 1 DAY").ok());
+  ASSERT_TRUE(retention_is("lost")) << west.dump();
+  metrics = HttpGet(s.capture_admin_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->find("ferry_source_bookmark_lost{bookmark=\"west\"} 1"), std::string::npos)
+      << *metrics;
 }
 
 // ---- MariaDB zero and partial dates -------------------------------------------------------------

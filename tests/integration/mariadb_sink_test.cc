@@ -18,6 +18,7 @@
 #include "apply/type_override.h"
 #include "tests/harness/ferry_process.h"
 #include "tests/harness/mariadb_server.h"
+#include "tests/integration/mariadb_tls_suite.h"
 #include "tests/integration/sink_fixture.h"
 #include "tests/integration/test_ca.h"
 #include "wire/testing/change_records.h"
@@ -1706,41 +1707,8 @@ TEST_F(MariaDbSinkTest, TlsModesRefuseAServerWithoutTls) {
       Contains(status.message(), "; the server offers no TLS: give the server a certificate"));
 }
 
-// A server with TLS for the suite (MariaDbOptions::tls), and users it lets in only over TLS
-// (REQUIRE SSL) or only with a client certificate its CA signed (REQUIRE X509): a session the
-// server accepts for them cannot be a clear one.
-class MariaDbSinkTlsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    testing::MariaDbOptions options;
-    options.tls = true;
-    Result<std::unique_ptr<MariaDbServer>> server = MariaDbServer::Start("msink-tls", options);
-    ASSERT_TRUE(server.ok()) << server.message();
-    server_ = std::move(server).value().release();
-    Status users = server_->Exec(
-        "CREATE USER tls_only@'%' IDENTIFIED BY 'pw' REQUIRE SSL; "
-        "GRANT ALL ON *.* TO tls_only@'%'; "
-        "CREATE USER cert_only@'%' IDENTIFIED BY 'pw' REQUIRE X509; "
-        "GRANT ALL ON *.* TO cert_only@'%'");
-    ASSERT_TRUE(users.ok()) << users.message();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "MariaDB with TLS did not start"; }
-
-  // A dsn for `user` on the suite's server, with `tls` (TLS keys) appended.
-  static std::string Dsn(const std::string& user, const std::string& tls) {
-    return "host=127.0.0.1 port=" + std::to_string(server_->port()) + " user=" + user +
-           " password=pw dbname=ferry " + tls;
-  }
-  static std::string VerifyFull() {
-    return "sslmode=verify-full sslrootcert=" + server_->tls_ca()->cert_file();
-  }
-
-  inline static MariaDbServer* server_ = nullptr;
-};
+constexpr char kSinkTlsServer[] = "msink-tls";
+using MariaDbSinkTlsTest = ::ferry::testing::MariaDbTlsSuite<kSinkTlsServer>;
 
 TEST_F(MariaDbSinkTlsTest, VerifyFullWritesOverAnEncryptedSession) {
   // The control: the server does not let this user in over a clear connection.

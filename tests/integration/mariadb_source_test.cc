@@ -22,6 +22,7 @@
 #include "common/json_text.h"
 #include "tests/harness/mariadb_server.h"
 #include "tests/integration/mariadb_source_reader.h"
+#include "tests/integration/mariadb_tls_suite.h"
 #include "tests/integration/test_ca.h"
 #include "wire/position.h"
 #include "wire/testing/test_certificates.h"
@@ -492,40 +493,8 @@ TEST_F(MariaDbSourceTest, TlsModesRefuseAServerWithoutTls) {
       << connection.message();
 }
 
-// A server with TLS for the suite (MariaDbOptions::tls), and replication users it lets in only
-// over TLS (REQUIRE SSL) or only with a client certificate its CA signed (REQUIRE X509): a
-// session the server accepts for them cannot be a clear one.
-class MariaDbSourceTlsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    MariaDbOptions options;
-    options.tls = true;
-    server_ = StartServer("msrc-tls", options).release();
-    if (server_ == nullptr) return;
-    Status users = server_->Exec(
-        "CREATE USER repl_tls@'%' IDENTIFIED BY 'pw' REQUIRE SSL; "
-        "GRANT ALL ON *.* TO repl_tls@'%'; "
-        "CREATE USER repl_cert@'%' IDENTIFIED BY 'pw' REQUIRE X509; "
-        "GRANT ALL ON *.* TO repl_cert@'%'");
-    EXPECT_TRUE(users.ok()) << users.message();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "MariaDB with TLS did not start"; }
-
-  // A dsn for `user` on the suite's server, with `tls` (TLS keys) appended.
-  static std::string Dsn(const std::string& user, const std::string& tls) {
-    return "host=127.0.0.1 port=" + std::to_string(server_->port()) + " user=" + user +
-           " password=pw dbname=ferry " + tls;
-  }
-  static std::string VerifyFull() {
-    return "sslmode=verify-full sslrootcert=" + server_->tls_ca()->cert_file();
-  }
-
-  inline static MariaDbServer* server_ = nullptr;
-};
+constexpr char kSourceTlsServer[] = "msrc-tls";
+using MariaDbSourceTlsTest = ::ferry::testing::MariaDbTlsSuite<kSourceTlsServer>;
 
 TEST_F(MariaDbSourceTlsTest, StreamsOverVerifyFull) {
   ASSERT_TRUE(server_->Exec("CREATE TABLE sealed (id INT PRIMARY KEY, v VARCHAR(20))").ok());
@@ -533,13 +502,13 @@ TEST_F(MariaDbSourceTlsTest, StreamsOverVerifyFull) {
   options.server_id = 1101;
   options.tables = {"ferry.sealed"};
   // The control: the server does not let this user in over a clear connection.
-  options.dsn = Dsn("repl_tls", "");
+  options.dsn = Dsn("tls_only", "");
   Status clear = MakeMysqlSource(options)->Start(wire::Position());
   ASSERT_FALSE(clear.ok());
-  EXPECT_NE(clear.message().find("Access denied for user 'repl_tls'"), std::string::npos)
+  EXPECT_NE(clear.message().find("Access denied for user 'tls_only'"), std::string::npos)
       << clear.message();
 
-  options.dsn = Dsn("repl_tls", VerifyFull());
+  options.dsn = Dsn("tls_only", VerifyFull());
   std::unique_ptr<ChangeSource> source = MakeMysqlSource(options);
   Status started = source->Start(wire::Position());
   ASSERT_TRUE(started.ok()) << started.message();
@@ -569,7 +538,7 @@ TEST_F(MariaDbSourceTlsTest, RequireAndVerifyCaEncryptToo) {
   for (const std::string& tls :
        {std::string("sslmode=require"),
         "sslmode=verify-ca sslrootcert=" + server_->tls_ca()->cert_file()}) {
-    Result<std::unique_ptr<MysqlConnection>> connection = ConnectTo(Dsn("repl_tls", tls));
+    Result<std::unique_ptr<MysqlConnection>> connection = ConnectTo(Dsn("tls_only", tls));
     ASSERT_TRUE(connection.ok()) << tls << ": " << connection.message();
     EXPECT_NE((*connection)->tls_cipher(), "") << tls;
   }
@@ -580,7 +549,7 @@ TEST_F(MariaDbSourceTlsTest, ACertificateFromAnotherCaIsRefusedNamingSslrootcert
   MysqlSourceOptions options;
   options.server_id = 1103;
   for (const std::string mode : {"verify-full", "verify-ca", "require"}) {
-    options.dsn = Dsn("repl_tls", "sslmode=" + mode + " sslrootcert=" + other.cert_file());
+    options.dsn = Dsn("tls_only", "sslmode=" + mode + " sslrootcert=" + other.cert_file());
     Status status = MakeMysqlSource(options)->Start(wire::Position());
     ASSERT_FALSE(status.ok()) << mode;
     EXPECT_NE(status.message().find("mysql_real_connect: TLS/SSL error: "), std::string::npos)
@@ -591,7 +560,7 @@ TEST_F(MariaDbSourceTlsTest, ACertificateFromAnotherCaIsRefusedNamingSslrootcert
         << status.message();
   }
   Result<std::unique_ptr<MysqlConnection>> missing =
-      ConnectTo(Dsn("repl_tls", "sslmode=verify-full sslrootcert=/nonexistent"));
+      ConnectTo(Dsn("tls_only", "sslmode=verify-full sslrootcert=/nonexistent"));
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(
       missing.message().find(
@@ -602,12 +571,12 @@ TEST_F(MariaDbSourceTlsTest, ACertificateFromAnotherCaIsRefusedNamingSslrootcert
 
 TEST_F(MariaDbSourceTlsTest, AClientCertificateGoesWithSslcertAndSslkey) {
   const wire::testing::TestCa::Issued client = server_->tls_ca()->Issue("ferry-capture", {});
-  Result<std::unique_ptr<MysqlConnection>> without = ConnectTo(Dsn("repl_cert", VerifyFull()));
+  Result<std::unique_ptr<MysqlConnection>> without = ConnectTo(Dsn("cert_only", VerifyFull()));
   ASSERT_FALSE(without.ok());
-  EXPECT_NE(without.message().find("Access denied for user 'repl_cert'"), std::string::npos)
+  EXPECT_NE(without.message().find("Access denied for user 'cert_only'"), std::string::npos)
       << without.message();
   Result<std::unique_ptr<MysqlConnection>> with = ConnectTo(Dsn(
-      "repl_cert", VerifyFull() + " sslcert=" + client.cert_file + " sslkey=" + client.key_file));
+      "cert_only", VerifyFull() + " sslcert=" + client.cert_file + " sslkey=" + client.key_file));
   ASSERT_TRUE(with.ok()) << with.message();
   EXPECT_NE((*with)->tls_cipher(), "");
 }

@@ -576,10 +576,10 @@ TEST_F(PgToPgTest, TheWalASlotHoldsIsWatchedWhileItsSubscriberIsAway) {
   EXPECT_GT(slot["bytes_until_lost"].get<int64_t>(), 0) << slot.dump();
   auto metrics = HttpGet(setup_->capture_admin_port(), "/metrics");
   ASSERT_TRUE(metrics.ok());
-  EXPECT_NE(metrics->find("ferry_source_retained_bytes{slot=\"ferry_east_west\"}"),
+  EXPECT_NE(metrics->find("ferry_source_retained_bytes{bookmark=\"ferry_east_west\"}"),
             std::string::npos)
       << *metrics;
-  EXPECT_NE(metrics->find("ferry_source_log_bytes_until_lost{slot=\"ferry_east_west\"}"),
+  EXPECT_NE(metrics->find("ferry_source_log_bytes_until_lost{bookmark=\"ferry_east_west\"}"),
             std::string::npos);
 }
 
