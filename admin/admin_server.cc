@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <chrono>
 #include <exception>
@@ -11,18 +13,28 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "common/log.h"
 #include "common/secrets.h"
+#include "wire/tls.h"
 
 namespace ferry::admin {
-namespace {
 
 namespace net = boost::asio;
+namespace ssl = net::ssl;
+
+struct AdminTls::Native {
+  ssl::context context{ssl::context::tls_server};
+};
+
+namespace {
+
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
@@ -30,6 +42,11 @@ using RequestParser = http::request_parser<http::string_body>;
 
 // A slow or silent client must not hold a connection (and its memory) forever.
 constexpr auto kIoTimeout = std::chrono::seconds(30);
+// A client that does not speak TLS to an HTTPS endpoint (plain HTTP, or nothing) is dropped after
+// this long at most; one that sends plain HTTP fails the handshake at once.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+// How long a closing connection waits for the client's half of the TLS shutdown.
+constexpr auto kTlsShutdownTimeout = std::chrono::seconds(2);
 // Commands carry their parameters in the query; a request body this large is not one we want.
 constexpr uint64_t kMaxBodyBytes = 64 * 1024;
 
@@ -259,7 +276,7 @@ void NewRequestParser(std::optional<RequestParser>& parser) {
 // request.
 bool ClosesSilently(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == beast::error::timeout ||
-         ec == net::error::operation_aborted;
+         ec == net::error::operation_aborted || ec == ssl::error::stream_truncated;
 }
 
 // The answer to bytes that are not a request: said once, then the server hangs up.
@@ -270,21 +287,54 @@ Response MalformedRequestResponse(const beast::error_code& ec) {
   return ErrorResponse(dummy, http::status::bad_request, "malformed HTTP request: " + ec.message());
 }
 
-// One client connection: read a request, write its response, repeat while the client keeps the
-// connection alive. Owned by the handlers in flight, so it lives exactly as long as its I/O.
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, const Router& router) : stream_(std::move(socket)), router_(router) {}
+// One client connection: (over HTTPS, the TLS handshake, then) read a request, write its
+// response, repeat while the client keeps the connection alive. Owned by the handlers in flight,
+// so it lives exactly as long as its I/O. `Stream` is beast::tcp_stream or TlsStream.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-  void Start() { ReadRequest(); }
+ public:
+  template <class... StreamArgs>
+  explicit Session(const Router& router, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...), router_(router) {}
+
+  void Start() {
+    if constexpr (kTls) {
+      beast::error_code ignored;
+      peer_ = Tcp().socket().remote_endpoint(ignored);  // before a timeout closes the socket
+      Tcp().expires_after(kHandshakeTimeout);
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          [self = this->shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
+    } else {
+      ReadRequest();
+    }
+  }
 
  private:
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  void OnHandshake(beast::error_code ec) {
+    if (!ec) {
+      handshake_done_ = true;
+      return ReadRequest();
+    }
+    // At info: a scanner or a client with an http:// URL should be findable in the log without
+    // flooding it with warnings.
+    Logger("admin")->info(
+        "admin endpoint: dropped a connection from {}:{} that did not complete a TLS handshake "
+        "({}); the endpoint serves HTTPS only",
+        peer_.address().to_string(), peer_.port(), ec.message());
+    CloseSocket();
+  }
+
   void ReadRequest() {
     NewRequestParser(parser_);
-    stream_.expires_after(kIoTimeout);
+    Tcp().expires_after(kIoTimeout);
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -295,10 +345,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write(Response response) {
     response_ = std::move(response);
-    stream_.expires_after(kIoTimeout);
+    Tcp().expires_after(kIoTimeout);
     http::async_write(
         stream_, response_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(beast::error_code ec) {
@@ -306,17 +356,33 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadRequest();
   }
 
+  // Over TLS, says close_notify first, so that a client reading to the end of the stream knows
+  // the response was not cut short.
   void Close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    if constexpr (kTls) {
+      if (handshake_done_ && Tcp().socket().is_open()) {
+        Tcp().expires_after(kTlsShutdownTimeout);
+        stream_.async_shutdown(
+            [self = this->shared_from_this()](beast::error_code) { self->CloseSocket(); });
+        return;
+      }
+    }
+    CloseSocket();
   }
 
-  beast::tcp_stream stream_;
+  void CloseSocket() {
+    beast::error_code ignored;
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Tcp().close();
+  }
+
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
   const Router& router_;
+  tcp::endpoint peer_;  // over TLS, for the log
+  bool handshake_done_ = false;
 };
 
 // A client that sent `bytes` and then closed its end: a SyncReadStream for http::read, which
@@ -365,12 +431,37 @@ std::string BindError(const std::string& address, const beast::error_code& ec) {
   return "admin address " + address + ": cannot listen: " + ec.message() + fix;
 }
 
+bool IsLoopback(const net::ip::address& address) {
+  // An IPv4 address mapped into IPv6 (::ffff:127.0.0.1) is loopback too.
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).is_loopback();
+  }
+  return address.is_loopback();
+}
+
 }  // namespace
 
+AdminTls::AdminTls(std::unique_ptr<Native> native) : native_(std::move(native)) {}
+
+AdminTls::~AdminTls() = default;
+
+Result<std::shared_ptr<AdminTls>> AdminTls::Load(const AdminTlsConfig& config) {
+  auto native = std::make_unique<Native>();
+  SSL_CTX* ctx = native->context.native_handle();
+  // Not TLS 1.3 only, as between the agents: the clients here are whatever scrapes and browses.
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  FERRY_RETURN_IF_ERROR(
+      wire::LoadCertificateAndKey(ctx, config.cert_file, config.key_file, "admin_tls"));
+  return std::make_shared<AdminTls>(std::move(native));
+}
+
 struct AdminServer::Impl {
-  Impl(std::string address_in, const MetricsRegistry& registry, std::string token,
-       CommandHandler commands)
-      : address(std::move(address_in)), router(registry, std::move(token), std::move(commands)) {}
+  Impl(std::string address_in, const MetricsRegistry& registry, std::string token_in,
+       CommandHandler commands, std::shared_ptr<AdminTls> tls_in)
+      : address(std::move(address_in)),
+        has_token(!token_in.empty()),
+        router(registry, std::move(token_in), std::move(commands)),
+        tls(std::move(tls_in)) {}
 
   Status Open(const tcp::endpoint& endpoint);
   void Accept();
@@ -378,7 +469,9 @@ struct AdminServer::Impl {
   void ResetIo();
 
   const std::string address;
+  const bool has_token;
   const Router router;
+  const std::shared_ptr<AdminTls> tls;  // null: plain HTTP
   std::unique_ptr<net::io_context> io;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<net::steady_timer> retry_timer;
@@ -417,7 +510,12 @@ void AdminServer::Impl::Accept() {
       });
       return;
     }
-    std::make_shared<Session>(std::move(socket), router)->Start();
+    if (tls != nullptr) {
+      std::make_shared<Session<TlsStream>>(router, std::move(socket), tls->native().context)
+          ->Start();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(router, std::move(socket))->Start();
+    }
     Accept();
   });
 }
@@ -445,9 +543,10 @@ void AdminServer::Impl::Run() {
 }
 
 AdminServer::AdminServer(std::string address, const MetricsRegistry& registry,
-                         std::string bearer_token, CommandHandler commands)
+                         std::string bearer_token, CommandHandler commands,
+                         std::shared_ptr<AdminTls> tls)
     : impl_(std::make_unique<Impl>(std::move(address), registry, std::move(bearer_token),
-                                   std::move(commands))) {}
+                                   std::move(commands), std::move(tls))) {}
 
 AdminServer::~AdminServer() { Stop(); }
 
@@ -472,11 +571,20 @@ Status AdminServer::Start() {
   }
   s.acceptor = std::make_unique<tcp::acceptor>(*s.io);
   s.retry_timer = std::make_unique<net::steady_timer>(*s.io);
-  FERRY_RETURN_IF_ERROR(s.Open(endpoints.begin()->endpoint()));
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  FERRY_RETURN_IF_ERROR(s.Open(endpoint));
   s.started = true;
   s.Accept();
   s.thread = std::thread([&s] { s.Run(); });
-  Logger("admin")->info("admin endpoint listening on {}:{}", parsed->host, s.port.load());
+  Logger("admin")->info("admin endpoint listening on {}:{} ({})", parsed->host, s.port.load(),
+                        s.tls != nullptr ? "HTTPS" : "HTTP, no admin_tls");
+  if (s.tls == nullptr && s.has_token && !IsLoopback(endpoint.address())) {
+    Logger("admin")->warn(
+        "admin endpoint on {} is reachable from other hosts over plain HTTP: its bearer token "
+        "crosses the network in clear text with every request; set admin_tls (a certificate and "
+        "key) to serve HTTPS, or listen on a loopback address",
+        s.address);
+  }
   return Status::Ok();
 }
 

@@ -4,7 +4,8 @@
 //   GET /lag      -> registry LagJson
 //   GET /metrics  -> Prometheus text
 //   POST /<command>?name=value&...  -> the agent's CommandHandler (e.g. POST /snapshot)
-// Runs on its own thread; handlers never throw past the server (errors become 500s).
+// Runs on its own thread; handlers never throw past the server (errors become 500s). Serves plain
+// HTTP, or with an AdminTls only HTTPS (TLS 1.2 or later, for curl, Prometheus and browsers).
 #pragma once
 
 #include <cstdint>
@@ -31,12 +32,38 @@ struct CommandReply {
 using CommandHandler = std::function<std::optional<CommandReply>(
     const std::string& path, const std::map<std::string, std::string>& query)>;
 
+// The admin endpoint's certificate and key (`admin_tls:`), PEM files.
+struct AdminTlsConfig {
+  std::string cert_file;  // the certificate chain, leaf first
+  std::string key_file;   // its unencrypted private key
+};
+
+// HTTPS settings made from an AdminTlsConfig: the files are read, and the key checked against the
+// certificate, once, when the agent starts, so that a mistake stops the start instead of failing
+// every request.
+class AdminTls {
+ public:
+  static Result<std::shared_ptr<AdminTls>> Load(const AdminTlsConfig& config);
+  ~AdminTls();
+  AdminTls(const AdminTls&) = delete;
+  AdminTls& operator=(const AdminTls&) = delete;
+
+  struct Native;
+  explicit AdminTls(std::unique_ptr<Native> native);
+  Native& native() const { return *native_; }
+
+ private:
+  std::unique_ptr<Native> native_;
+};
+
 class AdminServer {
  public:
   // `address` is "host:port" (port 0 picks a free one). An optional bearer token, when not empty,
-  // is required on every path but /healthz. Without `commands`, the endpoint is read-only.
+  // is required on every path but /healthz. Without `commands`, the endpoint is read-only. With
+  // `tls`, it serves HTTPS only: a client that does not complete a TLS handshake within 10 s is
+  // dropped unanswered.
   AdminServer(std::string address, const MetricsRegistry& registry, std::string bearer_token = "",
-              CommandHandler commands = nullptr);
+              CommandHandler commands = nullptr, std::shared_ptr<AdminTls> tls = nullptr);
   ~AdminServer();  // stops
 
   Status Start();  // binds and starts serving; fails when the address is taken

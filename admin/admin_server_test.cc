@@ -1,18 +1,33 @@
 #include "admin/admin_server.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
+
+#include "common/log.h"
+#include "wire/testing/test_certificates.h"
 
 namespace ferry::admin {
 namespace {
 
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
@@ -32,7 +47,8 @@ http::request<http::string_body> MakeRequest(http::verb verb, const std::string&
   return request;
 }
 
-Reply ReadReply(tcp::socket& socket, beast::flat_buffer& buffer) {
+template <class Stream>
+Reply ReadReply(Stream& socket, beast::flat_buffer& buffer) {
   http::response<http::string_body> response;
   http::read(socket, buffer, response);
   return {response.result_int(), std::string(response[http::field::content_type]), response.body()};
@@ -287,6 +303,198 @@ TEST_F(AdminServerTest, AnswerRawRequestRunsCommands) {
   ASSERT_TRUE(bytes.has_value());
   EXPECT_EQ(ParseReply(*bytes).status, 202u);
   EXPECT_EQ(seen["table"], "a.b c");
+}
+
+// An HTTPS client that trusts `ca_file` and wants a certificate for 127.0.0.1, as curl --cacert
+// would; it keeps its connection for several requests. Beast throws on errors, which fail the
+// test.
+class HttpsClient {
+ public:
+  HttpsClient(uint16_t port, const std::string& ca_file)
+      : context_(TrustingOnly(ca_file)), stream_(io_, context_) {
+    stream_.set_verify_mode(ssl::verify_peer);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(stream_.native_handle()), "127.0.0.1");
+    beast::get_lowest_layer(stream_).connect({net::ip::make_address("127.0.0.1"), port});
+    stream_.handshake(ssl::stream_base::client);
+  }
+
+  Reply Get(const std::string& target, const std::string& token = "") {
+    http::write(stream_, MakeRequest(http::verb::get, target, token));
+    return ReadReply(stream_, buffer_);
+  }
+
+ private:
+  static ssl::context TrustingOnly(const std::string& ca_file) {
+    ssl::context context(ssl::context::tls_client);
+    context.load_verify_file(ca_file);
+    return context;
+  }
+
+  net::io_context io_;
+  ssl::context context_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+};
+
+// A plain TCP connection to 127.0.0.1:`port` (POSIX, for a receive timeout Asio would ignore).
+class PlainClient {
+ public:
+  explicit PlainClient(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    const timeval timeout{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  ~PlainClient() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  // Sends `bytes`, then reads until the server hangs up; nullopt if it has not within 5 s.
+  std::optional<std::string> SendAndReadToEnd(const std::string& bytes) {
+    ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    std::string received;
+    char buffer[512];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n > 0) {
+        received.append(buffer, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
+      return received;  // closed, or reset with the request unread
+    }
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+class AdminHttpsTest : public AdminServerTest {
+ protected:
+  void SetUp() override {
+    AdminServerTest::SetUp();
+    char pattern[] = "/tmp/ferry-admin-tls-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    ca_ = std::make_unique<wire::testing::TestCa>(dir_, "ca");
+    issued_ = ca_->Issue("admin", {"IP:127.0.0.1", "DNS:localhost"});
+    Result<std::shared_ptr<AdminTls>> tls = AdminTls::Load({issued_.cert_file, issued_.key_file});
+    ASSERT_TRUE(tls.ok()) << tls.message();
+    tls_ = *tls;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string dir_;
+  std::unique_ptr<wire::testing::TestCa> ca_;
+  wire::testing::TestCa::Issued issued_;
+  std::shared_ptr<AdminTls> tls_;
+};
+
+TEST_F(AdminHttpsTest, ServesHealthAndStatusOverHttps) {
+  AdminServer server("127.0.0.1:0", registry, "", nullptr, tls_);
+  ASSERT_TRUE(server.Start().ok());
+  HttpsClient client(server.port(), ca_->cert_file());
+  const Reply health = client.Get("/healthz");
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_EQ(health.body, "ok\n");
+  // The same connection again (keep-alive through TLS).
+  const Reply status = client.Get("/status");
+  EXPECT_EQ(status.status, 200u);
+  EXPECT_EQ(status.content_type, "application/json");
+  const auto json = nlohmann::json::parse(status.body);
+  EXPECT_EQ(json["node"], "replica1");
+  EXPECT_EQ(json["streams"]["upstream-a"]["transactions"], 7);
+}
+
+// A plain HTTP client is dropped unanswered (it would otherwise see a response it should have
+// asked for over TLS), and neither it nor a client that sends nothing holds up the next one.
+TEST_F(AdminHttpsTest, APlainClientGetsNoAnswerAndTheNextHttpsClientIsServed) {
+  AdminServer server("127.0.0.1:0", registry, "", nullptr, tls_);
+  ASSERT_TRUE(server.Start().ok());
+  PlainClient silent(server.port());  // connects and never speaks: waits for the deadline
+  ASSERT_TRUE(silent.connected());
+
+  PlainClient plain(server.port());
+  ASSERT_TRUE(plain.connected());
+  const std::optional<std::string> answer =
+      plain.SendAndReadToEnd("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  ASSERT_TRUE(answer.has_value()) << "the server kept a plain HTTP client waiting";
+  EXPECT_EQ(answer->find("HTTP/"), std::string::npos) << *answer;
+  EXPECT_EQ(answer->find("ok"), std::string::npos) << *answer;
+
+  HttpsClient client(server.port(), ca_->cert_file());
+  EXPECT_EQ(client.Get("/healthz").status, 200u);
+}
+
+TEST_F(AdminHttpsTest, TheBearerTokenIsStillRequiredOverHttps) {
+  AdminServer server("127.0.0.1:0", registry, "s3cret", nullptr, tls_);
+  ASSERT_TRUE(server.Start().ok());
+  HttpsClient client(server.port(), ca_->cert_file());
+  EXPECT_EQ(client.Get("/healthz").status, 200u);
+  EXPECT_EQ(client.Get("/status").status, 401u);
+  EXPECT_EQ(client.Get("/status", "wrong!").status, 401u);
+  EXPECT_EQ(client.Get("/status", "s3cret").status, 200u);
+}
+
+TEST_F(AdminHttpsTest, BadFilesAreRefusedAtLoadNamingTheSetting) {
+  const Result<std::shared_ptr<AdminTls>> missing =
+      AdminTls::Load({dir_ + "/none.crt", issued_.key_file});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find("none.crt"), std::string::npos) << missing.message();
+  EXPECT_NE(missing.message().find("admin_tls.cert_file"), std::string::npos) << missing.message();
+
+  const wire::testing::TestCa::Issued other = ca_->Issue("other", {});
+  const Result<std::shared_ptr<AdminTls>> mismatch =
+      AdminTls::Load({issued_.cert_file, other.key_file});
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.message().find("does not belong to certificate"), std::string::npos)
+      << mismatch.message();
+  EXPECT_NE(mismatch.message().find("admin_tls.key_file"), std::string::npos) << mismatch.message();
+
+  const Result<std::shared_ptr<AdminTls>> not_a_key =
+      AdminTls::Load({issued_.cert_file, issued_.cert_file});
+  ASSERT_FALSE(not_a_key.ok());
+  EXPECT_NE(not_a_key.message().find("admin_tls.key_file must be an unencrypted PEM private key"),
+            std::string::npos)
+      << not_a_key.message();
+}
+
+// What the admin logger says while `start` runs.
+std::string LoggedDuring(const std::function<void()>& start) {
+  std::ostringstream lines;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines);
+  const std::shared_ptr<spdlog::logger> logger = Logger("admin");
+  logger->sinks().push_back(sink);
+  start();
+  logger->flush();
+  logger->sinks().pop_back();
+  return lines.str();
+}
+
+// The log says which the endpoint serves, and warns when a bearer token would cross the network
+// in clear text: a token and a non-loopback address without admin_tls.
+TEST_F(AdminHttpsTest, TheLogSaysHttpOrHttpsAndWarnsOfATokenInClearText) {
+  const std::string kWarning = "crosses the network in clear text";
+  AdminServer exposed("0.0.0.0:0", registry, "s3cret");
+  std::string log = LoggedDuring([&] { ASSERT_TRUE(exposed.Start().ok()); });
+  EXPECT_NE(log.find("(HTTP, no admin_tls)"), std::string::npos) << log;
+  EXPECT_NE(log.find(kWarning), std::string::npos) << log;
+
+  AdminServer encrypted("0.0.0.0:0", registry, "s3cret", nullptr, tls_);
+  log = LoggedDuring([&] { ASSERT_TRUE(encrypted.Start().ok()); });
+  EXPECT_NE(log.find("(HTTPS)"), std::string::npos) << log;
+  EXPECT_EQ(log.find(kWarning), std::string::npos) << log;
+
+  AdminServer local("127.0.0.1:0", registry, "s3cret");
+  log = LoggedDuring([&] { ASSERT_TRUE(local.Start().ok()); });
+  EXPECT_EQ(log.find(kWarning), std::string::npos) << log;
+
+  AdminServer tokenless("0.0.0.0:0", registry);
+  log = LoggedDuring([&] { ASSERT_TRUE(tokenless.Start().ok()); });
+  EXPECT_EQ(log.find(kWarning), std::string::npos) << log;
 }
 
 }  // namespace

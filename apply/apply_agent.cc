@@ -476,10 +476,17 @@ Status ApplyAgent::UpstreamStream::Connect(StreamState& state) {
 Result<wire::AuthExchange> ApplyAgent::UpstreamStream::ReceiveChallenge() {
   auto frame = connection()->Receive(kWelcomeTimeout);
   if (!frame.ok()) {
+    // A capture agent that requires TLS waits for a TLS handshake a plain client never starts,
+    // then hangs up: from here that looks like a closed connection, so say what it may mean.
+    const std::string plain_hint =
+        upstream_.tls != nullptr
+            ? ""
+            : "; or it requires TLS (a tls: block in its config) and this upstream has no tls: "
+              "block with the CA that signed its certificate";
     return frame.status().WithContext(
         "waiting for the capture agent's Challenge from " + upstream_.address +
         " (an agent older than protocol version " + std::to_string(wire::kProtocolVersion) +
-        " sends none: run the same Ferry version on both sides)");
+        " sends none: run the same Ferry version on both sides" + plain_hint + ")");
   }
   if (!frame->has_value()) {
     return Status::Error("no Challenge from " + upstream_.address + " in 60 s");

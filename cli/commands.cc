@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -130,6 +132,16 @@ int ConfigError(const Status& status) {
   return 2;
 }
 
+// The admin endpoint's HTTPS settings (null without admin_tls), loaded before --check answers, so
+// that a certificate or key that cannot serve is a configuration error, not a failed request.
+Result<std::shared_ptr<admin::AdminTls>> LoadAdminTls(
+    const std::string& file, const std::optional<admin::AdminTlsConfig>& config) {
+  if (!config) return std::shared_ptr<admin::AdminTls>();
+  Result<std::shared_ptr<admin::AdminTls>> tls = admin::AdminTls::Load(*config);
+  if (!tls.ok()) return tls.status().WithContext(file + ": admin_tls");
+  return tls;
+}
+
 // A binlog reader is a replica to its server and needs a server id no other replica uses; each
 // subscriber gets its own, so that two apply agents reading one source do not end each other's
 // dumps: the configured base (default 4000000000) plus a number derived from the subscriber.
@@ -195,13 +207,16 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
     if (!context.ok()) return ConfigError(context.status().WithContext(args.config + ": tls"));
     tls = *context;
   }
+  auto admin_tls = LoadAdminTls(args.config, config->admin_tls);
+  if (!admin_tls.ok()) return ConfigError(admin_tls.status());
   if (args.check) {
     std::cout << args.config << ": ok\n";
     return 0;
   }
   SetLogLevel(config->log_level);
   admin::MetricsRegistry registry("capture", config->node);
-  admin::AdminServer admin_server(config->admin, registry, config->admin_token);
+  admin::AdminServer admin_server(config->admin, registry, config->admin_token, nullptr,
+                                  *admin_tls);
   if (Status s = admin_server.Start(); !s.ok()) {
     Logger("ferry")->error("{}", s.message());
     return 1;
@@ -282,6 +297,8 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
     if (upstream.transport.tls_disabled) stream.plain_tcp_note = "tls: disabled in the config";
     upstreams.push_back(std::move(stream));
   }
+  auto admin_tls = LoadAdminTls(args.config, config->admin_tls);
+  if (!admin_tls.ok()) return ConfigError(admin_tls.status());
   apply::SinkFactory make_sink = SinkFactoryFor(config->target);
   if (args.check) {
     auto sink = make_sink();
@@ -313,7 +330,8 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
       config->admin, registry, config->admin_token,
       [&agent](const std::string& path, const std::map<std::string, std::string>& query) {
         return ApplyAdminCommand(agent, path, query);
-      });
+      },
+      *admin_tls);
   // The agent's streams exist before a command can reach them.
   agent.Start();
   if (Status s = admin_server.Start(); !s.ok()) {

@@ -396,6 +396,60 @@ void ReadUpstreamTransport(const MapReader& map, const fs::path& config_dir,
   if (given) out.tls = files;
 }
 
+// Whether the agent can open `file` (named by `key` of `map`) now; reports why not, with `fix`.
+// A missing or misspelt file is found with every other problem instead of when the agent starts.
+bool CheckReadable(const MapReader& map, const std::string& key, const std::string& file,
+                   const std::string& fix) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) {
+    map.problems().Add(map.PathOf(key),
+                       "cannot read " + Quote(file) + ": it is a directory; " + fix);
+    return false;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    map.problems().Add(map.PathOf(key),
+                       "cannot read " + Quote(file) + ": " + std::strerror(errno) + "; " + fix);
+    return false;
+  }
+  return true;
+}
+
+// `admin_tls:` the admin endpoint serves HTTPS with this certificate and key. Both files must be
+// readable here; whether they hold a certificate and its key is checked when the agent starts
+// (admin::AdminTls::Load), before it serves anything, as for `tls:`.
+void ReadAdminTls(const MapReader& parent, const fs::path& config_dir,
+                  std::optional<admin::AdminTlsConfig>& out) {
+  const YAML::Node node = parent.Get("admin_tls");
+  if (!node.IsDefined()) return;
+  const std::string path = parent.PathOf("admin_tls");
+  if (!ExpectMap(parent.problems(), node, path, "{cert_file: admin.crt, key_file: admin.key}")) {
+    return;
+  }
+  const MapReader map(parent.problems(), node, path);
+  map.CheckKeys({"cert_file", "key_file"});
+  const std::string relative = " (a relative path starts at this config file's directory)";
+  const auto cert = map.String(
+      "cert_file", "missing; the admin endpoint's certificate chain (PEM), e.g. admin.crt");
+  const auto key =
+      map.String("key_file", "missing; the certificate's private key (PEM), e.g. admin.key");
+  admin::AdminTlsConfig files;
+  bool readable = cert.has_value() && key.has_value();
+  if (cert) {
+    files.cert_file = ConfigPath(config_dir, *cert);
+    readable = CheckReadable(map, "cert_file", files.cert_file,
+                             "set cert_file to the admin endpoint's PEM certificate" + relative) &&
+               readable;
+  }
+  if (key) {
+    files.key_file = ConfigPath(config_dir, *key);
+    readable = CheckReadable(map, "key_file", files.key_file,
+                             "set key_file to the certificate's PEM private key" + relative) &&
+               readable;
+  }
+  if (readable) out = files;
+}
+
 // Splits "schema.table"; nullopt unless both parts are present and there is exactly one dot.
 std::optional<std::pair<std::string, std::string>> SplitTableName(const std::string& name) {
   const size_t dot = name.find('.');
@@ -859,6 +913,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
                  "admin",
                  "admin_token_file",
                  "admin_token_env",
+                 "admin_tls",
                  "tables",
                  "publication",
                  "slot_prefix",
@@ -892,6 +947,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   ReadSubscribers(map, DirectoryOf(config.file), config);
   ReadAddress(map, "admin", config.admin);
   ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
+  ReadAdminTls(map, DirectoryOf(config.file), config.admin_tls);
   ReadTables(map, config.tables);
   ReadIdentifier(map, "publication", 63, config.publication);
   // Leaves room for "_<subscriber>" within PostgreSQL's 63-byte slot names.
@@ -1298,9 +1354,9 @@ void CheckWritableTargets(Problems& problems, const ApplyConfig& config) {
 void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
   const MapReader map(problems, root, "");
   map.CheckKeys({"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env",
-                 "mappings", "reconnect_delay_ms", "reconnect_delay_max_ms", "max_frame_bytes",
-                 "copy_data", "copy_parallel_tables", "create_tables", "grouping", "mode",
-                 "conflicts", "tables", "log_level"},
+                 "admin_tls", "mappings", "reconnect_delay_ms", "reconnect_delay_max_ms",
+                 "max_frame_bytes", "copy_data", "copy_parallel_tables", "create_tables",
+                 "grouping", "mode", "conflicts", "tables", "log_level"},
                 {{"source", kCaptureKey},
                  {"copy_chunk_rows", kCaptureKey},
                  {"copy_max_rows_per_second", kCaptureKey},
@@ -1319,6 +1375,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   ReadUpstreams(map, DirectoryOf(config.file), config.upstreams);
   ReadAddress(map, "admin", config.admin);
   ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
+  ReadAdminTls(map, DirectoryOf(config.file), config.admin_tls);
   ReadMappings(map, config.mappings);
   ReadTables(map, config.tables, /*required=*/false);
   CheckWritableTargets(problems, config);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/admin_server.h"
 #include "apply/apply_agent.h"
 #include "apply/table_mapping.h"
 #include "capture/subscriber_auth.h"
@@ -66,7 +67,10 @@ struct CaptureConfig {
   // (capture/subscriber_auth.h).
   std::vector<capture::SubscriberCredentials> subscribers;
   std::string admin = "127.0.0.1:7480";
-  std::string admin_token;          // optional bearer token for the admin endpoint
+  std::string admin_token;  // optional bearer token for the admin endpoint
+  // `admin_tls:` the admin endpoint serves HTTPS only (paths resolved against the config's
+  // directory); absent: plain HTTP.
+  std::optional<admin::AdminTlsConfig> admin_tls;
   std::vector<std::string> tables;  // "schema.table" or "schema.*"
   std::string publication;          // default: ferry_<node>
   std::string slot_prefix;          // default: ferry_<node>; slot = <prefix>_<subscriber>
@@ -97,7 +101,8 @@ struct ApplyConfig {
   DatabaseConfig target;
   std::vector<UpstreamConfig> upstreams;
   std::string admin = "127.0.0.1:7481";
-  std::string admin_token;  // optional bearer token for the admin endpoint
+  std::string admin_token;                         // optional bearer token for the admin endpoint
+  std::optional<admin::AdminTlsConfig> admin_tls;  // as CaptureConfig::admin_tls
   std::vector<apply::MappingRule> mappings;
   // The target tables the stream may write ("schema.table" or "schema.*"), besides the mappings'
   // targets; empty: every table outside ferry_meta and the system schemas.

@@ -564,6 +564,60 @@ TEST_F(ConfigTest, TlsBlocksNameWhatIsMissingOrUnknown) {
   EXPECT_TRUE(Contains(half.message(), "upstreams[0].tls.key_file: missing")) << half.message();
 }
 
+// `admin_tls:` in either config: the paths are read from the config's directory, and both files
+// must be readable when the config loads.
+TEST_F(ConfigTest, AdminTlsNamesItsFilesRelativeToTheConfig) {
+  Write("admin.crt", "certificate\n");
+  Write("keys/admin.key", "key\n");
+  auto capture = LoadCaptureConfig(Write(
+      "capture.yaml",
+      std::string(kCapture) + "admin_tls:\n  cert_file: admin.crt\n  key_file: keys/admin.key\n"));
+  ASSERT_TRUE(capture.ok()) << capture.message();
+  ASSERT_TRUE(capture->admin_tls.has_value());
+  EXPECT_EQ(capture->admin_tls->cert_file, Path("admin.crt"));
+  EXPECT_EQ(capture->admin_tls->key_file, Path("keys/admin.key"));
+
+  auto apply = LoadApplyConfig(
+      Write("apply.yaml", std::string(kApply) + "admin_tls: {cert_file: " + Path("admin.crt") +
+                              ", key_file: keys/admin.key}\n"));
+  ASSERT_TRUE(apply.ok()) << apply.message();
+  ASSERT_TRUE(apply->admin_tls.has_value());
+  EXPECT_EQ(apply->admin_tls->cert_file, Path("admin.crt"));  // absolute stays as it is
+  EXPECT_EQ(apply->admin_tls->key_file, Path("keys/admin.key"));
+
+  // Without the block, plain HTTP.
+  auto plain = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(plain.ok()) << plain.message();
+  EXPECT_FALSE(plain->admin_tls.has_value());
+}
+
+TEST_F(ConfigTest, AdminTlsNamesAMissingKeyOrFileAndTheFix) {
+  Write("admin.crt", "certificate\n");
+  // No key_file at all.
+  std::string error = CaptureError(std::string(kCapture) + "admin_tls: {cert_file: admin.crt}\n");
+  EXPECT_TRUE(Contains(error, "admin_tls.key_file: missing; the certificate's private key (PEM)"))
+      << error;
+
+  // A key file that is not there, and a certificate path that is a directory: both reported.
+  fs::create_directories(dir_ / "certs");
+  error = ApplyError(std::string(kApply) + "admin_tls: {cert_file: certs, key_file: admin.key}\n");
+  EXPECT_TRUE(Contains(error, "admin_tls.key_file: cannot read \"" + Path("admin.key") +
+                                  "\": No such file or directory; set key_file to the "
+                                  "certificate's PEM private key"))
+      << error;
+  EXPECT_TRUE(Contains(
+      error, "admin_tls.cert_file: cannot read \"" + Path("certs") + "\": it is a directory"))
+      << error;
+
+  // Not a map, and a misspelt key.
+  error = CaptureError(std::string(kCapture) + "admin_tls: admin.crt\n");
+  EXPECT_TRUE(Contains(error, "admin_tls: expected a map, e.g. {cert_file: admin.crt")) << error;
+  error = CaptureError(std::string(kCapture) +
+                       "admin_tls: {cert_file: admin.crt, key_fle: admin.crt}\n");
+  EXPECT_TRUE(Contains(error, "admin_tls: unknown key \"key_fle\" (did you mean \"key_file\"?)"))
+      << error;
+}
+
 // `subscribers:` binds ids to tokens (their own, else the shared one) and certificate names.
 TEST_F(ConfigTest, SubscribersListTheOnlyIdsWithTheirTokens) {
   Write("west.token", "west-own-token-0123456789\n");

@@ -117,6 +117,14 @@ Result<std::optional<Frame>> FrameDecoder::Next() {
   // The length is checked the moment its 4 bytes are here, before anything is reserved for the
   // frame: a garbage or hostile length must not make us allocate 4 GiB.
   const uint32_t length = ReadBigEndian32(start);
+  // A TLS handshake record starts 0x16 0x03 and a minor version up to 4: read as a length, some
+  // 369 MB, far above what a peer may send before it authenticated (1 MiB).
+  if (length > max_frame_bytes_ && start[0] == 0x16 && start[1] == 0x03 &&
+      static_cast<uint8_t>(start[2]) <= 4) {
+    return Fail(Status::Error(
+        "the peer speaks TLS and this end does not: configure TLS on both agents (tls: in the "
+        "capture config, and in the apply config's upstream), or on neither"));
+  }
   if (length > max_frame_bytes_) {
     return Fail(Status::Error("frame of " + std::to_string(length) +
                               " bytes exceeds the maximum of " + std::to_string(max_frame_bytes_) +

@@ -354,6 +354,18 @@ TEST(FrameTest, OversizedLengthIsRefusedFromItsFourBytesAlone) {
             "peer is not a Ferry agent or uses a larger limit");
 }
 
+// A TLS client talking to a plain agent: its ClientHello record read as a frame length is some
+// 369 MB, and the error says what is wrong instead of quoting the number.
+TEST(FrameTest, ATlsHandshakeRecordIsNamedAsTls) {
+  const std::string client_hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  const std::string error = DecodeError(client_hello, 1 << 20);
+  EXPECT_NE(error.find("the peer speaks TLS and this end does not"), std::string::npos) << error;
+  EXPECT_NE(error.find("configure TLS on both agents"), std::string::npos) << error;
+  // Not every large length is TLS.
+  EXPECT_NE(DecodeError(std::string("\x16\x05\x01\x02", 4), 1 << 20).find("exceeds the maximum"),
+            std::string::npos);
+}
+
 TEST(FrameTest, LengthExactlyAtTheLimitIsAccepted) {
   Changes changes = SampleChanges(0);
   const std::string probe = EncodeFrame(FrameType::kChanges, changes);

@@ -108,28 +108,33 @@ Result<std::unique_ptr<TlsContext::Native>> NewContext(const SSL_METHOD* method)
   return native;
 }
 
-Status LoadKeyPair(SSL_CTX* ctx, const std::string& cert_file, const std::string& key_file) {
+}  // namespace
+
+Status LoadCertificateAndKey(SSL_CTX* ctx, const std::string& cert_file,
+                             const std::string& key_file, const std::string& setting) {
+  const std::string mismatch = "TLS key " + key_file + " does not belong to certificate " +
+                               cert_file + ": set " + setting +
+                               ".key_file to the certificate's own key";
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
-    return Status::Error("read TLS certificate " + cert_file + ": " + OpenSslErrors() +
-                         "; tls.cert_file must be a PEM certificate chain the agent can read");
+    return Status::Error("read TLS certificate " + cert_file + ": " + OpenSslErrors() + "; " +
+                         setting + ".cert_file must be a PEM certificate chain the agent can read");
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
       ERR_clear_error();
-      return Status::Error("TLS key " + key_file + " does not belong to certificate " + cert_file +
-                           ": set tls.key_file to the certificate's own key");
+      return Status::Error(mismatch);
     }
-    return Status::Error(
-        "read TLS key " + key_file + ": " + OpenSslErrors() +
-        "; tls.key_file must be an unencrypted PEM private key the agent can read");
+    return Status::Error("read TLS key " + key_file + ": " + OpenSslErrors() + "; " + setting +
+                         ".key_file must be an unencrypted PEM private key the agent can read");
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();
-    return Status::Error("TLS key " + key_file + " does not belong to certificate " + cert_file +
-                         ": set tls.key_file to the certificate's own key");
+    return Status::Error(mismatch);
   }
   return Status::Ok();
 }
+
+namespace {
 
 Status LoadTrustedCas(SSL_CTX* ctx, const std::string& ca_file, const char* key) {
   if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
@@ -152,6 +157,10 @@ std::string HandshakeFailure(const TlsSession::Native& native, int error, const 
       text +=
           "; the capture agent's certificate must name the host the apply agent connects to "
           "(or set tls.server_name to a name it carries)";
+    } else if (verify == X509_V_ERR_CERT_HAS_EXPIRED || verify == X509_V_ERR_CERT_NOT_YET_VALID) {
+      text += std::string("; the ") + (server ? "apply" : "capture") +
+              " agent must present a current certificate (renew its tls.cert_file), or a host's "
+              "clock is wrong";
     } else if (verify == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
                verify == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
                verify == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN) {
@@ -166,6 +175,11 @@ std::string HandshakeFailure(const TlsSession::Native& native, int error, const 
       ssl.find("record layer failure") != std::string::npos) {
     return "the peer does not speak TLS, or ended the handshake (" + ssl +
            "); TLS must be configured on both agents, or on neither";
+  }
+  // The peer's verdict on this agent's own certificate, sent as an alert.
+  if (ssl.find("alert certificate expired") != std::string::npos) {
+    return "the peer refused this agent's certificate as expired (" + ssl +
+           "): renew tls.cert_file, or check the hosts' clocks";
   }
   if (ssl.find("peer did not return a certificate") != std::string::npos ||
       ssl.find("certificate required") != std::string::npos) {
@@ -190,7 +204,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::ForServer(const TlsServerC
   Result<std::unique_ptr<Native>> native = NewContext(TLS_server_method());
   if (!native.ok()) return native.status();
   SSL_CTX* ctx = (*native)->ctx;
-  FERRY_RETURN_IF_ERROR(LoadKeyPair(ctx, config.cert_file, config.key_file));
+  FERRY_RETURN_IF_ERROR(LoadCertificateAndKey(ctx, config.cert_file, config.key_file, "tls"));
   if (!config.client_ca_file.empty()) {
     FERRY_RETURN_IF_ERROR(LoadTrustedCas(ctx, config.client_ca_file, "tls.client_ca_file"));
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(config.client_ca_file.c_str());
@@ -218,7 +232,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::ForClient(const TlsClientC
     if (config.cert_file.empty() || config.key_file.empty()) {
       return Status::Error("a client certificate needs both tls.cert_file and tls.key_file");
     }
-    FERRY_RETURN_IF_ERROR(LoadKeyPair(ctx, config.cert_file, config.key_file));
+    FERRY_RETURN_IF_ERROR(LoadCertificateAndKey(ctx, config.cert_file, config.key_file, "tls"));
   }
   return std::make_shared<const TlsContext>(std::move(native).value(), false, config.server_name);
 }

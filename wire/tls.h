@@ -15,6 +15,8 @@
 #include "common/status.h"
 #include "wire/socket_wait.h"
 
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
 namespace ferry::wire {
 
 // The capture agent's side: its certificate and, for mutual TLS, the CA its subscribers'
@@ -56,6 +58,13 @@ class TlsContext {
   bool server_;
   std::string server_name_;
 };
+
+// Loads a PEM certificate chain (leaf first) and its unencrypted private key into an OpenSSL
+// context and checks that the key is the certificate's. Errors name `setting`.cert_file or
+// `setting`.key_file ("tls", "admin_tls") and the fix. Shared by the stream and the admin
+// endpoint's HTTPS, so both report a bad file alike.
+Status LoadCertificateAndKey(ssl_ctx_st* ctx, const std::string& cert_file,
+                             const std::string& key_file, const std::string& setting);
 
 // One TLS session over a connected socket, which it switches to non-blocking. Read and Write may
 // run at the same time from two threads (one each); the socket's shutdown() wakes both.

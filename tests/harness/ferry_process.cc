@@ -16,6 +16,8 @@
 #include <sstream>
 #include <thread>
 
+#include "wire/tls.h"
+
 namespace ferry::testing {
 
 TempDir::TempDir(const std::string& prefix) {
@@ -181,7 +183,40 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   }
 }
 
-Result<std::string> HttpGet(uint16_t port, const std::string& path) {
+// Sends `request` on the connected socket `fd` and reads until the server closes: in clear, or
+// with `https_ca_file` over TLS (the agents' own wire/tls.h), the certificate checked for
+// 127.0.0.1.
+static Result<std::string> Exchange(int fd, const std::string& request,
+                                    const std::string& https_ca_file) {
+  std::string response;
+  char buffer[4096];
+  if (https_ca_file.empty()) {
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+      return Status::Error("send failed");
+    }
+    ssize_t n;
+    while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, n);
+    return response;
+  }
+  auto context = wire::TlsContext::ForClient({https_ca_file, "", "", ""});
+  if (!context.ok()) return context.status();
+  auto session = wire::TlsSession::Start(*context, fd, "127.0.0.1");
+  if (!session.ok()) return session.status();
+  const auto deadline = wire::DeadlineAfter(std::chrono::seconds(10));
+  FERRY_RETURN_IF_ERROR((*session)->Handshake(deadline));
+  FERRY_RETURN_IF_ERROR((*session)->Write(request));
+  for (;;) {
+    auto read = (*session)->Read(buffer, sizeof buffer, deadline);
+    if (!read.ok()) return read.status();
+    if (read->timed_out) return Status::Error("no whole HTTPS response within 10 s");
+    if (read->peer_closed) return response;
+    response.append(buffer, read->bytes);
+  }
+}
+
+Result<std::string> HttpGet(uint16_t port, const std::string& path,
+                            const std::string& https_ca_file) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -192,16 +227,10 @@ Result<std::string> HttpGet(uint16_t port, const std::string& path) {
     return Status::Error("connect to admin port " + std::to_string(port) + " failed");
   }
   std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return Status::Error("send failed");
-  }
-  std::string response;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, n);
+  Result<std::string> exchanged = Exchange(fd, request, https_ca_file);
   close(fd);
+  if (!exchanged.ok()) return exchanged.status();
+  const std::string& response = *exchanged;
   size_t header_end = response.find("\r\n\r\n");
   if (header_end == std::string::npos) return Status::Error("malformed HTTP response: " + response);
   if (response.compare(0, 12, "HTTP/1.1 200") != 0) {

@@ -62,8 +62,10 @@ uint16_t FreePort();
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
-// GET http://127.0.0.1:<port><path>; the body on HTTP 200, an error otherwise.
-Result<std::string> HttpGet(uint16_t port, const std::string& path);
+// GET http://127.0.0.1:<port><path>, or https:// when `https_ca_file` names the CA that must
+// have signed the server's certificate (for 127.0.0.1); the body on HTTP 200, an error otherwise.
+Result<std::string> HttpGet(uint16_t port, const std::string& path,
+                            const std::string& https_ca_file = "");
 
 // The sum of the samples of metric `family` ("ferry_target_commits_total") on the /metrics of the
 // admin endpoint at `port`; 0 when the family has no sample; an error if /metrics fails.

@@ -109,6 +109,19 @@ void ReplicationSetup::ChoosePorts() {
   dir_.Write("secret.token", "e2e-test-token-0123456789\n");
 }
 
+// Both agents serve the one certificate MakeAdminCertificate() issues.
+static constexpr char kAdminTls[] = "admin_tls: {cert_file: admin.crt, key_file: admin.key}\n";
+
+void ReplicationSetup::MakeAdminCertificate() {
+  if (!admin_tls || admin_ca_ != nullptr) return;
+  admin_ca_ = std::make_unique<wire::testing::TestCa>(dir_.path(), "admin-ca");
+  admin_ca_->Issue("admin", {"IP:127.0.0.1", "DNS:localhost"});
+}
+
+std::string ReplicationSetup::admin_ca_file() const {
+  return admin_tls && admin_ca_ != nullptr ? admin_ca_->cert_file() : "";
+}
+
 std::string ReplicationSetup::CaptureConfig() const {
   std::ostringstream yaml;
   yaml << "node: " << source_node << "\n"
@@ -120,7 +133,7 @@ std::string ReplicationSetup::CaptureConfig() const {
        << "tables: " << capture_tables << "\n"
        << "heartbeat_interval_ms: " << heartbeat_interval_ms << "\n"
        << "log_level: debug\n"
-       << capture_settings;
+       << (admin_tls ? kAdminTls : "") << capture_settings;
   return yaml.str();
 }
 
@@ -136,18 +149,22 @@ std::string ReplicationSetup::ApplyConfig() const {
        << "reconnect_delay_ms: 200\n"
        << "reconnect_delay_max_ms: 1000\n"
        << "log_level: debug\n"
-       << apply_settings;
+       << (admin_tls ? kAdminTls : "") << apply_settings;
   if (!apply_mappings.empty()) yaml << "mappings:\n" << apply_mappings;
   return yaml.str();
 }
 
 Status ReplicationSetup::StartCapture() {
+  MakeAdminCertificate();
   std::string config = dir_.Write("capture.yaml", CaptureConfig());
   auto process = FerryProcess::Start({"capture", "--config", config}, dir_.path() + "/capture.log");
   if (!process.ok()) return process.status();
   capture_ = std::move(*process);
   if (!WaitFor(
-          [&] { return HttpGet(capture_admin_port_, "/healthz").ok() || !capture_->Running(); },
+          [&] {
+            return HttpGet(capture_admin_port_, "/healthz", admin_ca_file()).ok() ||
+                   !capture_->Running();
+          },
           std::chrono::seconds(20)) ||
       !capture_->Running()) {
     return Status::Error("capture agent did not come up; its log:\n" + capture_log());
@@ -156,13 +173,18 @@ Status ReplicationSetup::StartCapture() {
 }
 
 Status ReplicationSetup::StartApply(bool wait_until_streaming) {
+  MakeAdminCertificate();
   std::string config = dir_.Write("apply.yaml", ApplyConfig());
   const size_t log_before = apply_log().size();
   auto process = FerryProcess::Start({"apply", "--config", config}, dir_.path() + "/apply.log");
   if (!process.ok()) return process.status();
   apply_ = std::move(*process);
-  if (!WaitFor([&] { return HttpGet(apply_admin_port_, "/healthz").ok() || !apply_->Running(); },
-               std::chrono::seconds(20)) ||
+  if (!WaitFor(
+          [&] {
+            return HttpGet(apply_admin_port_, "/healthz", admin_ca_file()).ok() ||
+                   !apply_->Running();
+          },
+          std::chrono::seconds(20)) ||
       !apply_->Running()) {
     return Status::Error("apply agent did not come up; its log:\n" + apply_log());
   }

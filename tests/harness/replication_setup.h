@@ -9,6 +9,7 @@
 
 #include "tests/harness/ferry_process.h"
 #include "tests/harness/test_database.h"
+#include "wire/testing/test_certificates.h"
 
 namespace ferry::testing {
 
@@ -59,6 +60,9 @@ class ReplicationSetup {
   std::string apply_settings;           // more top-level YAML lines of the apply config
   std::string upstream_settings;        // more YAML lines of the apply config's upstream (indented)
   uint16_t upstream_port = 0;  // where the apply agent connects; 0: the capture agent's port
+  // Both agents' admin endpoints serve HTTPS (`admin_tls:`), with a certificate for 127.0.0.1
+  // that admin_ca_file() signed; the harness's own requests use it.
+  bool admin_tls = false;
 
   Status StartCapture();
   // Starts the apply agent and, unless told not to, waits until it streams from the capture
@@ -80,6 +84,8 @@ class ReplicationSetup {
   std::string capture_log() const;
   std::string apply_log() const;
   const TempDir& dir() const { return dir_; }
+  // The CA to give HttpGet for the admin endpoints: empty unless admin_tls.
+  std::string admin_ca_file() const;
 
   // Waits until `query` returns the same rows on source and target.
   bool WaitForSameRows(const std::string& query, std::chrono::milliseconds timeout);
@@ -89,6 +95,7 @@ class ReplicationSetup {
  private:
   ReplicationSetup() = default;
   void ChoosePorts();
+  void MakeAdminCertificate();  // when admin_tls, once
   bool SharesPortWith(const ReplicationSetup& other) const;
   std::string CaptureConfig() const;
   std::string ApplyConfig() const;
@@ -101,6 +108,7 @@ class ReplicationSetup {
   uint16_t apply_admin_port_ = 0;
   std::unique_ptr<FerryProcess> capture_;
   std::unique_ptr<FerryProcess> apply_;
+  std::unique_ptr<wire::testing::TestCa> admin_ca_;  // made with the first config that needs it
 };
 
 using PgReplicationSetup = ReplicationSetup;

@@ -45,6 +45,17 @@ class PgToPgTest : public ::testing::Test {
     EXPECT_TRUE(setup_->WaitForSameRows(query, timeout)) << setup_->DescribeDifference(query);
   }
   void Exec(const std::string& sql) { ASSERT_TRUE(setup_->source().Exec(sql).ok()) << sql; }
+  // The apply agent's stream error on /status (over HTTPS with admin_tls); "" when none.
+  std::string ApplyLastError() {
+    auto status = HttpGet(setup_->apply_admin_port(), "/status", setup_->admin_ca_file());
+    if (!status.ok()) return "";
+    const auto json = nlohmann::json::parse(*status, nullptr, false);
+    if (json.is_discarded() || !json["streams"]["east"].contains("last_error")) return "";
+    return json["streams"]["east"]["last_error"].get<std::string>();
+  }
+  bool CaptureLogSays(const std::string& text, seconds timeout) {
+    return WaitFor([&] { return setup_->capture_log().find(text) != std::string::npos; }, timeout);
+  }
 
   std::unique_ptr<PgReplicationSetup> setup_;
 };
@@ -612,9 +623,10 @@ TEST_F(PgToPgTest, WrongTokenIsRefusedWithAClearError) {
   EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "0");
 }
 
-// TLS with both sides' certificates checked (mutual TLS): the stream flows, and each agent's log
-// says how its connections are carried. A certificate the apply agent does not trust stops the
-// stream with an error on /status that names the setting to fix.
+// TLS with both sides' certificates checked (mutual TLS), and both admin endpoints on HTTPS
+// (admin_tls; the harness reads them over HTTPS): the stream flows, and each agent's log says how
+// its connections are carried. A certificate the apply agent does not trust stops the stream with
+// an error on /status that names the setting to fix.
 TEST_F(PgToPgTest, StreamsOverMutualTlsAndRefusesACertificateItDoesNotTrust) {
   const std::string dir = setup_->dir().path();
   wire::testing::TestCa ca(dir, "ca");
@@ -626,12 +638,23 @@ TEST_F(PgToPgTest, StreamsOverMutualTlsAndRefusesACertificateItDoesNotTrust) {
   setup_->upstream_settings =
       "    tls: {ca_file: ca.crt, server_name: localhost, "
       "cert_file: west.crt, key_file: west.key}\n";
+  setup_->admin_tls = true;
   StartAgents();
   Exec("INSERT INTO items (id, name) VALUES (1, 'over TLS')");
   ExpectSame(kItems);
   EXPECT_NE(setup_->capture_log().find("), TLS"), std::string::npos) << setup_->capture_log();
   EXPECT_NE(setup_->apply_log().find("(TLS, certificate verified)"), std::string::npos)
       << setup_->apply_log();
+  // The admin endpoints answer HTTPS only, and say so at start.
+  for (const std::string& log : {setup_->capture_log(), setup_->apply_log()}) {
+    EXPECT_NE(log.find("admin endpoint listening on 127.0.0.1:"), std::string::npos) << log;
+    EXPECT_NE(log.find("(HTTPS)"), std::string::npos) << log;
+  }
+  auto status = HttpGet(setup_->capture_admin_port(), "/status", setup_->admin_ca_file());
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(nlohmann::json::parse(*status)["node"], "east");
+  EXPECT_FALSE(HttpGet(setup_->capture_admin_port(), "/status").ok());  // plain HTTP
+  EXPECT_FALSE(HttpGet(setup_->apply_admin_port(), "/healthz").ok());
 
   // Another CA: the apply agent refuses the capture agent's certificate, and says what to fix.
   setup_->KillApply();
@@ -640,18 +663,86 @@ TEST_F(PgToPgTest, StreamsOverMutualTlsAndRefusesACertificateItDoesNotTrust) {
       "    tls: {ca_file: other-ca.crt, server_name: localhost, "
       "cert_file: west.crt, key_file: west.key}\n";
   ASSERT_TRUE(setup_->StartApply(/*wait_until_streaming=*/false).ok()) << setup_->apply_log();
-  auto last_error = [&] {
-    auto status = HttpGet(setup_->apply_admin_port(), "/status");
-    if (!status.ok()) return std::string();
-    return nlohmann::json::parse(*status, nullptr, false)["streams"]["east"]["last_error"]
-        .get<std::string>();
-  };
-  ASSERT_TRUE(WaitFor([&] { return !last_error().empty(); }, seconds(20))) << setup_->apply_log();
-  EXPECT_NE(last_error().find("certificate was refused"), std::string::npos) << last_error();
-  EXPECT_NE(last_error().find("tls.ca_file"), std::string::npos) << last_error();
+  ASSERT_TRUE(WaitFor([&] { return !ApplyLastError().empty(); }, seconds(20)))
+      << setup_->apply_log();
+  EXPECT_NE(ApplyLastError().find("certificate was refused"), std::string::npos)
+      << ApplyLastError();
+  EXPECT_NE(ApplyLastError().find("tls.ca_file"), std::string::npos) << ApplyLastError();
   Exec("INSERT INTO items (id, name) VALUES (2, 'not delivered')");
   std::this_thread::sleep_for(seconds(1));
   EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "1");
+}
+
+// A capture agent presenting a certificate past its notAfter: the apply agent refuses it and
+// says on /status that it expired; the capture agent's log says its certificate was refused as
+// expired; nothing reaches the target.
+TEST_F(PgToPgTest, RefusesACaptureCertificateThatHasExpired) {
+  wire::testing::TestCa ca(setup_->dir().path(), "ca");
+  ca.Issue("capture", {"DNS:localhost"}, wire::testing::TestCa::Validity::kExpired);
+  setup_->capture_settings = "tls: {cert_file: capture.crt, key_file: capture.key}\n";
+  setup_->upstream_settings = "    tls: {ca_file: ca.crt, server_name: localhost}\n";
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  ASSERT_TRUE(setup_->StartApply(/*wait_until_streaming=*/false).ok()) << setup_->apply_log();
+  Exec("INSERT INTO items (id, name) VALUES (1, 'not delivered')");
+  ASSERT_TRUE(WaitFor([&] { return !ApplyLastError().empty(); }, seconds(20)))
+      << setup_->apply_log();
+  EXPECT_NE(ApplyLastError().find("TLS handshake: the peer's certificate was refused: "
+                                  "certificate has expired"),
+            std::string::npos)
+      << ApplyLastError();
+  EXPECT_NE(ApplyLastError().find("renew its tls.cert_file"), std::string::npos)
+      << ApplyLastError();
+  EXPECT_TRUE(CaptureLogSays("the peer refused this agent's certificate as expired", seconds(10)))
+      << setup_->capture_log();
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "0");
+}
+
+// TLS on one side only, either way round: the capture agent with tls: and a plain apply agent
+// (on loopback no tls: block means plain TCP), then a TLS apply agent and a plain capture agent.
+// Each side's error names the missing TLS; nothing reaches the target.
+TEST_F(PgToPgTest, TlsOnOneSideOnlyIsRefusedEitherWay) {
+  wire::testing::TestCa ca(setup_->dir().path(), "ca");
+  ca.Issue("capture", {"DNS:localhost"});
+  setup_->capture_settings = "tls: {cert_file: capture.crt, key_file: capture.key}\n";
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  ASSERT_TRUE(setup_->StartApply(/*wait_until_streaming=*/false).ok()) << setup_->apply_log();
+  Exec("INSERT INTO items (id, name) VALUES (1, 'not delivered')");
+  // The capture agent waits for a TLS handshake the plain client never starts (10 s), hangs up,
+  // and logs why; the apply agent, waiting for a Challenge, sees the connection closed.
+  EXPECT_TRUE(
+      CaptureLogSays("TLS handshake: the peer did not complete it in time (does it speak "
+                     "TLS?",
+                     seconds(30)))
+      << setup_->capture_log();
+  ASSERT_TRUE(WaitFor([&] { return !ApplyLastError().empty(); }, seconds(30)))
+      << setup_->apply_log();
+  EXPECT_NE(ApplyLastError().find("waiting for the capture agent's Challenge"), std::string::npos)
+      << ApplyLastError();
+  EXPECT_NE(ApplyLastError().find("or it requires TLS (a tls: block in its config) and this "
+                                  "upstream has no tls: block"),
+            std::string::npos)
+      << ApplyLastError();
+  EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "0");
+
+  // The other way round: the apply agent speaks TLS to a plain capture agent.
+  setup_->KillApply();
+  setup_->KillCapture();
+  setup_->capture_settings = "";
+  setup_->upstream_settings = "    tls: {ca_file: ca.crt, server_name: localhost}\n";
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  ASSERT_TRUE(setup_->StartApply(/*wait_until_streaming=*/false).ok()) << setup_->apply_log();
+  ASSERT_TRUE(WaitFor([&] { return !ApplyLastError().empty(); }, seconds(20)))
+      << setup_->apply_log();
+  EXPECT_NE(ApplyLastError().find("TLS handshake: the peer does not speak TLS"), std::string::npos)
+      << ApplyLastError();
+  EXPECT_NE(ApplyLastError().find("TLS must be configured on both agents, or on neither"),
+            std::string::npos)
+      << ApplyLastError();
+  EXPECT_TRUE(CaptureLogSays("the peer speaks TLS and this end does not", seconds(10)))
+      << setup_->capture_log();
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "0");
 }
 
 // Before its Hello is accepted a peer may send no frame over 1 MiB, and connections are capped: a

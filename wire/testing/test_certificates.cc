@@ -28,15 +28,18 @@ void AddExtension(X509* certificate, X509* issuer, int nid, const std::string& v
   X509_EXTENSION_free(extension);
 }
 
-// A certificate for `name` and `key`, valid from an hour ago for a day; self-signed when
-// `issuer` is null.
-X509* NewCertificate(const std::string& name, EVP_PKEY* key, X509* issuer, long serial) {
+// A certificate for `name` and `key`, valid as `validity` says; self-signed when `issuer` is
+// null.
+X509* NewCertificate(const std::string& name, EVP_PKEY* key, X509* issuer, long serial,
+                     TestCa::Validity validity = TestCa::Validity::kCurrent) {
+  constexpr long kDay = 24 * 3600;
+  const bool expired = validity == TestCa::Validity::kExpired;
   X509* certificate = X509_new();
   Check(certificate != nullptr, "X509_new");
   X509_set_version(certificate, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(certificate), serial);
-  X509_gmtime_adj(X509_getm_notBefore(certificate), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(certificate), 24 * 3600);
+  X509_gmtime_adj(X509_getm_notBefore(certificate), expired ? -2 * kDay : -3600);
+  X509_gmtime_adj(X509_getm_notAfter(certificate), expired ? -kDay : kDay);
   X509_set_pubkey(certificate, key);
   X509_NAME* subject = X509_get_subject_name(certificate);
   X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
@@ -83,12 +86,13 @@ TestCa::~TestCa() {
 }
 
 TestCa::Issued TestCa::Issue(const std::string& common_name,
-                             const std::vector<std::string>& alt_names) const {
+                             const std::vector<std::string>& alt_names, Validity validity) const {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   Check(key != nullptr, "generate a key");
   static_assert(sizeof(long) >= 8);
-  X509* certificate = NewCertificate(common_name, key, keys_->certificate,
-                                     static_cast<long>(std::hash<std::string>()(common_name) >> 2));
+  X509* certificate =
+      NewCertificate(common_name, key, keys_->certificate,
+                     static_cast<long>(std::hash<std::string>()(common_name) >> 2), validity);
   AddExtension(certificate, keys_->certificate, NID_basic_constraints, "critical,CA:FALSE");
   AddExtension(certificate, keys_->certificate, NID_authority_key_identifier, "keyid");
   std::string names;

@@ -23,9 +23,13 @@ class TestCa {
     std::string cert_file;
     std::string key_file;
   };
+  // kCurrent: valid from an hour ago for a day; kExpired: its notAfter passed a day ago.
+  enum class Validity { kCurrent, kExpired };
   // A leaf certificate for `common_name` with subject alternative names such as
-  // "DNS:localhost" or "IP:127.0.0.1", signed by this CA, and its key (mode 0600).
-  Issued Issue(const std::string& common_name, const std::vector<std::string>& alt_names) const;
+  // "DNS:localhost" or "IP:127.0.0.1", signed by this CA, and its key (mode 0600), as
+  // `common_name`.crt and .key.
+  Issued Issue(const std::string& common_name, const std::vector<std::string>& alt_names,
+               Validity validity = Validity::kCurrent) const;
 
  private:
   struct Keys;
