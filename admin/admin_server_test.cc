@@ -21,6 +21,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "wire/testing/raw_client.h"
 #include "wire/testing/test_certificates.h"
 
 namespace ferry::admin {
@@ -336,42 +337,6 @@ class HttpsClient {
   beast::flat_buffer buffer_;
 };
 
-// A plain TCP connection to 127.0.0.1:`port` (POSIX, for a receive timeout Asio would ignore).
-class PlainClient {
- public:
-  explicit PlainClient(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    const timeval timeout{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  }
-  ~PlainClient() { ::close(fd_); }
-  bool connected() const { return connected_; }
-
-  // Sends `bytes`, then reads until the server hangs up; nullopt if it has not within 5 s.
-  std::optional<std::string> SendAndReadToEnd(const std::string& bytes) {
-    ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    std::string received;
-    char buffer[512];
-    for (;;) {
-      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (n > 0) {
-        received.append(buffer, static_cast<size_t>(n));
-        continue;
-      }
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
-      return received;  // closed, or reset with the request unread
-    }
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-};
-
 class AdminHttpsTest : public AdminServerTest {
  protected:
   void SetUp() override {
@@ -414,10 +379,11 @@ TEST_F(AdminHttpsTest, ServesHealthAndStatusOverHttps) {
 TEST_F(AdminHttpsTest, APlainClientGetsNoAnswerAndTheNextHttpsClientIsServed) {
   AdminServer server("127.0.0.1:0", registry, "", nullptr, tls_);
   ASSERT_TRUE(server.Start().ok());
-  PlainClient silent(server.port());  // connects and never speaks: waits for the deadline
+  wire::testing::RawClient silent(
+      server.port());  // connects and never speaks: waits for the deadline
   ASSERT_TRUE(silent.connected());
 
-  PlainClient plain(server.port());
+  wire::testing::RawClient plain(server.port());
   ASSERT_TRUE(plain.connected());
   const std::optional<std::string> answer =
       plain.SendAndReadToEnd("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");

@@ -15,9 +15,12 @@
 
 #include "wire/ferry.pb.h"
 #include "wire/position.h"
+#include "wire/testing/raw_client.h"
 
 namespace ferry::wire {
 namespace {
+
+using testing::RawClient;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -44,31 +47,6 @@ Changes BigChanges(size_t bytes, int rows) {
   }
   return changes;
 }
-
-// A plain TCP client, for sending bytes no FrameConnection would send.
-class RawClient {
- public:
-  explicit RawClient(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~RawClient() { CloseNow(); }
-  bool connected() const { return connected_; }
-  void Write(const std::string& bytes) {
-    ASSERT_EQ(::write(fd_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
-  }
-  void CloseNow() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-};
 
 class ConnectionTest : public ::testing::Test {
  protected:
