@@ -7,6 +7,8 @@
 #include <sstream>
 #include <utility>
 
+#include "admin/process_metrics.h"
+
 #ifndef FERRY_VERSION
 #define FERRY_VERSION "dev"
 #endif
@@ -136,6 +138,25 @@ class FamilyWriter {
  private:
   std::ostringstream& out_;
 };
+
+// The families every Prometheus client library exports for its process, under their names.
+void WriteProcessMetrics(FamilyWriter& w, const ProcessSample& process) {
+  w.Header("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+  w.Sample("process_cpu_seconds_total", "", FormatDouble(process.cpu_seconds));
+  w.Header("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  w.Sample("process_resident_memory_bytes", "", std::to_string(process.resident_memory_bytes));
+  w.Header("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+  w.Sample("process_virtual_memory_bytes", "", std::to_string(process.virtual_memory_bytes));
+  w.Header("process_start_time_seconds", "gauge",
+           "Start time of the process since the Unix epoch, in seconds.");
+  w.Sample("process_start_time_seconds", "", FormatDouble(process.start_time_seconds));
+  w.Header("process_open_fds", "gauge", "Number of open file descriptors.");
+  w.Sample("process_open_fds", "", std::to_string(process.open_fds));
+  if (process.max_fds != 0) {
+    w.Header("process_max_fds", "gauge", "Maximum number of open file descriptors.");
+    w.Sample("process_max_fds", "", std::to_string(process.max_fds));
+  }
+}
 
 std::string StreamLabel(const std::string& stream) {
   return "stream=\"" + EscapeLabel(stream) + "\"";
@@ -296,6 +317,8 @@ std::string MetricsRegistry::PrometheusText() const {
   w.Header("ferry_uptime_seconds", "gauge", "Seconds since the agent started.");
   w.Sample("ferry_uptime_seconds", "",
            FormatDouble(std::chrono::duration<double>(now - started_).count()));
+
+  WriteProcessMetrics(w, ReadProcessSample());
 
   w.Header("ferry_lag_seconds", "gauge",
            "Seconds the stream is behind its source, measured on the source's clock.");

@@ -116,6 +116,18 @@ TEST(MetricsRegistryTest, PrometheusTextHasHelpTypeAndSamples) {
   EXPECT_EQ(text.back(), '\n');
 }
 
+// Under the names Prometheus client libraries use, so that stock dashboards show them.
+TEST(MetricsRegistryTest, PrometheusTextHasTheStandardProcessMetrics) {
+  const std::string text = MetricsRegistry("capture", "east").PrometheusText();
+  EXPECT_TRUE(
+      Contains(text, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total "));
+  for (const char* gauge : {"process_resident_memory_bytes", "process_virtual_memory_bytes",
+                            "process_start_time_seconds", "process_open_fds", "process_max_fds"}) {
+    EXPECT_TRUE(Contains(text, std::string("# TYPE ") + gauge + " gauge\n" + gauge + " ")) << gauge;
+  }
+  EXPECT_FALSE(Contains(text, "process_resident_memory_bytes 0\n")) << text;
+}
+
 TEST(MetricsRegistryTest, PrometheusEscapesLabelValuesAndSanitizesNames) {
   MetricsRegistry registry("apply", "n");
   registry.UpdateStream("we\"ird\\na\nme", [](StreamStatus&) {});

@@ -23,6 +23,7 @@
 #include "apply/postgres/pg_text.h"
 #include "apply/row_applier.h"
 #include "common/log.h"
+#include "common/pg_tls_hint.h"
 #include "common/redact.h"
 #include "wire/position.h"
 
@@ -849,8 +850,11 @@ Status PostgresSink::Open() {
   const char* values[] = {dsn_.c_str(), "ferry-apply", nullptr};
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
-    Status error = Status::Error("connect to target PostgreSQL: " + ServerMessage(conn_, nullptr) +
-                                 ": check the target dsn and that the server is up");
+    const std::string message = ServerMessage(conn_, nullptr);
+    const std::string tls_hint = PostgresTlsHint(message);
+    Status error = Status::Error(
+        "connect to target PostgreSQL: " + message +
+        (tls_hint.empty() ? ": check the target dsn and that the server is up" : tls_hint));
     Close();
     return error;
   }
@@ -888,8 +892,9 @@ Status PostgresSink::Open() {
     Close();
     return marked;
   }
-  log_->info("connected to target PostgreSQL {} (database {})",
-             PQparameterStatus(conn_, "server_version"), PQdb(conn_));
+  log_->info("connected to target PostgreSQL {} (database {}) {}",
+             PQparameterStatus(conn_, "server_version"), PQdb(conn_),
+             PostgresTlsState(PQsslAttribute(conn_, "cipher")));
   return Status::Ok();
 }
 

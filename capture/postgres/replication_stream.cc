@@ -10,6 +10,7 @@
 
 #include "capture/postgres/pg_values.h"
 #include "common/log.h"
+#include "common/pg_tls_hint.h"
 #include "common/redact.h"
 #include "wire/position.h"
 
@@ -271,7 +272,7 @@ Result<PGconn*> OpenConnection(const std::vector<std::pair<std::string, std::str
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = TrimRight(PQerrorMessage(conn));
     PQfinish(conn);
-    return Status::Error(what + ": " + message);
+    return Status::Error(what + ": " + message + PostgresTlsHint(message));
   }
   return conn;
 }
@@ -293,7 +294,8 @@ ReplicationStream::~ReplicationStream() {
 }
 
 std::string ReplicationStream::Describe() const {
-  return std::string(PQhost(conn_)) + ":" + PQport(conn_) + "/" + PQdb(conn_);
+  return std::string(PQhost(conn_)) + ":" + PQport(conn_) + "/" + PQdb(conn_) + " " +
+         PostgresTlsState(PQsslAttribute(conn_, "cipher"));
 }
 
 std::string ReplicationStream::Error(std::string_view context) const {

@@ -112,6 +112,12 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start(const std::string& n
   if (!conn.ok()) return conn.status();
   auto created = Run(conn->get(), "CREATE DATABASE ferry");
   if (!created.ok()) return created.status();
+  if (server->options_.tls) {
+    auto user = Run(conn->get(), "CREATE USER tls_only@'%' IDENTIFIED BY 'pw' REQUIRE SSL");
+    if (!user.ok()) return user.status();
+    auto granted = Run(conn->get(), "GRANT ALL ON *.* TO tls_only@'%'");
+    if (!granted.ok()) return granted.status();
+  }
   return server;
 }
 
@@ -191,6 +197,13 @@ MariaDbServer::~MariaDbServer() {
   if (!root_dir_.empty() && std::getenv("FERRY_KEEP_TEST_FILES") == nullptr) {
     std::filesystem::remove_all(root_dir_, ignored);
   }
+}
+
+std::string MariaDbServer::tls_dsn() const {
+  if (tls_ca_ == nullptr) return "";
+  return "host=" + host_ + " port=" + std::to_string(port_) +
+         " user=tls_only password=pw dbname=" + database_ +
+         " sslmode=verify-full sslrootcert=" + tls_ca_->cert_file();
 }
 
 std::string MariaDbServer::dsn() const {

@@ -29,7 +29,8 @@ struct MariaDbOptions {
   std::vector<std::string> extra_args;
   // Serve TLS (ssl_cert, ssl_key, ssl_ca): a CA made at start (MariaDbServer::tls_ca) signs the
   // server's certificate, for localhost and 127.0.0.1, and client certificates the server
-  // accepts. Clients may still connect without TLS unless their user says REQUIRE SSL.
+  // accepts. Clients may still connect without TLS unless their user says REQUIRE SSL, as the
+  // user `tls_only` (password "pw", all privileges, made at start: tls_dsn()) does.
   bool tls = false;
 };
 
@@ -47,6 +48,7 @@ class MariaDbServer : public TestDatabase {
   const std::string& database() const { return database_; }  // "ferry", created at start
   // Connection string for Ferry configs: "host=127.0.0.1 port=N user=root dbname=ferry".
   std::string dsn() const override;
+  std::string tls_dsn() const override;  // as tls_only, sslmode=verify-full
 
   Status Exec(const std::string& sql) const override;  // one or more statements
   Result<std::vector<Row>> Query(const std::string& sql) const override;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tests/harness/ferry_process.h"
+#include "wire/testing/test_certificates.h"
 
 namespace ferry::testing {
 namespace {
@@ -72,7 +73,8 @@ Result<PgConn> Connect(const std::string& dsn) {
 
 }  // namespace
 
-Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string& name) {
+Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string& name,
+                                                              PostgresOptions options) {
   std::unique_ptr<PostgresServer> server(new PostgresServer());
   server->name_ = name;
   server->os_user_ = OsUser();
@@ -103,6 +105,7 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string&
          << "max_connections = 50\n"
          << "log_min_messages = warning\n";
   }
+  if (options.tls) FERRY_RETURN_IF_ERROR(server->ServeTlsOnly());
   for (int attempt = 0; attempt < 5; ++attempt) {
     server->port_ = FreePort();
     if (server->RunPgCtl("start").ok()) {
@@ -126,6 +129,33 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string&
   return server;
 }
 
+// The certificate and key go in the data directory, owned by the server's user: PostgreSQL
+// refuses a key that others may read.
+Status PostgresServer::ServeTlsOnly() {
+  const std::string dir = root_dir_ + "/tls";
+  std::filesystem::create_directories(dir);
+  tls_ca_ = std::make_unique<wire::testing::TestCa>(dir, "postgres-test-ca");
+  wire::testing::TestCa::Issued issued =
+      tls_ca_->Issue("localhost", {"DNS:localhost", "IP:127.0.0.1"});
+  std::error_code error;
+  std::filesystem::copy_file(issued.cert_file, data_dir_ + "/server.crt", error);
+  if (!error) std::filesystem::copy_file(issued.key_file, data_dir_ + "/server.key", error);
+  if (error) return Status::Error("copy the server certificate: " + error.message());
+  if (geteuid() == 0) {
+    auto [rc, out] = RunShell("chown " + os_user_ + " " + ShellQuote(data_dir_ + "/server.crt") +
+                              " " + ShellQuote(data_dir_ + "/server.key"));
+    if (rc != 0) return Status::Error("chown the server certificate: " + out);
+  }
+  std::ofstream conf(data_dir_ + "/postgresql.conf", std::ios::app);
+  conf << "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n";
+  std::ofstream hba(data_dir_ + "/pg_hba.conf", std::ios::trunc);
+  hba << "local all all trust\n"
+      << "local replication all trust\n"
+      << "hostssl all all 127.0.0.1/32 trust\n"
+      << "hostssl replication all 127.0.0.1/32 trust\n";
+  return Status::Ok();
+}
+
 PostgresServer::~PostgresServer() {
   if (running_) (void)RunPgCtl("stop -m immediate");
   std::error_code ignored;
@@ -134,6 +164,11 @@ PostgresServer::~PostgresServer() {
 
 std::string PostgresServer::dsn() const {
   return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=" + kDatabase + " user=postgres";
+}
+
+std::string PostgresServer::tls_dsn() const {
+  if (tls_ca_ == nullptr) return "";
+  return dsn() + " sslmode=verify-full sslrootcert=" + tls_ca_->cert_file();
 }
 
 Status PostgresServer::RunPgCtl(const std::string& args) const {

@@ -23,15 +23,19 @@ std::string RowsAsText(const TestDatabase& server, const std::string& query) {
 }
 
 Result<std::unique_ptr<TestDatabase>> StartDatabase(const std::string& engine,
-                                                    const std::string& name, bool server_defaults) {
+                                                    const std::string& name, bool server_defaults,
+                                                    bool tls) {
   if (engine == "postgres") {
-    auto server = PostgresServer::Start(name);
+    PostgresOptions options;
+    options.tls = tls;
+    auto server = PostgresServer::Start(name, options);
     if (!server.ok()) return server.status();
     return std::unique_ptr<TestDatabase>(std::move(*server));
   }
   if (engine == "mariadb") {
     MariaDbOptions options;
     if (server_defaults) options.binlog_row_metadata.clear();
+    options.tls = tls;
     auto server = MariaDbServer::Start(name, options);
     if (!server.ok()) return server.status();
     return std::unique_ptr<TestDatabase>(std::move(*server));
@@ -45,12 +49,16 @@ Result<std::unique_ptr<ReplicationSetup>> ReplicationSetup::Create(const std::st
                                                                    const std::string& target_schema,
                                                                    ServerSettings settings) {
   std::unique_ptr<ReplicationSetup> setup(new ReplicationSetup());
-  auto source = StartDatabase(source_engine, "source", settings.source_defaults);
+  auto source = StartDatabase(source_engine, "source", settings.source_defaults, settings.tls);
   if (!source.ok()) return source.status();
-  auto target = StartDatabase(target_engine, "target", settings.target_defaults);
+  auto target = StartDatabase(target_engine, "target", settings.target_defaults, settings.tls);
   if (!target.ok()) return target.status();
   setup->source_ = std::move(*source);
   setup->target_ = std::move(*target);
+  if (settings.tls) {
+    setup->source_dsn = setup->source_->tls_dsn();
+    setup->target_dsn = setup->target_->tls_dsn();
+  }
   if (!source_schema.empty()) {
     FERRY_RETURN_IF_ERROR(setup->source_->Exec(source_schema).WithContext("source schema"));
   }
@@ -125,7 +133,8 @@ std::string ReplicationSetup::admin_ca_file() const {
 std::string ReplicationSetup::CaptureConfig() const {
   std::ostringstream yaml;
   yaml << "node: " << source_node << "\n"
-       << "source:\n  engine: " << source_->engine() << "\n  dsn: \"" << source_->dsn() << "\"\n"
+       << "source:\n  engine: " << source_->engine() << "\n  dsn: \""
+       << (source_dsn.empty() ? source_->dsn() : source_dsn) << "\"\n"
        << (source_->engine() == "postgres" ? "" : "  server_id: 4242\n") << capture_source_settings
        << "listen: 127.0.0.1:" << capture_port_ << "\n"
        << "auth_token_file: secret.token\n"
@@ -140,7 +149,8 @@ std::string ReplicationSetup::CaptureConfig() const {
 std::string ReplicationSetup::ApplyConfig() const {
   std::ostringstream yaml;
   yaml << "node: " << target_node << "\n"
-       << "target:\n  engine: " << target_->engine() << "\n  dsn: \"" << target_->dsn() << "\"\n"
+       << "target:\n  engine: " << target_->engine() << "\n  dsn: \""
+       << (target_dsn.empty() ? target_->dsn() : target_dsn) << "\"\n"
        << apply_target_settings << "upstreams:\n  - name: " << source_node
        << "\n    address: 127.0.0.1:" << (upstream_port != 0 ? upstream_port : capture_port_)
        << "\n"

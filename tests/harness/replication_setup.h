@@ -20,6 +20,9 @@ struct ServerSettings {
   bool source_defaults = false;
   // The same for the target (in a master-master pair, the other node's source).
   bool target_defaults = false;
+  // Both servers serve TLS and admit the agents' user only over it; the agents connect with
+  // TestDatabase::tls_dsn() (sslmode=verify-full).
+  bool tls = false;
 };
 
 class ReplicationSetup {
@@ -50,6 +53,10 @@ class ReplicationSetup {
   // Node names: the capture agent's (also the apply agent's upstream) and the apply agent's.
   std::string source_node = "east";
   std::string target_node = "west";
+  // The agents' database connection strings; empty: the server's dsn() (its tls_dsn() under
+  // ServerSettings::tls).
+  std::string source_dsn;
+  std::string target_dsn;
   // Config file bodies are generated; these add to them before the agents start.
   std::string capture_tables = "[\"public.*\"]";
   std::string apply_mappings;           // YAML block under `mappings:` (already indented), or empty
@@ -117,9 +124,9 @@ using PgReplicationSetup = ReplicationSetup;
 std::string RowsAsText(const TestDatabase& server, const std::string& query);
 
 // Starts a throwaway server of `engine` ("postgres" or "mariadb"); `server_defaults` as
-// ServerSettings::source_defaults.
+// ServerSettings::source_defaults, `tls` as ServerSettings::tls.
 Result<std::unique_ptr<TestDatabase>> StartDatabase(const std::string& engine,
                                                     const std::string& name,
-                                                    bool server_defaults = false);
+                                                    bool server_defaults = false, bool tls = false);
 
 }  // namespace ferry::testing

@@ -17,6 +17,9 @@ class TestDatabase {
   virtual std::string engine() const = 0;  // "postgres", "mariadb"
   // Connection string for Ferry configs (key=value).
   virtual std::string dsn() const = 0;
+  // For a server started with TLS: a connection string for a user the server admits only over
+  // TLS, verifying its certificate (sslmode=verify-full, sslrootcert=its CA). "" without TLS.
+  virtual std::string tls_dsn() const { return ""; }
   virtual Status Exec(const std::string& sql) const = 0;
   virtual Result<std::vector<Row>> Query(const std::string& sql) const = 0;
   // Crashes the server (no clean shutdown) / starts it again on the same port and data.

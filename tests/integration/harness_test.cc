@@ -1,6 +1,7 @@
 // The harness itself: a throwaway server starts, runs SQL, restarts after a crash, and is gone
 // afterwards. Everything else builds on this.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <filesystem>
 
@@ -38,6 +39,29 @@ TEST(PostgresServerTest, SurvivesImmediateStopAndRemovesItsDirectory) {
     EXPECT_EQ((*server)->Scalar("SELECT id FROM t"), "7");
   }
   EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+// What libpq says when `dsn` connects, or "" once it does.
+std::string PgConnectError(const std::string& dsn) {
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  std::string error = PQstatus(conn) == CONNECTION_OK ? "" : PQerrorMessage(conn);
+  PQfinish(conn);
+  return error;
+}
+
+// The database TLS tests (security_test.cc) prove something only if a clear client is refused.
+TEST(PostgresServerTest, WithTlsAdmitsOnlyClientsThatUseIt) {
+  PostgresOptions options;
+  options.tls = true;
+  auto server = PostgresServer::Start("harness-tls", options);
+  ASSERT_TRUE(server.ok()) << server.message();
+  EXPECT_EQ((*server)->Scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"), "t");
+  EXPECT_EQ(PgConnectError((*server)->tls_dsn()), "");
+  EXPECT_NE(PgConnectError((*server)->dsn() + " sslmode=disable").find("no encryption"),
+            std::string::npos);
+  EXPECT_NE(PgConnectError((*server)->dsn() + " sslmode=disable replication=database")
+                .find("no encryption"),
+            std::string::npos);
 }
 
 TEST(MariaDbServerTest, StartsWithRowBinlogAndRunsSql) {

@@ -1,6 +1,7 @@
 // Who may subscribe, end to end through the real `ferry capture` and `ferry apply`: subscribers
 // bound to their own tokens, strangers and replayed Hellos refused, acks beyond what was sent
-// refused. The raw clients here speak the wire protocol the way a hostile peer would.
+// refused. The raw clients here speak the wire protocol the way a hostile peer would. Last, the
+// agents' own database connections over TLS, in all four directions.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,6 +9,8 @@
 #include <thread>
 
 #include "tests/harness/replication_setup.h"
+#include "tests/integration/directions.h"
+#include "tests/integration/test_ca.h"
 #include "wire/auth.h"
 #include "wire/connection.h"
 #include "wire/ferry.pb.h"
@@ -299,6 +302,77 @@ TEST_F(SecurityTest, AnImpostorIsRefusedAndAStreamNamingFerryMetaWritesNothing) 
                 "SELECT count(*) FROM ferry_meta.checkpoints WHERE upstream = 'forged'"),
             "0");
 }
+
+// Both servers serve TLS and admit the agents' user only over it (ServerSettings::tls); the
+// agents connect with sslmode=verify-full and the servers' CA.
+class DatabaseTlsTest : public ::testing::TestWithParam<Direction> {
+ protected:
+  void SetUp() override {
+    ServerSettings settings;
+    settings.tls = true;
+    auto setup =
+        ReplicationSetup::Create(GetParam().source, GetParam().target, kSchema, kSchema, settings);
+    ASSERT_TRUE(setup.ok()) << setup.message();
+    setup_ = std::move(*setup);
+    const Direction& d = GetParam();
+    setup_->capture_tables = "[\"" + Qualified(d.source, "items") + "\"]";
+    if (d.source != d.target) {
+      setup_->apply_mappings = "  - source: " + Qualified(d.source, "items") +
+                               "\n    target: " + Qualified(d.target, "items") + "\n";
+    }
+  }
+  std::string ApplyLastError() {
+    auto status = HttpGet(setup_->apply_admin_port(), "/status");
+    if (!status.ok()) return "";
+    auto json = nlohmann::json::parse(*status, nullptr, false);
+    if (json.is_discarded() || !json["streams"]["east"].contains("last_error")) return "";
+    return json["streams"]["east"]["last_error"].get<std::string>();
+  }
+
+  std::unique_ptr<ReplicationSetup> setup_;
+};
+
+TEST_P(DatabaseTlsTest, AgentsReachDatabasesThatAdmitOnlyTls) {
+  ASSERT_NE(setup_->source_dsn.find("sslmode=verify-full"), std::string::npos);
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  ASSERT_TRUE(setup_->source().Exec("INSERT INTO items VALUES (1, 'over'), (2, 'tls')").ok());
+  ASSERT_TRUE(setup_->WaitForSameRows(kItems, seconds(30))) << setup_->DescribeDifference(kItems);
+  // Each agent says how its database connection is protected.
+  EXPECT_NE(setup_->capture_log().find("over TLS ("), std::string::npos) << setup_->capture_log();
+  EXPECT_NE(setup_->apply_log().find("over TLS ("), std::string::npos) << setup_->apply_log();
+}
+
+// The target's certificate is signed by a CA the apply agent's dsn does not trust: it writes
+// nothing, says which key to change, and once trusted applies every row it was refused.
+TEST_P(DatabaseTlsTest, ATargetDsnTrustingAnotherCaIsRefusedAndNothingIsWritten) {
+  // A first run with the right CA subscribes (a PostgreSQL source keeps changes from then on).
+  ASSERT_TRUE(setup_->StartCapture().ok()) << setup_->capture_log();
+  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  ASSERT_TRUE(setup_->source().Exec("INSERT INTO items VALUES (1, 'first')").ok());
+  ASSERT_TRUE(setup_->WaitForSameRows(kItems, seconds(30))) << setup_->DescribeDifference(kItems);
+  setup_->KillApply();
+
+  OwnTestCa stranger("stranger-ca");
+  const std::string good = setup_->target_dsn;
+  setup_->target_dsn =
+      good.substr(0, good.find("sslrootcert=")) + "sslrootcert=" + stranger.cert_file();
+  ASSERT_TRUE(setup_->StartApply(/*wait_until_streaming=*/false).ok()) << setup_->apply_log();
+  ASSERT_TRUE(setup_->source().Exec("INSERT INTO items VALUES (2, 'kept')").ok());
+  ASSERT_TRUE(WaitFor([&] { return ApplyLastError().find("sslrootcert") != std::string::npos; },
+                      seconds(30)))
+      << ApplyLastError() << "\n"
+      << setup_->apply_log();
+  EXPECT_NE(ApplyLastError().find("certificate"), std::string::npos) << ApplyLastError();
+  EXPECT_EQ(setup_->target().Scalar("SELECT count(*) FROM items"), "1");
+
+  setup_->KillApply();
+  setup_->target_dsn = good;
+  ASSERT_TRUE(setup_->StartApply().ok()) << setup_->apply_log();
+  EXPECT_TRUE(setup_->WaitForSameRows(kItems, seconds(30))) << setup_->DescribeDifference(kItems);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllDirections, DatabaseTlsTest, kAllDirections, DirectionName);
 
 }  // namespace
 }  // namespace ferry::testing
