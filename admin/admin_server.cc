@@ -205,9 +205,12 @@ class Router {
     const std::string_view target = View(request.target());
     const size_t question = target.find('?');
     const std::string_view path = target.substr(0, question);
-    if (path == "/healthz") {
+    // Without a token, for load balancers, systemd and monitoring checks: /livez says the agent
+    // runs, /healthz also that every stream works (registry.h, HealthProblems).
+    if (path == "/livez") {
       return MakeResponse(request, http::status::ok, "text/plain; charset=utf-8", "ok\n");
     }
+    if (path == "/healthz") return HealthResponse(request);
     if (!Authorized(request)) {
       Response response = ErrorResponse(
           request, http::status::unauthorized,
@@ -243,7 +246,18 @@ class Router {
     return ErrorResponse(
         request, http::status::not_found,
         "no such path " + std::string(path) +
-            "; the admin endpoint serves /healthz, /status, /lag, /conflicts and /metrics");
+            "; the admin endpoint serves /livez, /healthz, /status, /lag, /conflicts and /metrics");
+  }
+
+  Response HealthResponse(const Request& request) const {
+    const std::vector<std::string> problems = registry_.HealthProblems();
+    if (problems.empty()) {
+      return MakeResponse(request, http::status::ok, "text/plain; charset=utf-8", "ok\n");
+    }
+    std::string body = "unhealthy\n";
+    for (const std::string& problem : problems) body += "- " + problem + "\n";
+    return MakeResponse(request, http::status::service_unavailable, "text/plain; charset=utf-8",
+                        std::move(body));
   }
 
   bool Authorized(const Request& request) const {

@@ -1,5 +1,6 @@
 // The admin HTTP endpoint (Boost.Beast), serving a MetricsRegistry:
-//   GET /healthz  -> 200 "ok"
+//   GET /livez    -> 200 "ok" while the agent runs
+//   GET /healthz  -> 200 "ok", or 503 and the registry's HealthProblems, one per line
 //   GET /status   -> registry StatusJson
 //   GET /lag      -> registry LagJson
 //   GET /metrics  -> Prometheus text
@@ -59,9 +60,9 @@ class AdminTls {
 class AdminServer {
  public:
   // `address` is "host:port" (port 0 picks a free one). An optional bearer token, when not empty,
-  // is required on every path but /healthz. Without `commands`, the endpoint is read-only. With
-  // `tls`, it serves HTTPS only: a client that does not complete a TLS handshake within 10 s is
-  // dropped unanswered.
+  // is required on every path but /livez and /healthz. Without `commands`, the endpoint is
+  // read-only. With `tls`, it serves HTTPS only: a client that does not complete a TLS handshake
+  // within 10 s is dropped unanswered.
   AdminServer(std::string address, const MetricsRegistry& registry, std::string bearer_token = "",
               CommandHandler commands = nullptr, std::shared_ptr<AdminTls> tls = nullptr);
   ~AdminServer();  // stops

@@ -155,10 +155,25 @@ TEST_F(AdminServerTest, PostRunsTheCommandWithItsDecodedQuery) {
   EXPECT_EQ(Fetch(server.port(), "/status", "s3cret", http::verb::delete_).status, 405u);
 }
 
-TEST_F(AdminServerTest, TokenRequiredOnAllButHealthz) {
+TEST_F(AdminServerTest, HealthzAnswers503WithTheProblemsAndLivezStill200) {
+  AdminServer server("127.0.0.1:0", registry, "s3cret");
+  ASSERT_TRUE(server.Start().ok());
+  registry.UpdateStream("upstream-a", [](StreamStatus& s) { s.failures = 2; });
+  const Reply health = Fetch(server.port(), "/healthz");
+  EXPECT_EQ(health.status, 503u);
+  EXPECT_EQ(health.body,
+            "unhealthy\n- stream upstream-a is failing (2 failures in a row; GET /status has the "
+            "last error)\n");
+  EXPECT_EQ(Fetch(server.port(), "/livez").status, 200u);
+  registry.UpdateStream("upstream-a", [](StreamStatus& s) { s.failures = 0; });
+  EXPECT_EQ(Fetch(server.port(), "/healthz").status, 200u);
+}
+
+TEST_F(AdminServerTest, TokenRequiredOnAllButLivezAndHealthz) {
   AdminServer server("127.0.0.1:0", registry, "s3cret");
   ASSERT_TRUE(server.Start().ok());
   EXPECT_EQ(Fetch(server.port(), "/healthz").status, 200u);
+  EXPECT_EQ(Fetch(server.port(), "/livez").status, 200u);
   for (const char* path : {"/status", "/lag", "/metrics", "/nope"}) {
     EXPECT_EQ(Fetch(server.port(), path).status, 401u) << path;
     EXPECT_EQ(Fetch(server.port(), path, "wrong!").status, 401u) << path;

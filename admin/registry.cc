@@ -1,7 +1,9 @@
 #include "admin/registry.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <set>
 #include <sstream>
@@ -31,6 +33,16 @@ nlohmann::json IsoUtcOrNull(int64_t time_us) {
   return std::string(buffer, n) + fraction;
 }
 
+// Seconds from `time_us` (microseconds since the epoch) to now, or null when there is no such
+// time (0).
+nlohmann::json SecondsSinceOrNull(int64_t time_us) {
+  if (time_us <= 0) return nullptr;
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  return static_cast<double>(std::max<int64_t>(0, now_us - time_us)) / 1e6;
+}
+
 nlohmann::json CopyJson(const CopyStatus& c) {
   return {
       {"state", c.state},
@@ -44,12 +56,26 @@ nlohmann::json CopyJson(const CopyStatus& c) {
   };
 }
 
-nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now) {
+// A stream's verdict, as /status shows it and `ferry status` reads it: "failing" (failures in a
+// row, or it could not start), "stopped", "lagging" (behind more than `max_lag_seconds`, when
+// set), or "ok".
+std::string StreamHealth(const StreamStatus& s, double lag_seconds, int max_lag_seconds) {
+  if (s.failures > 0 || s.state == "error") return "failing";
+  if (s.state == "stopped") return "stopped";
+  if (max_lag_seconds > 0 && lag_seconds > max_lag_seconds) return "lagging";
+  return "ok";
+}
+
+nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now, int max_lag_seconds,
+                          uint64_t conflicts) {
+  const double lag = s.lag.LagSeconds(now);
   nlohmann::json json = {
       {"state", s.state},
+      {"health", StreamHealth(s, lag, max_lag_seconds)},
       {"peer", s.peer},
       {"last_error", s.last_error},
       {"last_error_time", IsoUtcOrNull(s.last_error_at_us)},
+      {"last_error_seconds_ago", SecondsSinceOrNull(s.last_error_at_us)},
       {"failures", s.failures},
       {"failures_total", s.failures_total},
       {"position", s.position},
@@ -58,8 +84,9 @@ nlohmann::json StreamJson(const StreamStatus& s, Clock::time_point now) {
       {"rows", s.rows},
       {"skipped_transactions", s.skipped_transactions},
       {"filtered_transactions", s.filtered_transactions},
-      {"lag_seconds", s.lag.LagSeconds(now)},
+      {"lag_seconds", lag},
       {"last_commit_time", IsoUtcOrNull(s.lag.last_commit_time_us())},
+      {"conflicts", conflicts},
   };
   if (!s.copy.state.empty()) json["copy"] = CopyJson(s.copy);
   return json;
@@ -183,8 +210,50 @@ const std::set<std::string>& BuiltinFamilies() {
 
 }  // namespace
 
-MetricsRegistry::MetricsRegistry(std::string role, std::string node)
-    : role_(std::move(role)), node_(std::move(node)), started_(Clock::now()) {}
+MetricsRegistry::MetricsRegistry(std::string role, std::string node, HealthPolicy health)
+    : role_(std::move(role)), node_(std::move(node)), health_(health), started_(Clock::now()) {}
+
+std::vector<std::string> MetricsRegistry::HealthProblems() const {
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  return HealthProblemsLocked(now);
+}
+
+std::vector<std::string> MetricsRegistry::HealthProblemsLocked(Clock::time_point now) const {
+  std::vector<std::string> problems;
+  for (const auto& [name, s] : streams_) {
+    const std::string stream = "stream " + name;
+    const double lag = s.lag.LagSeconds(now);
+    const std::string health = StreamHealth(s, lag, health_.max_lag_seconds);
+    if (health == "failing" && s.failures > 0) {
+      problems.push_back(stream + " is failing (" + std::to_string(s.failures) +
+                         (s.failures == 1 ? " failure" : " failures") +
+                         " in a row; GET /status has the last error)");
+    } else if (health == "failing") {
+      problems.push_back(stream + " failed (GET /status has the error)");
+    } else if (health == "stopped") {
+      problems.push_back(stream + " is stopped");
+    } else if (health == "lagging") {
+      char seconds[32];
+      std::snprintf(seconds, sizeof(seconds), "%.1f", lag);
+      problems.push_back(stream + " is " + seconds + " s behind its source, more than " +
+                         "health.max_lag_seconds (" + std::to_string(health_.max_lag_seconds) +
+                         ")");
+    }
+  }
+  for (const auto& [name, r] : retention_) {
+    if (r.status == "lost") {
+      problems.push_back("the source gave up the log kept for " + name +
+                         ": that subscriber needs a new copy");
+    }
+  }
+  if (!retention_error_.empty()) {
+    problems.push_back(
+        "the source's retained log could not be checked (GET /status has the "
+        "error)");
+  }
+  return problems;
+}
 
 void MetricsRegistry::UpdateStream(const std::string& stream,
                                    const std::function<void(StreamStatus&)>& update) {
@@ -209,14 +278,23 @@ nlohmann::json MetricsRegistry::StatusJson() const {
   const auto now = Clock::now();
   std::lock_guard lock(mutex_);
   nlohmann::json streams = nlohmann::json::object();
-  for (const auto& [name, status] : streams_) streams[name] = StreamJson(status, now);
+  for (const auto& [name, status] : streams_) {
+    uint64_t conflicts = 0;
+    for (const auto& [labels, count] : conflict_counts_) {
+      if (labels[0] == name) conflicts += count;
+    }
+    streams[name] = StreamJson(status, now, health_.max_lag_seconds, conflicts);
+  }
   nlohmann::json counters = nlohmann::json::object();
   for (const auto& [name, per_stream] : counters_) counters[name] = per_stream;
+  const std::vector<std::string> problems = HealthProblemsLocked(now);
   nlohmann::json json = {
       {"role", role_},
       {"node", node_},
       {"version", FERRY_VERSION},
       {"uptime_seconds", std::chrono::duration<double>(now - started_).count()},
+      {"healthy", problems.empty()},
+      {"health_problems", problems},
       {"streams", std::move(streams)},
       {"counters", std::move(counters)},
   };

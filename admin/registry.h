@@ -10,6 +10,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "admin/lag.h"
 
@@ -94,9 +95,14 @@ struct ConflictQuery {
   size_t limit = 100;
 };
 
+// When an agent calls itself unhealthy, besides a failing stream (`health:` in either config).
+struct HealthPolicy {
+  int max_lag_seconds = 0;  // a stream further behind its source is unhealthy; 0: lag never is
+};
+
 class MetricsRegistry {
  public:
-  MetricsRegistry(std::string role, std::string node);
+  MetricsRegistry(std::string role, std::string node, HealthPolicy health = {});
 
   // Runs `update` on the stream's status under the registry's lock (creating it on first use).
   void UpdateStream(const std::string& stream, const std::function<void(StreamStatus&)>& update);
@@ -116,7 +122,15 @@ class MetricsRegistry {
   nlohmann::json ConflictsJson(const ConflictQuery& query) const;
   static constexpr size_t kKeptConflicts = 1000;
 
-  // {"role", "node", "version", "uptime_seconds", "streams": {name: {...,"lag_seconds"}}}
+  // What makes the agent unhealthy now, one sentence each naming the stream; empty when it is
+  // healthy. A stream is unhealthy while it fails (failures in a row, until it applies again),
+  // once stopped, or further behind than HealthPolicy::max_lag_seconds; the agent, when the
+  // source gave a subscriber's bookmark up or could not be checked. No error text: GET /healthz
+  // shows these without a token, and /status has the errors.
+  std::vector<std::string> HealthProblems() const;
+
+  // {"role", "node", "version", "uptime_seconds", "healthy", "health_problems": [...],
+  //  "streams": {name: {...,"lag_seconds"}}}
   nlohmann::json StatusJson() const;
   // {"streams": {name: {"lag_seconds", "last_commit_time", "position", "source_head"}}}
   nlohmann::json LagJson() const;
@@ -124,8 +138,11 @@ class MetricsRegistry {
   std::string PrometheusText() const;
 
  private:
+  std::vector<std::string> HealthProblemsLocked(std::chrono::steady_clock::time_point now) const;
+
   const std::string role_;
   const std::string node_;
+  const HealthPolicy health_;
   const std::chrono::steady_clock::time_point started_;
   mutable std::mutex mutex_;
   std::map<std::string, StreamStatus> streams_;

@@ -53,6 +53,29 @@ TEST(MetricsRegistryTest, StatusJsonHasEveryField) {
   EXPECT_EQ(stream["lag_seconds"], 0.0);
   EXPECT_EQ(stream["last_commit_time"], "2024-02-29T11:45:10.123456Z");
   EXPECT_EQ(status["counters"]["conflicts"]["upstream-a"], 2);
+  EXPECT_EQ(stream["health"], "ok");
+  EXPECT_TRUE(stream["last_error_seconds_ago"].is_null());
+  EXPECT_EQ(stream["conflicts"], 0);  // conflicts met (RecordConflict), not the plain counter
+  EXPECT_EQ(status["healthy"], true);
+  EXPECT_EQ(status["health_problems"], nlohmann::json::array());
+}
+
+TEST(MetricsRegistryTest, StatusJsonCountsEachStreamsConflictsAndTheAgeOfItsError) {
+  MetricsRegistry registry("apply", "replica1");
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  registry.UpdateStream("east", [&](StreamStatus& s) {
+    s.last_error = "refused";
+    s.last_error_at_us = now_us - 12 * kSecondUs;
+  });
+  registry.CountConflict("east", "public.t", "update_differs", "applied_remote", 3);
+  registry.CountConflict("east", "public.u", "insert_exists", "kept_local");
+  registry.CountConflict("north", "public.t", "insert_exists", "kept_local");
+  const nlohmann::json east = registry.StatusJson()["streams"]["east"];
+  EXPECT_EQ(east["conflicts"], 4);
+  EXPECT_GE(east["last_error_seconds_ago"].get<double>(), 12.0);
+  EXPECT_LT(east["last_error_seconds_ago"].get<double>(), 20.0);
 }
 
 TEST(MetricsRegistryTest, LastCommitTimeIsNullBeforeAnyTransaction) {
@@ -114,6 +137,66 @@ TEST(MetricsRegistryTest, PrometheusTextHasHelpTypeAndSamples) {
   EXPECT_TRUE(Contains(text, "ferry_conflicts_total{stream=\"upstream-a\"} 5\n"));
   EXPECT_TRUE(Contains(text, "ferry_info{role=\"apply\",node=\"replica1\",version=\"")) << text;
   EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(MetricsRegistryTest, HealthyUntilAStreamFailsStopsOrFallsBehindTheLimit) {
+  MetricsRegistry registry("apply", "n", HealthPolicy{.max_lag_seconds = 30});
+  registry.UpdateStream("east", [](StreamStatus& s) { s.state = "connecting"; });
+  EXPECT_TRUE(registry.HealthProblems().empty());
+  EXPECT_EQ(registry.StatusJson()["healthy"], true);
+
+  registry.UpdateStream("east", [](StreamStatus& s) {
+    s.state = "error";
+    s.last_error = "connect to 10.0.0.1:7400: secret detail";
+    s.failures = 3;
+  });
+  ASSERT_EQ(registry.HealthProblems().size(), 1u);
+  EXPECT_EQ(registry.HealthProblems()[0],
+            "stream east is failing (3 failures in a row; GET /status has the last error)");
+  EXPECT_EQ(registry.StatusJson()["healthy"], false);
+  EXPECT_EQ(registry.StatusJson()["health_problems"][0], registry.HealthProblems()[0]);
+
+  // Applying again clears the failures; 45 s behind is over the limit of 30.
+  registry.UpdateStream("east", [](StreamStatus& s) {
+    s.state = "streaming";
+    s.failures = 0;
+    s.lag.OnTransactionApplied(kCommitUs);
+    s.lag.OnHeartbeat(kCommitUs + 40 * kSecondUs, false,
+                      LagTracker::Clock::now() - std::chrono::seconds(5));
+  });
+  ASSERT_EQ(registry.HealthProblems().size(), 1u);
+  EXPECT_TRUE(Contains(registry.HealthProblems()[0], "stream east is 45.0 s behind its source"))
+      << registry.HealthProblems()[0];
+  EXPECT_TRUE(Contains(registry.HealthProblems()[0], "health.max_lag_seconds (30)"));
+  EXPECT_EQ(registry.StatusJson()["streams"]["east"]["health"], "lagging");
+
+  registry.UpdateStream("west", [](StreamStatus& s) { s.state = "stopped"; });
+  EXPECT_EQ(registry.HealthProblems().size(), 2u);
+  EXPECT_EQ(registry.HealthProblems()[1], "stream west is stopped");
+}
+
+TEST(MetricsRegistryTest, LagMakesNoProblemWithoutALimit) {
+  MetricsRegistry registry("apply", "n");
+  registry.UpdateStream("east", [](StreamStatus& s) {
+    s.state = "streaming";
+    s.lag.OnTransactionApplied(kCommitUs);
+    s.lag.OnHeartbeat(kCommitUs + 4000 * kSecondUs, false, LagTracker::Clock::now());
+  });
+  EXPECT_TRUE(registry.HealthProblems().empty());
+}
+
+TEST(MetricsRegistryTest, ALostBookmarkOrAFailedRetentionCheckIsUnhealthy) {
+  MetricsRegistry registry("capture", "east");
+  registry.SetRetention({{"ferry_east_west", RetentionStatus{.status = "reserved"}}}, "");
+  EXPECT_TRUE(registry.HealthProblems().empty());
+  registry.SetRetention({{"ferry_east_west", RetentionStatus{.status = "lost"}}}, "");
+  ASSERT_EQ(registry.HealthProblems().size(), 1u);
+  EXPECT_EQ(registry.HealthProblems()[0],
+            "the source gave up the log kept for ferry_east_west: that subscriber needs a new "
+            "copy");
+  registry.SetRetention({}, "connect to source: password=hunter2 refused");
+  ASSERT_EQ(registry.HealthProblems().size(), 1u);
+  EXPECT_FALSE(Contains(registry.HealthProblems()[0], "hunter2"));
 }
 
 // Under the names Prometheus client libraries use, so that stock dashboards show them.

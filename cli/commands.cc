@@ -28,6 +28,7 @@
 #include "cli/config.h"
 #include "cli/conflicts_command.h"
 #include "cli/snapshot_command.h"
+#include "cli/status_command.h"
 #include "cli/verify_command.h"
 #include "common/log.h"
 
@@ -47,6 +48,9 @@ Usage:
   ferry snapshot --config APPLY.yaml --table schema.table [--table ...] [--upstream NAME]
                                           copy tables again into a running replica while
                                           replication runs (asks the running apply agent)
+  ferry status [--json] [--watch [SECONDS]] CONFIG.yaml|HOST:PORT ...
+                                          one line per stream of running agents (exit 0
+                                          healthy, 1 lagging, 2 down, 3 bad usage)
   ferry conflicts list --config APPLY.yaml [--table schema.table] [--type TYPE] [--limit N]
                        [--json]           the conflicts logged in the target's
                                           ferry_meta.conflicts, newest first
@@ -60,7 +64,7 @@ Options:
   --check         validate the configuration (and, for apply, the mappings against the
                   target database), report every problem, and exit: 0 when valid, 2 otherwise
 
-The admin endpoint of a running agent answers GET /healthz, /status, /lag and /metrics, an
+The admin endpoint of a running agent answers GET /livez, /healthz, /status, /lag and /metrics, an
 apply agent's also GET /conflicts?table=&type=&since=&limit= (conflicts since it started)
 and POST /snapshot?table=schema.table[&upstream=NAME] (ferry snapshot).
 )";
@@ -88,11 +92,10 @@ Result<Arguments> ParseArguments(int argc, char** argv) {
     }
   }
   if (args.command != "capture" && args.command != "apply") {
-    return Status::Error(
-        args.command.empty()
-            ? "no command given; see ferry --help"
-            : "unknown command \"" + args.command +
-                  "\"; the commands are capture, apply, verify, snapshot, conflicts and inspect");
+    return Status::Error(args.command.empty() ? "no command given; see ferry --help"
+                                              : "unknown command \"" + args.command +
+                                                    "\"; the commands are capture, apply, verify, "
+                                                    "snapshot, status, conflicts and inspect");
   }
   if (args.config.empty()) {
     return Status::Error("ferry " + args.command + " needs --config FILE; see ferry --help");
@@ -214,7 +217,7 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
     return 0;
   }
   SetLogLevel(config->log_level);
-  admin::MetricsRegistry registry("capture", config->node);
+  admin::MetricsRegistry registry("capture", config->node, config->health);
   admin::AdminServer admin_server(config->admin, registry, config->admin_token, nullptr,
                                   *admin_tls);
   if (Status s = admin_server.Start(); !s.ok()) {
@@ -310,7 +313,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
     return 0;
   }
   SetLogLevel(config->log_level);
-  admin::MetricsRegistry registry("apply", config->node);
+  admin::MetricsRegistry registry("apply", config->node, config->health);
   apply::ApplyAgentOptions options;
   options.node = config->node;
   options.upstreams = std::move(upstreams);
@@ -367,6 +370,9 @@ int RunCommandLine(int argc, char** argv) {
   }
   if (argc >= 2 && std::strcmp(argv[1], "snapshot") == 0) {
     return RunSnapshot(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "status") == 0) {
+    return RunStatus(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
   }
   if (argc >= 2 && std::strcmp(argv[1], "conflicts") == 0) {
     return RunConflicts(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);

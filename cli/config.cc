@@ -415,6 +415,17 @@ bool CheckReadable(const MapReader& map, const std::string& key, const std::stri
   return true;
 }
 
+// `health: {max_lag_seconds: 30}`: a stream further behind makes GET /healthz answer 503.
+void ReadHealth(const MapReader& parent, admin::HealthPolicy& out) {
+  const YAML::Node node = parent.Get("health");
+  if (!node.IsDefined()) return;
+  const std::string path = parent.PathOf("health");
+  if (!ExpectMap(parent.problems(), node, path, "{max_lag_seconds: 30}")) return;
+  const MapReader map(parent.problems(), node, path);
+  map.CheckKeys({"max_lag_seconds"});
+  map.Integer("max_lag_seconds", out.max_lag_seconds, 0, 86400 * 365, "seconds (0: no limit)");
+}
+
 // `admin_tls:` the admin endpoint serves HTTPS with this certificate and key. Both files must be
 // readable here; whether they hold a certificate and its key is checked when the agent starts
 // (admin::AdminTls::Load), before it serves anything, as for `tls:`.
@@ -914,6 +925,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
                  "admin_token_file",
                  "admin_token_env",
                  "admin_tls",
+                 "health",
                  "tables",
                  "publication",
                  "slot_prefix",
@@ -948,6 +960,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
   ReadAddress(map, "admin", config.admin);
   ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
   ReadAdminTls(map, DirectoryOf(config.file), config.admin_tls);
+  ReadHealth(map, config.health);
   ReadTables(map, config.tables);
   ReadIdentifier(map, "publication", 63, config.publication);
   // Leaves room for "_<subscriber>" within PostgreSQL's 63-byte slot names.
@@ -1353,10 +1366,26 @@ void CheckWritableTargets(Problems& problems, const ApplyConfig& config) {
 
 void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) {
   const MapReader map(problems, root, "");
-  map.CheckKeys({"node", "target", "upstreams", "admin", "admin_token_file", "admin_token_env",
-                 "admin_tls", "mappings", "reconnect_delay_ms", "reconnect_delay_max_ms",
-                 "max_frame_bytes", "copy_data", "copy_parallel_tables", "create_tables",
-                 "grouping", "mode", "conflicts", "tables", "log_level"},
+  map.CheckKeys({"node",
+                 "target",
+                 "upstreams",
+                 "admin",
+                 "admin_token_file",
+                 "admin_token_env",
+                 "admin_tls",
+                 "mappings",
+                 "reconnect_delay_ms",
+                 "reconnect_delay_max_ms",
+                 "max_frame_bytes",
+                 "copy_data",
+                 "copy_parallel_tables",
+                 "create_tables",
+                 "grouping",
+                 "mode",
+                 "conflicts",
+                 "tables",
+                 "health",
+                 "log_level"},
                 {{"source", kCaptureKey},
                  {"copy_chunk_rows", kCaptureKey},
                  {"copy_max_rows_per_second", kCaptureKey},
@@ -1376,6 +1405,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
   ReadAddress(map, "admin", config.admin);
   ReadAdminToken(map, DirectoryOf(config.file), config.admin_token);
   ReadAdminTls(map, DirectoryOf(config.file), config.admin_tls);
+  ReadHealth(map, config.health);
   ReadMappings(map, config.mappings);
   ReadTables(map, config.tables, /*required=*/false);
   CheckWritableTargets(problems, config);

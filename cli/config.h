@@ -71,6 +71,7 @@ struct CaptureConfig {
   // `admin_tls:` the admin endpoint serves HTTPS only (paths resolved against the config's
   // directory); absent: plain HTTP.
   std::optional<admin::AdminTlsConfig> admin_tls;
+  admin::HealthPolicy health;       // `health:` when GET /healthz answers 503
   std::vector<std::string> tables;  // "schema.table" or "schema.*"
   std::string publication;          // default: ferry_<node>
   std::string slot_prefix;          // default: ferry_<node>; slot = <prefix>_<subscriber>
@@ -103,6 +104,7 @@ struct ApplyConfig {
   std::string admin = "127.0.0.1:7481";
   std::string admin_token;                         // optional bearer token for the admin endpoint
   std::optional<admin::AdminTlsConfig> admin_tls;  // as CaptureConfig::admin_tls
+  admin::HealthPolicy health;                      // as CaptureConfig::health
   std::vector<apply::MappingRule> mappings;
   // The target tables the stream may write ("schema.table" or "schema.*"), besides the mappings'
   // targets; empty: every table outside ferry_meta and the system schemas.

@@ -829,6 +829,27 @@ TEST_F(ConfigTest, GroupingBoundsTheTransactionsOneTargetCommitTakes) {
                        "belongs in an apply config"));
 }
 
+TEST_F(ConfigTest, HealthSetsTheLagAboveWhichHealthzAnswers503) {
+  auto defaults = LoadApplyConfig(Write("apply.yaml", kApply));
+  ASSERT_TRUE(defaults.ok()) << defaults.message();
+  EXPECT_EQ(defaults->health.max_lag_seconds, 0);
+  auto apply =
+      LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "health: {max_lag_seconds: 30}\n"));
+  ASSERT_TRUE(apply.ok()) << apply.message();
+  EXPECT_EQ(apply->health.max_lag_seconds, 30);
+  auto capture = LoadCaptureConfig(
+      Write("capture.yaml", std::string(kCapture) + "health: {max_lag_seconds: 5}\n"));
+  ASSERT_TRUE(capture.ok()) << capture.message();
+  EXPECT_EQ(capture->health.max_lag_seconds, 5);
+
+  std::string error = ApplyError(std::string(kApply) + "health: {max_lag_seconds: -1}\n");
+  EXPECT_TRUE(Contains(error, "health.max_lag_seconds")) << error;
+  error = ApplyError(std::string(kApply) + "health: {max_lag: 30}\n");
+  EXPECT_TRUE(Contains(error, "unknown key \"max_lag\"")) << error;
+  error = ApplyError(std::string(kApply) + "health: 30\n");
+  EXPECT_TRUE(Contains(error, "{max_lag_seconds: 30}")) << error;
+}
+
 TEST_F(ConfigTest, CopyDataIsABoolean) {
   auto off = LoadApplyConfig(Write("apply.yaml", std::string(kApply) + "copy_data: false\n"));
   ASSERT_TRUE(off.ok()) << off.message();

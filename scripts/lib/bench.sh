@@ -55,7 +55,7 @@ ferry_bench_start_agent() {
     pid=$!
     echo "$pid" >"$B/$role.pid"
     # A bind error ends the agent at once; once the endpoint answers, the address is its own.
-    until curl -fs "http://$(sed -n 's/^admin: *//p' "$B/$role.yaml")/healthz" >/dev/null 2>&1; do
+    until curl -fs "http://$(sed -n 's/^admin: *//p' "$B/$role.yaml")/livez" >/dev/null 2>&1; do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.02
     done

@@ -172,7 +172,7 @@ Status ReplicationSetup::StartCapture() {
   capture_ = std::move(*process);
   if (!WaitFor(
           [&] {
-            return HttpGet(capture_admin_port_, "/healthz", admin_ca_file()).ok() ||
+            return HttpGet(capture_admin_port_, "/livez", admin_ca_file()).ok() ||
                    !capture_->Running();
           },
           std::chrono::seconds(20)) ||
@@ -191,8 +191,7 @@ Status ReplicationSetup::StartApply(bool wait_until_streaming) {
   apply_ = std::move(*process);
   if (!WaitFor(
           [&] {
-            return HttpGet(apply_admin_port_, "/healthz", admin_ca_file()).ok() ||
-                   !apply_->Running();
+            return HttpGet(apply_admin_port_, "/livez", admin_ca_file()).ok() || !apply_->Running();
           },
           std::chrono::seconds(20)) ||
       !apply_->Running()) {

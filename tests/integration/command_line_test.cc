@@ -34,7 +34,7 @@ TEST(CommandLineTest, UsageErrorsExitWithTwoAndSayWhatToDo) {
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_THAT(
       unknown.output,
-      HasSubstr("the commands are capture, apply, verify, snapshot, conflicts and inspect"));
+      HasSubstr("the commands are capture, apply, verify, snapshot, status, conflicts and inspect"));
   auto no_config = RunFerry({"apply"});
   EXPECT_EQ(no_config.exit_code, 2);
   EXPECT_THAT(no_config.output, HasSubstr("needs --config FILE"));
