@@ -31,6 +31,7 @@
 #include "cli/status_command.h"
 #include "cli/verify_command.h"
 #include "common/log.h"
+#include "common/systemd_notify.h"
 
 namespace ferry::cli {
 namespace {
@@ -130,6 +131,22 @@ void WaitForStopSignal(const sigset_t& signals) {
   }).detach();
 }
 
+// Under systemd (Type=notify): READY=1 once the agent serves, STOPPING=1 when it stops. A failure
+// is logged, not fatal: the service manager then times the start out and says so itself.
+void NotifySystemd(const SystemdNotifier& systemd, const std::string& state) {
+  Status sent = systemd.Notify(state);
+  if (!sent.ok()) Logger("ferry")->warn("{}", sent.message());
+}
+
+// The watchdog's question: does the registry, which every agent thread updates, still answer?
+// An agent thread that deadlocks holding its lock makes this block, so the pings stop.
+std::function<bool()> RegistryAnswers(const admin::MetricsRegistry& registry) {
+  return [&registry] {
+    (void)registry.HealthProblems();
+    return true;
+  };
+}
+
 int ConfigError(const Status& status) {
   std::cerr << "ferry: configuration is not valid:\n" << status.message() << "\n";
   return 2;
@@ -217,6 +234,7 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
     return 0;
   }
   SetLogLevel(config->log_level);
+  if (!config->log_format.empty()) SetLogFormat(*ParseLogFormat(config->log_format));
   admin::MetricsRegistry registry("capture", config->node, config->health);
   admin::AdminServer admin_server(config->admin, registry, config->admin_token, nullptr,
                                   *admin_tls);
@@ -254,8 +272,12 @@ int RunCapture(const Arguments& args, const sigset_t& signals) {
     Logger("ferry")->error("{}", s.message());
     return 1;
   }
+  const SystemdNotifier systemd = SystemdNotifier::FromEnvironment();
+  NotifySystemd(systemd, "READY=1\nSTATUS=listening on " + config->listen);
+  WatchdogPinger watchdog(systemd, RegistryAnswers(registry));
   std::thread stopper([&] {
     WaitForStopSignal(signals);
+    NotifySystemd(systemd, "STOPPING=1");
     agent.Stop();
   });
   agent.Run();
@@ -313,6 +335,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
     return 0;
   }
   SetLogLevel(config->log_level);
+  if (!config->log_format.empty()) SetLogFormat(*ParseLogFormat(config->log_format));
   admin::MetricsRegistry registry("apply", config->node, config->health);
   apply::ApplyAgentOptions options;
   options.node = config->node;
@@ -342,7 +365,11 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
     agent.Stop();
     return 1;
   }
+  const SystemdNotifier systemd = SystemdNotifier::FromEnvironment();
+  NotifySystemd(systemd, "READY=1\nSTATUS=serving the admin endpoint on " + config->admin);
+  WatchdogPinger watchdog(systemd, RegistryAnswers(registry));
   WaitForStopSignal(signals);
+  NotifySystemd(systemd, "STOPPING=1");
   agent.Stop();
   admin_server.Stop();
   return 0;
@@ -351,6 +378,7 @@ int RunApply(const Arguments& args, const sigset_t& signals) {
 }  // namespace
 
 int RunCommandLine(int argc, char** argv) {
+  SetLogFormat(DefaultLogFormat());
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       std::cout << kUsage;

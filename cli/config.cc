@@ -22,6 +22,7 @@
 
 #include "apply/type_override.h"
 #include "capture/table_copier.h"
+#include "common/log.h"
 
 namespace ferry::cli {
 namespace {
@@ -490,6 +491,20 @@ void ReadLogLevel(const MapReader& map, std::string& out) {
   out = *value;
 }
 
+// `log_format: text | journal | json`; absent: journal under systemd, text otherwise.
+void ReadLogFormat(const MapReader& map, std::string& out) {
+  auto value = map.String("log_format", "");
+  if (!value) return;
+  if (!ParseLogFormat(*value)) {
+    map.problems().Add(map.PathOf("log_format"),
+                       "unknown format " + Quote(*value) +
+                           "; use text, journal (no timestamps, for systemd's journal) or json "
+                           "(one object per line, for log shippers)");
+    return;
+  }
+  out = *value;
+}
+
 // How a statement's place in a binlog is named (see Ddl::at in capture/mysql/binlog_decoder.h):
 // a MariaDB GTID "0-1-57", a MySQL GTID "uuid:57", or "file:<binlog file>:<offset>".
 bool IsDigits(std::string_view text) {
@@ -937,7 +952,8 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
                  "copy_chunk_rows",
                  "copy_max_rows_per_second",
                  "forward_remote_changes",
-                 "log_level"},
+                 "log_level",
+                 "log_format"},
                 {{"target", kWrongFile},
                  {"copy_data", kWrongFile},
                  {"copy_parallel_tables", kWrongFile},
@@ -979,6 +995,7 @@ void FillCapture(Problems& problems, const YAML::Node& root, CaptureConfig& conf
               "rows per second");
   map.Boolean("forward_remote_changes", config.forward_remote_changes);
   ReadLogLevel(map, config.log_level);
+  ReadLogFormat(map, config.log_format);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1385,7 +1402,8 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
                  "conflicts",
                  "tables",
                  "health",
-                 "log_level"},
+                 "log_level",
+                 "log_format"},
                 {{"source", kCaptureKey},
                  {"copy_chunk_rows", kCaptureKey},
                  {"copy_max_rows_per_second", kCaptureKey},
@@ -1433,6 +1451,7 @@ void FillApply(Problems& problems, const YAML::Node& root, ApplyConfig& config) 
     config.copy_data = false;
   }
   ReadLogLevel(map, config.log_level);
+  ReadLogFormat(map, config.log_format);
 }
 
 }  // namespace

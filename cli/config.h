@@ -87,6 +87,7 @@ struct CaptureConfig {
   // was written here (false: a full mesh). The subscriber's own transactions never go back.
   bool forward_remote_changes = true;
   std::string log_level = "info";
+  std::string log_format;  // text, journal or json; "": journal under systemd, else text
 };
 
 struct UpstreamConfig {
@@ -130,6 +131,7 @@ struct ApplyConfig {
   conflict::ConflictPolicy conflicts;
   bool conflicts_given = false;  // the config has a `conflicts` section
   std::string log_level = "info";
+  std::string log_format;  // text, journal or json; "": journal under systemd, else text
 };
 
 // Parses and validates; the error lists every problem found, one per line.

@@ -14,6 +14,8 @@ source scripts/lib/deps.sh
 FUZZ_SECONDS=${FERRY_FUZZ_SECONDS:-20}
 # libFuzzer and the sanitizers come with clang's runtime; only the test suite needs them.
 if [ -z "${FERRY_QUICK:-}" ]; then FERRY_PACKAGES+=(clang libclang-rt-14-dev); fi
+# systemd-analyze checks the systemd units (SystemdUnitsVerify); nothing is started.
+FERRY_PACKAGES+=(systemd)
 ferry_install_dependencies
 
 if [ -z "${FERRY_QUICK:-}" ]; then
