@@ -131,6 +131,8 @@ echo "==> apply agent: GET http://127.0.0.1:$APPLY_ADMIN/lag"
 curl -fs "http://127.0.0.1:$APPLY_ADMIN/lag" | pretty
 echo "==> apply agent: conflicts (GET /metrics, ferry_conflicts*)"
 curl -fs "http://127.0.0.1:$APPLY_ADMIN/metrics" | grep -E '^ferry_conflicts' || echo "(none)"
+echo "==> ferry status (one line per stream; exit code 0 healthy, 1 lagging, 2 down)"
+"$FERRY" status "$QS/apply.yaml" "$QS/capture.yaml" || true
 
 if [ "$keep" = true ]; then
   echo "==> left running (--keep): source psql -h 127.0.0.1 -p $EAST_PORT -U postgres app;" \
