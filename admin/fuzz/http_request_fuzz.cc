@@ -96,8 +96,8 @@ ferry::admin::CommandHandler SnapshotCommand(Commands& commands) {
 // may still break it. Whatever input is left follows it (a pipelined request, or garbage).
 std::string SynthesizeRequest(FuzzedDataProvider& input) {
   constexpr const char* kMethods[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"};
-  constexpr const char* kPaths[] = {"/healthz", "/status",   "/lag", "/conflicts",
-                                    "/metrics", "/snapshot", "/",    "/nope"};
+  constexpr const char* kPaths[] = {"/healthz", "/livez",    "/status", "/lag", "/conflicts",
+                                    "/metrics", "/snapshot", "/",       "/nope"};
   std::string request = input.PickValueInArray(kMethods);
   request += ' ';
   request +=
@@ -137,17 +137,21 @@ void CheckResponse(const http::response<http::string_body>& response, std::strin
                    bool token_required, const Commands& commands) {
   const unsigned status = response.result_int();
   Check(status == 200 || status == 202 || status == 400 || status == 401 || status == 404 ||
-        status == 405 || status == 500);
+        status == 405 || status == 500 || status == 503);
   Check(status != 500 || commands.threw);
+  // Only /healthz answers 503: the registry's stream is failing.
+  Check(status != 503 || response.body().rfind("unhealthy\n- stream east failed", 0) == 0);
   if (response[http::field::content_type] == "application/json") {
     Check(!nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false)
                .is_discarded());
   }
-  // Without the token only /healthz answers (and only errors otherwise).
+  // Without the token only /livez and /healthz answer (and only errors otherwise), and never
+  // with an error's text.
   const bool sent_token = request.find(kToken) != std::string_view::npos;
   if (token_required && !sent_token) {
     Check(!commands.ran);
     Check(status != 202 && (status != 200 || response.body() == "ok\n"));
+    Check(response.body().find("bad byte") == std::string::npos);
   }
 }
 
