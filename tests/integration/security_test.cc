@@ -28,6 +28,15 @@ constexpr char kItems[] = "SELECT * FROM items ORDER BY id";
 constexpr char kSharedToken[] = "e2e-test-token-0123456789";  // the harness's secret.token
 constexpr char kWestToken[] = "west-own-token-0123456789";
 
+// The apply agent's last error on its stream from east, "" when it has none (or no /status).
+std::string LastErrorOfEast(const ReplicationSetup& setup) {
+  auto status = HttpGet(setup.apply_admin_port(), "/status");
+  if (!status.ok()) return "";
+  auto json = nlohmann::json::parse(*status, nullptr, false);
+  if (json.is_discarded() || !json["streams"]["east"].contains("last_error")) return "";
+  return json["streams"]["east"]["last_error"].get<std::string>();
+}
+
 // An apply agent's side of the handshake, done by hand.
 class RawSubscriber {
  public:
@@ -97,13 +106,7 @@ class SecurityTest : public ::testing::Test {
     setup_->capture_tables = "[\"public.items\"]";
   }
   void Exec(const std::string& sql) { ASSERT_TRUE(setup_->source().Exec(sql).ok()) << sql; }
-  std::string ApplyLastError() {
-    auto status = HttpGet(setup_->apply_admin_port(), "/status");
-    if (!status.ok()) return "";
-    auto json = nlohmann::json::parse(*status, nullptr, false);
-    if (json.is_discarded() || !json["streams"]["east"].contains("last_error")) return "";
-    return json["streams"]["east"]["last_error"].get<std::string>();
-  }
+  std::string ApplyLastError() { return LastErrorOfEast(*setup_); }
 
   std::unique_ptr<PgReplicationSetup> setup_;
 };
@@ -321,13 +324,7 @@ class DatabaseTlsTest : public ::testing::TestWithParam<Direction> {
                                "\n    target: " + Qualified(d.target, "items") + "\n";
     }
   }
-  std::string ApplyLastError() {
-    auto status = HttpGet(setup_->apply_admin_port(), "/status");
-    if (!status.ok()) return "";
-    auto json = nlohmann::json::parse(*status, nullptr, false);
-    if (json.is_discarded() || !json["streams"]["east"].contains("last_error")) return "";
-    return json["streams"]["east"]["last_error"].get<std::string>();
-  }
+  std::string ApplyLastError() { return LastErrorOfEast(*setup_); }
 
   std::unique_ptr<ReplicationSetup> setup_;
 };
